@@ -1,0 +1,1 @@
+"""watchkeeper collector: receivers, pipeline, store, review, metrics and the command line."""

@@ -1,0 +1,249 @@
+"""The ``watchkeeper`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+configuration: defaults < --config FILE (TOML, keys as in `[watchkeeper]`) <
+WATCHKEEPER_* environment variables < command-line options. A wrong key or value stops
+the command with a message naming it.
+
+examples:
+  watchkeeper demo                       live demo on http://127.0.0.1:4318
+  watchkeeper demo --duration 30         headless: 30 s of traffic, then a summary
+  watchkeeper up                         embedded collector for your own app (OTLP/HTTP)
+  watchkeeper collect --kafka-bootstrap kafka:9092 --store clickhouse \\
+      --clickhouse-url http://clickhouse:8123
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watchkeeper",
+        description="Production quality monitoring for LLM applications.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity on stderr (default: WARNING)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a sample LLM app against an embedded watchkeeper",
+        description="Start watchkeeper embedded (OTLP/HTTP receiver -> pipeline -> chDB under "
+        "the data directory, review UI and /metrics on localhost) and drive an instrumented "
+        "sample support bot with deterministic traffic whose inputs drift halfway. Shows a "
+        "live view until Ctrl-C, or with --duration runs headless and prints a summary.",
+    )
+    _add_server_options(demo)
+    demo.add_argument(
+        "--duration",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="run headless for this long, print a summary, exit",
+    )
+    demo.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=25.0,
+        metavar="CALLS_PER_S",
+        help="traffic rate (default: 25 calls/s)",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="traffic seed (default: 7)")
+    demo.add_argument(
+        "--drift-after",
+        type=int,
+        default=None,
+        metavar="CALLS",
+        help="calls before inputs drift (default: half the calls of --duration, or 300)",
+    )
+
+    up = commands.add_parser(
+        "up",
+        help="run watchkeeper embedded: OTLP/HTTP in, chDB, review UI, /metrics",
+        description="Receive spans from your app over OTLP/HTTP (POST /v1/traces; the SDK's "
+        "default target), run the detectors, store in chDB under the data directory, and "
+        "serve the review UI, the review API (/docs) and /metrics. Ctrl-C stops.",
+    )
+    _add_server_options(up)
+
+    collect = commands.add_parser(
+        "collect",
+        help="consume spans from Kafka in a consumer group into ClickHouse",
+        description="Join a Kafka consumer group on the spans topic (otlp_proto or otlp_json), "
+        "run the pipeline, store in chDB or a ClickHouse server, and serve the review API, "
+        "UI and /metrics. Offsets are committed only after the store confirms.",
+    )
+    _add_server_options(collect)
+    collect.add_argument(
+        "--kafka-bootstrap",
+        metavar="HOST:PORT[,...]",
+        help="Kafka bootstrap servers (default: 127.0.0.1:9092)",
+    )
+    collect.add_argument("--kafka-topic", metavar="TOPIC", help="topic (default: otlp_spans)")
+    collect.add_argument(
+        "--kafka-group", metavar="GROUP", help="consumer group (default: watchkeeper-collector)"
+    )
+    collect.add_argument(
+        "--store",
+        choices=["chdb", "clickhouse"],
+        help="chdb (embedded, default) or clickhouse (a server)",
+    )
+    collect.add_argument(
+        "--clickhouse-url",
+        metavar="URL",
+        help="ClickHouse server, e.g. http://user:pass@host:8123/",
+    )
+    return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="where chDB keeps data (default: ./.watchkeeper)",
+    )
+    parser.add_argument(
+        "--host", dest="http_host", metavar="ADDR", help="address to bind (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        dest="http_port",
+        type=int,
+        metavar="PORT",
+        help="HTTP port for OTLP, API, UI and /metrics (default: 4318; 0 = any)",
+    )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``watchkeeper`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.log_level != "DEBUG":
+        # kafka-python logs every failed connection attempt at ERROR; our receiver reports
+        # what matters once, in one line.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    from watchkeeper.collector.receivers.kafka import ReceiverError
+    from watchkeeper.collector.server import ServerError
+    from watchkeeper.collector.settings import ConfigError
+    from watchkeeper.collector.store.backend import StoreError
+
+    try:
+        return _dispatch(args)
+    except (ConfigError, StoreError, ReceiverError, ServerError) as exc:
+        if args.debug:
+            raise
+        print(f"watchkeeper: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from watchkeeper.collector.settings import load_settings
+
+    overrides: dict[str, Any] = {
+        key: getattr(args, key, None)
+        for key in (
+            "data_dir",
+            "http_host",
+            "http_port",
+            "kafka_bootstrap",
+            "kafka_topic",
+            "kafka_group",
+            "store",
+            "clickhouse_url",
+        )
+    }
+    settings = load_settings(args.config, overrides)
+    if args.command == "demo":
+        from watchkeeper.collector.demo.run import DemoOptions, run_demo
+
+        drift_after = args.drift_after
+        if drift_after is None:
+            drift_after = int(args.duration * args.rate / 2) if args.duration else 300
+        return run_demo(
+            settings,
+            DemoOptions(
+                duration_s=args.duration, rate=args.rate, seed=args.seed, drift_after=drift_after
+            ),
+        )
+    if args.command == "up":
+        return _serve(settings, kafka=False)
+    return _serve(settings, kafka=True)
+
+
+def _serve(settings: Any, *, kafka: bool) -> int:
+    from watchkeeper.collector.receivers.kafka import KafkaReceiver
+    from watchkeeper.collector.runtime import start_runtime
+
+    receiver = None
+    if kafka:
+        runtime = start_runtime(settings, with_otlp=False)
+        receiver = KafkaReceiver(
+            runtime.pipeline,
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.kafka_topic,
+            group=settings.kafka_group,
+            max_batch=settings.kafka_max_batch,
+        )
+        try:
+            receiver.start()
+        except BaseException:
+            runtime.close()
+            raise
+        what = f"consuming {settings.kafka_topic} from {settings.kafka_bootstrap}"
+    else:
+        runtime = start_runtime(settings)
+        what = f"OTLP/HTTP on {runtime.server.url}/v1/traces"
+    where = settings.data_dir if settings.store == "chdb" else settings.store
+    url = runtime.server.url
+    print(
+        f"watchkeeper {what}; review UI {url}/, metrics {url}/metrics, data {where}. "
+        "Ctrl-C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""``watchkeeper demo``: a sample LLM app, instrumented, sending live traffic to watchkeeper."""

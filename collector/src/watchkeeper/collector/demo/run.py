@@ -1,0 +1,175 @@
+"""Run the demo: start watchkeeper embedded, drive the sample app, show what it sees."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from watchkeeper.collector.demo import app
+from watchkeeper.collector.demo.traffic import DemoTraffic
+from watchkeeper.collector.demo.view import DemoStatus, render
+from watchkeeper.collector.runtime import Runtime, start_runtime
+from watchkeeper.collector.settings import Settings
+
+RECENT_SCORES = """
+SELECT Detector, avg(Score) AS Mean, max(Score) AS Max
+FROM {db}.detector_scores
+WHERE Timestamp > now64(9) - toIntervalSecond(10)
+GROUP BY Detector
+"""
+
+
+@dataclass
+class DemoOptions:
+    """How long and how fast the demo runs."""
+
+    duration_s: float | None = None
+    rate: float = 25.0
+    seed: int = 7
+    drift_after: int = 300
+
+
+def run_demo(settings: Settings, options: DemoOptions) -> int:
+    """Run until ``duration_s`` (headless) or Ctrl-C (live view); returns an exit code."""
+    runtime = start_runtime(settings)
+    from watchkeeper import sdk
+
+    # Export every 200 ms so the live view moves; apps keep the SDK's default delay.
+    sdk.configure(
+        exporter="otlp",
+        endpoint=f"{runtime.server.url}/v1/traces",
+        service_name="lumen-support-bot",
+        schedule_delay_s=0.2,
+    )
+    traffic = DemoTraffic(seed=options.seed, drift_after=options.drift_after)
+    status = DemoStatus(url=runtime.server.url, data_dir=str(settings.data_dir))
+    live = options.duration_s is None and sys.stdout.isatty()
+    started = time.monotonic()
+    try:
+        if live:
+            from rich.live import Live
+
+            with Live(render(status), refresh_per_second=4, transient=False) as view:
+                _drive(
+                    runtime,
+                    traffic=traffic,
+                    status=status,
+                    options=options,
+                    started=started,
+                    redraw=lambda: view.update(render(status)),
+                )
+        else:
+            _drive(
+                runtime,
+                traffic=traffic,
+                status=status,
+                options=options,
+                started=started,
+                redraw=None,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sdk.flush()
+    complete = _wait_stored(runtime, status.sent, timeout_s=15.0)
+    _refresh(runtime, status, started)
+    _print_summary(runtime, status)
+    sdk.shutdown()
+    runtime.close()
+    if not complete:
+        print(
+            f"watchkeeper demo: only {status.stored} of {status.sent} calls were stored; "
+            f"see SDK stats: {sdk.stats()}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _drive(
+    runtime: Runtime,
+    *,
+    traffic: DemoTraffic,
+    status: DemoStatus,
+    options: DemoOptions,
+    started: float,
+    redraw: object,
+) -> None:
+    interval = 1.0 / options.rate
+    next_call = started
+    next_refresh = started
+    next_line = started + 5.0
+    while options.duration_s is None or time.monotonic() - started < options.duration_s:
+        request = traffic.next()
+        status.phase = request.phase
+        try:
+            app.answer(
+                request.question,
+                user_id=request.user_id,
+                fail=request.fail,
+                delay_s=request.delay_s,
+            )
+        except app.UpstreamTimeoutError:
+            status.errors_raised += 1
+        status.sent += 1
+        now = time.monotonic()
+        if now >= next_refresh:
+            _refresh(runtime, status, started)
+            if callable(redraw):
+                redraw()
+            next_refresh = now + 0.5
+        if redraw is None and now >= next_line:
+            print(status.line(), file=sys.stderr, flush=True)
+            next_line = now + 5.0
+        next_call += interval
+        time.sleep(max(0.0, next_call - time.monotonic()))
+
+
+def _refresh(runtime: Runtime, status: DemoStatus, started: float) -> None:
+    store = runtime.store
+    now = time.monotonic()
+    previous, previous_at = status.stored, status.elapsed_s
+    status.elapsed_s = now - started
+    status.stored = store.count_calls()
+    span = status.elapsed_s - previous_at
+    if span > 0:
+        status.calls_per_s = max(0.0, (status.stored - previous) / span)
+    status.scores = {
+        row["Detector"]: (float(row["Mean"]), float(row["Max"]))
+        for row in store.select(RECENT_SCORES)
+    }
+    status.alarms = [
+        f"{a['Detector']} on {a['DetectorKey']} (score {float(a['Score']):.1f})"
+        for a in store.alarms()
+    ]
+    status.queues = {"alarms": 0, "errors": 0, "random": 0} | store.queue_depths()
+
+
+def _wait_stored(runtime: Runtime, expected: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if runtime.store.count_calls() >= expected:
+            return True
+        time.sleep(0.1)
+    return runtime.store.count_calls() >= expected
+
+
+def _print_summary(runtime: Runtime, status: DemoStatus) -> None:
+    scores = runtime.store.score_summary()
+    print("watchkeeper demo summary")
+    print(f"  duration        {status.elapsed_s:.1f} s")
+    print(f"  calls sent      {status.sent} ({status.errors_raised} raised errors)")
+    print(f"  calls stored    {status.stored}")
+    for row in scores:
+        print(
+            f"  {row['Detector']:<15} {row['ScoreName']}: {int(row['N'])} scores, "
+            f"mean {float(row['Mean']):.2f}, max {float(row['Max']):.2f}"
+        )
+    print(f"  alarms          {len(status.alarms)}")
+    for alarm in status.alarms[:10]:
+        print(f"    - {alarm}")
+    print("  review queues   " + ", ".join(f"{q}: {n}" for q, n in sorted(status.queues.items())))
+    dead = runtime.store.dead_letter_counts()
+    print(f"  dead letters    {sum(dead.values())}")
+    print(f"  data            {status.data_dir}")

@@ -1,0 +1,118 @@
+"""Prometheus metrics of the pipeline, on a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class PipelineMetrics:
+    """Every ``watchkeeper_*`` metric the collector exposes.
+
+    Labels are bounded: sources, reasons, detector and queue names come from code or
+    configuration, never from traffic.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls_ingested = Counter(
+            "watchkeeper_calls_ingested_total",
+            "LLM calls stored, by receiver.",
+            ["source"],
+            registry=r,
+        )
+        self.spans_skipped = Counter(
+            "watchkeeper_spans_skipped_total",
+            "Spans received that are not LLM calls (other instrumentation), not stored.",
+            ["source"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "watchkeeper_dead_letters_total",
+            "Payloads or spans rejected into the dead-letter table, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.detector_alarms = Counter(
+            "watchkeeper_detector_alarms_total",
+            "Changes detected, by detector.",
+            ["detector"],
+            registry=r,
+        )
+        self.detector_score = Histogram(
+            "watchkeeper_detector_score",
+            "Per-call detector scores, by detector.",
+            ["detector"],
+            buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+            registry=r,
+        )
+        self.review_enqueued = Counter(
+            "watchkeeper_review_items_enqueued_total",
+            "Items routed to human review, by queue.",
+            ["queue"],
+            registry=r,
+        )
+        self.review_labels = Counter(
+            "watchkeeper_review_labels_total",
+            "Labels submitted by reviewers, by queue and verdict.",
+            ["queue", "verdict"],
+            registry=r,
+        )
+        self.batch_duration = Histogram(
+            "watchkeeper_pipeline_batch_duration_seconds",
+            "Time to decode, detect and store one batch.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "watchkeeper_store_errors_total",
+            "Store writes that failed (the batch is retried, not acknowledged).",
+            registry=r,
+        )
+
+    def watch_queue_depth(self, depths: Callable[[], dict[str, int]]) -> None:
+        """Expose ``watchkeeper_review_queue_depth`` by asking ``depths`` at scrape time."""
+        self.registry.register(_QueueDepthCollector(depths))
+
+    def exposition(self) -> bytes:
+        """The text exposition format for ``/metrics``."""
+        return generate_latest(self.registry)
+
+
+class _QueueDepthCollector(Collector):
+    """Reads queue depths from the store when scraped, cached for a second."""
+
+    def __init__(self, depths: Callable[[], dict[str, int]]) -> None:
+        self._depths = depths
+        self._cached: dict[str, int] = {}
+        self._at = 0.0
+
+    def collect(self) -> Iterator[Metric]:
+        now = time.monotonic()
+        if now - self._at > 1.0:
+            with contextlib.suppress(Exception):
+                self._cached = self._depths()
+            self._at = now
+        family = GaugeMetricFamily(
+            "watchkeeper_review_queue_depth",
+            "Items waiting for review, by queue.",
+            labels=["queue"],
+        )
+        for queue, depth in sorted(self._cached.items()):
+            family.add_metric([queue], depth)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "watchkeeper_review_queue_depth",
+            "Items waiting for review, by queue.",
+            labels=["queue"],
+        )

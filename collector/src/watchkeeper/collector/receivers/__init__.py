@@ -1,0 +1,1 @@
+"""Receivers put payloads into the pipeline: OTLP/HTTP and Kafka."""

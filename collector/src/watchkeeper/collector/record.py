@@ -1,0 +1,110 @@
+"""The call record: one LLM call, normalised from whatever span convention carried it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One LLM call as the pipeline sees it after normalisation.
+
+    Column names in ClickHouse follow the OpenTelemetry ClickHouse exporter's
+    ``otel_traces`` table (``Timestamp``, ``TraceId``, ``SpanId``, ``Duration`` in ns ...);
+    see ``store/schema.sql`` and ``to_row``.
+    """
+
+    trace_id: str
+    span_id: str
+    timestamp_ns: int
+    duration_ns: int
+    parent_span_id: str = ""
+    service_name: str = ""
+    span_name: str = ""
+    route: str = ""
+    operation: str = ""
+    provider: str = ""
+    request_model: str = ""
+    response_model: str = ""
+    input_text: str = ""
+    output_text: str = ""
+    input_messages: str = ""
+    output_messages: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    finish_reasons: list[str] = field(default_factory=list)
+    status_code: str = "UNSET"
+    status_message: str = ""
+    error_type: str = ""
+    user_id: str = ""
+    conversation_id: str = ""
+    sample_rate: float = 1.0
+    source: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        """Latency in seconds (detectors read this)."""
+        return self.duration_ns / 1e9
+
+    @property
+    def is_error(self) -> bool:
+        """True when the span's status is ERROR."""
+        return self.status_code == "ERROR"
+
+    @property
+    def model(self) -> str:
+        """The model that answered, falling back to the one requested."""
+        return self.response_model or self.request_model
+
+    @property
+    def ch_timestamp(self) -> str:
+        """Start time as a ClickHouse ``DateTime64(9)`` literal (UTC)."""
+        return _ns_to_ch(self.timestamp_ns)
+
+    @property
+    def detector_key(self) -> str:
+        """The key detectors keep separate state for: service, route and model."""
+        return f"{self.service_name}|{self.route}|{self.model}"
+
+    def to_row(self) -> dict[str, object]:
+        """The row for the ``calls`` table, in JSONEachRow form."""
+        return {
+            "Timestamp": self.ch_timestamp,
+            "TraceId": self.trace_id,
+            "SpanId": self.span_id,
+            "ParentSpanId": self.parent_span_id,
+            "ServiceName": self.service_name,
+            "SpanName": self.span_name,
+            "Route": self.route,
+            "Operation": self.operation,
+            "Provider": self.provider,
+            "RequestModel": self.request_model,
+            "ResponseModel": self.response_model,
+            "InputText": self.input_text,
+            "OutputText": self.output_text,
+            "InputMessages": self.input_messages,
+            "OutputMessages": self.output_messages,
+            "InputTokens": self.input_tokens,
+            "OutputTokens": self.output_tokens,
+            "FinishReasons": self.finish_reasons,
+            "Duration": self.duration_ns,
+            "StatusCode": self.status_code,
+            "StatusMessage": self.status_message,
+            "ErrorType": self.error_type,
+            "UserId": self.user_id,
+            "ConversationId": self.conversation_id,
+            "SampleRate": self.sample_rate,
+            "Source": self.source,
+            "SpanAttributes": self.attributes,
+        }
+
+
+def _ns_to_ch(ns: int) -> str:
+    """Nanoseconds since the epoch as ClickHouse reads a DateTime64: ``seconds.fraction``.
+
+    Numeric, not ``YYYY-MM-DD hh:mm:ss``: ClickHouse parses date strings in the server's
+    time zone, which would shift every timestamp on a machine not set to UTC.
+    """
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return f"{seconds}.{frac:09d}"

@@ -1,0 +1,1 @@
+"""Human review: queues fed by sampling and detectors, labelled through an API and a UI."""

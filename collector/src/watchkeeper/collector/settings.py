@@ -1,0 +1,132 @@
+"""One validated settings model: defaults, then a TOML file, then ``WATCHKEEPER_*`` env vars.
+
+Checked once at start; a bad key or value stops the command with one line that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "WATCHKEEPER_"
+#: Env vars under our prefix that belong to the SDK or to tooling, not to this model.
+_FOREIGN_ENV = {
+    "CONFIG",
+    "EXPORTER",
+    "OTLP_ENDPOINT",
+    "SERVICE_NAME",
+    "SAMPLE_RATE",
+    "CAPTURE_CONTENT",
+    "KAFKA_TOPIC_SDK",
+}
+_FOREIGN_ENV_PREFIXES = ("TEST_", "SDK_")
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is wrong; the message names it and what to do."""
+
+
+class Settings(BaseModel):
+    """Everything the collector, ``watchkeeper up`` and ``watchkeeper demo`` can be told."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    data_dir: Path = Field(Path(".watchkeeper"), description="Where chDB keeps its tables.")
+    store: Literal["chdb", "clickhouse"] = Field(
+        "chdb", description="chdb (embedded, default) or clickhouse (a server at clickhouse_url)."
+    )
+    clickhouse_url: str | None = Field(
+        None, description="clickhouse-connect DSN, e.g. http://user:pass@host:8123/."
+    )
+    database: str = Field("watchkeeper", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    ttl_days: int = Field(30, ge=1, le=3650, description="Days rows are kept.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
+    http_port: int = Field(
+        4318, ge=0, le=65535, description="OTLP/HTTP, review API, UI and /metrics port."
+    )
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_topic: str = Field("otlp_spans", min_length=1)
+    kafka_group: str = Field("watchkeeper-collector", min_length=1)
+    kafka_max_batch: int = Field(2000, ge=1, le=100_000, description="Records per store batch.")
+    review_sample_rate: float = Field(
+        0.05, ge=0.0, le=1.0, description="Share of calls sampled into the 'random' queue."
+    )
+    max_detector_keys: int = Field(1000, ge=1, description="Bound on per-key detector state.")
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://", "clickhouse://")):
+            raise ValueError("must start with http://, https:// or clickhouse://")
+        return value
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Defaults < config file < environment < explicit overrides (command-line flags)."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    if config_file is None and env.get(ENV_PREFIX + "CONFIG"):
+        config_file = Path(env[ENV_PREFIX + "CONFIG"])
+    if config_file is not None:
+        values.update(_read_file(config_file))
+        source.update({key: str(config_file) for key in values})
+    fields = Settings.model_fields
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key.upper() in _FOREIGN_ENV or key.upper().startswith(_FOREIGN_ENV_PREFIXES):
+            continue
+        if key not in fields:
+            raise ConfigError(
+                f"unknown setting {name} in the environment; valid: "
+                + ", ".join(ENV_PREFIX + f.upper() for f in fields)
+            )
+        values[key] = raw
+        source[key] = f"environment variable {name}"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            source[key] = f"option --{key.replace('_', '-')}"
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source)) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    section = data.get("watchkeeper", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [watchkeeper] must be a table")
+    unknown = sorted(set(section) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r} in {path}; valid keys: "
+            + ", ".join(Settings.model_fields)
+        )
+    return dict(section)
+
+
+def _explain(exc: ValidationError, source: dict[str, str]) -> str:
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else "?"
+    where = source.get(key, "defaults")
+    return f"invalid setting {key!r} (from {where}): {error['msg']}"

@@ -1,0 +1,71 @@
+"""Embedded ClickHouse through chDB: the default, data in a local directory."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.collector.store.backend import StoreError
+
+
+class ChdbBackend:
+    """ClickHouse in-process, persisting MergeTree tables under ``path``.
+
+    chDB runs one engine per process and its session is not safe for concurrent use, so
+    every call holds one lock; the pipeline batches writes, which keeps the lock cheap.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import chdb.session
+
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._session = chdb.session.Session(str(path))
+        except Exception as exc:
+            raise StoreError(f"cannot open chDB data directory {path}: {exc}") from exc
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns no rows."""
+        self._run(sql, "CSV", params)
+
+    def select(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query, rows as dicts (decoded from JSONEachRow)."""
+        text = self._run(sql, "JSONEachRow", params)
+        return [json.loads(line) for line in text.splitlines() if line]
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows with one JSONEachRow statement."""
+        if not rows:
+            return
+        body = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+        self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}", "CSV", None)
+
+    def close(self) -> None:
+        """Close the chDB session (idempotent)."""
+        with self._lock:
+            session, self._session = getattr(self, "_session", None), None
+            if session is not None:
+                session.close()
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> str:
+        with self._lock:
+            if self._session is None:
+                raise StoreError("the chDB store is closed")
+            try:
+                if params:
+                    result = self._session.query(sql, fmt, params=dict(params))
+                else:
+                    result = self._session.query(sql, fmt)
+            except Exception as exc:
+                raise StoreError(f"chDB: {_first_line(exc)}") from exc
+        data = result.data() if result is not None else ""
+        return str(data)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,223 @@
+"""The store: schema migrations and typed reads/writes over a ClickHouse backend."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store import queries
+from watchkeeper.collector.store.backend import Backend, StoreError
+
+if TYPE_CHECKING:
+    from watchkeeper.collector.settings import Settings
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+#: Bytes of a rejected payload kept in the dead-letter table, enough to diagnose it.
+DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
+
+
+@dataclass
+class WriteBatch:
+    """Everything one pipeline batch produced; written before the batch is acknowledged."""
+
+    calls: list[CallRecord] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    review_items: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Store:
+    """Typed access to watchkeeper's tables through any :class:`Backend`."""
+
+    def __init__(self, backend: Backend, database: str = "watchkeeper", ttl_days: int = 30):
+        if not _IDENTIFIER.match(database):
+            raise ValueError(
+                f"database name {database!r} is not a plain identifier (letters, digits, _)"
+            )
+        if ttl_days < 1:
+            raise ValueError(f"ttl_days must be at least 1, got {ttl_days}")
+        self.backend = backend
+        self.database = database
+        self.ttl_days = ttl_days
+
+    # --- schema ---------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in order; returns the names applied this time."""
+        db = self.database
+        self.backend.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+        self.backend.command(
+            f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations "
+            "(Version UInt32, Name String, AppliedAt DateTime DEFAULT now()) "
+            "ENGINE = ReplacingMergeTree ORDER BY Version"
+        )
+        done = {
+            int(row["Version"])
+            for row in self.backend.select(f"SELECT Version FROM {db}.schema_migrations FINAL")
+        }
+        applied = []
+        for version, name, sql in _migrations():
+            if version in done:
+                continue
+            for statement in _statements(sql):
+                self.backend.command(statement.format(db=db, ttl_days=self.ttl_days))
+            self.backend.insert_rows(
+                f"{db}.schema_migrations", [{"Version": version, "Name": name}]
+            )
+            applied.append(name)
+        return applied
+
+    def schema_version(self) -> int:
+        """The highest migration version applied."""
+        rows = self.backend.select(
+            f"SELECT max(Version) AS v FROM {self.database}.schema_migrations FINAL"
+        )
+        return int(rows[0]["v"]) if rows else 0
+
+    # --- writes ---------------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> None:
+        """Write one batch; returns only when every table confirmed (raises StoreError)."""
+        db = self.database
+        # Derived rows first, calls last: a crash in between replays the batch, and the
+        # idempotent tables collapse the repeats.
+        self.backend.insert_rows(f"{db}.detector_scores", batch.scores)
+        self.backend.insert_rows(f"{db}.alarms", batch.alarms)
+        self.backend.insert_rows(f"{db}.review_items", batch.review_items)
+        self.backend.insert_rows(f"{db}.calls", [call.to_row() for call in batch.calls])
+
+    def dead_letter(self, source: str, reason: str, detail: str, payload: bytes) -> None:
+        """Record input the pipeline could not use, with why, for later inspection."""
+        kept = payload[:DEAD_LETTER_PAYLOAD_BYTES]
+        self.backend.insert_rows(
+            f"{self.database}.dead_letters",
+            [
+                {
+                    "Source": source,
+                    "Reason": reason,
+                    "Detail": detail[:2000],
+                    "Size": len(payload),
+                    "Payload": base64.b64encode(kept).decode("ascii"),
+                }
+            ],
+        )
+
+    def add_label(
+        self,
+        *,
+        queue: str,
+        span_id: str,
+        trace_id: str,
+        reviewer: str,
+        verdict: str,
+        scores: Mapping[str, int],
+        comment: str = "",
+        corrected_answer: str = "",
+    ) -> None:
+        """Store a reviewer's label for one item."""
+        now_ms = time.time_ns() // 1_000_000
+        self.backend.insert_rows(
+            f"{self.database}.review_labels",
+            [
+                {
+                    "LabelledAt": f"{now_ms // 1000}.{now_ms % 1000:03d}",
+                    "Queue": queue,
+                    "TraceId": trace_id,
+                    "SpanId": span_id,
+                    "Reviewer": reviewer,
+                    "Verdict": verdict,
+                    "Scores": dict(scores),
+                    "Comment": comment,
+                    "CorrectedAnswer": corrected_answer,
+                }
+            ],
+        )
+
+    # --- reads ----------------------------------------------------------------------------
+    def select(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one of ``queries`` (``{db}`` filled in) with bound parameters."""
+        return self.backend.select(sql.replace("{db}", self.database), params or None)
+
+    def count_calls(self) -> int:
+        """Distinct calls stored."""
+        return int(self.select(queries.COUNT_CALLS)[0]["n"])
+
+    def calls_for_trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """All calls of one trace, oldest first."""
+        return self.select(queries.CALLS_BY_TRACE, trace_id=trace_id)
+
+    def recent_calls(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest calls."""
+        return self.select(queries.RECENT_CALLS, limit=limit)
+
+    def queue_depths(self) -> dict[str, int]:
+        """Unlabelled items per review queue."""
+        return {row["Queue"]: int(row["Depth"]) for row in self.select(queries.QUEUE_DEPTHS)}
+
+    def pending_items(self, queue: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Unlabelled items of ``queue``, highest priority first."""
+        return self.select(queries.PENDING_REVIEW_ITEMS, queue=queue, limit=limit)
+
+    def review_item(self, queue: str, span_id: str) -> dict[str, Any] | None:
+        """One item of a queue, labelled or not; None when it does not exist."""
+        rows = self.select(queries.REVIEW_ITEM, queue=queue, span_id=span_id)
+        return rows[0] if rows else None
+
+    def labels(self, queue: str) -> list[dict[str, Any]]:
+        """Labels given in ``queue``, oldest first."""
+        return self.select(queries.LABELS_FOR_QUEUE, queue=queue)
+
+    def alarms(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored alarms, oldest first."""
+        return self.select(queries.ALARMS, limit=limit)
+
+    def score_summary(self) -> list[dict[str, Any]]:
+        """Count, mean and max score per detector."""
+        return self.select(queries.SCORE_SUMMARY)
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters per reason."""
+        return {row["Reason"]: int(row["N"]) for row in self.select(queries.DEAD_LETTER_COUNTS)}
+
+    def close(self) -> None:
+        """Release the backend."""
+        self.backend.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings ask for, migrated and ready."""
+    backend: Backend
+    if settings.store == "clickhouse":
+        from watchkeeper.collector.store.clickhouse_backend import ClickHouseServerBackend
+
+        if not settings.clickhouse_url:
+            raise StoreError("store = 'clickhouse' needs clickhouse_url (e.g. http://host:8123)")
+        backend = ClickHouseServerBackend(settings.clickhouse_url)
+    else:
+        from watchkeeper.collector.store.chdb_backend import ChdbBackend
+
+        backend = ChdbBackend(Path(settings.data_dir) / "chdb")
+    store = Store(backend, settings.database, settings.ttl_days)
+    store.migrate()
+    return store
+
+
+def _migrations() -> Iterable[tuple[int, str, str]]:
+    folder = resources.files("watchkeeper.collector.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(sql: str) -> Sequence[str]:
+    """Statements of a migration file: comment lines dropped, split on ``;``."""
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in body.split(";") if part.strip()]

@@ -1,0 +1,1 @@
+"""Input drift: are today's inputs still like the ones the app was tested on?"""

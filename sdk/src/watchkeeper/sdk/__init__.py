@@ -1,0 +1,28 @@
+"""watchkeeper SDK: trace LLM calls as OpenTelemetry GenAI spans, at little cost to the app.
+
+>>> from watchkeeper.sdk import configure, observe
+>>> configure("none")  # at start-up; "otlp" (default), "kafka", "memory" or "none"
+>>> @observe(model="gpt-4o-mini", provider="openai")
+... def answer(question: str) -> str:
+...     return "42"
+>>> answer("What is the answer?")
+'42'
+
+Importing this package loads only the OpenTelemetry API and SDK; exporters and the
+Kafka client are imported when configured, on the export thread.
+"""
+
+from watchkeeper.sdk.call_context import CallContext, current_call
+from watchkeeper.sdk.configuration import configure, flush, shutdown
+from watchkeeper.sdk.decorator import observe
+from watchkeeper.sdk.stats import stats
+
+__all__ = [
+    "CallContext",
+    "configure",
+    "current_call",
+    "flush",
+    "observe",
+    "shutdown",
+    "stats",
+]

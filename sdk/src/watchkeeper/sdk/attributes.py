@@ -1,0 +1,41 @@
+"""Span attribute keys: OpenTelemetry GenAI semantic conventions, plus ours where none exists.
+
+The collector reads exactly these keys (see ``watchkeeper.collector.processors.normalize``),
+so they are the contract between the two halves. Content travels as JSON strings in
+``gen_ai.input.messages`` / ``gen_ai.output.messages`` in the conventions' message shape::
+
+    [{"role": "user", "parts": [{"type": "text", "content": "What is ClickHouse?"}]}]
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------
+OPERATION_NAME: Final = "gen_ai.operation.name"
+PROVIDER_NAME: Final = "gen_ai.provider.name"
+REQUEST_MODEL: Final = "gen_ai.request.model"
+RESPONSE_MODEL: Final = "gen_ai.response.model"
+RESPONSE_ID: Final = "gen_ai.response.id"
+RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+INPUT_MESSAGES: Final = "gen_ai.input.messages"
+OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+CONVERSATION_ID: Final = "gen_ai.conversation.id"
+RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+ERROR_TYPE: Final = "error.type"
+
+# --- General OpenTelemetry conventions ----------------------------------------------------
+USER_ID: Final = "user.id"
+SERVICE_NAME: Final = "service.name"
+
+# --- watchkeeper's own keys (no convention exists) ----------------------------------------
+ROUTE: Final = "watchkeeper.route"
+"""The app's logical endpoint or feature (``"support-bot/answer"``); detectors key on it."""
+PROMPT_NAME: Final = "watchkeeper.prompt.name"
+PROMPT_VERSION: Final = "watchkeeper.prompt.version"
+SAMPLE_RATE: Final = "watchkeeper.sample_rate"
+"""Head-sampling probability applied in the SDK, so counts can be re-weighted downstream."""
+FUNCTION_NAME: Final = "code.function.name"

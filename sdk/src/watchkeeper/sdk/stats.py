@@ -1,0 +1,94 @@
+"""The SDK's own counters: what it recorded, exported, dropped and got wrong.
+
+``stats()`` is how an operator learns that spans are being lost (queue full, exporter
+down) or that the SDK itself misbehaves, without reading logs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Final
+
+
+class Counter:
+    """A monotonically increasing count that is safe to bump from any thread.
+
+    ``increment`` is on the per-call hot path, so it avoids a lock: ``next()`` on an
+    ``itertools.count`` is a single C call and therefore atomic under the GIL, whereas
+    ``self.n += 1`` is a read-modify-write that can lose updates between threads.
+    ``add`` (rare: once per exported batch) takes a lock instead.
+    """
+
+    __slots__ = ("_extra", "_lock", "_ticks")
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+        self._extra = 0
+        self._lock = threading.Lock()
+
+    def increment(self) -> None:
+        """Add one."""
+        next(self._ticks)
+
+    def add(self, amount: int) -> None:
+        """Add ``amount`` (used for whole batches)."""
+        with self._lock:
+            self._extra += amount
+
+    @property
+    def value(self) -> int:
+        """The current count."""
+        # itertools.count exposes its position only through repr: "count(42)".
+        return int(repr(self._ticks)[6:-1]) + self._extra
+
+
+class SdkCounters:
+    """Every counter ``stats()`` reports, one attribute each."""
+
+    __slots__ = (
+        "export_failures",
+        "internal_errors",
+        "spans_dropped",
+        "spans_ended",
+        "spans_export_failed",
+        "spans_exported",
+        "spans_started",
+    )
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start every counter from zero."""
+        self.spans_started = Counter()
+        self.spans_ended = Counter()
+        self.spans_exported = Counter()
+        # Lost before export: queue full, or ended after shutdown began.
+        self.spans_dropped = Counter()
+        # Spans in a batch the exporter failed to deliver, and the failed batches.
+        self.spans_export_failed = Counter()
+        self.export_failures = Counter()
+        self.internal_errors = Counter()
+
+
+COUNTERS: Final = SdkCounters()
+
+
+def stats() -> dict[str, int]:
+    """Return a snapshot of the SDK's counters.
+
+    Keys: ``spans_started``, ``spans_ended``, ``spans_exported``, ``spans_dropped``
+    (queue full or after shutdown), ``spans_export_failed`` (spans in failed
+    batches), ``export_failures`` (failed batches), ``internal_errors`` (SDK bugs
+    swallowed to protect the app), ``spans_queued`` (waiting for export).
+
+    >>> from watchkeeper.sdk import stats
+    >>> sorted(stats())[:3]
+    ['export_failures', 'internal_errors', 'spans_dropped']
+    """
+    from watchkeeper.sdk.configuration import queued_span_count
+
+    snapshot = {name: getattr(COUNTERS, name).value for name in SdkCounters.__slots__}
+    snapshot["spans_queued"] = queued_span_count()
+    return snapshot

@@ -1,0 +1,114 @@
+"""Normalisation: GenAI-convention and OpenInference spans become the same call record."""
+
+from __future__ import annotations
+
+import json
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from tests.collector.otlp_payloads import answer_spans, protobuf_payload
+from watchkeeper.collector.processors.decode import decode_request
+from watchkeeper.collector.processors.normalize import iter_calls, to_call
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, bool):
+        any_value = AnyValue(bool_value=value)
+    elif isinstance(value, int):
+        any_value = AnyValue(int_value=value)
+    elif isinstance(value, float):
+        any_value = AnyValue(double_value=value)
+    else:
+        any_value = AnyValue(string_value=str(value))
+    return KeyValue(key=key, value=any_value)
+
+
+def _span(attributes: dict[str, object], *, status: int = 0) -> Span:
+    return Span(
+        trace_id=bytes.fromhex("0af7651916cd43dd8448eb211c80319c"),
+        span_id=bytes.fromhex("b7ad6b7169203331"),
+        name="llm",
+        start_time_unix_nano=1_700_000_000_000_000_000,
+        end_time_unix_nano=1_700_000_000_250_000_000,
+        attributes=[_kv(k, v) for k, v in attributes.items()],
+        status=Status(code=status),  # type: ignore[arg-type]
+    )
+
+
+def test_sdk_spans_normalise_with_all_fields() -> None:
+    """Spans from @observe carry input, output, model, route, service and latency."""
+    request = decode_request(protobuf_payload(answer_spans(2, fail_every=2)))
+    calls = [c for c in iter_calls(request, "test") if c is not None]
+    assert len(calls) == 2
+    failed, ok = calls
+    assert ok.input_text == "question number 1?"
+    assert ok.output_text == "answer to question number 1?"
+    assert ok.request_model == "test-model"
+    assert ok.provider == "test"
+    assert ok.route == "qa/answer"
+    assert ok.service_name == "test-app"
+    assert ok.duration_ns > 0
+    assert ok.status_code != "ERROR"
+    assert failed.is_error
+    assert "TimeoutError" in failed.error_type
+
+
+def test_genai_messages_pick_last_user_and_assistant_text() -> None:
+    """With several messages, input is the last user text and output the assistant text."""
+    span = _span(
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-x",
+            "gen_ai.input.messages": json.dumps(
+                [
+                    {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
+                    {"role": "user", "parts": [{"type": "text", "content": "first"}]},
+                    {"role": "user", "parts": [{"type": "text", "content": "second"}]},
+                ]
+            ),
+            "gen_ai.output.messages": json.dumps(
+                [{"role": "assistant", "parts": [{"type": "text", "content": "reply"}]}]
+            ),
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 3,
+            "custom.flag": True,
+        }
+    )
+    call = to_call(span, "svc", "test")
+    assert call is not None
+    assert (call.input_text, call.output_text) == ("second", "reply")
+    assert (call.input_tokens, call.output_tokens) == (12, 3)
+    assert call.duration_ns == 250_000_000
+    assert call.attributes == {"custom.flag": "True"}
+
+
+def test_openinference_span_maps_to_the_same_record() -> None:
+    """OpenInference keys fill the same columns as GenAI-convention keys."""
+    span = _span(
+        {
+            "openinference.span.kind": "LLM",
+            "input.value": "What is RAG?",
+            "output.value": "Retrieval-augmented generation.",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai",
+            "llm.token_count.prompt": 5,
+            "llm.token_count.completion": 4,
+            "session.id": "conv-1",
+        },
+        status=2,
+    )
+    call = to_call(span, "svc", "test")
+    assert call is not None
+    assert call.input_text == "What is RAG?"
+    assert call.output_text == "Retrieval-augmented generation."
+    assert call.request_model == "gpt-4o-mini"
+    assert call.provider == "openai"
+    assert (call.input_tokens, call.output_tokens) == (5, 4)
+    assert call.conversation_id == "conv-1"
+    assert call.is_error
+
+
+def test_non_llm_spans_are_skipped() -> None:
+    """A span from other instrumentation (no gen_ai.* or OpenInference kind) is not a call."""
+    assert to_call(_span({"http.request.method": "GET"}), "svc", "test") is None

@@ -1,0 +1,87 @@
+"""The chDB store: migrations, idempotent writes, review queues and labels."""
+
+from __future__ import annotations
+
+from tests.collector.otlp_payloads import answer_spans, protobuf_payload
+from watchkeeper.collector.pipeline import Payload, Pipeline
+from watchkeeper.collector.processors.decode import decode_request
+from watchkeeper.collector.processors.normalize import iter_calls
+from watchkeeper.collector.store.store import Store, WriteBatch
+
+
+def _calls(n: int) -> list:
+    request = decode_request(protobuf_payload(answer_spans(n)))
+    return [c for c in iter_calls(request, "test") if c is not None]
+
+
+def test_migrations_apply_once(store: Store) -> None:
+    """Migrating again applies nothing and keeps the schema version."""
+    assert store.migrate() == []
+    assert store.schema_version() == 1
+
+
+def test_writes_are_idempotent_by_span_id(store: Store) -> None:
+    """Writing the same calls twice (a replay) leaves each call once in query results."""
+    calls = _calls(5)
+    store.write(WriteBatch(calls=calls))
+    store.write(WriteBatch(calls=calls))
+    assert store.count_calls() == 5
+    row = store.calls_for_trace(calls[0].trace_id)
+    assert len(row) == 1
+    assert row[0]["InputText"] == calls[0].input_text
+
+
+def test_pipeline_replay_does_not_duplicate_anything(store: Store) -> None:
+    """The same payload processed twice yields one row per call in every table."""
+    pipeline = Pipeline(store, review_sample_rate=1.0)
+    payload = Payload(protobuf_payload(answer_spans(4)), "test")
+    pipeline.process([payload])
+    pipeline.process([payload])
+    assert store.count_calls() == 4
+    assert store.queue_depths() == {"random": 4}
+    scores = store.score_summary()
+    assert [int(r["N"]) for r in scores] == [4]
+
+
+def test_labelling_removes_an_item_from_its_queue(store: Store) -> None:
+    """A labelled item no longer counts toward the queue depth, and its label is stored."""
+    pipeline = Pipeline(store, review_sample_rate=1.0)
+    pipeline.process([Payload(protobuf_payload(answer_spans(3)), "test")])
+    items = store.pending_items("random")
+    assert len(items) == 3
+    first = items[0]
+    store.add_label(
+        queue="random",
+        span_id=first["SpanId"],
+        trace_id=first["TraceId"],
+        reviewer="ana",
+        verdict="fail",
+        scores={"helpfulness": 2},
+        comment="too vague",
+    )
+    assert store.queue_depths() == {"random": 2}
+    labels = store.labels("random")
+    assert [(lb["SpanId"], lb["Verdict"], lb["Scores"]) for lb in labels] == [
+        (first["SpanId"], "fail", {"helpfulness": 2})
+    ]
+
+
+def test_bad_payload_goes_to_dead_letters_and_batch_continues(store: Store) -> None:
+    """A bad payload in a batch is dead-lettered and counted; the good ones are stored."""
+    pipeline = Pipeline(store)
+    result = pipeline.process(
+        [Payload(b"\x12\x34garbage", "test"), Payload(protobuf_payload(answer_spans(2)), "test")]
+    )
+    assert (result.calls, result.dead_letters) == (2, 1)
+    assert store.count_calls() == 2
+    assert store.dead_letter_counts() == {"bad_protobuf": 1}
+    exposition = pipeline.metrics.exposition().decode()
+    assert 'watchkeeper_dead_letters_total{reason="bad_protobuf"} 1.0' in exposition
+
+
+def test_user_text_is_bound_not_spliced(store: Store) -> None:
+    """Queue names with SQL in them are parameters: they match nothing and break nothing."""
+    store.write(WriteBatch(calls=_calls(1)))
+    assert store.pending_items("random' OR 1=1 --") == []
+    assert store.calls_for_trace("x'; DROP TABLE watchkeeper.calls; --") == []
+    assert store.count_calls() == 1

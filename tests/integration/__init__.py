@@ -1,0 +1,1 @@
+"""Integration tests: components against real services (Kafka broker, ...)."""

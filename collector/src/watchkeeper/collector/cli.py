@@ -227,8 +227,7 @@ def _serve(settings: Any, *, kafka: bool) -> int:
     where = settings.data_dir if settings.store == "chdb" else settings.store
     url = runtime.server.url
     print(
-        f"watchkeeper {what}; review UI {url}/, metrics {url}/metrics, data {where}. "
-        "Ctrl-C stops.",
+        f"watchkeeper {what}; review UI {url}/, metrics {url}/metrics, data {where}. Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )

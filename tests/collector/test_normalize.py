@@ -112,3 +112,30 @@ def test_openinference_span_maps_to_the_same_record() -> None:
 def test_non_llm_spans_are_skipped() -> None:
     """A span from other instrumentation (no gen_ai.* or OpenInference kind) is not a call."""
     assert to_call(_span({"http.request.method": "GET"}), "svc", "test") is None
+
+
+def test_retrieved_contexts_from_genai_and_openinference() -> None:
+    """RAG contexts come from gen_ai.retrieval.documents JSON or OpenInference's flat keys."""
+    genai = _span(
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.retrieval.documents": json.dumps(
+                [{"id": "d1", "score": 0.9, "content": "alpha"}, {"content": "beta"}]
+            ),
+        }
+    )
+    call = to_call(genai, "svc", "test")
+    assert call is not None
+    assert call.contexts == ["alpha", "beta"]
+    openinference = _span(
+        {
+            "openinference.span.kind": "RETRIEVER",
+            "retrieval.documents.1.document.content": "second",
+            "retrieval.documents.0.document.content": "first",
+            "retrieval.documents.0.document.id": "d0",
+        }
+    )
+    call = to_call(openinference, "svc", "test")
+    assert call is not None
+    assert call.contexts == ["first", "second"]
+    assert "retrieval.documents.0.document.id" not in call.attributes

@@ -17,7 +17,7 @@ def _calls(n: int) -> list:
 def test_migrations_apply_once(store: Store) -> None:
     """Migrating again applies nothing and keeps the schema version."""
     assert store.migrate() == []
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
 
 
 def test_writes_are_idempotent_by_span_id(store: Store) -> None:

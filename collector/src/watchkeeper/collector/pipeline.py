@@ -10,11 +10,11 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
-from watchkeeper.collector.processors.detect import DetectorStage
+from watchkeeper.collector.processors.detect import Detection, DetectorStage
 from watchkeeper.collector.processors.normalize import iter_calls
 from watchkeeper.collector.processors.route_review import review_items
 from watchkeeper.collector.record import CallRecord
@@ -42,6 +42,8 @@ class BatchResult:
     dead_letters: int = 0
     alarms: int = 0
     review_items: int = 0
+    #: Per-call scores and alarms, for callers that report them (``watchkeeper replay``).
+    detection: Detection = field(default_factory=Detection)
 
 
 class Pipeline:
@@ -95,6 +97,21 @@ class Pipeline:
                 else:
                     calls.append(call)
                     sources.append(payload.source)
+        self._store_calls(calls, sources, result)
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        return result
+
+    def process_calls(self, calls: Sequence[CallRecord], source: str) -> BatchResult:
+        """Detect, route and store calls that are already normalised (replays, backfills)."""
+        started = time.perf_counter()
+        result = BatchResult()
+        self._store_calls(list(calls), [source] * len(calls), result)
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        return result
+
+    def _store_calls(
+        self, calls: list[CallRecord], sources: list[str], result: BatchResult
+    ) -> None:
         with self._lock:
             detection = self.detect.run(calls)
             items = review_items(calls, detection.flagged, self.review_sample_rate)
@@ -118,11 +135,10 @@ class Pipeline:
             self.metrics.detector_alarms.labels(alarm["Detector"]).inc()
         for item in items:
             self.metrics.review_enqueued.labels(item["Queue"]).inc()
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
         result.calls = len(calls)
         result.alarms = len(detection.alarms)
         result.review_items = len(items)
-        return result
+        result.detection = detection
 
     def _dead_letter(self, payload: Payload, reason: str, detail: str) -> None:
         self.metrics.dead_letters.labels(reason).inc()

@@ -33,6 +33,8 @@ class CallRecord:
     input_tokens: int = 0
     output_tokens: int = 0
     finish_reasons: list[str] = field(default_factory=list)
+    #: Retrieved context passages (RAG), in retrieval order.
+    contexts: list[str] = field(default_factory=list)
     status_code: str = "UNSET"
     status_message: str = ""
     error_type: str = ""
@@ -88,6 +90,7 @@ class CallRecord:
             "InputTokens": self.input_tokens,
             "OutputTokens": self.output_tokens,
             "FinishReasons": self.finish_reasons,
+            "Contexts": self.contexts,
             "Duration": self.duration_ns,
             "StatusCode": self.status_code,
             "StatusMessage": self.status_message,

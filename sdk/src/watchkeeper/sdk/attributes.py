@@ -25,6 +25,8 @@ OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 CONVERSATION_ID: Final = "gen_ai.conversation.id"
 RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+"""JSON list of the documents retrieved for a RAG answer:
+``[{"id": "doc-1", "score": 0.82, "content": "..."}]`` (``id``/``score`` optional)."""
 ERROR_TYPE: Final = "error.type"
 
 # --- General OpenTelemetry conventions ----------------------------------------------------

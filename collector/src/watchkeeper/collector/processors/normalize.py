@@ -88,7 +88,8 @@ def to_call(span: Span, service_name: str, source: str) -> CallRecord | None:
     extra = {
         key: _text(value)[:MAX_ATTRIBUTE_CHARS]
         for key, value in values.items()
-        if key not in _TYPED and not key.startswith(("llm.input_messages", "llm.output_messages"))
+        if key not in _TYPED
+        and not key.startswith(("llm.input_messages", "llm.output_messages", "retrieval.documents"))
     }
     return CallRecord(
         trace_id=span.trace_id.hex(),
@@ -122,16 +123,44 @@ def to_call(span: Span, service_name: str, source: str) -> CallRecord | None:
         user_id=_text(values.get(attr.USER_ID)),
         conversation_id=_text(values.get(attr.CONVERSATION_ID) or values.get("session.id")),
         sample_rate=_float(values.get(attr.SAMPLE_RATE), default=1.0),
+        contexts=_contexts(values),
         source=source,
         attributes=extra,
     )
+
+
+def _contexts(values: dict[str, Any]) -> list[str]:
+    """Retrieved passages from ``gen_ai.retrieval.documents`` (JSON) or OpenInference's
+    flattened ``retrieval.documents.<i>.document.content`` keys."""
+    raw = values.get(attr.RETRIEVAL_DOCUMENTS)
+    if isinstance(raw, str) and raw:
+        try:
+            documents = json.loads(raw)
+        except json.JSONDecodeError:
+            return [raw]
+        if isinstance(documents, list):
+            out = []
+            for doc in documents:
+                if isinstance(doc, dict):
+                    out.append(_text(doc.get("content", "")))
+                elif isinstance(doc, str):
+                    out.append(doc)
+            return out
+        return []
+    indexed = []
+    for key, value in values.items():
+        if key.startswith("retrieval.documents.") and key.endswith(".document.content"):
+            middle = key[len("retrieval.documents.") : -len(".document.content")]
+            if middle.isdigit():
+                indexed.append((int(middle), _text(value)))
+    return [text for _, text in sorted(indexed)]
 
 
 def _is_llm_span(values: dict[str, Any]) -> bool:
     if any(key.startswith("gen_ai.") for key in values):
         return True
     kind = values.get("openinference.span.kind")
-    return isinstance(kind, str) and kind.upper() in {"LLM", "CHAIN", "AGENT", "EMBEDDING"}
+    return isinstance(kind, str) and kind.upper() in {"LLM", "CHAIN", "AGENT", "RETRIEVER"}
 
 
 def _attributes(key_values: Any) -> dict[str, Any]:

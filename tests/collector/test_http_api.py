@@ -10,15 +10,17 @@ from fastapi.testclient import TestClient
 
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.store import Store
 
 
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
-    """An app over a fresh store that sends every call to the random review queue."""
-    pipeline = Pipeline(store, review_sample_rate=1.0)
+    """An app over a fresh store whose review reservoir takes every call."""
+    pipeline = Pipeline(store, reservoir=ReviewReservoir(size=100, window_s=3600))
     with TestClient(build_app(pipeline)) as test_client:
+        test_client.pipeline = pipeline  # type: ignore[attr-defined]
         yield test_client
 
 
@@ -28,7 +30,9 @@ def _post_spans(client: TestClient, n: int, *, gzipped: bool = False) -> int:
     if gzipped:
         body = gzip.compress(body)
         headers["content-encoding"] = "gzip"
-    return client.post("/v1/traces", content=body, headers=headers).status_code
+    status = client.post("/v1/traces", content=body, headers=headers).status_code
+    client.pipeline.flush_review()  # type: ignore[attr-defined]
+    return status
 
 
 def test_otlp_http_stores_calls(client: TestClient, store: Store) -> None:

@@ -78,6 +78,9 @@ def test_genai_messages_pick_last_user_and_assistant_text() -> None:
     call = to_call(span, "svc", "test")
     assert call is not None
     assert (call.input_text, call.output_text) == ("second", "reply")
+    # A conversation is kept as sent; a lone answer text is not stored twice.
+    assert json.loads(call.input_messages)[0]["role"] == "system"
+    assert call.output_messages == ""
     assert (call.input_tokens, call.output_tokens) == (12, 3)
     assert call.duration_ns == 250_000_000
     assert call.attributes == {"custom.flag": "True"}

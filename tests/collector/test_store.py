@@ -6,10 +6,12 @@ from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors.decode import decode_request
 from watchkeeper.collector.processors.normalize import iter_calls
+from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
+from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import Store, WriteBatch
 
 
-def _calls(n: int) -> list:
+def _calls(n: int) -> list[CallRecord]:
     request = decode_request(protobuf_payload(answer_spans(n)))
     return [c for c in iter_calls(request, "test") if c is not None]
 
@@ -17,27 +19,35 @@ def _calls(n: int) -> list:
 def test_migrations_apply_once(store: Store) -> None:
     """Migrating again applies nothing and keeps the schema version."""
     assert store.migrate() == []
-    assert store.schema_version() == 2
+    assert store.schema_version() == 1
 
 
 def test_writes_are_idempotent_by_span_id(store: Store) -> None:
     """Writing the same calls twice (a replay) leaves each call once in query results."""
     calls = _calls(5)
-    store.write(WriteBatch(calls=calls))
-    store.write(WriteBatch(calls=calls))
+    rows = [call.to_row(has_body=False) for call in calls]
+    store.write(WriteBatch(calls=rows))
+    store.write(WriteBatch(calls=rows))
     assert store.count_calls() == 5
     row = store.calls_for_trace(calls[0].trace_id)
     assert len(row) == 1
-    assert row[0]["InputText"] == calls[0].input_text
+    assert row[0]["SpanId"] == calls[0].span_id
+
+
+def _pipeline(store: Store) -> Pipeline:
+    """A pipeline whose review reservoir takes every call (until flushed)."""
+    return Pipeline(store, reservoir=ReviewReservoir(size=100, window_s=3600))
 
 
 def test_pipeline_replay_does_not_duplicate_anything(store: Store) -> None:
     """The same payload processed twice yields one row per call in every table."""
-    pipeline = Pipeline(store, review_sample_rate=1.0)
+    pipeline = _pipeline(store)
     payload = Payload(protobuf_payload(answer_spans(4)), "test")
     pipeline.process([payload])
     pipeline.process([payload])
+    pipeline.flush_review()
     assert store.count_calls() == 4
+    assert store.count_bodies() == 4
     assert store.queue_depths() == {"random": 4}
     scores = store.score_summary()
     assert [int(r["N"]) for r in scores] == [4]
@@ -45,8 +55,9 @@ def test_pipeline_replay_does_not_duplicate_anything(store: Store) -> None:
 
 def test_labelling_removes_an_item_from_its_queue(store: Store) -> None:
     """A labelled item no longer counts toward the queue depth, and its label is stored."""
-    pipeline = Pipeline(store, review_sample_rate=1.0)
+    pipeline = _pipeline(store)
     pipeline.process([Payload(protobuf_payload(answer_spans(3)), "test")])
+    pipeline.flush_review()
     items = store.pending_items("random")
     assert len(items) == 3
     first = items[0]
@@ -81,7 +92,7 @@ def test_bad_payload_goes_to_dead_letters_and_batch_continues(store: Store) -> N
 
 def test_user_text_is_bound_not_spliced(store: Store) -> None:
     """Queue names with SQL in them are parameters: they match nothing and break nothing."""
-    store.write(WriteBatch(calls=_calls(1)))
+    store.write(WriteBatch(calls=[c.to_row(has_body=False) for c in _calls(1)]))
     assert store.pending_items("random' OR 1=1 --") == []
     assert store.calls_for_trace("x'; DROP TABLE watchkeeper.calls; --") == []
     assert store.count_calls() == 1

@@ -61,8 +61,12 @@ def test_decorated_calls_arrive_exactly_once_with_fields_intact(
         receiver.stop()
 
     rows = store.select(
-        "SELECT TraceId, SpanId, InputText, OutputText, RequestModel, Provider, Route, "
-        "ServiceName, StatusCode, ErrorType, Source FROM {db}.calls FINAL"
+        "SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, b.InputText AS InputText, "
+        "b.OutputText AS OutputText, c.RequestModel AS RequestModel, c.Provider AS Provider, "
+        "c.Route AS Route, c.ServiceName AS ServiceName, c.StatusCode AS StatusCode, "
+        "c.ErrorType AS ErrorType, c.Source AS Source, c.InputChars AS InputChars "
+        "FROM (SELECT * FROM {db}.calls FINAL) AS c "
+        "JOIN (SELECT * FROM {db}.call_bodies FINAL) AS b ON c.SpanId = b.SpanId"
     )
     assert len(rows) == N_CALLS
     assert len({r["SpanId"] for r in rows}) == N_CALLS
@@ -76,6 +80,7 @@ def test_decorated_calls_arrive_exactly_once_with_fields_intact(
             "it/answer",
         )
         assert row["ServiceName"] == "it-app"
+        assert row["InputChars"] == len(question)
         assert row["Source"] == "kafka"
         if i % 50 == 0:
             assert row["StatusCode"] == "ERROR"

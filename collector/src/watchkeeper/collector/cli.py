@@ -22,6 +22,7 @@ examples:
   watchkeeper up                         embedded collector for your own app (OTLP/HTTP)
   watchkeeper collect --kafka-bootstrap kafka:9092 --store clickhouse \\
       --clickhouse-url http://clickhouse:8123
+  watchkeeper replay calls.jsonl > scores.jsonl   score recorded calls, store them
 """
 
 
@@ -109,6 +110,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="ClickHouse server, e.g. http://user:pass@host:8123/",
     )
+    replay = commands.add_parser(
+        "replay",
+        help="run recorded calls (JSON Lines) through the detectors; one JSON line per call",
+        description="Read one JSON object per line (input, output; optional contexts, model, "
+        "route, service, ts, duration_s, error, input_tokens, output_tokens, finish_reasons), "
+        "run the pipeline, store the calls like live traffic, and write "
+        '{"index": i, "scores": {...}, "alarms": [...]} per call to stdout. Bad lines are '
+        "reported on stderr and skipped; the exit status is then 1.",
+    )
+    replay.add_argument("file", type=Path, metavar="FILE.jsonl", help="recorded calls ('-': stdin)")
+    replay.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="where chDB keeps data (default: ./.watchkeeper)",
+    )
+    replay.add_argument(
+        "--no-store", action="store_true", help="score only: store in a throwaway directory"
+    )
     return parser
 
 
@@ -152,13 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # what matters once, in one line.
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
     from watchkeeper.collector.receivers.kafka import ReceiverError
+    from watchkeeper.collector.replay import ReplayError
     from watchkeeper.collector.server import ServerError
     from watchkeeper.collector.settings import ConfigError
     from watchkeeper.collector.store.backend import StoreError
 
     try:
         return _dispatch(args)
-    except (ConfigError, StoreError, ReceiverError, ServerError) as exc:
+    except (ConfigError, StoreError, ReceiverError, ServerError, ReplayError) as exc:
         if args.debug:
             raise
         print(f"watchkeeper: error: {exc}", file=sys.stderr)
@@ -181,6 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "kafka_group",
             "store",
             "clickhouse_url",
+            "dead_letter_topic",
         )
     }
     settings = load_settings(args.config, overrides)
@@ -196,6 +218,10 @@ def _dispatch(args: argparse.Namespace) -> int:
                 duration_s=args.duration, rate=args.rate, seed=args.seed, drift_after=drift_after
             ),
         )
+    if args.command == "replay":
+        from watchkeeper.collector.replay import ReplayOptions, run_replay
+
+        return run_replay(settings, ReplayOptions(args.file, store=not args.no_store))
     if args.command == "up":
         return _serve(settings, kafka=False)
     return _serve(settings, kafka=True)
@@ -203,8 +229,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _serve(settings: Any, *, kafka: bool) -> int:
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
-    from watchkeeper.collector.runtime import start_runtime
+    from watchkeeper.collector.runtime import start_runtime, tune_gc_for_throughput
 
+    tune_gc_for_throughput()
     receiver = None
     if kafka:
         runtime = start_runtime(settings, with_otlp=False)
@@ -214,8 +241,15 @@ def _serve(settings: Any, *, kafka: bool) -> int:
             topic=settings.kafka_topic,
             group=settings.kafka_group,
             max_batch=settings.kafka_max_batch,
+            session_timeout_s=settings.kafka_session_timeout_s,
         )
         try:
+            if settings.dead_letter_topic:
+                from watchkeeper.collector.receivers.kafka import KafkaDeadLetterTopic
+
+                sink = KafkaDeadLetterTopic(settings.kafka_bootstrap, settings.dead_letter_topic)
+                runtime.pipeline.dead_letter_sink = sink
+                receiver.dead_letters = sink
             receiver.start()
         except BaseException:
             runtime.close()

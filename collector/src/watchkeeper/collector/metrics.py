@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -54,6 +54,12 @@ class PipelineMetrics:
             buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
             registry=r,
         )
+        self.bodies_kept = Counter(
+            "watchkeeper_call_bodies_kept_total",
+            "Call bodies (texts) stored, by why they were kept: sampled, error, flagged, review.",
+            ["reason"],
+            registry=r,
+        )
         self.review_enqueued = Counter(
             "watchkeeper_review_items_enqueued_total",
             "Items routed to human review, by queue.",
@@ -70,6 +76,17 @@ class PipelineMetrics:
             "watchkeeper_pipeline_batch_duration_seconds",
             "Time to decode, detect and store one batch.",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=r,
+        )
+        self.throttled = Counter(
+            "watchkeeper_otlp_http_throttled_total",
+            "OTLP/HTTP requests answered 429 because too many bytes were in flight.",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "watchkeeper_kafka_consumer_lag_messages",
+            "Messages in assigned partitions not yet consumed (sum over partitions).",
+            ["topic"],
             registry=r,
         )
         self.store_errors = Counter(

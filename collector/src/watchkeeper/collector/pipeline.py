@@ -1,4 +1,4 @@
-"""The one pipeline every receiver feeds: decode -> normalize -> detect -> route -> store.
+"""The one pipeline every receiver feeds: decode -> normalize -> detect -> sample -> store.
 
 Embedded (``watchkeeper up``/``demo``) or in a cluster (``watchkeeper collect``), the same
 object does the work; only the receiver in front of it differs.
@@ -7,21 +7,28 @@ object does the work; only the receiver in front of it differs.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
 from watchkeeper.collector.processors.detect import Detection, DetectorStage
-from watchkeeper.collector.processors.normalize import iter_calls
+from watchkeeper.collector.processors.normalize import normalize_request
+from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import review_items
+from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
 from watchkeeper.collector.record import CallRecord
-from watchkeeper.collector.store.store import Store, WriteBatch
+from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.detectors import Detector, default_detectors
 
 log = logging.getLogger("watchkeeper.collector")
+
+#: Called with each dead letter after its batch is stored (e.g. a Kafka dead-letter topic).
+DeadLetterSink = Callable[[DeadLetter], None]
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class Payload:
     data: bytes
     source: str
     encoding: Encoding | None = None
+    #: Where exactly it came from, for dead letters (e.g. Kafka ``topic/partition/offset``).
+    origin: str = ""
 
 
 @dataclass
@@ -40,18 +49,32 @@ class BatchResult:
     calls: int = 0
     skipped: int = 0
     dead_letters: int = 0
+    rejected_payloads: int = 0
     alarms: int = 0
     review_items: int = 0
+    bodies: int = 0
     #: Per-call scores and alarms, for callers that report them (``watchkeeper replay``).
     detection: Detection = field(default_factory=Detection)
 
 
-class Pipeline:
-    """Turns OTLP payloads into stored calls, scores, alarms and review items.
+@dataclass
+class PreparedBatch:
+    """A batch ready for the store: rows built, detectors updated, review picks chosen."""
 
-    ``process`` returns only after the store confirmed the batch, so a receiver may
-    acknowledge its input (commit Kafka offsets, answer HTTP 200) exactly then. Rejected
-    payloads are written to the dead-letter table and counted; they never stop a batch.
+    batch: WriteBatch
+    calls: list[CallRecord]
+    due_keys: list[tuple[str, int]]
+    result: BatchResult
+    started: float
+
+
+class Pipeline:
+    """Turns OTLP payloads into stored calls, bodies, scores, alarms and review items.
+
+    ``process`` returns only after the store confirmed the whole batch — dead letters
+    included — so a receiver may acknowledge its input (commit Kafka offsets, answer HTTP
+    200) exactly then. A bad payload or span never stops a batch: it becomes a dead letter
+    with its reason, counted in ``watchkeeper_dead_letters_total``.
     """
 
     def __init__(
@@ -59,8 +82,11 @@ class Pipeline:
         store: Store,
         metrics: PipelineMetrics | None = None,
         detectors: Sequence[Detector] | None = None,
-        review_sample_rate: float = 0.05,
+        *,
+        body_sampling: BodySampling | None = None,
+        reservoir: ReviewReservoir | None = None,
         max_detector_keys: int = 1000,
+        dead_letter_sink: DeadLetterSink | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or PipelineMetrics()
@@ -68,80 +94,191 @@ class Pipeline:
             list(detectors) if detectors is not None else default_detectors(),
             max_keys=max_detector_keys,
         )
-        self.review_sample_rate = review_sample_rate
+        self.body_sampling = body_sampling or BodySampling()
+        self.reservoir = reservoir or ReviewReservoir()
+        self.dead_letter_sink = dead_letter_sink
         # Detector state is order-dependent and chDB is single-session: one batch at a time.
         self._lock = threading.Lock()
 
     def process(self, payloads: Sequence[Payload]) -> BatchResult:
         """Process a batch; raises ``StoreError`` when the store did not confirm it."""
+        return self.write(self.prepare(payloads))
+
+    def process_calls(self, calls: Sequence[CallRecord], source: str = "") -> BatchResult:
+        """Detect, sample and store calls that are already normalised (replays, backfills).
+
+        ``source``, when given, labels calls that carry none.
+        """
+        started = time.perf_counter()
+        batch = list(calls)
+        if source:
+            for call in batch:
+                call.source = call.source or source
+        return self.write(self._prepare_calls(batch, [], BatchResult(), started))
+
+    def prepare(self, payloads: Sequence[Payload]) -> PreparedBatch:
+        """Everything up to the store: decode, normalize, detect, sample, build rows.
+
+        Batches must be written (:meth:`write`) in the order they were prepared; a receiver
+        may prepare the next batch while the previous one is being written — chDB releases
+        the GIL, so the two overlap on two cores.
+        """
         started = time.perf_counter()
         result = BatchResult()
         calls: list[CallRecord] = []
-        sources: list[str] = []
+        dead: list[DeadLetter] = []
+        skipped: Counter[str] = Counter()
         for payload in payloads:
             try:
                 request = decode_request(payload.data, payload.encoding)
-                found = list(iter_calls(request, payload.source))
             except RejectedPayload as exc:
-                self._dead_letter(payload, exc.reason, exc.detail)
-                result.dead_letters += 1
+                dead.append(
+                    DeadLetter(payload.source, exc.reason, exc.detail, payload.data, payload.origin)
+                )
+                result.rejected_payloads += 1
                 continue
-            except ValueError as exc:
-                self._dead_letter(payload, "bad_span", str(exc))
-                result.dead_letters += 1
+            if not request.resource_spans:
+                # Valid OTLP may be empty, but a non-empty payload that decodes to nothing is
+                # almost always garbage that happened to parse (protobuf is lenient).
+                if payload.data:
+                    dead.append(
+                        DeadLetter(payload.source, "no_spans", "", payload.data, payload.origin)
+                    )
+                    result.rejected_payloads += 1
                 continue
-            for call in found:
-                if call is None:
-                    result.skipped += 1
-                    self.metrics.spans_skipped.labels(payload.source).inc()
-                else:
-                    calls.append(call)
-                    sources.append(payload.source)
-        self._store_calls(calls, sources, result)
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
-        return result
+            normalized = normalize_request(request, payload.source)
+            calls.extend(normalized.calls)
+            skipped[payload.source] += normalized.skipped
+            dead.extend(
+                DeadLetter(payload.source, reason, detail, span, payload.origin)
+                for reason, detail, span in normalized.rejected
+            )
+        result.skipped = sum(skipped.values())
+        for source, n in skipped.items():
+            if n:
+                self.metrics.spans_skipped.labels(source).inc(n)
+        return self._prepare_calls(calls, dead, result, started)
 
-    def process_calls(self, calls: Sequence[CallRecord], source: str) -> BatchResult:
-        """Detect, route and store calls that are already normalised (replays, backfills)."""
-        started = time.perf_counter()
-        result = BatchResult()
-        self._store_calls(list(calls), [source] * len(calls), result)
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
-        return result
+    def write(self, prepared: PreparedBatch) -> BatchResult:
+        """Store a prepared batch; returns once the store confirmed it (else raises)."""
+        try:
+            self._write(prepared.batch)
+        except Exception:
+            with self._lock:
+                self.reservoir.unmark(prepared.due_keys)
+            raise
+        with self._lock:
+            self.reservoir.release(prepared.due_keys)
+        self._count(prepared.batch, prepared.calls)
+        if self.dead_letter_sink is not None:
+            for letter in prepared.batch.dead_letters:
+                try:
+                    self.dead_letter_sink(letter)
+                except Exception:  # the table has it; the topic is a convenience
+                    log.exception("dead-letter sink failed")
+        self.metrics.batch_duration.observe(time.perf_counter() - prepared.started)
+        return prepared.result
 
-    def _store_calls(
-        self, calls: list[CallRecord], sources: list[str], result: BatchResult
-    ) -> None:
+    def abandon(self, prepared: PreparedBatch) -> None:
+        """A prepared batch will not be written (an earlier write failed; both are re-read)."""
+        with self._lock:
+            self.reservoir.unmark(prepared.due_keys)
+
+    def flush_review(self) -> int:
+        """Close every open review window now and store its sample; returns items written."""
+        with self._lock:
+            keys = self.reservoir.open_keys()
+            picks = self.reservoir.samples(keys)
+            batch = WriteBatch()
+            self._add_review_picks(batch, picks, in_batch=set())
+            self._write(batch)
+            self.reservoir.release(keys)
+        self._count(batch, [])
+        return len(batch.review_items)
+
+    def close(self) -> None:
+        """Store what is still held in memory (open review windows)."""
+        try:
+            self.flush_review()
+        except Exception:
+            log.exception("could not store the open review windows at close")
+
+    def _prepare_calls(
+        self,
+        calls: list[CallRecord],
+        dead: list[DeadLetter],
+        result: BatchResult,
+        started: float,
+    ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            items = review_items(calls, detection.flagged, self.review_sample_rate)
-            try:
-                self.store.write(
-                    WriteBatch(
-                        calls=calls,
-                        scores=detection.scores,
-                        alarms=detection.alarms,
-                        review_items=items,
-                    )
-                )
-            except Exception:
-                self.metrics.store_errors.inc()
-                raise
-        for source in sources:
-            self.metrics.calls_ingested.labels(source).inc()
-        for score in detection.scores:
-            self.metrics.detector_score.labels(score["Detector"]).observe(score["Score"])
-        for alarm in detection.alarms:
-            self.metrics.detector_alarms.labels(alarm["Detector"]).inc()
-        for item in items:
-            self.metrics.review_enqueued.labels(item["Queue"]).inc()
+            for call in calls:
+                if call.span_id not in detection.flagged and not call.is_error:
+                    self.reservoir.offer(call)
+            due_keys, picks = self.reservoir.due()
+        batch = WriteBatch(
+            scores=[s for s in detection.scores if math.isfinite(s["Score"])],
+            alarms=detection.alarms,
+            dead_letters=dead,
+            review_items=review_items(calls, detection.flagged),
+        )
+        flagged = detection.flagged
+        decide = self.body_sampling.decide
+        for call in calls:
+            decision = decide(call, call.span_id in flagged)
+            if decision is not None:
+                batch.bodies.append(call.body_row(*decision))
+            batch.calls.append(call.to_row(has_body=decision is not None))
+        self._add_review_picks(batch, picks, in_batch={c.span_id for c in calls})
         result.calls = len(calls)
+        result.dead_letters = len(dead)
         result.alarms = len(detection.alarms)
-        result.review_items = len(items)
+        result.review_items = len(batch.review_items)
+        result.bodies = len(batch.bodies)
         result.detection = detection
+        return PreparedBatch(batch, calls, due_keys, result, started)
 
-    def _dead_letter(self, payload: Payload, reason: str, detail: str) -> None:
-        self.metrics.dead_letters.labels(reason).inc()
-        log.debug("dead letter from %s: %s: %s", payload.source, reason, detail)
-        with self._lock:
-            self.store.dead_letter(payload.source, reason, detail, payload.data)
+    def _add_review_picks(
+        self, batch: WriteBatch, picks: list[CallRecord], in_batch: set[str]
+    ) -> None:
+        """Queue the reservoir's picks and make sure their bodies are stored."""
+        kept = {row["SpanId"] for row in batch.bodies}
+        batch.review_items.extend(review_items([], {}, picks))
+        for call in picks:
+            if call.span_id in kept:
+                continue
+            batch.bodies.append(call.body_row(call.sample_rate, KEEP_REVIEW))
+            if call.span_id in in_batch:
+                for row in batch.calls:
+                    if row["SpanId"] == call.span_id:
+                        row["HasBody"] = 1
+            else:
+                # Its calls row was stored in an earlier batch without a body: rewrite it
+                # (ReplacingMergeTree keeps the newest row of a span).
+                batch.calls.append(call.to_row(has_body=True))
+
+    def _write(self, batch: WriteBatch) -> None:
+        try:
+            self.store.write(batch)
+        except Exception:
+            self.metrics.store_errors.inc()
+            raise
+
+    def _count(self, batch: WriteBatch, calls: list[CallRecord]) -> None:
+        m = self.metrics
+        sources: Counter[str] = Counter(call.source for call in calls)
+        for source, n in sources.items():
+            m.calls_ingested.labels(source).inc(n)
+        for score in batch.scores:
+            m.detector_score.labels(score["Detector"]).observe(score["Score"])
+        for alarm in batch.alarms:
+            m.detector_alarms.labels(alarm["Detector"]).inc()
+        queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)
+        for queue, n in queues.items():
+            m.review_enqueued.labels(queue).inc(n)
+        reasons: Counter[str] = Counter(letter.reason for letter in batch.dead_letters)
+        for reason, n in reasons.items():
+            m.dead_letters.labels(reason).inc(n)
+        kept: Counter[str] = Counter(str(row["KeepReason"]) for row in batch.bodies)
+        for reason, n in kept.items():
+            m.bodies_kept.labels(reason).inc(n)

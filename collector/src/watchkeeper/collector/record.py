@@ -69,8 +69,8 @@ class CallRecord:
         """The key detectors keep separate state for: service, route and model."""
         return f"{self.service_name}|{self.route}|{self.model}"
 
-    def to_row(self) -> dict[str, object]:
-        """The row for the ``calls`` table, in JSONEachRow form."""
+    def to_row(self, has_body: bool) -> dict[str, object]:
+        """The row for the ``calls`` table (metadata only), in JSONEachRow form."""
         return {
             "Timestamp": self.ch_timestamp,
             "TraceId": self.trace_id,
@@ -83,14 +83,12 @@ class CallRecord:
             "Provider": self.provider,
             "RequestModel": self.request_model,
             "ResponseModel": self.response_model,
-            "InputText": self.input_text,
-            "OutputText": self.output_text,
-            "InputMessages": self.input_messages,
-            "OutputMessages": self.output_messages,
             "InputTokens": self.input_tokens,
             "OutputTokens": self.output_tokens,
+            "InputChars": min(len(self.input_text), 2**32 - 1),
+            "OutputChars": min(len(self.output_text), 2**32 - 1),
+            "ContextCount": min(len(self.contexts), 2**16 - 1),
             "FinishReasons": self.finish_reasons,
-            "Contexts": self.contexts,
             "Duration": self.duration_ns,
             "StatusCode": self.status_code,
             "StatusMessage": self.status_message,
@@ -98,8 +96,26 @@ class CallRecord:
             "UserId": self.user_id,
             "ConversationId": self.conversation_id,
             "SampleRate": self.sample_rate,
+            "HasBody": int(has_body),
             "Source": self.source,
             "SpanAttributes": self.attributes,
+        }
+
+    def body_row(self, sample_rate: float, keep_reason: str) -> dict[str, object]:
+        """The row for the ``call_bodies`` table."""
+        return {
+            "Timestamp": self.ch_timestamp,
+            "TraceId": self.trace_id,
+            "SpanId": self.span_id,
+            "ServiceName": self.service_name,
+            "Route": self.route,
+            "InputText": self.input_text,
+            "OutputText": self.output_text,
+            "InputMessages": self.input_messages,
+            "OutputMessages": self.output_messages,
+            "Contexts": self.contexts,
+            "SampleRate": sample_rate,
+            "KeepReason": keep_reason,
         }
 
 

@@ -23,7 +23,9 @@ class ServerError(RuntimeError):
     """The HTTP server could not start; the message says why and what to change."""
 
 
-def build_app(pipeline: Pipeline, *, with_otlp: bool = True) -> FastAPI:
+def build_app(
+    pipeline: Pipeline, *, with_otlp: bool = True, max_inflight_bytes: int = 64 * 1024 * 1024
+) -> FastAPI:
     """The ASGI app: ``/v1/traces`` (optional), ``/api``, the UI, ``/metrics``, ``/healthz``."""
     app = FastAPI(
         title="watchkeeper",
@@ -33,7 +35,7 @@ def build_app(pipeline: Pipeline, *, with_otlp: bool = True) -> FastAPI:
     store, metrics = pipeline.store, pipeline.metrics
     metrics.watch_queue_depth(lambda: dict.fromkeys(QUEUES, 0) | store.queue_depths())
     if with_otlp:
-        app.include_router(otlp_http_router(pipeline))
+        app.include_router(otlp_http_router(pipeline, max_inflight_bytes=max_inflight_bytes))
     app.include_router(review_router(store, metrics, QUEUES))
     app.include_router(review_ui_router(store, metrics, QUEUES))
 

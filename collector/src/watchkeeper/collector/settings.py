@@ -5,11 +5,12 @@ Checked once at start; a bad key or value stops the command with one line that n
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "WATCHKEEPER_"
@@ -51,11 +52,62 @@ class Settings(BaseModel):
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
     kafka_topic: str = Field("otlp_spans", min_length=1)
     kafka_group: str = Field("watchkeeper-collector", min_length=1)
+    kafka_session_timeout_s: float = Field(
+        10.0,
+        ge=6.0,
+        le=300.0,
+        description="Consumer session timeout: how long a crashed collector's partitions "
+        "wait before the group hands them to another member.",
+    )
     kafka_max_batch: int = Field(2000, ge=1, le=100_000, description="Records per store batch.")
-    review_sample_rate: float = Field(
-        0.05, ge=0.0, le=1.0, description="Share of calls sampled into the 'random' queue."
+    body_sample_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of call bodies (texts) stored; errors and "
+        "flagged calls are always kept.",
+    )
+    body_sample_rules: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per route/model/service body rates, e.g. {"route:checkout": 0.5}.',
+    )
+    review_sample_size: int = Field(
+        10, ge=0, le=10_000, description="Calls per route and window for the 'random' queue."
+    )
+    review_window_s: float = Field(
+        300.0, gt=0, le=86_400, description="Window of the review reservoir, in seconds."
+    )
+    dead_letter_topic: str | None = Field(
+        None, description="Kafka topic that also receives dead letters (collect only)."
+    )
+    max_inflight_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="OTLP/HTTP bodies in flight before 429."
     )
     max_detector_keys: int = Field(1000, ge=1, description="Bound on per-key detector state.")
+
+    @field_validator("body_sample_rules", mode="before")
+    @classmethod
+    def _rules_from_json(cls, value: Any) -> Any:
+        # From the environment the rules arrive as a JSON object in a string.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc}") from None
+        return value
+
+    @field_validator("body_sample_rules")
+    @classmethod
+    def _rules_valid(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, rate in value.items():
+            kind, _, name = key.partition(":")
+            if kind not in ("route", "model", "service") or not name:
+                raise ValueError(
+                    f"key {key!r} must be route:<name>, model:<name> or service:<name>"
+                )
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate for {key!r} must be in [0, 1], got {rate}")
+        return value
 
     @field_validator("clickhouse_url")
     @classmethod

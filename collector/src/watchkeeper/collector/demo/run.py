@@ -32,6 +32,9 @@ class DemoOptions:
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     """Run until ``duration_s`` (headless) or Ctrl-C (live view); returns an exit code."""
+    if "review_window_s" not in settings.model_fields_set:
+        # Short review windows so the random queue fills while one watches the demo.
+        settings = settings.model_copy(update={"review_window_s": 10.0})
     runtime = start_runtime(settings)
     from watchkeeper import sdk
 

@@ -9,11 +9,14 @@ skipped and counted, not stored.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from watchkeeper.collector.record import CallRecord
@@ -22,6 +25,10 @@ from watchkeeper.sdk import attributes as attr
 #: Attribute values longer than this are cut in the generic attribute map (bodies have
 #: their own columns); keeps one pathological attribute from bloating every row.
 MAX_ATTRIBUTE_CHARS = 4096
+#: Spans must start after 2000-01-01 and at most a day in the future: a zero or garbage
+#: timestamp would land in a partition the TTL deletes at once, or never.
+_MIN_TIME_NS = 946_684_800 * 10**9
+_MAX_CLOCK_SKEW_NS = 86_400 * 10**9
 _STATUS = {
     Status.STATUS_CODE_UNSET: "UNSET",
     Status.STATUS_CODE_OK: "OK",
@@ -54,8 +61,56 @@ _TYPED = {
 }
 
 
+@dataclass
+class Normalized:
+    """The LLM calls of one request, plus what was skipped or rejected and why."""
+
+    calls: list[CallRecord] = field(default_factory=list)
+    skipped: int = 0
+    #: (reason, detail, the span as protobuf bytes) for each span that could not be used
+    rejected: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+class SpanRejected(ValueError):  # noqa: N818 - names what happened, like RejectedPayload
+    """One span is unusable; ``reason`` is a short, bounded label for metrics."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+#: OpenInference keys that repeat the bodies already in typed columns.
+_UNTYPED_BODIES = ("llm.input_messages", "llm.output_messages", "retrieval.documents")
+
+
+def normalize_request(request: ExportTraceServiceRequest, source: str) -> Normalized:
+    """Every span of the request, each normalised, skipped or rejected on its own."""
+    out = Normalized()
+    now_ns = time.time_ns()
+    for resource_spans in request.resource_spans:
+        resource = _attributes(resource_spans.resource.attributes)
+        service = str(resource.get(attr.SERVICE_NAME, ""))
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                try:
+                    call = to_call(span, service, source, now_ns)
+                except SpanRejected as exc:
+                    out.rejected.append((exc.reason, exc.detail, span.SerializeToString()))
+                    continue
+                if call is None:
+                    out.skipped += 1
+                else:
+                    out.calls.append(call)
+    return out
+
+
 def iter_calls(request: ExportTraceServiceRequest, source: str) -> Iterator[CallRecord | None]:
-    """One record per LLM span in the request; ``None`` for each span that is not one."""
+    """One record per LLM span in the request; ``None`` for each span that is not one.
+
+    Raises :class:`SpanRejected` at the first unusable span (tests and tools; the
+    pipeline uses :func:`normalize_request`, which rejects spans one by one).
+    """
     for resource_spans in request.resource_spans:
         resource = _attributes(resource_spans.resource.attributes)
         service = str(resource.get(attr.SERVICE_NAME, ""))
@@ -64,23 +119,35 @@ def iter_calls(request: ExportTraceServiceRequest, source: str) -> Iterator[Call
                 yield to_call(span, service, source)
 
 
-def to_call(span: Span, service_name: str, source: str) -> CallRecord | None:
+def to_call(
+    span: Span, service_name: str, source: str, now_ns: int | None = None
+) -> CallRecord | None:
     """The call record of one span, or ``None`` when the span is not an LLM call."""
     values = _attributes(span.attributes)
     if not _is_llm_span(values):
         return None
     if len(span.trace_id) != 16 or len(span.span_id) != 8:
-        raise ValueError(
-            f"span ids have wrong lengths (trace {len(span.trace_id)}, span {len(span.span_id)})"
+        raise SpanRejected(
+            "bad_ids",
+            f"trace id has {len(span.trace_id)} bytes (want 16), span id "
+            f"{len(span.span_id)} (want 8)",
         )
+    start_ns = span.start_time_unix_nano
+    if not _MIN_TIME_NS <= start_ns <= (now_ns or time.time_ns()) + _MAX_CLOCK_SKEW_NS:
+        raise SpanRejected("bad_timestamp", f"start_time_unix_nano={start_ns}")
     input_messages = _text(values.get(attr.INPUT_MESSAGES))
     output_messages = _text(values.get(attr.OUTPUT_MESSAGES))
-    input_text = _messages_text(input_messages, want_roles=("user",)) or _text(
-        values.get("input.value")
-    )
-    output_text = _messages_text(output_messages, want_roles=("assistant",)) or _text(
-        values.get("output.value")
-    )
+    input_text, input_more = _messages_text(input_messages, want_roles=("user",))
+    output_text, output_more = _messages_text(output_messages, want_roles=("assistant",))
+    # The messages JSON is kept only when it says more than the extracted text (a
+    # conversation, a system prompt, tool calls): most calls are one user text and one
+    # answer, and storing them twice would double the body table for nothing.
+    if not input_more:
+        input_messages = ""
+    if not output_more:
+        output_messages = ""
+    input_text = input_text or _text(values.get("input.value"))
+    output_text = output_text or _text(values.get("output.value"))
     status = _STATUS.get(span.status.code, "UNSET")
     error_type = _text(values.get(attr.ERROR_TYPE))
     if error_type and status == "UNSET":
@@ -88,15 +155,14 @@ def to_call(span: Span, service_name: str, source: str) -> CallRecord | None:
     extra = {
         key: _text(value)[:MAX_ATTRIBUTE_CHARS]
         for key, value in values.items()
-        if key not in _TYPED
-        and not key.startswith(("llm.input_messages", "llm.output_messages", "retrieval.documents"))
+        if key not in _TYPED and not key.startswith(_UNTYPED_BODIES)
     }
     return CallRecord(
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
         parent_span_id=span.parent_span_id.hex(),
-        timestamp_ns=int(span.start_time_unix_nano),
-        duration_ns=max(0, int(span.end_time_unix_nano) - int(span.start_time_unix_nano)),
+        timestamp_ns=start_ns,
+        duration_ns=max(0, span.end_time_unix_nano - start_ns),
         service_name=service_name,
         span_name=span.name,
         route=_text(values.get(attr.ROUTE)) or span.name,
@@ -135,8 +201,8 @@ def _contexts(values: dict[str, Any]) -> list[str]:
     raw = values.get(attr.RETRIEVAL_DOCUMENTS)
     if isinstance(raw, str) and raw:
         try:
-            documents = json.loads(raw)
-        except json.JSONDecodeError:
+            documents = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return [raw]
         if isinstance(documents, list):
             out = []
@@ -146,6 +212,8 @@ def _contexts(values: dict[str, Any]) -> list[str]:
                 elif isinstance(doc, str):
                     out.append(doc)
             return out
+        return []
+    if "openinference.span.kind" not in values:
         return []
     indexed = []
     for key, value in values.items():
@@ -164,10 +232,18 @@ def _is_llm_span(values: dict[str, Any]) -> bool:
 
 
 def _attributes(key_values: Any) -> dict[str, Any]:
+    # The hot loop of the collector: strings and ints, by far the common case, are read
+    # directly; everything else goes through the general converter.
     out: dict[str, Any] = {}
     for kv in key_values:
-        if isinstance(kv, KeyValue):
-            out[kv.key] = _value(kv.value)
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            out[kv.key] = value.string_value
+        elif kind == "int_value":
+            out[kv.key] = value.int_value
+        elif kind is not None:
+            out[kv.key] = _value(value)
     return out
 
 
@@ -184,16 +260,18 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind)
 
 
-def _messages_text(messages_json: str, want_roles: tuple[str, ...]) -> str:
-    """Text parts of the last message with a wanted role, in the GenAI message shape."""
+def _messages_text(messages_json: str, want_roles: tuple[str, ...]) -> tuple[str, bool]:
+    """Text parts of the last message with a wanted role, in the GenAI message shape, and
+    whether the messages hold more than that text (other messages, other part types)."""
     if not messages_json:
-        return ""
+        return "", False
     try:
-        messages = json.loads(messages_json)
-    except json.JSONDecodeError:
-        return messages_json
+        messages = orjson.loads(messages_json)
+    except orjson.JSONDecodeError:
+        return messages_json, False
     if not isinstance(messages, list):
-        return ""
+        return "", True
+    more = len(messages) != 1
     for message in reversed(messages):
         if not isinstance(message, dict) or message.get("role") not in want_roles:
             continue
@@ -204,10 +282,13 @@ def _messages_text(messages_json: str, want_roles: tuple[str, ...]) -> str:
                 for p in parts
                 if isinstance(p, dict) and p.get("type", "text") == "text"
             ]
-            return "\n".join(texts)
+            more = (
+                more or len(texts) != len(parts) or len(message) > 2 + ("finish_reason" in message)
+            )
+            return "\n".join(texts), more
         content = message.get("content")
-        return content if isinstance(content, str) else ""
-    return ""
+        return (content if isinstance(content, str) else ""), True
+    return "", True
 
 
 def _text(value: Any) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.store.backend import StoreError
+from watchkeeper.collector.store.store import DeadLetter
 
 log = logging.getLogger("watchkeeper.collector.kafka")
 SOURCE = "kafka"
@@ -35,6 +37,7 @@ class KafkaReceiver:
         group: str = "watchkeeper-collector",
         max_batch: int = 2000,
         connect_timeout_s: float = 10.0,
+        session_timeout_s: float = 10.0,
     ) -> None:
         self.pipeline = pipeline
         self.bootstrap = bootstrap
@@ -42,12 +45,14 @@ class KafkaReceiver:
         self.group = group
         self.max_batch = max_batch
         self.connect_timeout_s = connect_timeout_s
+        self.session_timeout_s = session_timeout_s
         self.messages = 0
         self.batches = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumer: Any = None
         self.on_batch: Callable[[int], None] | None = None
+        self.dead_letters: KafkaDeadLetterTopic | None = None
 
     def connect(self) -> None:
         """Join the group; raises :class:`ReceiverError` when the broker is unreachable."""
@@ -65,6 +70,8 @@ class KafkaReceiver:
                 fetch_max_bytes=64 * 1024 * 1024,
                 max_partition_fetch_bytes=16 * 1024 * 1024,
                 bootstrap_timeout_ms=int(self.connect_timeout_s * 1000),
+                session_timeout_ms=int(self.session_timeout_s * 1000),
+                heartbeat_interval_ms=int(self.session_timeout_s * 1000 / 10),
                 client_id="watchkeeper-collector",
             )
         except KafkaError as exc:
@@ -90,39 +97,152 @@ class KafkaReceiver:
             self._consumer = None
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Consume, process and commit one batch; returns the number of messages."""
-        consumer = self._consumer
-        batch = consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
-        if not batch:
+        """Consume, process and commit one batch synchronously; returns messages handled."""
+        polled = self._poll(timeout_ms)
+        if polled is None:
             return 0
-        payloads = []
-        first_offsets = {}
-        for partition, records in batch.items():
-            first_offsets[partition] = records[0].offset
-            payloads.extend(Payload(bytes(r.value or b""), SOURCE) for r in records)
+        payloads, first, after = polled
         try:
             self.pipeline.process(payloads)
         except StoreError:
-            for partition, offset in first_offsets.items():
-                consumer.seek(partition, offset)
+            self._rewind(first)
             raise
-        consumer.commit()
-        self.messages += len(payloads)
-        self.batches += 1
-        if self.on_batch is not None:
-            self.on_batch(len(payloads))
+        self._commit(after, len(payloads))
         return len(payloads)
 
-    def _loop(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
+    def _poll(self, timeout_ms: int) -> tuple[list[Payload], dict[Any, int], dict[Any, int]] | None:
+        """One poll: payloads, each partition's first offset and the offset after the last."""
+        batch = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+        if not batch:
+            return None
+        payloads: list[Payload] = []
+        first: dict[Any, int] = {}
+        after: dict[Any, int] = {}
+        for partition, records in batch.items():
+            first[partition] = records[0].offset
+            after[partition] = records[-1].offset + 1
+            prefix = f"{partition.topic}/{partition.partition}/"
+            payloads.extend(
+                Payload(bytes(r.value or b""), SOURCE, origin=prefix + str(r.offset))
+                for r in records
+            )
+        return payloads, first, after
+
+    def _commit(self, after: dict[Any, int], messages: int) -> None:
+        """Commit exactly the offsets of a stored batch (a later batch may be in flight)."""
+        from kafka.structs import OffsetAndMetadata
+
+        if self.dead_letters is not None:
+            # The dead-letter topic must hold this batch's letters before its offsets move.
+            self.dead_letters.flush()
+        self._consumer.commit(
+            {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in after.items()}
+        )
+        self._report_lag(self._consumer)
+        self.messages += messages
+        self.batches += 1
+        if self.on_batch is not None:
+            self.on_batch(messages)
+
+    def _rewind(self, first: dict[Any, int]) -> None:
+        """Seek back so an unstored batch is consumed again."""
+        for partition, offset in first.items():
             try:
-                self.poll_once()
-                backoff = 0.5
-            except StoreError as exc:
-                log.warning("store failed, batch will be retried in %.1fs: %s", backoff, exc)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-            except Exception:
-                log.exception("Kafka receiver error; continuing")
-                self._stop.wait(1.0)
+                self._consumer.seek(partition, offset)
+            except Exception:  # revoked meanwhile: its new owner starts from the commit
+                log.debug("could not seek %s back to %s", partition, offset)
+
+    def _report_lag(self, consumer: Any) -> None:
+        lag = 0
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is not None:
+                lag += max(0, highwater - consumer.position(partition))
+        self.pipeline.metrics.consumer_lag.labels(self.topic).set(lag)
+
+    def _loop(self) -> None:
+        """Poll and prepare batch N+1 while batch N is written on the store thread.
+
+        chDB (and the HTTP client of a ClickHouse server) release the GIL while writing,
+        so preparing the next batch overlaps with storing this one. Offsets of a batch are
+        committed only after its own write returned; a failed write rewinds the consumer to
+        that batch and drops the one prepared behind it, so both are consumed again.
+        """
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchkeeper-store")
+        pending: tuple[Future[Any], dict[Any, int], dict[Any, int], int, Any] | None = None
+        backoff = 0.5
+        try:
+            while not self._stop.is_set():
+                try:
+                    polled = self._poll(500)
+                    prepared = self.pipeline.prepare(polled[0]) if polled else None
+                    if pending is not None:
+                        future, first, after, count, _ = pending
+                        pending = None
+                        try:
+                            future.result()
+                        except StoreError as exc:
+                            self._rewind(first)
+                            if prepared is not None:
+                                self.pipeline.abandon(prepared)
+                            log.warning("store failed; batch retried in %.1fs: %s", backoff, exc)
+                            self._stop.wait(backoff)
+                            backoff = min(backoff * 2, 30.0)
+                            continue
+                        self._commit(after, count)
+                        backoff = 0.5
+                    if polled is not None and prepared is not None:
+                        pending = (
+                            writer.submit(self.pipeline.write, prepared),
+                            polled[1],
+                            polled[2],
+                            len(polled[0]),
+                            prepared,
+                        )
+                except Exception:
+                    log.exception("Kafka receiver error; continuing")
+                    self._stop.wait(1.0)
+            if pending is not None:
+                future, first, after, count, _ = pending
+                try:
+                    future.result()
+                    self._commit(after, count)
+                except Exception:
+                    log.exception("last batch not stored; it will be consumed again")
+        finally:
+            writer.shutdown(wait=True)
+
+
+class KafkaDeadLetterTopic:
+    """Also sends dead letters to a Kafka topic: the original bytes, the reason in headers.
+
+    Headers: ``watchkeeper.reason``, ``watchkeeper.detail``, ``watchkeeper.origin``,
+    ``watchkeeper.source``. The dead-letter table always has them too; the topic is for
+    teams that re-drive bad messages with their own tooling.
+    """
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from kafka import KafkaProducer
+
+        self.topic = topic
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5
+        )
+
+    def __call__(self, letter: DeadLetter) -> None:
+        """Queue one dead letter for the topic."""
+        headers = [
+            ("watchkeeper.reason", letter.reason.encode()),
+            ("watchkeeper.detail", letter.detail[:1000].encode()),
+            ("watchkeeper.origin", letter.origin.encode()),
+            ("watchkeeper.source", letter.source.encode()),
+        ]
+        self._producer.send(self.topic, value=letter.payload, headers=headers)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait until every queued letter is acknowledged."""
+        self._producer.flush(timeout=timeout_s)
+
+    def close(self) -> None:
+        """Flush and close the producer."""
+        self._producer.close(timeout=10)

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from watchkeeper.collector.store.backend import StoreError
 
 
@@ -41,7 +43,7 @@ class ChdbBackend:
         """Insert rows with one JSONEachRow statement."""
         if not rows:
             return
-        body = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+        body = b"\n".join(map(orjson.dumps, rows)).decode()
         self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}", "CSV", None)
 
     def close(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from watchkeeper.collector.store.backend import StoreError
 
@@ -45,7 +46,7 @@ class ClickHouseServerBackend:
         """Insert rows as one JSONEachRow block (the same encoding chDB receives)."""
         if not rows:
             return
-        body = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
+        body = b"\n".join(map(orjson.dumps, rows))
         try:
             self._client.raw_insert(table, insert_block=body, fmt="JSONEachRow")
         except Exception as exc:

@@ -11,22 +11,34 @@ from typing import Final
 COUNT_CALLS: Final = "SELECT count() AS n FROM {db}.calls FINAL"
 
 CALLS_BY_TRACE: Final = """
-SELECT TraceId, SpanId, ParentSpanId, ServiceName, SpanName, Route, Operation, Provider,
-       RequestModel, ResponseModel, InputText, OutputText, InputTokens, OutputTokens,
-       FinishReasons, Duration, StatusCode, ErrorType, UserId, ConversationId, SampleRate,
-       Source, toUnixTimestamp64Nano(Timestamp) AS TimestampNs
-FROM {db}.calls FINAL
-WHERE TraceId = {trace_id:String}
-ORDER BY Timestamp
+SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ParentSpanId AS ParentSpanId,
+       c.ServiceName AS ServiceName, c.SpanName AS SpanName, c.Route AS Route,
+       c.Operation AS Operation, c.Provider AS Provider, c.RequestModel AS RequestModel,
+       c.ResponseModel AS ResponseModel, c.InputTokens AS InputTokens,
+       c.OutputTokens AS OutputTokens, c.FinishReasons AS FinishReasons,
+       c.Duration AS Duration, c.StatusCode AS StatusCode, c.ErrorType AS ErrorType,
+       c.UserId AS UserId, c.ConversationId AS ConversationId, c.SampleRate AS SampleRate,
+       c.HasBody AS HasBody, c.Source AS Source,
+       b.InputText AS InputText, b.OutputText AS OutputText, b.Contexts AS Contexts,
+       b.KeepReason AS KeepReason, toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs
+FROM (SELECT * FROM {db}.calls FINAL WHERE TraceId = {trace_id:String}) AS c
+LEFT JOIN (SELECT * FROM {db}.call_bodies FINAL WHERE TraceId = {trace_id:String}) AS b
+    ON c.SpanId = b.SpanId
+ORDER BY c.Timestamp
 """
 
 RECENT_CALLS: Final = """
-SELECT TraceId, SpanId, ServiceName, Route, RequestModel, InputText, OutputText,
-       Duration, StatusCode, toUnixTimestamp64Nano(Timestamp) AS TimestampNs
-FROM {db}.calls FINAL
-ORDER BY Timestamp DESC
-LIMIT {limit:UInt32}
+SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ServiceName AS ServiceName,
+       c.Route AS Route, c.RequestModel AS RequestModel, b.InputText AS InputText,
+       b.OutputText AS OutputText, c.Duration AS Duration, c.StatusCode AS StatusCode,
+       toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs
+FROM (SELECT * FROM {db}.calls FINAL ORDER BY Timestamp DESC LIMIT {limit:UInt32}) AS c
+LEFT JOIN (SELECT SpanId, InputText, OutputText FROM {db}.call_bodies FINAL) AS b
+    ON c.SpanId = b.SpanId
+ORDER BY c.Timestamp DESC
 """
+
+COUNT_BODIES: Final = "SELECT count() AS n FROM {db}.call_bodies FINAL"
 
 QUEUE_DEPTHS: Final = """
 SELECT i.Queue AS Queue, count() AS Depth

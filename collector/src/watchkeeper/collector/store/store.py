@@ -11,7 +11,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store import queries
 from watchkeeper.collector.store.backend import Backend, StoreError
 
@@ -23,14 +22,42 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """Input the pipeline could not use, with why."""
+
+    source: str
+    reason: str
+    detail: str
+    payload: bytes
+    origin: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        """The row for the ``dead_letters`` table (payload base64, first 64 KiB)."""
+        kept = self.payload[:DEAD_LETTER_PAYLOAD_BYTES]
+        return {
+            "Source": self.source,
+            "Origin": self.origin,
+            "Reason": self.reason,
+            "Detail": self.detail[:2000],
+            "Size": len(self.payload),
+            "Payload": base64.b64encode(kept).decode("ascii"),
+        }
+
+
 @dataclass
 class WriteBatch:
-    """Everything one pipeline batch produced; written before the batch is acknowledged."""
+    """Everything one pipeline batch produced; written before the batch is acknowledged.
 
-    calls: list[CallRecord] = field(default_factory=list)
+    ``calls`` and ``bodies`` are rows (see ``CallRecord.to_row`` / ``body_row``).
+    """
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     review_items: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class Store:
@@ -85,27 +112,14 @@ class Store:
         """Write one batch; returns only when every table confirmed (raises StoreError)."""
         db = self.database
         # Derived rows first, calls last: a crash in between replays the batch, and the
-        # idempotent tables collapse the repeats.
+        # idempotent tables collapse the repeats. (Dead letters are a plain log: a replay
+        # may repeat one, which only over-reports bad input.)
+        self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
         self.backend.insert_rows(f"{db}.detector_scores", batch.scores)
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
-        self.backend.insert_rows(f"{db}.calls", [call.to_row() for call in batch.calls])
-
-    def dead_letter(self, source: str, reason: str, detail: str, payload: bytes) -> None:
-        """Record input the pipeline could not use, with why, for later inspection."""
-        kept = payload[:DEAD_LETTER_PAYLOAD_BYTES]
-        self.backend.insert_rows(
-            f"{self.database}.dead_letters",
-            [
-                {
-                    "Source": source,
-                    "Reason": reason,
-                    "Detail": detail[:2000],
-                    "Size": len(payload),
-                    "Payload": base64.b64encode(kept).decode("ascii"),
-                }
-            ],
-        )
+        self.backend.insert_rows(f"{db}.call_bodies", batch.bodies)
+        self.backend.insert_rows(f"{db}.calls", batch.calls)
 
     def add_label(
         self,
@@ -146,6 +160,10 @@ class Store:
     def count_calls(self) -> int:
         """Distinct calls stored."""
         return int(self.select(queries.COUNT_CALLS)[0]["n"])
+
+    def count_bodies(self) -> int:
+        """Distinct call bodies stored."""
+        return int(self.select(queries.COUNT_BODIES)[0]["n"])
 
     def calls_for_trace(self, trace_id: str) -> list[dict[str, Any]]:
         """All calls of one trace, oldest first."""

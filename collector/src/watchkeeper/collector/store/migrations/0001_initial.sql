@@ -21,12 +21,11 @@ CREATE TABLE IF NOT EXISTS {db}.calls
     Provider        LowCardinality(String) CODEC(ZSTD(1)),
     RequestModel    LowCardinality(String) CODEC(ZSTD(1)),
     ResponseModel   LowCardinality(String) CODEC(ZSTD(1)),
-    InputText       String CODEC(ZSTD(1)),
-    OutputText      String CODEC(ZSTD(1)),
-    InputMessages   String CODEC(ZSTD(1)),
-    OutputMessages  String CODEC(ZSTD(1)),
     InputTokens     UInt32 CODEC(ZSTD(1)),
     OutputTokens    UInt32 CODEC(ZSTD(1)),
+    InputChars      UInt32 CODEC(ZSTD(1)),
+    OutputChars     UInt32 CODEC(ZSTD(1)),
+    ContextCount    UInt16 CODEC(ZSTD(1)),
     FinishReasons   Array(LowCardinality(String)) CODEC(ZSTD(1)),
     Duration        UInt64 CODEC(ZSTD(1)),
     StatusCode      LowCardinality(String) CODEC(ZSTD(1)),
@@ -34,10 +33,37 @@ CREATE TABLE IF NOT EXISTS {db}.calls
     ErrorType       LowCardinality(String) CODEC(ZSTD(1)),
     UserId          String CODEC(ZSTD(1)),
     ConversationId  String CODEC(ZSTD(1)),
+    -- Head-sampling probability applied in the SDK: weight a row by 1/SampleRate.
     SampleRate      Float64 CODEC(ZSTD(1)),
+    -- 1 when the call's texts are in call_bodies.
+    HasBody         UInt8,
     Source          LowCardinality(String) CODEC(ZSTD(1)),
     SpanAttributes  Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     IngestedAt      DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, Route, TraceId, SpanId)
+TTL toDateTime(Timestamp) + toIntervalDay({ttl_days});
+
+-- Texts of the calls whose bodies were kept: a sample, plus every error and every call a
+-- detector flagged. Metadata for every call stays in calls.
+CREATE TABLE IF NOT EXISTS {db}.call_bodies
+(
+    Timestamp       DateTime64(9) CODEC(Delta, ZSTD(1)),
+    TraceId         String CODEC(ZSTD(1)),
+    SpanId          String CODEC(ZSTD(1)),
+    ServiceName     LowCardinality(String) CODEC(ZSTD(1)),
+    Route           LowCardinality(String) CODEC(ZSTD(1)),
+    InputText       String CODEC(ZSTD(3)),
+    OutputText      String CODEC(ZSTD(3)),
+    InputMessages   String CODEC(ZSTD(3)),
+    OutputMessages  String CODEC(ZSTD(3)),
+    Contexts        Array(String) CODEC(ZSTD(3)),
+    -- Probability this body was kept (SDK head rate x body rate), or the head rate alone
+    -- when KeepReason is error or flagged (kept regardless of sampling).
+    SampleRate      Float64,
+    KeepReason      LowCardinality(String)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toDate(Timestamp)
@@ -112,6 +138,8 @@ CREATE TABLE IF NOT EXISTS {db}.dead_letters
 (
     ReceivedAt  DateTime64(3) DEFAULT now64(3),
     Source      LowCardinality(String),
+    -- Where it came from when known, e.g. Kafka topic/partition/offset.
+    Origin      String,
     Reason      LowCardinality(String),
     Detail      String,
     Size        UInt64,
@@ -121,3 +149,15 @@ ENGINE = MergeTree
 PARTITION BY toDate(ReceivedAt)
 ORDER BY (Reason, ReceivedAt)
 TTL toDateTime(ReceivedAt) + toIntervalDay({ttl_days});
+
+-- Learned detector state per key, so a restart or a rebalance resumes instead of
+-- relearning. Latest row per (Detector, DetectorKey) wins.
+CREATE TABLE IF NOT EXISTS {db}.detector_state
+(
+    SavedAt      DateTime64(3),
+    Detector     LowCardinality(String),
+    DetectorKey  String,
+    State        String CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree(SavedAt)
+ORDER BY (Detector, DetectorKey);

@@ -1,0 +1,136 @@
+"""A per-window reservoir feeding the ``random`` review queue.
+
+Reviewers need a steady, unbiased trickle of ordinary calls, not a share of traffic that
+swamps them at peak and starves them at night: so each (route, window) contributes at most
+``size`` calls, chosen uniformly. The choice is bottom-k by trace-id hash, which is a
+uniform sample and deterministic — a replay picks the same calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+
+from watchkeeper.collector.processors.sample_bodies import id_fraction
+from watchkeeper.collector.record import CallRecord
+
+
+class ReviewReservoir:
+    """Keeps the ``size`` calls with the smallest trace-id hash per (route, window).
+
+    Windows are by event time (the call's start). A window is released when calls at least
+    ``grace_s`` past its end have been seen, or on :meth:`drain`. A call arriving for an
+    already released window is not sampled (its window's sample is final). At most
+    ``max_open`` windows are held; beyond that the oldest is released early, so memory is
+    bounded by ``max_open * size`` calls.
+
+    >>> reservoir = ReviewReservoir(size=2, window_s=60)
+    >>> for i in range(5):
+    ...     reservoir.offer(CallRecord(f"{i:032x}", f"{i:016x}", i * 10**9, 0, route="r"))
+    >>> [c.span_id[-1] for c in reservoir.drain()]
+    ['0', '1']
+    """
+
+    def __init__(
+        self, size: int = 10, window_s: float = 300.0, grace_s: float = 30.0, max_open: int = 1000
+    ) -> None:
+        if size < 0:
+            raise ValueError(f"size must be >= 0, got {size}")
+        if window_s <= 0:
+            raise ValueError(f"window_s must be > 0, got {window_s}")
+        self.size = size
+        self.window_ns = int(window_s * 1e9)
+        self.grace_ns = int(grace_s * 1e9)
+        self.max_open = max_open
+        # (route, window index) -> max-heap (negated fraction) of the `size` smallest
+        self._open: OrderedDict[tuple[str, int], list[tuple[float, str, int, CallRecord]]] = (
+            OrderedDict()
+        )
+        # route -> highest released window index; bounded like the open windows
+        self._released: OrderedDict[str, int] = OrderedDict()
+        self._watermark_ns = 0
+        self._seq = 0
+        # Windows handed out by due() whose samples are being written: not handed out again.
+        self._pending: set[tuple[str, int]] = set()
+
+    def offer(self, call: CallRecord) -> None:
+        """Consider ``call`` for its window's sample."""
+        if self.size == 0:
+            return
+        window = call.timestamp_ns // self.window_ns
+        if window <= self._released.get(call.route, -1):
+            return
+        self._watermark_ns = max(self._watermark_ns, call.timestamp_ns)
+        key = (call.route, window)
+        heap = self._open.get(key)
+        if heap is None:
+            heap = self._open[key] = []
+        if key in self._pending:
+            return  # the window's sample is being written: it is final
+        if any(held[1] == call.span_id for held in heap):
+            return  # the same call again (a replay): it holds one slot at most
+        self._seq += 1
+        # The sequence number breaks ties so records themselves are never compared.
+        entry = (-id_fraction(call.trace_id), call.span_id, self._seq, call)
+        if len(heap) < self.size:
+            heapq.heappush(heap, entry)
+        elif entry[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, entry)
+
+    def due(self) -> tuple[list[tuple[str, int]], list[CallRecord]]:
+        """Windows that closed (or overflow the bound) and their samples, oldest first.
+
+        The windows are marked pending, not released: call :meth:`release` once their
+        samples are stored, or :meth:`unmark` if storing failed so they come due again.
+        """
+        horizon = self._watermark_ns - self.grace_ns
+        keys: list[tuple[str, int]] = []
+        overflow = len(self._open) - len(self._pending) - self.max_open
+        for key in self._open:
+            if key in self._pending:
+                continue
+            if (key[1] + 1) * self.window_ns <= horizon or overflow > 0:
+                keys.append(key)
+                overflow -= 1
+        self._pending.update(keys)
+        return keys, [call for key in keys for call in self._sample(key)]
+
+    def unmark(self, keys: list[tuple[str, int]]) -> None:
+        """Storing these windows' samples failed: make them due again."""
+        self._pending.difference_update(keys)
+
+    def release(self, keys: list[tuple[str, int]]) -> None:
+        """Forget released windows; later calls for them are not sampled."""
+        for key in keys:
+            self._pending.discard(key)
+            if self._open.pop(key, None) is None:
+                continue
+            route, window = key
+            self._released[route] = max(self._released.get(route, -1), window)
+            self._released.move_to_end(route)
+            if len(self._released) > 10 * self.max_open:
+                self._released.popitem(last=False)
+
+    def drain(self) -> list[CallRecord]:
+        """Release every open window now (tests, end of a replay); returns the samples."""
+        keys = self.open_keys()
+        calls = [call for key in keys for call in self._sample(key)]
+        self.release(keys)
+        return calls
+
+    def open_keys(self) -> list[tuple[str, int]]:
+        """Every open window not already being written."""
+        return [key for key in self._open if key not in self._pending]
+
+    def samples(self, keys: list[tuple[str, int]]) -> list[CallRecord]:
+        """The current samples of ``keys``."""
+        return [call for key in keys for call in self._sample(key)]
+
+    @property
+    def held(self) -> int:
+        """Calls currently held in open windows."""
+        return sum(len(heap) for heap in self._open.values())
+
+    def _sample(self, key: tuple[str, int]) -> list[CallRecord]:
+        heap = self._open.get(key, [])
+        return [entry[3] for entry in sorted(heap, key=lambda e: (-e[0], e[1]))]

@@ -1,0 +1,264 @@
+"""Collector throughput: calls/s from a real broker into chDB, beside raw consume.
+
+    make bench-collector                       # 100,000 calls
+    python -m tests.bench.collector.bench_throughput --calls 20000
+
+Both rates are measured in one run on the same messages: first a plain kafka-python
+consumer that only iterates the messages (the ceiling for a kafka-python consumer),
+then the collector's own receiver -> pipeline (decode, normalize, default detectors,
+sampling, review routing) -> chDB, committing offsets after each stored batch, as
+``watchkeeper collect`` does. Messages look like what the SDK sends: one GenAI span per
+trace with a 500-character prompt and answer, model, token counts, user id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+PARTITIONS = 3
+WORDS = [
+    "sync",
+    "export",
+    "notebook",
+    "password",
+    "offline",
+    "share",
+    "trash",
+    "tags",
+    "search",
+    "account",
+    "encryption",
+    "import",
+    "markdown",
+    "attachment",
+    "folder",
+    "device",
+    "token",
+    "conflict",
+    "version",
+    "restore",
+]
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
+def _text(i: int, salt: int, chars: int = 500) -> str:
+    words, n = [], i * 7919 + salt
+    while sum(len(w) + 1 for w in words) < chars:
+        n = (n * 1103515245 + 12345) % (1 << 31)
+        words.append(WORDS[n % len(WORDS)])
+    return " ".join(words)[:chars]
+
+
+def message(i: int, run: str) -> tuple[bytes, bytes]:
+    """One SDK-like call: key = trace id hex, value = ExportTraceServiceRequest bytes."""
+    trace_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{run}/{i}").bytes
+    now = time.time_ns()
+    prompt, answer = _text(i, 1), _text(i, 2)
+    span = Span(
+        trace_id=trace_id,
+        span_id=trace_id[8:],
+        name="chat bench-model",
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=now,
+        end_time_unix_nano=now + 350_000_000,
+        status=Status(code=Status.STATUS_CODE_OK),
+        attributes=[
+            _kv("gen_ai.operation.name", "chat"),
+            _kv("gen_ai.provider.name", "openai"),
+            _kv("gen_ai.request.model", "bench-model"),
+            _kv("gen_ai.response.model", "bench-model-2026"),
+            _kv("gen_ai.usage.input_tokens", 125),
+            _kv("gen_ai.usage.output_tokens", 130),
+            _kv("user.id", f"user-{i % 500}"),
+            _kv("watchkeeper.route", f"bench/route-{i % 4}"),
+            _kv("watchkeeper.sample_rate", "1.0"),
+            _kv("code.function.name", "answer"),
+            _kv(
+                "gen_ai.input.messages",
+                json.dumps([{"role": "user", "parts": [{"type": "text", "content": prompt}]}]),
+            ),
+            _kv(
+                "gen_ai.output.messages",
+                json.dumps(
+                    [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": answer}],
+                            "finish_reason": "stop",
+                        }
+                    ]
+                ),
+            ),
+        ],
+    )
+    request = ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                resource=Resource(attributes=[_kv("service.name", "bench-app")]),
+                scope_spans=[
+                    ScopeSpans(scope=InstrumentationScope(name="watchkeeper"), spans=[span])
+                ],
+            )
+        ]
+    )
+    return trace_id.hex().encode(), request.SerializeToString()
+
+
+def produce(bootstrap: str, topic: str, calls: int, run: str) -> float:
+    """Send the calls; returns seconds taken."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=512 * 1024
+    )
+    started = time.perf_counter()
+    for i in range(calls):
+        key, value = message(i, run)
+        producer.send(topic, key=key, value=value)
+    producer.flush(timeout=300)
+    producer.close()
+    return time.perf_counter() - started
+
+
+def raw_consume(bootstrap: str, topic: str, calls: int) -> float:
+    """calls/s of a kafka-python consumer group that only touches each message."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=2000,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    total, counted = 0, 0
+    started = None
+    deadline = time.monotonic() + 600
+    while total < calls and time.monotonic() < deadline:
+        batch = consumer.poll(timeout_ms=1000, max_records=2000)
+        n = 0
+        for records in batch.values():
+            for record in records:
+                n += len(record.value) > 0
+        if batch:
+            consumer.commit()
+        total += n
+        if started is None:
+            if n:  # as for the collector: the clock starts after the first batch
+                started = time.perf_counter()
+            continue
+        counted += n
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close(autocommit=False)
+    if total < calls:
+        raise RuntimeError(f"raw consumer saw only {total} of {calls}")
+    return counted / elapsed
+
+
+def pipeline_consume(bootstrap: str, topic: str, calls: int, data_dir: Path) -> dict[str, float]:
+    """calls/s through the collector's receiver, pipeline and chDB store."""
+    from watchkeeper.collector.receivers.kafka import KafkaReceiver
+    from watchkeeper.collector.runtime import build_pipeline, tune_gc_for_throughput
+    from watchkeeper.collector.settings import Settings
+    from watchkeeper.collector.store.store import open_store
+
+    settings = Settings(data_dir=data_dir)
+    tune_gc_for_throughput()  # as `watchkeeper collect` does
+    store = open_store(settings)
+    pipeline = build_pipeline(settings, store)
+    receiver = KafkaReceiver(
+        pipeline,
+        bootstrap=bootstrap,
+        topic=topic,
+        group=f"bench-{uuid.uuid4().hex[:6]}",
+        max_batch=settings.kafka_max_batch,
+    )
+    receiver.connect()
+    # The receiver's own loop, as `watchkeeper collect` runs it (prepare overlaps writes).
+    receiver.start()
+    started = None
+    cpu_started = 0.0
+    deadline = time.monotonic() + 900
+    while receiver.messages < calls and time.monotonic() < deadline:
+        if receiver.messages and started is None:
+            # Clock starts at the first committed batch: group join is not throughput.
+            started, cpu_started, first = (
+                time.perf_counter(),
+                time.process_time(),
+                receiver.messages,
+            )
+        time.sleep(0.01)
+    seen = receiver.messages - (first if started else 0)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    cpu = time.process_time() - cpu_started
+    receiver.stop()
+    stored = store.count_calls()
+    pipeline.close()
+    store.close()
+    if stored != calls:
+        raise RuntimeError(f"stored {stored} calls, expected {calls}")
+    return {"rate": seen / elapsed, "cpu_us_per_call": cpu / seen * 1e6}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    args = parser.parse_args(argv)
+
+    def run(bootstrap: str) -> dict[str, float]:
+        from tests.support.kafka_broker import create_topic
+
+        run_id = uuid.uuid4().hex[:8]
+        topic = f"bench_{run_id}"
+        create_topic(bootstrap, topic, partitions=PARTITIONS)
+        print(f"producing {args.calls} calls ...", file=sys.stderr, flush=True)
+        produce_s = produce(bootstrap, topic, args.calls, run_id)
+        print("raw kafka-python consume ...", file=sys.stderr, flush=True)
+        raw = raw_consume(bootstrap, topic, args.calls)
+        print("collector pipeline -> chDB ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
+            ours = pipeline_consume(bootstrap, topic, args.calls, Path(tmp))
+        return {"produce_s": produce_s, "raw": raw, **ours}
+
+    if args.bootstrap:
+        result = run(args.bootstrap)
+    else:
+        from tests.support.kafka_broker import KafkaBroker
+
+        with KafkaBroker() as broker:
+            result = run(broker.bootstrap)
+    print(f"calls: {args.calls} (one 500-char prompt + answer each), {PARTITIONS} partitions")
+    print("| path | calls/s | vs raw consume |")
+    print("|---|---|---|")
+    print(f"| raw kafka-python consume (no processing) | {result['raw']:,.0f} | 1.00 |")
+    print(
+        f"| collector: Kafka -> pipeline (default detectors) -> chDB | {result['rate']:,.0f} | "
+        f"{result['rate'] / result['raw']:.2f} |"
+    )
+    print(f"collector CPU per call: {result['cpu_us_per_call']:.0f} µs (process time, all threads)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

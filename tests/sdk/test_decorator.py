@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -251,22 +250,6 @@ def test_wrapper_preserves_signature_and_metadata() -> None:
     assert wrapped.__doc__ == "Answer a question."
     assert inspect.signature(wrapped) == inspect.signature(original)
     assert wrapped.__wrapped__ is original  # type: ignore[attr-defined]
-
-
-def test_generator_functions_pass_through_unbroken() -> None:
-    """Until streaming support lands, generator functions are returned unchanged."""
-
-    def stream(prompt: str) -> Iterator[str]:
-        yield from prompt.split()
-
-    async def astream(prompt: str) -> Any:
-        for word in prompt.split():
-            yield word
-
-    assert observe(stream) is stream
-    assert observe(model="m")(astream) is astream
-    assert list(observe(stream)("a b")) == ["a", "b"]
-    assert testing.finished_spans() == ()
 
 
 class QuotaExceededError(RuntimeError):

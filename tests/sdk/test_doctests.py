@@ -12,8 +12,13 @@ MODULES = [
     "watchkeeper.sdk.call_context",
     "watchkeeper.sdk.configuration",
     "watchkeeper.sdk.decorator",
+    "watchkeeper.sdk.documents",
     "watchkeeper.sdk.exporters.kafka",
+    "watchkeeper.sdk.feedback",
     "watchkeeper.sdk.messages",
+    "watchkeeper.sdk.otlp",
+    "watchkeeper.sdk.providers",
+    "watchkeeper.sdk.redaction",
     "watchkeeper.sdk.stats",
     "watchkeeper.sdk.testing",
 ]

@@ -5,22 +5,34 @@ from __future__ import annotations
 import pytest
 
 from tests.sdk.stats_delta import StatsDelta
-from watchkeeper.sdk import current_call, decorator, internal_errors, observe, testing
+from watchkeeper.sdk import (
+    current_call,
+    decorator,
+    internal_errors,
+    observe,
+    span_builder,
+    testing,
+)
 
 
 class SdkBugError(Exception):
     pass
 
 
-def broken_converter(*args: object, **kwargs: object) -> str:
+def broken(*args: object, **kwargs: object) -> str:
     raise SdkBugError("bug in the SDK")
 
 
 @pytest.fixture
-def sdk_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the SDK's input and output conversion fail."""
-    monkeypatch.setattr(decorator, "text_message_json", broken_converter)
-    monkeypatch.setattr(decorator, "output_messages_json", broken_converter)
+def start_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the calling thread's part of the SDK fail (taking the start timestamp)."""
+    monkeypatch.setattr(decorator, "time_ns", broken)
+
+
+@pytest.fixture
+def build_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the export thread's part of the SDK fail (building the output message)."""
+    monkeypatch.setattr(span_builder, "output_messages_json", broken)
 
 
 @pytest.fixture
@@ -29,71 +41,84 @@ def production_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(internal_errors, "reraise_internal_errors", lambda: False)
 
 
-@pytest.mark.usefixtures("sdk_bug")
-def test_internal_errors_are_reraised_under_pytest() -> None:
-    """Under pytest an SDK bug surfaces as an exception, so tests cannot miss it."""
+@observe
+def answer(prompt: str) -> str:
+    return "ok"
 
-    @observe
-    def answer(prompt: str) -> str:
-        return "ok"
 
+@pytest.mark.usefixtures("start_bug")
+def test_calling_thread_errors_are_reraised_under_pytest() -> None:
+    """Under pytest an SDK bug on the calling thread surfaces at the call."""
     with pytest.raises(SdkBugError):
         answer("hi")
 
 
-@pytest.mark.usefixtures("sdk_bug", "production_mode")
-def test_internal_errors_are_swallowed_and_counted_in_production(
+@pytest.mark.usefixtures("build_bug")
+def test_export_thread_errors_are_reraised_by_flush_under_pytest() -> None:
+    """Under pytest an SDK bug on the export thread surfaces at the next flush (here:
+    reading the spans), in the test's own thread, instead of dying with the thread."""
+    assert answer("hi") == "ok"
+    with pytest.raises(SdkBugError):
+        testing.finished_spans()
+
+
+@pytest.mark.usefixtures("start_bug", "production_mode")
+def test_calling_thread_errors_are_swallowed_and_counted_in_production(
     stats_delta: StatsDelta, caplog: pytest.LogCaptureFixture
 ) -> None:
     """In production an SDK bug is logged once, counted, and the user's function still
-    runs and returns its result."""
+    runs and returns its result; no half-made span is exported."""
     calls = []
 
     @observe
-    def answer(prompt: str) -> str:
+    def record(prompt: str) -> str:
         calls.append(prompt)
         return "ok"
 
-    assert answer("one") == "ok"
-    assert answer("two") == "ok"
+    assert record("one") == "ok"
+    assert record("two") == "ok"
     assert calls == ["one", "two"]
     assert stats_delta["internal_errors"] == 2
-    assert testing.finished_spans() == ()  # no half-made spans
+    assert testing.finished_spans() == ()
     logged = [r for r in caplog.records if r.name == "watchkeeper.sdk" and r.exc_info]
     assert len(logged) <= 1  # at most once per place, never once per call
 
 
-@pytest.mark.usefixtures("production_mode")
-def test_end_of_call_failure_still_ends_span_and_returns_result(
-    monkeypatch: pytest.MonkeyPatch, stats_delta: StatsDelta
-) -> None:
-    """If recording the output fails, the span still ends, the context is restored and
-    the caller gets the result."""
-    monkeypatch.setattr(decorator, "output_messages_json", broken_converter)
-
-    @observe
-    def answer(prompt: str) -> str:
-        return "ok"
-
+@pytest.mark.usefixtures("build_bug", "production_mode")
+def test_export_thread_errors_cost_only_that_span(stats_delta: StatsDelta) -> None:
+    """A record the export thread cannot build is counted and skipped; the calls
+    returned normally and the context was restored."""
     assert answer("hi") == "ok"
-    assert stats_delta["internal_errors"] == 1
-    assert len(testing.finished_spans()) == 1
+    assert answer("again") == "ok"
+    assert testing.finished_spans() == ()
+    assert stats_delta["internal_errors"] == 2
+    assert stats_delta["spans_ended"] == 2
     assert not current_call().is_recording
 
 
 @pytest.mark.usefixtures("production_mode")
-def test_user_exception_wins_over_sdk_failure(
+def test_user_exception_and_result_win_over_sdk_failure_at_the_end(
     monkeypatch: pytest.MonkeyPatch, stats_delta: StatsDelta
 ) -> None:
-    """A user exception reaches the caller unchanged even if the SDK fails while
-    recording it; the span is still ended."""
-    monkeypatch.setattr(decorator, "Status", broken_converter)
+    """If handing the finished call over fails, the caller still gets its result or
+    its own exception unchanged, the failure is counted, and the context is restored."""
+    from watchkeeper.sdk import configuration
+    from watchkeeper.sdk.configuration import Pipeline
+
+    class BrokenQueue(list[object]):
+        def append(self, item: object) -> None:
+            raise SdkBugError("queue broke")
 
     @observe
-    def answer(prompt: str) -> str:
+    def fail(prompt: str) -> str:
         raise ValueError("user error")
 
+    monkeypatch.setattr(Pipeline, "submit", broken)
+    worker = configuration.current_pipeline().worker
+    assert worker is not None
+    monkeypatch.setattr(worker, "queue", BrokenQueue())
     with pytest.raises(ValueError, match="user error"):
-        answer("hi")
-    assert stats_delta["internal_errors"] == 1
-    assert len(testing.finished_spans()) == 1
+        fail("hi")
+    assert answer("hi") == "ok"
+    assert stats_delta["internal_errors"] == 2
+    assert not current_call().is_recording

@@ -104,3 +104,33 @@ def test_unreachable_broker_returns_failure_without_raising() -> None:
     exporter.shutdown(timeout_millis=500)
     assert time.monotonic() - started < 2
     assert exporter.export(two_traces()) is SpanExportResult.FAILURE
+
+
+def test_sdk_spans_encode_like_opentelemetry() -> None:
+    """KafkaSpanExporter's encoding of OTel SDK spans (events, error status, child
+    spans) decodes to exactly what OpenTelemetry's own encoder produces."""
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.trace import Status, StatusCode
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test", "9.9")
+    with tracer.start_as_current_span("parent", attributes={"k": [1, 2]}) as parent:
+        parent.add_event("retry", {"attempt": 2})
+        with tracer.start_as_current_span("child") as child:
+            child.set_status(Status(StatusCode.ERROR, "boom"))
+    spans = memory.get_finished_spans()
+    ((_, value),) = encode_spans_by_trace(spans)
+    ours = MessageToDict(ExportTraceServiceRequest.FromString(value))
+    # Ours writes one ResourceSpans per span; compare span by span.
+    ours_spans = [
+        span for rs in ours["resourceSpans"] for ss in rs["scopeSpans"] for span in ss["spans"]
+    ]
+    theirs = MessageToDict(encode_spans(list(spans)))
+    theirs_spans = [
+        span for rs in theirs["resourceSpans"] for ss in rs["scopeSpans"] for span in ss["spans"]
+    ]
+    assert ours_spans == theirs_spans
+    assert ours["resourceSpans"][0]["scopeSpans"][0]["scope"] == {"name": "test", "version": "9.9"}

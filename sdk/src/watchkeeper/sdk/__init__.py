@@ -8,19 +8,22 @@
 >>> answer("What is the answer?")
 '42'
 
-Importing this package loads only the OpenTelemetry API and SDK; exporters and the
-Kafka client are imported when configured, on the export thread.
+Importing this package loads only the OpenTelemetry API; the OpenTelemetry SDK (for
+its resource detection), exporters and the Kafka client load when configured, the
+network clients on the export thread.
 """
 
 from watchkeeper.sdk.call_context import CallContext, current_call
 from watchkeeper.sdk.configuration import configure, flush, shutdown
 from watchkeeper.sdk.decorator import observe
+from watchkeeper.sdk.feedback import feedback
 from watchkeeper.sdk.stats import stats
 
 __all__ = [
     "CallContext",
     "configure",
     "current_call",
+    "feedback",
     "flush",
     "observe",
     "shutdown",

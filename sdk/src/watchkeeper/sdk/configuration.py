@@ -1,9 +1,8 @@
-"""``configure()``, ``flush()`` and ``shutdown()``: where spans go and how they get there.
+"""``configure()``, ``flush()`` and ``shutdown()``: what is recorded, where it goes, how.
 
-The SDK builds its *own* ``TracerProvider`` rather than touching the global one: an app
-that already uses OpenTelemetry keeps its provider, samplers and exporters, while our
-spans still join its traces because the OTel *context* (the current span) is shared
-by every provider in the process.
+The SDK never touches the app's global ``TracerProvider``: our spans join the app's
+traces through the OpenTelemetry *context* (shared by every provider in the process),
+and leave the process through our own export thread.
 
 If ``@observe`` runs before ``configure()``, the SDK configures itself from the
 environment (``WATCHKEEPER_EXPORTER`` ...), defaulting to OTLP/HTTP on the local sidecar.
@@ -15,7 +14,7 @@ import atexit
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Final
@@ -24,15 +23,15 @@ from urllib.parse import urlsplit, urlunsplit
 from watchkeeper.sdk import attributes
 from watchkeeper.sdk.internal_errors import handle_internal_error
 from watchkeeper.sdk.messages import DEFAULT_CONTENT_BUDGET
+from watchkeeper.sdk.redaction import Redactor, chain, redact_pii
 from watchkeeper.sdk.stats import COUNTERS
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    from opentelemetry.trace import Tracer
 
-    from watchkeeper.sdk.batching import AccountedBatchSpanProcessor, ExporterFactory
+    from watchkeeper.sdk.call_context import CallContext
+    from watchkeeper.sdk.export_worker import ExportWorker, SpanSink
+    from watchkeeper.sdk.exporters.memory import MemorySink
 
 logger = logging.getLogger("watchkeeper.sdk")
 
@@ -43,10 +42,14 @@ DEFAULT_TOPIC: Final = "otlp_spans"
 
 ENV_EXPORTER: Final = "WATCHKEEPER_EXPORTER"
 ENV_OTLP_ENDPOINT: Final = "WATCHKEEPER_OTLP_ENDPOINT"
+ENV_OTLP_HEADERS: Final = "WATCHKEEPER_OTLP_HEADERS"
 ENV_KAFKA_BOOTSTRAP: Final = "WATCHKEEPER_KAFKA_BOOTSTRAP"
 ENV_SERVICE_NAME: Final = "WATCHKEEPER_SERVICE_NAME"
+ENV_SAMPLE_RATE: Final = "WATCHKEEPER_SAMPLE_RATE"
+ENV_CAPTURE_CONTENT: Final = "WATCHKEEPER_CAPTURE_CONTENT"
+ENV_REDACT: Final = "WATCHKEEPER_REDACT"
 
-TRACER_NAME: Final = "watchkeeper.sdk"
+SCOPE_NAME: Final = "watchkeeper.sdk"
 
 # Defaults shared by configure() and the lazy configuration from the environment.
 DEFAULT_MAX_QUEUE_SIZE: Final = 2048
@@ -55,28 +58,53 @@ DEFAULT_SCHEDULE_DELAY_S: Final = 1.0
 DEFAULT_EXPORT_TIMEOUT_S: Final = 10.0
 DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 5.0
 
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+_SAMPLE_SPACE: Final = 1 << 64
 
-@dataclass
+
+@dataclass(frozen=True)
+class Settings:
+    """What the export thread needs to know to build spans."""
+
+    capture_content: bool = True
+    redact: Redactor | None = None
+    max_content_chars: int = DEFAULT_CONTENT_BUDGET
+    sample_rate: float = 1.0
+
+
 class Pipeline:
-    """One configured path from our tracer to an exporter."""
+    """One configured path from ``@observe`` to an exporter."""
 
-    provider: TracerProvider
-    tracer: Tracer
-    processor: AccountedBatchSpanProcessor | None
-    memory_exporter: InMemorySpanExporter | None
-    max_content_chars: int
-    shutdown_timeout_s: float
-    closed: bool = False
+    def __init__(
+        self,
+        settings: Settings,
+        worker: ExportWorker | None,
+        memory: MemorySink | None,
+        shutdown_timeout_s: float,
+    ) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.memory = memory
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.closed = False
+        # Calls whose trace id's low 64 bits fall below this are sampled; the same rule
+        # as OpenTelemetry's TraceIdRatioBased, so every service agrees on a trace.
+        self.sample_bound = round(settings.sample_rate * _SAMPLE_SPACE)
+
+    def submit(self, call: CallContext) -> None:
+        """Hand a finished call to the export thread (or drop it: sampled out)."""
+        if not call._sampled and call._error is None:
+            COUNTERS.spans_sampled_out.increment()
+            return
+        worker = self.worker
+        if worker is not None:
+            worker.submit(call)
 
     def close(self, timeout_s: float) -> bool:
         """Export what is queued and stop; True if that finished within ``timeout_s``."""
         self.closed = True
-        finished = _run_with_timeout(self.provider.shutdown, timeout_s, "shutdown")
-        if not finished and self.processor is not None:
-            # The exporter is stuck on a dead endpoint: make it give up so the worker
-            # ends soon after, instead of hanging on until the process exits.
-            self.processor.abort_export()
-        return finished
+        return True if self.worker is None else self.worker.shutdown(timeout_s)
 
 
 _pipeline: Pipeline | None = None
@@ -88,9 +116,13 @@ def configure(
     exporter: str | SpanExporter | None = None,
     *,
     endpoint: str | None = None,
+    headers: Mapping[str, str] | None = None,
     kafka_bootstrap: str | None = None,
     topic: str = DEFAULT_TOPIC,
     service_name: str | None = None,
+    sample_rate: float | None = None,
+    capture_content: bool | None = None,
+    redact: bool | Redactor | Sequence[Redactor] | None = None,
     max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
     max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE,
     schedule_delay_s: float = DEFAULT_SCHEDULE_DELAY_S,
@@ -98,41 +130,58 @@ def configure(
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
     max_content_chars: int = DEFAULT_CONTENT_BUDGET,
 ) -> None:
-    """Choose where spans go. Call once at start-up; calling again replaces the setup.
+    """Choose what is recorded and where it goes. Call once at start-up; calling again
+    replaces the setup.
 
     Args:
         exporter: ``"otlp"`` (default; OTLP/HTTP protobuf to ``endpoint``), ``"kafka"``
             (straight to topic ``topic`` on ``kafka_bootstrap``; needs the ``kafka``
             extra), ``"memory"`` (kept in memory for tests, see
-            :mod:`watchkeeper.sdk.testing`), ``"none"`` (spans are recorded, not
+            :mod:`watchkeeper.sdk.testing`), ``"none"`` (calls are traced, nothing is
             exported), or any OpenTelemetry ``SpanExporter`` instance.
         endpoint: OTLP/HTTP traces URL; a bare ``http://host:4318`` gets ``/v1/traces``.
+        headers: extra HTTP headers for OTLP (e.g. authorization).
         kafka_bootstrap: ``"host:port[,host:port]"`` of the Kafka brokers.
         topic: Kafka topic.
         service_name: ``service.name`` of the spans' resource.
-        max_queue_size: spans held for export; beyond it spans are dropped (counted).
-        max_export_batch_size: spans per export call.
-        schedule_delay_s: how long the exporter waits to fill a batch.
+        sample_rate: share of traces kept, decided by trace id (deterministic, so a
+            trace is kept or dropped whole); calls that raise are always kept. Each
+            span carries the rate it was kept with (``watchkeeper.sample_rate``).
+        capture_content: record prompts, answers, documents' text and tool arguments
+            (default True); False keeps only metadata (models, tokens, ids, timings).
+        redact: ``True`` for the built-in redactors (e-mails, phone numbers, payment
+            cards, API keys and tokens, IP addresses), or your own ``str -> str``
+            function(s); applied to all captured text before it leaves the process.
+        max_queue_size: finished calls held for export; beyond it calls are dropped
+            (counted in ``stats()["spans_dropped"]``).
+        max_export_batch_size: spans per export.
+        schedule_delay_s: how long the export thread waits to fill a batch.
         export_timeout_s: bound on one export (including retries).
         shutdown_timeout_s: bound on the final flush at exit.
         max_content_chars: text kept per message attribute; the rest is cut.
 
     Environment fallbacks: ``WATCHKEEPER_EXPORTER``, ``WATCHKEEPER_OTLP_ENDPOINT``,
-    ``WATCHKEEPER_KAFKA_BOOTSTRAP``, ``WATCHKEEPER_SERVICE_NAME``.
+    ``WATCHKEEPER_OTLP_HEADERS`` (``k=v,k2=v2``), ``WATCHKEEPER_KAFKA_BOOTSTRAP``,
+    ``WATCHKEEPER_SERVICE_NAME``, ``WATCHKEEPER_SAMPLE_RATE``,
+    ``WATCHKEEPER_CAPTURE_CONTENT``, ``WATCHKEEPER_REDACT``.
 
     Raises:
         ValueError: an unknown exporter name or an invalid setting (this is set-up
             time, so failing fast is right; the ``@observe`` path never raises).
         ImportError: ``exporter="kafka"`` without the ``kafka`` extra installed.
 
-    >>> configure("none", service_name="support-bot")
+    >>> configure("none", service_name="support-bot", sample_rate=0.5, redact=True)
     """
     pipeline = _build_pipeline(
         exporter,
         endpoint=endpoint,
+        headers=headers,
         kafka_bootstrap=kafka_bootstrap,
         topic=topic,
         service_name=service_name,
+        sample_rate=sample_rate,
+        capture_content=capture_content,
+        redact=redact,
         max_queue_size=max_queue_size,
         max_export_batch_size=max_export_batch_size,
         schedule_delay_s=schedule_delay_s,
@@ -155,20 +204,19 @@ def current_pipeline() -> Pipeline:
 
 
 def flush(timeout_s: float = 5.0) -> bool:
-    """Export every finished span now; True if that completed within ``timeout_s``."""
+    """Export every finished call now; True if that completed within ``timeout_s``."""
     pipeline = _pipeline
-    if pipeline is None or pipeline.processor is None:
+    if pipeline is None or pipeline.worker is None:
         return True
     if pipeline.closed:
         return False
-    timeout_ms = int(timeout_s * 1000)
-    return _run_with_timeout(lambda: pipeline.provider.force_flush(timeout_ms), timeout_s, "flush")
+    return pipeline.worker.flush(timeout_s)
 
 
 def shutdown(timeout_s: float | None = None) -> bool:
     """Flush and stop exporting (also runs at interpreter exit). Safe to call twice.
 
-    Spans that end afterwards are counted as dropped. Returns True if the final flush
+    Calls that end afterwards are counted as dropped. Returns True if the final flush
     finished within ``timeout_s`` (default: ``configure(shutdown_timeout_s=...)``).
     """
     with _lock:
@@ -180,15 +228,15 @@ def shutdown(timeout_s: float | None = None) -> bool:
 
 
 def queued_span_count() -> int:
-    """Spans waiting for export right now."""
+    """Finished calls waiting for export right now."""
     pipeline = _pipeline
-    return 0 if pipeline is None or pipeline.processor is None else pipeline.processor.queued
+    return 0 if pipeline is None or pipeline.worker is None else pipeline.worker.queued
 
 
-def memory_exporter() -> InMemorySpanExporter | None:
-    """The in-memory exporter when ``configure("memory")`` is active."""
+def memory_sink() -> MemorySink | None:
+    """The in-memory sink when ``configure("memory")`` is active."""
     pipeline = _pipeline
-    return None if pipeline is None else pipeline.memory_exporter
+    return None if pipeline is None else pipeline.memory
 
 
 # --- building ---------------------------------------------------------------------------
@@ -198,9 +246,13 @@ def _build_pipeline(
     exporter: str | SpanExporter | None,
     *,
     endpoint: str | None = None,
+    headers: Mapping[str, str] | None = None,
     kafka_bootstrap: str | None = None,
     topic: str = DEFAULT_TOPIC,
     service_name: str | None = None,
+    sample_rate: float | None = None,
+    capture_content: bool | None = None,
+    redact: bool | Redactor | Sequence[Redactor] | None = None,
     max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
     max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE,
     schedule_delay_s: float = DEFAULT_SCHEDULE_DELAY_S,
@@ -209,85 +261,94 @@ def _build_pipeline(
     max_content_chars: int = DEFAULT_CONTENT_BUDGET,
 ) -> Pipeline:
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-    from watchkeeper.sdk.batching import AccountedBatchSpanProcessor
+    from watchkeeper.sdk.export_worker import ExportWorker
+    from watchkeeper.sdk.otlp import Envelope
+    from watchkeeper.sdk.span_builder import build_call_span
 
     if max_content_chars < 0:
         raise ValueError(f"max_content_chars must be >= 0, got {max_content_chars}")
-    factory, memory = _exporter_factory(
-        exporter,
-        endpoint=endpoint,
-        kafka_bootstrap=kafka_bootstrap,
-        topic=topic,
-        export_timeout_s=export_timeout_s,
+    settings = Settings(
+        capture_content=_capture_setting(capture_content),
+        redact=_redactor(redact),
+        max_content_chars=max_content_chars,
+        sample_rate=_sample_rate(sample_rate),
     )
     service_name = service_name or os.environ.get(ENV_SERVICE_NAME) or None
     # Resource.create also honours OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
     resource = Resource.create({attributes.SERVICE_NAME: service_name} if service_name else {})
-    provider = TracerProvider(
-        # Every call is recorded (sample_rate 1.0), even under an app span its own
-        # sampler dropped; a parent-based default would silently lose those calls.
-        sampler=ALWAYS_ON,
+    version = _sdk_version()
+    scope = InstrumentationScope(SCOPE_NAME, version)
+    envelope = Envelope(dict(resource.attributes), SCOPE_NAME, version)
+    sink = _sink(
+        exporter,
+        envelope=envelope,
         resource=resource,
-        # Our atexit hook shuts down with a bounded timeout; OTel's would wait 30 s.
-        shutdown_on_exit=False,
+        scope=scope,
+        endpoint=endpoint,
+        headers=headers,
+        kafka_bootstrap=kafka_bootstrap,
+        topic=topic,
+        export_timeout_s=export_timeout_s,
     )
-    processor = None
-    if factory is not None:
-        processor = AccountedBatchSpanProcessor(
-            factory,
+    worker = None
+    if sink is not None:
+        worker = ExportWorker(
+            sink,
+            build_call_span,  # type: ignore[arg-type]  # the queue holds calls and spans
             max_queue_size=max_queue_size,
             max_export_batch_size=max_export_batch_size,
-            schedule_delay_millis=schedule_delay_s * 1000,
+            schedule_delay_s=schedule_delay_s,
         )
-        provider.add_span_processor(processor)
-    return Pipeline(
-        provider=provider,
-        tracer=provider.get_tracer(TRACER_NAME, _sdk_version()),
-        processor=processor,
-        memory_exporter=memory,
-        max_content_chars=max_content_chars,
-        shutdown_timeout_s=shutdown_timeout_s,
-    )
+    from watchkeeper.sdk.exporters.memory import MemorySink
+
+    memory = sink if isinstance(sink, MemorySink) else None
+    return Pipeline(settings, worker, memory, shutdown_timeout_s)
 
 
-def _exporter_factory(
+def _sink(
     exporter: str | SpanExporter | None,
     *,
+    envelope: object,
+    resource: object,
+    scope: object,
     endpoint: str | None,
+    headers: Mapping[str, str] | None,
     kafka_bootstrap: str | None,
     topic: str,
     export_timeout_s: float,
-) -> tuple[ExporterFactory | None, InMemorySpanExporter | None]:
-    """Validate the exporter settings now; build the exporter later, off the app thread."""
+) -> SpanSink | None:
+    """Validate the exporter settings now; connections are made on the export thread."""
     from opentelemetry.sdk.trace.export import SpanExporter
 
     if isinstance(exporter, SpanExporter):
+        from watchkeeper.sdk.exporters.otel import SpanExporterSink
+
         instance = exporter
-        return (lambda: instance), None
+        return SpanExporterSink(lambda: instance, resource, scope)  # type: ignore[arg-type]
     source = "exporter"
     if exporter is None:
         source = ENV_EXPORTER
         exporter = os.environ.get(ENV_EXPORTER) or "otlp"
     name = exporter.strip().lower()
     if name == "none":
-        return None, None
+        return None
     if name == "memory":
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from watchkeeper.sdk.exporters.memory import MemorySink
 
-        memory = InMemorySpanExporter()
-        return (lambda: memory), memory
+        return MemorySink(envelope, resource, scope)  # type: ignore[arg-type]
     if name == "otlp":
+        from watchkeeper.sdk.exporters.otlp_http import OtlpHttpSink
+
         url = _traces_url(endpoint or os.environ.get(ENV_OTLP_ENDPOINT) or DEFAULT_OTLP_ENDPOINT)
-
-        def build_otlp() -> SpanExporter:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            return OTLPSpanExporter(endpoint=url, timeout=export_timeout_s)
-
-        return build_otlp, None
+        all_headers = {**_parse_headers(os.environ.get(ENV_OTLP_HEADERS, "")), **(headers or {})}
+        return OtlpHttpSink(
+            url,
+            envelope,  # type: ignore[arg-type]
+            timeout_s=export_timeout_s,
+            headers=all_headers,
+        )
     if name == "kafka":
         bootstrap = kafka_bootstrap or os.environ.get(ENV_KAFKA_BOOTSTRAP)
         if not bootstrap:
@@ -299,16 +360,71 @@ def _exporter_factory(
             raise ImportError(
                 "exporter 'kafka' needs kafka-python: pip install 'watchkeeper-sdk[kafka]'"
             )
+        from watchkeeper.sdk.exporters.kafka import KafkaProducerClient, KafkaSink
+
         servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
-
-        def build_kafka() -> SpanExporter:
-            from watchkeeper.sdk.exporters.kafka import KafkaSpanExporter
-
-            return KafkaSpanExporter(servers, topic=topic, timeout_s=export_timeout_s)
-
-        return build_kafka, None
+        client = KafkaProducerClient(servers, topic=topic, timeout_s=export_timeout_s)
+        return KafkaSink(client, envelope)  # type: ignore[arg-type]
     choices = ", ".join(repr(choice) for choice in EXPORTERS)
     raise ValueError(f"unknown exporter {exporter!r} (from {source}); valid choices: {choices}")
+
+
+def _sample_rate(value: float | None) -> float:
+    source = "sample_rate"
+    if value is None:
+        raw = os.environ.get(ENV_SAMPLE_RATE)
+        if raw is None or not raw.strip():
+            return 1.0
+        source = ENV_SAMPLE_RATE
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_SAMPLE_RATE}={raw!r} is not a number in (0, 1]") from None
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{source} must be in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _env_flag(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ValueError(f"{name}={raw!r} must be true or false")
+
+
+def _capture_setting(value: bool | None) -> bool:
+    if value is not None:
+        return value
+    from_env = _env_flag(ENV_CAPTURE_CONTENT)
+    return True if from_env is None else from_env
+
+
+def _redactor(value: bool | Redactor | Sequence[Redactor] | None) -> Redactor | None:
+    if value is None:
+        value = bool(_env_flag(ENV_REDACT))
+    if value is True:
+        return redact_pii
+    if value is False:
+        return None
+    if callable(value):
+        return value
+    redactors = list(value)
+    if not all(callable(redactor) for redactor in redactors):
+        raise ValueError("redact= takes True/False, a str -> str function, or a list of them")
+    return chain(redactors) if redactors else None
+
+
+def _parse_headers(raw: str) -> dict[str, str]:
+    headers = {}
+    for item in raw.split(","):
+        key, separator, value = item.partition("=")
+        if separator and key.strip():
+            headers[key.strip()] = value.strip()
+    return headers
 
 
 def _traces_url(endpoint: str) -> str:
@@ -351,7 +467,7 @@ def _configure_from_environment() -> Pipeline:
         except Exception:  # a bad env var must not break the app's calls
             handle_internal_error("configuring from the environment")
             logger.warning("watchkeeper: bad environment configuration; spans are not exported")
-            pipeline = _build_pipeline("none")
+            pipeline = _build_pipeline("none", sample_rate=1.0, capture_content=True, redact=False)
         _install(pipeline)
         logger.info(
             "watchkeeper: configured from the environment (exporter %s)",
@@ -360,32 +476,7 @@ def _configure_from_environment() -> Pipeline:
         return pipeline
 
 
-# --- threads, exit and fork -------------------------------------------------------------
-
-
-def _run_with_timeout(action: Callable[[], object], timeout_s: float, what: str) -> bool:
-    """Run ``action`` on a helper thread; True if it returned truthy within the timeout.
-
-    OTel's flush and shutdown block on the exporter (and ignore their timeout in
-    current releases); a helper thread is how the caller gets its time bound back.
-    """
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(action())
-        except Exception:  # reported through the return value
-            logger.warning("watchkeeper: %s failed", what, exc_info=True)
-            outcome.append(False)
-
-    thread = threading.Thread(target=run, name=f"watchkeeper-{what}", daemon=True)
-    thread.start()
-    thread.join(max(timeout_s, 0.0))
-    if thread.is_alive():
-        logger.warning("watchkeeper: %s did not finish within %.1f s", what, timeout_s)
-        return False
-    # Provider.shutdown returns None on success; only an explicit False is a failure.
-    return outcome[0] is not False
+# --- exit and fork ----------------------------------------------------------------------
 
 
 def _shutdown_at_exit() -> None:
@@ -397,13 +488,13 @@ def _shutdown_at_exit() -> None:
 
 def _after_fork_in_child() -> None:
     # The parent's lock may have been held by a thread that does not exist here, and
-    # the parent's counts and queued spans are not this process's.
+    # the parent's counts and queued calls are not this process's.
     global _lock  # noqa: PLW0603  # replacing a lock that may be held forever
     _lock = threading.Lock()
     COUNTERS.reset()
     pipeline = _pipeline
-    if pipeline is not None and pipeline.processor is not None:
-        pipeline.processor.after_fork_in_child()
+    if pipeline is not None and pipeline.worker is not None:
+        pipeline.worker.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,10 +1,13 @@
-"""``@observe``: one OpenTelemetry span per call of an LLM-calling function.
+"""``@observe``: one GenAI span per call of an LLM-calling function, at near-zero cost.
 
 Everything that can be decided once is decided at decoration time (wrapper shape,
-signature, where the prompt and model arguments sit, the static attributes), so a
-call only reads its arguments, starts a span and ends it. SDK work runs before and
-after the user's function, never around its own exception handling: the user's
-exception reaches the caller unchanged, and an SDK failure never reaches it at all.
+signature, where the prompt and model arguments sit, the attributes every call
+shares). Per call, the calling thread only takes timestamps and ids, makes the call
+current in the OpenTelemetry context, and keeps references to the arguments and the
+result; the export thread turns that record into a span later
+(:mod:`watchkeeper.sdk.span_builder`). SDK work runs before and after the user's
+function, never around its own exception handling: the user's exception reaches the
+caller unchanged, and an SDK failure never reaches it at all.
 """
 
 from __future__ import annotations
@@ -12,23 +15,25 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from contextvars import Token
+from random import getrandbits
+from time import time_ns
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, ParamSpec, TypeVar, cast, overload
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.context import Context, detach
 
-from watchkeeper.sdk import attributes
-from watchkeeper.sdk.call_context import CallContext, enter_call, exit_call
-from watchkeeper.sdk.configuration import current_pipeline
-from watchkeeper.sdk.internal_errors import handle_internal_error, logger
-from watchkeeper.sdk.messages import (
-    arguments_message_json,
-    chat_messages_json,
-    is_chat_messages,
-    output_messages_json,
-    text_message_json,
+from watchkeeper.sdk import attributes, configuration
+from watchkeeper.sdk.call_context import (
+    CALL_KEY,
+    SPAN_KEY,
+    CallContext,
+    ObservedSpan,
+    attach_context,
+    get_context,
+    reset_context,
 )
+from watchkeeper.sdk.internal_errors import handle_internal_error
+from watchkeeper.sdk.span_data import StaticAttributes
 from watchkeeper.sdk.stats import COUNTERS
 
 if TYPE_CHECKING:
@@ -40,9 +45,16 @@ R = TypeVar("R")
 _PROMPT_PARAMETERS: Final = ("prompt", "question", "input", "query")
 _RECEIVER_NAMES: Final = ("self", "cls")
 _MISSING: Final = object()
+_LOW_64: Final = (1 << 64) - 1
+_count_started: Final = COUNTERS.spans_started.increment
+_count_ended: Final = COUNTERS.spans_ended.increment
+_count_sampled_out: Final = COUNTERS.spans_sampled_out.increment
+_count_dropped: Final = COUNTERS.spans_dropped.increment
+MAX_STREAM_CHUNKS: Final = 10_000
+"""Chunks of one stream kept for its output; later ones are counted, not kept."""
 
 
-class _Parameter(NamedTuple):
+class Parameter(NamedTuple):
     """Where one named parameter's value is found in a call's ``(args, kwargs)``."""
 
     name: str
@@ -50,15 +62,16 @@ class _Parameter(NamedTuple):
     default: object
 
     def value(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> object:
+        """The argument's value in this call (its default if not passed)."""
         if self.position is not None and self.position < len(args):
             return args[self.position]
         return kwargs.get(self.name, self.default)
 
 
-def _parameters(signature: inspect.Signature | None) -> dict[str, _Parameter]:
+def _parameters(signature: inspect.Signature | None) -> dict[str, Parameter]:
     if signature is None:
         return {}
-    found: dict[str, _Parameter] = {}
+    found: dict[str, Parameter] = {}
     positional = True
     for position, parameter in enumerate(signature.parameters.values()):
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.KEYWORD_ONLY):
@@ -66,27 +79,19 @@ def _parameters(signature: inspect.Signature | None) -> dict[str, _Parameter]:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
         default = _MISSING if parameter.default is parameter.empty else parameter.default
-        found[parameter.name] = _Parameter(
-            parameter.name, position if positional else None, default
-        )
+        found[parameter.name] = Parameter(parameter.name, position if positional else None, default)
     return found
 
 
-class _Recipe:
-    """What to record for each call of one decorated function, prepared once."""
+def _detach(token: Token[Context]) -> None:
+    try:
+        reset_context(token)
+    except ValueError:  # a token from another context: OTel's detach logs it
+        detach(token)
 
-    __slots__ = (
-        "explicit_name",
-        "fallback_name",
-        "has_receiver",
-        "messages",
-        "model",
-        "model_parameter",
-        "operation",
-        "prompts",
-        "signature",
-        "static_attributes",
-    )
+
+class Recipe:
+    """What to record for each call of one decorated function, prepared once."""
 
     def __init__(
         self,
@@ -97,25 +102,38 @@ class _Recipe:
         provider: str | None,
         operation: str,
         route: str | None,
+        prompt_name: str | None = None,
+        prompt_version: str | None = None,
+        capture_content: bool | None = None,
     ) -> None:
         qualname = getattr(func, "__qualname__", None) or repr(func)
         module = getattr(func, "__module__", None)
         qualified = f"{module}.{qualname}" if module else qualname
+        self.is_tool = operation == "execute_tool"
         static: dict[str, AttributeValue] = {
             attributes.OPERATION_NAME: operation,
             attributes.FUNCTION_NAME: qualified,
             attributes.ROUTE: route or qualified,
-            attributes.SAMPLE_RATE: 1.0,
         }
         if provider:
             static[attributes.PROVIDER_NAME] = provider
         if model:
             static[attributes.REQUEST_MODEL] = model
-        self.static_attributes = static
+        if self.is_tool:
+            tool_name = name or getattr(func, "__name__", qualname)
+            static[attributes.TOOL_NAME] = tool_name
+            name = f"execute_tool {tool_name}"  # the conventions' span name for tools
+        if prompt_name:
+            static[attributes.PROMPT_NAME] = static[attributes.GEN_AI_PROMPT_NAME] = prompt_name
+        if prompt_version is not None:
+            static[attributes.PROMPT_VERSION] = str(prompt_version)
+        self.static = StaticAttributes(static)
         self.explicit_name = name
         self.fallback_name = qualname
         self.operation = operation
         self.model = model
+        self.provider = provider
+        self.capture_content = capture_content
         try:
             self.signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):  # some builtins and C callables have none
@@ -124,91 +142,140 @@ class _Recipe:
         self.messages = parameters.get("messages")
         self.prompts = tuple(parameters[p] for p in _PROMPT_PARAMETERS if p in parameters)
         self.model_parameter = parameters.get("model")
+        self.system_parameter = parameters.get("system")
         first = next(iter(parameters), None)
         self.has_receiver = first in _RECEIVER_NAMES
 
-    # --- per call -----------------------------------------------------------------------
+    # --- per call: the hot path ---------------------------------------------------------
 
-    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallContext | None:
-        """Start the call's span and make it current; None if the SDK failed."""
-        try:
-            pipeline = current_pipeline()
-            span_attributes = self.static_attributes.copy()
-            model = self.model
-            if model is None and self.model_parameter is not None:
-                value = self.model_parameter.value(args, kwargs)
-                if isinstance(value, str):
-                    model = value
-                    span_attributes[attributes.REQUEST_MODEL] = value
-            span_attributes[attributes.INPUT_MESSAGES] = self._input_json(
-                args, kwargs, pipeline.max_content_chars
-            )
-            name = self.explicit_name or (
-                f"{self.operation} {model}" if model else self.fallback_name
-            )
-            span = pipeline.tracer.start_span(
-                name, kind=SpanKind.CLIENT, attributes=span_attributes
-            )
-            COUNTERS.spans_started.increment()
-            call = CallContext(span, self.operation, rename_on_model=self.explicit_name is None)
-            call._context_token = otel_context.attach(trace.set_span_in_context(span))
-            enter_call(call)
-        except Exception:  # the user's function must run regardless
-            handle_internal_error("@observe (start of call)")
-            return None
+    def open(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallContext:
+        """A new call record, child of the current span, with its context ready to attach."""
+        pipeline = configuration._pipeline or configuration.current_pipeline()
+        context = get_context()
+        parent = context.get(SPAN_KEY)
+        call = CallContext.__new__(CallContext)
+        if parent is None:
+            trace_id = getrandbits(128) or 1
+            call._parent_id = 0
+            call._parent_remote = False
+        elif type(parent) is ObservedSpan:  # our own call: no SpanContext needed
+            outer = parent._call
+            trace_id = outer._trace_id
+            call._parent_id = outer._span_id
+            call._parent_remote = False
+        else:  # a span of the app's own OpenTelemetry instrumentation
+            parent_context = parent.get_span_context()  # type: ignore[attr-defined]
+            if parent_context.is_valid:
+                trace_id = parent_context.trace_id
+                call._parent_id = parent_context.span_id
+                call._parent_remote = parent_context.is_remote
+            else:
+                trace_id = getrandbits(128) or 1
+                call._parent_id = 0
+                call._parent_remote = False
+        call._trace_id = trace_id
+        call._span_id = getrandbits(64) or 1
+        call._sampled = (trace_id & _LOW_64) < pipeline.sample_bound
+        call._recipe = self
+        call._pipeline = pipeline
+        call._args = args
+        call._kwargs = kwargs
+        call._snapshot = None
+        if self.messages is not None:
+            # Apps append to their messages list after the call: keep what was sent.
+            messages = self.messages.value(args, kwargs)
+            if isinstance(messages, list):
+                call._snapshot = messages.copy()
+        call._result = call._error = None
+        call._attributes = call._extra = None
+        call._chunks = None
+        call._first_chunk_ns = call._end_ns = 0
+        call._span_context = None
+        call._token = None
+        call._context = Context({**context, SPAN_KEY: ObservedSpan(call), CALL_KEY: call})
+        _count_started()
+        call._start_ns = time_ns()
         return call
 
     def finish(self, call: CallContext, result: object) -> None:
-        """Record the return value and end the span."""
+        """End the call with its result (the caller returns it)."""
         try:
-            try:
-                output = output_messages_json(result, current_pipeline().max_content_chars)
-                if output is not None and call._span is not None:
-                    call._span.set_attribute(attributes.OUTPUT_MESSAGES, output)
-            finally:
-                _end(call)
+            if call._end_ns:
+                return  # ends exactly once
+            call._end_ns = time_ns()
+            token = call._token
+            if token is not None:
+                call._token = None
+                _detach(token)
+            # The context holds a span that holds the call: break the cycle, so both
+            # are freed now by reference counting instead of later by the cyclic GC.
+            call._context = None
+            call._result = result
+            _count_ended()
+            if not call._sampled:
+                _count_sampled_out()
+                return
+            worker = call._pipeline.worker
+            if worker is not None:  # ExportWorker.submit, inlined: this runs on every call
+                queue = worker.queue
+                if worker.closed or len(queue) >= worker.max_queue_size:
+                    _count_dropped()
+                    return
+                queue.append(call)
+                if len(queue) == worker.batch_size:
+                    worker.wake.set()
         except Exception:  # the result is already the caller's
             handle_internal_error("@observe (end of call)")
 
     def fail(self, call: CallContext, error: BaseException) -> None:
-        """Mark the span as failed with ``error`` and end it (the caller re-raises)."""
+        """End the call as failed with ``error`` (the caller re-raises it)."""
         try:
-            try:
-                span = call._span
-                if span is not None:
-                    span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            finally:
-                _end(call)
+            if call._end_ns:
+                return
+            call._end_ns = time_ns()
+            token = call._token
+            if token is not None:
+                call._token = None
+                _detach(token)
+            # The context holds a span that holds the call: break the cycle, so both
+            # are freed now by reference counting instead of later by the cyclic GC.
+            call._context = None
+            call._error = error
+            _count_ended()
+            call._pipeline.submit(call)  # errors are kept whatever the sampling
         except Exception:  # the user's exception must win
             handle_internal_error("@observe (failed call)")
 
-    def _input_json(self, args: tuple[Any, ...], kwargs: dict[str, Any], limit: int) -> str:
-        if self.messages is not None:
-            messages = self.messages.value(args, kwargs)
-            if is_chat_messages(messages):
-                return chat_messages_json(cast("list[Mapping[str, Any]]", messages), limit)
-        for parameter in self.prompts:
-            prompt = parameter.value(args, kwargs)
-            if isinstance(prompt, str):
-                return text_message_json("user", prompt, limit)
-        # The first str argument, skipping the model name (it is not the prompt).
-        model_position = self.model_parameter.position if self.model_parameter else None
-        for position, value in enumerate(args):
-            if isinstance(value, str) and position != model_position:
-                return text_message_json("user", value, limit)
-        for key, value in kwargs.items():
-            if isinstance(value, str) and key != "model":
-                return text_message_json("user", value, limit)
-        return arguments_message_json(self._arguments(args, kwargs), limit)
+    def chunk(self, call: CallContext, chunk: object) -> None:
+        """Record one chunk of a streamed call."""
+        try:
+            chunks = call._chunks
+            if chunks is None:
+                return
+            if not call._first_chunk_ns:
+                call._first_chunk_ns = time_ns()
+            if len(chunks) < MAX_STREAM_CHUNKS:
+                chunks.append(chunk)
+            else:
+                extra = call._extra_dict()
+                extra["dropped_chunks"] = extra.get("dropped_chunks", 0) + 1
+        except Exception:  # the chunk is the caller's regardless
+            handle_internal_error("@observe (stream chunk)")
 
-    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, object]:
+    def close_early(self, call: CallContext) -> None:
+        """End a stream the consumer stopped (close() or abandonment)."""
+        call._set_extra("closed_early", True)
+        self.finish(call, None)
+
+    # --- used by the export thread ------------------------------------------------------
+
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, object]:
+        """The call's arguments by name, without ``self``/``cls``."""
         if self.signature is not None:
             try:
                 bound = dict(self.signature.bind_partial(*args, **kwargs).arguments)
             except TypeError:
-                pass  # a call the function itself will reject; describe it as given
+                pass  # a call the function itself rejected; describe it as given
             else:
                 if self.has_receiver:
                     bound.pop(next(iter(self.signature.parameters)), None)
@@ -216,25 +283,21 @@ class _Recipe:
         return {**{f"arg{i}": value for i, value in enumerate(args)}, **kwargs}
 
 
-def _end(call: CallContext) -> None:
-    try:
-        if call._span is not None:
-            call._span.end()
-            COUNTERS.spans_ended.increment()
-    finally:
-        exit_call(call)
-        if call._context_token is not None:
-            otel_context.detach(call._context_token)
-            call._context_token = None
-
-
 # --- wrappers: one shape per kind of function, chosen at decoration time ----------------
 
 
-def _wrap_sync(func: Callable[..., Any], recipe: _Recipe) -> Callable[..., Any]:
+def _wrap_sync(func: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+    open_call = recipe.open
+    finish = recipe.finish
+
     @functools.wraps(func)
     def observed(*args: Any, **kwargs: Any) -> Any:
-        call = recipe.start(args, kwargs)
+        try:  # Recipe.start, inlined: one Python call less on every call
+            call: CallContext | None = open_call(args, kwargs)
+            call._token = attach_context(call._context)  # type: ignore[union-attr,arg-type]
+        except Exception:  # the user's function must run regardless
+            call = None
+            handle_internal_error("@observe (start of call)")
         try:
             result = func(*args, **kwargs)
         except BaseException as error:
@@ -242,18 +305,26 @@ def _wrap_sync(func: Callable[..., Any], recipe: _Recipe) -> Callable[..., Any]:
                 recipe.fail(call, error)
             raise
         if call is not None:
-            recipe.finish(call, result)
+            finish(call, result)
         return result
 
     return observed
 
 
-def _wrap_async(func: Callable[..., Any], recipe: _Recipe) -> Callable[..., Any]:
+def _wrap_async(func: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+    open_call = recipe.open
+    finish = recipe.finish
+
     @functools.wraps(func)
     async def observed(*args: Any, **kwargs: Any) -> Any:
         # Started inside the coroutine, so the span and current_call() live in the
         # awaiting task's context, not in whatever context created the coroutine.
-        call = recipe.start(args, kwargs)
+        try:
+            call: CallContext | None = open_call(args, kwargs)
+            call._token = attach_context(call._context)  # type: ignore[union-attr,arg-type]
+        except Exception:  # the user's function must run regardless
+            call = None
+            handle_internal_error("@observe (start of call)")
         try:
             result = await func(*args, **kwargs)
         except BaseException as error:
@@ -261,35 +332,25 @@ def _wrap_async(func: Callable[..., Any], recipe: _Recipe) -> Callable[..., Any]
                 recipe.fail(call, error)
             raise
         if call is not None:
-            recipe.finish(call, result)
+            finish(call, result)
         return result
 
     return observed
 
 
-def _is_generator_function(func: Callable[..., Any]) -> bool:
-    return inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+def _decorate(func: Callable[P, R], options: dict[str, Any]) -> Callable[P, R]:
+    from watchkeeper.sdk.streams import wrap_async_generator, wrap_generator
 
-
-def _decorate(
-    func: Callable[P, R],
-    *,
-    name: str | None,
-    model: str | None,
-    provider: str | None,
-    operation: str,
-    route: str | None,
-) -> Callable[P, R]:
-    if _is_generator_function(func):
-        # Streaming support (a span that ends when the stream does) is not built yet;
-        # until then a generator is left exactly as it was rather than half-observed.
-        logger.debug("watchkeeper: @observe leaves generator %r untraced for now", func)
-        return func
     try:
-        recipe = _Recipe(
-            func, name=name, model=model, provider=provider, operation=operation, route=route
-        )
-        wrap = _wrap_async if inspect.iscoroutinefunction(func) else _wrap_sync
+        recipe = Recipe(func, **options)
+        if inspect.isasyncgenfunction(func):
+            wrap = wrap_async_generator
+        elif inspect.isgeneratorfunction(func):
+            wrap = wrap_generator
+        elif inspect.iscoroutinefunction(func):
+            wrap = _wrap_async
+        else:
+            wrap = _wrap_sync
         return cast("Callable[P, R]", wrap(func, recipe))
     except Exception:  # an undecorated function beats a broken import
         handle_internal_error("@observe (decoration)")
@@ -310,6 +371,9 @@ def observe(
     provider: str | None = None,
     operation: str = "chat",
     route: str | None = None,
+    prompt_name: str | None = None,
+    prompt_version: str | None = None,
+    capture_content: bool | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -322,11 +386,16 @@ def observe(
     provider: str | None = None,
     operation: str = "chat",
     route: str | None = None,
+    prompt_name: str | None = None,
+    prompt_version: str | None = None,
+    capture_content: bool | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Record each call of the decorated function as a GenAI client span.
 
-    Works bare (``@observe``) or with options, on functions, methods and ``async``
-    functions. The span is named ``"{operation} {model}"`` (or the function's
+    Works bare (``@observe``) or with options, on functions, methods, ``async``
+    functions, generators and async generators (a streamed answer: the span covers
+    the whole stream and ends once, when it is exhausted, fails, is closed early or
+    abandoned). The span is named ``"{operation} {model}"`` (or the function's
     qualified name when no model is known) and carries the prompt, the answer, the
     model and the route as OpenTelemetry GenAI attributes.
 
@@ -334,11 +403,14 @@ def observe(
         name: span name, overriding ``"{operation} {model}"``.
         model: requested model; otherwise taken from a ``model`` argument of the call
             or set inside it with ``current_call().set_model(...)``.
-        provider: ``gen_ai.provider.name``, e.g. ``"openai"``.
+        provider: ``gen_ai.provider.name``, e.g. ``"openai"`` (read from an OpenAI or
+            Anthropic response when not given).
         operation: ``gen_ai.operation.name``: ``"chat"``, ``"embeddings"``,
-            ``"execute_tool"`` ...
+            ``"execute_tool"`` (records ``gen_ai.tool.*`` instead of messages) ...
         route: the app's logical endpoint (``"support-bot/answer"``); detectors and
             dashboards group by it. Defaults to ``module.qualname``.
+        prompt_name, prompt_version: the prompt template the function uses.
+        capture_content: override ``configure(capture_content=...)`` for this function.
 
     >>> from watchkeeper.sdk import configure, observe
     >>> configure("none")
@@ -348,14 +420,20 @@ def observe(
     >>> answer("What is the capital of France?")
     'Paris.'
     """
+    options: dict[str, Any] = {
+        "name": name,
+        "model": model,
+        "provider": provider,
+        "operation": operation,
+        "route": route,
+        "prompt_name": prompt_name,
+        "prompt_version": prompt_version,
+        "capture_content": capture_content,
+    }
     if func is None:
 
         def decorator(inner: Callable[P, R]) -> Callable[P, R]:
-            return _decorate(
-                inner, name=name, model=model, provider=provider, operation=operation, route=route
-            )
+            return _decorate(inner, options)
 
         return decorator
-    return _decorate(
-        func, name=name, model=model, provider=provider, operation=operation, route=route
-    )
+    return _decorate(func, options)

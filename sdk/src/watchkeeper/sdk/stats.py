@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from typing import Final
 
 
@@ -20,16 +21,23 @@ class Counter:
     ``add`` (rare: once per exported batch) takes a lock instead.
     """
 
-    __slots__ = ("_extra", "_lock", "_ticks")
+    __slots__ = ("_extra", "_lock", "_ticks", "increment")
 
     def __init__(self) -> None:
         self._ticks = itertools.count()
+        # The C-level bound method itself, so the hot path pays no Python call for it.
+        self.increment: Callable[[], object] = self._ticks.__next__
         self._extra = 0
         self._lock = threading.Lock()
 
-    def increment(self) -> None:
-        """Add one."""
-        next(self._ticks)
+    def reset(self) -> None:
+        """Start again from zero (in place: the hot path holds ``increment``)."""
+        self._lock = threading.Lock()  # first: after fork the old one may be held forever
+        self._extra = -self._raw()
+
+    def _raw(self) -> int:
+        # itertools.count exposes its position only through repr: "count(42)".
+        return int(repr(self._ticks)[6:-1])
 
     def add(self, amount: int) -> None:
         """Add ``amount`` (used for whole batches)."""
@@ -39,8 +47,7 @@ class Counter:
     @property
     def value(self) -> int:
         """The current count."""
-        # itertools.count exposes its position only through repr: "count(42)".
-        return int(repr(self._ticks)[6:-1]) + self._extra
+        return self._raw() + self._extra
 
 
 class SdkCounters:
@@ -53,6 +60,7 @@ class SdkCounters:
         "spans_ended",
         "spans_export_failed",
         "spans_exported",
+        "spans_sampled_out",
         "spans_started",
     )
 
@@ -61,9 +69,15 @@ class SdkCounters:
 
     def reset(self) -> None:
         """Start every counter from zero."""
+        if hasattr(self, "spans_started"):  # keep the objects: callers hold bound methods
+            for name in self.__slots__:
+                getattr(self, name).reset()
+            return
         self.spans_started = Counter()
         self.spans_ended = Counter()
         self.spans_exported = Counter()
+        # Not kept by head sampling (configure(sample_rate=...)); never an error.
+        self.spans_sampled_out = Counter()
         # Lost before export: queue full, or ended after shutdown began.
         self.spans_dropped = Counter()
         # Spans in a batch the exporter failed to deliver, and the failed batches.
@@ -79,9 +93,10 @@ def stats() -> dict[str, int]:
     """Return a snapshot of the SDK's counters.
 
     Keys: ``spans_started``, ``spans_ended``, ``spans_exported``, ``spans_dropped``
-    (queue full or after shutdown), ``spans_export_failed`` (spans in failed
-    batches), ``export_failures`` (failed batches), ``internal_errors`` (SDK bugs
-    swallowed to protect the app), ``spans_queued`` (waiting for export).
+    (queue full or after shutdown), ``spans_sampled_out`` (not kept by head
+    sampling), ``spans_export_failed`` (spans in failed batches),
+    ``export_failures`` (failed batches), ``internal_errors`` (SDK bugs swallowed to
+    protect the app), ``spans_queued`` (waiting for export).
 
     >>> from watchkeeper.sdk import stats
     >>> sorted(stats())[:3]

@@ -8,6 +8,8 @@
 >>> _ = ask("hi")
 >>> [span.name for span in testing.finished_spans()]
 ['chat m']
+>>> testing.finished_payload()[:1]  # the OTLP bytes the exporters would send
+b'\\n'
 >>> testing.clear()
 """
 
@@ -15,29 +17,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from watchkeeper.sdk.configuration import flush, memory_exporter
+from watchkeeper.sdk.configuration import flush, memory_sink
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from watchkeeper.sdk.exporters.memory import MemorySink
 
 
-def _exporter() -> InMemorySpanExporter:
-    exporter = memory_exporter()
-    if exporter is None:
+def _sink() -> MemorySink:
+    sink = memory_sink()
+    if sink is None:
         raise RuntimeError('call watchkeeper.sdk.configure("memory") before reading spans')
-    return exporter
+    return sink
 
 
 def finished_spans() -> tuple[ReadableSpan, ...]:
-    """Every span ended so far, oldest first (flushes the export queue first)."""
-    exporter = _exporter()
+    """Every span exported so far as OTel ``ReadableSpan``\\ s, oldest first (flushes first)."""
+    sink = _sink()
     flush()
-    return exporter.get_finished_spans()
+    return sink.readable_spans()
+
+
+def finished_payload() -> bytes:
+    """Every span exported so far as one OTLP ``ExportTraceServiceRequest`` (flushes
+    first): byte for byte what the OTLP/HTTP exporter would send."""
+    sink = _sink()
+    flush()
+    return sink.payload()
 
 
 def clear() -> None:
     """Forget the spans recorded so far."""
-    exporter = _exporter()
+    sink = _sink()
     flush()
-    exporter.clear()
+    sink.clear()

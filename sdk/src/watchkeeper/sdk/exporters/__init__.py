@@ -1,4 +1,5 @@
-"""Span exporters of our own (the OTLP/HTTP one is OpenTelemetry's).
+"""Where the export thread sends spans: OTLP/HTTP, Kafka, memory, or any OTel exporter.
 
-Submodules are imported only when configured, so their dependencies stay optional.
+Each is a :class:`watchkeeper.sdk.export_worker.SpanSink`. Submodules are imported only
+when configured, so their dependencies stay optional.
 """

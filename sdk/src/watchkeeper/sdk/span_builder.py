@@ -1,0 +1,312 @@
+"""Build a call's span from its record, on the export thread.
+
+This is where everything the calling thread deferred happens: reading the prompt out
+of the arguments, encoding messages as JSON, reading provider responses and streamed
+chunks, redaction and content budgets, exception details.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from watchkeeper.sdk import attributes
+from watchkeeper.sdk.documents import documents_json
+from watchkeeper.sdk.messages import (
+    Budget,
+    arguments_json,
+    arguments_message_json,
+    bounded_repr,
+    chat_messages_json,
+    dumps,
+    is_chat_messages,
+    joined_text,
+    json_safe,
+    output_messages_json,
+    parts_json,
+    text_message_json,
+)
+from watchkeeper.sdk.providers import Reading, read_response, read_stream
+from watchkeeper.sdk.span_data import (
+    KIND_CLIENT,
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_UNSET,
+    EventData,
+    SpanData,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.util.types import AttributeValue
+
+    from watchkeeper.sdk.call_context import CallContext
+    from watchkeeper.sdk.decorator import Recipe
+    from watchkeeper.sdk.redaction import Redactor
+
+_PRIMITIVES: Final = (str, bool, int, float)
+# Identifiers, not content: never passed through the redactor.
+_NOT_CONTENT: Final = frozenset(
+    {
+        attributes.USER_ID,
+        attributes.CONVERSATION_ID,
+        attributes.PROMPT_NAME,
+        attributes.GEN_AI_PROMPT_NAME,
+        attributes.PROMPT_VERSION,
+        attributes.REQUEST_MODEL,
+        attributes.RESPONSE_MODEL,
+        attributes.RESPONSE_ID,
+        attributes.TOOL_CALL_ID,
+    }
+)
+
+
+# One straight pass on purpose: it runs once per span on the export thread.
+def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
+    """The span of one finished call."""
+    recipe = call._recipe
+    settings = call._pipeline.settings
+    redact = settings.redact
+    limit = settings.max_content_chars
+    capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
+    # Without a redactor an int budget lets the encoders skip the Budget object.
+    budget: Callable[[], Budget | int] = (
+        (lambda: limit) if redact is None else (lambda: Budget(limit, redact))
+    )
+    error = call._error
+    chunks = call._chunks
+    extra: Mapping[str, Any] = call._extra or _NO_EXTRA
+    attrs: dict[str, AttributeValue] = {}
+
+    model = extra.get("model") or recipe.model
+    if model is None and recipe.model_parameter is not None:
+        value = recipe.model_parameter.value(call._args, call._kwargs)
+        model = value if isinstance(value, str) else None
+    if model and model != recipe.model:
+        attrs[attributes.REQUEST_MODEL] = str(model)
+    name = extra.get("name") or recipe.explicit_name
+    if not name:
+        name = f"{recipe.operation} {model}" if model else recipe.fallback_name
+
+    # Provider responses: an explicit set_response(), the return value, or the chunks.
+    reading: Reading | None = None
+    result = call._result
+    if (
+        extra is not _NO_EXTRA
+        or chunks is not None
+        or (result is not None and type(result) is not str)
+    ):
+        reading = _reading(call, extra, Budget(limit, redact))
+        if reading is not None:
+            attrs.update(reading.attributes())
+            if recipe.provider is None:
+                attrs[attributes.PROVIDER_NAME] = reading.provider
+    if chunks is not None:
+        _stream_attributes(call, extra, attrs)
+
+    if capture:
+        if recipe.is_tool:
+            _tool_content(call, recipe, extra, limit=limit, redact=redact, attrs=attrs)
+        else:
+            input_json = _input_json(call, recipe, extra, budget())
+            if input_json is not None:
+                attrs[attributes.INPUT_MESSAGES] = input_json
+            if extra is not _NO_EXTRA or recipe.system_parameter is not None:
+                _system(call, recipe, extra, budget(), attrs)
+            if error is None:
+                output = _output_json(call, extra, reading, budget())
+                if output is not None:
+                    attrs[attributes.OUTPUT_MESSAGES] = output
+    if "documents" in extra:
+        attrs[attributes.RETRIEVAL_DOCUMENTS] = documents_json(
+            extra["documents"], Budget(limit, redact), with_content=capture
+        )
+
+    if call._attributes:
+        for key, value in call._attributes.items():
+            kind = type(value)
+            if kind is int or kind is float or kind is bool or (kind is str and redact is None):
+                attrs[key] = value
+            else:
+                attrs[key] = _attribute_value(key, value, redact)
+    attrs[attributes.SAMPLE_RATE] = 1.0 if error is not None else settings.sample_rate
+
+    span = SpanData(
+        call._trace_id,
+        call._span_id,
+        call._parent_id,
+        str(name),
+        call._start_ns,
+        call._end_ns,
+        attrs,
+        recipe.static,
+        KIND_CLIENT,
+        STATUS_UNSET,
+        "",
+        extra.get("events", ()),
+        call._parent_remote,
+        call._sampled,
+    )
+    if error is not None:
+        _record_error(span, error, redact)
+    elif "status" in extra:
+        status, description = extra["status"]
+        code = getattr(status, "status_code", status)
+        span.status_code = {"OK": STATUS_OK, "ERROR": STATUS_ERROR}.get(
+            getattr(code, "name", ""), 0
+        )
+        span.status_message = str(description or getattr(status, "description", "") or "")
+    return span
+
+
+_NO_EXTRA: Final[Mapping[str, Any]] = {}
+
+
+def _reading(call: CallContext, extra: Mapping[str, Any], budget: Budget) -> Reading | None:
+    if "response" in extra:
+        return read_response(extra["response"], budget)
+    reading = None
+    if call._chunks is None and call._error is None:
+        reading = read_response(extra.get("output", call._result), budget)
+    if reading is None and call._chunks:
+        reading = read_stream(call._chunks, budget)
+    return reading
+
+
+def _stream_attributes(
+    call: CallContext, extra: Mapping[str, Any], attrs: dict[str, AttributeValue]
+) -> None:
+    chunks = call._chunks or ()
+    attrs[attributes.REQUEST_STREAM] = True
+    attrs[attributes.STREAM_CHUNKS] = len(chunks) + int(extra.get("dropped_chunks", 0))
+    if call._first_chunk_ns:
+        seconds = (call._first_chunk_ns - call._start_ns) / 1e9
+        attrs[attributes.RESPONSE_TIME_TO_FIRST_CHUNK] = seconds
+    if extra.get("closed_early"):
+        attrs[attributes.STREAM_CLOSED_EARLY] = True
+
+
+def _tool_content(
+    call: CallContext,
+    recipe: Recipe,
+    extra: Mapping[str, Any],
+    *,
+    limit: int,
+    redact: Redactor | None,
+    attrs: dict[str, AttributeValue],
+) -> None:
+    attrs[attributes.TOOL_CALL_ARGUMENTS] = arguments_json(
+        recipe.arguments(call._args, call._kwargs), Budget(limit, redact)
+    )
+    result = extra.get("output", call._result)
+    if result is not None and call._error is None:
+        text = (
+            result if isinstance(result, str) else dumps(json_safe(result, Budget(limit, redact)))
+        )
+        attrs[attributes.TOOL_CALL_RESULT] = Budget(limit, redact).take(text)
+
+
+def _system(
+    call: CallContext,
+    recipe: Recipe,
+    extra: Mapping[str, Any],
+    budget: Budget | int,
+    attrs: dict[str, AttributeValue],
+) -> None:
+    system = extra.get("system")
+    if system is None and recipe.system_parameter is not None:
+        system = recipe.system_parameter.value(call._args, call._kwargs)
+        if not isinstance(system, str | list):
+            system = None
+    if system:
+        attrs[attributes.SYSTEM_INSTRUCTIONS] = parts_json(
+            system, budget if isinstance(budget, Budget) else Budget(budget)
+        )
+
+
+def _output_json(
+    call: CallContext, extra: Mapping[str, Any], reading: Reading | None, budget: Budget | int
+) -> str | None:
+    if reading is not None and reading.output_messages is not None:
+        return reading.output_json()
+    if "output" in extra:
+        return output_messages_json(extra["output"], budget)
+    if call._chunks is not None:
+        return text_message_json("assistant", joined_text(call._chunks), budget)
+    return output_messages_json(call._result, budget)
+
+
+def _input_json(  # noqa: PLR0911  # one return per way a prompt can be passed
+    call: CallContext, recipe: Recipe, extra: Mapping[str, Any], budget: Budget | int
+) -> str | None:
+    if "input" in extra:
+        given = extra["input"]
+        if is_chat_messages(given):
+            return chat_messages_json(given, budget)
+        return text_message_json(
+            "user", given if isinstance(given, str) else bounded_repr(given), budget
+        )
+    args, kwargs = call._args, call._kwargs
+    if recipe.messages is not None:
+        messages = (
+            call._snapshot if call._snapshot is not None else recipe.messages.value(args, kwargs)
+        )
+        if is_chat_messages(messages):
+            return chat_messages_json(messages, budget)  # type: ignore[arg-type]
+    for parameter in recipe.prompts:
+        prompt = parameter.value(args, kwargs)
+        if isinstance(prompt, str):
+            return text_message_json("user", prompt, budget)
+    # The first str argument, skipping the model name (it is not the prompt).
+    model_position = recipe.model_parameter.position if recipe.model_parameter else None
+    for position, value in enumerate(args):
+        if isinstance(value, str) and position != model_position:
+            return text_message_json("user", value, budget)
+    for key, value in kwargs.items():
+        if isinstance(value, str) and key != "model":
+            return text_message_json("user", value, budget)
+    arguments = recipe.arguments(args, kwargs)
+    if not arguments:
+        return None
+    return arguments_message_json(arguments, budget)
+
+
+def _attribute_value(key: str, value: object, redact: Any) -> AttributeValue:
+    if isinstance(value, str):
+        if redact is not None and key not in _NOT_CONTENT:
+            return str(redact(value))
+        return value
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, _PRIMITIVES) for v in value):
+        return list(value)
+    text = bounded_repr(value)
+    return str(redact(text)) if redact is not None else text
+
+
+def _record_error(span: SpanData, error: BaseException, redact: Any) -> None:
+    kind = type(error).__qualname__
+    try:
+        message = str(error)
+    except Exception:  # a broken __str__ is data too
+        message = f"<{kind} (str() failed)>"
+    try:
+        stacktrace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    except Exception:  # same for a traceback that cannot be formatted
+        stacktrace = ""
+    if redact is not None:
+        message, stacktrace = redact(message), redact(stacktrace)
+    span.attributes[attributes.ERROR_TYPE] = kind
+    span.status_code = STATUS_ERROR
+    span.status_message = f"{type(error).__name__}: {message}"
+    event = EventData(
+        "exception",
+        span.end_ns,
+        {
+            "exception.type": kind,
+            "exception.message": message,
+            "exception.stacktrace": stacktrace,
+            "exception.escaped": "True",
+        },
+    )
+    span.events = [*span.events, event]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import math
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 
@@ -10,7 +12,8 @@ class CallView(Protocol):
     """What a detector may read from one LLM call.
 
     The collector's call record satisfies this structurally, so this package never imports
-    the collector (the light distributions must not pull the heavy one).
+    the collector (the light distributions must not pull the heavy one). For tests, docs
+    and benchmarks, :class:`watchkeeper.detectors.Call` is a plain record with defaults.
     """
 
     @property
@@ -22,6 +25,14 @@ class CallView(Protocol):
         """The model's answer, joined if it was streamed."""
 
     @property
+    def contexts(self) -> Sequence[str]:
+        """Retrieved context passages (RAG), in retrieval order; empty when none."""
+
+    @property
+    def model(self) -> str:
+        """The model that answered (or was asked)."""
+
+    @property
     def duration_s(self) -> float:
         """Wall-clock latency of the call in seconds."""
 
@@ -29,32 +40,60 @@ class CallView(Protocol):
     def is_error(self) -> bool:
         """True when the call raised or the span status is ERROR."""
 
+    @property
+    def input_tokens(self) -> int:
+        """Prompt tokens reported by the provider (0 when unknown)."""
+
+    @property
+    def output_tokens(self) -> int:
+        """Completion tokens reported by the provider (0 when unknown)."""
+
+    @property
+    def finish_reasons(self) -> Sequence[str]:
+        """Why generation stopped (``stop``, ``length`` ...), one per choice."""
+
 
 class Detector(abc.ABC):
     """A streaming detector: feed calls one at a time, then read what it found.
 
-    Subclasses keep bounded state, are deterministic for a given input stream, and pickle
-    round-trip so a restart or a Kafka rebalance does not forget what was learned.
+    Subclasses keep bounded state, are deterministic for a given input stream and seed,
+    and pickle round-trip so a restart or a Kafka rebalance does not forget what was
+    learned. After ``update``:
+
+    - ``scores`` holds the per-call scores of that call, by score name (empty when the
+      detector has nothing to say about it, e.g. no retrieved contexts);
+    - ``drift_detected`` is True on the call that completed the detection of a change,
+      and ``alarm_reason`` then says what changed.
     """
 
     #: Stable identifier used in stored scores, alarms and metric labels.
     name: str = ""
-    #: The score family this detector contributes (``input_drift``, ``faithfulness`` ...).
+    #: The main score family this detector contributes (``input_drift``, ``faithfulness`` ...).
     score_name: str = ""
 
     @abc.abstractmethod
     def update(self, call: CallView) -> None:
-        """Learn from one call; afterwards ``score`` and ``drift_detected`` describe it."""
+        """Learn from one call; afterwards ``scores`` and ``drift_detected`` describe it."""
 
     @property
     @abc.abstractmethod
+    def scores(self) -> Mapping[str, float]:
+        """Finite per-call scores of the last call, by score name."""
+
+    @property
     def score(self) -> float:
-        """Score of the call passed to the last ``update`` (meaning set by ``score_name``)."""
+        """The main score (``score_name``) of the last call; NaN when it had none."""
+        return self.scores.get(self.score_name, math.nan)
 
     @property
     @abc.abstractmethod
     def drift_detected(self) -> bool:
         """True when the last ``update`` completed the detection of a change in the stream."""
+
+    @property
+    def alarm_reason(self) -> str:
+        """What changed, in a few words, when ``drift_detected`` (else empty)."""
+        return ""
 
     def clone(self) -> Detector:
         """A fresh, untrained instance with the same parameters."""
@@ -62,3 +101,7 @@ class Detector(abc.ABC):
 
     def _params(self) -> dict[str, object]:
         return {}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
+        return f"{type(self).__name__}({params})"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from watchkeeper.detectors.base import Detector
+
+#: Format version of ``snapshot`` bytes; bumped when restoring old snapshots would mislead.
+SNAPSHOT_VERSION = 1
 
 
 class KeyedDetectors:
@@ -12,6 +17,9 @@ class KeyedDetectors:
 
     Keys come from traffic (route and model names), so their number must be bounded: a
     misbehaving client sending a fresh route per call must not grow memory without limit.
+    Every detector pickles, so the whole set can be saved and restored
+    (:meth:`snapshot`, :meth:`restore`) or moved one key at a time (:meth:`items`,
+    :meth:`put`) when a restart or a rebalance hands keys to another process.
 
     >>> from watchkeeper.detectors import InputLengthDrift
     >>> keyed = KeyedDetectors(InputLengthDrift(), max_keys=2)
@@ -19,6 +27,9 @@ class KeyedDetectors:
     ...     _ = keyed.get(key)
     >>> sorted(keyed.keys()), keyed.evicted
     (['b', 'c'], 1)
+    >>> restored = KeyedDetectors.restore(keyed.snapshot())
+    >>> sorted(restored.keys()), restored.max_keys
+    (['b', 'c'], 2)
     """
 
     def __init__(self, prototype: Detector, max_keys: int = 1000) -> None:
@@ -34,14 +45,38 @@ class KeyedDetectors:
         detector = self._instances.get(key)
         if detector is None:
             detector = self.prototype.clone()
-            self._instances[key] = detector
-            if len(self._instances) > self.max_keys:
-                self._instances.popitem(last=False)
-                self.evicted += 1
+            self.put(key, detector)
         else:
             self._instances.move_to_end(key)
         return detector
 
+    def put(self, key: str, detector: Detector) -> None:
+        """Use ``detector`` (e.g. restored from saved state) for ``key`` from now on."""
+        self._instances[key] = detector
+        self._instances.move_to_end(key)
+        while len(self._instances) > self.max_keys:
+            self._instances.popitem(last=False)
+            self.evicted += 1
+
     def keys(self) -> list[str]:
         """Keys currently held, least recently used first."""
         return list(self._instances)
+
+    def items(self) -> Iterator[tuple[str, Detector]]:
+        """(key, detector) pairs, least recently used first."""
+        return iter(list(self._instances.items()))
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    def snapshot(self) -> bytes:
+        """Everything learned, as bytes (pickle): store it, then :meth:`restore` it."""
+        return pickle.dumps((SNAPSHOT_VERSION, self), protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, data: bytes) -> KeyedDetectors:
+        """The detectors saved by :meth:`snapshot` (trusted bytes only: this unpickles)."""
+        version, keyed = pickle.loads(data)  # our own checkpoints, never user input
+        if version != SNAPSHOT_VERSION or not isinstance(keyed, cls):
+            raise ValueError(f"not a KeyedDetectors snapshot of version {SNAPSHOT_VERSION}")
+        return keyed

@@ -1,0 +1,198 @@
+"""A CUSUM on sequential-rank normal scores: calibrated for any signal, from the first call."""
+
+from __future__ import annotations
+
+import math
+import random
+from statistics import NormalDist
+
+from watchkeeper.detectors.change.calibration import cusum_threshold
+from watchkeeper.detectors.change.sequential_ranks import SequentialRanks
+
+try:  # the C function behind NormalDist.inv_cdf, without the Python call around it
+    from _statistics import _normal_dist_inv_cdf  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+
+    def _normal_dist_inv_cdf(p: float, mu: float, sigma: float) -> float:
+        return NormalDist(mu, sigma).inv_cdf(p)
+
+
+#: Normal scores are clipped here: beyond, ranks among a few thousand values carry no signal.
+_U_MIN = 1e-9
+_U_MAX = 1.0 - _U_MIN
+DIRECTIONS = ("both", "up", "down")
+#: Bound on strata kept apart by one CUSUM.
+MAX_STRATA = 32
+
+
+class SelfStartingCusum:
+    """Detects a shift in a stream of numbers, with a false-alarm rate set in advance.
+
+    Each value is replaced by its *normal score*: its rank among the values seen so far,
+    turned into a standard normal quantile. For a stable stream of independent values,
+    sequential ranks are exactly uniform and independent of each other whatever the
+    distribution (ties are broken by a seeded random jitter each value keeps), so the scores are
+    exactly standard normal and a CUSUM on them has the false-alarm rate computed by
+    :func:`~watchkeeper.detectors.change.calibration.cusum_threshold` — for skewed lengths,
+    latencies, rates with many zeros or scores in [0, 1] alike, without a warm-up that
+    estimates a mean and variance. A shift of the stream moves the scores' mean, which the
+    CUSUM accumulates: ``S+ = max(0, S+ + z - k)`` (and ``S-`` mirrored), ``k = shift / 2``.
+
+    Ranks live in bounded memory (see
+    :class:`~watchkeeper.detectors.change.sequential_ranks.SequentialRanks`). With
+    ``stratum``, each value is ranked only among earlier values of the same stratum (e.g.
+    answers of similar length): the scores stay exactly standard normal when the mix of
+    strata changes, so only changes *within* strata alarm. After an alarm everything is
+    relearned from the new regime.
+
+    Parameters
+    ----------
+    target_arl
+        Mean number of observations between false alarms on a stable stream.
+    shift
+        The shift, in standard deviations of the signal, detected fastest; smaller and
+        larger shifts are detected too, a little later than an optimally tuned CUSUM would.
+    direction
+        ``both``, ``up`` (only increases alarm) or ``down``. One-sided detection puts the
+        whole false-alarm budget on one side, which shortens delays.
+    warmup
+        Observations learned before the CUSUM starts accumulating.
+    seed
+        Seed of the tie-breaking generator: same stream and seed, same alarms.
+    reference_size, bins
+        Memory of each stratum's reference (see ``SequentialRanks``).
+
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(1)
+    >>> cusum = SelfStartingCusum(target_arl=100_000)
+    >>> alarms = []
+    >>> for i in range(6000):
+    ...     x = rng.expovariate(1.0) + (0.5 if i >= 3000 else 0.0)  # skewed, then shifted
+    ...     cusum.update(x)
+    ...     if cusum.drift_detected:
+    ...         alarms.append((i, cusum.change))
+    >>> alarms
+    [(3053, 'up')]
+    """
+
+    def __init__(
+        self,
+        target_arl: float = 200_000,
+        *,
+        shift: float = 0.3,
+        direction: str = "both",
+        warmup: int = 100,
+        seed: int = 0,
+        reference_size: int = 256,
+        bins: int = 32,
+    ) -> None:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if shift <= 0:
+            raise ValueError(f"shift must be positive, got {shift}")
+        SequentialRanks(reference_size, bins)  # validates the sizes
+        self.shift = shift
+        self.direction = direction
+        self.warmup = warmup
+        self.seed = seed
+        self.reference_size = reference_size
+        self.bins = bins
+        self.k = shift / 2.0
+        self._rng = random.Random(seed)
+        self.target_arl = target_arl
+        self.threshold = self._threshold_for(target_arl)
+        #: Normal score of the last value, ties broken at random (what the CUSUM sums).
+        self.z = 0.0
+        #: Normal score of the last value at the middle of its ties: the same value at the
+        #: same point of the stream always gets the same ``z_mid`` (what detectors report).
+        self.z_mid = 0.0
+        #: True when the last value completed a detection.
+        self.drift_detected = False
+        #: ``up`` or ``down``: the side of the last detection.
+        self.change = ""
+        #: Alarms raised so far.
+        self.alarms = 0
+        #: Observations since the last reset, and the two CUSUM statistics.
+        self.n = 0
+        self.upper = 0.0
+        self.lower = 0.0
+        self._reset()
+
+    # --- calibration ----------------------------------------------------------------------
+    def _threshold_for(self, target_arl: float) -> float:
+        sides = 2 if self.direction == "both" else 1
+        return cusum_threshold(target_arl * sides, self.k)
+
+    def set_target_arl(self, target_arl: float) -> None:
+        """Recalibrate for a new false-alarm target (cheap; statistics are kept)."""
+        if target_arl != self.target_arl:
+            self.target_arl = target_arl
+            self.threshold = self._threshold_for(target_arl)
+
+    # --- streaming ------------------------------------------------------------------------
+    def update(self, x: float, stratum: int = 0) -> None:
+        """Score ``x`` against the values before it (of its stratum), then add it.
+
+        NaN and infinities are ignored. At most ``MAX_STRATA`` strata are kept apart; a
+        stratum number beyond is folded onto the last one.
+        """
+        self.drift_detected = False
+        if not math.isfinite(x):
+            return
+        reference = self._references.get(stratum) or self._new_stratum(stratum)
+        u, mid = reference.rank(x, self._rng)
+        if not _U_MIN < u < _U_MAX:
+            u = _U_MIN if u <= _U_MIN else _U_MAX
+        if not _U_MIN < mid < _U_MAX:
+            mid = _U_MIN if mid <= _U_MIN else _U_MAX
+        z = _normal_dist_inv_cdf(u, 0.0, 1.0)
+        self.z = z
+        self.z_mid = _normal_dist_inv_cdf(mid, 0.0, 1.0)
+        self.n += 1
+        if self.n <= self.warmup:
+            return
+        k = self.k
+        threshold = self.threshold
+        direction = self.direction
+        if direction != "down":
+            upper = self.upper + z - k
+            self.upper = upper if upper > 0.0 else 0.0
+        if direction != "up":
+            lower = self.lower - z - k
+            self.lower = lower if lower > 0.0 else 0.0
+        if self.upper > threshold or self.lower > threshold:
+            self.change = "up" if self.upper > threshold else "down"
+            self.drift_detected = True
+            self.alarms += 1
+            self._reset()
+
+    def _new_stratum(self, stratum: int) -> SequentialRanks:
+        references = self._references
+        if len(references) >= MAX_STRATA:
+            return references[max(references)]
+        reference = references[stratum] = SequentialRanks(self.reference_size, self.bins)
+        return reference
+
+    @property
+    def statistic(self) -> float:
+        """Evidence of a change so far, as a fraction of the threshold (alarm above 1)."""
+        return max(self.upper, self.lower) / self.threshold
+
+    @property
+    def reference_count(self) -> int:
+        """Values in the references the next values are ranked against (all strata)."""
+        return sum(r.count for r in self._references.values())
+
+    def _reset(self) -> None:
+        self.n = 0
+        self.upper = 0.0
+        self.lower = 0.0
+        self._references: dict[int, SequentialRanks] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"SelfStartingCusum(target_arl={self.target_arl!r}, shift={self.shift!r}, "
+            f"direction={self.direction!r}, warmup={self.warmup!r}, seed={self.seed!r})"
+        )

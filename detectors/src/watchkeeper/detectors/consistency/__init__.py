@@ -1,0 +1,1 @@
+"""Consistency: are equivalent questions still answered the same way?"""

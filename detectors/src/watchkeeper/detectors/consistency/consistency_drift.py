@@ -1,0 +1,158 @@
+"""Consistency of answers to equivalent questions, and drops in it."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+
+from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
+from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
+from watchkeeper.detectors.text.sketch import similarity, sketch
+from watchkeeper.detectors.text.tokens import content_words, numbers
+
+_SKETCH = 16
+#: Weight of the latest call in the running group coverage (about the last 500 calls).
+_COVERAGE_ALPHA = 1 / 500
+
+
+class ConsistencyDrift(Detector):
+    """Scores how consistently equivalent questions are answered; alarms when that drops.
+
+    Inputs are grouped online (see
+    :class:`~watchkeeper.detectors.consistency.equivalence.EquivalenceIndex`: normalised
+    hash, bottom-k MinHash LSH, guarded against number and name swaps). When a call's input
+    joins a group that already has answers, its answer is compared with the group's first
+    ``answers_per_group`` answers (its reference): the score ``consistency`` is the mean
+    estimated Jaccard similarity of their content words, halved for an answer whose numbers
+    contradict a reference answer ("30 days" against "14 days"). 1 means the same answer
+    again. The reference is kept, not slid: comparing with the last answers would make one
+    odd answer lower the next few scores of its group, and the change detector assumes
+    scores that do not lean on each other. Drops in that stream (a new model, a higher
+    temperature, a retrieval index gone stale) are detected with a one-sided
+    :class:`~watchkeeper.detectors.change.rank_cusum.SelfStartingCusum`.
+
+    ``consistency_coverage`` (every call) is the running share of calls that could be
+    scored, i.e. whose question had been asked before: read consistency scores with it.
+
+    Parameters
+    ----------
+    max_groups
+        Bound on groups of equivalent inputs kept (least recently used evicted).
+    threshold
+        Similarity of content words from which two inputs are equivalent.
+    answers_per_group
+        Earlier answers a new answer is compared with.
+    target_arl, shift, warmup, seed
+        As for :class:`~watchkeeper.detectors.descriptor_drift.DescriptorDrift`, counted in
+        scored calls.
+
+    Examples
+    --------
+    >>> from watchkeeper.detectors import Call
+    >>> detector = ConsistencyDrift()
+    >>> detector.update(Call("What is the refund window?", "Refunds are possible within 30 days."))
+    >>> detector.scores
+    {'consistency_coverage': 0.0}
+    >>> detector.update(Call("what's the refund window", "You can get a refund within 30 days."))
+    >>> round(detector.scores["consistency"], 2)
+    0.75
+    >>> detector.update(Call("What is the refund window", "Refunds are possible within 14 days."))
+    >>> round(detector.scores["consistency"], 2)  # contradicts both earlier answers on "30"
+    0.44
+    """
+
+    name = "consistency_drift"
+    score_name = "consistency"
+
+    def __init__(
+        self,
+        *,
+        max_groups: int = 500,
+        threshold: float = 0.7,
+        answers_per_group: int = 3,
+        target_arl: float = TARGET_ARL,
+        shift: float = SHIFT,
+        warmup: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.max_groups = max_groups
+        self.threshold = threshold
+        self.answers_per_group = answers_per_group
+        self.target_arl = target_arl
+        self.shift = shift
+        self.warmup = warmup
+        self.seed = seed
+        self.index = EquivalenceIndex(max_groups=max_groups, threshold=threshold)
+        self._cusum = SelfStartingCusum(
+            target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
+        )
+        #: Running share of calls whose input had an equivalent earlier input with an answer.
+        self.coverage = 0.0
+        self._seen = 0
+        self._scores: dict[str, float] = {}
+        self._drift = False
+
+    def update(self, call: CallView) -> None:
+        """Group the input, score the answer against the group's earlier answers."""
+        self._drift = False
+        if call.is_error:
+            self._scores = {}
+            return
+        gid, _ = self.index.find_or_add(call.input_text or "")
+        group = self.index.groups[gid]
+        output = call.output_text or ""
+        stated = numbers(output)
+        answer = (
+            sketch(content_words(output), _SKETCH),
+            zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0,
+        )
+        earlier = group.outputs
+        covered = 1.0 if earlier else 0.0
+        self._seen += 1
+        alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
+        self.coverage += alpha * (covered - self.coverage)
+        if earlier:
+            total = 0.0
+            for words_sketch, numbers_hash in earlier:
+                s = similarity(answer[0], words_sketch, _SKETCH)
+                if answer[1] and numbers_hash and answer[1] != numbers_hash:
+                    s *= 0.5
+                total += s
+            score = total / len(earlier)
+            self._cusum.update(score)
+            self._drift = self._cusum.drift_detected
+            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
+        else:
+            self._scores = {"consistency_coverage": self.coverage}
+        if len(earlier) < self.answers_per_group:
+            earlier.append(answer)
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        """``consistency`` (when the input had earlier equivalents) and ``consistency_coverage``."""
+        return self._scores
+
+    @property
+    def drift_detected(self) -> bool:
+        """True when the last call completed the detection of a drop in consistency."""
+        return self._drift
+
+    @property
+    def alarm_reason(self) -> str:
+        """Says consistency fell, with the group coverage it was measured on."""
+        if not self._drift:
+            return ""
+        return f"answers to equivalent inputs became less consistent (coverage {self.coverage:.0%})"
+
+    def _params(self) -> dict[str, object]:
+        return {
+            "max_groups": self.max_groups,
+            "threshold": self.threshold,
+            "answers_per_group": self.answers_per_group,
+            "target_arl": self.target_arl,
+            "shift": self.shift,
+            "warmup": self.warmup,
+            "seed": self.seed,
+        }

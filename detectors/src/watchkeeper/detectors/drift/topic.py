@@ -1,0 +1,210 @@
+"""Drift in what inputs are about: a histogram test over keyword topics."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Mapping
+from itertools import repeat
+
+from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
+from watchkeeper.detectors.descriptor_drift import TARGET_ARL
+from watchkeeper.detectors.text.tokens import content_words
+
+#: Bound on distinct words counted while keywords are learned.
+MAX_LEARNING_WORDS = 8192
+
+
+class TopicDrift(Detector):
+    """Detects a change in the mix of topics of inputs (PSI/Hellinger over topic buckets).
+
+    Topics are keyword buckets, learned without a model: the ``keywords`` content words
+    found in most inputs of the first ``learn_calls`` calls. An input's bucket is the most
+    specific keyword it contains (the one found in fewest inputs), or ``other``. The
+    bucket histogram of the next ``reference_calls`` calls is the reference; then every
+    tumbling ``window`` of calls is compared with it (Hellinger distance, PSI alongside)
+    by a :class:`~watchkeeper.detectors.change.histogram_test.WindowedHistogramTest`
+    calibrated by simulation to ``target_arl`` calls between false alarms.
+
+    The reference can be taken from an evalset (:meth:`with_reference`), frozen
+    (:meth:`freeze`: it never changes, and an alarm is raised when the divergence first
+    crosses the threshold, again only after it came back) or reset (:meth:`reset_reference`:
+    learn from the next calls). An unfrozen reference is relearned after each alarm.
+
+    The score ``topic_divergence`` (Hellinger distance of the last window, 0 = same mix,
+    1 = disjoint) is reported on the call that closes a window; ``psi`` holds its PSI.
+
+    Examples
+    --------
+    >>> from watchkeeper.detectors import Call
+    >>> billing = ["refund my invoice", "invoice is wrong", "change billing card"]
+    >>> detector = TopicDrift.with_reference(billing * 100, window=60)
+    >>> detector.keyword_list
+    ['invoice', 'billing', 'card', 'change', 'refund', 'wrong']
+    >>> for text in ["the app crashes on login"] * 60:
+    ...     detector.update(Call(text))
+    >>> detector.drift_detected, round(detector.scores["topic_divergence"], 2)
+    (True, 1.0)
+    """
+
+    name = "input_topic_drift"
+    score_name = "topic_divergence"
+
+    def __init__(
+        self,
+        *,
+        keywords: int = 32,
+        learn_calls: int = 500,
+        reference_calls: int = 1000,
+        window: int = 250,
+        target_arl: float = TARGET_ARL,
+        seed: int = 0,
+    ) -> None:
+        self.keywords = keywords
+        self.learn_calls = learn_calls
+        self.reference_calls = reference_calls
+        self.window = window
+        self.target_arl = target_arl
+        self.seed = seed
+        self.frozen = False
+        #: Keywords, most common first; bucket ``i`` is ``keyword_list[i]``, the last is other.
+        self.keyword_list: list[str] = []
+        #: PSI of the last completed window (NaN before).
+        self.psi = math.nan
+        #: Topic bucket of the last call while monitoring (-1 before).
+        self.last_bucket = -1
+        self._index: dict[str, int] = {}
+        self._learning: dict[str, int] = {}
+        self._learned = 0
+        self._reference: list[int] = []
+        self._test: WindowedHistogramTest | None = None
+        self._scores: dict[str, float] = {}
+        self._drift = False
+        self._above = False
+        self._reason = ""
+
+    # --- reference management --------------------------------------------------------------
+    @classmethod
+    def with_reference(cls, texts: Iterable[str], **params: object) -> TopicDrift:
+        """A detector with keywords and reference histogram from ``texts``, frozen."""
+        detector = cls(**params)  # type: ignore[arg-type]
+        texts = list(texts)
+        for text in texts:
+            detector._learn(text)
+        detector._choose_keywords()
+        for text in texts:
+            detector._reference[detector.bucket(text)] += 1
+        detector._start_test()
+        detector.frozen = True
+        return detector
+
+    def freeze(self) -> None:
+        """Keep the current reference forever (alarms do not relearn it)."""
+        self.frozen = True
+
+    def reset_reference(self) -> None:
+        """Forget keywords and reference; learn them again from the next calls."""
+        self.keyword_list = []
+        self._index = {}
+        self._learning = {}
+        self._learned = 0
+        self._reference = []
+        self._test = None
+        self._above = False
+
+    @property
+    def reference_histogram(self) -> list[int]:
+        """Calls per bucket in the reference (empty while keywords are learned)."""
+        return list(self._reference)
+
+    @property
+    def monitoring(self) -> bool:
+        """True once the reference is complete and windows are being tested."""
+        return self._test is not None
+
+    def bucket(self, text: str) -> int:
+        """Topic bucket of ``text``: its most specific keyword, or the last bucket (other)."""
+        best = max(map(self._index.get, content_words(text), repeat(-1)), default=-1)
+        return best if best >= 0 else len(self.keyword_list)
+
+    # --- streaming ------------------------------------------------------------------------
+    def update(self, call: CallView) -> None:
+        """Learn keywords, then the reference, then test each window of calls."""
+        self._scores = {}
+        self._drift = False
+        text = call.input_text or ""
+        test = self._test
+        if test is None:
+            if self._learned < self.learn_calls:
+                self._learn(text)
+                if self._learned >= self.learn_calls:
+                    self._choose_keywords()
+                return
+            self._reference[self.bucket(text)] += 1
+            if sum(self._reference) >= self.reference_calls:
+                self._start_test()
+            return
+        self.last_bucket = self.bucket(text)
+        test.update(self.last_bucket)
+        if not test.window_closed:
+            return
+        self.psi = test.psi
+        self._scores = {self.score_name: test.hellinger}
+        if test.drift_detected and not self._above:
+            self._drift = True
+            self._reason = (
+                f"topic mix changed: Hellinger {test.hellinger:.2f} > {test.threshold:.2f}, "
+                f"PSI {test.psi:.2f}"
+            )
+        self._above = test.drift_detected
+        if self._drift and not self.frozen:
+            self.reset_reference()
+
+    def _learn(self, text: str) -> None:
+        counts = self._learning
+        room = len(counts) < MAX_LEARNING_WORDS
+        for w in set(content_words(text)):
+            if w in counts:
+                counts[w] += 1
+            elif room:
+                counts[sys.intern(w)] = 1
+        self._learned += 1
+
+    def _choose_keywords(self) -> None:
+        ranked = sorted(self._learning.items(), key=lambda item: (-item[1], item[0]))
+        self.keyword_list = [w for w, n in ranked[: self.keywords] if n >= 2]
+        self._index = {w: i for i, w in enumerate(self.keyword_list)}
+        self._learning = {}
+        self._reference = [0] * (len(self.keyword_list) + 1)
+
+    def _start_test(self) -> None:
+        self._test = WindowedHistogramTest(
+            self._reference, window=self.window, target_arl=self.target_arl, seed=self.seed
+        )
+
+    # --- results --------------------------------------------------------------------------
+    @property
+    def scores(self) -> Mapping[str, float]:
+        """``topic_divergence`` on the call that closes a window; empty on other calls."""
+        return self._scores
+
+    @property
+    def drift_detected(self) -> bool:
+        """True when the last call closed a window whose divergence crossed the threshold."""
+        return self._drift
+
+    @property
+    def alarm_reason(self) -> str:
+        """The divergence and threshold of the window that raised the alarm."""
+        return self._reason if self._drift else ""
+
+    def _params(self) -> dict[str, object]:
+        return {
+            "keywords": self.keywords,
+            "learn_calls": self.learn_calls,
+            "reference_calls": self.reference_calls,
+            "window": self.window,
+            "target_arl": self.target_arl,
+            "seed": self.seed,
+        }

@@ -1,0 +1,1 @@
+"""Faithfulness (RAG): are answers still grounded in the retrieved contexts?"""

@@ -1,0 +1,1 @@
+"""Operational signals: latency, tokens, errors, refusals, empty or truncated answers."""

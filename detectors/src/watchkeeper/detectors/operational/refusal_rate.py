@@ -1,0 +1,51 @@
+"""Drift in the refusal rate."""
+
+from __future__ import annotations
+
+import re
+
+from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.rate_drift import RateDrift
+
+#: Refusals announce themselves in the first sentence or two.
+_HEAD = 300
+_REFUSAL = re.compile(
+    r"\b(?:i['\u2019]m (?:sorry|afraid)|i am (?:sorry|afraid)|sorry, but|i apologi[sz]e"
+    r"|as an ai(?: language model)?|i (?:can(?:no|['\u2019])t|cannot|won['\u2019]t|am unable to"
+    r"|['\u2019]m unable to|am not able to|['\u2019]m not able to|must decline)"
+    r"(?: help| assist| provide| answer| comply| do that| fulfil| fulfill| support)"
+    r"|i['\u2019]m not allowed|not able to (?:help|assist) with"
+    r"|against (?:my|our) (?:guidelines|policy|policies))",
+)
+
+
+def is_refusal(text: str) -> bool:
+    """True when the answer opens like a refusal ("I'm sorry, but I can't help with that").
+
+    >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
+    (True, False)
+    """
+    return _REFUSAL.search(text[:_HEAD].lower()) is not None
+
+
+class RefusalRateDrift(RateDrift):
+    """Detects a rise in answers that refuse (a stricter model, a broken system prompt).
+
+    Score ``refusal``: 1 when the answer opens with a refusal phrase. Failed calls are skipped.
+
+    >>> from watchkeeper.detectors import Call
+    >>> detector = RefusalRateDrift()
+    >>> detector.update(Call("how do I kill a python process", "I can't help with that."))
+    >>> detector.scores
+    {'refusal': 1.0}
+    """
+
+    name = "refusal_rate_drift"
+    score_name = "refusal"
+    describes = "refusal rate"
+
+    def event(self, call: CallView) -> float | None:
+        """1.0 for a refusal, 0.0 for another answer, None for a failed call."""
+        if call.is_error:
+            return None
+        return 1.0 if is_refusal(call.output_text or "") else 0.0

@@ -1,0 +1,111 @@
+"""The shape shared by detectors that watch how often something happens."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+
+from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.descriptor_drift import TARGET_ARL
+
+#: A doubling of a rate shortens the gaps between events by about this many standard
+#: deviations of their normal scores (geometric gaps): the shift detected fastest.
+GAP_SHIFT = 0.6
+#: The false-alarm target is recomputed when the estimated rate moved by this factor.
+_RECALIBRATE = 1.1
+
+
+class RateDrift(Detector):
+    """Detects an increase in the rate of an event (errors, refusals, injection attempts).
+
+    Subclasses say, per call, how much it is an event (``event(call)`` in [0, 1]; 0.5 and
+    above counts as an event; ``None`` skips the call); that value is the per-call score.
+    Rates of rare events are watched through the *gaps* between events, in calls: a higher
+    rate means shorter gaps. The gaps go through a one-sided
+    :class:`~watchkeeper.detectors.change.rank_cusum.SelfStartingCusum`, whose sequential
+    ranks make the false-alarm rate exact whatever the rate is, with no rate to estimate
+    first. Its target (in events) is ``target_arl`` calls times the rate seen so far, so
+    the mean time between false alarms holds in calls.
+
+    Parameters
+    ----------
+    target_arl
+        Mean number of calls between false alarms while the rate is stable.
+    warmup
+        Events seen before alarms are possible.
+    seed
+        Seed for tie-breaking (gaps are whole numbers and often tie).
+    """
+
+    #: What the event is, for alarm messages ("error rate").
+    describes: str = "event rate"
+
+    def __init__(self, target_arl: float = TARGET_ARL, warmup: int = 10, seed: int = 0) -> None:
+        self.target_arl = target_arl
+        self.warmup = warmup
+        self.seed = seed
+        self._cusum = SelfStartingCusum(
+            target_arl=max(2.0, target_arl * 0.01),
+            shift=GAP_SHIFT,
+            direction="down",
+            warmup=warmup,
+            seed=seed,
+        )
+        self._calls = 0
+        self._events = 0
+        self._since = 0
+        self._scores: dict[str, float] = {}
+        self._drift = False
+
+    @abc.abstractmethod
+    def event(self, call: CallView) -> float | None:
+        """How much ``call`` is an event, in [0, 1] (0.5 or more counts); None to skip it."""
+
+    def update(self, call: CallView) -> None:
+        """Count the call; on an event, test the gap since the previous one."""
+        self._drift = False
+        value = self.event(call)
+        if value is None:
+            self._scores = {}
+            return
+        self._scores = {self.score_name: value}
+        self._calls += 1
+        self._since += 1
+        if value < 0.5:
+            return
+        self._events += 1
+        cusum = self._cusum
+        rate = self._events / self._calls
+        target = max(2.0, self.target_arl * rate)
+        if not cusum.target_arl / _RECALIBRATE < target < cusum.target_arl * _RECALIBRATE:
+            cusum.set_target_arl(target)
+        cusum.update(float(self._since))
+        self._since = 0
+        if cusum.drift_detected:
+            self._drift = True
+            self._calls = 0
+            self._events = 0
+
+    @property
+    def rate(self) -> float:
+        """Share of calls that were events since the last alarm (NaN before any call)."""
+        return self._events / self._calls if self._calls else float("nan")
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        """``{score_name: event value}`` for the last call; empty if it was skipped."""
+        return self._scores
+
+    @property
+    def drift_detected(self) -> bool:
+        """True when the last event completed the detection of a higher rate."""
+        return self._drift
+
+    @property
+    def alarm_reason(self) -> str:
+        """Says the rate rose, on the call that raised the alarm."""
+        return f"{self.describes} rose" if self._drift else ""
+
+    def _params(self) -> dict[str, object]:
+        return {"target_arl": self.target_arl, "warmup": self.warmup, "seed": self.seed}

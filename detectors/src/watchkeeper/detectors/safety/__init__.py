@@ -1,0 +1,1 @@
+"""Safety signals: prompt-injection and jailbreak attempts in inputs, PII in outputs."""

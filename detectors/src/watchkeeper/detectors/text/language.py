@@ -1,0 +1,91 @@
+"""Which script and language a text is written in, without a model.
+
+Non-Latin scripts are told apart by Unicode ranges; Latin-script languages by their most
+frequent function words. Good enough to notice that a share of traffic switched
+language — not a language identifier for single words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from watchkeeper.detectors.text.tokens import MAX_CHARS, words
+
+_SCRIPTS = (
+    ("cyrillic", re.compile(r"[\u0400-\u04ff]")),
+    ("greek", re.compile(r"[\u0370-\u03ff]")),
+    ("arabic", re.compile(r"[\u0600-\u06ff\u0750-\u077f]")),
+    ("hebrew", re.compile(r"[\u0590-\u05ff]")),
+    ("devanagari", re.compile(r"[\u0900-\u097f]")),
+    ("bengali", re.compile(r"[\u0980-\u09ff]")),
+    ("tamil", re.compile(r"[\u0b80-\u0bff]")),
+    ("telugu", re.compile(r"[\u0c00-\u0c7f]")),
+    ("thai", re.compile(r"[\u0e00-\u0e7f]")),
+    ("hangul", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("kana", re.compile(r"[\u3040-\u30ff]")),
+    ("han", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
+    ("latin", re.compile(r"[A-Za-z\u00c0-\u024f]")),
+)
+
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+_FUNCTION_WORDS = {
+    "en": "the and is are you what how to of in it for with this that my can do",
+    "es": "el la los las es que de en por para con una un como qué cómo está mi",
+    "fr": "le la les est et que de des une un pour dans avec je vous comment est-ce",
+    "de": "der die das ist und nicht ein eine ich sie wie was mit für zu auf",
+    "pt": "o os as é que de em para com uma um não como você está meu",
+    "it": "il lo gli è che di per con una un non come sono della questo",
+    "nl": "de het een is en van niet ik je hoe wat met voor op dat",
+    "sv": "och att det är som en på för med jag inte hur vad",
+    "tr": "bir ve bu ne nasıl için ile mi mı değil ben sen çok",  # noqa: RUF001 - Turkish dotless i
+    "id": "yang dan di ini itu dengan untuk apa bagaimana saya tidak ada",
+}
+_LANGUAGE_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _FUNCTION_WORDS.items():
+    for _w in _words.split():
+        _LANGUAGE_OF[_w] = (*_LANGUAGE_OF.get(_w, ()), _lang)
+
+
+_FUNCTION_WORD_SET = frozenset(_LANGUAGE_OF)
+
+
+def script(text: str) -> str:
+    """The script most letters of ``text`` are written in (``none`` without letters).
+
+    >>> script("Hello"), script("Привет, мир"), script("数据漂移"), script("42!")
+    ('latin', 'cyrillic', 'han', 'none')
+    """
+    head = text[:MAX_CHARS]
+    if head.isascii():
+        return "latin" if _ASCII_LETTER.search(head) else "none"
+    best, best_count = "none", 0
+    for name, pattern in _SCRIPTS:
+        count = len(pattern.findall(head))
+        if count > best_count:
+            best, best_count = name, count
+    if best == "han" and _SCRIPTS[10][1].search(head):
+        return "kana"  # Japanese mixes kanji and kana
+    return best
+
+
+def language(text: str) -> str:
+    """A language label: an ISO code for common Latin-script languages, else the script.
+
+    >>> language("How do I reset my password?"), language("¿Cómo cambio mi contraseña?")
+    ('en', 'es')
+    >>> language("Привет"), language("xyzzy")
+    ('cyrillic', 'latin')
+    """
+    found = script(text)
+    if found != "latin":
+        return found
+    tokens = words(text)
+    votes: dict[str, int] = {}
+    for w in _FUNCTION_WORD_SET.intersection(tokens):
+        weight = tokens.count(w)
+        for lang in _LANGUAGE_OF[w]:
+            votes[lang] = votes.get(lang, 0) + weight
+    if not votes:
+        return "latin"
+    return max(sorted(votes), key=lambda lang: votes[lang])

@@ -13,13 +13,34 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml collector/pyproject.toml
 
-.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors
+.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/watchkeeper demo $(ARGS)
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) debian-tools
 	$(BIN)/python -m tests.support.kafka_broker run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian tools the tests run, as `command:package` pairs; add yours to the list. Missing
+# ones are installed with apt-get (needs root); nothing happens when all are present.
+DEBIAN_TOOLS ?= promtool:prometheus chromium:chromium
+
+debian-tools:
+	@missing=""; \
+	for pair in $(DEBIAN_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: the tests need the Debian packages$$missing, and there is no apt-get here: install them (or their tools) with your package manager" >&2; exit 1; \
+	  fi; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make: the tests need the Debian packages$$missing; run 'sudo apt-get install$$missing' (or make as root)" >&2; exit 1; \
+	  fi; \
+	  echo "make: installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 install: $(RUNTIME_STAMP)
 install-test: $(TEST_STAMP)
@@ -68,3 +89,19 @@ kill-test: $(TEST_STAMP)
 # CPU per call (README: Detectors). About 5 minutes; ARGS="--quick" for a smoke run.
 bench-detectors: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.detectors.bench_detectors $(ARGS)
+
+# Helm reads only files inside the chart: copy the Prometheus rule files and Grafana
+# dashboards from dashboards/ into helm/watchkeeper/files/ (tests/helm checks they match).
+helm-sync:
+	@mkdir -p helm/watchkeeper/files/prometheus helm/watchkeeper/files/dashboards
+	@for f in dashboards/prometheus/*.yml dashboards/prometheus/*.yaml; do \
+	  [ -f "$$f" ] && grep -q '^groups:' "$$f" && cp "$$f" helm/watchkeeper/files/prometheus/ && echo "copied $$f"; \
+	done; true
+	@for f in dashboards/grafana/*.json; do \
+	  [ -f "$$f" ] && cp "$$f" helm/watchkeeper/files/dashboards/ && echo "copied $$f"; \
+	done; true
+
+# Spool throughput, OTLP/HTTP ingest and CPU of `watchkeeper sidecar` (README: Sidecar);
+# ARGS=--kafka also measures forwarding to a real broker after an outage.
+bench-sidecar: $(TEST_STAMP)
+	$(BIN)/python -m tests.sidecar.bench_sidecar $(ARGS)

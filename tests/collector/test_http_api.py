@@ -11,16 +11,22 @@ from fastapi.testclient import TestClient
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
+from watchkeeper.collector.review.auth import csrf_token
+from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.store import Store
 
 
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
-    """An app over a fresh store whose review reservoir takes every call."""
+    """An app over a fresh store whose review reservoir takes every call; requests carry
+    the API token of reviewer "ana" (the review API needs one)."""
     pipeline = Pipeline(store, reservoir=ReviewReservoir(size=100, window_s=3600))
+    token, _ = TokenRegistry(store).create("ana", "reviewer")
     with TestClient(build_app(pipeline)) as test_client:
+        test_client.headers["authorization"] = f"Bearer {token}"
         test_client.pipeline = pipeline  # type: ignore[attr-defined]
+        test_client.token = token  # type: ignore[attr-defined]
         yield test_client
 
 
@@ -60,7 +66,7 @@ def test_review_flow_list_then_label(client: TestClient) -> None:
     span_id = items[0]["span_id"]
     response = client.post(
         f"/api/queues/random/items/{span_id}/label",
-        json={"reviewer": "ana", "verdict": "pass", "scores": {"helpfulness": 5}},
+        json={"verdict": "pass", "scores": {"helpfulness": 5}},
     )
     assert response.status_code == 201
     remaining = client.get("/api/queues/random/items").json()
@@ -74,23 +80,23 @@ def test_review_flow_list_then_label(client: TestClient) -> None:
     [
         (
             "/api/queues/nope/items/0123456789abcdef/label",
-            {"reviewer": "a", "verdict": "pass"},
+            {"verdict": "pass"},
             404,
         ),
         (
             "/api/queues/random/items/0123456789abcdef/label",
-            {"reviewer": "a", "verdict": "pass"},
+            {"verdict": "pass"},
             404,
         ),
-        ("/api/queues/random/items/not-hex/label", {"reviewer": "a", "verdict": "pass"}, 422),
+        ("/api/queues/random/items/not-hex/label", {"verdict": "pass"}, 422),
         (
             "/api/queues/random/items/0123456789abcdef/label",
-            {"reviewer": "a", "verdict": "meh"},
+            {"verdict": "meh"},
             422,
         ),
         (
             "/api/queues/random/items/0123456789abcdef/label",
-            {"reviewer": "a", "verdict": "pass", "scores": {"tone": 9}},
+            {"verdict": "pass", "scores": {"tone": 9}},
             422,
         ),
     ],
@@ -113,15 +119,23 @@ def test_metrics_expose_ingest_alarms_and_queue_depth(client: TestClient) -> Non
 
 
 def test_ui_lists_queues_and_labels_through_a_form(client: TestClient) -> None:
-    """The HTML UI shows queue depth and a posted form labels the item."""
+    """After logging in, the HTML UI shows queue depth and a posted form labels the item."""
     _post_spans(client, 1)
+    token = client.token  # type: ignore[attr-defined]
+    login = client.post(
+        "/login",
+        content=f"token={token}&next=/",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303
     assert "random" in client.get("/").text
     item = client.get("/api/queues/random/items").json()[0]
     page = client.get("/ui/queues/random").text
     assert item["span_id"] in page
     response = client.post(
-        f"/ui/queues/random/items/{item['span_id']}",
-        content="reviewer=bo&verdict=fail&helpfulness=2&comment=wrong",
+        f"/ui/queues/random/items/{item['span_id']}/label",
+        content=f"csrf={csrf_token(token)}&verdict=fail&helpfulness=2&comment=wrong",
         headers={"content-type": "application/x-www-form-urlencoded"},
         follow_redirects=False,
     )

@@ -112,6 +112,41 @@ def test_openinference_span_maps_to_the_same_record() -> None:
     assert call.is_error
 
 
+def test_openinference_flattened_messages_give_the_texts_not_the_request_json() -> None:
+    """OpenInference LLM spans: texts come from llm.input_messages / llm.output_messages.
+
+    Their input.value / output.value hold the whole request and response JSON (what the
+    OpenInference OpenAI instrumentation records); the detectors must see the user's
+    question and the answer, as for GenAI-convention spans.
+    """
+    span = _span(
+        {
+            "openinference.span.kind": "LLM",
+            "input.value": '{"model": "gpt-4o-mini", "messages": []}',
+            "input.mime_type": "application/json",
+            "output.value": '{"id": "chatcmpl-1", "choices": []}',
+            "llm.input_messages.0.message.role": "system",
+            "llm.input_messages.0.message.content": "Be brief.",
+            "llm.input_messages.1.message.role": "user",
+            "llm.input_messages.1.message.content": "What is RAG?",
+            "llm.output_messages.0.message.role": "assistant",
+            "llm.output_messages.0.message.content": "Retrieval-augmented generation.",
+            "llm.model_name": "gpt-4o-mini",
+        }
+    )
+    call = to_call(span, "svc", "test")
+    assert call is not None
+    assert call.input_text == "What is RAG?"
+    assert call.output_text == "Retrieval-augmented generation."
+    # The conversation says more than the question (a system prompt): kept, GenAI-shaped.
+    assert json.loads(call.input_messages)[0] == {
+        "role": "system",
+        "parts": [{"type": "text", "content": "Be brief."}],
+    }
+    assert call.output_messages == ""
+    assert not any(key.startswith("llm.input_messages") for key in call.attributes)
+
+
 def test_non_llm_spans_are_skipped() -> None:
     """A span from other instrumentation (no gen_ai.* or OpenInference kind) is not a call."""
     assert to_call(_span({"http.request.method": "GET"}), "svc", "test") is None
@@ -142,3 +177,35 @@ def test_retrieved_contexts_from_genai_and_openinference() -> None:
     assert call is not None
     assert call.contexts == ["first", "second"]
     assert "retrieval.documents.0.document.id" not in call.attributes
+
+
+def test_feedback_spans_become_feedback_rows_not_calls() -> None:
+    """feedback() from the SDK is stored as feedback on its call, never as a call."""
+    from watchkeeper.collector.processors.normalize import normalize_request
+    from watchkeeper.sdk import configure, current_call, feedback, observe, testing
+
+    configure("memory", service_name="fb-app")
+    testing.clear()
+    ids: dict[str, str] = {}
+
+    @observe(model="m")
+    def answer(question: str) -> str:
+        ids["trace"], ids["span"] = current_call().trace_id, current_call().span_id
+        return "42"
+
+    answer("why?")
+    feedback(ids["trace"], 0.0, "wrong answer", span_id=ids["span"], label="thumbs_down")
+    request = decode_request(testing.finished_payload())
+    testing.clear()
+    normalized = normalize_request(request, "test")
+    assert [c.span_id for c in normalized.calls] == [ids["span"]]
+    [row] = normalized.feedback
+    assert (row["TraceId"], row["TargetSpanId"]) == (ids["trace"], ids["span"])
+    assert (row["Score"], row["Label"], row["Comment"]) == (0.0, "thumbs_down", "wrong answer")
+    assert row["ServiceName"] == "fb-app"
+
+
+def test_tool_execution_spans_are_not_calls() -> None:
+    """execute_tool spans belong to the trace but are not LLM calls the detectors watch."""
+    span = _span({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"})
+    assert to_call(span, "svc", "test") is None

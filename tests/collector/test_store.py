@@ -18,8 +18,10 @@ def _calls(n: int) -> list[CallRecord]:
 
 def test_migrations_apply_once(store: Store) -> None:
     """Migrating again applies nothing and keeps the schema version."""
+    from watchkeeper.collector.store.store import _migrations
+
     assert store.migrate() == []
-    assert store.schema_version() == 1
+    assert store.schema_version() == max(version for version, _, _ in _migrations())
 
 
 def test_writes_are_idempotent_by_span_id(store: Store) -> None:
@@ -50,7 +52,9 @@ def test_pipeline_replay_does_not_duplicate_anything(store: Store) -> None:
     assert store.count_bodies() == 4
     assert store.queue_depths() == {"random": 4}
     scores = store.score_summary()
-    assert [int(r["N"]) for r in scores] == [4]
+    assert scores
+    assert {int(r["N"]) for r in scores} == {4}
+    assert int(store.select("SELECT count() AS n FROM {db}.call_scores FINAL")[0]["n"]) == 4
 
 
 def test_labelling_removes_an_item_from_its_queue(store: Store) -> None:
@@ -96,3 +100,19 @@ def test_user_text_is_bound_not_spliced(store: Store) -> None:
     assert store.pending_items("random' OR 1=1 --") == []
     assert store.calls_for_trace("x'; DROP TABLE watchkeeper.calls; --") == []
     assert store.count_calls() == 1
+
+
+def test_feedback_is_stored_with_the_pipeline_batch(store: Store) -> None:
+    """Feedback spans in a payload land in the feedback table and are counted."""
+    from watchkeeper.sdk import configure, feedback, testing
+
+    configure("memory")
+    testing.clear()
+    feedback("4bf92f3577b34da6a3ce929d0e0e4736", 1.0, "great", label="thumbs_up")
+    payload = testing.finished_payload()
+    testing.clear()
+    pipeline = Pipeline(store)
+    pipeline.process([Payload(payload, "test")])
+    rows = store.feedback_for_trace("4bf92f3577b34da6a3ce929d0e0e4736")
+    assert [(r["Score"], r["Label"], r["Comment"]) for r in rows] == [(1.0, "thumbs_up", "great")]
+    assert "watchkeeper_feedback_total 1.0" in pipeline.metrics.exposition().decode()

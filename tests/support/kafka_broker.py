@@ -363,6 +363,9 @@ class KafkaBroker:
             raise KafkaBrokerError("the broker is already started")
         libs = self._libs if self._libs is not None else fetch(self.version)
         java = _require_tool("java")
+        if self._workdir is not None:
+            self._restart(java, libs)
+            return self
         atexit.register(self.stop)
         try:
             # Ports are picked, then released, then bound by the JVM; if someone else grabs
@@ -385,11 +388,21 @@ class KafkaBroker:
             raise
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, keep_data: bool = False) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after 15 s) and delete its directory.
 
         Safe to call any number of times, also when :meth:`start` failed half-way.
+
+        With ``keep_data=True`` only the JVM stops: the directory (topics, offsets, the
+        cluster id) and the ports stay, and :meth:`start` brings the same broker back on
+        the same address, as a restarted production broker would come back. A later
+        plain :meth:`stop` (or interpreter exit) deletes the directory.
         """
+        if keep_data:
+            process, self._process = self._process, None
+            if process is not None:
+                _terminate_group(process, grace=15.0)
+            return
         self._teardown()
         atexit.unregister(self.stop)
 
@@ -523,6 +536,32 @@ class KafkaBroker:
                 preexec_fn=_die_with_parent_preexec(),  # noqa: PLW1509
             )
         self._launched_at = time.monotonic()
+
+    def _restart(self, java: str, libs: Path) -> None:
+        """Start the JVM again on the directory and ports of ``stop(keep_data=True)``."""
+        assert self._workdir is not None
+        properties = self._workdir / "server.properties"
+        try:
+            with open(self._workdir / "broker.log", "ab") as log:
+                self._process = subprocess.Popen(
+                    self._java_command(java, libs, "kafka.Kafka", str(properties)),
+                    cwd=self._workdir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent_preexec(),  # noqa: PLW1509
+                )
+            self._launched_at = time.monotonic()
+            self._wait_until_ready()
+        except _PortTakenError:
+            self.stop(keep_data=True)
+            raise KafkaBrokerError(
+                f"cannot restart the broker: port {self._port} was taken meanwhile"
+            ) from None
+        except BaseException:
+            self.stop(keep_data=True)
+            raise
 
     def _wait_until_ready(self) -> None:
         """Poll with a metadata request until the broker lists itself, or fail."""

@@ -8,7 +8,8 @@ consumer that only iterates the messages (the ceiling for a kafka-python consume
 then the collector's own receiver -> pipeline (decode, normalize, default detectors,
 sampling, review routing) -> chDB, committing offsets after each stored batch, as
 ``watchkeeper collect`` does. Messages look like what the SDK sends: one GenAI span per
-trace with a 500-character prompt and answer, model, token counts, user id.
+trace with a 500-character prompt and answer (real dialogue from chatterbot-corpus),
+model, token counts, user id.
 """
 
 from __future__ import annotations
@@ -27,28 +28,6 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 PARTITIONS = 3
-WORDS = [
-    "sync",
-    "export",
-    "notebook",
-    "password",
-    "offline",
-    "share",
-    "trash",
-    "tags",
-    "search",
-    "account",
-    "encryption",
-    "import",
-    "markdown",
-    "attachment",
-    "folder",
-    "device",
-    "token",
-    "conflict",
-    "version",
-    "restore",
-]
 
 
 def _kv(key: str, value: object) -> KeyValue:
@@ -57,19 +36,26 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(string_value=str(value)))
 
 
-def _text(i: int, salt: int, chars: int = 500) -> str:
-    words, n = [], i * 7919 + salt
-    while sum(len(w) + 1 for w in words) < chars:
-        n = (n * 1103515245 + 12345) % (1 << 31)
-        words.append(WORDS[n % len(WORDS)])
-    return " ".join(words)[:chars]
+def _texts(i: int, chars: int = 500) -> tuple[str, str]:
+    """A ~500-character prompt and answer from real dialogue (chatterbot-corpus): the
+    conversation's prompt and answer, padded with turns of neighbouring conversations,
+    as a user pasting context and a model elaborating would."""
+    from tests.bench.detectors.workload import conversations
+
+    corpus = conversations()
+    prompt, answer, j = corpus[i % len(corpus)].prompt, corpus[i % len(corpus)].answers[0], i
+    while len(prompt) < chars or len(answer) < chars:
+        j = (j * 7 + 13) % len(corpus)
+        prompt += " " + corpus[j].prompt if len(prompt) < chars else ""
+        answer += " " + corpus[j].answers[0] if len(answer) < chars else ""
+    return prompt[:chars], answer[:chars]
 
 
 def message(i: int, run: str) -> tuple[bytes, bytes]:
     """One SDK-like call: key = trace id hex, value = ExportTraceServiceRequest bytes."""
     trace_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{run}/{i}").bytes
     now = time.time_ns()
-    prompt, answer = _text(i, 1), _text(i, 2)
+    prompt, answer = _texts(i)
     span = Span(
         trace_id=trace_id,
         span_id=trace_id[8:],

@@ -23,6 +23,11 @@ examples:
   watchkeeper collect --kafka-bootstrap kafka:9092 --store clickhouse \\
       --clickhouse-url http://clickhouse:8123
   watchkeeper replay calls.jsonl > scores.jsonl   score recorded calls, store them
+  watchkeeper tokens create --role reviewer --name ana   an API token for the review UI
+  watchkeeper evalset export --queue alarms --since 7d --format jsonl -o evalset.jsonl
+  watchkeeper sidecar --kafka-bootstrap kafka:9092   OTLP/HTTP on :4318 -> disk spool -> Kafka
+  watchkeeper grafana export grafana/    dashboards + provisioning files for Grafana
+  watchkeeper grafana push --url http://grafana:3000 --token "$GRAFANA_TOKEN"
 """
 
 
@@ -110,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="ClickHouse server, e.g. http://user:pass@host:8123/",
     )
+    _add_sidecar_command(commands)
+    _add_grafana_command(commands)
+    from watchkeeper.collector.evalset.command import add_evalset_command
+    from watchkeeper.collector.review.command import add_tokens_command
+
+    add_evalset_command(commands)
+    add_tokens_command(commands)
     replay = commands.add_parser(
         "replay",
         help="run recorded calls (JSON Lines) through the detectors; one JSON line per call",
@@ -130,6 +142,116 @@ def _parser() -> argparse.ArgumentParser:
         "--no-store", action="store_true", help="score only: store in a throwaway directory"
     )
     return parser
+
+
+def _add_sidecar_command(commands: Any) -> None:
+    sidecar = commands.add_parser(
+        "sidecar",
+        help="next to an app: OTLP/HTTP in, durable disk spool, forward to Kafka",
+        description="Receive spans over OTLP/HTTP (POST /v1/traces, protobuf or JSON), keep "
+        "them in a size-bounded spool on disk, and forward them to the Kafka topic (one "
+        "message per trace, key = trace id). A request is answered 200 once its spans are "
+        "on disk; Kafka down or the sidecar restarted loses nothing. When the spool is full, "
+        "requests get 503 and clients retry. Serves /metrics and /healthz on the same port.",
+    )
+    sidecar.add_argument(
+        "--host", dest="http_host", metavar="ADDR", help="address to bind (default: 127.0.0.1)"
+    )
+    sidecar.add_argument(
+        "--port",
+        dest="http_port",
+        type=int,
+        metavar="PORT",
+        help="HTTP port for OTLP, /metrics and /healthz (default: 4318; 0 = any)",
+    )
+    sidecar.add_argument(
+        "--kafka-bootstrap",
+        metavar="HOST:PORT[,...]",
+        help="Kafka bootstrap servers (default: 127.0.0.1:9092)",
+    )
+    sidecar.add_argument("--kafka-topic", metavar="TOPIC", help="topic (default: otlp_spans)")
+    sidecar.add_argument(
+        "--spool-dir",
+        dest="sidecar_spool_dir",
+        type=Path,
+        metavar="DIR",
+        help="spool directory (default: ./.watchkeeper/spool)",
+    )
+    sidecar.add_argument(
+        "--spool-max-bytes",
+        dest="sidecar_spool_max_bytes",
+        type=int,
+        metavar="BYTES",
+        help="disk bound of the spool (default: 268435456, i.e. 256 MiB)",
+    )
+
+
+def _add_grafana_command(commands: Any) -> None:
+    grafana = commands.add_parser(
+        "grafana",
+        help="Grafana dashboards and alerting as code: export files or push them",
+        description="watchkeeper's Grafana dashboards (overview, detector drill-down, review "
+        "queues), alert rules, alert-history contact point and notification policy.",
+    )
+    actions = grafana.add_subparsers(dest="grafana_command", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export",
+        help="write dashboards JSON and provisioning YAML to a directory",
+        description="Write <uid>.json per dashboard and provisioning/{datasources,dashboards,"
+        "alerting}/watchkeeper.yaml under DIR, for Grafana's file provisioning.",
+    )
+    export.add_argument("dir", type=Path, metavar="DIR", help="output directory (created)")
+    export.add_argument(
+        "--dashboards-path",
+        metavar="PATH",
+        help="where Grafana will find the JSON files "
+        "(default: /var/lib/grafana/dashboards/watchkeeper)",
+    )
+    push = actions.add_parser(
+        "push",
+        help="create or update everything in a Grafana through its HTTP API (idempotent)",
+        description="Upload the folder, data sources, dashboards, contact point and alert "
+        "rules, and merge watchkeeper's routes into the notification policy tree. Objects "
+        "already up to date are left alone, so pushing twice changes nothing.",
+    )
+    push.add_argument(
+        "--url",
+        metavar="URL",
+        help="Grafana base URL (default: $GRAFANA_URL), e.g. http://grafana:3000",
+    )
+    push.add_argument(
+        "--token", metavar="TOKEN", help="service account token (default: $GRAFANA_TOKEN)"
+    )
+    push.add_argument(
+        "--no-datasources",
+        action="store_true",
+        help="leave data sources alone (they exist with uids watchkeeper-prometheus and "
+        "watchkeeper-clickhouse)",
+    )
+    for parser in (export, push):
+        parser.add_argument(
+            "--collector-url",
+            metavar="URL",
+            help="collector base URL as Grafana reaches it, for the alert-history webhook "
+            "(default: http://watchkeeper-collector:4318)",
+        )
+        parser.add_argument(
+            "--prometheus-url",
+            metavar="URL",
+            help="Prometheus URL for the data source (default: http://prometheus:9090)",
+        )
+        parser.add_argument(
+            "--clickhouse-url",
+            metavar="URL",
+            help="ClickHouse server for the data source (default: the clickhouse_url "
+            "setting, else http://clickhouse:8123)",
+        )
+        parser.add_argument(
+            "--page-receiver",
+            metavar="NAME",
+            help="contact point that pages on-call (default: grafana-default-email; push: "
+            "the policy tree's root receiver)",
+        )
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -171,15 +293,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # kafka-python logs every failed connection attempt at ERROR; our receiver reports
         # what matters once, in one line.
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    from watchkeeper.collector.alerting import GrafanaError
     from watchkeeper.collector.receivers.kafka import ReceiverError
     from watchkeeper.collector.replay import ReplayError
     from watchkeeper.collector.server import ServerError
     from watchkeeper.collector.settings import ConfigError
+    from watchkeeper.collector.sidecar.spool import SpoolError
     from watchkeeper.collector.store.backend import StoreError
 
     try:
         return _dispatch(args)
-    except (ConfigError, StoreError, ReceiverError, ServerError, ReplayError) as exc:
+    except (
+        ConfigError,
+        StoreError,
+        ReceiverError,
+        ServerError,
+        ReplayError,
+        SpoolError,
+        GrafanaError,
+    ) as exc:
         if args.debug:
             raise
         print(f"watchkeeper: error: {exc}", file=sys.stderr)
@@ -188,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one return per command
     from watchkeeper.collector.settings import load_settings
 
     overrides: dict[str, Any] = {
@@ -203,6 +335,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             "store",
             "clickhouse_url",
             "dead_letter_topic",
+            "sidecar_spool_dir",
+            "sidecar_spool_max_bytes",
         )
     }
     settings = load_settings(args.config, overrides)
@@ -222,6 +356,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         from watchkeeper.collector.replay import ReplayOptions, run_replay
 
         return run_replay(settings, ReplayOptions(args.file, store=not args.no_store))
+    if args.command == "sidecar":
+        from watchkeeper.collector.sidecar.run import run_sidecar
+
+        return run_sidecar(settings)
+    if args.command == "grafana":
+        from watchkeeper.collector.alerting.command import run_grafana
+
+        return run_grafana(settings, args)
+    if args.command in ("evalset", "tokens"):
+        from watchkeeper.collector.evalset.command import run_evalset
+        from watchkeeper.collector.review.command import run_tokens
+
+        return (run_evalset if args.command == "evalset" else run_tokens)(settings, args)
     if args.command == "up":
         return _serve(settings, kafka=False)
     return _serve(settings, kafka=True)
@@ -242,6 +389,7 @@ def _serve(settings: Any, *, kafka: bool) -> int:
             group=settings.kafka_group,
             max_batch=settings.kafka_max_batch,
             session_timeout_s=settings.kafka_session_timeout_s,
+            checkpoint_s=settings.state_checkpoint_s,
         )
         try:
             if settings.dead_letter_topic:
@@ -265,6 +413,9 @@ def _serve(settings: Any, *, kafka: bool) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if runtime.admin is not None and runtime.admin.file is not None:
+        made = "created" if runtime.admin.created else "in"
+        print(f"review UI admin token: {made} {runtime.admin.file}", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -49,8 +49,8 @@ class PipelineMetrics:
         )
         self.detector_score = Histogram(
             "watchkeeper_detector_score",
-            "Per-call detector scores, by detector.",
-            ["detector"],
+            "Per-call detector scores, by score (<detector>.<score name>).",
+            ["score"],
             buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
             registry=r,
         )
@@ -58,6 +58,11 @@ class PipelineMetrics:
             "watchkeeper_call_bodies_kept_total",
             "Call bodies (texts) stored, by why they were kept: sampled, error, flagged, review.",
             ["reason"],
+            registry=r,
+        )
+        self.feedback = Counter(
+            "watchkeeper_feedback_total",
+            "Feedback records received (from feedback() spans or evaluation events).",
             registry=r,
         )
         self.review_enqueued = Counter(
@@ -94,10 +99,50 @@ class PipelineMetrics:
             "Store writes that failed (the batch is retried, not acknowledged).",
             registry=r,
         )
+        # Review workflow. Queue and dimension names come from configuration.
+        self.review_not_enqueued = Counter(
+            "watchkeeper_review_items_not_enqueued_total",
+            "Calls routing did not queue, by queue and reason: cap (hourly cap reached), "
+            "no_call or no_body (a thumbs-down on a call not stored, or stored without texts).",
+            ["queue", "reason"],
+            registry=r,
+        )
+        self.review_actions = Counter(
+            "watchkeeper_review_actions_total",
+            "Reviewer actions other than labels, by queue and action: claim, release, skip.",
+            ["queue", "action"],
+            registry=r,
+        )
+        self.review_outcomes = Counter(
+            "watchkeeper_review_dimension_outcomes_total",
+            "Outcomes in submitted labels, by queue, rubric dimension (verdict = the overall "
+            "verdict) and outcome (pass, fail): rate(pass) / rate(all) is the pass rate.",
+            ["queue", "dimension", "outcome"],
+            registry=r,
+        )
+        self.auth_denied = Counter(
+            "watchkeeper_review_auth_denied_total",
+            "Review API and UI requests refused, by reason: missing or invalid token (401), "
+            "forbidden (403, role too low), csrf (form without a valid CSRF token).",
+            ["reason"],
+            registry=r,
+        )
 
     def watch_queue_depth(self, depths: Callable[[], dict[str, int]]) -> None:
         """Expose ``watchkeeper_review_queue_depth`` by asking ``depths`` at scrape time."""
         self.registry.register(_QueueDepthCollector(depths))
+
+    def watch_gauge(
+        self,
+        name: str,
+        documentation: str,
+        labels: list[str],
+        read: Callable[[], dict[tuple[str, ...], float]],
+        ttl_s: float = 15.0,
+    ) -> None:
+        """Expose a gauge whose values ``read`` computes at scrape time (label values ->
+        value), cached for ``ttl_s`` so frequent scrapes do not load the store."""
+        self.registry.register(_ScrapeGauge(name, documentation, labels, read, ttl_s))
 
     def exposition(self) -> bytes:
         """The text exposition format for ``/metrics``."""
@@ -133,3 +178,37 @@ class _QueueDepthCollector(Collector):
             "Items waiting for review, by queue.",
             labels=["queue"],
         )
+
+
+class _ScrapeGauge(Collector):
+    """A gauge family read from elsewhere (the store) when scraped, with a short cache.
+
+    A failing read keeps the last values: a store hiccup must not break the scrape.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: list[str],
+        read: Callable[[], dict[tuple[str, ...], float]],
+        ttl_s: float,
+    ) -> None:
+        self._name, self._documentation, self._labels = name, documentation, labels
+        self._read, self._ttl_s = read, ttl_s
+        self._cached: dict[tuple[str, ...], float] = {}
+        self._at: float | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        now = time.monotonic()
+        if self._at is None or now - self._at > self._ttl_s:
+            with contextlib.suppress(Exception):
+                self._cached = self._read()
+            self._at = now
+        family = GaugeMetricFamily(self._name, self._documentation, labels=self._labels)
+        for key, value in sorted(self._cached.items()):
+            family.add_metric(list(key), value)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(self._name, self._documentation, labels=self._labels)

@@ -19,7 +19,11 @@ from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, d
 from watchkeeper.collector.processors.detect import Detection, DetectorStage
 from watchkeeper.collector.processors.normalize import normalize_request
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
-from watchkeeper.collector.processors.route_review import review_items
+from watchkeeper.collector.processors.route_review import (
+    FEEDBACK_LOOKBACK_NS,
+    FeedbackTarget,
+    ReviewRouter,
+)
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
@@ -66,6 +70,10 @@ class PreparedBatch:
     due_keys: list[tuple[str, int]]
     result: BatchResult
     started: float
+    #: thumbs-down feedback on calls of earlier batches, queued once this batch is stored
+    late_feedback: list[FeedbackTarget] = field(default_factory=list)
+    #: (queue, reason) -> calls routing did not enqueue (cap, no_call, no_body)
+    not_enqueued: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Pipeline:
@@ -87,6 +95,7 @@ class Pipeline:
         reservoir: ReviewReservoir | None = None,
         max_detector_keys: int = 1000,
         dead_letter_sink: DeadLetterSink | None = None,
+        router: ReviewRouter | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or PipelineMetrics()
@@ -97,6 +106,8 @@ class Pipeline:
         self.body_sampling = body_sampling or BodySampling()
         self.reservoir = reservoir or ReviewReservoir()
         self.dead_letter_sink = dead_letter_sink
+        self.router = router or ReviewRouter()
+        self.router.check_detectors(self.detect.detector_names)
         # Detector state is order-dependent and chDB is single-session: one batch at a time.
         self._lock = threading.Lock()
 
@@ -126,6 +137,7 @@ class Pipeline:
         started = time.perf_counter()
         result = BatchResult()
         calls: list[CallRecord] = []
+        feedback: list[dict[str, object]] = []
         dead: list[DeadLetter] = []
         skipped: Counter[str] = Counter()
         for payload in payloads:
@@ -148,6 +160,7 @@ class Pipeline:
                 continue
             normalized = normalize_request(request, payload.source)
             calls.extend(normalized.calls)
+            feedback.extend(normalized.feedback)
             skipped[payload.source] += normalized.skipped
             dead.extend(
                 DeadLetter(payload.source, reason, detail, span, payload.origin)
@@ -157,12 +170,13 @@ class Pipeline:
         for source, n in skipped.items():
             if n:
                 self.metrics.spans_skipped.labels(source).inc(n)
-        return self._prepare_calls(calls, dead, result, started)
+        return self._prepare_calls(calls, dead, result, started, feedback)
 
     def write(self, prepared: PreparedBatch) -> BatchResult:
         """Store a prepared batch; returns once the store confirmed it (else raises)."""
         try:
             self._write(prepared.batch)
+            self._route_late_feedback(prepared)
         except Exception:
             with self._lock:
                 self.reservoir.unmark(prepared.due_keys)
@@ -170,6 +184,8 @@ class Pipeline:
         with self._lock:
             self.reservoir.release(prepared.due_keys)
         self._count(prepared.batch, prepared.calls)
+        for (queue, reason), n in prepared.not_enqueued.items():
+            self.metrics.review_not_enqueued.labels(queue, reason).inc(n)
         if self.dead_letter_sink is not None:
             for letter in prepared.batch.dead_letters:
                 try:
@@ -178,6 +194,22 @@ class Pipeline:
                     log.exception("dead-letter sink failed")
         self.metrics.batch_duration.observe(time.perf_counter() - prepared.started)
         return prepared.result
+
+    def save_state(self) -> int:
+        """Checkpoint what the detectors learned; returns (detector, key) pairs saved."""
+        from watchkeeper.collector.processors.detector_state import state_rows
+
+        with self._lock:
+            rows = state_rows(self.detect)
+        self.store.backend.insert_rows(f"{self.store.database}.detector_state", rows)
+        return len(rows)
+
+    def restore_state(self) -> int:
+        """Resume from the last checkpoint; returns (detector, key) pairs restored."""
+        from watchkeeper.collector.processors.detector_state import restore_state
+
+        with self._lock:
+            return restore_state(self.detect, self.store)
 
     def abandon(self, prepared: PreparedBatch) -> None:
         """A prepared batch will not be written (an earlier write failed; both are re-read)."""
@@ -190,18 +222,24 @@ class Pipeline:
             keys = self.reservoir.open_keys()
             picks = self.reservoir.samples(keys)
             batch = WriteBatch()
-            self._add_review_picks(batch, picks, in_batch=set())
+            not_enqueued = self._add_review_picks(batch, picks, in_batch=set())
             self._write(batch)
             self.reservoir.release(keys)
         self._count(batch, [])
+        for (queue, reason), n in not_enqueued.items():
+            self.metrics.review_not_enqueued.labels(queue, reason).inc(n)
         return len(batch.review_items)
 
     def close(self) -> None:
-        """Store what is still held in memory (open review windows)."""
+        """Store what is still held in memory: open review windows, detector state."""
         try:
             self.flush_review()
         except Exception:
             log.exception("could not store the open review windows at close")
+        try:
+            self.save_state()
+        except Exception:
+            log.exception("could not checkpoint detector state at close")
 
     def _prepare_calls(
         self,
@@ -209,43 +247,62 @@ class Pipeline:
         dead: list[DeadLetter],
         result: BatchResult,
         started: float,
+        feedback: list[dict[str, object]] | None = None,
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
+            score_rows = _score_rows(calls, detection.scores)
+            routing = self.router.route(
+                calls,
+                detection.flagged,
+                {str(row["SpanId"]): row["Scores"] for row in score_rows},
+                feedback or (),
+            )
             for call in calls:
-                if call.span_id not in detection.flagged and not call.is_error:
+                # The random sample draws from ordinary calls: none a rule already took.
+                routed = call.span_id in routing.routed or call.span_id in detection.flagged
+                if not routed and not call.is_error:
                     self.reservoir.offer(call)
             due_keys, picks = self.reservoir.due()
         batch = WriteBatch(
-            scores=[s for s in detection.scores if math.isfinite(s["Score"])],
+            scores=score_rows,
             alarms=detection.alarms,
             dead_letters=dead,
-            review_items=review_items(calls, detection.flagged),
+            review_items=routing.items,
+            feedback=list(feedback or ()),
         )
         flagged = detection.flagged
         decide = self.body_sampling.decide
         for call in calls:
             decision = decide(call, call.span_id in flagged)
+            if decision is None and call.span_id in routing.routed:
+                # Routed to review: a reviewer needs its texts whatever the sample rate.
+                decision = (call.sample_rate, KEEP_REVIEW)
             if decision is not None:
                 batch.bodies.append(call.body_row(*decision))
             batch.calls.append(call.to_row(has_body=decision is not None))
-        self._add_review_picks(batch, picks, in_batch={c.span_id for c in calls})
+        routing.not_enqueued.update(
+            self._add_review_picks(batch, picks, in_batch={c.span_id for c in calls})
+        )
         result.calls = len(calls)
         result.dead_letters = len(dead)
         result.alarms = len(detection.alarms)
         result.review_items = len(batch.review_items)
         result.bodies = len(batch.bodies)
         result.detection = detection
-        return PreparedBatch(batch, calls, due_keys, result, started)
+        return PreparedBatch(
+            batch, calls, due_keys, result, started, routing.late_feedback, routing.not_enqueued
+        )
 
     def _add_review_picks(
         self, batch: WriteBatch, picks: list[CallRecord], in_batch: set[str]
-    ) -> None:
+    ) -> Counter[tuple[str, str]]:
         """Queue the reservoir's picks and make sure their bodies are stored."""
         kept = {row["SpanId"] for row in batch.bodies}
-        batch.review_items.extend(review_items([], {}, picks))
+        routing = self.router.sampled(picks)
+        batch.review_items.extend(routing.items)
         for call in picks:
-            if call.span_id in kept:
+            if call.span_id in kept or call.span_id not in routing.routed:
                 continue
             batch.bodies.append(call.body_row(call.sample_rate, KEEP_REVIEW))
             if call.span_id in in_batch:
@@ -256,6 +313,28 @@ class Pipeline:
                 # Its calls row was stored in an earlier batch without a body: rewrite it
                 # (ReplacingMergeTree keeps the newest row of a span).
                 batch.calls.append(call.to_row(has_body=True))
+        return routing.not_enqueued
+
+    def _route_late_feedback(self, prepared: PreparedBatch) -> None:
+        """Queue thumbs-downs on calls of earlier batches, read back from the store.
+
+        Runs after the batch is stored, so a call and its feedback in consecutive batches
+        are found; runs before the batch is acknowledged, so a failure replays both.
+        """
+        targets = prepared.late_feedback
+        if not targets:
+            return
+        times = [t.timestamp_ns for t in targets]
+        rows = self.store.calls_for_review(
+            sorted({t.trace_id for t in targets}),
+            min(times) - FEEDBACK_LOOKBACK_NS,
+            max(times) + 3600 * 10**9,  # feedback clocks may run a little behind
+        )
+        routing = self.router.resolve_feedback(targets, rows)
+        prepared.not_enqueued.update(routing.not_enqueued)
+        if routing.items:
+            self._write(WriteBatch(review_items=routing.items))
+            prepared.batch.review_items.extend(routing.items)
 
     def _write(self, batch: WriteBatch) -> None:
         try:
@@ -269,10 +348,13 @@ class Pipeline:
         sources: Counter[str] = Counter(call.source for call in calls)
         for source, n in sources.items():
             m.calls_ingested.labels(source).inc(n)
-        for score in batch.scores:
-            m.detector_score.labels(score["Detector"]).observe(score["Score"])
+        for row in batch.scores:
+            for key, value in row["Scores"].items():
+                m.detector_score.labels(key).observe(value)
         for alarm in batch.alarms:
             m.detector_alarms.labels(alarm["Detector"]).inc()
+        if batch.feedback:
+            m.feedback.inc(len(batch.feedback))
         queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)
         for queue, n in queues.items():
             m.review_enqueued.labels(queue).inc(n)
@@ -282,3 +364,30 @@ class Pipeline:
         kept: Counter[str] = Counter(str(row["KeepReason"]) for row in batch.bodies)
         for reason, n in kept.items():
             m.bodies_kept.labels(reason).inc(n)
+
+
+def _score_rows(
+    calls: list[CallRecord], scores: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """One ``call_scores`` row per call: every finite score under ``<detector>.<score>``."""
+    by_span: dict[str, dict[str, float]] = {}
+    for row in scores:
+        value = row["Score"]
+        if isinstance(value, float) and math.isfinite(value):
+            by_span.setdefault(str(row["SpanId"]), {})[f"{row['Detector']}.{row['ScoreName']}"] = (
+                value
+            )
+    return [
+        {
+            "Timestamp": call.ch_timestamp,
+            "TraceId": call.trace_id,
+            "SpanId": call.span_id,
+            "ServiceName": call.service_name,
+            "Route": call.route,
+            "Model": call.model,
+            "DetectorKey": call.detector_key,
+            "Scores": by_span[call.span_id],
+        }
+        for call in calls
+        if call.span_id in by_span
+    ]

@@ -62,7 +62,7 @@ class CallRecord:
     @property
     def ch_timestamp(self) -> str:
         """Start time as a ClickHouse ``DateTime64(9)`` literal (UTC)."""
-        return _ns_to_ch(self.timestamp_ns)
+        return ns_to_clickhouse(self.timestamp_ns)
 
     @property
     def detector_key(self) -> str:
@@ -119,7 +119,7 @@ class CallRecord:
         }
 
 
-def _ns_to_ch(ns: int) -> str:
+def ns_to_clickhouse(ns: int) -> str:
     """Nanoseconds since the epoch as ClickHouse reads a DateTime64: ``seconds.fraction``.
 
     Numeric, not ``YYYY-MM-DD hh:mm:ss``: ClickHouse parses date strings in the server's

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import errno
 import gc
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
+from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.processors.sample_bodies import BodySampling
+from watchkeeper.collector.review.tokens import AdminBootstrap, ensure_admin_token
 from watchkeeper.collector.server import HttpServer, build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
+
+log = logging.getLogger("watchkeeper.collector")
 
 
 def tune_gc_for_throughput() -> None:
@@ -53,6 +59,8 @@ class Runtime:
     store: Store
     pipeline: Pipeline
     server: HttpServer
+    #: What start did about the first admin token (review API/UI login).
+    admin: AdminBootstrap | None = None
 
     def close(self) -> None:
         """Stop serving, store what the pipeline still holds, then release the store."""
@@ -62,8 +70,8 @@ class Runtime:
 
 
 def build_pipeline(settings: Settings, store: Store) -> Pipeline:
-    """The pipeline the settings describe, over ``store``."""
-    return Pipeline(
+    """The pipeline the settings describe, over ``store``, resumed from its checkpoint."""
+    pipeline = Pipeline(
         store,
         PipelineMetrics(),
         body_sampling=BodySampling(settings.body_sample_rate, settings.body_sample_rules),
@@ -74,7 +82,19 @@ def build_pipeline(settings: Settings, store: Store) -> Pipeline:
             grace_s=min(30.0, settings.review_window_s / 2),
         ),
         max_detector_keys=settings.max_detector_keys,
+        router=review_router(settings, store),
     )
+    restored = pipeline.restore_state()
+    if restored:
+        log.info("resumed %d detector states from the last checkpoint", restored)
+    return pipeline
+
+
+def review_router(settings: Settings, store: Store) -> ReviewRouter:
+    """The review router of ``settings``, its hourly caps restored from recent items."""
+    router = ReviewRouter(settings.review_queues)
+    router.seed(store.routed_since(time.time_ns() - 2 * 3600 * 10**9))
+    return router
 
 
 def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
@@ -86,13 +106,17 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         pipeline = build_pipeline(settings, store)
         server = HttpServer(
             build_app(
-                pipeline, with_otlp=with_otlp, max_inflight_bytes=settings.max_inflight_bytes
+                pipeline,
+                with_otlp=with_otlp,
+                max_inflight_bytes=settings.max_inflight_bytes,
+                settings=settings,
             ),
             settings.http_host,
             settings.http_port,
         )
+        admin = ensure_admin_token(store, settings)
         server.start()
     except BaseException:
         store.close()
         raise
-    return Runtime(settings, store, pipeline, server)
+    return Runtime(settings, store, pipeline, server, admin)

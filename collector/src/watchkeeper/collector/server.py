@@ -5,18 +5,24 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI, Response
 
+from watchkeeper.collector.alerting.webhook import alert_webhook_router
 from watchkeeper.collector.metrics import CONTENT_TYPE
 from watchkeeper.collector.pipeline import Pipeline
-from watchkeeper.collector.processors.route_review import ALARM_QUEUE, ERROR_QUEUE, RANDOM_QUEUE
 from watchkeeper.collector.receivers.otlp_http import otlp_http_router
 from watchkeeper.collector.review.api import review_router
+from watchkeeper.collector.review.auth import Auth
+from watchkeeper.collector.review.rubric import Rubric
+from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.review.ui import review_ui_router
+from watchkeeper.collector.review.workflow import ReviewConfig, ReviewWorkflow
 
-QUEUES = [ALARM_QUEUE, ERROR_QUEUE, RANDOM_QUEUE]
+if TYPE_CHECKING:
+    from watchkeeper.collector.settings import Settings
 
 
 class ServerError(RuntimeError):
@@ -24,20 +30,59 @@ class ServerError(RuntimeError):
 
 
 def build_app(
-    pipeline: Pipeline, *, with_otlp: bool = True, max_inflight_bytes: int = 64 * 1024 * 1024
+    pipeline: Pipeline,
+    *,
+    with_otlp: bool = True,
+    max_inflight_bytes: int = 64 * 1024 * 1024,
+    settings: Settings | None = None,
 ) -> FastAPI:
-    """The ASGI app: ``/v1/traces`` (optional), ``/api``, the UI, ``/metrics``, ``/healthz``."""
+    """The ASGI app: ``/v1/traces`` (optional), ``/api``, the UI, ``/metrics``, ``/healthz``.
+
+    The review API and UI need an API token (see ``review/auth.py``); ``/v1/traces``,
+    ``/metrics`` and ``/healthz`` do not. Without ``settings`` the review workflow uses the
+    pipeline's queues, the default rubric and lease.
+    """
     app = FastAPI(
         title="watchkeeper",
         summary="Production quality monitoring for LLM applications",
+        description="Review API: every /api route needs `Authorization: Bearer <token>` "
+        "(roles viewer < reviewer < admin). OTLP ingest (/v1/traces), /metrics and "
+        "/healthz need none.",
         version="0.1.0",
     )
     store, metrics = pipeline.store, pipeline.metrics
-    metrics.watch_queue_depth(lambda: dict.fromkeys(QUEUES, 0) | store.queue_depths())
+    config = (
+        ReviewConfig.from_settings(settings)
+        if settings is not None
+        else ReviewConfig(pipeline.router.queues, Rubric())
+    )
+    workflow = ReviewWorkflow(store, config, metrics)
+    registry = TokenRegistry(store)
+    auth = Auth(registry, metrics)
+    metrics.watch_queue_depth(workflow.depths)
+    metrics.watch_gauge(
+        "watchkeeper_review_pass_ratio",
+        "Share of labels of the last 24 hours that pass, by queue and rubric dimension "
+        "(verdict = the overall verdict).",
+        ["queue", "dimension"],
+        workflow.pass_ratios,
+        ttl_s=30.0,
+    )
+    metrics.watch_gauge(
+        "watchkeeper_review_agreement_alpha",
+        "Krippendorff's alpha between reviewers over labels of the last 30 days, by queue "
+        "and rubric dimension (1 = full agreement, 0 = chance).",
+        ["queue", "dimension"],
+        workflow.agreement_alphas,
+        ttl_s=60.0,
+    )
+    app.state.review = workflow
+    app.state.tokens = registry
     if with_otlp:
         app.include_router(otlp_http_router(pipeline, max_inflight_bytes=max_inflight_bytes))
-    app.include_router(review_router(store, metrics, QUEUES))
-    app.include_router(review_ui_router(store, metrics, QUEUES))
+    app.include_router(review_router(workflow, auth, registry))
+    app.include_router(review_ui_router(workflow, auth, registry))
+    app.include_router(alert_webhook_router(store))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

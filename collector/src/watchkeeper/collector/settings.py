@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from watchkeeper.collector.review.queues import ReviewQueue, default_queues, merge_queues
+from watchkeeper.collector.review.rubric import DIMENSION_PATTERN, RubricDimension, default_rubric
+from watchkeeper.collector.review.tokens import TOKEN_PREFIX
 
 ENV_PREFIX = "WATCHKEEPER_"
 #: Env vars under our prefix that belong to the SDK or to tooling, not to this model.
@@ -25,6 +30,11 @@ _FOREIGN_ENV = {
     "KAFKA_TOPIC_SDK",
 }
 _FOREIGN_ENV_PREFIXES = ("TEST_", "SDK_")
+#: Kubernetes "service links": a Service named e.g. watchkeeper-ui puts
+#: WATCHKEEPER_UI_SERVICE_HOST / _PORT / _PORT_8080_TCP... into every pod of the namespace.
+_SERVICE_LINK = re.compile(
+    r"^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?)?)$"
+)
 
 
 class ConfigError(ValueError):
@@ -83,7 +93,54 @@ class Settings(BaseModel):
     max_inflight_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="OTLP/HTTP bodies in flight before 429."
     )
+    state_checkpoint_s: float = Field(
+        60.0, gt=0, le=86_400, description="How often detector state is checkpointed."
+    )
     max_detector_keys: int = Field(1000, ge=1, description="Bound on per-key detector state.")
+    # `watchkeeper sidecar` (its HTTP address is http_host/http_port, its Kafka target
+    # kafka_bootstrap/kafka_topic).
+    sidecar_spool_dir: Path = Field(
+        Path(".watchkeeper/spool"),
+        description="Where the sidecar keeps spans until Kafka acknowledged them.",
+    )
+    sidecar_spool_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Disk bound of the spool; when full, new OTLP requests get 503 and "
+        "Retry-After (clients keep and retry them).",
+    )
+    sidecar_fsync: bool = Field(
+        True,
+        description="fsync each request before answering 200 (survives power loss; "
+        "off: survives a crash of the process only).",
+    )
+    sidecar_drain_timeout_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=300.0,
+        description="On SIGTERM, how long the sidecar keeps forwarding before it exits "
+        "(the rest stays in the spool).",
+    )
+
+    # Review workflow: queues and their routing rules, the rubric, claim leases, and the
+    # first admin token (see README "Review and evalsets").
+    review_queues: dict[str, ReviewQueue] = Field(
+        default_factory=default_queues,
+        description="Review queues and their routing rules, merged over the built-in queues "
+        "by name (enabled = false drops one); env: a JSON object.",
+    )
+    review_rubric: dict[str, RubricDimension] = Field(
+        default_factory=default_rubric,
+        description="Rubric dimensions reviewers judge (replaces the default); env: JSON.",
+    )
+    review_lease_s: float = Field(
+        900.0, ge=10.0, le=86_400.0, description="How long a claimed item stays reserved."
+    )
+    bootstrap_admin_token: SecretStr | None = Field(
+        None,
+        description="An admin API token registered at start (e.g. from a Kubernetes Secret); "
+        "without it a first admin token is written to <data_dir>/admin-token.",
+    )
 
     @field_validator("body_sample_rules", mode="before")
     @classmethod
@@ -107,6 +164,41 @@ class Settings(BaseModel):
                 )
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"rate for {key!r} must be in [0, 1], got {rate}")
+        return value
+
+    @field_validator("review_queues", mode="before")
+    @classmethod
+    def _queues_merged(cls, value: Any) -> Any:
+        return merge_queues(value)
+
+    @field_validator("review_rubric", mode="before")
+    @classmethod
+    def _rubric_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc}") from None
+        if isinstance(value, dict):
+            for name in value:
+                if not re.match(DIMENSION_PATTERN, str(name)):
+                    raise ValueError(
+                        f"dimension name {name!r} must be lowercase letters, digits, _"
+                    )
+            if not value:
+                raise ValueError("the rubric needs at least one dimension")
+        return value
+
+    @field_validator("bootstrap_admin_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            text = value.get_secret_value()
+            if not text.startswith(TOKEN_PREFIX) or len(text) < 35:
+                raise ValueError(
+                    f"must start with {TOKEN_PREFIX!r} and be at least 35 characters; "
+                    "make one with `watchkeeper tokens generate`"
+                )
         return value
 
     @field_validator("clickhouse_url")
@@ -137,6 +229,8 @@ def load_settings(
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key.upper() in _FOREIGN_ENV or key.upper().startswith(_FOREIGN_ENV_PREFIXES):
+            continue
+        if key not in fields and _SERVICE_LINK.match(name):
             continue
         if key not in fields:
             raise ConfigError(
@@ -181,4 +275,6 @@ def _explain(exc: ValidationError, source: dict[str, str]) -> str:
     error = exc.errors()[0]
     key = str(error["loc"][0]) if error["loc"] else "?"
     where = source.get(key, "defaults")
+    # Nested settings (review_queues ...) name the full path to the bad value.
+    key = ".".join(str(part) for part in error["loc"]) or "?"
     return f"invalid setting {key!r} (from {where}): {error['msg']}"

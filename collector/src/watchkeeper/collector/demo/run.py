@@ -12,13 +12,6 @@ from watchkeeper.collector.demo.view import DemoStatus, render
 from watchkeeper.collector.runtime import Runtime, start_runtime
 from watchkeeper.collector.settings import Settings
 
-RECENT_SCORES = """
-SELECT Detector, avg(Score) AS Mean, max(Score) AS Max
-FROM {db}.detector_scores
-WHERE Timestamp > now64(9) - toIntervalSecond(10)
-GROUP BY Detector
-"""
-
 
 @dataclass
 class DemoOptions:
@@ -36,6 +29,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         # Short review windows so the random queue fills while one watches the demo.
         settings = settings.model_copy(update={"review_window_s": 10.0})
     runtime = start_runtime(settings)
+    _print_login(runtime)
     from watchkeeper import sdk
 
     # Export every 200 ms so the live view moves; apps keep the SDK's default delay.
@@ -76,6 +70,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     finally:
         sdk.flush()
     complete = _wait_stored(runtime, status.sent, timeout_s=15.0)
+    # Close the open review windows now so the summary shows the random sample too.
+    runtime.pipeline.flush_review()
     _refresh(runtime, status, started)
     _print_summary(runtime, status)
     sdk.shutdown()
@@ -88,6 +84,23 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         )
         return 1
     return 0
+
+
+def _print_login(runtime: Runtime) -> None:
+    """Zero setup: a login link carrying the local admin token (in the URL fragment, which
+    browsers never send to the server)."""
+    from watchkeeper.collector.review.tokens import read_token_file
+
+    admin = runtime.admin
+    if admin is None or admin.file is None:
+        return
+    token = admin.token or read_token_file(admin.file)
+    if token:
+        print(
+            f"review UI: {runtime.server.url}/login#token={token} (admin; token in {admin.file})",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _drive(
@@ -139,8 +152,8 @@ def _refresh(runtime: Runtime, status: DemoStatus, started: float) -> None:
     if span > 0:
         status.calls_per_s = max(0.0, (status.stored - previous) / span)
     status.scores = {
-        row["Detector"]: (float(row["Mean"]), float(row["Max"]))
-        for row in store.select(RECENT_SCORES)
+        f"{row['Detector']}.{row['ScoreName']}": (float(row["Mean"]), float(row["Max"]))
+        for row in store.recent_scores(10)
     }
     status.alarms = [
         f"{a['Detector']} on {a['DetectorKey']} (score {float(a['Score']):.1f})"

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.sdk import attributes as attr
 
 #: Attribute values longer than this are cut in the generic attribute map (bodies have
@@ -66,6 +66,8 @@ class Normalized:
     """The LLM calls of one request, plus what was skipped or rejected and why."""
 
     calls: list[CallRecord] = field(default_factory=list)
+    #: rows for the ``feedback`` table
+    feedback: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     #: (reason, detail, the span as protobuf bytes) for each span that could not be used
     rejected: list[tuple[str, str, bytes]] = field(default_factory=list)
@@ -94,6 +96,9 @@ def normalize_request(request: ExportTraceServiceRequest, source: str) -> Normal
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 try:
+                    if _is_feedback(span):
+                        out.feedback.extend(to_feedback(span, service))
+                        continue
                     call = to_call(span, service, source, now_ns)
                 except SpanRejected as exc:
                     out.rejected.append((exc.reason, exc.detail, span.SerializeToString()))
@@ -135,8 +140,12 @@ def to_call(
     start_ns = span.start_time_unix_nano
     if not _MIN_TIME_NS <= start_ns <= (now_ns or time.time_ns()) + _MAX_CLOCK_SKEW_NS:
         raise SpanRejected("bad_timestamp", f"start_time_unix_nano={start_ns}")
-    input_messages = _text(values.get(attr.INPUT_MESSAGES))
-    output_messages = _text(values.get(attr.OUTPUT_MESSAGES))
+    input_messages = _text(values.get(attr.INPUT_MESSAGES)) or _openinference_messages(
+        values, "llm.input_messages."
+    )
+    output_messages = _text(values.get(attr.OUTPUT_MESSAGES)) or _openinference_messages(
+        values, "llm.output_messages."
+    )
     input_text, input_more = _messages_text(input_messages, want_roles=("user",))
     output_text, output_more = _messages_text(output_messages, want_roles=("assistant",))
     # The messages JSON is kept only when it says more than the extracted text (a
@@ -195,6 +204,41 @@ def to_call(
     )
 
 
+def _is_feedback(span: Span) -> bool:
+    for kv in span.attributes:
+        if kv.key == attr.SPAN_TYPE:
+            return kv.value.string_value == "feedback"
+    return False
+
+
+def to_feedback(span: Span, service_name: str) -> list[dict[str, Any]]:
+    """Rows for the ``feedback`` table from a feedback span's evaluation events."""
+    if len(span.trace_id) != 16 or len(span.span_id) != 8:
+        raise SpanRejected("bad_ids", "feedback span ids have wrong lengths")
+    values = _attributes(span.attributes)
+    rows = []
+    for event in span.events:
+        if event.name != attr.EVALUATION_RESULT_EVENT:
+            continue
+        evaluation = _attributes(event.attributes)
+        score = evaluation.get(attr.EVALUATION_SCORE_VALUE)
+        rows.append(
+            {
+                "Timestamp": ns_to_clickhouse(event.time_unix_nano or span.start_time_unix_nano),
+                "TraceId": span.trace_id.hex(),
+                "TargetSpanId": span.parent_span_id.hex(),
+                "FeedbackSpanId": span.span_id.hex(),
+                "ServiceName": service_name,
+                "Name": _text(evaluation.get(attr.EVALUATION_NAME)) or "feedback",
+                "Score": float(score) if isinstance(score, (int, float)) else None,
+                "Label": _text(evaluation.get(attr.EVALUATION_SCORE_LABEL)),
+                "Comment": _text(evaluation.get(attr.EVALUATION_EXPLANATION)),
+                "UserId": _text(values.get(attr.USER_ID)),
+            }
+        )
+    return rows
+
+
 def _contexts(values: dict[str, Any]) -> list[str]:
     """Retrieved passages from ``gen_ai.retrieval.documents`` (JSON) or OpenInference's
     flattened ``retrieval.documents.<i>.document.content`` keys."""
@@ -224,7 +268,35 @@ def _contexts(values: dict[str, Any]) -> list[str]:
     return [text for _, text in sorted(indexed)]
 
 
+def _openinference_messages(values: dict[str, Any], prefix: str) -> str:
+    """OpenInference's flattened ``<prefix><i>.message.role`` / ``.message.content`` keys as
+    GenAI-convention messages JSON, so both conventions go through one text extraction
+    (``input.value`` / ``output.value`` of an OpenInference LLM span are the whole request
+    and response JSON, not the texts)."""
+    found: dict[int, dict[str, str]] = {}
+    for key, value in values.items():
+        if key.startswith(prefix):
+            index, _, field = key[len(prefix) :].partition(".message.")
+            if index.isdigit() and field in ("role", "content"):
+                found.setdefault(int(index), {})[field] = _text(value)
+    if not found:
+        return ""
+    return json.dumps(
+        [
+            {
+                "role": m.get("role", ""),
+                "parts": [{"type": "text", "content": m.get("content", "")}],
+            }
+            for _, m in sorted(found.items())
+        ],
+        ensure_ascii=False,
+    )
+
+
 def _is_llm_span(values: dict[str, Any]) -> bool:
+    if values.get(attr.OPERATION_NAME) == "execute_tool":
+        # Tool executions belong to the trace, not to the LLM calls the detectors watch.
+        return False
     if any(key.startswith("gen_ai.") for key in values):
         return True
     kind = values.get("openinference.span.kind")

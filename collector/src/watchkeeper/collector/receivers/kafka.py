@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -38,6 +39,7 @@ class KafkaReceiver:
         max_batch: int = 2000,
         connect_timeout_s: float = 10.0,
         session_timeout_s: float = 10.0,
+        checkpoint_s: float = 60.0,
     ) -> None:
         self.pipeline = pipeline
         self.bootstrap = bootstrap
@@ -46,6 +48,8 @@ class KafkaReceiver:
         self.max_batch = max_batch
         self.connect_timeout_s = connect_timeout_s
         self.session_timeout_s = session_timeout_s
+        self.checkpoint_s = checkpoint_s
+        self._last_checkpoint = time.monotonic()
         self.messages = 0
         self.batches = 0
         self._stop = threading.Event()
@@ -139,6 +143,12 @@ class KafkaReceiver:
             {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in after.items()}
         )
         self._report_lag(self._consumer)
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_s:
+            self._last_checkpoint = time.monotonic()
+            try:
+                self.pipeline.save_state()
+            except Exception:  # a missed checkpoint costs relearning, not data
+                log.exception("detector state checkpoint failed")
         self.messages += messages
         self.batches += 1
         if self.on_batch is not None:

@@ -1,27 +1,47 @@
-"""The review REST API: list queues, list pending items, label an item."""
+"""The review REST API under ``/api`` (OpenAPI at ``/docs`` and ``/openapi.json``).
 
-from __future__ import annotations
+Every route needs a bearer token; reads need the viewer role, claiming and labelling the
+reviewer role, token management the admin role. The reviewer's name on claims and labels
+is the token's name, never a field of the request.
+"""
 
-from typing import Annotated, Any
+# No `from __future__ import annotations` here: the routes' dependency aliases are local
+# to review_router, and FastAPI can only resolve annotations evaluated in place.
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from watchkeeper.collector.metrics import PipelineMetrics
-from watchkeeper.collector.review.rubric import DEFAULT_RUBRIC, VERDICTS, validate_scores
-from watchkeeper.collector.store.store import Store
+from watchkeeper.collector.evalset import build_evalset, parse_time, write_evalset
+from watchkeeper.collector.evalset.formats import media_type
+from watchkeeper.collector.review.auth import Auth
+from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
+from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
+from watchkeeper.collector.review.workflow import Claim, ReviewError, ReviewWorkflow
 
-QueueName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
-SpanId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+QueueName = Annotated[str, Path(pattern=QUEUE_NAME_PATTERN, description="queue name")]
+SpanId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the call's span id")]
+TimeQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="7d, 24h, 2025-01-31 or 2025-01-31T12:00:00Z"),
+]
 
 
 class LabelIn(BaseModel):
-    """A reviewer's judgement of one item."""
+    """A reviewer's judgement of one item (the reviewer is the token's name)."""
 
-    reviewer: str = Field(min_length=1, max_length=128)
-    verdict: str = Field(pattern="^(pass|fail)$", description="pass or fail overall")
-    scores: dict[str, int] = Field(
-        default_factory=dict, description="rubric dimension -> score (default rubric: 1-5)"
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["pass", "fail"] = Field(description="pass or fail overall")
+    scores: dict[Annotated[str, Field(max_length=40)], StrictInt | Literal["pass", "fail"]] = Field(
+        default_factory=dict,
+        description="rubric dimension -> score (see GET /api/rubric): an integer on the "
+        "dimension's scale, or 'pass'/'fail' for pass/fail dimensions",
+        max_length=50,
     )
     comment: str = Field("", max_length=10_000)
     corrected_answer: str = Field("", max_length=100_000)
@@ -39,68 +59,255 @@ class ReviewItemOut(BaseModel):
     input: str
     output: str
     timestamp_ns: int
+    labels: int
+    required_labels: int
+    claimed_by: list[str]
 
 
-def review_router(store: Store, metrics: PipelineMetrics, queues: list[str]) -> APIRouter:
-    """Routes under ``/api``; the queue names are fixed by configuration."""
+class ClaimOut(BaseModel):
+    """A lease on an item: it is reserved for ``reviewer`` until ``until_ms``."""
+
+    queue: str
+    span_id: str
+    reviewer: str
+    since_ms: int
+    until_ms: int
+
+
+class TokenIn(BaseModel):
+    """A token to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN, description="who uses it; the reviewer name")
+    role: Role
+
+
+def review_router(  # noqa: PLR0915 - one nested function per route
+    workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry
+) -> APIRouter:
+    """Routes under ``/api``."""
     router = APIRouter(prefix="/api", tags=["review"])
+    Viewer = Annotated[Principal, Depends(auth.api(Role.VIEWER))]  # noqa: N806 - type alias
+    Reviewer = Annotated[Principal, Depends(auth.api(Role.REVIEWER))]  # noqa: N806
+    Admin = Annotated[Principal, Depends(auth.api(Role.ADMIN))]  # noqa: N806
 
-    def known_queue(queue: str) -> None:
-        if queue not in queues:
-            raise HTTPException(404, f"no queue {queue!r}; queues: {', '.join(queues)}")
+    @router.get("/whoami")
+    def whoami(me: Viewer) -> dict[str, str]:
+        """The token's name, role and id."""
+        return {"name": me.name, "role": me.role.value, "token_id": me.token_id}
 
     @router.get("/rubric")
-    def rubric() -> dict[str, Any]:
+    def rubric(me: Viewer) -> dict[str, Any]:
         """The rubric labels are checked against."""
-        return {
-            "verdicts": list(VERDICTS),
-            "dimensions": {k: {"min": lo, "max": hi} for k, (lo, hi) in DEFAULT_RUBRIC.items()},
-        }
+        return workflow.config.rubric.describe()
 
     @router.get("/queues")
-    def list_queues() -> list[dict[str, Any]]:
-        """Every queue with the number of items waiting."""
-        depths = store.queue_depths()
-        return [{"name": q, "depth": depths.get(q, 0)} for q in queues]
+    def list_queues(me: Viewer) -> list[dict[str, Any]]:
+        """Every queue with its settings, items waiting (``depth``), claimed and done."""
+        return workflow.summaries()
 
     @router.get("/queues/{queue}/items")
     def pending(
-        queue: QueueName, limit: Annotated[int, Query(ge=1, le=500)] = 50
+        queue: QueueName, me: Viewer, limit: Annotated[int, Query(ge=1, le=500)] = 50
     ) -> list[ReviewItemOut]:
-        """Items of ``queue`` not yet labelled, highest priority first."""
-        known_queue(queue)
-        return [_item(row) for row in store.pending_items(queue, limit)]
+        """Items of ``queue`` still needing labels, highest priority first."""
+        with _http_errors():
+            return [_item(row) for row in workflow.pending(queue, limit)]
+
+    @router.get("/queues/{queue}/items/{span_id}")
+    def item(queue: QueueName, span_id: SpanId, me: Viewer) -> dict[str, Any]:
+        """One item with its contexts, labels and live claims."""
+        with _http_errors():
+            return workflow.item(queue, span_id, me.name)
+
+    @router.post(
+        "/queues/{queue}/claim",
+        responses={204: {"description": "nothing left for this reviewer"}},
+    )
+    def claim_next(queue: QueueName, me: Reviewer) -> Any:
+        """Claim the next item for the calling reviewer (renews one already held)."""
+        with _http_errors():
+            claim = workflow.claim_next(queue, me.name)
+        if claim is None:
+            return Response(status_code=204)
+        return _claim(claim)
+
+    @router.post("/queues/{queue}/items/{span_id}/claim")
+    def claim(queue: QueueName, span_id: SpanId, me: Reviewer) -> ClaimOut:
+        """Claim or renew one item; 409 when others hold all its slots."""
+        with _http_errors():
+            return _claim(workflow.claim(queue, span_id, me.name))
+
+    @router.post("/queues/{queue}/items/{span_id}/release")
+    def release(queue: QueueName, span_id: SpanId, me: Reviewer) -> dict[str, bool]:
+        """Give the item back (``released`` is false when no live claim was held)."""
+        with _http_errors():
+            return {"released": workflow.release(queue, span_id, me.name)}
+
+    @router.post("/queues/{queue}/items/{span_id}/skip")
+    def skip(queue: QueueName, span_id: SpanId, me: Reviewer) -> dict[str, str]:
+        """Give the item back and do not offer it to this reviewer again."""
+        with _http_errors():
+            workflow.skip(queue, span_id, me.name)
+        return {"status": "skipped", "queue": queue, "span_id": span_id}
 
     @router.post("/queues/{queue}/items/{span_id}/label", status_code=201)
-    def label(queue: QueueName, span_id: SpanId, body: LabelIn) -> dict[str, str]:
-        """Label one item; it leaves the queue."""
-        known_queue(queue)
-        problems = validate_scores(body.scores, DEFAULT_RUBRIC)
-        if problems:
-            raise HTTPException(422, "; ".join(problems))
-        item = store.review_item(queue, span_id)
-        if item is None:
-            raise HTTPException(404, f"no item {span_id} in queue {queue!r}")
-        store.add_label(
-            queue=queue,
-            span_id=span_id,
-            trace_id=item["TraceId"],
-            reviewer=body.reviewer,
-            verdict=body.verdict,
-            scores=body.scores,
-            comment=body.comment,
-            corrected_answer=body.corrected_answer,
-        )
-        metrics.review_labels.labels(queue, body.verdict).inc()
-        return {"status": "labelled", "queue": queue, "span_id": span_id}
+    def label(queue: QueueName, span_id: SpanId, body: LabelIn, me: Reviewer) -> dict[str, Any]:
+        """Label one item (claiming it if needed); it leaves the queue once it has the
+        labels its queue asks for. 409 when other reviewers hold or filled its slots."""
+        with _http_errors():
+            scores = workflow.label(
+                queue,
+                span_id,
+                me.name,
+                verdict=body.verdict,
+                scores=body.scores,
+                comment=body.comment,
+                corrected_answer=body.corrected_answer,
+            )
+        return {"status": "labelled", "queue": queue, "span_id": span_id, "scores": scores}
 
     @router.get("/queues/{queue}/labels")
-    def labels(queue: QueueName) -> list[dict[str, Any]]:
+    def labels(queue: QueueName, me: Viewer, since: TimeQuery = None) -> list[dict[str, Any]]:
         """Labels given in ``queue``, oldest first."""
-        known_queue(queue)
-        return store.labels(queue)
+        with _http_errors():
+            workflow.queue(queue)
+            since_ms = _time(since, "since") or 0
+            return workflow.store.labels_since([queue], since_ms, workflow.now_ms() + 1)
+
+    @router.get("/queues/{queue}/agreement")
+    def agreement(queue: QueueName, me: Viewer, since: TimeQuery = None) -> dict[str, Any]:
+        """Inter-annotator agreement per rubric dimension (Krippendorff's alpha, Fleiss'
+        kappa) over items with two or more labels."""
+        with _http_errors():
+            rows = workflow.agreement(queue, _time(since, "since") or 0)
+        return {"queue": queue, "dimensions": rows}
+
+    @router.get("/calibration")
+    def calibration(
+        me: Viewer,
+        score: Annotated[
+            str,
+            Query(pattern=r"^[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}$", description="<detector>.<score>"),
+        ],
+        dimension: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = "verdict",
+        since: TimeQuery = None,
+    ) -> dict[str, Any]:
+        """How well ``score`` past a threshold flags what reviewers failed on ``dimension``:
+        precision and recall per threshold, and the best threshold (F1)."""
+        with _http_errors():
+            result = workflow.calibration(score, dimension, _time(since, "since") or 0)
+        return {"score": score, "dimension": dimension, **result.to_dict()}
+
+    @router.get(
+        "/evalset",
+        response_class=Response,
+        responses={200: {"description": "the evalset file", "content": {"application/jsonl": {}}}},
+    )
+    def evalset(
+        me: Viewer,
+        *,
+        queue: Annotated[list[str] | None, Query(max_length=50)] = None,
+        since: TimeQuery = None,
+        until: TimeQuery = None,
+        format: Literal["jsonl", "csv", "parquet"] = "jsonl",
+        shape: Literal["watchkeeper", "ragas", "openai"] = "watchkeeper",
+    ) -> Response:
+        """Reviewed items as an evalset file (see README "Review and evalsets")."""
+        return export_response(
+            workflow, queue or [], since=since, until=until, fmt=format, shape=shape
+        )
+
+    @router.get("/tokens")
+    def tokens(me: Admin) -> list[dict[str, Any]]:
+        """Every token (never the secret)."""
+        return registry.list()
+
+    @router.post("/tokens", status_code=201)
+    def create_token(body: TokenIn, me: Admin) -> dict[str, Any]:
+        """Create a token; the secret is in this response only."""
+        secret, principal = registry.create(body.name, body.role)
+        return {
+            "token": secret,
+            "token_id": principal.token_id,
+            "name": principal.name,
+            "role": principal.role.value,
+        }
+
+    @router.delete("/tokens/{token_id}")
+    def revoke_token(
+        token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], me: Admin
+    ) -> dict[str, str]:
+        """Revoke a token; it stops working at once here, within seconds elsewhere."""
+        if not registry.revoke(token_id):
+            raise HTTPException(404, f"no active token {token_id}")
+        return {"status": "revoked", "token_id": token_id}
 
     return router
+
+
+def export_response(
+    workflow: ReviewWorkflow,
+    queues: list[str],
+    *,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    shape: str,
+) -> Response:
+    """An evalset file as a download (shared by the API and the UI)."""
+    with _http_errors():
+        for name in queues:
+            workflow.queue(name)
+    since_ms = _time(since, "since") or 0
+    until_ms = _time(until, "until")
+    records = build_evalset(
+        workflow.store,
+        workflow.config.rubric,
+        queues=queues,
+        since_ms=since_ms,
+        until_ms=until_ms,
+    )
+    buffer = io.BytesIO()
+    count = write_evalset(records, buffer, fmt, shape)
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"evalset-{'-'.join(queues) or 'all'}-{stamp}.{fmt}"
+    return Response(
+        buffer.getvalue(),
+        media_type=media_type(fmt),
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Evalset-Records": str(count),
+        },
+    )
+
+
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    try:
+        yield
+    except ReviewError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+def _time(text: str | None, name: str) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+
+
+def _claim(claim: Claim) -> ClaimOut:
+    return ClaimOut(
+        queue=claim.queue,
+        span_id=claim.span_id,
+        reviewer=claim.reviewer,
+        since_ms=claim.since_ms,
+        until_ms=claim.until_ms,
+    )
 
 
 def _item(row: dict[str, Any]) -> ReviewItemOut:
@@ -114,4 +321,7 @@ def _item(row: dict[str, Any]) -> ReviewItemOut:
         input=row["InputText"],
         output=row["OutputText"],
         timestamp_ns=int(row["TimestampNs"]),
+        labels=int(row["Labels"]),
+        required_labels=int(row["RequiredLabels"]),
+        claimed_by=list(row["ClaimedBy"]),
     )

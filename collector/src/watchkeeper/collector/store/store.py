@@ -54,10 +54,12 @@ class WriteBatch:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    #: rows for ``call_scores``: one per call, every score in a map
     scores: list[dict[str, Any]] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     review_items: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Store:
@@ -115,9 +117,10 @@ class Store:
         # idempotent tables collapse the repeats. (Dead letters are a plain log: a replay
         # may repeat one, which only over-reports bad input.)
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
-        self.backend.insert_rows(f"{db}.detector_scores", batch.scores)
+        self.backend.insert_rows(f"{db}.call_scores", batch.scores)
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
+        self.backend.insert_rows(f"{db}.feedback", batch.feedback)
         self.backend.insert_rows(f"{db}.call_bodies", batch.bodies)
         self.backend.insert_rows(f"{db}.calls", batch.calls)
 
@@ -132,14 +135,15 @@ class Store:
         scores: Mapping[str, int],
         comment: str = "",
         corrected_answer: str = "",
+        at_ms: int | None = None,
     ) -> None:
-        """Store a reviewer's label for one item."""
-        now_ms = time.time_ns() // 1_000_000
+        """Store a reviewer's label for one item (a newer label by the same reviewer wins)."""
+        now_ms = time.time_ns() // 1_000_000 if at_ms is None else at_ms
         self.backend.insert_rows(
             f"{self.database}.review_labels",
             [
                 {
-                    "LabelledAt": f"{now_ms // 1000}.{now_ms % 1000:03d}",
+                    "LabelledAt": _ms(now_ms),
                     "Queue": queue,
                     "TraceId": trace_id,
                     "SpanId": span_id,
@@ -173,13 +177,48 @@ class Store:
         """The newest calls."""
         return self.select(queries.RECENT_CALLS, limit=limit)
 
+    def alarms(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored alarms, oldest first."""
+        return self.select(queries.ALARMS, limit=limit)
+
+    def score_summary(self) -> list[dict[str, Any]]:
+        """Count, mean and max per (detector, score name)."""
+        return self.select(queries.SCORE_SUMMARY)
+
+    def recent_scores(self, seconds: int = 10) -> list[dict[str, Any]]:
+        """Mean and max per (detector, score name) over calls of the last ``seconds``."""
+        return self.select(queries.RECENT_SCORES, seconds=seconds)
+
+    def scores_for_trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """The score maps of a trace's calls."""
+        return self.select(queries.SCORES_FOR_TRACE, trace_id=trace_id)
+
+    def feedback_for_trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """Feedback given on a trace, oldest first."""
+        return self.select(queries.FEEDBACK_BY_TRACE, trace_id=trace_id)
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters per reason."""
+        return {row["Reason"]: int(row["N"]) for row in self.select(queries.DEAD_LETTER_COUNTS)}
+
+    # --- review workflow -----------------------------------------------------------------
     def queue_depths(self) -> dict[str, int]:
-        """Unlabelled items per review queue."""
+        """Items still needing labels, per review queue (queues with none left out)."""
         return {row["Queue"]: int(row["Depth"]) for row in self.select(queries.QUEUE_DEPTHS)}
 
-    def pending_items(self, queue: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Unlabelled items of ``queue``, highest priority first."""
-        return self.select(queries.PENDING_REVIEW_ITEMS, queue=queue, limit=limit)
+    def queue_summary(self, now_ms: int) -> dict[str, dict[str, int]]:
+        """Per queue: items waiting, of those claimed, done, and labels given."""
+        return {
+            row["Queue"]: {k: int(row[k]) for k in ("Waiting", "Claimed", "Done", "Labels")}
+            for row in self.select(queries.QUEUE_SUMMARY, now_ms=now_ms)
+        }
+
+    def pending_items(
+        self, queue: str, limit: int = 50, now_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Items of ``queue`` still needing labels, highest priority first, with claims."""
+        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        return self.select(queries.PENDING_REVIEW_ITEMS, queue=queue, limit=limit, now_ms=now_ms)
 
     def review_item(self, queue: str, span_id: str) -> dict[str, Any] | None:
         """One item of a queue, labelled or not; None when it does not exist."""
@@ -190,17 +229,108 @@ class Store:
         """Labels given in ``queue``, oldest first."""
         return self.select(queries.LABELS_FOR_QUEUE, queue=queue)
 
-    def alarms(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Stored alarms, oldest first."""
-        return self.select(queries.ALARMS, limit=limit)
+    def item_labels(self, queue: str, span_id: str) -> list[dict[str, Any]]:
+        """Labels of one item, oldest first."""
+        return self.select(queries.ITEM_LABELS, queue=queue, span_id=span_id)
 
-    def score_summary(self) -> list[dict[str, Any]]:
-        """Count, mean and max score per detector."""
-        return self.select(queries.SCORE_SUMMARY)
+    def item_claims(self, queue: str, span_id: str) -> list[dict[str, Any]]:
+        """Every reviewer's latest claim action on one item."""
+        return self.select(queries.ITEM_CLAIMS, queue=queue, span_id=span_id)
 
-    def dead_letter_counts(self) -> dict[str, int]:
-        """Dead letters per reason."""
-        return {row["Reason"]: int(row["N"]) for row in self.select(queries.DEAD_LETTER_COUNTS)}
+    def claim_candidates(
+        self, queue: str, reviewer: str, now_ms: int, limit: int = 20
+    ) -> list[str]:
+        """Span ids ``reviewer`` may claim in ``queue``, best first."""
+        rows = self.select(
+            queries.CLAIM_CANDIDATES, queue=queue, reviewer=reviewer, now_ms=now_ms, limit=limit
+        )
+        return [row["SpanId"] for row in rows]
+
+    def reviewer_claims(self, queue: str, reviewer: str, now_ms: int) -> list[dict[str, Any]]:
+        """Live claims ``reviewer`` holds in ``queue``, oldest first."""
+        return self.select(queries.REVIEWER_CLAIMS, queue=queue, reviewer=reviewer, now_ms=now_ms)
+
+    def put_claim(
+        self,
+        *,
+        queue: str,
+        span_id: str,
+        reviewer: str,
+        state: str,
+        at_ms: int,
+        since_ms: int,
+        until_ms: int,
+    ) -> None:
+        """Record a claim action (claimed, released, skipped, labelled); newest wins."""
+        self.backend.insert_rows(
+            f"{self.database}.review_claims",
+            [
+                {
+                    "At": _ms(at_ms),
+                    "Queue": queue,
+                    "SpanId": span_id,
+                    "Reviewer": reviewer,
+                    "State": state,
+                    "ClaimedSince": _ms(since_ms),
+                    "ClaimedUntil": _ms(until_ms),
+                }
+            ],
+        )
+
+    def labels_since(
+        self, queues: Sequence[str], since_ms: int, until_ms: int
+    ) -> list[dict[str, Any]]:
+        """Labels given in ``[since_ms, until_ms)`` in ``queues`` (empty: all queues)."""
+        return self.select(
+            queries.LABELS_SINCE, queues=",".join(queues), since_ms=since_ms, until_ms=until_ms
+        )
+
+    def labelled_items(
+        self, queues: Sequence[str], since_ms: int, until_ms: int
+    ) -> list[dict[str, Any]]:
+        """The items behind :meth:`labels_since` (same arguments)."""
+        return self.select(
+            queries.LABELLED_ITEMS, queues=",".join(queues), since_ms=since_ms, until_ms=until_ms
+        )
+
+    def routed_since(self, since_ns: int) -> list[dict[str, Any]]:
+        """(Queue, SpanId, TimestampNs) of items routed for calls since ``since_ns``."""
+        return self.select(queries.ROUTED_SINCE, since_ns=since_ns)
+
+    def calls_for_review(
+        self, trace_ids: Sequence[str], from_ns: int, to_ns: int
+    ) -> list[dict[str, Any]]:
+        """Calls of ``trace_ids`` started in ``[from_ns, to_ns]``, with texts when kept."""
+        if not trace_ids:
+            return []
+        return self.select(
+            queries.CALLS_FOR_REVIEW, trace_ids=",".join(trace_ids), from_ns=from_ns, to_ns=to_ns
+        )
+
+    def scored_labels(self, score_key: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """Labels beside a per-call score (``<detector>.<score>``) of the same calls."""
+        return self.select(queries.SCORED_LABELS, score_key=score_key, since_ms=since_ms)
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """Every API token row (hashes, never plaintext)."""
+        return self.select(queries.API_TOKENS)
+
+    def put_token(self, row: Mapping[str, Any]) -> None:
+        """Write an API token row (a newer ``UpdatedAt`` replaces the token's older row)."""
+        self.backend.insert_rows(f"{self.database}.api_tokens", [row])
+
+    # --- alert history -------------------------------------------------------------------
+    def record_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store alert state changes (rows of ``alert_history``); repeats collapse on read."""
+        self.backend.insert_rows(f"{self.database}.alert_history", rows)
+
+    def alert_history(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Recorded alert state changes, newest start first."""
+        return self.select(queries.ALERT_HISTORY, limit=limit)
+
+    def alert_intervals(self, from_ms: int, to_ms: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Alert episodes overlapping ``[from_ms, to_ms]`` (epoch ms), oldest first."""
+        return self.select(queries.ALERT_INTERVALS, from_ms=from_ms, to_ms=to_ms, limit=limit)
 
     def close(self) -> None:
         """Release the backend."""
@@ -239,3 +369,8 @@ def _statements(sql: str) -> Sequence[str]:
     """Statements of a migration file: comment lines dropped, split on ``;``."""
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def _ms(ms: int) -> str:
+    """Milliseconds since the epoch as a ClickHouse ``DateTime64(3)`` literal (time-zone free)."""
+    return f"{ms // 1000}.{ms % 1000:03d}"

@@ -70,20 +70,23 @@ PARTITION BY toDate(Timestamp)
 ORDER BY (ServiceName, Route, TraceId, SpanId)
 TTL toDateTime(Timestamp) + toIntervalDay({ttl_days});
 
-CREATE TABLE IF NOT EXISTS {db}.detector_scores
+-- Every detector score of a call in one row: Scores['<detector>.<score>'], e.g.
+-- Scores['faithfulness_drift.faithfulness']. One wide row instead of one row per score
+-- keeps the write cost flat as detectors are added.
+CREATE TABLE IF NOT EXISTS {db}.call_scores
 (
     Timestamp    DateTime64(9) CODEC(Delta, ZSTD(1)),
     TraceId      String CODEC(ZSTD(1)),
     SpanId       String CODEC(ZSTD(1)),
     ServiceName  LowCardinality(String),
-    Detector     LowCardinality(String),
-    ScoreName    LowCardinality(String),
+    Route        LowCardinality(String),
+    Model        LowCardinality(String),
     DetectorKey  String CODEC(ZSTD(1)),
-    Score        Float64 CODEC(ZSTD(1))
+    Scores       Map(LowCardinality(String), Float64) CODEC(ZSTD(1))
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toDate(Timestamp)
-ORDER BY (Detector, DetectorKey, SpanId)
+ORDER BY (ServiceName, Route, SpanId)
 TTL toDateTime(Timestamp) + toIntervalDay({ttl_days});
 
 CREATE TABLE IF NOT EXISTS {db}.alarms

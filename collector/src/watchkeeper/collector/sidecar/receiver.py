@@ -1,0 +1,122 @@
+"""The sidecar's HTTP side: ``POST /v1/traces`` into the spool, ``/metrics``, ``/healthz``.
+
+A request is answered 200 only once its spans are in the spool (fsync'ed by default),
+so whatever an OTLP client was told is accepted survives a crash or restart of the
+sidecar. Payloads are decoded at the edge: garbage is refused with 400 here instead of
+travelling to Kafka, and OTLP/JSON leaves as protobuf (the topic's wire format).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.concurrency import run_in_threadpool
+
+from watchkeeper.collector.metrics import CONTENT_TYPE
+from watchkeeper.collector.processors.decode import (
+    MAX_PAYLOAD_BYTES,
+    Encoding,
+    RejectedPayload,
+    decode_request,
+)
+
+# The collector's receiver answers OTLP clients; the sidecar answers them the same way.
+from watchkeeper.collector.receivers.otlp_http import _error, _gunzip
+from watchkeeper.collector.sidecar.metrics import SidecarMetrics
+from watchkeeper.collector.sidecar.split import messages_by_trace, span_count
+from watchkeeper.collector.sidecar.spool import LargerThanSpool, Spool, SpoolError, SpoolFull
+
+#: Seconds an OTLP client is asked to wait when the spool is full or failing.
+RETRY_AFTER_S = 5
+#: HTTP status per refusal reason; 429 and 503 tell OTLP clients to retry, 400 not to.
+_STATUS = {"oversized": 413, "throttled": 429, "spool_full": 503, "spool_error": 503}
+
+
+def sidecar_app(
+    spool: Spool,
+    metrics: SidecarMetrics,
+    *,
+    kafka_connected: Callable[[], bool] = lambda: False,
+    max_inflight_bytes: int = 64 * 1024 * 1024,
+) -> FastAPI:
+    """The ASGI app of ``watchkeeper sidecar``."""
+    app = FastAPI(title="watchkeeper sidecar", version="0.1.0", docs_url=None, redoc_url=None)
+    inflight = [0]  # bytes; handlers run on one event loop, so no lock is needed
+
+    def accept(body: bytes, encoding: Encoding) -> int:
+        request = decode_request(body, encoding)
+        messages = messages_by_trace(request, body if encoding == "protobuf" else None)
+        try:
+            spool.append(messages)
+        except LargerThanSpool as exc:
+            raise RejectedPayload("oversized", str(exc)) from None
+        except SpoolFull as exc:
+            raise RejectedPayload("spool_full", f"spool full, retry later: {exc}") from None
+        except SpoolError as exc:
+            raise RejectedPayload("spool_error", str(exc)) from None
+        return span_count(request)
+
+    @app.post("/v1/traces")
+    async def export_traces(request: Request) -> Response:
+        encoding: Encoding = (
+            "json" if "json" in request.headers.get("content-type", "") else "protobuf"
+        )
+        try:
+            spans = await receive(request, encoding)
+        except RejectedPayload as exc:
+            metrics.requests_rejected.labels(exc.reason).inc()
+            status = _STATUS.get(exc.reason, 400)
+            response = _error(status, str(exc), encoding)
+            if status in (429, 503):
+                response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        metrics.spans_received.inc(spans)
+        if encoding == "json":
+            return Response("{}", media_type="application/json")
+        return Response(
+            ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf"
+        )
+
+    async def receive(request: Request, encoding: Encoding) -> int:
+        """Spool the request's spans; returns how many. Refusals raise RejectedPayload."""
+        try:
+            declared = int(request.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > MAX_PAYLOAD_BYTES:
+            raise RejectedPayload("oversized", f"body exceeds {MAX_PAYLOAD_BYTES} bytes")
+        if inflight[0] and inflight[0] + declared > max_inflight_bytes:
+            raise RejectedPayload("throttled", "sidecar busy, retry later")
+        inflight[0] += declared
+        try:
+            body = await request.body()
+            if request.headers.get("content-encoding", "").lower() == "gzip":
+                try:
+                    body = _gunzip(body)
+                except (OSError, EOFError, zlib.error, ValueError) as exc:
+                    raise RejectedPayload("bad_gzip", f"bad gzip body: {exc}") from None
+            return await run_in_threadpool(accept, body, encoding)
+        finally:
+            inflight[0] -= declared
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        # Always 200 while serving: the sidecar's job is to accept spans while Kafka is
+        # away, so Kafka's state must not make the app's pod unready.
+        return {
+            "status": "ok",
+            "kafka": "connected" if kafka_connected() else "disconnected",
+            "spool_records": spool.pending_records,
+            "spool_bytes": spool.disk_bytes,
+            "spool_limit_bytes": spool.max_bytes,
+        }
+
+    return app

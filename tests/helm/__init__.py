@@ -1,0 +1,1 @@
+"""The Helm chart, rendered and validated offline, and the image it runs."""

@@ -1,0 +1,1 @@
+"""Standard OpenTelemetry and OpenInference instrumentation through sidecar and collector."""

@@ -1,0 +1,1 @@
+"""The sidecar: spool, trace splitting, OTLP receiver, command, and durability."""

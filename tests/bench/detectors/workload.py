@@ -118,6 +118,19 @@ def call_on(
     )
 
 
+def _odd_calls(rng: random.Random, c: Call) -> Call:
+    roll = rng.random()
+    if roll < 0.01:
+        c.output_text = REFUSAL
+    elif roll < 0.02:
+        c.finish_reasons = ["length"]
+    elif roll < 0.025:
+        c.input_text = rng.choice(ATTACKS)
+    elif roll < 0.03:
+        c.output_text = rng.choice(PII_ANSWERS)
+    return c
+
+
 def realistic(n: int, seed: int = 0, rag_share: float = 0.3) -> list[Call]:
     """Production-like traffic for cost measurements: all topics, 30% RAG, some odd calls.
 
@@ -128,15 +141,42 @@ def realistic(n: int, seed: int = 0, rag_share: float = 0.3) -> list[Call]:
     pool = by_topic()
     out = []
     for _ in range(n):
-        c = call(rng, pool, rag=rng.random() < rag_share)
-        roll = rng.random()
-        if roll < 0.01:
-            c.output_text = REFUSAL
-        elif roll < 0.02:
-            c.finish_reasons = ["length"]
-        elif roll < 0.025:
-            c.input_text = rng.choice(ATTACKS)
-        elif roll < 0.03:
-            c.output_text = rng.choice(PII_ANSWERS)
-        out.append(c)
+        out.append(_odd_calls(rng, call(rng, pool, rag=rng.random() < rag_share)))
+    return out
+
+
+def production(n: int, seed: int = 0, rag_share: float = 0.3, chars: int = 500) -> list[Call]:
+    """As :func:`realistic`, with ``chars``-character prompts and answers (real dialogue).
+
+    Each call asks a random conversation's question, padded with turns of neighbouring
+    conversations to ``chars`` characters (as a user pasting context would), paraphrased;
+    the answer is padded likewise (the collector benchmark's messages). RAG calls retrieve
+    three such answers from the corpus (about 2,000 passages, more than the scorer's
+    passage cache holds), one of them the answer's own source.
+    """
+    from tests.bench.collector.bench_throughput import _texts
+
+    rng = random.Random(seed)
+    size = len(conversations())
+    out = []
+    for _ in range(n):
+        k = rng.randrange(size)
+        prompt, answer = _texts(k, chars)
+        contexts: list[str] = []
+        if rng.random() < rag_share:
+            contexts = [answer, *(_texts(rng.randrange(size), chars)[1] for _ in range(2))]
+            rng.shuffle(contexts)
+        prompt = paraphrase(rng, prompt)
+        c = Call(
+            prompt,
+            answer,
+            contexts,
+            model="gpt-bench",
+            duration_s=rng.lognormvariate(-0.5, 0.4),
+            is_error=rng.random() < 0.01,
+            input_tokens=max(1, len(prompt) // 4) + 125 * len(contexts),
+            output_tokens=max(1, len(answer) // 4),
+            finish_reasons=["stop"],
+        )
+        out.append(_odd_calls(rng, c))
     return out

@@ -17,6 +17,12 @@ _REFUSAL = re.compile(
     r"|i['\u2019]m not allowed|not able to (?:help|assist) with"
     r"|against (?:my|our) (?:guidelines|policy|policies))",
 )
+#: Every refusal phrase contains one of these: a few substring tests rule out most answers
+#: faster than the pattern can.
+_NEEDS = (
+    "sorry", "afraid", "apologi", "as an ai", "i can't", "i can\u2019t", "i cannot",
+    "i won", "unable to", "not able to", "must decline", "not allowed", "against",
+)  # fmt: skip
 
 
 def is_refusal(text: str) -> bool:
@@ -25,7 +31,11 @@ def is_refusal(text: str) -> bool:
     >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
     (True, False)
     """
-    return _REFUSAL.search(text[:_HEAD].lower()) is not None
+    head = text[:_HEAD].lower()
+    for needed in _NEEDS:
+        if needed in head:
+            return _REFUSAL.search(head) is not None
+    return False
 
 
 class RefusalRateDrift(RateDrift):

@@ -60,6 +60,31 @@ _SCREEN = re.compile(
     r"|jailbr|anything now|mode|restrict|limitation|filter|censor|ethical|roleplay|inst\]"
     r"|<\||system|[A-Za-z0-9+/]{120}"
 )
+#: A cheaper, narrower screen run first: every match of a pattern contains one of these
+#: (the word opening an override, a reveal's object, a persona's opening, the jailbreak
+#: words, what a no-limits phrase names, the chat-template words) or ``_SYSTEM_ROLE``, or
+#: is a payload. Everyday prompts say "you are", "mode", "filter" or "system" often
+#: enough that ``_SCREEN`` alone sends most of them through the full patterns.
+_NEEDS = (
+    "ignore", "disregard", "forget", "override", "bypass",
+    "prompt", "instruction", "developer", "you are now", "now on you are", "act as",
+    "pretend", "roleplay as", "jailbr", "do anything now", "dan mode", "god mode",
+    "restrictions", "limitations", "filters", "censorship", "ethical",
+    "im_start", "endoftext", "inst]",
+)  # fmt: skip
+#: The role-tag forms that name the system: ``<|system|>``, ``## system``, ``system: you``.
+_SYSTEM_ROLE = re.compile(r"(?:<\|?|#\s*)system|system\s*:")
+_PAYLOAD_START = re.compile(r"[A-Za-z0-9+/]{120}")
+
+
+def _may_match(text: str) -> bool:
+    """False when no pattern can match ``text`` (lower-cased or case-folded)."""
+    for needed in _NEEDS:
+        if needed in text:
+            return True
+    if "system" in text and _SYSTEM_ROLE.search(text):
+        return True
+    return _PAYLOAD_START.search(text) is not None
 
 
 def injection_risk(text: str) -> tuple[float, list[str]]:
@@ -73,10 +98,12 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
-    if not _SCREEN.search(head.lower()):
+    lowered = head.lower()
+    folded = lowered if head.isascii() else head.casefold()
+    if not _may_match(folded) or not _SCREEN.search(lowered):
         return 0.0, []
     found: list[str] = []
-    for match in _COMBINED.finditer(head.lower() if head.isascii() else head.casefold()):
+    for match in _COMBINED.finditer(folded):
         name = match.lastgroup
         if name and name not in found:
             found.append(name)

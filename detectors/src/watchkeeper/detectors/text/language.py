@@ -28,6 +28,10 @@ _SCRIPTS = (
 )
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+#: Any letter of a script other than Latin: without one, only Latin letters can count.
+_NON_LATIN = re.compile(
+    "[" + "".join(pattern.pattern[1:-1] for name, pattern in _SCRIPTS if name != "latin") + "]"
+)
 
 _FUNCTION_WORDS = {
     "en": "the and is are you what how to of in it for with this that my can do",
@@ -59,6 +63,8 @@ def script(text: str) -> str:
     head = text[:MAX_CHARS]
     if head.isascii():
         return "latin" if _ASCII_LETTER.search(head) else "none"
+    if not _NON_LATIN.search(head):  # accents, curly quotes, dashes: one search, not 13
+        return "latin" if _SCRIPTS[-1][1].search(head) else "none"
     best, best_count = "none", 0
     for name, pattern in _SCRIPTS:
         count = len(pattern.findall(head))
@@ -80,12 +86,12 @@ def language(text: str) -> str:
     found = script(text)
     if found != "latin":
         return found
-    tokens = words(text)
     votes: dict[str, int] = {}
-    for w in _FUNCTION_WORD_SET.intersection(tokens):
-        weight = tokens.count(w)
+    # One pass over the function words among the tokens (counting each found word with
+    # ``tuple.count`` rescans all tokens once per distinct function word).
+    for w in filter(_FUNCTION_WORD_SET.__contains__, words(text)):
         for lang in _LANGUAGE_OF[w]:
-            votes[lang] = votes.get(lang, 0) + weight
+            votes[lang] = votes.get(lang, 0) + 1
     if not votes:
         return "latin"
     return max(sorted(votes), key=lambda lang: votes[lang])

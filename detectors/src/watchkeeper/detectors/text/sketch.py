@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from itertools import repeat
 
 
 def stable_hash(word: str) -> int:
@@ -32,12 +33,14 @@ def sketch(words: Iterable[str], k: int) -> tuple[int, ...]:
     cache = _HASHES
     if len(cache) > _HASHES_MAX:
         cache.clear()
-    found = set()
-    for w in words:
-        h = cache.get(w)
-        if h is None:
-            h = cache[w] = zlib.crc32(w.encode("utf-8", "surrogatepass"))
-        found.add(h)
+    if type(words) is not tuple:  # read twice below
+        words = tuple(words)
+    found = set(map(cache.get, words, repeat(-1)))  # hashes are never negative
+    if -1 in found:  # words seen for the first time
+        found.discard(-1)
+        for w in words:
+            if w not in cache:
+                found.add(cache.setdefault(w, zlib.crc32(w.encode("utf-8", "surrogatepass"))))
     return tuple(sorted(found)[:k])
 
 

@@ -18,8 +18,10 @@ _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:['.,][a-z0-9]+)*")
 _DIGIT = re.compile(r"\d")
 _NO_NUMBERS: frozenset[str] = frozenset()
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
-# A capitalised word that does not start a sentence: "Paris", "ACME", "GPT-4o".
-_ENTITY = re.compile(r"(?<=[^.!?:\s] )[A-Z][\w-]*\w")
+# A capitalised word that does not start a sentence: "Paris", "ACME", "GPT-4o". The capital
+# comes first and the look-behind after it (same matches as ``(?<=[^.!?:\s] )[A-Z]...``), so
+# the regex engine can skip to capitals instead of trying the look-behind everywhere.
+_ENTITY = re.compile(r"[A-Z](?<=[^.!?:\s] [A-Z])[\w-]*\w")
 
 # A word list reads better as text than as 170 quoted strings.
 STOPWORDS = frozenset(
@@ -152,6 +154,9 @@ def find_numbers(text: str) -> frozenset[str]:
 
 def numbers_of(tokens: tuple[str, ...]) -> frozenset[str]:
     """Numbers among already tokenised words."""
+    joined = "".join(tokens)
+    if joined.isascii() and not _DIGIT.search(joined):  # no digit, no number
+        return _NO_NUMBERS
     found = set()
     for token in tokens:
         if token[0].isdigit() and token.replace(",", "").replace(".", "").isdigit():

@@ -14,6 +14,7 @@ from watchkeeper.detectors.text.tokens import (
     entities,
     numbers_of,
     tokenize,
+    tokenize_pieces,
 )
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002])\s+|\n+")
@@ -90,8 +91,7 @@ class LexicalGroundedness:
         unsupported_names = {e for e in entities(answer) if e not in words}
         total_weight = 0
         total = 0.0
-        for sentence in _SENTENCE_END.split(answer[:MAX_CHARS]):
-            tokens = tokenize(sentence)
+        for tokens in tokenize_pieces(_SENTENCE_END.split(answer[:MAX_CHARS])):
             found = content_words_of(tokens)
             if not found:
                 continue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from itertools import repeat
+from collections.abc import Sequence
+
+from watchkeeper.detectors.text.token_split import split_tokens
 
 #: Characters of a text that are analysed; the rest only counts towards its length.
 MAX_CHARS = 4000
@@ -16,19 +18,9 @@ _TOKEN = re.compile(
     r"|[^\W_]+(?:['\u2019][^\W_]+)*"
 )
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:['.,][a-z0-9]+)*")
-# The same tokens without the regex engine (see ``_split_tokens``): every ASCII character
-# that is not a letter, digit or joiner separates tokens.
-_JOINERS = "'.,"
-_ASCII_SEPARATORS = str.maketrans(
-    {c: " " for c in map(chr, range(128)) if not (c.isalnum() or c in _JOINERS)}
-)
-_JOINER_PAIR = re.compile(r"['.,]{2}")
-# Punctuation beyond ASCII that is never part of a token (quotes, dashes, bullets ...).
-_UNICODE_SEPARATORS = (
-    "\u201c", "\u201d", "\u2018", "\u2013", "\u2014", "\u2026", "\xa0", "\u2022",
-    "\u2500", "\u2502", "\u251c", "\u2514", "\xab", "\xbb", "\xb7", "\u2192",
-)  # fmt: skip
-_CURLY_APOSTROPHE = "\u2019"
+#: Joins the pieces of ``tokenize_pieces``: a token no piece holds (that is checked).
+_BREAK = "qzxpiecebreakxzq"
+_PIECE_BREAK = f" {_BREAK} "
 _DIGIT = re.compile(r"\d")
 _NO_NUMBERS: frozenset[str] = frozenset()
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
@@ -103,50 +95,38 @@ def words(text: str) -> tuple[str, ...]:
 def tokenize(text: str) -> tuple[str, ...]:
     """``words`` without the memo: for pieces of a text (sentences, chunks)."""
     head = text[:MAX_CHARS].lower()
-    found = _split_tokens(head)
+    found = split_tokens(head)
     if found is not None:
         return found
     # Most traffic is ASCII, for which a simpler pattern is twice as fast.
     return tuple((_ASCII_TOKEN if head.isascii() else _TOKEN).findall(head))
 
 
-def _split_tokens(head: str) -> tuple[str, ...] | None:
-    """The tokens the patterns find in ``head`` (lower-cased), by splitting; None if unsure.
+def tokenize_pieces(pieces: Sequence[str]) -> list[tuple[str, ...]]:
+    """``[tokenize(piece) for piece in pieces]``, in one pass when the pieces are ASCII.
 
-    The regex engine steps through every character in Python's slowest loop; ``translate``,
-    ``split`` and ``strip`` do the common case in a few C passes. Both patterns have no
-    look-around, so tokens never straddle a separator (any character outside letters,
-    digits and the joiners ``'.,``), and a run between separators stripped of joiners at
-    its ends is one whole token when its letters and digits are joined by single joiners
-    (for the ASCII pattern) or by single apostrophes (for the other one: there ``.`` and
-    ``,`` only join digits, a case left to the regex). Text with letters beyond ASCII, or
-    with both kinds of apostrophe, is left to the regex too.
+    >>> tokenize_pieces(["Refunds take 30 days.", "", "Ask support!"])
+    [('refunds', 'take', '30', 'days'), (), ('ask', 'support')]
     """
-    if head.isascii():
-        cores = [*filter(None, map(str.strip, head.translate(_ASCII_SEPARATORS).split(), repeat(_JOINERS)))]
-        if _JOINER_PAIR.search("".join(cores)):
-            return None
-        return tuple(cores)
-    # The general pattern, on text whose only characters beyond ASCII are separators or a
-    # curly apostrophe (which it treats like ``'``: swapped for one, then swapped back).
-    text = head
-    for separator in _UNICODE_SEPARATORS:
-        if separator in text:
-            text = text.replace(separator, " ")
-    curly = _CURLY_APOSTROPHE in text
-    if curly:
-        if "'" in text:
-            return None
-        text = text.replace(_CURLY_APOSTROPHE, "'")
-    if not text.isascii():
-        return None
-    cores = [*filter(None, map(str.strip, text.translate(_ASCII_SEPARATORS).split(), repeat(_JOINERS)))]
-    joined = "".join(cores)
-    if "." in joined or "," in joined or "''" in joined:
-        return None
-    if curly and cores:
-        return tuple("\0".join(cores).replace("'", _CURLY_APOSTROPHE).split("\0"))
-    return tuple(cores)
+    if len(pieces) < 2 or max(map(len, pieces)) > MAX_CHARS:
+        return [tokenize(piece) for piece in pieces]
+    joined = _PIECE_BREAK.join(pieces)
+    lowered = joined.lower()
+    if not joined.isascii() or lowered.count(_BREAK) != len(pieces) - 1:
+        return [tokenize(piece) for piece in pieces]  # other patterns, or a break in a piece
+    # Tokens never straddle the spaces around a break, so the pieces' tokens come out in
+    # order, a break token between each two.
+    tokens = split_tokens(lowered)
+    if tokens is None:
+        tokens = tuple(_ASCII_TOKEN.findall(lowered))
+    out = []
+    start = 0
+    for _ in range(len(pieces) - 1):
+        end = tokens.index(_BREAK, start)
+        out.append(tokens[start:end])
+        start = end + 1
+    out.append(tokens[start:])
+    return out
 
 
 def content_words(text: str) -> tuple[str, ...]:

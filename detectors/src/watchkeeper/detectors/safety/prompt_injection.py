@@ -73,7 +73,9 @@ _NEEDS = (
     "im_start", "endoftext", "inst]",
 )  # fmt: skip
 #: The role-tag forms that name the system: ``<|system|>``, ``## system``, ``system: you``.
-_SYSTEM_ROLE = re.compile(r"(?:<\|?|#\s*)system|system\s*:")
+#: Each starts with a fixed string, which the regex engine finds fast.
+_SYSTEM_TAGS = ("<system", "<|system")
+_SYSTEM_ROLES = (re.compile(r"system\s*:"), re.compile(r"#\s*system"))
 _PAYLOAD_START = re.compile(r"[A-Za-z0-9+/]{120}")
 
 
@@ -82,7 +84,10 @@ def _may_match(text: str) -> bool:
     for needed in _NEEDS:
         if needed in text:
             return True
-    if "system" in text and _SYSTEM_ROLE.search(text):
+    if "system" in text and (
+        any(map(text.__contains__, _SYSTEM_TAGS))
+        or any(pattern.search(text) for pattern in _SYSTEM_ROLES)
+    ):
         return True
     # A payload is 120 characters without a space, so it covers some ``text[i : i + 61]``
     # with ``i`` a multiple of 60: where all those hold a space, there is none.

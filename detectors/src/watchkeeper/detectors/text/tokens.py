@@ -178,7 +178,8 @@ def numbers(text: str) -> frozenset[str]:
     facts = _facts(text)
     found = facts.numbers
     if found is None:
-        has_digits = _DIGIT.search(text, 0, MAX_CHARS)
+        head = text[:MAX_CHARS]
+        has_digits = not _ascii_without_digits(head) and _DIGIT.search(head)
         found = facts.numbers = numbers_of(words(text)) if has_digits else _NO_NUMBERS
     return found
 
@@ -190,14 +191,21 @@ def find_numbers(text: str) -> frozenset[str]:
 
 def numbers_of(tokens: tuple[str, ...]) -> frozenset[str]:
     """Numbers among already tokenised words."""
-    joined = "".join(tokens)
-    if joined.isascii() and not _DIGIT.search(joined):  # no digit, no number
+    if _ascii_without_digits("".join(tokens)):  # no digit, no number
         return _NO_NUMBERS
     found = set()
     for token in tokens:
         if token[0].isdigit() and token.replace(",", "").replace(".", "").isdigit():
             found.add(token.replace(",", "") if _THOUSANDS.fullmatch(token) else token)
     return frozenset(found)
+
+
+def _ascii_without_digits(text: str) -> bool:
+    """True when ``text`` is ASCII without a digit (``bytes`` scan far faster than regexes)."""
+    if not text.isascii():
+        return False
+    data = text.encode("ascii")
+    return len(data.translate(None, b"0123456789")) == len(data)
 
 
 def entities(text: str) -> frozenset[str]:

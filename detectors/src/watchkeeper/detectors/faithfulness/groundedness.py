@@ -5,19 +5,54 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Protocol
 
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
     content_words_of,
+    content_words_of_pieces,
     entities,
+    may_hold_numbers,
     numbers_of,
     tokenize,
     tokenize_pieces,
 )
 
-_SENTENCE_END = re.compile(r"(?<=[.!?\u3002])\s+|\n+")
+#: Where sentences end: whitespace after a sentence mark, and line breaks.
+SENTENCE_END = re.compile(r"(?<=[.!?\u3002])\s+|\n+")
+# The same cuts by patterns that open with a fixed character, which the regex engine
+# finds fast; SENTENCE_END's look-behind is tried at every position.
+_MARKS = ("!", "?", "\u3002")
+_AFTER_MARK = re.compile(r"\.\s+")
+_LINE_BREAKS = re.compile(r"\n\n*")
+
+
+def sentences(text: str) -> list[str]:
+    r"""``SENTENCE_END.split(text)``, found faster.
+
+    >>> sentences("It works. Really?  Yes!\nSure\n\nok")
+    ['It works.', 'Really?', 'Yes!', 'Sure', 'ok']
+    """
+    marked = text
+    for mark in _MARKS:  # one character for one: positions hold
+        marked = marked.replace(mark, ".")
+    cuts = [(m.start() + 1, m.end()) for m in _AFTER_MARK.finditer(marked)]
+    if "\n" in text:
+        # A line break in the whitespace after a mark is part of that cut; others cut.
+        breaks = [
+            (m.start(), m.end())
+            for m in _LINE_BREAKS.finditer(text)
+            if not any(a <= m.start() < b for a, b in cuts)
+        ]
+        cuts = sorted(cuts + breaks)
+    pieces = []
+    start = 0
+    for a, b in cuts:
+        pieces.append(text[start:a])
+        start = b
+    pieces.append(text[start:])
+    return pieces
 
 
 class GroundednessScorer(Protocol):
@@ -89,22 +124,34 @@ class LexicalGroundedness:
             return float("nan")
         words, bigrams, known = evidence.words, evidence.bigrams, evidence.numbers
         unsupported_names = {e for e in entities(answer) if e not in words}
+        head = answer[:MAX_CHARS]
+        sentence_tokens = tokenize_pieces(sentences(head))
+        sentence_words = content_words_of_pieces(sentence_tokens)
+        # Look every content word and pair up at once; each sentence sums its own slices
+        # (the pairs that straddle two sentences are never read).
+        flat = tuple(chain.from_iterable(sentence_words))
+        found_at = list(map(words.__contains__, flat))
+        paired_at = list(map(bigrams.__contains__, pairwise(flat)))
+        check_numbers = may_hold_numbers(head)
         total_weight = 0
         total = 0.0
-        for tokens in tokenize_pieces(_SENTENCE_END.split(answer[:MAX_CHARS])):
-            found = content_words_of(tokens)
-            if not found:
+        start = 0
+        for tokens, found in zip(sentence_tokens, sentence_words, strict=True):
+            n = len(found)
+            if not n:
                 continue
-            supported = sum(map(words.__contains__, found)) / len(found)
-            if len(found) > 1:
-                paired = sum(map(bigrams.__contains__, pairwise(found)))
-                supported = (supported + paired / (len(found) - 1)) / 2.0
-            if any(n not in known for n in numbers_of(tokens)):
+            end = start + n
+            supported = sum(found_at[start:end]) / n
+            if n > 1:
+                paired = sum(paired_at[start : end - 1])
+                supported = (supported + paired / (n - 1)) / 2.0
+            if check_numbers and any(x not in known for x in numbers_of(tokens)):
                 supported *= 0.5
             if unsupported_names and not unsupported_names.isdisjoint(tokens):
                 supported *= 0.75
-            total += supported * len(found)
-            total_weight += len(found)
+            total += supported * n
+            total_weight += n
+            start = end
         return total / total_weight if total_weight else float("nan")
 
     def _all_evidence(self, contexts: Sequence[str]) -> _Evidence | None:

@@ -31,9 +31,13 @@ _KINDS: tuple[tuple[str, re.Pattern[str], float], ...] = (
 
 #: Every kind but email has seven or more digits and separators in a row (an IBAN's tail).
 _DIGIT_RUN = re.compile(r"\d[\d ()./-]{5,}\d")
-#: UTF-8 bytes to ``#`` when they may belong to such a run (any byte of a non-ASCII
-#: character may: it could be a digit), else to ``x``: a run shows as seven ``#`` in a row.
-_RUN_BYTES = bytes(35 if b >= 128 or chr(b) in "0123456789 ()./-" else 120 for b in range(256))
+#: UTF-8 bytes to ``1`` when they may be (part of) a digit (any byte beyond ASCII may: the
+#: character could be a digit), to ``#`` for the separators, else to ``x``. A run shows as
+#: ``1[1#]{5,}1`` there, which opens with a fixed character the regex engine finds fast.
+_RUN_BYTES = bytes(
+    49 if b >= 128 or chr(b).isdigit() else 35 if chr(b) in " ()./-" else 120 for b in range(256)
+)
+_RUN_SHAPE = re.compile(rb"1[1#]{5,}1")
 
 
 _NOT_DIGIT = re.compile(r"\D")
@@ -59,9 +63,10 @@ def _iban_ok(raw: str) -> bool:
 
 
 def _may_hold_digit_run(text: str) -> bool:
-    """False when ``text`` has no seven digits and separators in a row (``bytes`` scans
-    cost a fraction of a regex scan)."""
-    return b"#######" in text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES)
+    """False when ``text`` has no run of digits and separators as ``_DIGIT_RUN`` finds
+    (``bytes`` scans cost a fraction of a regex scan)."""
+    shape = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES)
+    return _RUN_SHAPE.search(shape) is not None
 
 
 def find_pii(text: str) -> dict[str, list[str]]:

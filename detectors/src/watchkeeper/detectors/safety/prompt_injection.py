@@ -72,6 +72,7 @@ _NEEDS = (
     "restrictions", "limitations", "filters", "censorship", "ethical",
     "im_start", "endoftext", "inst]",
 )  # fmt: skip
+_NEEDS_UTF8 = tuple(needed.encode() for needed in _NEEDS)
 #: The role-tag forms that name the system: ``<|system|>``, ``## system``, ``system: you``.
 #: Each starts with a fixed string, which the regex engine finds fast.
 _SYSTEM_TAGS = ("<system", "<|system")
@@ -81,9 +82,12 @@ _PAYLOAD_START = re.compile(r"[A-Za-z0-9+/]{120}")
 
 def _may_match(text: str) -> bool:
     """False when no pattern can match ``text`` (lower-cased or case-folded)."""
-    for needed in _NEEDS:
-        if needed in text:
+    if text.isascii():
+        if any(map(text.__contains__, _NEEDS)):
             return True
+    # Beyond ASCII, characters take two or four bytes: the same search is cheaper in UTF-8.
+    elif any(map(text.encode("utf-8", "surrogatepass").__contains__, _NEEDS_UTF8)):
+        return True
     if "system" in text and (
         any(map(text.__contains__, _SYSTEM_TAGS))
         or any(pattern.search(text) for pattern in _SYSTEM_ROLES)
@@ -108,9 +112,8 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
-    lowered = head.lower()
-    folded = lowered if head.isascii() else head.casefold()
-    if not _may_match(folded) or not _SCREEN.search(lowered):
+    folded = head.lower() if head.isascii() else head.casefold()
+    if not _may_match(folded) or not _SCREEN.search(head.lower()):
         return 0.0, []
     found: list[str] = []
     for match in _COMBINED.finditer(folded):

@@ -67,4 +67,4 @@ def similarity(a: tuple[int, ...], b: tuple[int, ...], k: int) -> float:
         return common / (len(a) + len(b) - common)
     sb = set(b)
     union = sorted(sa | sb)[:k]
-    return sum(1 for v in union if v in sa and v in sb) / len(union)
+    return sum(map((sa & sb).__contains__, union)) / len(union)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import chain
 
 from watchkeeper.detectors.text.token_split import split_tokens
 
@@ -103,7 +104,7 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 
 def tokenize_pieces(pieces: Sequence[str]) -> list[tuple[str, ...]]:
-    """``[tokenize(piece) for piece in pieces]``, in one pass when the pieces are ASCII.
+    """``[tokenize(piece) for piece in pieces]``, in one pass over all pieces when it can.
 
     >>> tokenize_pieces(["Refunds take 30 days.", "", "Ask support!"])
     [('refunds', 'take', '30', 'days'), (), ('ask', 'support')]
@@ -112,12 +113,16 @@ def tokenize_pieces(pieces: Sequence[str]) -> list[tuple[str, ...]]:
         return [tokenize(piece) for piece in pieces]
     joined = _PIECE_BREAK.join(pieces)
     lowered = joined.lower()
-    if not joined.isascii() or lowered.count(_BREAK) != len(pieces) - 1:
-        return [tokenize(piece) for piece in pieces]  # other patterns, or a break in a piece
+    if lowered.count(_BREAK) != len(pieces) - 1:  # a piece holds the break itself
+        return [tokenize(piece) for piece in pieces]
     # Tokens never straddle the spaces around a break, so the pieces' tokens come out in
-    # order, a break token between each two.
+    # order, a break between each two. Which pattern applies is chosen per piece (ASCII or
+    # not); when splitting succeeds on text beyond ASCII, no token holds "." or ",", and
+    # then both patterns find the same tokens in the ASCII pieces.
     tokens = split_tokens(lowered)
     if tokens is None:
+        if not joined.isascii():
+            return [tokenize(piece) for piece in pieces]
         tokens = tuple(_ASCII_TOKEN.findall(lowered))
     out = []
     start = 0
@@ -144,6 +149,27 @@ def content_words(text: str) -> tuple[str, ...]:
 
 def content_words_of(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """Content words of already tokenised text (no memo: for pieces such as sentences)."""
+    return tuple(filter(None, _content_forms(tokens)))
+
+
+def content_words_of_pieces(pieces: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """``[content_words_of(tokens) for tokens in pieces]``, one cache pass for all pieces.
+
+    >>> content_words_of_pieces([("the", "refunds"), (), ("take", "30", "days")])
+    [('refund',), (), ('take', 'day')]
+    """
+    forms = _content_forms(tuple(chain.from_iterable(pieces)))
+    out = []
+    start = 0
+    for tokens in pieces:
+        end = start + len(tokens)
+        out.append(tuple(filter(None, forms[start:end])))
+        start = end
+    return out
+
+
+def _content_forms(tokens: tuple[str, ...]) -> list[str]:
+    """The content form of each token ("" for none), through the cache."""
     forms = _CONTENT_FORM
     if len(forms) > _CONTENT_FORMS_MAX:
         forms.clear()
@@ -152,7 +178,7 @@ def content_words_of(tokens: tuple[str, ...]) -> tuple[str, ...]:
         for i, w in enumerate(tokens):
             if found[i] is None:
                 found[i] = forms[w] = _content_form(w)
-    return tuple(filter(None, found))
+    return found  # type: ignore[return-value]  # no None left
 
 
 #: word -> its content form ("" for a stopword, number or stray letter); a bounded cache.
@@ -179,7 +205,7 @@ def numbers(text: str) -> frozenset[str]:
     found = facts.numbers
     if found is None:
         head = text[:MAX_CHARS]
-        has_digits = not _ascii_without_digits(head) and _DIGIT.search(head)
+        has_digits = may_hold_numbers(head) and _DIGIT.search(head)
         found = facts.numbers = numbers_of(words(text)) if has_digits else _NO_NUMBERS
     return found
 
@@ -191,8 +217,11 @@ def find_numbers(text: str) -> frozenset[str]:
 
 def numbers_of(tokens: tuple[str, ...]) -> frozenset[str]:
     """Numbers among already tokenised words."""
-    if _ascii_without_digits("".join(tokens)):  # no digit, no number
+    joined = "".join(tokens)
+    if not may_hold_numbers(joined):
         return _NO_NUMBERS
+    if "." not in joined and "," not in joined:  # then a number is all digits
+        return frozenset(filter(str.isdigit, tokens))
     found = set()
     for token in tokens:
         if token[0].isdigit() and token.replace(",", "").replace(".", "").isdigit():
@@ -200,12 +229,27 @@ def numbers_of(tokens: tuple[str, ...]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _ascii_without_digits(text: str) -> bool:
-    """True when ``text`` is ASCII without a digit (``bytes`` scan far faster than regexes)."""
+def may_hold_numbers(text: str) -> bool:
+    """False when no token of ``text`` can be a number: ASCII text without a digit.
+
+    A ``bytes`` scan, at a fraction of the cost of a regex scan.
+
+    >>> may_hold_numbers("no digits here"), may_hold_numbers("3 days"), may_hold_numbers("²")
+    (False, True, True)
+    """
     if not text.isascii():
-        return False
+        return True
     data = text.encode("ascii")
-    return len(data.translate(None, b"0123456789")) == len(data)
+    return len(data.translate(None, b"0123456789")) != len(data)
+
+
+def _may_hold_capital(text: str) -> bool:
+    """False when ``text`` holds no ASCII capital (``bytes`` scans beat a regex scan)."""
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data.translate(None, _CAPITALS)) != len(data)
+
+
+_CAPITALS = bytes(range(65, 91))
 
 
 def entities(text: str) -> frozenset[str]:
@@ -227,7 +271,6 @@ def entities(text: str) -> frozenset[str]:
 def find_entities(text: str) -> frozenset[str]:
     """``entities`` without the memo."""
     head = text[:MAX_CHARS]
-    rest = head[1:]
-    if rest == rest.lower():  # no capital after the first letter: nothing to find
+    if not _may_hold_capital(head[2:]):  # an entity opens with a capital, two characters in
         return frozenset()
     return frozenset(m.lower() for m in _ENTITY.findall(head) if m.lower() not in STOPWORDS)

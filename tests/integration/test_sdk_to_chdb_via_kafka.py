@@ -23,8 +23,9 @@ def _drain(receiver: KafkaReceiver, store: Store, expected: int, timeout_s: floa
 
 
 @pytest.mark.kafka
+@pytest.mark.parametrize("client", ["confluent", "kafka-python"])
 def test_decorated_calls_arrive_exactly_once_with_fields_intact(
-    kafka_bootstrap: str, store: Store
+    kafka_bootstrap: str, store: Store, client: str
 ) -> None:
     """N decorated calls exported to Kafka are stored once each, every field as sent.
 
@@ -50,7 +51,9 @@ def test_decorated_calls_arrive_exactly_once_with_fields_intact(
     assert after["spans_exported"] - before["spans_exported"] == N_CALLS
     assert after["spans_dropped"] == before["spans_dropped"]
 
-    receiver = KafkaReceiver(Pipeline(store), bootstrap=kafka_bootstrap, topic=topic, group=group)
+    receiver = KafkaReceiver(
+        Pipeline(store), bootstrap=kafka_bootstrap, topic=topic, group=group, client=client
+    )
     receiver.connect()
     try:
         _drain(receiver, store, N_CALLS, timeout_s=60)
@@ -91,7 +94,9 @@ def test_decorated_calls_arrive_exactly_once_with_fields_intact(
     raw = store.select("SELECT count() AS n FROM {db}.calls")
     assert int(raw[0]["n"]) == N_CALLS
 
-    again = KafkaReceiver(Pipeline(store), bootstrap=kafka_bootstrap, topic=topic, group=group)
+    again = KafkaReceiver(
+        Pipeline(store), bootstrap=kafka_bootstrap, topic=topic, group=group, client=client
+    )
     again.connect()
     try:
         seen = sum(again.poll_once(timeout_ms=500) for _ in range(4))

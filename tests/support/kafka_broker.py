@@ -251,8 +251,15 @@ def _free_loopback_ports(count: int) -> list[int]:
 
 
 def _random_cluster_id() -> str:
-    """A Kafka cluster id: a random UUID in URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka cluster id: a random UUID in URL-safe base64 without padding (22 chars).
+
+    Never starting with ``-`` (one draw in 64 does), which ``kafka-storage format`` would
+    read as an option; Kafka's own ``Uuid.randomUuid`` redraws those too.
+    """
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def _die_with_parent_preexec() -> Callable[[], None] | None:

@@ -3,13 +3,13 @@
     make bench-collector                       # 100,000 calls
     python -m tests.bench.collector.bench_throughput --calls 20000
 
-Both rates are measured in one run on the same messages: first a plain kafka-python
-consumer that only iterates the messages (the ceiling for a kafka-python consumer),
-then the collector's own receiver -> pipeline (decode, normalize, default detectors,
-sampling, review routing) -> chDB, committing offsets after each stored batch, as
-``watchkeeper collect`` does. Messages look like what the SDK sends: one GenAI span per
-trace with a 500-character prompt and answer (real dialogue from chatterbot-corpus),
-model, token counts, user id.
+All rates are measured in one run on the same messages: first plain kafka-python and
+confluent-kafka consumers that only iterate the messages (the ceilings of each client),
+then the collector's own receiver (on its default client, confluent-kafka) -> pipeline
+(decode, normalize, default detectors, sampling, review routing) -> chDB, committing
+offsets after each stored batch, as ``watchkeeper collect`` does. Messages look like
+what the SDK sends: one GenAI span per trace with a 500-character prompt and answer
+(real dialogue from chatterbot-corpus), model, token counts, user id.
 """
 
 from __future__ import annotations
@@ -160,8 +160,48 @@ def raw_consume(bootstrap: str, topic: str, calls: int) -> float:
     return counted / elapsed
 
 
+def raw_consume_confluent(bootstrap: str, topic: str, calls: int) -> float:
+    """calls/s of a confluent-kafka (librdkafka) consumer that only touches each message."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"raw-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    total, counted = 0, 0
+    started = None
+    deadline = time.monotonic() + 600
+    while total < calls and time.monotonic() < deadline:
+        batch = consumer.consume(num_messages=2000, timeout=1.0)
+        n = sum(len(m.value() or b"") > 0 for m in batch if m.error() is None)
+        if batch:
+            consumer.commit(asynchronous=False)
+        total += n
+        if started is None:
+            if n:
+                started = time.perf_counter()
+            continue
+        counted += n
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    if total < calls:
+        raise RuntimeError(f"raw consumer saw only {total} of {calls}")
+    return counted / elapsed
+
+
 def pipeline_consume(
-    bootstrap: str, topic: str, calls: int, data_dir: Path, *, detectors: bool = True
+    bootstrap: str,
+    topic: str,
+    calls: int,
+    data_dir: Path,
+    *,
+    detectors: bool = True,
+    client: str = "auto",
 ) -> dict[str, float]:
     """calls/s through the collector's receiver, pipeline and chDB store.
 
@@ -187,6 +227,7 @@ def pipeline_consume(
         topic=topic,
         group=f"bench-{uuid.uuid4().hex[:6]}",
         max_batch=settings.kafka_max_batch,
+        client=client,  # type: ignore[arg-type]
     )
     receiver.connect()
     # The receiver's own loop, as `watchkeeper collect` runs it (prepare overlaps writes).
@@ -232,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         produce_s = produce(bootstrap, topic, args.calls, run_id)
         print("raw kafka-python consume ...", file=sys.stderr, flush=True)
         raw = raw_consume(bootstrap, topic, args.calls)
+        print("raw confluent-kafka consume ...", file=sys.stderr, flush=True)
+        raw_confluent = raw_consume_confluent(bootstrap, topic, args.calls)
         print("collector pipeline -> chDB ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
             ours = pipeline_consume(bootstrap, topic, args.calls, Path(tmp))
@@ -241,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         return {
             "produce_s": produce_s,
             "raw": raw,
+            "raw_confluent": raw_confluent,
             **ours,
             "bare_rate": bare["rate"],
             "bare_cpu": bare["cpu_us_per_call"],
@@ -257,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| path | calls/s | vs raw consume |")
     print("|---|---|---|")
     print(f"| raw kafka-python consume (no processing) | {result['raw']:,.0f} | 1.00 |")
+    print(
+        f"| raw confluent-kafka consume (no processing) | {result['raw_confluent']:,.0f} | "
+        f"{result['raw_confluent'] / result['raw']:.2f} |"
+    )
     print(
         f"| collector: Kafka -> pipeline (default detectors) -> chDB | {result['rate']:,.0f} | "
         f"{result['rate'] / result['raw']:.2f} |"

@@ -390,6 +390,7 @@ def _serve(settings: Any, *, kafka: bool) -> int:
             max_batch=settings.kafka_max_batch,
             session_timeout_s=settings.kafka_session_timeout_s,
             checkpoint_s=settings.state_checkpoint_s,
+            client=settings.kafka_client,
         )
         try:
             if settings.dead_letter_topic:

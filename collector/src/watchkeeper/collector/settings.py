@@ -70,6 +70,11 @@ class Settings(BaseModel):
         "wait before the group hands them to another member.",
     )
     kafka_max_batch: int = Field(2000, ge=1, le=100_000, description="Records per store batch.")
+    kafka_client: Literal["auto", "confluent", "kafka-python"] = Field(
+        "auto",
+        description="Kafka consumer library: confluent (librdkafka, C; the fast one), "
+        "kafka-python (pure Python), or auto (confluent when installed).",
+    )
     body_sample_rate: float = Field(
         1.0,
         ge=0.0,

@@ -10,6 +10,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from watchkeeper.collector.pipeline import Payload, Pipeline
+from watchkeeper.collector.receivers.kafka_clients import (
+    ClientName,
+    ClientUnavailableError,
+    ConsumerClient,
+    Partition,
+    open_consumer,
+)
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.store import DeadLetter
 
@@ -40,8 +47,10 @@ class KafkaReceiver:
         connect_timeout_s: float = 10.0,
         session_timeout_s: float = 10.0,
         checkpoint_s: float = 60.0,
+        client: ClientName = "auto",
     ) -> None:
         self.pipeline = pipeline
+        self.client = client
         self.bootstrap = bootstrap
         self.topic = topic
         self.group = group
@@ -54,35 +63,30 @@ class KafkaReceiver:
         self.batches = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._consumer: Any = None
+        self._consumer: ConsumerClient | None = None
         self.on_batch: Callable[[int], None] | None = None
         self.dead_letters: KafkaDeadLetterTopic | None = None
 
     def connect(self) -> None:
         """Join the group; raises :class:`ReceiverError` when the broker is unreachable."""
-        from kafka import KafkaConsumer
-        from kafka.errors import KafkaError
-
         try:
-            self._consumer = KafkaConsumer(
-                self.topic,
-                bootstrap_servers=self.bootstrap.split(","),
-                group_id=self.group,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=self.max_batch,
-                fetch_max_bytes=64 * 1024 * 1024,
-                max_partition_fetch_bytes=16 * 1024 * 1024,
-                bootstrap_timeout_ms=int(self.connect_timeout_s * 1000),
-                session_timeout_ms=int(self.session_timeout_s * 1000),
-                heartbeat_interval_ms=int(self.session_timeout_s * 1000 / 10),
-                client_id="watchkeeper-collector",
+            self._consumer = open_consumer(
+                self.client,
+                bootstrap=self.bootstrap,
+                topic=self.topic,
+                group=self.group,
+                max_batch=self.max_batch,
+                connect_timeout_s=self.connect_timeout_s,
+                session_timeout_s=self.session_timeout_s,
             )
-        except KafkaError as exc:
-            raise ReceiverError(
-                f"cannot reach a Kafka broker at {self.bootstrap} ({type(exc).__name__}); "
-                "start it or set --kafka-bootstrap / WATCHKEEPER_KAFKA_BOOTSTRAP"
-            ) from None
+        except ClientUnavailableError as exc:
+            raise ReceiverError(str(exc)) from None
+        log.info("consuming %s as group %s with %s", self.topic, self.group, self._consumer.name)
+
+    def _connected(self) -> ConsumerClient:
+        if self._consumer is None:
+            raise ReceiverError("the Kafka receiver is not connected: call connect() first")
+        return self._consumer
 
     def start(self) -> None:
         """Connect (if needed) and consume on a background thread."""
@@ -97,7 +101,7 @@ class KafkaReceiver:
         if self._thread is not None:
             self._thread.join(timeout_s)
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
+            self._consumer.close()
             self._consumer = None
 
     def poll_once(self, timeout_ms: int = 500) -> int:
@@ -114,35 +118,33 @@ class KafkaReceiver:
         self._commit(after, len(payloads))
         return len(payloads)
 
-    def _poll(self, timeout_ms: int) -> tuple[list[Payload], dict[Any, int], dict[Any, int]] | None:
+    def _poll(
+        self, timeout_ms: int
+    ) -> tuple[list[Payload], dict[Partition, int], dict[Partition, int]] | None:
         """One poll: payloads, each partition's first offset and the offset after the last."""
-        batch = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+        batch = self._connected().poll(timeout_ms, self.max_batch)
         if not batch:
             return None
         payloads: list[Payload] = []
-        first: dict[Any, int] = {}
-        after: dict[Any, int] = {}
+        first: dict[Partition, int] = {}
+        after: dict[Partition, int] = {}
         for partition, records in batch.items():
-            first[partition] = records[0].offset
-            after[partition] = records[-1].offset + 1
-            prefix = f"{partition.topic}/{partition.partition}/"
+            first[partition] = records[0][0]
+            after[partition] = records[-1][0] + 1
+            prefix = f"{partition[0]}/{partition[1]}/"
             payloads.extend(
-                Payload(bytes(r.value or b""), SOURCE, origin=prefix + str(r.offset))
-                for r in records
+                Payload(value, SOURCE, origin=prefix + str(offset)) for offset, value in records
             )
         return payloads, first, after
 
-    def _commit(self, after: dict[Any, int], messages: int) -> None:
+    def _commit(self, after: dict[Partition, int], messages: int) -> None:
         """Commit exactly the offsets of a stored batch (a later batch may be in flight)."""
-        from kafka.structs import OffsetAndMetadata
-
         if self.dead_letters is not None:
             # The dead-letter topic must hold this batch's letters before its offsets move.
             self.dead_letters.flush()
-        self._consumer.commit(
-            {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in after.items()}
-        )
-        self._report_lag(self._consumer)
+        consumer = self._connected()
+        consumer.commit(after)
+        self.pipeline.metrics.consumer_lag.labels(self.topic).set(consumer.lag())
         if time.monotonic() - self._last_checkpoint >= self.checkpoint_s:
             self._last_checkpoint = time.monotonic()
             try:
@@ -154,21 +156,10 @@ class KafkaReceiver:
         if self.on_batch is not None:
             self.on_batch(messages)
 
-    def _rewind(self, first: dict[Any, int]) -> None:
+    def _rewind(self, first: dict[Partition, int]) -> None:
         """Seek back so an unstored batch is consumed again."""
         for partition, offset in first.items():
-            try:
-                self._consumer.seek(partition, offset)
-            except Exception:  # revoked meanwhile: its new owner starts from the commit
-                log.debug("could not seek %s back to %s", partition, offset)
-
-    def _report_lag(self, consumer: Any) -> None:
-        lag = 0
-        for partition in consumer.assignment():
-            highwater = consumer.highwater(partition)
-            if highwater is not None:
-                lag += max(0, highwater - consumer.position(partition))
-        self.pipeline.metrics.consumer_lag.labels(self.topic).set(lag)
+            self._connected().seek(partition, offset)
 
     def _loop(self) -> None:
         """Poll and prepare batch N+1 while batch N is written on the store thread.
@@ -179,7 +170,8 @@ class KafkaReceiver:
         that batch and drops the one prepared behind it, so both are consumed again.
         """
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchkeeper-store")
-        pending: tuple[Future[Any], dict[Any, int], dict[Any, int], int, Any] | None = None
+        pending: tuple[Future[Any], dict[Partition, int], dict[Partition, int], int, Any] | None
+        pending = None
         backoff = 0.5
         try:
             while not self._stop.is_set():

@@ -13,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 
+mod otlp;
 mod screens;
 mod text;
 
@@ -365,4 +366,6 @@ impl PiiScreen {
 mod _core {
     #[pymodule_export]
     use super::{InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser};
+    #[pymodule_export]
+    use super::otlp::decode_traces;
 }

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
 from watchkeeper.collector.processors.detect import Detection, DetectorStage
-from watchkeeper.collector.processors.normalize import normalize_request
+from watchkeeper.collector.processors.native_decode import decode_natively
+from watchkeeper.collector.processors.normalize import normalize_decoded, normalize_request
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import (
     FEEDBACK_LOOKBACK_NS,
@@ -141,15 +142,26 @@ class Pipeline:
         dead: list[DeadLetter] = []
         skipped: Counter[str] = Counter()
         for payload in payloads:
-            try:
-                request = decode_request(payload.data, payload.encoding)
-            except RejectedPayload as exc:
-                dead.append(
-                    DeadLetter(payload.source, exc.reason, exc.detail, payload.data, payload.origin)
+            # The compiled decoder takes plain protobuf; protobuf itself takes the rest and
+            # gives the verdict on bad payloads.
+            decoded = decode_natively(payload.data, payload.encoding)
+            if decoded is not None:
+                normalized = normalize_decoded(decoded, payload.source) if decoded else None
+            else:
+                try:
+                    request = decode_request(payload.data, payload.encoding)
+                except RejectedPayload as exc:
+                    dead.append(
+                        DeadLetter(
+                            payload.source, exc.reason, exc.detail, payload.data, payload.origin
+                        )
+                    )
+                    result.rejected_payloads += 1
+                    continue
+                normalized = (
+                    normalize_request(request, payload.source) if request.resource_spans else None
                 )
-                result.rejected_payloads += 1
-                continue
-            if not request.resource_spans:
+            if normalized is None:
                 # Valid OTLP may be empty, but a non-empty payload that decodes to nothing is
                 # almost always garbage that happened to parse (protobuf is lenient).
                 if payload.data:
@@ -158,7 +170,6 @@ class Pipeline:
                     )
                     result.rejected_payloads += 1
                 continue
-            normalized = normalize_request(request, payload.source)
             calls.extend(normalized.calls)
             feedback.extend(normalized.feedback)
             skipped[payload.source] += normalized.skipped

@@ -1,11 +1,22 @@
-"""Compiled core of watchkeeper's text analysis (optional: the detectors run without it).
+"""Compiled core of watchkeeper's text analysis and OTLP decoding (optional: the
+detectors and the collector run without it, with the same results).
 
 ``watchkeeper-detectors`` uses these classes when this distribution is installed and
 ``WATCHKEEPER_NATIVE`` is not ``0``. Each returns exactly what the Python code returns, or
 None where it does not handle the input (letters beyond ASCII, lone surrogates), and the
 Python code then runs. See ``watchkeeper.detectors.text.native_core``.
+
+``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
+None for anything but plain, well-formed protobuf, which protobuf then decodes (see
+``watchkeeper.collector.processors.native_decode``).
 """
 
-from watchkeeper.native._core import InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser
+from watchkeeper.native._core import (
+    InjectionScreen,
+    NeedleScreen,
+    PiiScreen,
+    TextAnalyser,
+    decode_traces,
+)
 
-__all__ = ["InjectionScreen", "NeedleScreen", "PiiScreen", "TextAnalyser"]
+__all__ = ["InjectionScreen", "NeedleScreen", "PiiScreen", "TextAnalyser", "decode_traces"]

@@ -1,4 +1,5 @@
 from collections.abc import Mapping, Sequence, Set
+from typing import Any
 
 class TextAnalyser:
     def __init__(
@@ -26,3 +27,24 @@ class InjectionScreen:
 class PiiScreen:
     def __init__(self) -> None: ...
     def may_match(self, text: str) -> bool | None: ...
+
+#: (trace_id, span_id, parent_span_id, name, start_time_unix_nano, end_time_unix_nano,
+#: status_code, status_message, attributes, is_feedback, events, span_bytes)
+SpanTuple = tuple[
+    bytes,
+    bytes,
+    bytes,
+    str,
+    int,
+    int,
+    int,
+    str,
+    dict[str, Any],
+    bool,
+    list[tuple[int, str, dict[str, Any]]],
+    bytes,
+]
+
+def decode_traces(
+    data: bytes, feedback_key: str
+) -> list[tuple[dict[str, Any], list[SpanTuple]]] | None: ...

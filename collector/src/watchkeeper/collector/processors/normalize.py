@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,28 @@ _TYPED = {
     "llm.token_count.completion",
     "session.id",
 }
+
+
+#: One span as ``watchkeeper.native.decode_traces`` returns it: trace, span and parent ids,
+#: name, start and end (ns), status code and message, attributes (as ``_attributes``
+#: builds them), whether it is a feedback span, its events as (time, name, attributes),
+#: and its protobuf bytes.
+DecodedSpan = tuple[
+    bytes,
+    bytes,
+    bytes,
+    str,
+    int,
+    int,
+    int,
+    str,
+    dict[str, Any],
+    bool,
+    list[tuple[int, str, dict[str, Any]]],
+    bytes,
+]
+#: One ``ResourceSpans``: its resource attributes and the spans of all its scopes.
+DecodedResource = tuple[dict[str, Any], list[DecodedSpan]]
 
 
 @dataclass
@@ -124,20 +146,81 @@ def iter_calls(request: ExportTraceServiceRequest, source: str) -> Iterator[Call
                 yield to_call(span, service, source)
 
 
+def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normalized:
+    """``normalize_request`` of a request decoded by the compiled core
+    (``watchkeeper.native.decode_traces``): the same records from the same spans."""
+    out = Normalized()
+    now_ns = time.time_ns()
+    for resource, spans in groups:
+        service = str(resource.get(attr.SERVICE_NAME, ""))
+        for span in spans:
+            try:
+                if span[9]:  # a feedback span
+                    out.feedback.extend(_feedback_rows(span, service))
+                    continue
+                call = _call(span, service, source, now_ns)
+            except SpanRejected as exc:
+                out.rejected.append((exc.reason, exc.detail, span[11]))
+                continue
+            if call is None:
+                out.skipped += 1
+            else:
+                out.calls.append(call)
+    return out
+
+
 def to_call(
     span: Span, service_name: str, source: str, now_ns: int | None = None
 ) -> CallRecord | None:
     """The call record of one span, or ``None`` when the span is not an LLM call."""
-    values = _attributes(span.attributes)
+    return _call(_view(span, with_events=False), service_name, source, now_ns)
+
+
+def _view(span: Span, *, with_events: bool) -> DecodedSpan:
+    """A protobuf span as the compiled decoder returns it (its bytes left out: they are
+    serialised only for a span that is rejected)."""
+    return (
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.name,
+        span.start_time_unix_nano,
+        span.end_time_unix_nano,
+        span.status.code,
+        span.status.message,
+        _attributes(span.attributes),
+        False,
+        [(e.time_unix_nano, e.name, _attributes(e.attributes)) for e in span.events]
+        if with_events
+        else [],
+        b"",
+    )
+
+
+def _call(
+    span: DecodedSpan, service_name: str, source: str, now_ns: int | None
+) -> CallRecord | None:
+    (
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        start_ns,
+        end_ns,
+        status_code,
+        status_message,
+        values,
+        _,
+        _,
+        _,
+    ) = span
     if not _is_llm_span(values):
         return None
-    if len(span.trace_id) != 16 or len(span.span_id) != 8:
+    if len(trace_id) != 16 or len(span_id) != 8:
         raise SpanRejected(
             "bad_ids",
-            f"trace id has {len(span.trace_id)} bytes (want 16), span id "
-            f"{len(span.span_id)} (want 8)",
+            f"trace id has {len(trace_id)} bytes (want 16), span id {len(span_id)} (want 8)",
         )
-    start_ns = span.start_time_unix_nano
     if not _MIN_TIME_NS <= start_ns <= (now_ns or time.time_ns()) + _MAX_CLOCK_SKEW_NS:
         raise SpanRejected("bad_timestamp", f"start_time_unix_nano={start_ns}")
     input_messages = _text(values.get(attr.INPUT_MESSAGES)) or _openinference_messages(
@@ -157,7 +240,7 @@ def to_call(
         output_messages = ""
     input_text = input_text or _text(values.get("input.value"))
     output_text = output_text or _text(values.get("output.value"))
-    status = _STATUS.get(span.status.code, "UNSET")
+    status = _STATUS.get(status_code, "UNSET")
     error_type = _text(values.get(attr.ERROR_TYPE))
     if error_type and status == "UNSET":
         status = "ERROR"
@@ -167,14 +250,14 @@ def to_call(
         if key not in _TYPED and not key.startswith(_UNTYPED_BODIES)
     }
     return CallRecord(
-        trace_id=span.trace_id.hex(),
-        span_id=span.span_id.hex(),
-        parent_span_id=span.parent_span_id.hex(),
+        trace_id=trace_id.hex(),
+        span_id=span_id.hex(),
+        parent_span_id=parent_span_id.hex(),
         timestamp_ns=start_ns,
-        duration_ns=max(0, span.end_time_unix_nano - start_ns),
+        duration_ns=max(0, end_ns - start_ns),
         service_name=service_name,
-        span_name=span.name,
-        route=_text(values.get(attr.ROUTE)) or span.name,
+        span_name=name,
+        route=_text(values.get(attr.ROUTE)) or name,
         operation=_text(values.get(attr.OPERATION_NAME)) or "chat",
         provider=_text(
             values.get(attr.PROVIDER_NAME) or values.get("llm.provider") or values.get("llm.system")
@@ -193,7 +276,7 @@ def to_call(
         ),
         finish_reasons=[str(v) for v in _as_list(values.get(attr.RESPONSE_FINISH_REASONS))],
         status_code=status,
-        status_message=span.status.message,
+        status_message=status_message,
         error_type=error_type,
         user_id=_text(values.get(attr.USER_ID)),
         conversation_id=_text(values.get(attr.CONVERSATION_ID) or values.get("session.id")),
@@ -213,21 +296,24 @@ def _is_feedback(span: Span) -> bool:
 
 def to_feedback(span: Span, service_name: str) -> list[dict[str, Any]]:
     """Rows for the ``feedback`` table from a feedback span's evaluation events."""
-    if len(span.trace_id) != 16 or len(span.span_id) != 8:
+    return _feedback_rows(_view(span, with_events=True), service_name)
+
+
+def _feedback_rows(span: DecodedSpan, service_name: str) -> list[dict[str, Any]]:
+    trace_id, span_id, parent_span_id, _, start_ns, _, _, _, values, _, events, _ = span
+    if len(trace_id) != 16 or len(span_id) != 8:
         raise SpanRejected("bad_ids", "feedback span ids have wrong lengths")
-    values = _attributes(span.attributes)
     rows = []
-    for event in span.events:
-        if event.name != attr.EVALUATION_RESULT_EVENT:
+    for time_ns, name, evaluation in events:
+        if name != attr.EVALUATION_RESULT_EVENT:
             continue
-        evaluation = _attributes(event.attributes)
         score = evaluation.get(attr.EVALUATION_SCORE_VALUE)
         rows.append(
             {
-                "Timestamp": ns_to_clickhouse(event.time_unix_nano or span.start_time_unix_nano),
-                "TraceId": span.trace_id.hex(),
-                "TargetSpanId": span.parent_span_id.hex(),
-                "FeedbackSpanId": span.span_id.hex(),
+                "Timestamp": ns_to_clickhouse(time_ns or start_ns),
+                "TraceId": trace_id.hex(),
+                "TargetSpanId": parent_span_id.hex(),
+                "FeedbackSpanId": span_id.hex(),
                 "ServiceName": service_name,
                 "Name": _text(evaluation.get(attr.EVALUATION_NAME)) or "feedback",
                 "Score": float(score) if isinstance(score, (int, float)) else None,

@@ -1,0 +1,655 @@
+//! A decoder for OTLP trace export requests (protobuf) straight into the Python values the
+//! collector's normaliser reads: one pass over the bytes, no message objects.
+//!
+//! It handles well-formed input only and declines (None) on anything unusual — a truncated
+//! or corrupt wire format, bad UTF-8 in a string field, groups, a known field with an
+//! unexpected wire type, a singular message field given twice (which protobuf merges) —
+//! so that the Python decoder (upb) runs on exactly those payloads and gives its verdict.
+//! Field numbers and types are those of opentelemetry-proto 1.x (`trace/v1/trace.proto`,
+//! `common/v1/common.proto`, `resource/v1/resource.proto`); tests compare the results of
+//! both decoders on real, generated and fuzzed payloads.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+/// Input this decoder leaves to the Python one.
+struct Decline;
+
+type Res<T> = Result<T, Decline>;
+
+/// Nesting limit of AnyValue arrays and lists (upb allows 100; real attributes use 2).
+const MAX_DEPTH: u32 = 32;
+
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LEN: u8 = 2;
+const FIXED32: u8 = 5;
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    fn varint(&mut self) -> Res<u64> {
+        let mut value: u64 = 0;
+        for i in 0..10 {
+            let byte = *self.buf.get(self.pos).ok_or(Decline)?;
+            self.pos += 1;
+            if i < 9 {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+            } else {
+                value |= u64::from(byte & 0x01) << 63; // bits past 64 are dropped, as upb does
+            }
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Decline) // an eleventh byte: corrupt
+    }
+
+    /// The next field's number and wire type.
+    fn tag(&mut self) -> Res<(u32, u8)> {
+        let tag = self.varint()?;
+        let number = tag >> 3;
+        let wire = (tag & 7) as u8;
+        if number == 0 || number > (1 << 29) - 1 {
+            return Err(Decline);
+        }
+        Ok((number as u32, wire))
+    }
+
+    fn bytes(&mut self) -> Res<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).map_err(|_| Decline)?;
+        let end = self.pos.checked_add(len).ok_or(Decline)?;
+        let out = self.buf.get(self.pos..end).ok_or(Decline)?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn string(&mut self) -> Res<&'a str> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| Decline)
+    }
+
+    fn fixed64(&mut self) -> Res<u64> {
+        let end = self.pos + 8;
+        let raw = self.buf.get(self.pos..end).ok_or(Decline)?;
+        self.pos = end;
+        Ok(u64::from_le_bytes(raw.try_into().map_err(|_| Decline)?))
+    }
+
+    fn fixed32(&mut self) -> Res<u32> {
+        let end = self.pos + 4;
+        let raw = self.buf.get(self.pos..end).ok_or(Decline)?;
+        self.pos = end;
+        Ok(u32::from_le_bytes(raw.try_into().map_err(|_| Decline)?))
+    }
+
+    /// Skip a field this decoder does not read (groups are declined).
+    fn skip(&mut self, wire: u8) -> Res<()> {
+        match wire {
+            VARINT => self.varint().map(|_| ()),
+            FIXED64 => self.fixed64().map(|_| ()),
+            LEN => self.bytes().map(|_| ()),
+            FIXED32 => self.fixed32().map(|_| ()),
+            _ => Err(Decline),
+        }
+    }
+}
+
+/// Known fields must come with their declared wire type (upb would treat them as unknown).
+fn expect(wire: u8, want: u8) -> Res<()> {
+    if wire == want { Ok(()) } else { Err(Decline) }
+}
+
+/// A singular message field seen twice would be merged by protobuf: left to upb.
+fn once(seen: &mut bool) -> Res<()> {
+    if *seen {
+        return Err(Decline);
+    }
+    *seen = true;
+    Ok(())
+}
+
+/// An `AnyValue`, not yet converted.
+enum Value<'a> {
+    Unset,
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Array(&'a [u8]),
+    KvList(&'a [u8]),
+    Bytes(&'a [u8]),
+    StrIndex(i32),
+}
+
+fn any_value(buf: &[u8]) -> Res<Value<'_>> {
+    let mut r = Reader::new(buf);
+    let mut value = Value::Unset;
+    let mut message_seen = false;
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        value = match field {
+            1 => {
+                expect(wire, LEN)?;
+                Value::Str(r.string()?)
+            }
+            2 => {
+                expect(wire, VARINT)?;
+                Value::Bool(r.varint()? != 0)
+            }
+            3 => {
+                expect(wire, VARINT)?;
+                Value::Int(r.varint()? as i64)
+            }
+            4 => {
+                expect(wire, FIXED64)?;
+                Value::Double(f64::from_bits(r.fixed64()?))
+            }
+            5 | 6 => {
+                expect(wire, LEN)?;
+                once(&mut message_seen)?;
+                let inner = r.bytes()?;
+                if field == 5 {
+                    Value::Array(inner)
+                } else {
+                    Value::KvList(inner)
+                }
+            }
+            7 => {
+                expect(wire, LEN)?;
+                Value::Bytes(r.bytes()?)
+            }
+            8 => {
+                expect(wire, VARINT)?;
+                Value::StrIndex(r.varint()? as i32)
+            }
+            _ => {
+                r.skip(wire)?;
+                continue;
+            }
+        };
+    }
+    Ok(value)
+}
+
+/// A `KeyValue`: its key and value.
+fn key_value(buf: &[u8]) -> Res<(&str, Value<'_>)> {
+    let mut r = Reader::new(buf);
+    let mut key = "";
+    let mut value = Value::Unset;
+    let mut value_seen = false;
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 => {
+                expect(wire, LEN)?;
+                key = r.string()?;
+            }
+            2 => {
+                expect(wire, LEN)?;
+                once(&mut value_seen)?;
+                value = any_value(r.bytes()?)?;
+            }
+            3 => {
+                expect(wire, VARINT)?;
+                r.varint()?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok((key, value))
+}
+
+/// `_value` of normalize.py: the Python value of an AnyValue (None when unset).
+fn to_python<'py>(py: Python<'py>, value: &Value<'_>, depth: u32) -> Res<Bound<'py, PyAny>> {
+    if depth > MAX_DEPTH {
+        return Err(Decline);
+    }
+    Ok(match value {
+        Value::Unset => py.None().into_bound(py),
+        Value::Str(s) => PyString::new(py, s).into_any(),
+        Value::Bool(b) => b.into_pyobject(py).map_err(no)?.to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py).map_err(no)?.into_any(),
+        Value::Double(d) => d.into_pyobject(py).map_err(no)?.into_any(),
+        Value::StrIndex(i) => i.into_pyobject(py).map_err(no)?.into_any(),
+        Value::Bytes(b) => PyString::new(py, &hex(b)).into_any(),
+        Value::Array(buf) => {
+            let list = PyList::empty(py);
+            let mut r = Reader::new(buf);
+            while !r.done() {
+                let (field, wire) = r.tag()?;
+                if field == 1 {
+                    expect(wire, LEN)?;
+                    let item = any_value(r.bytes()?)?;
+                    list.append(to_python(py, &item, depth + 1)?).map_err(no)?;
+                } else {
+                    r.skip(wire)?;
+                }
+            }
+            list.into_any()
+        }
+        Value::KvList(buf) => {
+            let dict = PyDict::new(py);
+            let mut r = Reader::new(buf);
+            while !r.done() {
+                let (field, wire) = r.tag()?;
+                if field == 1 {
+                    expect(wire, LEN)?;
+                    let (key, item) = key_value(r.bytes()?)?;
+                    dict.set_item(PyString::new(py, key), to_python(py, &item, depth + 1)?)
+                        .map_err(no)?;
+                } else {
+                    r.skip(wire)?;
+                }
+            }
+            dict.into_any()
+        }
+    })
+}
+
+fn no<E>(_: E) -> Decline {
+    Decline
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// Adds one `KeyValue` to ``attributes`` as `_attributes` of normalize.py does: strings and
+/// ints as they are, unset values not at all, the rest through `to_python`. Keys are
+/// interned: the same few dozen keys repeat in every span.
+fn add_attribute<'py>(py: Python<'py>, attributes: &Bound<'py, PyDict>, buf: &[u8]) -> Res<()> {
+    let (key, value) = key_value(buf)?;
+    if let Value::Unset = value {
+        return Ok(());
+    }
+    let converted = to_python(py, &value, 0)?;
+    attributes
+        .set_item(PyString::intern(py, key), converted)
+        .map_err(|_| Decline)
+}
+
+/// Walks a message whose fields this decoder never returns, checking what upb would check:
+/// the wire format and the UTF-8 of its string fields. ``strings`` and ``key_values`` name
+/// its string and `KeyValue` fields, ``scalars`` its other known fields with their wire
+/// types (scope, link, entity reference).
+fn check(buf: &[u8], strings: &[u32], key_values: &[u32], scalars: &[(u32, u8)]) -> Res<()> {
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        if strings.contains(&field) {
+            expect(wire, LEN)?;
+            r.string()?;
+        } else if key_values.contains(&field) {
+            expect(wire, LEN)?;
+            key_value_check(r.bytes()?, 0)?;
+        } else if let Some(&(_, want)) = scalars.iter().find(|(f, _)| *f == field) {
+            expect(wire, want)?;
+            r.skip(wire)?;
+        } else {
+            r.skip(wire)?;
+        }
+    }
+    Ok(())
+}
+
+/// A `KeyValue` that is only checked (scope, link and entity attributes).
+fn key_value_check(buf: &[u8], depth: u32) -> Res<()> {
+    if depth > MAX_DEPTH {
+        return Err(Decline);
+    }
+    let (_, value) = key_value(buf)?;
+    match value {
+        Value::Array(inner) | Value::KvList(inner) => {
+            let is_list = matches!(value, Value::KvList(_));
+            let mut r = Reader::new(inner);
+            while !r.done() {
+                let (field, wire) = r.tag()?;
+                if field == 1 {
+                    expect(wire, LEN)?;
+                    let item = r.bytes()?;
+                    if is_list {
+                        key_value_check(item, depth + 1)?;
+                    } else {
+                        any_value_check(item, depth + 1)?;
+                    }
+                } else {
+                    r.skip(wire)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn any_value_check(buf: &[u8], depth: u32) -> Res<()> {
+    if depth > MAX_DEPTH {
+        return Err(Decline);
+    }
+    match any_value(buf)? {
+        Value::Array(inner) => {
+            let mut r = Reader::new(inner);
+            while !r.done() {
+                let (field, wire) = r.tag()?;
+                if field == 1 {
+                    expect(wire, LEN)?;
+                    any_value_check(r.bytes()?, depth + 1)?;
+                } else {
+                    r.skip(wire)?;
+                }
+            }
+            Ok(())
+        }
+        Value::KvList(inner) => {
+            let mut r = Reader::new(inner);
+            while !r.done() {
+                let (field, wire) = r.tag()?;
+                if field == 1 {
+                    expect(wire, LEN)?;
+                    key_value_check(r.bytes()?, depth + 1)?;
+                } else {
+                    r.skip(wire)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `Resource`: its attributes (entity references are checked, not returned).
+fn resource<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyDict>> {
+    let attributes = PyDict::new(py);
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 => {
+                expect(wire, LEN)?;
+                add_attribute(py, &attributes, r.bytes()?)?;
+            }
+            2 => {
+                expect(wire, VARINT)?;
+                r.varint()?;
+            }
+            3 => {
+                expect(wire, LEN)?;
+                check(r.bytes()?, &[1, 2, 3, 4], &[], &[])?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(attributes)
+}
+
+/// `Status`: (code, message); code as upb reads an enum (32-bit, signed).
+fn status(buf: &[u8]) -> Res<(i32, &str)> {
+    let mut r = Reader::new(buf);
+    let (mut code, mut message) = (0i32, "");
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            2 => {
+                expect(wire, LEN)?;
+                message = r.string()?;
+            }
+            3 => {
+                expect(wire, VARINT)?;
+                code = r.varint()? as i32;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok((code, message))
+}
+
+/// `Span.Event`: (time_unix_nano, name, attributes).
+fn event<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyTuple>> {
+    let attributes = PyDict::new(py);
+    let (mut time, mut name) = (0u64, "");
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 => {
+                expect(wire, FIXED64)?;
+                time = r.fixed64()?;
+            }
+            2 => {
+                expect(wire, LEN)?;
+                name = r.string()?;
+            }
+            3 => {
+                expect(wire, LEN)?;
+                add_attribute(py, &attributes, r.bytes()?)?;
+            }
+            4 => {
+                expect(wire, VARINT)?;
+                r.varint()?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    (time, PyString::new(py, name), attributes)
+        .into_pyobject(py)
+        .map_err(|_| Decline)
+}
+
+/// One `Span` as the tuple `normalize.span_view` unpacks.
+fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, PyTuple>> {
+    let attributes = PyDict::new(py);
+    let events = PyList::empty(py);
+    let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
+    let (mut name, mut start, mut end) = ("", 0u64, 0u64);
+    let (mut code, mut message) = (0i32, "");
+    let mut status_seen = false;
+    // `_is_feedback`: the first attribute with the span-type key decides.
+    let mut feedback: Option<bool> = None;
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 | 2 | 4 => {
+                expect(wire, LEN)?;
+                let value = r.bytes()?;
+                match field {
+                    1 => trace_id = value,
+                    2 => span_id = value,
+                    _ => parent = value,
+                }
+            }
+            3 => {
+                expect(wire, LEN)?;
+                r.string()?;
+            }
+            5 => {
+                expect(wire, LEN)?;
+                name = r.string()?;
+            }
+            6 | 10 | 12 | 14 => {
+                expect(wire, VARINT)?;
+                r.varint()?;
+            }
+            7 => {
+                expect(wire, FIXED64)?;
+                start = r.fixed64()?;
+            }
+            8 => {
+                expect(wire, FIXED64)?;
+                end = r.fixed64()?;
+            }
+            9 => {
+                expect(wire, LEN)?;
+                let kv = r.bytes()?;
+                if feedback.is_none() {
+                    let (key, value) = key_value(kv)?;
+                    if key == feedback_key {
+                        feedback = Some(matches!(value, Value::Str("feedback")));
+                    }
+                }
+                add_attribute(py, &attributes, kv)?;
+            }
+            11 => {
+                expect(wire, LEN)?;
+                events.append(event(py, r.bytes()?)?).map_err(|_| Decline)?;
+            }
+            13 => {
+                expect(wire, LEN)?;
+                check(
+                    r.bytes()?,
+                    &[3],
+                    &[4],
+                    &[(1, LEN), (2, LEN), (5, VARINT), (6, FIXED32)],
+                )?;
+            }
+            15 => {
+                expect(wire, LEN)?;
+                once(&mut status_seen)?;
+                (code, message) = status(r.bytes()?)?;
+            }
+            16 => {
+                expect(wire, FIXED32)?;
+                r.fixed32()?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    let items: [Bound<'py, PyAny>; 12] = [
+        PyBytes::new(py, trace_id).into_any(),
+        PyBytes::new(py, span_id).into_any(),
+        PyBytes::new(py, parent).into_any(),
+        PyString::new(py, name).into_any(),
+        start.into_pyobject(py).map_err(|_| Decline)?.into_any(),
+        end.into_pyobject(py).map_err(|_| Decline)?.into_any(),
+        code.into_pyobject(py).map_err(|_| Decline)?.into_any(),
+        PyString::new(py, message).into_any(),
+        attributes.into_any(),
+        feedback
+            .unwrap_or(false)
+            .into_pyobject(py)
+            .map_err(|_| Decline)?
+            .to_owned()
+            .into_any(),
+        events.into_any(),
+        PyBytes::new(py, buf).into_any(),
+    ];
+    PyTuple::new(py, items).map_err(|_| Decline)
+}
+
+/// `ScopeSpans`: its spans appended to ``spans`` (the scope itself is checked only).
+fn scope_spans<'py>(
+    py: Python<'py>,
+    buf: &[u8],
+    feedback_key: &str,
+    spans: &Bound<'py, PyList>,
+) -> Res<()> {
+    let mut r = Reader::new(buf);
+    let mut scope_seen = false;
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 => {
+                expect(wire, LEN)?;
+                once(&mut scope_seen)?;
+                check(r.bytes()?, &[1, 2], &[3], &[(4, VARINT)])?;
+            }
+            2 => {
+                expect(wire, LEN)?;
+                spans
+                    .append(span(py, r.bytes()?, feedback_key)?)
+                    .map_err(|_| Decline)?;
+            }
+            3 => {
+                expect(wire, LEN)?;
+                r.string()?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+/// `ResourceSpans`: (resource attributes, spans of all its scopes).
+fn resource_spans<'py>(
+    py: Python<'py>,
+    buf: &[u8],
+    feedback_key: &str,
+) -> Res<Bound<'py, PyTuple>> {
+    let mut attributes: Option<Bound<'py, PyDict>> = None;
+    let spans = PyList::empty(py);
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            1 => {
+                expect(wire, LEN)?;
+                if attributes.is_some() {
+                    return Err(Decline); // merged by protobuf
+                }
+                attributes = Some(resource(py, r.bytes()?)?);
+            }
+            2 => {
+                expect(wire, LEN)?;
+                scope_spans(py, r.bytes()?, feedback_key, &spans)?;
+            }
+            3 => {
+                expect(wire, LEN)?;
+                r.string()?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    let attributes = attributes.unwrap_or_else(|| PyDict::new(py));
+    (attributes, spans).into_pyobject(py).map_err(|_| Decline)
+}
+
+/// Decode an `ExportTraceServiceRequest`: a list with one `(resource_attributes, spans)`
+/// per `ResourceSpans`, each span a tuple `(trace_id, span_id, parent_span_id, name,
+/// start_time_unix_nano, end_time_unix_nano, status_code, status_message, attributes,
+/// is_feedback, events, span_bytes)`, events as `(time_unix_nano, name, attributes)`;
+/// ``is_feedback`` tells whether the first attribute named ``feedback_key`` is the string
+/// "feedback". None when the payload is not plain, well-formed OTLP: decode it with
+/// protobuf then.
+#[pyfunction]
+pub fn decode_traces<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    feedback_key: &str,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let out = PyList::empty(py);
+    let mut r = Reader::new(data);
+    while !r.done() {
+        let Ok((field, wire)) = r.tag() else {
+            return Ok(None);
+        };
+        let step = if field == 1 {
+            expect(wire, LEN)
+                .and_then(|_| r.bytes())
+                .and_then(|buf| resource_spans(py, buf, feedback_key))
+                .and_then(|group| out.append(group).map_err(|_| Decline))
+        } else {
+            r.skip(wire)
+        };
+        if step.is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(out))
+}

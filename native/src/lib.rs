@@ -16,8 +16,10 @@ use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 mod otlp;
 mod screens;
 mod text;
+mod words;
 
 use screens::Needles;
+use words::WordCache;
 
 /// A fast hash for short words (rustc's FxHash). Not collision-resistant: the word cache is
 /// filled from traffic, so it is bounded (``max_words``) and cleared when full.
@@ -57,7 +59,12 @@ impl Hasher for FxHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // The multiply leaves the low bits (the bucket) depending only on the first bytes:
+        // mix the high bits down (splitmix64's finaliser), or words sharing a prefix collide.
+        let mut z = self.hash;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 }
 
@@ -87,8 +94,8 @@ struct TextAnalyser {
     latin: Py<PyString>,
     no_script: Py<PyString>,
     sketch_size: usize,
-    max_words: usize,
-    words: Mutex<HashMap<Box<[u8]>, Word, FxBuild>>,
+    empty: Py<PyFrozenSet>,
+    words: Mutex<WordCache<Word>>,
 }
 
 impl TextAnalyser {
@@ -104,6 +111,36 @@ impl TextAnalyser {
             crc: form.map_or(0, crc32fast::hash),
             languages: self.language_of.get(token).copied().unwrap_or(0),
         }
+    }
+}
+
+/// The `k` smallest distinct hashes added (a bottom-k sketch), kept sorted as they come.
+struct Sketch {
+    k: usize,
+    smallest: Vec<u32>,
+}
+
+impl Sketch {
+    fn new(k: usize) -> Self {
+        Sketch {
+            k,
+            smallest: Vec::with_capacity(k + 1),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, hash: u32) {
+        if self.smallest.len() == self.k && self.smallest.last().is_none_or(|&m| hash >= m) {
+            return;
+        }
+        if let Err(at) = self.smallest.binary_search(&hash) {
+            self.smallest.insert(at, hash);
+            self.smallest.truncate(self.k);
+        }
+    }
+
+    fn sorted(self) -> Vec<u32> {
+        self.smallest
     }
 }
 
@@ -147,16 +184,18 @@ impl TextAnalyser {
             latin: PyString::intern(py, "latin").unbind(),
             no_script: PyString::intern(py, "none").unbind(),
             sketch_size,
-            max_words,
-            words: Mutex::new(HashMap::default()),
+            empty: PyFrozenSet::empty(py)?.unbind(),
+            words: Mutex::new(WordCache::new(max_words)),
         })
     }
 
-    /// ``(digest, content_words, sketch, numbers, entities, language)`` of ``head`` (a text
-    /// cut to the characters analysed), or None to leave it to the Python code.
+    /// ``(digest, content_words, sketch, numbers, entities, language, guard)`` of ``head``
+    /// (a text cut to the characters analysed), or None to leave it to the Python code.
     ///
     /// ``digest`` is ``zlib.crc32`` of the lower-cased tokens joined by spaces; ``sketch``
-    /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted.
+    /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted;
+    /// ``guard`` is ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the
+    /// sorted names joined by spaces.
     fn analyse<'py>(
         &self,
         py: Python<'py>,
@@ -169,38 +208,31 @@ impl TextAnalyser {
             return Ok(None);
         };
         let original = text.as_bytes();
-        let low = original.to_ascii_lowercase();
-        let mut spans = Vec::with_capacity(low.len() / 4);
-        text::tokenize(&low, charset, &mut spans);
+        let mut low = Vec::with_capacity(original.len() + words::PADDING);
+        low.extend(original.iter().map(u8::to_ascii_lowercase));
+        low.extend_from_slice(&[0u8; words::PADDING]);
+        let low_text = &low[..original.len()];
+        let mut spans = Vec::with_capacity(original.len() / 4);
+        text::tokenize(low_text, charset, &mut spans);
 
-        let mut joined = Vec::with_capacity(low.len());
+        let mut joined = Vec::with_capacity(low_text.len());
         for &(a, b) in &spans {
-            if !joined.is_empty() {
-                joined.push(b' ');
-            }
             joined.extend_from_slice(&low[a..b]);
+            joined.push(b' ');
         }
+        joined.pop();
         let digest = crc32fast::hash(&joined);
 
         let mut content = Vec::with_capacity(spans.len());
-        let mut hashes = Vec::with_capacity(spans.len());
+        let mut sketch = Sketch::new(self.sketch_size);
         let mut votes = [0u32; 32];
         {
             let mut words = self.words.lock().unwrap_or_else(|e| e.into_inner());
-            if words.len() > self.max_words {
-                words.clear();
-            }
             for &(a, b) in &spans {
-                let token = &low[a..b];
-                let word = match words.get(token) {
-                    Some(word) => word,
-                    None => words
-                        .entry(token.into())
-                        .or_insert(self.new_word(py, token)),
-                };
+                let word = words.get(&low, a, b, || self.new_word(py, &low[a..b]));
                 if let Some(form) = &word.content {
                     content.push(form.bind(py).clone());
-                    hashes.push(word.crc);
+                    sketch.add(word.crc);
                 }
                 let mut bits = word.languages;
                 while bits != 0 {
@@ -209,12 +241,9 @@ impl TextAnalyser {
                 }
             }
         }
-        hashes.sort_unstable();
-        hashes.dedup();
-        hashes.truncate(self.sketch_size);
 
         let mut numbers: Vec<Vec<u8>> = Vec::new();
-        if low.iter().any(u8::is_ascii_digit) {
+        if text::has_digit(low_text) {
             for &(a, b) in &spans {
                 if text::is_number(&low[a..b]) {
                     numbers.push(text::normal_number(&low[a..b]));
@@ -225,11 +254,18 @@ impl TextAnalyser {
         }
         let mut entity_spans = Vec::new();
         text::entity_spans(original, &mut entity_spans);
-        let entities: Vec<&[u8]> = entity_spans
+        let mut entities: Vec<&[u8]> = entity_spans
             .iter()
             .map(|&(a, b)| &low[a..b])
             .filter(|name| !self.is_stopword(name))
             .collect();
+        entities.sort_unstable();
+        entities.dedup();
+        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
+        let mut guard = crc32fast::Hasher::new();
+        guard.update(&numbers.join(&b' '));
+        guard.update(b"|");
+        guard.update(&entities.join(&b' '));
 
         let language = if !text::has_latin_letter(original) {
             &self.no_script
@@ -245,17 +281,20 @@ impl TextAnalyser {
             best.map_or(&self.latin, |i| &self.languages[i])
         };
 
-        let strings = |items: &[&[u8]]| {
+        let strings = |items: &[&[u8]]| -> PyResult<Bound<'py, PyFrozenSet>> {
+            if items.is_empty() {
+                return Ok(self.empty.bind(py).clone());
+            }
             PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
         };
-        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
         let result = (
             digest,
             PyTuple::new(py, content)?,
-            PyTuple::new(py, hashes)?,
+            PyTuple::new(py, sketch.sorted())?,
             strings(&numbers)?,
             strings(&entities)?,
             language.bind(py).clone(),
+            guard.finalize(),
         );
         Ok(Some(result.into_pyobject(py)?))
     }
@@ -343,7 +382,7 @@ impl InjectionScreen {
 }
 
 /// Screen of the PII patterns (``pii.find_pii``): an ``@``, or a run of digits and
-/// separators as ``\d[\d ()./-]{5,}\d`` finds one.
+/// separators as ``\d[\d ()./-]{5,}\d`` finds one; and where in the text to look.
 #[pyclass(frozen, module = "watchkeeper.native")]
 struct PiiScreen {}
 
@@ -358,14 +397,135 @@ impl PiiScreen {
         let text = text_of(text)?;
         text::charset(text)?;
         let bytes = text.as_bytes();
-        Some(bytes.contains(&b'@') || screens::digit_run(bytes))
+        Some(memchr::memchr(b'@', bytes).is_some() || screens::digit_run(bytes))
+    }
+
+    /// ``[]`` when ``may_match`` is False; else the ``(start, end, has_digit)`` runs of
+    /// characters in ``[\w.+\-@ ()]`` that hold an ``@`` or a digit: every match of a PII
+    /// pattern lies inside one. None to leave the text to Python.
+    fn segments(&self, text: &Bound<'_, PyString>) -> Option<Vec<(usize, usize, bool)>> {
+        let text = text_of(text)?;
+        text::charset(text)?;
+        let bytes = text.as_bytes();
+        if memchr::memchr(b'@', bytes).is_none() && !screens::digit_run(bytes) {
+            return Some(Vec::new());
+        }
+        Some(screens::pii_segments(bytes))
     }
 }
 
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::{InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser};
-    #[pymodule_export]
     use super::otlp::decode_traces;
+    #[pymodule_export]
+    use super::{InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser};
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use std::time::Instant;
+
+    fn time<F: FnMut(&str) -> usize>(label: &str, texts: &[&str], mut f: F) {
+        let rounds = 100;
+        let mut best = f64::MAX;
+        let mut sink = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            for _ in 0..rounds {
+                for text in texts {
+                    sink += f(text);
+                }
+            }
+            best = best.min(t.elapsed().as_secs_f64() * 1e6 / (rounds * texts.len()) as f64);
+        }
+        println!("{label:20} {best:.3} us/text ({sink})");
+    }
+
+    #[test]
+    #[ignore]
+    fn bench_parts() {
+        let all = std::fs::read_to_string("/tmp/texts.txt").unwrap();
+        let texts: Vec<&str> = all.split('\x1e').collect();
+        let needles: Vec<Vec<u8>> = [
+            "ignore",
+            "disregard",
+            "forget",
+            "override",
+            "bypass",
+            "prompt",
+            "instruction",
+            "developer",
+            "you are now",
+            "now on you are",
+            "act as",
+            "pretend",
+            "roleplay as",
+            "jailbr",
+            "do anything now",
+            "dan mode",
+            "god mode",
+            "restrictions",
+            "limitations",
+            "filters",
+            "censorship",
+            "ethical",
+            "im_start",
+            "endoftext",
+            "inst]",
+            "<system",
+            "<|system",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let screen = Needles::new(needles);
+        let mut spans = Vec::new();
+        time("lower", &texts, |t| t.as_bytes().to_ascii_lowercase().len());
+        time("charset", &texts, |t| text::charset(t).is_some() as usize);
+        time("needles", &texts, |t| {
+            screen.any_in(&t.as_bytes().to_ascii_lowercase()) as usize
+        });
+        time("system", &texts, |t| {
+            screens::system_role(t.as_bytes()) as usize
+        });
+        time("payload", &texts, |t| {
+            screens::payload_run(t.as_bytes(), 120) as usize
+        });
+        time("digit run", &texts, |t| {
+            screens::digit_run(t.as_bytes()) as usize
+        });
+        time("tokenize", &texts, |t| {
+            spans.clear();
+            text::tokenize(
+                &t.as_bytes().to_ascii_lowercase(),
+                text::charset(t).unwrap(),
+                &mut spans,
+            );
+            spans.len()
+        });
+        let mut map: HashMap<Box<[u8]>, u64, FxBuild> = HashMap::default();
+        time("tokenize+lookup", &texts, |t| {
+            spans.clear();
+            let low = t.as_bytes().to_ascii_lowercase();
+            text::tokenize(&low, text::charset(t).unwrap(), &mut spans);
+            let mut hits = 0;
+            for &(a, b) in &spans {
+                match map.get(&low[a..b]) {
+                    Some(v) => hits += *v as usize,
+                    None => {
+                        map.insert(low[a..b].into(), 1);
+                    }
+                }
+            }
+            hits
+        });
+        let mut entities = Vec::new();
+        time("entities", &texts, |t| {
+            entities.clear();
+            text::entity_spans(t.as_bytes(), &mut entities);
+            entities.len()
+        });
+    }
 }

@@ -2,36 +2,30 @@
 //! refusal detectors: when a screen says no, the pattern cannot match; when it says yes,
 //! Python runs the pattern. Each mirrors the Python screen it replaces exactly.
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use memchr::memmem;
+
 use crate::text::{ascii_space, space_before};
 
-/// Any of a set of byte strings, found in one pass (needles grouped by first byte).
+/// Any of a set of byte strings (Aho-Corasick, with a SIMD prefilter for few needles).
 pub struct Needles {
-    by_first: Vec<Vec<Vec<u8>>>,
-    /// An empty needle is in every text.
-    always: bool,
+    automaton: AhoCorasick,
 }
 
 impl Needles {
     pub fn new<I: IntoIterator<Item = Vec<u8>>>(needles: I) -> Self {
-        let mut by_first = vec![Vec::new(); 256];
-        let mut always = false;
-        for needle in needles {
-            match needle.first() {
-                Some(&first) => by_first[first as usize].push(needle),
-                None => always = true,
-            }
-        }
-        Needles { by_first, always }
+        let needles: Vec<Vec<u8>> = needles.into_iter().collect();
+        // A DFA: one table look-up per byte, for a few dozen short needles a small table.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&needles)
+            .expect("a few short needles always build");
+        Needles { automaton }
     }
 
     /// True when `text` contains one of the needles.
     pub fn any_in(&self, text: &[u8]) -> bool {
-        self.always
-            || (0..text.len()).any(|i| {
-                self.by_first[text[i] as usize]
-                    .iter()
-                    .any(|needle| text[i..].starts_with(needle))
-            })
+        self.automaton.is_match(text)
     }
 }
 
@@ -40,9 +34,7 @@ const SYSTEM: &[u8] = b"system";
 /// `re.search(r"system\s*:", text) or re.search(r"#\s*system", text)` on an accepted text.
 pub fn system_role(text: &[u8]) -> bool {
     let n = text.len();
-    let mut from = 0;
-    while let Some(found) = find(&text[from..], SYSTEM) {
-        let at = from + found;
+    for at in memmem::find_iter(text, SYSTEM) {
         // After: whitespace, then a colon.
         let mut j = at + SYSTEM.len();
         loop {
@@ -65,47 +57,107 @@ pub fn system_role(text: &[u8]) -> bool {
         if k > 0 && text[k - 1] == b'#' {
             return true;
         }
-        from = at + 1;
     }
     false
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Byte classes: bit 0 for `[A-Za-z0-9+/]` (base64), bit 1 for digits, bit 2 for what
+/// `[\d ()./-]` holds. Tables keep the scans below free of unpredictable branches.
+const fn byte_classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            class |= 1;
+        }
+        if c.is_ascii_digit() {
+            class |= 2 | 4;
+        }
+        if matches!(c, b' ' | b'(' | b')' | b'.' | b'/' | b'-') {
+            class |= 4;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
 }
+
+static CLASSES: [u8; 256] = byte_classes();
 
 /// True when `text` has `length` characters of `[A-Za-z0-9+/]` in a row (a base64 payload).
 pub fn payload_run(text: &[u8], length: usize) -> bool {
-    let mut run = 0;
+    let mut run = 0usize;
+    let mut longest = 0usize;
     for &b in text {
-        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
-            run += 1;
-            if run >= length {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
+        let keep = (CLASSES[b as usize] & 1) as usize;
+        run = (run + 1) * keep;
+        longest = longest.max(run);
     }
-    false
+    longest >= length
 }
 
 /// `re.search(r"\d[\d ()./-]{5,}\d", text)` on an accepted text (whose only digits are ASCII):
 /// some run of digits and separators has digits at least six characters apart.
 pub fn digit_run(text: &[u8]) -> bool {
-    let mut first: Option<usize> = None;
+    const NONE: usize = usize::MAX;
+    let mut first = NONE; // first digit of the current run of digits and separators
+    let mut found = false;
     for (i, &b) in text.iter().enumerate() {
-        if b.is_ascii_digit() {
-            match first {
-                None => first = Some(i),
-                Some(start) if i - start >= 6 => return true,
-                Some(_) => {}
+        let class = CLASSES[b as usize];
+        let digit = class & 2 != 0;
+        first = if class & 4 == 0 {
+            NONE
+        } else if digit && first == NONE {
+            i
+        } else {
+            first
+        };
+        found |= digit && first != NONE && i - first >= 6;
+    }
+    found
+}
+
+/// True for the characters PII matches are made of: `[\w.+\-@ ()]` (on an accepted text,
+/// `\w` is ASCII).
+#[inline]
+fn pii_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-' | b'@' | b' ' | b'(' | b')')
+}
+
+/// Where PII patterns may match in an accepted `text`: the maximal runs of `pii_byte`
+/// characters that hold an `@` or a digit, as `(start, end, has_digit)` in characters.
+/// No match of any PII pattern holds another character, so matches fall inside these runs.
+pub fn pii_segments(text: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut found = Vec::new();
+    let mut chars = 0; // characters before byte i
+    let mut start = None;
+    let (mut at, mut digit) = (false, false);
+    for &b in text {
+        if pii_byte(b) {
+            if start.is_none() {
+                start = Some(chars);
+                at = false;
+                digit = false;
             }
-        } else if !matches!(b, b' ' | b'(' | b')' | b'.' | b'/' | b'-') {
-            first = None;
+            at |= b == b'@';
+            digit |= b.is_ascii_digit();
+        } else if let Some(s) = start.take()
+            && (at || digit)
+        {
+            found.push((s, chars, digit));
+        }
+        if (b as i8) >= -0x40 {
+            chars += 1;
         }
     }
-    false
+    if let Some(s) = start
+        && (at || digit)
+    {
+        found.push((s, chars, digit));
+    }
+    found
 }
 
 #[cfg(test)]
@@ -128,6 +180,15 @@ mod tests {
         assert!(!digit_run(b"123456"));
         assert!(!digit_run(b"12 34 a 56 78"));
         assert!(digit_run(b"(1) 2.3/4 5"));
+    }
+
+    #[test]
+    fn pii_segments_count_characters() {
+        let text = "a\u{2014}b 12, x@y.z";
+        assert_eq!(
+            pii_segments(text.as_bytes()),
+            [(2, 6, true), (7, 13, false)]
+        );
     }
 
     #[test]

@@ -243,6 +243,16 @@ pub fn entity_spans(text: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// True when `text` holds an ASCII digit (a branch-free pass the compiler vectorises).
+pub fn has_digit(text: &[u8]) -> bool {
+    text.chunks(64).any(|chunk| {
+        chunk
+            .iter()
+            .fold(0u8, |seen, &b| seen | (b.wrapping_sub(b'0') < 10) as u8)
+            != 0
+    })
+}
+
 /// True when the text has a letter of the Latin script (`script(text) == "latin"` for an
 /// accepted text; "none" otherwise).
 pub fn has_latin_letter(text: &[u8]) -> bool {

@@ -12,7 +12,8 @@ class TextAnalyser:
     def analyse(
         self, head: str
     ) -> (
-        tuple[int, tuple[str, ...], tuple[int, ...], frozenset[str], frozenset[str], str] | None
+        tuple[int, tuple[str, ...], tuple[int, ...], frozenset[str], frozenset[str], str, int]
+        | None
     ): ...
     def tokenize(self, head: str) -> tuple[str, ...] | None: ...
 
@@ -27,6 +28,7 @@ class InjectionScreen:
 class PiiScreen:
     def __init__(self) -> None: ...
     def may_match(self, text: str) -> bool | None: ...
+    def segments(self, text: str) -> list[tuple[int, int, bool]] | None: ...
 
 #: (trace_id, span_id, parent_span_id, name, start_time_unix_nano, end_time_unix_nano,
 #: status_code, status_message, attributes, is_feedback, events, span_bytes)

@@ -9,8 +9,8 @@ from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
-from watchkeeper.detectors.text.sketch import similarity, sketch
-from watchkeeper.detectors.text.tokens import content_words, numbers
+from watchkeeper.detectors.text.sketch import similarity
+from watchkeeper.detectors.text.tokens import content_sketch, numbers
 
 _SKETCH = 16
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
@@ -105,7 +105,7 @@ class ConsistencyDrift(Detector):
         output = call.output_text or ""
         stated = numbers(output)
         answer = (
-            sketch(content_words(output), _SKETCH),
+            content_sketch(output, _SKETCH),
             zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0,
         )
         earlier = group.outputs

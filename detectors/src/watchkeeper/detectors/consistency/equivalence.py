@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zlib
 from collections import OrderedDict
 
-from watchkeeper.detectors.text.sketch import similarity, sketch
-from watchkeeper.detectors.text.tokens import content_words, entities, numbers, words
+from watchkeeper.detectors.text.sketch import similarity
+from watchkeeper.detectors.text.tokens import content_sketch, guard_digest, words_digest
 
 
 class Group:
@@ -63,18 +62,13 @@ class EquivalenceIndex:
 
     def find_or_add(self, text: str) -> tuple[int, bool]:
         """``(group id, True)`` for an input equivalent to an earlier one, else a new group."""
-        exact = ("=", zlib.crc32(" ".join(words(text)).encode("utf-8", "surrogatepass")))
+        exact = ("=", words_digest(text))
         gid = self._index.get(exact)
         if gid is not None and gid in self.groups:
             self._touch(gid)
             return gid, True
-        found = content_words(text)
-        sig = sketch(found, self.sketch_size)
-        guard = zlib.crc32(
-            (" ".join(sorted(numbers(text))) + "|" + " ".join(sorted(entities(text)))).encode(
-                "utf-8", "surrogatepass"
-            )
-        )
+        sig = content_sketch(text, self.sketch_size)
+        guard = guard_digest(text)
         keys: list[object] = [exact, *((guard, v) for v in sig[: self.index_keys])]
         best, best_similarity = -1, self.threshold
         if sig:

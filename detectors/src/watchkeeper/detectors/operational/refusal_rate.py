@@ -6,6 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
+from watchkeeper.detectors.text import native_core
 
 #: Refusals announce themselves in the first sentence or two.
 _HEAD = 300
@@ -24,6 +25,9 @@ _NEEDS = (
     "i won", "unable to", "not able to", "must decline", "not allowed", "against",
 )  # fmt: skip
 
+#: The ``_NEEDS`` test in the compiled core.
+_NATIVE_SCREEN = native_core.needle_screen(_NEEDS)
+
 
 def is_refusal(text: str) -> bool:
     """True when the answer opens like a refusal ("I'm sorry, but I can't help with that").
@@ -31,6 +35,10 @@ def is_refusal(text: str) -> bool:
     >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
     (True, False)
     """
+    if _NATIVE_SCREEN is not None:
+        may_match = _NATIVE_SCREEN.may_match(text if len(text) <= _HEAD else text[:_HEAD])
+        if may_match is False:
+            return False
     head = text[:_HEAD].lower()
     for needed in _NEEDS:
         if needed in head:

@@ -6,6 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
+from watchkeeper.detectors.text import native_core
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 _KINDS: tuple[tuple[str, re.Pattern[str], float], ...] = (
@@ -42,6 +43,8 @@ _RUN_SHAPE = re.compile(rb"1[1#]{5,}1")
 
 _NOT_DIGIT = re.compile(r"\D")
 _ANY_KIND = re.compile("|".join(f"(?P<{kind}>{pattern.pattern})" for kind, pattern, _ in _KINDS))
+#: What of ``_ANY_KIND`` can match text without digits: every other kind needs digits.
+_EMAIL = re.compile(f"(?P<email>{_KINDS[0][1].pattern})")
 
 
 def _luhn(digits: str) -> bool:
@@ -62,6 +65,17 @@ def _iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+#: ``_may_hold_pii`` in the compiled core, which also says where matches may be.
+_NATIVE_SCREEN = native_core.pii_screen()
+
+
+def _may_hold_pii(head: str) -> bool:
+    """False when no PII pattern can match: no ``@`` and no run as ``_DIGIT_RUN`` finds."""
+    if "@" in head:
+        return True
+    return _may_hold_digit_run(head) and _DIGIT_RUN.search(head) is not None
+
+
 def _may_hold_digit_run(text: str) -> bool:
     """False when ``text`` has no run of digits and separators as ``_DIGIT_RUN`` finds
     (``bytes`` scans cost a fraction of a regex scan)."""
@@ -78,18 +92,25 @@ def find_pii(text: str) -> dict[str, list[str]]:
     {}
     """
     head = text[:MAX_CHARS]
-    if "@" not in head and not (_may_hold_digit_run(head) and _DIGIT_RUN.search(head)):
-        return {}
+    segments = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.segments(head)
+    if segments is None:
+        if not _may_hold_pii(head):
+            return {}
+        segments = [(0, len(head), True)]
     found: dict[str, list[str]] = {}
-    # One pass, kinds tried in order at each position: a card number is not also a phone.
-    for match in _ANY_KIND.finditer(head):
-        kind = match.lastgroup or ""
-        value = match.group().strip()
-        if kind == "card" and not _luhn(_NOT_DIGIT.sub("", value)):
-            continue
-        if kind == "iban" and not _iban_ok(value):
-            continue
-        found.setdefault(kind, []).append(value)
+    # The patterns try, at each position in turn, every kind in order (a card number is not
+    # also a phone). Their matches hold only characters of ``[\w.+\-@ ()]``, so scanning
+    # each run of those alone finds the same matches, and a run without digits can only
+    # hold an email: the regex engine skips the rest of the text (the cost on long answers).
+    for start, end, digits in segments:
+        for match in (_ANY_KIND if digits else _EMAIL).finditer(head, start, end):
+            kind = match.lastgroup or ""
+            value = match.group().strip()
+            if kind == "card" and not _luhn(_NOT_DIGIT.sub("", value)):
+                continue
+            if kind == "iban" and not _iban_ok(value):
+                continue
+            found.setdefault(kind, []).append(value)
     return found
 
 

@@ -6,6 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
+from watchkeeper.detectors.text import native_core
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 #: (pattern, weight): how strongly a match alone indicates an attack, in (0, 1].
@@ -77,7 +78,10 @@ _NEEDS_UTF8 = tuple(needed.encode() for needed in _NEEDS)
 #: Each starts with a fixed string, which the regex engine finds fast.
 _SYSTEM_TAGS = ("<system", "<|system")
 _SYSTEM_ROLES = (re.compile(r"system\s*:"), re.compile(r"#\s*system"))
-_PAYLOAD_START = re.compile(r"[A-Za-z0-9+/]{120}")
+_PAYLOAD = 120
+_PAYLOAD_START = re.compile(f"[A-Za-z0-9+/]{{{_PAYLOAD}}}")
+#: ``_may_match`` in the compiled core (``_SYSTEM_TAGS`` contain "system": needles too).
+_NATIVE_SCREEN = native_core.injection_screen(_NEEDS + _SYSTEM_TAGS, _PAYLOAD)
 
 
 def _may_match(text: str) -> bool:
@@ -112,8 +116,11 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
+    may_match = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.may_match(head)
+    if may_match is False:
+        return 0.0, []
     folded = head.lower() if head.isascii() else head.casefold()
-    if not _may_match(folded) or not _SCREEN.search(head.lower()):
+    if (may_match is None and not _may_match(folded)) or not _SCREEN.search(head.lower()):
         return 0.0, []
     found: list[str] = []
     for match in _COMBINED.finditer(folded):

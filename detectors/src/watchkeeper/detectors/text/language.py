@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from watchkeeper.detectors.text.tokens import MAX_CHARS, words
+from watchkeeper.detectors.text.lexicon import LANGUAGE_OF
+from watchkeeper.detectors.text.tokens import MAX_CHARS, text_facts, words
 
 _SCRIPTS = (
     ("cyrillic", re.compile(r"[\u0400-\u04ff]")),
@@ -37,25 +38,7 @@ _NON_LATIN_LEADS = bytes(
     [*range(0xCD, 0xD4), 0xD6, 0xD7, *range(0xD8, 0xDC), 0xDD, 0xE0, 0xE1, *range(0xE3, 0xEE), 0xEF]
 )
 
-_FUNCTION_WORDS = {
-    "en": "the and is are you what how to of in it for with this that my can do",
-    "es": "el la los las es que de en por para con una un como qué cómo está mi",
-    "fr": "le la les est et que de des une un pour dans avec je vous comment est-ce",
-    "de": "der die das ist und nicht ein eine ich sie wie was mit für zu auf",
-    "pt": "o os as é que de em para com uma um não como você está meu",
-    "it": "il lo gli è che di per con una un non come sono della questo",
-    "nl": "de het een is en van niet ik je hoe wat met voor op dat",
-    "sv": "och att det är som en på för med jag inte hur vad",
-    "tr": "bir ve bu ne nasıl için ile mi mı değil ben sen çok",  # noqa: RUF001 - Turkish dotless i
-    "id": "yang dan di ini itu dengan untuk apa bagaimana saya tidak ada",
-}
-_LANGUAGE_OF: dict[str, tuple[str, ...]] = {}
-for _lang, _words in _FUNCTION_WORDS.items():
-    for _w in _words.split():
-        _LANGUAGE_OF[_w] = (*_LANGUAGE_OF.get(_w, ()), _lang)
-
-
-_FUNCTION_WORD_SET = frozenset(_LANGUAGE_OF)
+_FUNCTION_WORD_SET = frozenset(LANGUAGE_OF)
 
 
 def script(text: str) -> str:
@@ -88,13 +71,22 @@ def language(text: str) -> str:
     >>> language("Привет"), language("xyzzy")
     ('cyrillic', 'latin')
     """
+    facts = text_facts(text)
+    found = facts.language
+    if found is None:
+        found = facts.language = detect_language(text)
+    return found
+
+
+def detect_language(text: str) -> str:
+    """``language`` without the memo (and without the compiled core)."""
     found = script(text)
     if found != "latin":
         return found
     votes: dict[str, int] = {}
     # Each function word counted in one C pass (``tuple.count`` would rescan every token).
     for w, count in Counter(filter(_FUNCTION_WORD_SET.__contains__, words(text))).items():
-        for lang in _LANGUAGE_OF[w]:
+        for lang in LANGUAGE_OF[w]:
             votes[lang] = votes.get(lang, 0) + count
     if not votes:
         return "latin"

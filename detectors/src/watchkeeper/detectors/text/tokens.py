@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from itertools import chain
 
+from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
+from watchkeeper.detectors.text.sketch import sketch
 from watchkeeper.detectors.text.token_split import split_tokens
 
 #: Characters of a text that are analysed; the rest only counts towards its length.
@@ -30,30 +34,33 @@ _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 # the regex engine can skip to capitals instead of trying the look-behind everywhere.
 _ENTITY = re.compile(r"[A-Z](?<=[^.!?:\s] [A-Z])[\w-]*\w")
 
-# A word list reads better as text than as 170 quoted strings.
-STOPWORDS = frozenset(
+#: Size of the sketch kept with a text's facts (the size the detectors use); other sizes
+#: are computed on demand.
+SKETCH_SIZE = 16
+
+#: The compiled core's analyser (see :mod:`.native_core`), or None.
+_ANALYSER = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
+
+
+class TextFacts:
+    """What has been computed about one string, while that string is being analysed.
+
+    With the compiled core, everything but ``words`` is computed at once, in one call, when
+    the entry is made; otherwise (or when the core leaves the text to Python) each fact is
+    computed by its function the first time it is asked for.
     """
-    a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could couldn't did didn't
-    do does doesn't doing don't down during each few for from further get got had hadn't
-    has hasn't have haven't having he he'd he'll he's her here here's hers herself him
-    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just
-    let's me more most mustn't my myself no nor not now of off on once only or other ought
-    our ours ourselves out over own please same shan't she she'd she'll she's should
-    shouldn't so some such tell than that that's the their theirs them themselves then there
-    there's these they they'd they'll they're they've this those through to too under until
-    up us very was wasn't we we'd we'll we're we've were weren't what what's when when's
-    where where's which while who who's whom why why's will with won't would wouldn't you
-    you'd you'll you're you've your yours yourself yourselves hi hey hello thanks thank
-    okay ok yes yeah know like want need one would
-    """.split()  # noqa: SIM905
-)
 
-
-class _Facts:
-    """What has been computed about one string, while that string is being analysed."""
-
-    __slots__ = ("content", "entities", "numbers", "text", "words")
+    __slots__ = (
+        "content",
+        "digest",
+        "entities",
+        "guard",
+        "language",
+        "numbers",
+        "sketch",
+        "text",
+        "words",
+    )
 
     def __init__(self, text: str) -> None:
         # Holding the string keeps its id from being reused while the entry lives.
@@ -62,19 +69,36 @@ class _Facts:
         self.content: tuple[str, ...] | None = None
         self.numbers: frozenset[str] | None = None
         self.entities: frozenset[str] | None = None
+        self.digest: int | None = None
+        #: Bottom-``SKETCH_SIZE`` sketch of the content words.
+        self.sketch: tuple[int, ...] | None = None
+        self.language: str | None = None
+        self.guard: int | None = None
+        if _ANALYSER is not None:
+            found = _ANALYSER.analyse(text if len(text) <= MAX_CHARS else text[:MAX_CHARS])
+            if found is not None:
+                (
+                    self.digest,
+                    self.content,
+                    self.sketch,
+                    self.numbers,
+                    self.entities,
+                    self.language,
+                    self.guard,
+                ) = found
 
 
-_FACTS: dict[int, _Facts] = {}
+_FACTS: dict[int, TextFacts] = {}
 _FACTS_SIZE = 16
 
 
-def _facts(text: str) -> _Facts:
+def text_facts(text: str) -> TextFacts:
     """The memo entry of ``text`` (several detectors read the same call's strings)."""
     facts = _FACTS.get(id(text))
     if facts is None or facts.text is not text:
         if len(_FACTS) >= _FACTS_SIZE:
             _FACTS.clear()
-        facts = _FACTS[id(text)] = _Facts(text)
+        facts = _FACTS[id(text)] = TextFacts(text)
     return facts
 
 
@@ -86,7 +110,7 @@ def words(text: str) -> tuple[str, ...]:
     >>> words("数据漂移")
     ('数', '据', '漂', '移')
     """
-    facts = _facts(text)
+    facts = text_facts(text)
     found = facts.words
     if found is None:
         found = facts.words = tokenize(text)
@@ -140,10 +164,58 @@ def content_words(text: str) -> tuple[str, ...]:
     >>> content_words("Hi! Can you tell me how to reset my passwords?")
     ('reset', 'password')
     """
-    facts = _facts(text)
+    facts = text_facts(text)
     found = facts.content
     if found is None:
         found = facts.content = content_words_of(words(text))
+    return found
+
+
+def content_sketch(text: str, k: int) -> tuple[int, ...]:
+    """``sketch(content_words(text), k)``, memoised for ``k = SKETCH_SIZE``.
+
+    >>> content_sketch("Reset my passwords", 16) == sketch(["reset", "password"], 16)
+    True
+    """
+    facts = text_facts(text)
+    found = facts.sketch
+    if found is not None and (k <= SKETCH_SIZE or len(found) < SKETCH_SIZE):
+        return found[:k]  # the k smallest of the SKETCH_SIZE smallest, or all there are
+    found = sketch(content_words(text), k)
+    if k == SKETCH_SIZE:
+        facts.sketch = found
+    return found
+
+
+def words_digest(text: str) -> int:
+    """``zlib.crc32`` of the words joined by spaces: equal for texts that differ only in
+    case, spacing and punctuation.
+
+    >>> words_digest("How do I reset my password?") == words_digest("how do i reset my password")
+    True
+    """
+    facts = text_facts(text)
+    found = facts.digest
+    if found is None:
+        joined = " ".join(words(text))
+        found = facts.digest = zlib.crc32(joined.encode("utf-8", "surrogatepass"))
+    return found
+
+
+def guard_digest(text: str) -> int:
+    """``zlib.crc32`` of the sorted numbers, ``|`` and the sorted names of the text: texts
+    that state different numbers or name different things get different digests.
+
+    >>> guard_digest("Refund order 1234 in Paris") == guard_digest("refund order 1234 in Paris")
+    True
+    >>> guard_digest("Refund order 1234") == guard_digest("Refund order 1243")
+    False
+    """
+    facts = text_facts(text)
+    found = facts.guard
+    if found is None:
+        joined = " ".join(sorted(numbers(text))) + "|" + " ".join(sorted(entities(text)))
+        found = facts.guard = zlib.crc32(joined.encode("utf-8", "surrogatepass"))
     return found
 
 
@@ -201,7 +273,7 @@ def numbers(text: str) -> frozenset[str]:
     >>> sorted(numbers("Refunds within 30 days, up to $1,200 (or 1200.50)."))
     ['1200', '1200.50', '30']
     """
-    facts = _facts(text)
+    facts = text_facts(text)
     found = facts.numbers
     if found is None:
         head = text[:MAX_CHARS]
@@ -261,7 +333,7 @@ def entities(text: str) -> frozenset[str]:
     >>> sorted(entities("The capital of France is Paris. It is big."))
     ['france', 'paris']
     """
-    facts = _facts(text)
+    facts = text_facts(text)
     found = facts.entities
     if found is None:
         found = facts.entities = find_entities(text)

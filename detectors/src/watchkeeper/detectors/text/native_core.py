@@ -1,0 +1,108 @@
+"""The optional compiled core (``watchkeeper-native``) and the switch that turns it off.
+
+The text analysis of this package is written in Python, and the Python is the reference.
+When the distribution ``watchkeeper-native`` (``pip install 'watchkeeper-detectors[native]'``)
+is installed, the hot parts run in its compiled core instead: the analysis of a text in one
+call (tokens, content words, sketch, numbers, names, language) and the screens in front of
+the prompt-injection, PII and refusal patterns. It returns exactly what the Python code
+returns, or None for input it does not handle (letters beyond ASCII, lone surrogates),
+which the Python code then analyses. Results never depend on whether it is installed.
+
+Set ``WATCHKEEPER_NATIVE=0`` before the detectors are imported to run the Python code
+alone (to compare, or to rule the core out when debugging).
+
+>>> CORE is None or hasattr(CORE, "TextAnalyser")
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping, Sequence, Set
+from types import ModuleType
+from typing import Protocol
+
+#: Environment variable that, set to ``0``, keeps the compiled core unused.
+SWITCH = "WATCHKEEPER_NATIVE"
+
+
+def load() -> ModuleType | None:
+    """``watchkeeper.native`` when it is installed and not switched off, else None."""
+    if os.environ.get(SWITCH, "1").strip() == "0":
+        return None
+    try:
+        # Imported by name: the type checker need not see the optional distribution.
+        return importlib.import_module("watchkeeper.native")
+    except ImportError:
+        return None
+
+
+#: The compiled core, or None: every user falls back to the Python code then.
+CORE = load()
+
+
+#: What :meth:`TextAnalyser.analyse` returns for a text it handles: ``zlib.crc32`` of its
+#: words joined by spaces, its content words, the bottom-k sketch of those, its numbers,
+#: its names (entities), its language label, and ``zlib.crc32`` of its sorted numbers and
+#: names (see :func:`~watchkeeper.detectors.text.tokens.guard_digest`).
+Analysis = tuple[int, tuple[str, ...], tuple[int, ...], frozenset[str], frozenset[str], str, int]
+
+
+class TextAnalyser(Protocol):
+    """The core's analysis of a text's first ``MAX_CHARS`` characters, in one call."""
+
+    def analyse(self, head: str) -> Analysis | None:
+        """Everything :mod:`.tokens` and :mod:`.language` find in ``head``, or None."""
+
+    def tokenize(self, head: str) -> tuple[str, ...] | None:
+        """``tokens.tokenize(head)``, or None."""
+
+
+class Screen(Protocol):
+    """A necessary condition for a pattern to match, checked before the pattern runs."""
+
+    def may_match(self, text: str) -> bool | None:
+        """False when the pattern cannot match ``text``; None when left to Python."""
+
+
+class PiiScreen(Screen, Protocol):
+    """The PII screen, which also says where in a text the patterns may match."""
+
+    def segments(self, text: str) -> list[tuple[int, int, bool]] | None:
+        """``(start, end, has_digit)`` runs of ``text`` where the PII patterns may match
+        (every match lies inside one); ``[]`` when none can; None when left to Python."""
+
+
+def text_analyser(
+    stopwords: Set[str], function_words: Mapping[str, Sequence[str]], sketch_size: int
+) -> TextAnalyser | None:
+    """The core's text analyser for these word lists, or None without the core."""
+    if CORE is None:
+        return None
+    analyser: TextAnalyser = CORE.TextAnalyser(stopwords, function_words, sketch_size)
+    return analyser
+
+
+def needle_screen(needles: Sequence[str]) -> Screen | None:
+    """Screen ``any(needle in text.lower() for needle in needles)``, or None without the core."""
+    if CORE is None:
+        return None
+    screen: Screen = CORE.NeedleScreen(list(needles))
+    return screen
+
+
+def injection_screen(needles: Sequence[str], payload: int) -> Screen | None:
+    """The prompt-injection screen (needles, system roles, base64 payloads), or None."""
+    if CORE is None:
+        return None
+    screen: Screen = CORE.InjectionScreen(list(needles), payload)
+    return screen
+
+
+def pii_screen() -> PiiScreen | None:
+    """The PII screen (an ``@`` or a long run of digits), or None without the core."""
+    if CORE is None:
+        return None
+    screen: PiiScreen = CORE.PiiScreen()
+    return screen

@@ -1,0 +1,255 @@
+"""The compiled core (``watchkeeper-native``) gives exactly the results of the Python code.
+
+Each check runs the public functions twice on the same texts, once with the core and once
+with it switched off in-process, and compares real outputs: the chatterbot corpus in every
+language it ships, production-length (500-character) mixed texts, and a seeded fuzz of a
+few thousand strings (ASCII, punctuation-heavy, mixed scripts, NUL and control characters,
+lone surrogates, very long ones). The detectors as a whole are compared with a process run
+with ``WATCHKEEPER_NATIVE=0``, which is also how to run this suite on the Python code
+alone (the core's own checks are then skipped, the rest must pass as they are).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.detectors import native_parity
+from watchkeeper.detectors.operational import refusal_rate
+from watchkeeper.detectors.safety import pii, prompt_injection
+from watchkeeper.detectors.text import native_core, tokens
+from watchkeeper.detectors.text.language import language
+from watchkeeper.detectors.text.tokens import (
+    MAX_CHARS,
+    SKETCH_SIZE,
+    content_sketch,
+    content_words,
+    entities,
+    guard_digest,
+    numbers,
+    words_digest,
+)
+
+SWITCHED_OFF = os.environ.get(native_core.SWITCH, "1").strip() == "0"
+needs_core = pytest.mark.skipif(SWITCHED_OFF, reason="WATCHKEEPER_NATIVE=0: Python alone")
+ROOT = Path(__file__).resolve().parents[2]
+
+# --- corpora ----------------------------------------------------------------------------------
+_SEEDS = (
+    "system", "System:", "## system", "<|im_start|>", "[INST]", "ignore", "Ignore all previous",
+    "prompt", "you are now", "act as", "Paris", "ACME", "GPT-4o", "Maria", "The", "It", "1,200",
+    "1,200.50", "3.5", "12,345,678", "1234,567", "0.5.1", "it's", "don't", "it\u2019s",
+    "refunds", "class", "status", "a.b", "e.g.", "U.S.", "ana@example.com", "@app.route",
+    "4111 1111 1111 1111", "+1 415-555-0100", "(415) 555-0100", "GB82 WEST 1234 5698 7654 32",
+    "078-05-1120", "192.168.0.1", "I'm sorry", "i can\u2019t", "As an AI", "against my policy",
+    "jailbreak", "without any restrictions", "QUJD" * 40, "_", "-", "--x", "x_y", "\u00b2",
+)  # fmt: skip
+_ALPHABETS = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,'!?:;-_@#()[]<>|/+=\n\t",
+    " .,'\u2019\"\u201c\u201d\u2018\u2013\u2014\u2026\u2022\u2192\u00b7\u00ab\u00bb\u00a0"
+    "\u2500\u2502\u251c\u2514@#:;!?()-_/+0123456789aAbBsSiIuU",
+    "a\u00e9 \u00dfI\u0130\u212aK\u00b2\u0661\u0416\u4e2d\u304b\u30fc-.,'\u2019 0123\u0085\u2028",
+    "\x00\x01\x1c\x1d\x1e\x1f\t\n\r\x0b\x0c a1.A:",
+)
+
+
+def fuzz_texts(n: int = 3000, seed: int = 20_260_611) -> list[str]:
+    """``n`` random strings: pieces of seed words and characters from one of the alphabets,
+    a lone surrogate now and then, and a few thousand characters long one time in fifty."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        alphabet = rng.choice(_ALPHABETS)
+        pieces = []
+        length = rng.randint(5000, 9000) if rng.random() < 0.02 else rng.randint(0, 300)
+        while sum(map(len, pieces)) < length:
+            roll = rng.random()
+            if roll < 0.35:
+                pieces.append(rng.choice(_SEEDS))
+            elif roll < 0.4:
+                pieces.append("\ud800")
+            else:
+                pieces.append("".join(rng.choices(alphabet, k=rng.randint(1, 12))))
+            pieces.append(rng.choice(" ,. \n-'" if rng.random() < 0.7 else "\u2019\u2014"))
+        texts.append("".join(pieces))
+    return texts
+
+
+def chatterbot_texts() -> list[str]:
+    """Every prompt and answer of the corpus, in every language it ships."""
+    from chatterbot_corpus.corpus import DATA_DIRECTORY
+
+    from tests.bench.detectors.workload import conversations
+
+    found = []
+    for folder in sorted(Path(DATA_DIRECTORY).iterdir()):
+        if folder.is_dir():
+            for conversation in conversations(folder.name):
+                found += [conversation.prompt, *conversation.answers]
+    return found
+
+
+def production_texts(n: int = 400) -> list[str]:
+    """Prompts and answers of the collector benchmark's 500-character calls."""
+    from tests.bench.collector.bench_throughput import _texts
+
+    return [text for i in range(n) for text in _texts(i)]
+
+
+CORPORA = {"chatterbot": chatterbot_texts, "production": production_texts, "fuzz": fuzz_texts}
+
+
+# --- switching the core off in-process --------------------------------------------------------
+@contextmanager
+def python_only() -> Iterator[None]:
+    """The module-level functions without the core (its objects are put back afterwards)."""
+    saved = (
+        tokens._ANALYSER,
+        prompt_injection._NATIVE_SCREEN,
+        pii._NATIVE_SCREEN,
+        refusal_rate._NATIVE_SCREEN,
+    )
+    tokens._ANALYSER = None
+    prompt_injection._NATIVE_SCREEN = pii._NATIVE_SCREEN = refusal_rate._NATIVE_SCREEN = None
+    tokens._FACTS.clear()
+    try:
+        yield
+    finally:
+        (
+            tokens._ANALYSER,
+            prompt_injection._NATIVE_SCREEN,
+            pii._NATIVE_SCREEN,
+            refusal_rate._NATIVE_SCREEN,
+        ) = saved
+        tokens._FACTS.clear()
+
+
+def facts(text: str) -> tuple[object, ...]:
+    """Everything the detectors read about a text through the memo, and the safety checks."""
+    return (
+        words_digest(text),
+        content_words(text),
+        content_sketch(text, SKETCH_SIZE),
+        content_sketch(text, 4),
+        numbers(text),
+        entities(text),
+        language(text),
+        guard_digest(text),
+        prompt_injection.injection_risk(text),
+        pii.find_pii(text),
+        refusal_rate.is_refusal(text),
+    )
+
+
+def mismatches(texts: list[str], compute: Callable[[str], Any]) -> list[tuple[str, Any, Any]]:
+    """Texts where ``compute`` differs with and without the core (at most five shown)."""
+    tokens._FACTS.clear()
+    native = [compute(text) for text in texts]
+    with python_only():
+        python = [compute(text) for text in texts]
+    return [(t, n, p) for t, n, p in zip(texts, native, python, strict=True) if n != p][:5]
+
+
+# --- tests ------------------------------------------------------------------------------------
+def test_the_core_is_installed_unless_switched_off() -> None:
+    """``make install`` builds the core; a broken build must not silently test Python twice."""
+    if SWITCHED_OFF:
+        assert native_core.CORE is None
+    else:
+        assert native_core.CORE is not None, "pip install ./native (needs cargo on PATH)"
+
+
+@needs_core
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_facts_and_screens_equal_the_python_code(corpus: str) -> None:
+    """Memoised facts, injection risk, PII and refusals: the same with and without the core."""
+    texts = CORPORA[corpus]()
+    assert mismatches(texts, facts) == []
+
+
+@needs_core
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_the_core_handles_most_traffic_and_declines_the_rest(corpus: str) -> None:
+    """Not vacuous: the core analyses the texts it accepts (all of the production ones),
+    tokenizes them as the Python code does, and declines letters beyond ASCII and surrogates.
+    """
+    analyser = tokens._ANALYSER
+    assert analyser is not None
+    texts = CORPORA[corpus]()
+    handled = 0
+    for text in texts:
+        head = text[:MAX_CHARS]
+        found = analyser.analyse(head)
+        tokenized = analyser.tokenize(head)
+        assert (found is None) == (tokenized is None)
+        if found is None:
+            assert not head.isascii() or "\ud800" in head
+            continue
+        handled += 1
+        assert tokenized == tokens.tokenize(text), text
+    share = handled / len(texts)
+    assert share == 1.0 if corpus == "production" else share > 0.3
+
+
+@needs_core
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_screens_equal_the_python_screens(corpus: str) -> None:
+    """Each screen says exactly what the Python screen says wherever it does not decline."""
+    texts = CORPORA[corpus]()
+    injection, personal, refusal = (
+        prompt_injection._NATIVE_SCREEN,
+        pii._NATIVE_SCREEN,
+        refusal_rate._NATIVE_SCREEN,
+    )
+    assert injection is not None
+    assert personal is not None
+    assert refusal is not None
+    passed = 0
+    for text in texts:
+        head = text[:MAX_CHARS]
+        found = injection.may_match(head)
+        if found is not None:
+            assert found == prompt_injection._may_match(head.lower()), head
+            passed += found
+        found = personal.may_match(head)
+        if found is not None:
+            assert found == pii._may_hold_pii(head), head
+            assert (personal.segments(head) != []) == found
+            passed += found
+        start = text[:300]
+        found = refusal.may_match(start)
+        if found is not None:
+            assert found == any(needed in start.lower() for needed in refusal_rate._NEEDS)
+            passed += found
+    assert passed > 0 or corpus == "production"
+
+
+def test_detectors_report_the_same_without_the_core() -> None:
+    """Every score, alarm and reason of the default detectors on 3,000 production-length
+    calls (some in other languages and scripts) is the same in a process run with
+    ``WATCHKEEPER_NATIVE=0``."""
+    here = native_parity.run_stream()
+    env = {**os.environ, native_core.SWITCH: "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.detectors.native_parity"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    )
+    there = json.loads(done.stdout)
+    assert there["native"] is False
+    assert here["native"] is not SWITCHED_OFF
+    assert len(here["seen"]) > 30_000  # type: ignore[arg-type]
+    assert here["seen"] == there["seen"]

@@ -11,7 +11,10 @@ PYTEST_ARGS ?=
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
-PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml collector/pyproject.toml
+PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml collector/pyproject.toml \
+                 native/Cargo.toml native/src/*.rs native/pyproject.toml
+# The compiled core (native/, Rust) is built with cargo; rustup puts it here.
+export PATH := $(PATH):$(HOME)/.cargo/bin
 
 .PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar
 
@@ -48,8 +51,10 @@ install-test: $(TEST_STAMP)
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
+# ./native is the compiled core of the detectors and the collector (optional for them,
+# same results without it): building it needs cargo (https://rustup.rs) and takes a minute.
 $(RUNTIME_STAMP): $(PACKAGES) | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e 'sdk[kafka]' -e detectors -e collector
+	$(BIN)/pip install --quiet -e 'sdk[kafka]' -e detectors -e collector ./native
 	touch $@
 
 $(TEST_STAMP): $(RUNTIME_STAMP) tests/requirements.txt

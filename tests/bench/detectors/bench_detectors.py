@@ -14,7 +14,11 @@ Run: ``make bench-detectors`` (or ``python -m tests.bench.detectors.bench_detect
    language, inconsistent or ungrounded answers, slower calls, more errors, refusals,
    attacks, leaks ...), and a stable stream for false alarms. ADWIN runs on the very
    per-call signal the detector watches (its descriptor, score or event flag).
-3. **CPU per call** of all default detectors together, on production-like calls.
+3. **CPU per call** of all default detectors together, on production-like calls: the
+   chatterbot calls of part 2, and production-length calls (500-character prompts and
+   answers, as the collector benchmark sends), each with the compiled core
+   (``watchkeeper-native``) and without it (``WATCHKEEPER_NATIVE=0``), in separate
+   processes on the same calls.
 
 Definitions: *delay* is the mean number of calls from the change to the first alarm at
 or after it (over the streams where one came); *missed* is the share of streams with no
@@ -27,15 +31,20 @@ calls in between.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import platform
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from river.drift import ADWIN
 
@@ -50,6 +59,7 @@ from watchkeeper.detectors import (
     default_detectors,
 )
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.text import native_core
 
 # --- bookkeeping ------------------------------------------------------------------------
 NONE = "\u2013"  # an en dash: nothing to report
@@ -455,15 +465,30 @@ def _shift(before: list[float], after: list[float]) -> str:
 
 
 # --- part 3: CPU per call -------------------------------------------------------------------
-def part_cost(calls_measured: int, rounds: int) -> tuple[float, list[tuple[str, float]]]:
+#: Part 3's workloads: name -> (description, calls).
+COST_WORKLOADS: dict[str, tuple[str, Callable[[int], list[Call]]]] = {
+    "chatterbot": (
+        "chatterbot calls (one corpus line per prompt and answer)",
+        lambda n: workload.realistic(n, seed=1),
+    ),
+    "production": (
+        "500-character prompts and answers",
+        lambda n: workload.production(n, seed=1),
+    ),
+}
+
+
+def part_cost(
+    calls: list[Call], calls_measured: int, rounds: int
+) -> tuple[float, list[tuple[str, float]]]:
     """CPU per call of all default detectors together (best round), and each one alone.
 
-    Detectors are warmed up first (learning phases, reference building, calibration run
-    once per key and are not per-call costs). Alone, a detector also pays the text analysis
-    the others share with it, so the parts add up to more than the whole.
+    Detectors are warmed up first on all but the last ``calls_measured`` calls (learning
+    phases, reference building, calibration run once per key and are not per-call costs).
+    Alone, a detector also pays the text analysis the others share with it, so the parts
+    add up to more than the whole.
     """
-    calls = workload.realistic(5000 + calls_measured, seed=1)
-    warm, measured = calls[:5000], calls[5000:]
+    warm, measured = calls[:-calls_measured], calls[-calls_measured:]
     detectors = default_detectors()
     for call in warm:
         for detector in detectors:
@@ -490,6 +515,44 @@ def part_cost(calls_measured: int, rounds: int) -> tuple[float, list[tuple[str, 
     return best / len(measured) * 1e6, alone
 
 
+def cost_here(name: str, calls_measured: int, rounds: int) -> dict[str, Any]:
+    """Part 3 on one workload in this process, with the core if it is loaded."""
+    total, alone = part_cost(COST_WORKLOADS[name][1](5000 + calls_measured), calls_measured, rounds)
+    return {"native": native_core.CORE is not None, "total": total, "alone": alone}
+
+
+def cost_in_child(name: str, calls_measured: int, rounds: int, native: bool) -> dict[str, Any]:
+    """Part 3 on one workload in a fresh process, the core switched on or off."""
+    env = {**os.environ, native_core.SWITCH: "1" if native else "0"}
+    command = [sys.executable, "-m", "tests.bench.detectors.bench_detectors", "--cost", name]
+    command += ["--calls", str(calls_measured), "--rounds", str(rounds)]
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def cost_table(calls_measured: int, rounds: int) -> tuple[str, list[str]]:
+    """Part 3's table: every workload with and without the core, and notes on the runs."""
+    columns, notes = [], []
+    for name, (description, _) in COST_WORKLOADS.items():
+        for native in (True, False):
+            _log(f"part 3: {name} calls, {'compiled core' if native else 'Python only'}")
+            result = cost_in_child(name, calls_measured, rounds, native)
+            if native and not result["native"]:
+                notes.append(f"{description}: watchkeeper-native is not installed")
+            label = f"{name}, {'core' if result['native'] else 'Python'}"
+            columns.append((label, result))
+    header = ["\u00b5s per call", *(label for label, _ in columns)]
+    rows = [[f"**all {len(default_detectors())} together**"]]
+    rows[0] += [f"**{result['total']:.0f}**" for _, result in columns]
+    names = [detector.name for detector in default_detectors()]
+    for i, detector in enumerate(names):
+        cells = [f"{result['alone'][i][1]:.1f}" for _, result in columns]
+        rows.append([f"{detector} alone", *cells])
+    return _table(header, rows), notes
+
+
 # --- output ---------------------------------------------------------------------------------
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -508,8 +571,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="", metavar="NAME", help="part 2 only, for detectors matching NAME"
     )
+    parser.add_argument(
+        "--cost",
+        choices=sorted(COST_WORKLOADS),
+        help="part 3 only, on one workload, in this process; prints JSON",
+    )
+    parser.add_argument("--calls", type=int, default=20_000, help="calls measured by --cost")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --cost (the best counts)")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.cost:
+        print(json.dumps(cost_here(args.cost, args.calls, args.rounds)))
+        return 0
     if args.only:
         streams = 3 if args.quick else 20
         rows = part_detectors(streams, 0.05 if args.quick else 1.0, args.only)
@@ -552,10 +625,17 @@ def main(argv: list[str] | None = None) -> int:
 
     measured, rounds = (2000, 1) if args.quick else (20_000, 3)
     print(f"\n## 3. CPU per call (process time, best of {rounds}, {measured:,} calls)\n")
-    total, alone = part_cost(measured, rounds)
-    print(f"All {len(alone)} default detectors together: **{total:.0f} \u00b5s per call**.\n")
-    rows = [[name, f"{cost:.1f}"] for name, cost in alone]
-    print(_table(["detector alone (incl. its own text analysis)", "\u00b5s per call"], rows))
+    print(
+        "Each column in its own process, after a warm-up of 5,000 calls: with the compiled "
+        "core (watchkeeper-native) and with `WATCHKEEPER_NATIVE=0` (the Python code alone), "
+        "on the chatterbot calls of part 2 and on production-length calls (500-character "
+        "prompts and answers). A detector alone also pays the text analysis the others "
+        "share with it.\n"
+    )
+    table, notes = cost_table(measured, rounds)
+    print(table)
+    for note in notes:
+        print(f"\n_{note}._")
     print(f"\n_Benchmark took {time.monotonic() - started:.0f} s._")
     return 0
 

@@ -13,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 
+mod groundedness;
 mod otlp;
 mod screens;
 mod text;
@@ -414,12 +415,110 @@ impl PiiScreen {
     }
 }
 
+/// ``LexicalGroundedness``: support of an answer by its retrieved contexts, in [0, 1]
+/// (NaN when the answer has no content words), with analysed passages cached.
+///
+/// ``score(answer, contexts)`` returns what ``LexicalGroundedness()(answer, contexts)``
+/// returns, or None to leave the call to Python (a text beyond the accepted characters).
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct Groundedness {
+    stopwords: HashSet<Box<[u8]>, FxBuild>,
+    max_context_chars: usize,
+    cache: Mutex<groundedness::EvidenceCache>,
+}
+
+#[pymethods]
+impl Groundedness {
+    #[new]
+    fn new(stopwords: HashSet<String>, max_context_chars: usize, cache_size: usize) -> Self {
+        Groundedness {
+            stopwords: stopwords.iter().map(|w| w.as_bytes().into()).collect(),
+            max_context_chars,
+            cache: Mutex::new(groundedness::EvidenceCache::new(cache_size)),
+        }
+    }
+
+    fn score(
+        &self,
+        answer: &Bound<'_, PyString>,
+        contexts: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<f64>> {
+        let Some(answer) = text_of(answer) else {
+            return Ok(None);
+        };
+        let mut held = Vec::new();
+        for item in contexts.try_iter()? {
+            match item?.cast_into::<PyString>() {
+                Ok(context) => held.push(context),
+                Err(_) => return Ok(None),
+            }
+        }
+        let mut texts = Vec::with_capacity(held.len());
+        for context in &held {
+            let Some(text) = text_of(context) else {
+                return Ok(None);
+            };
+            texts.push(text);
+        }
+        let is_stopword = |w: &[u8]| self.stopwords.contains(w);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(cache.score(answer, &texts, self.max_context_chars, &is_stopword))
+    }
+}
+
+/// ``sketch.similarity(a, b, k)``: the estimated Jaccard similarity of two bottom-k
+/// sketches, or None when an element is not a 32-bit unsigned int (left to Python).
+#[pyfunction]
+fn similarity(a: &Bound<'_, PyTuple>, b: &Bound<'_, PyTuple>, k: usize) -> Option<f64> {
+    fn hashes(t: &Bound<'_, PyTuple>) -> Option<Vec<u32>> {
+        let mut found = Vec::with_capacity(t.len());
+        for item in t.iter() {
+            found.push(item.extract::<u32>().ok()?);
+        }
+        Some(found)
+    }
+    let (len_a, len_b) = (a.len(), b.len());
+    if len_a == 0 && len_b == 0 {
+        return Some(1.0);
+    }
+    if k == 0 {
+        return None; // Python divides by zero there
+    }
+    let mut sa = hashes(a)?;
+    let mut sb = hashes(b)?;
+    sa.sort_unstable();
+    sa.dedup();
+    sb.sort_unstable();
+    sb.dedup();
+    // Walk both sorted sets: the union in order, and which elements both hold.
+    let (mut i, mut j, mut union, mut common) = (0, 0, 0usize, 0usize);
+    let whole = len_a < k && len_b < k;
+    while (i < sa.len() || j < sb.len()) && (whole || union < k) {
+        let both = i < sa.len() && j < sb.len() && sa[i] == sb[j];
+        if both {
+            i += 1;
+            j += 1;
+            common += 1;
+        } else if j >= sb.len() || (i < sa.len() && sa[i] < sb[j]) {
+            i += 1;
+        } else {
+            j += 1;
+        }
+        union += 1;
+    }
+    if whole {
+        // Python divides by the tuples' lengths less the common count, as here.
+        return Some(common as f64 / (len_a + len_b - common) as f64);
+    }
+    Some(common as f64 / union as f64)
+}
+
 #[pymodule]
 mod _core {
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]
-    use super::{InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser};
+    use super::{Groundedness, InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser, similarity};
 }
 
 #[cfg(test)]

@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 
 from tests.detectors import native_parity
+from watchkeeper.detectors.faithfulness.groundedness import LexicalGroundedness
 from watchkeeper.detectors.operational import refusal_rate
 from watchkeeper.detectors.safety import pii, prompt_injection
-from watchkeeper.detectors.text import native_core, tokens
+from watchkeeper.detectors.text import native_core, sketch, tokens
 from watchkeeper.detectors.text.language import language
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
@@ -117,9 +118,11 @@ def python_only() -> Iterator[None]:
         prompt_injection._NATIVE_SCREEN,
         pii._NATIVE_SCREEN,
         refusal_rate._NATIVE_SCREEN,
+        sketch._NATIVE,
     )
     tokens._ANALYSER = None
     prompt_injection._NATIVE_SCREEN = pii._NATIVE_SCREEN = refusal_rate._NATIVE_SCREEN = None
+    sketch._NATIVE = None
     tokens._FACTS.clear()
     try:
         yield
@@ -129,6 +132,7 @@ def python_only() -> Iterator[None]:
             prompt_injection._NATIVE_SCREEN,
             pii._NATIVE_SCREEN,
             refusal_rate._NATIVE_SCREEN,
+            sketch._NATIVE,
         ) = saved
         tokens._FACTS.clear()
 
@@ -231,6 +235,58 @@ def test_screens_equal_the_python_screens(corpus: str) -> None:
             assert found == any(needed in start.lower() for needed in refusal_rate._NEEDS)
             passed += found
     assert passed > 0 or corpus == "production"
+
+
+def rag_cases(corpus: str) -> list[tuple[str, list[str]]]:
+    """(answer, contexts) pairs: the benchmark's RAG calls, or fuzz texts as both."""
+    from tests.bench.detectors import workload
+
+    if corpus == "fuzz":
+        texts = fuzz_texts(1500, seed=7)
+        rng = random.Random(7)
+        return [(t, rng.sample(texts, rng.randint(0, 3)) + [""] * rng.randint(0, 1)) for t in texts]
+    calls = workload.realistic(3000) if corpus == "chatterbot" else workload.production(1500)
+    return [(c.output_text, list(c.contexts)) for c in calls if c.contexts]
+
+
+@needs_core
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_groundedness_equals_the_python_scorer(corpus: str) -> None:
+    """``LexicalGroundedness`` scores every answer the same with and without the core (NaN
+    where Python gives NaN), passages cut and cached alike, and handles most real calls."""
+    cases = rag_cases(corpus)
+    native, python = LexicalGroundedness(cache_size=64), LexicalGroundedness(cache_size=64)
+    python._native = None
+    assert native._native is not None
+    handled = 0
+    for answer, contexts in cases:
+        here, there = native(answer, contexts), python(answer, contexts)
+        assert repr(here) == repr(there), (answer, contexts)
+        handled += native._native.score(answer[:MAX_CHARS], contexts) is not None
+    # Fuzz texts mostly hold a character beyond the accepted ones, in the answer or a context.
+    assert handled == len(cases) if corpus == "production" else handled > 0.05 * len(cases)
+
+
+@needs_core
+def test_sketch_similarity_equals_the_python_code() -> None:
+    """Estimated Jaccard similarity of random tuples (duplicates, unsorted, all sizes)."""
+    rng = random.Random(5)
+    cases = []
+    for _ in range(5000):
+        k = rng.choice([0, 1, 2, 4, 16, 32])
+        a, b = (tuple(rng.randrange(60) for _ in range(rng.randrange(40))) for _ in "ab")
+        cases.append((a, b, k))
+    cases += [((2**32 - 1, 2**40), (1, 2), 16), ((-1,), (1,), 16), ((), (), 0)]
+
+    def similarity(case: tuple[tuple[int, ...], tuple[int, ...], int]) -> object:
+        try:
+            return sketch.similarity(*case)
+        except ZeroDivisionError:
+            return "ZeroDivisionError"
+
+    found = [similarity(case) for case in cases]
+    with python_only():
+        assert [similarity(case) for case in cases] == found
 
 
 def test_detectors_report_the_same_without_the_core() -> None:

@@ -12,11 +12,21 @@ None for anything but plain, well-formed protobuf, which protobuf then decodes (
 """
 
 from watchkeeper.native._core import (
+    Groundedness,
     InjectionScreen,
     NeedleScreen,
     PiiScreen,
     TextAnalyser,
     decode_traces,
+    similarity,
 )
 
-__all__ = ["InjectionScreen", "NeedleScreen", "PiiScreen", "TextAnalyser", "decode_traces"]
+__all__ = [
+    "Groundedness",
+    "InjectionScreen",
+    "NeedleScreen",
+    "PiiScreen",
+    "TextAnalyser",
+    "decode_traces",
+    "similarity",
+]

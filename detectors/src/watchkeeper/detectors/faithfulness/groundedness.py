@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from itertools import chain, pairwise
 from typing import Protocol
 
+from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
     content_words_of,
@@ -116,9 +118,15 @@ class LexicalGroundedness:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, _Evidence] = OrderedDict()
         self._merged: dict[tuple[str, ...], _Evidence] = {}
+        #: The same scoring in the compiled core (see ``native_core``), or None.
+        self._native = native_core.groundedness(STOPWORDS, max_context_chars, cache_size)
 
     def __call__(self, answer: str, contexts: Sequence[str]) -> float:
         """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words."""
+        if self._native is not None:
+            scored = self._native.score(answer[:MAX_CHARS], contexts)
+            if scored is not None:
+                return scored
         evidence = self._all_evidence(contexts)
         if evidence is None:
             return float("nan")

@@ -74,6 +74,23 @@ class PiiScreen(Screen, Protocol):
         (every match lies inside one); ``[]`` when none can; None when left to Python."""
 
 
+class Groundedness(Protocol):
+    """The core's ``LexicalGroundedness`` scoring, with its own passage cache."""
+
+    def score(self, answer: str, contexts: Sequence[str]) -> float | None:
+        """``LexicalGroundedness()(answer, contexts)``, or None when left to Python."""
+
+
+def groundedness(
+    stopwords: Set[str], max_context_chars: int, cache_size: int
+) -> Groundedness | None:
+    """The core's groundedness scorer for these settings, or None without the core."""
+    if CORE is None:
+        return None
+    scorer: Groundedness = CORE.Groundedness(stopwords, max_context_chars, cache_size)
+    return scorer
+
+
 def text_analyser(
     stopwords: Set[str], function_words: Mapping[str, Sequence[str]], sketch_size: int
 ) -> TextAnalyser | None:

@@ -67,15 +67,19 @@ class ReviewReservoir:
             heap = self._open[key] = []
         if key in self._pending:
             return  # the window's sample is being written: it is final
+        rank = (-id_fraction(call.trace_id), call.span_id)
+        full = len(heap) >= self.size
+        if full and rank <= heap[0][:2]:
+            return  # not among the smallest: most calls of a busy route end here
         if any(held[1] == call.span_id for held in heap):
             return  # the same call again (a replay): it holds one slot at most
         self._seq += 1
         # The sequence number breaks ties so records themselves are never compared.
-        entry = (-id_fraction(call.trace_id), call.span_id, self._seq, call)
-        if len(heap) < self.size:
-            heapq.heappush(heap, entry)
-        elif entry[:2] > heap[0][:2]:
+        entry = (*rank, self._seq, call)
+        if full:
             heapq.heapreplace(heap, entry)
+        else:
+            heapq.heappush(heap, entry)
 
     def due(self) -> tuple[list[tuple[str, int]], list[CallRecord]]:
         """Windows that closed (or overflow the bound) and their samples, oldest first.

@@ -13,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 
+mod consistency;
 mod groundedness;
 mod otlp;
 mod screens;
@@ -71,15 +72,28 @@ impl Hasher for FxHasher {
 
 type FxBuild = BuildHasherDefault<FxHasher>;
 
+/// Token spans (byte ranges) of a text.
+type Spans = Vec<(usize, usize)>;
+
 /// What is known about one token, looked up once per token of a text.
+#[derive(Clone, Copy)]
 struct Word {
-    /// Its content form as a Python string (shared by every text holding the token), or
-    /// None for a stopword, a number or a lone character.
-    content: Option<Py<PyString>>,
     /// `zlib.crc32` of the content form (the stable hash of `sketch`).
     crc: u32,
     /// Languages (bits, in the order of `TextAnalyser.languages`) it is a function word of.
     languages: u32,
+    /// Its content form as a Python string, at this index of `Words::contents` (shared by
+    /// every text holding the token); `NO_CONTENT` for a stopword, a number, a lone letter.
+    content: u32,
+}
+
+const NO_CONTENT: u32 = u32::MAX;
+
+/// The word cache and the Python strings of content forms it refers to, cleared together.
+struct Words {
+    cache: WordCache<Word>,
+    contents: Vec<Py<PyString>>,
+    max_words: usize,
 }
 
 /// Analysis of a text's first characters: what `tokens.py` and `language.py` compute.
@@ -96,7 +110,7 @@ struct TextAnalyser {
     no_script: Py<PyString>,
     sketch_size: usize,
     empty: Py<PyFrozenSet>,
-    words: Mutex<WordCache<Word>>,
+    words: Mutex<Words>,
 }
 
 impl TextAnalyser {
@@ -104,13 +118,55 @@ impl TextAnalyser {
         self.stopwords.contains(word)
     }
 
-    fn new_word(&self, py: Python<'_>, token: &[u8]) -> Word {
+    fn new_word(&self, py: Python<'_>, token: &[u8], contents: &mut Vec<Py<PyString>>) -> Word {
         let form = text::content_form(token, |w| self.is_stopword(w));
+        let content = match form {
+            Some(f) => {
+                // Tokens are ASCII or ASCII with curly apostrophes: valid UTF-8.
+                contents.push(PyString::new(py, std::str::from_utf8(f).unwrap()).unbind());
+                (contents.len() - 1) as u32
+            }
+            None => NO_CONTENT,
+        };
         Word {
-            // Tokens are ASCII or ASCII with curly apostrophes: valid UTF-8.
-            content: form.map(|f| PyString::new(py, std::str::from_utf8(f).unwrap()).unbind()),
             crc: form.map_or(0, crc32fast::hash),
             languages: self.language_of.get(token).copied().unwrap_or(0),
+            content,
+        }
+    }
+
+    /// The token spans of `head` lower-cased (padded for the word cache), or None.
+    fn tokens(head: &str) -> Option<(Vec<u8>, Spans)> {
+        let charset = text::charset(head)?;
+        let original = head.as_bytes();
+        let mut low = Vec::with_capacity(original.len() + words::PADDING);
+        low.extend(original.iter().map(u8::to_ascii_lowercase));
+        low.extend_from_slice(&[0u8; words::PADDING]);
+        let mut spans = Vec::with_capacity(original.len() / 4);
+        text::tokenize(&low[..original.len()], charset, &mut spans);
+        Some((low, spans))
+    }
+
+    /// Looks every token up (making what is new), calling `each` with what is known of it.
+    fn each_word(
+        &self,
+        py: Python<'_>,
+        low: &[u8],
+        spans: &[(usize, usize)],
+        mut each: impl FnMut(Word, &[Py<PyString>]),
+    ) {
+        let mut words = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        let words = &mut *words;
+        if words.cache.len() >= words.max_words {
+            words.cache.clear();
+            words.contents.clear();
+        }
+        for &(a, b) in spans {
+            let contents = &mut words.contents;
+            let word = words
+                .cache
+                .get(low, a, b, || self.new_word(py, &low[a..b], contents));
+            each(word, &words.contents);
         }
     }
 }
@@ -186,7 +242,15 @@ impl TextAnalyser {
             no_script: PyString::intern(py, "none").unbind(),
             sketch_size,
             empty: PyFrozenSet::empty(py)?.unbind(),
-            words: Mutex::new(WordCache::new(max_words)),
+            words: Mutex::new(Words {
+                cache: WordCache::new(Word {
+                    crc: 0,
+                    languages: 0,
+                    content: NO_CONTENT,
+                }),
+                contents: Vec::new(),
+                max_words,
+            }),
         })
     }
 
@@ -197,24 +261,21 @@ impl TextAnalyser {
     /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted;
     /// ``guard`` is ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the
     /// sorted names joined by spaces.
+    #[pyo3(signature = (head, with_words = true))]
     fn analyse<'py>(
         &self,
         py: Python<'py>,
         head: &Bound<'py, PyString>,
+        with_words: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let Some(text) = text_of(head) else {
             return Ok(None);
         };
-        let Some(charset) = text::charset(text) else {
+        let Some((low, spans)) = Self::tokens(text) else {
             return Ok(None);
         };
         let original = text.as_bytes();
-        let mut low = Vec::with_capacity(original.len() + words::PADDING);
-        low.extend(original.iter().map(u8::to_ascii_lowercase));
-        low.extend_from_slice(&[0u8; words::PADDING]);
         let low_text = &low[..original.len()];
-        let mut spans = Vec::with_capacity(original.len() / 4);
-        text::tokenize(low_text, charset, &mut spans);
 
         let mut joined = Vec::with_capacity(low_text.len());
         for &(a, b) in &spans {
@@ -224,24 +285,22 @@ impl TextAnalyser {
         joined.pop();
         let digest = crc32fast::hash(&joined);
 
-        let mut content = Vec::with_capacity(spans.len());
+        let mut content = Vec::with_capacity(if with_words { spans.len() } else { 0 });
         let mut sketch = Sketch::new(self.sketch_size);
         let mut votes = [0u32; 32];
-        {
-            let mut words = self.words.lock().unwrap_or_else(|e| e.into_inner());
-            for &(a, b) in &spans {
-                let word = words.get(&low, a, b, || self.new_word(py, &low[a..b]));
-                if let Some(form) = &word.content {
-                    content.push(form.bind(py).clone());
-                    sketch.add(word.crc);
+        self.each_word(py, &low, &spans, |word, contents| {
+            if word.content != NO_CONTENT {
+                if with_words {
+                    content.push(contents[word.content as usize].bind(py).clone());
                 }
-                let mut bits = word.languages;
-                while bits != 0 {
-                    votes[bits.trailing_zeros() as usize] += 1;
-                    bits &= bits - 1;
-                }
+                sketch.add(word.crc);
             }
-        }
+            let mut bits = word.languages;
+            while bits != 0 {
+                votes[bits.trailing_zeros() as usize] += 1;
+                bits &= bits - 1;
+            }
+        });
 
         let mut numbers: Vec<Vec<u8>> = Vec::new();
         if text::has_digit(low_text) {
@@ -288,9 +347,14 @@ impl TextAnalyser {
             }
             PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
         };
+        let content = if with_words {
+            Some(PyTuple::new(py, content)?)
+        } else {
+            None
+        };
         let result = (
             digest,
-            PyTuple::new(py, content)?,
+            content,
             PyTuple::new(py, sketch.sorted())?,
             strings(&numbers)?,
             strings(&entities)?,
@@ -298,6 +362,27 @@ impl TextAnalyser {
             guard.finalize(),
         );
         Ok(Some(result.into_pyobject(py)?))
+    }
+
+    /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.
+    fn content_words<'py>(
+        &self,
+        py: Python<'py>,
+        head: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let Some(text) = text_of(head) else {
+            return Ok(None);
+        };
+        let Some((low, spans)) = Self::tokens(text) else {
+            return Ok(None);
+        };
+        let mut content = Vec::with_capacity(spans.len());
+        self.each_word(py, &low, &spans, |word, contents| {
+            if word.content != NO_CONTENT {
+                content.push(contents[word.content as usize].bind(py).clone());
+            }
+        });
+        Ok(Some(PyTuple::new(py, content)?))
     }
 
     /// Lower-cased tokens of ``head`` (``tokens.tokenize``), or None to leave it to Python.
@@ -466,6 +551,136 @@ impl Groundedness {
     }
 }
 
+/// ``EquivalenceIndex`` and the answer scoring of ``ConsistencyDrift``, on text facts.
+///
+/// ``observe((digest, sketch, guard), (answer_sketch, numbers_hash), answers_per_group)``
+/// groups an input by its facts (``words_digest``, ``content_sketch``, ``guard_digest``),
+/// scores the answer against the group's earlier answers (None when there are none), and
+/// keeps it if the group has room. ``state()`` and ``restore(state)`` convert to and from
+/// the Python index's state: ``(groups, index, next, evicted)`` with groups least recently
+/// used first as ``(gid, sketch, guard, keys, members, outputs)`` and index entries as
+/// ``(key, gid)``, keys being ``("=", digest)`` or ``(guard, hash)``.
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct ConsistencyIndex {
+    inner: Mutex<consistency::Index>,
+    sketch_size: usize,
+}
+
+/// One group as ``EquivalenceIndex.state()`` lists it (keys as Python objects of type `K`).
+type GroupState<K> = (i64, Vec<u32>, u32, Vec<K>, u64, Vec<(Vec<u32>, u32)>);
+/// ``EquivalenceIndex.state()``: groups, index entries, next group id, groups evicted.
+type IndexState<K> = (Vec<GroupState<K>>, Vec<(K, i64)>, i64, u64);
+
+fn key_to_py(py: Python<'_>, key: consistency::Key) -> PyResult<Py<PyAny>> {
+    Ok(match key {
+        consistency::Key::Exact(digest) => ("=", digest).into_pyobject(py)?.into_any().unbind(),
+        consistency::Key::Lsh(guard, hash) => (guard, hash).into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
+fn key_from_py(key: &Bound<'_, PyAny>) -> PyResult<consistency::Key> {
+    if let Ok((tag, digest)) = key.extract::<(String, u32)>()
+        && tag == "="
+    {
+        return Ok(consistency::Key::Exact(digest));
+    }
+    let (guard, hash) = key.extract::<(u32, u32)>()?;
+    Ok(consistency::Key::Lsh(guard, hash))
+}
+
+#[pymethods]
+impl ConsistencyIndex {
+    #[new]
+    fn new(
+        max_groups: usize,
+        threshold: f64,
+        sketch_size: usize,
+        index_keys: usize,
+    ) -> PyResult<Self> {
+        if max_groups < 1 || index_keys < 1 {
+            return Err(PyValueError::new_err(
+                "max_groups and index_keys must be at least 1",
+            ));
+        }
+        let index = consistency::Index::new(max_groups, threshold, sketch_size, index_keys);
+        Ok(ConsistencyIndex {
+            inner: Mutex::new(index),
+            sketch_size,
+        })
+    }
+
+    fn observe(
+        &self,
+        question: (u32, Vec<u32>, u32),
+        answer: (Vec<u32>, u32),
+        answers_per_group: usize,
+    ) -> Option<f64> {
+        let mut index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (digest, sketch, guard) = question;
+        index.observe(
+            (digest, &sketch, guard),
+            answer,
+            answers_per_group,
+            self.sketch_size,
+        )
+    }
+
+    fn state(&self, py: Python<'_>) -> PyResult<IndexState<Py<PyAny>>> {
+        let index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups = Vec::with_capacity(index.groups.len());
+        for gid in index.order() {
+            let group = &index.groups[&gid];
+            let keys = group
+                .keys
+                .iter()
+                .map(|&k| key_to_py(py, k))
+                .collect::<PyResult<Vec<_>>>()?;
+            groups.push((
+                gid,
+                group.sketch.clone(),
+                group.guard,
+                keys,
+                group.members,
+                group.outputs.clone(),
+            ));
+        }
+        let mut entries = Vec::with_capacity(index.index.len());
+        for (&key, &gid) in &index.index {
+            entries.push((key_to_py(py, key)?, gid));
+        }
+        Ok((groups, entries, index.next, index.evicted))
+    }
+
+    fn restore(
+        &self,
+        groups: Vec<GroupState<Bound<'_, PyAny>>>,
+        entries: Vec<(Bound<'_, PyAny>, i64)>,
+        next: i64,
+        evicted: u64,
+    ) -> PyResult<()> {
+        let mut index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fresh = consistency::Index::new(
+            index.max_groups,
+            index.threshold,
+            index.sketch_size,
+            index.index_keys,
+        );
+        for (gid, sketch, guard, keys, members, outputs) in groups {
+            let keys = keys.iter().map(key_from_py).collect::<PyResult<Vec<_>>>()?;
+            let group = fresh.push_group(gid, sketch, guard, keys);
+            group.members = members;
+            group.outputs = outputs;
+        }
+        for (key, gid) in entries {
+            fresh.index.insert(key_from_py(&key)?, gid);
+        }
+        fresh.next = next;
+        fresh.evicted = evicted;
+        *index = fresh;
+        Ok(())
+    }
+}
+
 /// ``sketch.similarity(a, b, k)``: the estimated Jaccard similarity of two bottom-k
 /// sketches, or None when an element is not a 32-bit unsigned int (left to Python).
 #[pyfunction]
@@ -518,7 +733,10 @@ mod _core {
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]
-    use super::{Groundedness, InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser, similarity};
+    use super::{
+        ConsistencyIndex, Groundedness, InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser,
+        similarity,
+    };
 }
 
 #[cfg(test)]
@@ -619,6 +837,32 @@ mod bench {
                 }
             }
             hits
+        });
+        let stop: HashSet<Box<[u8]>, FxBuild> = "a about above after again against all also am an and any are as at be because been before being below between both but by can cannot could did do does doing down during each few for from further get got had has have having he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other ought our ours ourselves out over own please same she should so some such tell than that the their theirs them themselves then there these they this those through to too under until up us very was we were what when where which while who whom why will with would you your yours yourself yourselves hi hey hello thanks thank okay ok yes yeah know like want need one".split(' ').map(|w| w.as_bytes().into()).collect();
+        time("tokenize+stop+crc", &texts, |t| {
+            spans.clear();
+            let low = t.as_bytes().to_ascii_lowercase();
+            text::tokenize(&low, text::charset(t).unwrap(), &mut spans);
+            let mut h = 0u32;
+            for &(a, b) in &spans {
+                if let Some(form) = text::content_form(&low[a..b], |w| stop.contains(w)) {
+                    h ^= crc32fast::hash(form);
+                }
+            }
+            h as usize
+        });
+        let mut cache: WordCache<u32> = WordCache::new(0);
+        time("tokenize+wordcache", &texts, |t| {
+            spans.clear();
+            let mut low = t.as_bytes().to_ascii_lowercase();
+            let n = low.len();
+            low.extend_from_slice(&[0u8; 16]);
+            text::tokenize(&low[..n], text::charset(t).unwrap(), &mut spans);
+            let mut h = 0u32;
+            for &(a, b) in &spans {
+                h ^= cache.get(&low, a, b, || crc32fast::hash(&low[a..b]));
+            }
+            h as usize
         });
         let mut entities = Vec::new();
         time("entities", &texts, |t| {

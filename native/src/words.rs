@@ -1,8 +1,8 @@
 //! A cache of what is known about each word seen, keyed by the word's bytes.
 //!
-//! Words of up to 16 bytes (nearly all) are kept inline in an open-addressing table, so a
-//! look-up reads one slot and compares two integers: no pointer to chase, no call to
-//! `memcmp`. Longer words go to a plain hash map.
+//! Words of up to 16 bytes (nearly all) are kept inline, with their (small, `Copy`) value,
+//! in an open-addressing table: a look-up reads one 32-byte slot and compares two integers,
+//! no pointer to chase and no call to `memcmp`. Longer words go to a plain hash map.
 
 use std::collections::HashMap;
 
@@ -14,19 +14,20 @@ pub const PADDING: usize = INLINE;
 const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
-struct Slot {
+struct Slot<V: Copy> {
     key: [u64; 2],
     len: u32,
-    value: u32,
+    value: V,
 }
 
-/// Word bytes -> `V`, bounded: cleared when it holds `max_words`.
-pub struct WordCache<V> {
-    slots: Vec<Slot>,
+/// Word bytes -> `V`. The owner bounds it: [`WordCache::clear`] when [`WordCache::len`] is
+/// too large (between texts, so values handed out for a text stay valid).
+pub struct WordCache<V: Copy> {
+    slots: Vec<Slot<V>>,
     shift: u32,
-    values: Vec<V>,
-    long: HashMap<Box<[u8]>, u32>,
-    max_words: usize,
+    count: usize,
+    long: HashMap<Box<[u8]>, V>,
+    empty: V,
 }
 
 #[inline]
@@ -64,116 +65,94 @@ fn hash(key: [u64; 2], len: usize) -> u64 {
         .wrapping_mul(0x1656_67b1_9e37_79f9)
 }
 
-impl<V> WordCache<V> {
-    pub fn new(max_words: usize) -> Self {
-        let bits = 10;
+const START_BITS: u32 = 10;
+
+impl<V: Copy> WordCache<V> {
+    /// An empty cache; `empty` fills unused slots (never returned).
+    pub fn new(empty: V) -> Self {
         WordCache {
             slots: vec![
                 Slot {
                     key: [0, 0],
-                    len: 0,
-                    value: EMPTY
+                    len: EMPTY,
+                    value: empty
                 };
-                1 << bits
+                1 << START_BITS
             ],
-            shift: 64 - bits,
-            values: Vec::new(),
+            shift: 64 - START_BITS,
+            count: 0,
             long: HashMap::new(),
-            max_words: max_words.max(1),
+            empty,
         }
     }
 
+    /// Words held.
+    pub fn len(&self) -> usize {
+        self.count + self.long.len()
+    }
+
+    /// Forgets every word.
+    pub fn clear(&mut self) {
+        *self = WordCache::new(self.empty);
+    }
+
     /// The value of the word `text[start..end]`, made by `make` if it is new. `text` must
-    /// have `PADDING` bytes after `end`.
+    /// have `PADDING` readable bytes after `end`.
     #[inline]
-    pub fn get(&mut self, text: &[u8], start: usize, end: usize, make: impl FnOnce() -> V) -> &V {
+    pub fn get(&mut self, text: &[u8], start: usize, end: usize, make: impl FnOnce() -> V) -> V {
         let len = end - start;
         if len > INLINE {
             let word = &text[start..end];
-            let index = match self.long.get(word) {
-                Some(&index) => index,
-                None => {
-                    let index = self.push(make());
-                    self.long.insert(word.into(), index);
-                    index
-                }
-            };
-            return &self.values[index as usize];
+            if let Some(&value) = self.long.get(word) {
+                return value;
+            }
+            let value = make();
+            self.long.insert(word.into(), value);
+            return value;
         }
         let key = inline_key(text, start, end);
         let mask = self.slots.len() - 1;
         let mut i = (hash(key, len) >> self.shift) as usize;
         loop {
-            let slot = self.slots[i];
-            if slot.value == EMPTY {
+            let slot = &self.slots[i];
+            if slot.len == EMPTY {
                 break;
             }
             if slot.key == key && slot.len as usize == len {
-                return &self.values[slot.value as usize];
+                return slot.value;
             }
             i = (i + 1) & mask;
         }
-        let value = self.push(make());
-        if value == 0 {
-            // `push` cleared the cache: the slot found above may be stale.
-            return self.insert(key, len, value);
-        }
+        let value = make();
         self.slots[i] = Slot {
             key,
             len: len as u32,
             value,
         };
-        if self.values.len() * 2 > self.slots.len() {
+        self.count += 1;
+        if self.count * 2 > self.slots.len() {
             self.grow();
         }
-        &self.values[value as usize]
-    }
-
-    fn push(&mut self, value: V) -> u32 {
-        if self.values.len() >= self.max_words {
-            self.values.clear();
-            self.long.clear();
-            for slot in &mut self.slots {
-                slot.value = EMPTY;
-            }
-        }
-        self.values.push(value);
-        (self.values.len() - 1) as u32
-    }
-
-    fn insert(&mut self, key: [u64; 2], len: usize, value: u32) -> &V {
-        let mask = self.slots.len() - 1;
-        let mut i = (hash(key, len) >> self.shift) as usize;
-        while self.slots[i].value != EMPTY {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = Slot {
-            key,
-            len: len as u32,
-            value,
-        };
-        &self.values[value as usize]
+        value
     }
 
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        self.slots = vec![
-            Slot {
-                key: [0, 0],
-                len: 0,
-                value: EMPTY
-            };
-            old.len() * 2
-        ];
+        let empty = Slot {
+            key: [0, 0],
+            len: EMPTY,
+            value: self.empty,
+        };
+        self.slots = vec![empty; old.len() * 2];
         self.shift -= 1;
-        for slot in old.into_iter().filter(|s| s.value != EMPTY) {
-            self.insert(slot.key, slot.len as usize, slot.value);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.len != EMPTY) {
+            let mut i = (hash(slot.key, slot.len as usize) >> self.shift) as usize;
+            while self.slots[i].len != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
         }
-    }
-
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.values.len()
     }
 }
 
@@ -182,17 +161,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_what_it_stored_and_stays_bounded() {
+    fn finds_what_it_stored() {
         let text =
             b"alpha beta alpha a-very-long-word-indeed beta alpha\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
         let words: Vec<(usize, usize)> =
             vec![(0, 5), (6, 10), (11, 16), (17, 40), (41, 45), (46, 51)];
-        let mut cache = WordCache::new(100);
+        let mut cache = WordCache::new(0usize);
         let mut made = 0;
         let values: Vec<usize> = words
             .iter()
             .map(|&(a, b)| {
-                *cache.get(text, a, b, || {
+                cache.get(text, a, b, || {
                     made += 1;
                     b - a
                 })
@@ -200,21 +179,19 @@ mod tests {
             .collect();
         assert_eq!(values, [5, 4, 5, 23, 4, 5]);
         assert_eq!(made, 3);
-        let mut small = WordCache::new(2);
-        for &(a, b) in &words {
-            assert_eq!(*small.get(text, a, b, || b - a), b - a);
-        }
-        assert!(small.len() <= 2);
+        assert_eq!(cache.len(), 3);
+        cache.clear();
+        assert_eq!(cache.len(), 0);
         let many: Vec<u8> = (0..5000u32)
             .flat_map(|i| format!("w{i:05} ").into_bytes())
             .chain([0u8; 16])
             .collect();
-        let mut big = WordCache::new(100_000);
+        let mut big = WordCache::new(0usize);
         for i in 0..5000 {
-            assert_eq!(*big.get(&many, i * 7, i * 7 + 6, || i), i);
+            assert_eq!(big.get(&many, i * 7, i * 7 + 6, || i), i);
         }
         for i in 0..5000 {
-            assert_eq!(*big.get(&many, i * 7, i * 7 + 6, || usize::MAX), i);
+            assert_eq!(big.get(&many, i * 7, i * 7 + 6, || usize::MAX), i);
         }
     }
 }

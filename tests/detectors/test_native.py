@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 
 from tests.detectors import native_parity
+from watchkeeper.detectors import Call, ConsistencyDrift
+from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.faithfulness.groundedness import LexicalGroundedness
 from watchkeeper.detectors.operational import refusal_rate
 from watchkeeper.detectors.safety import pii, prompt_injection
@@ -154,6 +157,12 @@ def facts(text: str) -> tuple[object, ...]:
     )
 
 
+def facts_words_first(text: str) -> tuple[object, ...]:
+    """The same, asking for the content words first (the core then makes them at once)."""
+    found = content_words(text)
+    return (found, *facts(text))
+
+
 def mismatches(texts: list[str], compute: Callable[[str], Any]) -> list[tuple[str, Any, Any]]:
     """Texts where ``compute`` differs with and without the core (at most five shown)."""
     tokens._FACTS.clear()
@@ -178,6 +187,7 @@ def test_facts_and_screens_equal_the_python_code(corpus: str) -> None:
     """Memoised facts, injection risk, PII and refusals: the same with and without the core."""
     texts = CORPORA[corpus]()
     assert mismatches(texts, facts) == []
+    assert mismatches(texts, facts_words_first) == []
 
 
 @needs_core
@@ -287,6 +297,46 @@ def test_sketch_similarity_equals_the_python_code() -> None:
     found = [similarity(case) for case in cases]
     with python_only():
         assert [similarity(case) for case in cases] == found
+
+
+@needs_core
+@pytest.mark.parametrize("corpus", ["chatterbot", "production"])
+@pytest.mark.parametrize("max_groups", [500, 40])
+def test_consistency_index_equals_the_python_index(corpus: str, max_groups: int) -> None:
+    """``ConsistencyDrift`` with the core's index gives the same scores and ends with the
+    same groups, keys, answers and counters as with the Python index, through a pickle
+    round trip halfway (checkpoints hold the Python index) and with groups evicted."""
+    from tests.bench.detectors import workload
+
+    calls = workload.realistic(4000, seed=3) if corpus == "chatterbot" else production_calls()
+
+    def run(native: bool) -> tuple[list[str], object]:
+        detector = ConsistencyDrift(max_groups=max_groups)
+        assert detector._core is not None
+        if not native:
+            detector._core = None
+        seen = []
+        for i, call in enumerate(calls):
+            if i == len(calls) // 2:
+                detector = pickle.loads(pickle.dumps(detector))
+                assert isinstance(detector.__dict__["_index"], EquivalenceIndex)
+                if not native:
+                    detector._core = None
+            detector.update(call)
+            seen.append(repr((detector.scores, detector.drift_detected)))
+        index = detector.index
+        state = index.state()
+        return seen, (state[0], sorted(map(repr, state[1])), state[2:], len(index), index.evicted)
+
+    native, python = run(True), run(False)
+    assert native[0] == python[0]
+    assert native[1] == python[1]
+    assert sum("'consistency'" in row for row in native[0]) > 100
+
+
+def production_calls() -> list[Call]:
+    """The parity stream's production-length calls (other languages mixed in)."""
+    return native_parity.stream(2500)
 
 
 def test_detectors_report_the_same_without_the_core() -> None:

@@ -12,6 +12,7 @@ None for anything but plain, well-formed protobuf, which protobuf then decodes (
 """
 
 from watchkeeper.native._core import (
+    ConsistencyIndex,
     Groundedness,
     InjectionScreen,
     NeedleScreen,
@@ -22,6 +23,7 @@ from watchkeeper.native._core import (
 )
 
 __all__ = [
+    "ConsistencyIndex",
     "Groundedness",
     "InjectionScreen",
     "NeedleScreen",

@@ -10,12 +10,30 @@ class TextAnalyser:
         max_words: int = 100_000,
     ) -> None: ...
     def analyse(
-        self, head: str
+        self, head: str, with_words: bool = True
     ) -> (
-        tuple[int, tuple[str, ...], tuple[int, ...], frozenset[str], frozenset[str], str, int]
+        tuple[
+            int, tuple[str, ...] | None, tuple[int, ...], frozenset[str], frozenset[str], str, int
+        ]
         | None
     ): ...
+    def content_words(self, head: str) -> tuple[str, ...] | None: ...
     def tokenize(self, head: str) -> tuple[str, ...] | None: ...
+
+class ConsistencyIndex:
+    def __init__(
+        self, max_groups: int, threshold: float, sketch_size: int, index_keys: int
+    ) -> None: ...
+    def observe(
+        self,
+        question: tuple[int, tuple[int, ...], int],
+        answer: tuple[tuple[int, ...], int],
+        answers_per_group: int,
+    ) -> float | None: ...
+    def state(self) -> tuple[list[Any], list[tuple[Any, int]], int, int]: ...
+    def restore(
+        self, groups: list[Any], entries: list[tuple[Any, int]], next: int, evicted: int
+    ) -> None: ...
 
 class Groundedness:
     def __init__(self, stopwords: Set[str], max_context_chars: int, cache_size: int) -> None: ...

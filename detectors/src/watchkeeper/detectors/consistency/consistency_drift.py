@@ -9,8 +9,9 @@ from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
+from watchkeeper.detectors.text import native_core
 from watchkeeper.detectors.text.sketch import similarity
-from watchkeeper.detectors.text.tokens import content_sketch, numbers
+from watchkeeper.detectors.text.tokens import content_sketch, guard_digest, numbers, words_digest
 
 _SKETCH = 16
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
@@ -84,7 +85,9 @@ class ConsistencyDrift(Detector):
         self.shift = shift
         self.warmup = warmup
         self.seed = seed
-        self.index = EquivalenceIndex(max_groups=max_groups, threshold=threshold)
+        self._index = EquivalenceIndex(max_groups=max_groups, threshold=threshold)
+        #: The same index and scoring in the compiled core (see ``native_core``), or None.
+        self._core = self._native_index()
         self._cusum = SelfStartingCusum(
             target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
         )
@@ -94,25 +97,57 @@ class ConsistencyDrift(Detector):
         self._scores: dict[str, float] = {}
         self._drift = False
 
+    @property
+    def index(self) -> EquivalenceIndex:
+        """The groups of equivalent inputs (a copy, when the compiled core keeps them)."""
+        if self._core is None:
+            return self._index
+        index = EquivalenceIndex(
+            max_groups=self._index.max_groups,
+            threshold=self._index.threshold,
+            sketch_size=self._index.sketch_size,
+            index_keys=self._index.index_keys,
+        )
+        index.restore(self._core.state())
+        return index
+
     def update(self, call: CallView) -> None:
         """Group the input, score the answer against the group's earlier answers."""
         self._drift = False
         if call.is_error:
             self._scores = {}
             return
-        gid, _ = self.index.find_or_add(call.input_text or "")
-        group = self.index.groups[gid]
+        text = call.input_text or ""
         output = call.output_text or ""
         stated = numbers(output)
-        answer = (
-            content_sketch(output, _SKETCH),
-            zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0,
-        )
-        earlier = group.outputs
-        covered = 1.0 if earlier else 0.0
+        numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
+        core = self._core
+        if core is not None:
+            question = (
+                words_digest(text),
+                content_sketch(text, self._index.sketch_size),
+                guard_digest(text),
+            )
+            answer = (content_sketch(output, _SKETCH), numbers_hash)
+            score = core.observe(question, answer, self.answers_per_group)
+        else:
+            score = self._score(text, (content_sketch(output, _SKETCH), numbers_hash))
         self._seen += 1
         alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
-        self.coverage += alpha * (covered - self.coverage)
+        self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
+        if score is not None:
+            self._cusum.update(score)
+            self._drift = self._cusum.drift_detected
+            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
+        else:
+            self._scores = {"consistency_coverage": self.coverage}
+
+    def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
+        """The answer's mean similarity to its group's first answers (None without any),
+        then keep it among them if there is room."""
+        gid, _ = self._index.find_or_add(text)
+        earlier = self._index.groups[gid].outputs
+        score = None
         if earlier:
             total = 0.0
             for words_sketch, numbers_hash in earlier:
@@ -121,13 +156,26 @@ class ConsistencyDrift(Detector):
                     s *= 0.5
                 total += s
             score = total / len(earlier)
-            self._cusum.update(score)
-            self._drift = self._cusum.drift_detected
-            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
-        else:
-            self._scores = {"consistency_coverage": self.coverage}
         if len(earlier) < self.answers_per_group:
             earlier.append(answer)
+        return score
+
+    def _native_index(self) -> native_core.ConsistencyIndex | None:
+        index = self._index
+        return native_core.consistency_index(
+            index.max_groups, index.threshold, index.sketch_size, index.index_keys, index.state()
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        # Checkpoints hold the Python index, whether or not the core is installed.
+        state = self.__dict__.copy()
+        state["_index"] = self.index
+        state["_core"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._core = self._native_index()
 
     @property
     def scores(self) -> Mapping[str, float]:

@@ -7,6 +7,13 @@ from collections import OrderedDict
 from watchkeeper.detectors.text.sketch import similarity
 from watchkeeper.detectors.text.tokens import content_sketch, guard_digest, words_digest
 
+#: One group as :meth:`EquivalenceIndex.state` lists it: id, sketch, guard, index keys,
+#: members, and (answer sketch, numbers hash) of its first answers.
+GroupState = tuple[int, tuple[int, ...], int, list[object], int, list[tuple[tuple[int, ...], int]]]
+#: :meth:`EquivalenceIndex.state`: groups (least recently used first), index entries, the
+#: next group id, groups evicted.
+IndexState = tuple[list[GroupState], list[tuple[object, int]], int, int]
+
 
 class Group:
     """One set of equivalent inputs and the last answers given to them."""
@@ -117,3 +124,28 @@ class EquivalenceIndex:
 
     def __len__(self) -> int:
         return len(self.groups)
+
+    def state(self) -> IndexState:
+        """Everything learned, as plain values: ``(groups, index, next, evicted)``.
+
+        Groups come least recently used first, as ``(gid, sketch, guard, keys, members,
+        outputs)``; index entries as ``(key, gid)``. The compiled core's index
+        (:func:`~watchkeeper.detectors.text.native_core.consistency_index`) reads and
+        writes the same.
+        """
+        groups = [
+            (gid, g.sketch, g.guard, list(g.keys), g.members, list(g.outputs))
+            for gid, g in self.groups.items()
+        ]
+        return groups, list(self._index.items()), self._next, self.evicted
+
+    def restore(self, state: IndexState) -> None:
+        """Replace what was learned with ``state`` (as :meth:`state` returns it)."""
+        groups, entries, self._next, self.evicted = state
+        self.groups = OrderedDict()
+        for gid, sketch, guard, keys, members, outputs in groups:
+            group = Group(tuple(sketch), guard, list(keys))
+            group.members = members
+            group.outputs = [(tuple(words), numbers) for words, numbers in outputs]
+            self.groups[gid] = group
+        self._index = dict(entries)

@@ -21,7 +21,7 @@ import importlib
 import os
 from collections.abc import Mapping, Sequence, Set
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 #: Environment variable that, set to ``0``, keeps the compiled core unused.
 SWITCH = "WATCHKEEPER_NATIVE"
@@ -43,17 +43,23 @@ CORE = load()
 
 
 #: What :meth:`TextAnalyser.analyse` returns for a text it handles: ``zlib.crc32`` of its
-#: words joined by spaces, its content words, the bottom-k sketch of those, its numbers,
+#: words joined by spaces, its content words (None unless asked for), the bottom-k sketch
+#: of those, its numbers,
 #: its names (entities), its language label, and ``zlib.crc32`` of its sorted numbers and
 #: names (see :func:`~watchkeeper.detectors.text.tokens.guard_digest`).
-Analysis = tuple[int, tuple[str, ...], tuple[int, ...], frozenset[str], frozenset[str], str, int]
+Analysis = tuple[
+    int, tuple[str, ...] | None, tuple[int, ...], frozenset[str], frozenset[str], str, int
+]
 
 
 class TextAnalyser(Protocol):
     """The core's analysis of a text's first ``MAX_CHARS`` characters, in one call."""
 
-    def analyse(self, head: str) -> Analysis | None:
+    def analyse(self, head: str, with_words: bool = True) -> Analysis | None:
         """Everything :mod:`.tokens` and :mod:`.language` find in ``head``, or None."""
+
+    def content_words(self, head: str) -> tuple[str, ...] | None:
+        """``tokens.content_words(head)``, or None."""
 
     def tokenize(self, head: str) -> tuple[str, ...] | None:
         """``tokens.tokenize(head)``, or None."""
@@ -79,6 +85,38 @@ class Groundedness(Protocol):
 
     def score(self, answer: str, contexts: Sequence[str]) -> float | None:
         """``LexicalGroundedness()(answer, contexts)``, or None when left to Python."""
+
+
+class ConsistencyIndex(Protocol):
+    """The core's ``EquivalenceIndex`` with ``ConsistencyDrift``'s answer scoring."""
+
+    def observe(
+        self,
+        question: tuple[int, tuple[int, ...], int],
+        answer: tuple[tuple[int, ...], int],
+        answers_per_group: int,
+    ) -> float | None:
+        """Group the input by its ``(words_digest, content_sketch, guard_digest)``, score
+        the ``(content_sketch, numbers hash)`` of the answer against the group's earlier
+        answers (None without any), and keep it among them if there is room."""
+
+    def state(self) -> Any:
+        """``EquivalenceIndex.state()`` of what the core learned."""
+
+    def restore(self, *state: Any) -> None:
+        """Replace what the core learned with an ``EquivalenceIndex.state()``."""
+
+
+def consistency_index(
+    max_groups: int, threshold: float, sketch_size: int, index_keys: int, state: Any
+) -> ConsistencyIndex | None:
+    """The core's equivalence index with these parameters and ``state``, or None (without
+    the core, or for parameters only the Python code handles)."""
+    if CORE is None or max_groups < 1 or index_keys < 1:
+        return None
+    index: ConsistencyIndex = CORE.ConsistencyIndex(max_groups, threshold, sketch_size, index_keys)
+    index.restore(*state)
+    return index
 
 
 def groundedness(

@@ -56,13 +56,14 @@ class TextFacts:
         "entities",
         "guard",
         "language",
+        "native",
         "numbers",
         "sketch",
         "text",
         "words",
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, with_words: bool = False) -> None:
         # Holding the string keeps its id from being reused while the entry lives.
         self.text = text
         self.words: tuple[str, ...] | None = None
@@ -74,9 +75,13 @@ class TextFacts:
         self.sketch: tuple[int, ...] | None = None
         self.language: str | None = None
         self.guard: int | None = None
+        #: True when the compiled core analysed the text (it then also has its content words).
+        self.native = False
         if _ANALYSER is not None:
-            found = _ANALYSER.analyse(text if len(text) <= MAX_CHARS else text[:MAX_CHARS])
+            head = text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
+            found = _ANALYSER.analyse(head, with_words)
             if found is not None:
+                self.native = True
                 (
                     self.digest,
                     self.content,
@@ -92,13 +97,17 @@ _FACTS: dict[int, TextFacts] = {}
 _FACTS_SIZE = 16
 
 
-def text_facts(text: str) -> TextFacts:
-    """The memo entry of ``text`` (several detectors read the same call's strings)."""
+def text_facts(text: str, with_words: bool = False) -> TextFacts:
+    """The memo entry of ``text`` (several detectors read the same call's strings).
+
+    ``with_words``: the caller reads the content words (made only when asked: they are
+    Python strings, where the other facts are a few numbers).
+    """
     facts = _FACTS.get(id(text))
     if facts is None or facts.text is not text:
         if len(_FACTS) >= _FACTS_SIZE:
             _FACTS.clear()
-        facts = _FACTS[id(text)] = TextFacts(text)
+        facts = _FACTS[id(text)] = TextFacts(text, with_words)
     return facts
 
 
@@ -164,10 +173,14 @@ def content_words(text: str) -> tuple[str, ...]:
     >>> content_words("Hi! Can you tell me how to reset my passwords?")
     ('reset', 'password')
     """
-    facts = text_facts(text)
+    facts = text_facts(text, with_words=True)
     found = facts.content
     if found is None:
-        found = facts.content = content_words_of(words(text))
+        if facts.native and _ANALYSER is not None:
+            found = _ANALYSER.content_words(text if len(text) <= MAX_CHARS else text[:MAX_CHARS])
+        if found is None:
+            found = content_words_of(words(text))
+        facts.content = found
     return found
 
 

@@ -7,6 +7,7 @@ import random
 from statistics import NormalDist
 
 from watchkeeper.detectors.change.calibration import cusum_threshold
+from watchkeeper.detectors.change.cell_scores import CellScores, calibrate_cells
 from watchkeeper.detectors.change.sequential_ranks import SequentialRanks
 
 try:  # the C function behind NormalDist.inv_cdf, without the Python call around it
@@ -23,6 +24,35 @@ _U_MAX = 1.0 - _U_MIN
 DIRECTIONS = ("both", "up", "down")
 #: Bound on strata kept apart by one CUSUM.
 MAX_STRATA = 32
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+#: A stratum's cell shares are recalibrated each time its reference grows this many
+#: times, up to ``_LAST_CALIBRATION`` times its first size (by then they barely move).
+_CALIBRATION_GROWTH = 4
+_LAST_CALIBRATION = 64
+
+
+class _Stratum:
+    """One stratum's reference and, once binned, how its cells' scores feed the CUSUM."""
+
+    __slots__ = (
+        "calibrate_at",
+        "cells",
+        "down_drift",
+        "down_slope",
+        "ranks",
+        "seen",
+        "unit",
+        "up_drift",
+        "up_slope",
+    )
+
+    def __init__(self, ranks: SequentialRanks) -> None:
+        self.ranks = ranks
+        self.seen = 0
+        self.calibrate_at: float = ranks.reference_size
+        #: None until the reference is binned (and while it has a single occupied cell).
+        self.cells: CellScores | None = None
+        self.unit = self.up_slope = self.up_drift = self.down_slope = self.down_drift = 0.0
 
 
 class SelfStartingCusum:
@@ -31,19 +61,30 @@ class SelfStartingCusum:
     Each value is replaced by its *normal score*: its rank among the values seen so far,
     turned into a standard normal quantile. For a stable stream of independent values,
     sequential ranks are exactly uniform and independent of each other whatever the
-    distribution (ties are broken by a seeded random jitter each value keeps), so the scores are
-    exactly standard normal and a CUSUM on them has the false-alarm rate computed by
+    distribution, so the scores are exactly standard normal and a CUSUM on them has the
+    false-alarm rate computed by
     :func:`~watchkeeper.detectors.change.calibration.cusum_threshold` — for skewed lengths,
     latencies, rates with many zeros or scores in [0, 1] alike, without a warm-up that
     estimates a mean and variance. A shift of the stream moves the scores' mean, which the
     CUSUM accumulates: ``S+ = max(0, S+ + z - k)`` (and ``S-`` mirrored), ``k = shift / 2``.
 
+    A value tied with earlier ones can take several ranks (a *cell*). While the reference
+    is exact (its first ``reference_size`` values) the rank is drawn at random in the
+    cell, seeded. Once it is binned, a value is scored by its normal score's expectation
+    over its cell instead, which drops the noise of that draw (on 0/1 or few-valued
+    signals, most of the score's variance) and keeps its mean; each side of the CUSUM then
+    sums the log-likelihood ratio of the cells' distribution against the one whose mean
+    moved by ``shift``, calibrated on the reference's cell shares so that the false-alarm
+    target still holds (see :mod:`~watchkeeper.detectors.change.cell_scores`). On signals
+    without ties this only drops the small noise of the draw within a bin: the CUSUM is
+    the same, ``k = shift / 2`` and all.
+
     Ranks live in bounded memory (see
     :class:`~watchkeeper.detectors.change.sequential_ranks.SequentialRanks`). With
     ``stratum``, each value is ranked only among earlier values of the same stratum (e.g.
-    answers of similar length): the scores stay exactly standard normal when the mix of
-    strata changes, so only changes *within* strata alarm. After an alarm everything is
-    relearned from the new regime.
+    answers of similar length): the scores stay calibrated when the mix of strata changes,
+    so only changes *within* strata alarm. After an alarm everything is relearned from the
+    new regime.
 
     Parameters
     ----------
@@ -74,7 +115,7 @@ class SelfStartingCusum:
     ...     if cusum.drift_detected:
     ...         alarms.append((i, cusum.change))
     >>> alarms
-    [(3053, 'up')]
+    [(3052, 'up')]
     """
 
     def __init__(
@@ -103,7 +144,9 @@ class SelfStartingCusum:
         self._rng = random.Random(seed)
         self.target_arl = target_arl
         self.threshold = self._threshold_for(target_arl)
-        #: Normal score of the last value, ties broken at random (what the CUSUM sums).
+        #: Normal score of the last value as the CUSUM sees it, variance 1 on a stable
+        #: stream: ties broken at random while the reference is exact, then the score's
+        #: expectation over the value's cell, standardised.
         self.z = 0.0
         #: Normal score of the last value at the middle of its ties: the same value at the
         #: same point of the stream always gets the same ``z_mid`` (what detectors report).
@@ -130,9 +173,11 @@ class SelfStartingCusum:
         if target_arl != self.target_arl:
             self.target_arl = target_arl
             self.threshold = self._threshold_for(target_arl)
+            for state in self._strata.values():
+                self._scale(state)
 
     # --- streaming ------------------------------------------------------------------------
-    def update(self, x: float, stratum: int = 0) -> None:
+    def update(self, x: float, stratum: int = 0) -> None:  # noqa: PLR0912 - one inline pass per call
         """Score ``x`` against the values before it (of its stratum), then add it.
 
         NaN and infinities are ignored. At most ``MAX_STRATA`` strata are kept apart; a
@@ -141,26 +186,49 @@ class SelfStartingCusum:
         self.drift_detected = False
         if not math.isfinite(x):
             return
-        reference = self._references.get(stratum) or self._new_stratum(stratum)
-        u, mid = reference.rank(x, self._rng)
-        if not _U_MIN < u < _U_MAX:
-            u = _U_MIN if u <= _U_MIN else _U_MAX
+        state = self._strata.get(stratum) or self._new_stratum(stratum)
+        low, high = state.ranks.cell(x)
+        mid = 0.5 * (low + high)
         if not _U_MIN < mid < _U_MAX:
             mid = _U_MIN if mid <= _U_MIN else _U_MAX
-        z = _normal_dist_inv_cdf(u, 0.0, 1.0)
-        self.z = z
         self.z_mid = _normal_dist_inv_cdf(mid, 0.0, 1.0)
+        if state.cells is not None:
+            # E[Phi^-1(U) | U in cell] = (phi(Phi^-1(low)) - phi(Phi^-1(high))) / (high - low)
+            if low > 0.0:
+                q = _normal_dist_inv_cdf(low, 0.0, 1.0)
+                density_low = math.exp(-0.5 * q * q)
+            else:
+                density_low = 0.0
+            if high < 1.0:
+                q = _normal_dist_inv_cdf(high, 0.0, 1.0)
+                density_high = math.exp(-0.5 * q * q)
+            else:
+                density_high = 0.0
+            m = (density_low - density_high) * _INV_SQRT_2PI / (high - low)
+            self.z = m * state.unit
+            up = state.up_slope * m - state.up_drift
+            down = state.down_slope * m - state.down_drift
+        else:
+            u = low + self._rng.random() * (high - low)
+            if not _U_MIN < u < _U_MAX:
+                u = _U_MIN if u <= _U_MIN else _U_MAX
+            z = _normal_dist_inv_cdf(u, 0.0, 1.0)
+            self.z = z
+            up = z - self.k
+            down = -z - self.k
+        state.seen += 1
+        if state.seen >= state.calibrate_at:
+            self._calibrate(state)
         self.n += 1
         if self.n <= self.warmup:
             return
-        k = self.k
         threshold = self.threshold
         direction = self.direction
         if direction != "down":
-            upper = self.upper + z - k
+            upper = self.upper + up
             self.upper = upper if upper > 0.0 else 0.0
         if direction != "up":
-            lower = self.lower - z - k
+            lower = self.lower + down
             self.lower = lower if lower > 0.0 else 0.0
         if self.upper > threshold or self.lower > threshold:
             self.change = "up" if self.upper > threshold else "down"
@@ -168,12 +236,27 @@ class SelfStartingCusum:
             self.alarms += 1
             self._reset()
 
-    def _new_stratum(self, stratum: int) -> SequentialRanks:
-        references = self._references
-        if len(references) >= MAX_STRATA:
-            return references[max(references)]
-        reference = references[stratum] = SequentialRanks(self.reference_size, self.bins)
-        return reference
+    def _new_stratum(self, stratum: int) -> _Stratum:
+        strata = self._strata
+        if len(strata) >= MAX_STRATA:
+            return strata[max(strata)]
+        state = strata[stratum] = _Stratum(SequentialRanks(self.reference_size, self.bins))
+        return state
+
+    def _calibrate(self, state: _Stratum) -> None:
+        """Score the stratum by its cells from now on, calibrated on their current shares."""
+        last = state.ranks.reference_size * _LAST_CALIBRATION
+        growth = _CALIBRATION_GROWTH * state.calibrate_at
+        state.calibrate_at = growth if growth <= last else math.inf
+        state.cells = calibrate_cells(state.ranks.cell_shares(), self.shift)
+        self._scale(state)
+
+    def _scale(self, state: _Stratum) -> None:
+        if state.cells is not None:
+            state.unit = state.cells.unit
+            sides = 2 if self.direction == "both" else 1
+            increments = state.cells.increments(self.target_arl * sides, self.shift, self.threshold)
+            state.up_slope, state.up_drift, state.down_slope, state.down_drift = increments
 
     @property
     def statistic(self) -> float:
@@ -183,13 +266,19 @@ class SelfStartingCusum:
     @property
     def reference_count(self) -> int:
         """Values in the references the next values are ranked against (all strata)."""
-        return sum(r.count for r in self._references.values())
+        return sum(state.ranks.count for state in self._strata.values())
 
     def _reset(self) -> None:
         self.n = 0
         self.upper = 0.0
         self.lower = 0.0
-        self._references: dict[int, SequentialRanks] = {}
+        self._strata: dict[int, _Stratum] = {}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        if "_references" in state:  # saved before cells: relearn rather than fail
+            del self.__dict__["_references"]
+            self._reset()
 
     def __repr__(self) -> str:
         return (

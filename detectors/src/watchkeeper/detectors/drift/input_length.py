@@ -28,7 +28,7 @@ class InputLengthDrift(DescriptorDrift):
     ...     if detector.drift_detected:
     ...         alarms.append((i, detector.alarm_reason))
     >>> alarms
-    [(2019, 'input length rose')]
+    [(2016, 'input length rose')]
     """
 
     name = "input_length_drift"

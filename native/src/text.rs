@@ -221,8 +221,10 @@ fn word_byte(b: u8) -> bool {
 /// Spans of `_ENTITY = [A-Z](?<=[^.!?:\s] [A-Z])[\w-]*\w` in the original-case `text`.
 pub fn entity_spans(text: &[u8], spans: &mut Vec<(usize, usize)>) {
     let n = text.len();
-    for i in 2..n {
-        if !text[i].is_ascii_uppercase() || text[i - 1] != b' ' {
+    // A name starts right after a space: jump from space to space.
+    for space in memchr::memchr_iter(b' ', text) {
+        let i = space + 1;
+        if i < 2 || i >= n || !text[i].is_ascii_uppercase() {
             continue;
         }
         let before = text[i - 2];

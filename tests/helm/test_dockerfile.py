@@ -53,14 +53,17 @@ def _env() -> dict[str, str]:
 
 
 def test_base_image_is_python_311_slim() -> None:
-    """Both stages build FROM python:3.11-slim (through the PYTHON_IMAGE build arg)."""
+    """The Python stages build FROM python:3.11-slim (through the PYTHON_IMAGE build arg);
+    the compiled core's stage from Rust on Debian bookworm, whose glibc is not newer than
+    the final image's (the wheel must load there)."""
     instructions = _instructions()
     args = dict(rest.split("=", 1) for kw, rest in instructions if kw == "ARG" and "=" in rest)
-    bases = [rest.split()[0] for kw, rest in instructions if kw == "FROM"]
-    assert len(bases) == 2
-    for base in bases:
-        resolved = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base)
-        assert resolved == "python:3.11-slim"
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest.split()[0])
+        for kw, rest in instructions
+        if kw == "FROM"
+    ]
+    assert bases == ["rust:1-slim-bookworm", "python:3.11-slim", "python:3.11-slim"]
 
 
 def test_runs_as_the_chart_user_not_root() -> None:
@@ -138,18 +141,20 @@ def test_build_context_holds_what_the_dockerfile_copies() -> None:
     sources = [
         rest.split()[0] for kw, rest in _instructions() if kw == "COPY" and "--from" not in rest
     ]
-    assert sorted(sources) == ["collector/", "detectors/", "sdk/"]
+    assert sorted(sources) == ["collector/", "detectors/", "native/", "sdk/"]
     for source in sources:
         for needed in ("pyproject.toml", "README.md", "src"):
             path = ROOT / source / needed
             assert path.exists(), path
             assert not _ignored(rules, f"{source.rstrip('/')}/{needed}"), path
         assert _ignored(rules, f"{source.rstrip('/')}/src/x/__pycache__/m.pyc")
+    assert _ignored(rules, "native/target/release/libwatchkeeper_native.so")
     assert _ignored(rules, ".venv/bin/python")
     assert _ignored(rules, "tests/conftest.py")
     installs = [rest for kw, rest in _final_stage() if kw == "RUN" and "pip install" in rest]
     assert len(installs) == 1
     assert "watchkeeper-collector" in installs[0]
+    assert "watchkeeper-native" in installs[0]
     dependencies = tomllib.loads((ROOT / "collector" / "pyproject.toml").read_text())["project"][
         "dependencies"
     ]

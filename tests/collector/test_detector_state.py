@@ -20,8 +20,8 @@ def test_restart_resumes_what_the_detectors_learned(store: Store) -> None:
     got = restored.prepare(following).result.detection.scores
     cold = fresh.prepare(following).result.detection.scores
 
-    def key(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
-        return sorted((r["Detector"], r["ScoreName"], r["Score"]) for r in rows)
+    def key(scored: list[tuple[object, dict[str, float]]]) -> list[tuple[str, float]]:
+        return sorted(item for _, wide in scored for item in wide.items())
 
     assert key(got) == key(expected)
     assert key(cold) != key(expected)

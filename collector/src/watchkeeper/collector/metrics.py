@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -47,13 +50,12 @@ class PipelineMetrics:
             ["detector"],
             registry=r,
         )
-        self.detector_score = Histogram(
+        self.detector_score = ScoreHistogram(
             "watchkeeper_detector_score",
             "Per-call detector scores, by score (<detector>.<score name>).",
-            ["score"],
             buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
-            registry=r,
         )
+        r.register(self.detector_score)
         self.bodies_kept = Counter(
             "watchkeeper_call_bodies_kept_total",
             "Call bodies (texts) stored, by why they were kept: sampled, error, flagged, review.",
@@ -147,6 +149,61 @@ class PipelineMetrics:
     def exposition(self) -> bytes:
         """The text exposition format for ``/metrics``."""
         return generate_latest(self.registry)
+
+
+class ScoreHistogram(Collector):
+    """A histogram labelled by score, filled a batch at a time.
+
+    Every call brings a dozen scores; ``Histogram.labels(...).observe(...)`` takes a lock
+    and looks the label up for each (about 2 µs apiece, a tenth of the collector's
+    per-call budget). This keeps plain counts per score and bucket, updated under one lock
+    per batch, and renders the same exposition (``_bucket``, ``_sum``, ``_count``).
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Iterable[float]) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = sorted(buckets)
+        # score -> [count per bucket (+Inf last)..., sum]
+        self._series: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def observe_many(self, scores: Iterable[Mapping[str, float]]) -> None:
+        """Add every value of every mapping under its key."""
+        bounds, series, size = self.bounds, self._series, len(self.bounds) + 1
+        with self._lock:
+            for one in scores:
+                for key, value in one.items():
+                    counts = series.get(key)
+                    if counts is None:
+                        counts = series[key] = [0.0] * (size + 1)
+                    # le semantics: a value equal to a bound counts in that bound's bucket
+                    counts[bisect.bisect_left(bounds, value)] += 1
+                    counts[size] += value
+
+    def observe(self, key: str, value: float) -> None:
+        """Add one value (tests, tools)."""
+        self.observe_many([{key: value}])
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=["score"])
+        with self._lock:
+            snapshot = {key: list(counts) for key, counts in self._series.items()}
+        edges = [*(_float_label(b) for b in self.bounds), "+Inf"]
+        for key, counts in sorted(snapshot.items()):
+            cumulative, running = [], 0.0
+            for edge, count in zip(edges, counts, strict=False):
+                running += count
+                cumulative.append((edge, running))
+            family.add_metric([key], cumulative, sum_value=counts[-1])
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self.name, self.documentation, labels=["score"])
+
+
+def _float_label(bound: float) -> str:
+    """A bucket bound as prometheus_client writes it (``1.0``, ``0.25``)."""
+    return str(floatToGoString(bound))
 
 
 class _QueueDepthCollector(Collector):

@@ -262,7 +262,7 @@ class Pipeline:
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            score_rows = _score_rows(calls, detection.scores)
+            score_rows = _score_rows(detection.scores)
             routing = self.router.route(
                 calls,
                 detection.flagged,
@@ -359,9 +359,7 @@ class Pipeline:
         sources: Counter[str] = Counter(call.source for call in calls)
         for source, n in sources.items():
             m.calls_ingested.labels(source).inc(n)
-        for row in batch.scores:
-            for key, value in row["Scores"].items():
-                m.detector_score.labels(key).observe(value)
+        m.detector_score.observe_many(row["Scores"] for row in batch.scores)
         for alarm in batch.alarms:
             m.detector_alarms.labels(alarm["Detector"]).inc()
         if batch.feedback:
@@ -377,28 +375,23 @@ class Pipeline:
             m.bodies_kept.labels(reason).inc(n)
 
 
-def _score_rows(
-    calls: list[CallRecord], scores: list[dict[str, object]]
-) -> list[dict[str, object]]:
-    """One ``call_scores`` row per call: every finite score under ``<detector>.<score>``."""
-    by_span: dict[str, dict[str, float]] = {}
-    for row in scores:
-        value = row["Score"]
-        if isinstance(value, float) and math.isfinite(value):
-            by_span.setdefault(str(row["SpanId"]), {})[f"{row['Detector']}.{row['ScoreName']}"] = (
-                value
+def _score_rows(scores: list[tuple[CallRecord, dict[str, float]]]) -> list[dict[str, object]]:
+    """One ``call_scores`` row per scored call, its finite scores under
+    ``<detector>.<score>``."""
+    rows = []
+    for call, wide in scores:
+        finite = {k: v for k, v in wide.items() if math.isfinite(v)}
+        if finite:
+            rows.append(
+                {
+                    "Timestamp": call.ch_timestamp,
+                    "TraceId": call.trace_id,
+                    "SpanId": call.span_id,
+                    "ServiceName": call.service_name,
+                    "Route": call.route,
+                    "Model": call.model,
+                    "DetectorKey": call.detector_key,
+                    "Scores": finite,
+                }
             )
-    return [
-        {
-            "Timestamp": call.ch_timestamp,
-            "TraceId": call.trace_id,
-            "SpanId": call.span_id,
-            "ServiceName": call.service_name,
-            "Route": call.route,
-            "Model": call.model,
-            "DetectorKey": call.detector_key,
-            "Scores": by_span[call.span_id],
-        }
-        for call in calls
-        if call.span_id in by_span
-    ]
+    return rows

@@ -172,15 +172,16 @@ def _flush(
         return
     result = pipeline.process_calls([call for _, call in batch], SOURCE)
     scores: dict[str, dict[str, float]] = {}
-    for row in result.detection.scores:
-        into = scores.setdefault(row["SpanId"], {})
-        name, value = row["ScoreName"], float(row["Score"])
-        if name not in into:
-            into[name] = value
-        elif name in HIGHER_IS_BETTER:
-            into[name] = min(into[name], value)
-        else:
-            into[name] = max(into[name], value)
+    for call, wide in result.detection.scores:
+        into = scores.setdefault(call.span_id, {})
+        for full_name, value in wide.items():
+            name = full_name.split(".", 1)[1]  # "<detector>.<score>": detectors have no dots
+            if name not in into:
+                into[name] = value
+            elif name in HIGHER_IS_BETTER:
+                into[name] = min(into[name], value)
+            else:
+                into[name] = max(into[name], value)
     alarms: dict[str, list[dict[str, str]]] = {}
     for row in result.detection.alarms:
         alarms.setdefault(row["SpanId"], []).append(

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::FxBuild;
+
 /// An index key: `("=", digest)` or `(guard, hash)` in Python.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Key {
@@ -30,11 +32,11 @@ pub struct Index {
     pub threshold: f64,
     pub sketch_size: usize,
     pub index_keys: usize,
-    pub groups: HashMap<i64, Group>,
+    pub groups: HashMap<i64, Group, FxBuild>,
     /// Recency: stamp -> group id, oldest first (Python's OrderedDict order).
     order: BTreeMap<u64, i64>,
     clock: u64,
-    pub index: HashMap<Key, i64>,
+    pub index: HashMap<Key, i64, FxBuild>,
     pub next: i64,
     pub evicted: u64,
 }
@@ -72,10 +74,10 @@ impl Index {
             threshold,
             sketch_size,
             index_keys,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             order: BTreeMap::new(),
             clock: 0,
-            index: HashMap::new(),
+            index: HashMap::default(),
             next: 0,
             evicted: 0,
         }

@@ -8,21 +8,22 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::FxBuild;
 use crate::text;
 
 /// What a passage contains, in the forms an answer is checked against. Words are ids of an
 /// [`EvidenceCache`]'s interner.
 #[derive(Default)]
 struct Evidence {
-    words: HashSet<u32>,
-    bigrams: HashSet<u64>,
-    numbers: HashSet<Vec<u8>>,
+    words: HashSet<u32, FxBuild>,
+    bigrams: HashSet<u64, FxBuild>,
+    numbers: HashSet<Vec<u8>, FxBuild>,
 }
 
 /// Analysed passages (retrieval returns the same documents again and again), bounded.
 pub struct EvidenceCache {
-    interner: HashMap<Box<[u8]>, u32>,
-    passages: HashMap<Box<str>, Evidence>,
+    interner: HashMap<Box<[u8]>, u32, FxBuild>,
+    passages: HashMap<Box<str>, Evidence, FxBuild>,
     cache_size: usize,
 }
 
@@ -96,8 +97,8 @@ fn sentences(text: &[u8]) -> Vec<(usize, usize)> {
 impl EvidenceCache {
     pub fn new(cache_size: usize) -> Self {
         EvidenceCache {
-            interner: HashMap::new(),
-            passages: HashMap::new(),
+            interner: HashMap::default(),
+            passages: HashMap::default(),
             cache_size,
         }
     }
@@ -217,7 +218,7 @@ impl EvidenceCache {
         let original = head.as_bytes();
         let mut name_spans = Vec::new();
         text::entity_spans(original, &mut name_spans);
-        let unsupported: HashSet<Vec<u8>> = name_spans
+        let unsupported: HashSet<Vec<u8>, FxBuild> = name_spans
             .iter()
             .map(|&(a, b)| original[a..b].to_ascii_lowercase())
             .filter(|name| !is_stopword(name) && !has_word(id_of(name)))

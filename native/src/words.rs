@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use crate::FxBuild;
+
 /// Bytes a word may have to be kept inline.
 pub const INLINE: usize = 16;
 /// Zero bytes the caller appends to the text the words are read from (see [`WordCache::get`]).
@@ -26,7 +28,7 @@ pub struct WordCache<V: Copy> {
     slots: Vec<Slot<V>>,
     shift: u32,
     count: usize,
-    long: HashMap<Box<[u8]>, V>,
+    long: HashMap<Box<[u8]>, V, FxBuild>,
     empty: V,
 }
 
@@ -81,7 +83,7 @@ impl<V: Copy> WordCache<V> {
             ],
             shift: 64 - START_BITS,
             count: 0,
-            long: HashMap::new(),
+            long: HashMap::default(),
             empty,
         }
     }

@@ -25,10 +25,11 @@ class DescriptorDrift(Detector):
     key usually sees (``|z|`` for ``input_drift`` scores, signed for operational ones).
     Calls for which the descriptor is undefined (``None``) are skipped and get no score.
     The reported ``z`` places tied values at the middle of their ties, so equal calls get
-    equal scores; the CUSUM itself sums, for each tie cell, the expected normal score over
-    the cell (ties broken at random only while a key's first 256 values are kept exactly),
-    and its threshold is calibrated on the cell shares, which keeps its false-alarm rate
-    at target on discrete descriptors.
+    equal scores. The CUSUM scores a tied value by the expected normal score over its tie
+    cell and sums, on each side, the log-likelihood ratio of the cell shares against the
+    same shares shifted by ``shift`` (ties are broken at random only while a key's first
+    256 values are kept exactly); its threshold is calibrated on those shares, which keeps
+    the false-alarm rate at target on discrete descriptors.
 
     Parameters
     ----------

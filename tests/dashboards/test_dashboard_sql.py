@@ -183,7 +183,10 @@ def _evaluate(store: Store, rule: dict[str, Any]) -> dict[tuple[tuple[str, Any],
     """Run the rule's query for its time range and apply its threshold like Grafana does to
     numeric data: one series per row, labelled by the row's string columns."""
     query, threshold = rule["data"][0], rule["data"][1]["model"]
-    now = datetime.now(tz=UTC)
+    # The range ends on a whole second ($__timeFilter compares with toDateTime): evaluate at
+    # the next one, as Grafana's scheduler would some time after the data arrived; at "now"
+    # a row written in the current second would fall outside (seen as a flaky failure).
+    now = datetime.now(tz=UTC).replace(microsecond=0) + timedelta(seconds=1)
     when = TimeRange(now - timedelta(seconds=query["relativeTimeRange"]["from"]), now)
     rows = store.backend.select(to_clickhouse(query["model"]["rawSql"], {}, when))
     evaluator = threshold["conditions"][0]["evaluator"]

@@ -119,6 +119,22 @@ fn once(seen: &mut bool) -> Res<()> {
     Ok(())
 }
 
+/// Calls ``each`` with every entry of field 1 of the message in ``buf``: the `values` of an
+/// `ArrayValue` or a `KeyValueList` (other fields skipped).
+fn for_each_value<'a>(buf: &'a [u8], mut each: impl FnMut(&'a [u8]) -> Res<()>) -> Res<()> {
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        if field == 1 {
+            expect(wire, LEN)?;
+            each(r.bytes()?)?;
+        } else {
+            r.skip(wire)?;
+        }
+    }
+    Ok(())
+}
+
 /// An `AnyValue`, not yet converted.
 enum Value<'a> {
     Unset,
@@ -225,33 +241,19 @@ fn to_python<'py>(py: Python<'py>, value: &Value<'_>, depth: u32) -> Res<Bound<'
         Value::Bytes(b) => PyString::new(py, &hex(b)).into_any(),
         Value::Array(buf) => {
             let list = PyList::empty(py);
-            let mut r = Reader::new(buf);
-            while !r.done() {
-                let (field, wire) = r.tag()?;
-                if field == 1 {
-                    expect(wire, LEN)?;
-                    let item = any_value(r.bytes()?)?;
-                    list.append(to_python(py, &item, depth + 1)?).map_err(no)?;
-                } else {
-                    r.skip(wire)?;
-                }
-            }
+            for_each_value(buf, |item| {
+                let item = any_value(item)?;
+                list.append(to_python(py, &item, depth + 1)?).map_err(no)
+            })?;
             list.into_any()
         }
         Value::KvList(buf) => {
             let dict = PyDict::new(py);
-            let mut r = Reader::new(buf);
-            while !r.done() {
-                let (field, wire) = r.tag()?;
-                if field == 1 {
-                    expect(wire, LEN)?;
-                    let (key, item) = key_value(r.bytes()?)?;
-                    dict.set_item(PyString::new(py, key), to_python(py, &item, depth + 1)?)
-                        .map_err(no)?;
-                } else {
-                    r.skip(wire)?;
-                }
-            }
+            for_each_value(buf, |item| {
+                let (key, item) = key_value(item)?;
+                dict.set_item(PyString::new(py, key), to_python(py, &item, depth + 1)?)
+                    .map_err(no)
+            })?;
             dict.into_any()
         }
     })
@@ -298,7 +300,7 @@ fn check(buf: &[u8], strings: &[u32], key_values: &[u32], scalars: &[(u32, u8)])
             r.string()?;
         } else if key_values.contains(&field) {
             expect(wire, LEN)?;
-            key_value_check(r.bytes()?, 0)?;
+            value_check(&key_value(r.bytes()?)?.1, 0)?;
         } else if let Some(&(_, want)) = scalars.iter().find(|(f, _)| *f == field) {
             expect(wire, want)?;
             r.skip(wire)?;
@@ -309,66 +311,17 @@ fn check(buf: &[u8], strings: &[u32], key_values: &[u32], scalars: &[(u32, u8)])
     Ok(())
 }
 
-/// A `KeyValue` that is only checked (scope, link and entity attributes).
-fn key_value_check(buf: &[u8], depth: u32) -> Res<()> {
+/// A value that is only checked (scope, link and entity attributes), nested ones included.
+fn value_check(value: &Value<'_>, depth: u32) -> Res<()> {
     if depth > MAX_DEPTH {
         return Err(Decline);
     }
-    let (_, value) = key_value(buf)?;
     match value {
-        Value::Array(inner) | Value::KvList(inner) => {
-            let is_list = matches!(value, Value::KvList(_));
-            let mut r = Reader::new(inner);
-            while !r.done() {
-                let (field, wire) = r.tag()?;
-                if field == 1 {
-                    expect(wire, LEN)?;
-                    let item = r.bytes()?;
-                    if is_list {
-                        key_value_check(item, depth + 1)?;
-                    } else {
-                        any_value_check(item, depth + 1)?;
-                    }
-                } else {
-                    r.skip(wire)?;
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn any_value_check(buf: &[u8], depth: u32) -> Res<()> {
-    if depth > MAX_DEPTH {
-        return Err(Decline);
-    }
-    match any_value(buf)? {
         Value::Array(inner) => {
-            let mut r = Reader::new(inner);
-            while !r.done() {
-                let (field, wire) = r.tag()?;
-                if field == 1 {
-                    expect(wire, LEN)?;
-                    any_value_check(r.bytes()?, depth + 1)?;
-                } else {
-                    r.skip(wire)?;
-                }
-            }
-            Ok(())
+            for_each_value(inner, |item| value_check(&any_value(item)?, depth + 1))
         }
         Value::KvList(inner) => {
-            let mut r = Reader::new(inner);
-            while !r.done() {
-                let (field, wire) = r.tag()?;
-                if field == 1 {
-                    expect(wire, LEN)?;
-                    key_value_check(r.bytes()?, depth + 1)?;
-                } else {
-                    r.skip(wire)?;
-                }
-            }
-            Ok(())
+            for_each_value(inner, |item| value_check(&key_value(item)?.1, depth + 1))
         }
         _ => Ok(()),
     }

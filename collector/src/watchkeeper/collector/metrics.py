@@ -180,10 +180,6 @@ class ScoreHistogram(Collector):
                     counts[bisect.bisect_left(bounds, value)] += 1
                     counts[size] += value
 
-    def observe(self, key: str, value: float) -> None:
-        """Add one value (tests, tools)."""
-        self.observe_many([{key: value}])
-
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily(self.name, self.documentation, labels=["score"])
         with self._lock:

@@ -11,33 +11,17 @@ payloads). ``WATCHKEEPER_NATIVE=0`` turns the core off, as for the detectors.
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable
-from typing import Any
 
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
 from watchkeeper.collector.processors.normalize import DecodedResource
+from watchkeeper.detectors.text import native_core
 from watchkeeper.sdk import attributes as attr
 
-#: Same switch as the detectors' (``watchkeeper.detectors.text.native_core``).
-SWITCH = "WATCHKEEPER_NATIVE"
-
-
-def _load() -> Callable[[bytes, str], list[DecodedResource] | None] | None:
-    if os.environ.get(SWITCH, "1").strip() == "0":
-        return None
-    try:
-        core: Any = importlib.import_module("watchkeeper.native")
-    except ImportError:
-        return None
-    decode: Callable[[bytes, str], list[DecodedResource] | None] | None = getattr(
-        core, "decode_traces", None
-    )
-    return decode
-
-
-_DECODE = _load()
+# The core as the detectors load it: one import, one switch (``WATCHKEEPER_NATIVE``).
+_DECODE: Callable[[bytes, str], list[DecodedResource] | None] | None = getattr(
+    native_core.CORE, "decode_traces", None
+)
 
 
 def available() -> bool:

@@ -13,7 +13,7 @@ detector raises a false alarm about once per ``target_arl`` calls on a stable st
 ['input_length_drift', 'input_vocabulary_drift', 'input_language_drift']
 """
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.call import Call
 from watchkeeper.detectors.consistency.consistency_drift import ConsistencyDrift
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
@@ -45,6 +45,7 @@ __all__ = [
     "ConsistencyDrift",
     "DescriptorDrift",
     "Detector",
+    "DetectorBatch",
     "ErrorRateDrift",
     "FaithfulnessDrift",
     "GroundednessScorer",

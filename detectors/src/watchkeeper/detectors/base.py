@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class CallView(Protocol):
@@ -53,6 +53,15 @@ class CallView(Protocol):
         """Why generation stopped (``stop``, ``length`` ...), one per choice."""
 
 
+class DetectorBatch(NamedTuple):
+    """What :meth:`Detector.update_many` found over a run of calls."""
+
+    #: Score name -> one value per call, in call order; NaN where the call got none.
+    scores: dict[str, list[float]]
+    #: ``(index, alarm_reason)`` of each call that completed the detection of a change.
+    alarms: list[tuple[int, str]]
+
+
 class Detector(abc.ABC):
     """A streaming detector: feed calls one at a time, then read what it found.
 
@@ -74,6 +83,28 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def update(self, call: CallView) -> None:
         """Learn from one call; afterwards ``scores`` and ``drift_detected`` describe it."""
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call in turn; what each call got, in columns.
+
+        Exactly what calling ``update`` call by call gives (afterwards the detector
+        describes the last call, as it would then); detectors override it where a run of
+        calls is cheaper at once.
+        """
+        nan = math.nan
+        columns: dict[str, list[float]] = {}
+        alarms: list[tuple[int, str]] = []
+        update = self.update
+        for i, call in enumerate(calls):
+            update(call)
+            for name, value in self.scores.items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = [nan] * len(calls)
+                column[i] = float(value)
+            if self.drift_detected:
+                alarms.append((i, self.alarm_reason))
+        return DetectorBatch(columns, alarms)
 
     @property
     @abc.abstractmethod

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 
 #: Default mean number of monitored calls between false alarms, per detector and key.
@@ -95,6 +95,30 @@ class DescriptorDrift(Detector):
         self._drift = cusum.drift_detected
         if self._drift:
             self._reason = f"{self.describes} {'rose' if cusum.change == 'up' else 'fell'}"
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call in turn: the descriptors, then the CUSUM over them."""
+        descriptor = self.descriptor
+        values = [descriptor(call) for call in calls]
+        cusum = self._cusum
+        z_mids, changes = cusum.update_many(values)
+        column = z_mids if self.signed else [abs(z) for z in z_mids]
+        alarms = [
+            (i, f"{self.describes} {'rose' if change == 'up' else 'fell'}") for i, change in changes
+        ]
+        if values:  # describe the last call, as ``update`` would have
+            last = values[-1]
+            if last is None or not math.isfinite(last):
+                self.value = math.nan
+                self._scores = {}
+                self._drift = False
+            else:
+                self.value = last
+                self._scores = {self.score_name: column[-1]}
+                self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
+        if alarms:
+            self._reason = alarms[-1][1]
+        return DetectorBatch({self.score_name: column}, alarms)
 
     @property
     def scores(self) -> Mapping[str, float]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.descriptor_drift import TARGET_ARL
 
@@ -74,6 +75,32 @@ class RateDrift(Detector):
         self._since += 1
         if value < 0.5:
             return
+        self._on_event()
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call in turn; the CUSUM only runs on events."""
+        event = self.event
+        values = [event(call) for call in calls]
+        alarms: list[tuple[int, str]] = []
+        self._drift = False
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            self._calls += 1
+            self._since += 1
+            if value < 0.5:
+                continue
+            self._on_event()
+            if self._drift:
+                alarms.append((i, self.alarm_reason))
+        last = values[-1] if values else None
+        self._scores = {} if last is None else {self.score_name: last}
+        self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
+        column = [math.nan if value is None else float(value) for value in values]
+        return DetectorBatch({self.score_name: column}, alarms)
+
+    def _on_event(self) -> None:
+        """Test the gap since the previous event (the call in hand is one)."""
         self._events += 1
         cusum = self._cusum
         rate = self._events / self._calls
@@ -82,8 +109,8 @@ class RateDrift(Detector):
             cusum.set_target_arl(target)
         cusum.update(float(self._since))
         self._since = 0
-        if cusum.drift_detected:
-            self._drift = True
+        self._drift = cusum.drift_detected
+        if self._drift:
             self._calls = 0
             self._events = 0
 

@@ -9,6 +9,11 @@ from typing import Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.detectors import Detector, KeyedDetectors
+from watchkeeper.detectors.text.tokens import forget_texts
+
+#: Calls of a key that each detector goes through at once: the memo of their texts'
+#: analysis (shared by the detectors) holds a run's texts, contexts included.
+RUN = 256
 
 
 @dataclass
@@ -49,35 +54,55 @@ class DetectorStage:
         """Update detectors with ``calls``; return scores, alarms and flags, in call order.
 
         Each key's instances see that key's calls in order (keys are independent), so
-        the calls are grouped by key first: one instance look-up per key and detector per
-        batch, not per call. A detector may report several scores for a call (e.g.
-        faithfulness beside its length-only control) or none.
+        the calls are grouped by key first, and each detector goes through a run of a
+        key's calls at once (``update_many``: one Python call per run, not per call). Runs
+        are short enough that the analysis of their texts, which the detectors share, stays
+        memoised while every detector goes through them. A detector may report several
+        scores for a call (e.g. faithfulness beside its length-only control) or none.
         """
-        by_key: dict[str, list[int]] = {}
-        for i, call in enumerate(calls):
-            by_key.setdefault(call.detector_key, []).append(i)
-        scores: list[dict[str, float]] = [{} for _ in calls]
+        by_key: dict[str, list[CallRecord]] = {}
+        for call in calls:
+            group = by_key.get(call.detector_key)
+            if group is None:
+                group = by_key[call.detector_key] = []
+            group.append(call)
+        scored: list[tuple[CallRecord, dict[str, float]]] = []
         alarms: list[tuple[int, int, dict[str, Any]]] = []
+        position = {id(call): i for i, call in enumerate(calls)}
         names = self._score_names
-        for key, indices in by_key.items():
+        for key, group in by_key.items():
             detectors = [keyed.get(key) for keyed in self._keyed]
-            for i in indices:
-                # Call by call, every detector in turn: they share the analysis of the
-                # call's texts (memoised for the strings of the call in hand).
-                call = calls[i]
-                into = scores[i]
+            for start in range(0, len(group), RUN):
+                run = group[start : start + RUN]
+                forget_texts()
+                wide: list[dict[str, float]] = [{} for _ in run]
                 for order, detector in enumerate(detectors):
-                    detector.update(call)
-                    for score_name, score in detector.scores.items():
+                    found = detector.update_many(run)
+                    for score_name, column in found.scores.items():
                         name = names.get((detector.name, score_name))
                         if name is None:
                             name = names[(detector.name, score_name)] = (
                                 f"{detector.name}.{score_name}"
                             )
-                        into[name] = float(score)
-                    if detector.drift_detected:
-                        alarms.append((i, order, self._alarm(detector, key, call)))
-        out = Detection(scores=[(c, s) for c, s in zip(calls, scores, strict=True) if s])
+                        for into, value in zip(wide, column, strict=True):
+                            if value == value:  # noqa: PLR0124 - not NaN: the call got this score
+                                into[name] = value
+                    main = found.scores.get(detector.score_name)
+                    for i, reason in found.alarms:
+                        call = run[i]
+                        score = main[i] if main is not None else math.nan
+                        alarms.append(
+                            (
+                                position[id(call)],
+                                order,
+                                self._alarm(detector, key, call, score, reason),
+                            )
+                        )
+                scored.extend((call, into) for call, into in zip(run, wide, strict=True) if into)
+        forget_texts()  # the memo holds no text past the batch
+        if len(by_key) > 1:
+            scored.sort(key=lambda entry: position[id(entry[0])])
+        out = Detection(scores=scored)
         alarms.sort(key=lambda entry: entry[:2])  # call order, then detector order
         for _, _, alarm in alarms:
             out.alarms.append(alarm)
@@ -85,16 +110,16 @@ class DetectorStage:
         return out
 
     @staticmethod
-    def _alarm(detector: Detector, key: str, call: CallRecord) -> dict[str, Any]:
-        main = detector.score
-        reason = detector.alarm_reason
+    def _alarm(
+        detector: Detector, key: str, call: CallRecord, score: float, reason: str
+    ) -> dict[str, Any]:
         return {
             "Timestamp": call.ch_timestamp,
             "Detector": detector.name,
             "DetectorKey": key,
             "TraceId": call.trace_id,
             "SpanId": call.span_id,
-            "Score": main if math.isfinite(main) else 0.0,
+            "Score": score if math.isfinite(score) else 0.0,
             "Message": f"{detector.name} detected a change for {key}"
             + (f": {reason}" if reason else ""),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from statistics import NormalDist
 
 from watchkeeper.detectors.change.calibration import cusum_threshold
@@ -235,6 +236,30 @@ class SelfStartingCusum:
             self.drift_detected = True
             self.alarms += 1
             self._reset()
+
+    def update_many(
+        self, values: Sequence[float | None], strata: Sequence[int] | None = None
+    ) -> tuple[list[float], list[tuple[int, str]]]:
+        """``update`` with each value in turn (``strata[i]`` its stratum, else 0).
+
+        Returns each value's ``z_mid`` (NaN for a value skipped: None, NaN or infinite)
+        and ``(index, change)`` for each value that completed a detection. Afterwards the
+        CUSUM is where ``update`` value by value would leave it.
+        """
+        nan = math.nan
+        isfinite = math.isfinite
+        update = self.update
+        z_mids: list[float] = []
+        alarms: list[tuple[int, str]] = []
+        for i, x in enumerate(values):
+            if x is None or not isfinite(x):
+                z_mids.append(nan)
+                continue
+            update(x, strata[i] if strata is not None else 0)
+            z_mids.append(self.z_mid)
+            if self.drift_detected:
+                alarms.append((i, self.change))
+        return z_mids, alarms
 
     def _new_stratum(self, stratum: int) -> _Stratum:
         strata = self._strata

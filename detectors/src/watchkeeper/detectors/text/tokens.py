@@ -94,7 +94,15 @@ class TextFacts:
 
 
 _FACTS: dict[int, TextFacts] = {}
-_FACTS_SIZE = 16
+#: Room for the texts of a run of calls that every detector goes through in turn (see
+#: ``forget_texts``); when full, the memo starts over.
+_FACTS_SIZE = 4096
+
+
+def forget_texts() -> None:
+    """Empty the memo: call before a run of calls that each detector goes through in turn,
+    so that the memo does not start over halfway through the run's texts."""
+    _FACTS.clear()
 
 
 def text_facts(text: str, with_words: bool = False) -> TextFacts:

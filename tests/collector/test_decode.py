@@ -49,6 +49,23 @@ def test_otlp_json_with_hex_ids_decodes_like_protobuf() -> None:
 
 
 @pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"{}", "json"),
+        (b" \t\r\n\x0b\x0c{", "json"),
+        (b"\n\x05hello", "protobuf"),  # protobuf starts with a newline (field 1)
+        (b"\n\n ", "protobuf"),
+        (b"", "protobuf"),
+        (b"\x00{", "protobuf"),
+        (b"\xa0{", "protobuf"),  # not whitespace to bytes.lstrip
+    ],
+)
+def test_sniff_encoding_looks_past_leading_whitespace(payload: bytes, expected: str) -> None:
+    assert sniff_encoding(payload) == expected
+    assert ("json" if payload.lstrip()[:1] == b"{" else "protobuf") == expected
+
+
+@pytest.mark.parametrize(
     ("payload", "encoding", "reason"),
     [
         (b"", None, "empty"),

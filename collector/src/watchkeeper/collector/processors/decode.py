@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any, Literal
 
 from google.protobuf import json_format
@@ -25,9 +26,15 @@ class RejectedPayload(Exception):  # noqa: N818 - it names what happened, like S
         self.detail = detail
 
 
+#: Leading whitespace (what ``bytes.lstrip`` strips), then ``{``. A match, not
+#: ``payload.lstrip()``: protobuf starts with ``\n`` (field 1), and stripping would copy
+#: the whole payload to look at one byte.
+_JSON_START = re.compile(rb"[ \t\n\r\x0b\x0c]*\{")
+
+
 def sniff_encoding(payload: bytes) -> Encoding:
     """OTLP/JSON starts with ``{`` (after whitespace); anything else is taken as protobuf."""
-    return "json" if payload.lstrip()[:1] == b"{" else "protobuf"
+    return "json" if _JSON_START.match(payload) else "protobuf"
 
 
 def decode_request(payload: bytes, encoding: Encoding | None = None) -> ExportTraceServiceRequest:

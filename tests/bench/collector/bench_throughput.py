@@ -202,6 +202,7 @@ def pipeline_consume(
     *,
     detectors: bool = True,
     client: str = "auto",
+    max_batch: int | None = None,
 ) -> dict[str, float]:
     """calls/s through the collector's receiver, pipeline and chDB store.
 
@@ -214,6 +215,8 @@ def pipeline_consume(
     from watchkeeper.collector.store.store import open_store
 
     settings = Settings(data_dir=data_dir)
+    if max_batch is not None:
+        settings.kafka_max_batch = max_batch
     tune_gc_for_throughput()  # as `watchkeeper collect` does
     store = open_store(settings)
     pipeline = build_pipeline(settings, store)
@@ -261,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    parser.add_argument(
+        "--max-batch", type=int, help="records per store batch (default: kafka_max_batch's)"
+    )
     args = parser.parse_args(argv)
 
     def run(bootstrap: str) -> dict[str, float]:
@@ -277,10 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         raw_confluent = raw_consume_confluent(bootstrap, topic, args.calls)
         print("collector pipeline -> chDB ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
-            ours = pipeline_consume(bootstrap, topic, args.calls, Path(tmp))
+            ours = pipeline_consume(
+                bootstrap, topic, args.calls, Path(tmp), max_batch=args.max_batch
+            )
         print("collector pipeline without detectors -> chDB ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
-            bare = pipeline_consume(bootstrap, topic, args.calls, Path(tmp), detectors=False)
+            bare = pipeline_consume(
+                bootstrap, topic, args.calls, Path(tmp), detectors=False, max_batch=args.max_batch
+            )
         return {
             "produce_s": produce_s,
             "raw": raw,
@@ -297,7 +307,13 @@ def main(argv: list[str] | None = None) -> int:
 
         with KafkaBroker() as broker:
             result = run(broker.bootstrap)
-    print(f"calls: {args.calls} (one 500-char prompt + answer each), {PARTITIONS} partitions")
+    from watchkeeper.collector.settings import Settings
+
+    batch = args.max_batch or Settings().kafka_max_batch
+    print(
+        f"calls: {args.calls} (one 500-char prompt + answer each), {PARTITIONS} partitions, "
+        f"store batches of up to {batch:,} records"
+    )
     print("| path | calls/s | vs raw consume |")
     print("|---|---|---|")
     print(f"| raw kafka-python consume (no processing) | {result['raw']:,.0f} | 1.00 |")

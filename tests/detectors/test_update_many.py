@@ -13,7 +13,8 @@ import pickle
 import pytest
 
 from tests.detectors import native_parity
-from watchkeeper.detectors import Call, Detector, default_detectors
+from tests.detectors.test_consistency import _support_stream
+from watchkeeper.detectors import Call, ConsistencyDrift, Detector, default_detectors
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 
 
@@ -73,6 +74,18 @@ def test_update_many_equals_update_call_by_call(index: int) -> None:
     assert (single.scores, single.drift_detected) == (batched.scores, batched.drift_detected)
     assert pickle.dumps(single) == pickle.dumps(batched)
     assert one_by_one(single, calls[:300]) == one_by_one(batched, calls[:300])
+
+
+def test_consistency_alarms_the_same_in_runs() -> None:
+    """Consistency falls (repeated questions answered less alike), with errors mixed in."""
+    calls = _support_stream(1, 2000, 0.97) + _support_stream(2, 800, 0.7)
+    for call in calls[::37]:
+        call.is_error = True
+    single, batched = ConsistencyDrift(), ConsistencyDrift()
+    expected = one_by_one(single, calls)
+    assert any(row[1] == "alarm" for row in expected)
+    assert sorted(in_runs(batched, calls, [256, 3, 100]), key=repr) == sorted(expected, key=repr)
+    assert pickle.dumps(single) == pickle.dumps(batched)
 
 
 def test_the_drifting_stream_raises_alarms() -> None:

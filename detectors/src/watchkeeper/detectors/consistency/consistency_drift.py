@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
@@ -117,6 +118,48 @@ class ConsistencyDrift(Detector):
         if call.is_error:
             self._scores = {}
             return
+        score = self._observe(call)
+        if score is not None:
+            self._cusum.update(score)
+            self._drift = self._cusum.drift_detected
+            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
+        else:
+            self._scores = {"consistency_coverage": self.coverage}
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call in turn: the scores first, then the CUSUM over them."""
+        nan = math.nan
+        consistency = [nan] * len(calls)
+        coverage = [nan] * len(calls)
+        scored: list[float] = []
+        at: list[int] = []
+        for i, call in enumerate(calls):
+            if call.is_error:
+                continue
+            score = self._observe(call)
+            coverage[i] = self.coverage
+            if score is not None:
+                consistency[i] = score
+                scored.append(score)
+                at.append(i)
+        _, changes = self._cusum.update_many(scored)
+        alarms = [(at[j], self._reason(coverage[at[j]])) for j, _ in changes]
+        if calls:  # describe the last call, as ``update`` would have
+            last = len(calls) - 1
+            self._scores = {
+                name: column[last]
+                for name, column in (
+                    ("consistency", consistency),
+                    ("consistency_coverage", coverage),
+                )
+                if not math.isnan(column[last])
+            }
+            self._drift = bool(alarms) and alarms[-1][0] == last
+        return DetectorBatch({"consistency": consistency, "consistency_coverage": coverage}, alarms)
+
+    def _observe(self, call: CallView) -> float | None:
+        """The call's score (None when its input had no earlier equivalent with an
+        answer); keeps the input's group and the running coverage up to date."""
         text = call.input_text or ""
         output = call.output_text or ""
         stated = numbers(output)
@@ -135,12 +178,7 @@ class ConsistencyDrift(Detector):
         self._seen += 1
         alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
         self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
-        if score is not None:
-            self._cusum.update(score)
-            self._drift = self._cusum.drift_detected
-            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
-        else:
-            self._scores = {"consistency_coverage": self.coverage}
+        return score
 
     def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
         """The answer's mean similarity to its group's first answers (None without any),
@@ -190,9 +228,11 @@ class ConsistencyDrift(Detector):
     @property
     def alarm_reason(self) -> str:
         """Says consistency fell, with the group coverage it was measured on."""
-        if not self._drift:
-            return ""
-        return f"answers to equivalent inputs became less consistent (coverage {self.coverage:.0%})"
+        return self._reason(self.coverage) if self._drift else ""
+
+    @staticmethod
+    def _reason(coverage: float) -> str:
+        return f"answers to equivalent inputs became less consistent (coverage {coverage:.0%})"
 
     def _params(self) -> dict[str, object]:
         return {

@@ -13,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 
+mod calls;
 mod consistency;
 mod groundedness;
 mod otlp;
@@ -730,6 +731,8 @@ fn similarity(a: &Bound<'_, PyTuple>, b: &Bound<'_, PyTuple>, k: usize) -> Optio
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::calls::decode_calls;
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

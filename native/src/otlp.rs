@@ -13,9 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 /// Input this decoder leaves to the Python one.
-struct Decline;
+pub(crate) struct Decline;
 
-type Res<T> = Result<T, Decline>;
+pub(crate) type Res<T> = Result<T, Decline>;
 
 /// Nesting limit of AnyValue arrays and lists (upb allows 100; real attributes use 2).
 const MAX_DEPTH: u32 = 32;
@@ -121,7 +121,10 @@ fn once(seen: &mut bool) -> Res<()> {
 
 /// Calls ``each`` with every entry of field 1 of the message in ``buf``: the `values` of an
 /// `ArrayValue` or a `KeyValueList` (other fields skipped).
-fn for_each_value<'a>(buf: &'a [u8], mut each: impl FnMut(&'a [u8]) -> Res<()>) -> Res<()> {
+pub(crate) fn for_each_value<'a>(
+    buf: &'a [u8],
+    mut each: impl FnMut(&'a [u8]) -> Res<()>,
+) -> Res<()> {
     let mut r = Reader::new(buf);
     while !r.done() {
         let (field, wire) = r.tag()?;
@@ -136,7 +139,8 @@ fn for_each_value<'a>(buf: &'a [u8], mut each: impl FnMut(&'a [u8]) -> Res<()>) 
 }
 
 /// An `AnyValue`, not yet converted.
-enum Value<'a> {
+#[derive(Clone, Copy)]
+pub(crate) enum Value<'a> {
     Unset,
     Str(&'a str),
     Bool(bool),
@@ -148,7 +152,7 @@ enum Value<'a> {
     StrIndex(i32),
 }
 
-fn any_value(buf: &[u8]) -> Res<Value<'_>> {
+pub(crate) fn any_value(buf: &[u8]) -> Res<Value<'_>> {
     let mut r = Reader::new(buf);
     let mut value = Value::Unset;
     let mut message_seen = false;
@@ -263,28 +267,31 @@ fn no<E>(_: E) -> Decline {
     Decline
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
+    let out: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .collect();
+    String::from_utf8(out).unwrap_or_default() // hex digits: always UTF-8
 }
 
 /// Adds one `KeyValue` to ``attributes`` as `_attributes` of normalize.py does: strings and
 /// ints as they are, unset values not at all, the rest through `to_python`. Keys are
 /// interned: the same few dozen keys repeat in every span.
-fn add_attribute<'py>(py: Python<'py>, attributes: &Bound<'py, PyDict>, buf: &[u8]) -> Res<()> {
-    let (key, value) = key_value(buf)?;
+fn add_attribute<'py>(
+    py: Python<'py>,
+    attributes: &Bound<'py, PyDict>,
+    key: &str,
+    value: &Value<'_>,
+) -> Res<()> {
     if let Value::Unset = value {
         return Ok(());
     }
-    let converted = to_python(py, &value, 0)?;
+    let converted = to_python(py, value, 0)?;
     attributes
         .set_item(PyString::intern(py, key), converted)
-        .map_err(|_| Decline)
+        .map_err(no)
 }
 
 /// Walks a message whose fields this decoder never returns, checking what upb would check:
@@ -336,7 +343,8 @@ fn resource<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyDict>> {
         match field {
             1 => {
                 expect(wire, LEN)?;
-                add_attribute(py, &attributes, r.bytes()?)?;
+                let (key, value) = key_value(r.bytes()?)?;
+                add_attribute(py, &attributes, key, &value)?;
             }
             2 => {
                 expect(wire, VARINT)?;
@@ -391,7 +399,8 @@ fn event<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyTuple>> {
             }
             3 => {
                 expect(wire, LEN)?;
-                add_attribute(py, &attributes, r.bytes()?)?;
+                let (key, value) = key_value(r.bytes()?)?;
+                add_attribute(py, &attributes, key, &value)?;
             }
             4 => {
                 expect(wire, VARINT)?;
@@ -402,18 +411,43 @@ fn event<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyTuple>> {
     }
     (time, PyString::new(py, name), attributes)
         .into_pyobject(py)
-        .map_err(|_| Decline)
+        .map_err(no)
 }
 
-/// One `Span` as the tuple `normalize.span_view` unpacks.
-fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, PyTuple>> {
-    let attributes = PyDict::new(py);
-    let events = PyList::empty(py);
-    let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
-    let (mut name, mut start, mut end) = ("", 0u64, 0u64);
-    let (mut code, mut message) = (0i32, "");
+/// One `Span`, checked and split into its fields; values are converted only later, by
+/// `span_tuple` or by the call normaliser (`calls.rs`).
+pub(crate) struct SpanFields<'a> {
+    pub trace_id: &'a [u8],
+    pub span_id: &'a [u8],
+    pub parent: &'a [u8],
+    pub name: &'a str,
+    pub start: u64,
+    pub end: u64,
+    pub code: i32,
+    pub message: &'a str,
+    /// Every `KeyValue`, in wire order (repeated and unset ones included).
+    pub attributes: Vec<(&'a str, Value<'a>)>,
+    /// `_is_feedback`: the first attribute with the span-type key decides.
+    pub feedback: bool,
+    /// The `Span.Event` messages, not yet read.
+    pub events: Vec<&'a [u8]>,
+}
+
+pub(crate) fn parse_span<'a>(buf: &'a [u8], feedback_key: &str) -> Res<SpanFields<'a>> {
+    let mut span = SpanFields {
+        trace_id: b"",
+        span_id: b"",
+        parent: b"",
+        name: "",
+        start: 0,
+        end: 0,
+        code: 0,
+        message: "",
+        attributes: Vec::with_capacity(16),
+        feedback: false,
+        events: Vec::new(),
+    };
     let mut status_seen = false;
-    // `_is_feedback`: the first attribute with the span-type key decides.
     let mut feedback: Option<bool> = None;
     let mut r = Reader::new(buf);
     while !r.done() {
@@ -423,9 +457,9 @@ fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, 
                 expect(wire, LEN)?;
                 let value = r.bytes()?;
                 match field {
-                    1 => trace_id = value,
-                    2 => span_id = value,
-                    _ => parent = value,
+                    1 => span.trace_id = value,
+                    2 => span.span_id = value,
+                    _ => span.parent = value,
                 }
             }
             3 => {
@@ -434,7 +468,7 @@ fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, 
             }
             5 => {
                 expect(wire, LEN)?;
-                name = r.string()?;
+                span.name = r.string()?;
             }
             6 | 10 | 12 | 14 => {
                 expect(wire, VARINT)?;
@@ -442,26 +476,23 @@ fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, 
             }
             7 => {
                 expect(wire, FIXED64)?;
-                start = r.fixed64()?;
+                span.start = r.fixed64()?;
             }
             8 => {
                 expect(wire, FIXED64)?;
-                end = r.fixed64()?;
+                span.end = r.fixed64()?;
             }
             9 => {
                 expect(wire, LEN)?;
-                let kv = r.bytes()?;
-                if feedback.is_none() {
-                    let (key, value) = key_value(kv)?;
-                    if key == feedback_key {
-                        feedback = Some(matches!(value, Value::Str("feedback")));
-                    }
+                let (key, value) = key_value(r.bytes()?)?;
+                if feedback.is_none() && key == feedback_key {
+                    feedback = Some(matches!(value, Value::Str("feedback")));
                 }
-                add_attribute(py, &attributes, kv)?;
+                span.attributes.push((key, value));
             }
             11 => {
                 expect(wire, LEN)?;
-                events.append(event(py, r.bytes()?)?).map_err(|_| Decline)?;
+                span.events.push(r.bytes()?);
             }
             13 => {
                 expect(wire, LEN)?;
@@ -475,7 +506,7 @@ fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, 
             15 => {
                 expect(wire, LEN)?;
                 once(&mut status_seen)?;
-                (code, message) = status(r.bytes()?)?;
+                (span.code, span.message) = status(r.bytes()?)?;
             }
             16 => {
                 expect(wire, FIXED32)?;
@@ -484,35 +515,55 @@ fn span<'py>(py: Python<'py>, buf: &[u8], feedback_key: &str) -> Res<Bound<'py, 
             _ => r.skip(wire)?,
         }
     }
+    span.feedback = feedback.unwrap_or(false);
+    Ok(span)
+}
+
+/// Checks a span's events as `span_tuple` would read them, without building them.
+pub(crate) fn check_events(span: &SpanFields<'_>) -> Res<()> {
+    for buf in &span.events {
+        check(buf, &[2], &[3], &[(1, FIXED64), (4, VARINT)])?;
+    }
+    Ok(())
+}
+
+/// One span as the tuple `normalize.DecodedSpan` describes; ``buf`` is its protobuf bytes.
+pub(crate) fn span_tuple<'py>(
+    py: Python<'py>,
+    span: &SpanFields<'_>,
+    buf: &[u8],
+) -> Res<Bound<'py, PyTuple>> {
+    let attributes = PyDict::new(py);
+    for (key, value) in &span.attributes {
+        add_attribute(py, &attributes, key, value)?;
+    }
+    let events = PyList::empty(py);
+    for event_buf in &span.events {
+        events.append(event(py, event_buf)?).map_err(no)?;
+    }
     let items: [Bound<'py, PyAny>; 12] = [
-        PyBytes::new(py, trace_id).into_any(),
-        PyBytes::new(py, span_id).into_any(),
-        PyBytes::new(py, parent).into_any(),
-        PyString::new(py, name).into_any(),
-        start.into_pyobject(py).map_err(|_| Decline)?.into_any(),
-        end.into_pyobject(py).map_err(|_| Decline)?.into_any(),
-        code.into_pyobject(py).map_err(|_| Decline)?.into_any(),
-        PyString::new(py, message).into_any(),
+        PyBytes::new(py, span.trace_id).into_any(),
+        PyBytes::new(py, span.span_id).into_any(),
+        PyBytes::new(py, span.parent).into_any(),
+        PyString::new(py, span.name).into_any(),
+        span.start.into_pyobject(py).map_err(no)?.into_any(),
+        span.end.into_pyobject(py).map_err(no)?.into_any(),
+        span.code.into_pyobject(py).map_err(no)?.into_any(),
+        PyString::new(py, span.message).into_any(),
         attributes.into_any(),
-        feedback
-            .unwrap_or(false)
+        span.feedback
             .into_pyobject(py)
-            .map_err(|_| Decline)?
+            .map_err(no)?
             .to_owned()
             .into_any(),
         events.into_any(),
         PyBytes::new(py, buf).into_any(),
     ];
-    PyTuple::new(py, items).map_err(|_| Decline)
+    PyTuple::new(py, items).map_err(no)
 }
 
-/// `ScopeSpans`: its spans appended to ``spans`` (the scope itself is checked only).
-fn scope_spans<'py>(
-    py: Python<'py>,
-    buf: &[u8],
-    feedback_key: &str,
-    spans: &Bound<'py, PyList>,
-) -> Res<()> {
+/// `ScopeSpans`: its spans' bytes appended to ``spans`` (the scope itself is checked only).
+fn scope_spans<'a>(buf: &'a [u8], spans: &mut Vec<&'a [u8]>) -> Res<()> {
     let mut r = Reader::new(buf);
     let mut scope_seen = false;
     while !r.done() {
@@ -525,9 +576,7 @@ fn scope_spans<'py>(
             }
             2 => {
                 expect(wire, LEN)?;
-                spans
-                    .append(span(py, r.bytes()?, feedback_key)?)
-                    .map_err(|_| Decline)?;
+                spans.push(r.bytes()?);
             }
             3 => {
                 expect(wire, LEN)?;
@@ -539,14 +588,15 @@ fn scope_spans<'py>(
     Ok(())
 }
 
-/// `ResourceSpans`: (resource attributes, spans of all its scopes).
+/// `ResourceSpans`: (resource attributes, ``each_span`` of each span of all its scopes). The
+/// spans are converted once the whole message is read: the resource may come after them.
 fn resource_spans<'py>(
     py: Python<'py>,
     buf: &[u8],
-    feedback_key: &str,
+    each_span: &mut impl FnMut(&Bound<'py, PyDict>, &[u8]) -> Res<Bound<'py, PyAny>>,
 ) -> Res<Bound<'py, PyTuple>> {
     let mut attributes: Option<Bound<'py, PyDict>> = None;
-    let spans = PyList::empty(py);
+    let mut span_bufs = Vec::new();
     let mut r = Reader::new(buf);
     while !r.done() {
         let (field, wire) = r.tag()?;
@@ -560,7 +610,7 @@ fn resource_spans<'py>(
             }
             2 => {
                 expect(wire, LEN)?;
-                scope_spans(py, r.bytes()?, feedback_key, &spans)?;
+                scope_spans(r.bytes()?, &mut span_bufs)?;
             }
             3 => {
                 expect(wire, LEN)?;
@@ -570,7 +620,43 @@ fn resource_spans<'py>(
         }
     }
     let attributes = attributes.unwrap_or_else(|| PyDict::new(py));
-    (attributes, spans).into_pyobject(py).map_err(|_| Decline)
+    let spans = PyList::empty(py);
+    for span_buf in span_bufs {
+        spans
+            .append(each_span(&attributes, span_buf)?)
+            .map_err(no)?;
+    }
+    (attributes, spans).into_pyobject(py).map_err(no)
+}
+
+/// An `ExportTraceServiceRequest` as a list with one `(resource_attributes, spans)` per
+/// `ResourceSpans`, ``each_span`` giving each span's Python value from the resource
+/// attributes and the span's bytes. None when the payload is not plain, well-formed OTLP
+/// (or ``each_span`` declines).
+pub(crate) fn decode_request<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    mut each_span: impl FnMut(&Bound<'py, PyDict>, &[u8]) -> Res<Bound<'py, PyAny>>,
+) -> Option<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    let mut r = Reader::new(data);
+    while !r.done() {
+        let Ok((field, wire)) = r.tag() else {
+            return None;
+        };
+        let step = if field == 1 {
+            expect(wire, LEN)
+                .and_then(|_| r.bytes())
+                .and_then(|buf| resource_spans(py, buf, &mut each_span))
+                .and_then(|group| out.append(group).map_err(no))
+        } else {
+            r.skip(wire)
+        };
+        if step.is_err() {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// Decode an `ExportTraceServiceRequest`: a list with one `(resource_attributes, spans)`
@@ -585,24 +671,8 @@ pub fn decode_traces<'py>(
     py: Python<'py>,
     data: &[u8],
     feedback_key: &str,
-) -> PyResult<Option<Bound<'py, PyList>>> {
-    let out = PyList::empty(py);
-    let mut r = Reader::new(data);
-    while !r.done() {
-        let Ok((field, wire)) = r.tag() else {
-            return Ok(None);
-        };
-        let step = if field == 1 {
-            expect(wire, LEN)
-                .and_then(|_| r.bytes())
-                .and_then(|buf| resource_spans(py, buf, feedback_key))
-                .and_then(|group| out.append(group).map_err(|_| Decline))
-        } else {
-            r.skip(wire)
-        };
-        if step.is_err() {
-            return Ok(None);
-        }
-    }
-    Ok(Some(out))
+) -> Option<Bound<'py, PyList>> {
+    decode_request(py, data, |_, buf| {
+        Ok(span_tuple(py, &parse_span(buf, feedback_key)?, buf)?.into_any())
+    })
 }

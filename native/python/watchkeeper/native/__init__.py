@@ -8,7 +8,8 @@ Python code then runs. See ``watchkeeper.detectors.text.native_core``.
 
 ``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
-``watchkeeper.collector.processors.native_decode``).
+``watchkeeper.collector.processors.native_decode``); ``decode_calls`` does the same and
+also normalises the common spans into their call records.
 """
 
 from watchkeeper.native._core import (
@@ -18,6 +19,7 @@ from watchkeeper.native._core import (
     NeedleScreen,
     PiiScreen,
     TextAnalyser,
+    decode_calls,
     decode_traces,
     similarity,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "NeedleScreen",
     "PiiScreen",
     "TextAnalyser",
+    "decode_calls",
     "decode_traces",
     "similarity",
 ]

@@ -1,26 +1,32 @@
 """OTLP protobuf decoded by the compiled core, when it is installed and the payload is plain.
 
-``watchkeeper.native.decode_traces`` reads an export request straight into the values the
+``watchkeeper.native.decode_calls`` reads an export request straight into the values the
 normaliser uses (about a tenth of the CPU of protobuf's message objects plus
-``_attributes``). It declines anything unusual — corrupt wire format, bad UTF-8, groups,
-merged fields — and then protobuf decodes the payload and gives the verdict, so dead
-letters keep their reasons. Results are the same either way
-(``tests/collector/test_native_decode.py`` compares both on real, generated and fuzzed
-payloads). ``WATCHKEEPER_NATIVE=0`` turns the core off, as for the detectors.
+``_attributes``), and for the common spans goes on to build their call records as
+``normalize._call`` would (or says that a span is not an LLM call); the other spans it
+leaves for ``normalize_decoded`` to finish in Python. It declines anything unusual —
+corrupt wire format, bad UTF-8, groups, merged fields — and then protobuf decodes the
+payload and gives the verdict, so dead letters keep their reasons. Results are the same
+either way (``tests/collector/test_native_decode.py`` compares both on real, generated and
+fuzzed payloads). ``WATCHKEEPER_NATIVE=0`` turns the core off, as for the detectors.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
 from watchkeeper.collector.processors.normalize import DecodedResource
+from watchkeeper.collector.record import CallRecord
 from watchkeeper.detectors.text import native_core
 from watchkeeper.sdk import attributes as attr
 
 # The core as the detectors load it: one import, one switch (``WATCHKEEPER_NATIVE``).
-_DECODE: Callable[[bytes, str], list[DecodedResource] | None] | None = getattr(
-    native_core.CORE, "decode_traces", None
+# Arguments: payload, feedback key, now (ns, bounds start times), the record class (which
+# the core fills positionally, in field order).
+_DECODE: Callable[[bytes, str, int, type[CallRecord]], list[DecodedResource] | None] | None = (
+    getattr(native_core.CORE, "decode_calls", None)
 )
 
 
@@ -30,7 +36,8 @@ def available() -> bool:
 
 
 def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedResource] | None:
-    """The request's resources and spans, or None: decode with protobuf then.
+    """The request's resources and spans (spans the core normalised already as their
+    records, or None when not an LLM call), or None: decode with protobuf then.
 
     Payloads that the protobuf path would reject before parsing (empty, oversized) and
     OTLP/JSON are left to it as well.
@@ -39,4 +46,4 @@ def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedRe
         return None
     if (encoding or sniff_encoding(payload)) != "protobuf":
         return None
-    return _DECODE(payload, attr.SPAN_TYPE)
+    return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord)

@@ -79,8 +79,10 @@ DecodedSpan = tuple[
     list[tuple[int, str, dict[str, Any]]],
     bytes,
 ]
-#: One ``ResourceSpans``: its resource attributes and the spans of all its scopes.
-DecodedResource = tuple[dict[str, Any], list[DecodedSpan]]
+#: One ``ResourceSpans``: its resource attributes and the spans of all its scopes. From
+#: ``watchkeeper.native.decode_calls``, a span the core could normalise itself comes as its
+#: record (``source`` still empty), or as None when it is not an LLM call.
+DecodedResource = tuple[dict[str, Any], list[DecodedSpan | CallRecord | None]]
 
 
 @dataclass
@@ -148,12 +150,20 @@ def iter_calls(request: ExportTraceServiceRequest, source: str) -> Iterator[Call
 
 def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normalized:
     """``normalize_request`` of a request decoded by the compiled core
-    (``watchkeeper.native.decode_traces``): the same records from the same spans."""
+    (``watchkeeper.native.decode_calls`` or ``decode_traces``): the same records from the
+    same spans."""
     out = Normalized()
     now_ns = time.time_ns()
     for resource, spans in groups:
         service = str(resource.get(attr.SERVICE_NAME, ""))
         for span in spans:
+            if span is None:  # the core found it is not an LLM call
+                out.skipped += 1
+                continue
+            if isinstance(span, CallRecord):  # the core normalised it
+                span.source = source
+                out.calls.append(span)
+                continue
             try:
                 if span[9]:  # a feedback span
                     out.feedback.extend(_feedback_rows(span, service))
@@ -462,7 +472,7 @@ def _text(value: Any) -> str:
 def _int(value: Any) -> int:
     try:
         return max(0, min(int(value), 2**32 - 1)) if value is not None else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return 0
 
 

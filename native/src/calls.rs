@@ -1,0 +1,711 @@
+//! The collector's normaliser (`_call` of `watchkeeper/collector/processors/normalize.py`)
+//! for the common spans, run on the decoder's output (`otlp.rs`) without building the
+//! span's Python values first.
+//!
+//! Python stays the reference: for anything this code is not sure to reproduce exactly — a
+//! feedback span, a span to reject (ids, timestamp: the reasons and details are Python's),
+//! a nested or mixed-type value, a float in a JSON document, a token count that is not a
+//! plain decimal, more than `MAX_ATTRIBUTES` attributes — it returns the span as
+//! `decode_traces` does and the Python code finishes it. Every `Option` below means the
+//! same thing: None is "let Python do it". `tests/collector/test_native_decode.py` holds
+//! both paths to the same records.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
+
+use crate::otlp::{self, SpanFields, Value};
+use json::{Json, dump, parse_json, quote};
+
+mod json;
+
+/// `_MIN_TIME_NS` and `_MAX_CLOCK_SKEW_NS` of normalize.py.
+const MIN_TIME_NS: u64 = 946_684_800 * 1_000_000_000;
+const MAX_CLOCK_SKEW_NS: u64 = 86_400 * 1_000_000_000;
+/// `MAX_ATTRIBUTE_CHARS` of normalize.py.
+const MAX_ATTRIBUTE_CHARS: usize = 4096;
+/// Repeated keys are found by a linear search: spans with more attributes go to Python.
+const MAX_ATTRIBUTES: usize = 128;
+
+/// `_TYPED` of normalize.py: keys copied into typed columns, not into `attributes`.
+const TYPED: [&str; 22] = [
+    OPERATION_NAME,
+    PROVIDER_NAME,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    FINISH_REASONS,
+    INPUT_MESSAGES,
+    OUTPUT_MESSAGES,
+    CONVERSATION_ID,
+    USER_ID,
+    ROUTE,
+    SAMPLE_RATE,
+    ERROR_TYPE,
+    "input.value",
+    "output.value",
+    "llm.model_name",
+    "llm.provider",
+    "llm.system",
+    "llm.token_count.prompt",
+    "llm.token_count.completion",
+    "session.id",
+];
+/// `_UNTYPED_BODIES` of normalize.py.
+const UNTYPED_BODIES: [&str; 3] = [
+    "llm.input_messages",
+    "llm.output_messages",
+    "retrieval.documents",
+];
+
+// The keys of `watchkeeper.sdk.attributes` read here.
+const OPERATION_NAME: &str = "gen_ai.operation.name";
+const PROVIDER_NAME: &str = "gen_ai.provider.name";
+const REQUEST_MODEL: &str = "gen_ai.request.model";
+const RESPONSE_MODEL: &str = "gen_ai.response.model";
+const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+const FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
+const ERROR_TYPE: &str = "error.type";
+const USER_ID: &str = "user.id";
+const SERVICE_NAME: &str = "service.name";
+const ROUTE: &str = "watchkeeper.route";
+const SAMPLE_RATE: &str = "watchkeeper.sample_rate";
+const SPAN_KIND: &str = "openinference.span.kind";
+
+/// `decode_traces`, except that each span the normaliser would turn into a call comes back
+/// as that call, built by ``record`` (the `CallRecord` class, given its fields
+/// positionally in declaration order, ``source`` left empty), and each span it would skip
+/// (not an LLM call) as None. The other spans come as `decode_traces` returns them, for
+/// `normalize_decoded` to finish. ``now_ns`` bounds start times as `_call`'s ``now_ns``.
+#[pyfunction]
+pub fn decode_calls<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    feedback_key: &str,
+    now_ns: u64,
+    record: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyList>> {
+    otlp::decode_request(py, data, |resource, buf| {
+        let span = otlp::parse_span(buf, feedback_key)?;
+        // What the Python path would decline, this path must decline too.
+        otlp::check_events(&span)?;
+        if let Some(done) = call(py, resource, &span, now_ns, record) {
+            return Ok(done);
+        }
+        Ok(otlp::span_tuple(py, &span, buf)?.into_any())
+    })
+}
+
+/// `_call` of one span: its `CallRecord`, or Python's None when it is not an LLM call.
+fn call<'py>(
+    py: Python<'py>,
+    resource: &Bound<'py, PyDict>,
+    span: &SpanFields<'_>,
+    now_ns: u64,
+    record: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
+    if span.feedback {
+        return None;
+    }
+    let values = Values::of(&span.attributes)?;
+    if !values.is_llm_span()? {
+        return Some(py.None().into_bound(py));
+    }
+    if span.trace_id.len() != 16 || span.span_id.len() != 8 {
+        return None; // rejected, with Python's reason and detail
+    }
+    if !(MIN_TIME_NS..=now_ns.saturating_add(MAX_CLOCK_SKEW_NS)).contains(&span.start) {
+        return None;
+    }
+    // `str(resource.get("service.name", ""))` is exact only for a string.
+    let service = match resource.get_item(intern!(py, SERVICE_NAME)).ok()? {
+        None => PyString::new(py, ""),
+        Some(name) => name.cast_exact::<PyString>().ok()?.clone(),
+    };
+
+    let (input_messages, input_text, input_more) =
+        values.messages(py, INPUT_MESSAGES, "llm.input_messages.", "user")?;
+    let (output_messages, output_text, output_more) =
+        values.messages(py, OUTPUT_MESSAGES, "llm.output_messages.", "assistant")?;
+    // As `_call`: the messages JSON is kept only when it says more than the text.
+    let input_messages = if input_more {
+        input_messages
+    } else {
+        "".into()
+    };
+    let output_messages = if output_more {
+        output_messages
+    } else {
+        "".into()
+    };
+    let input_text = or_else(input_text, || values.text(py, "input.value"))?;
+    let output_text = or_else(output_text, || values.text(py, "output.value"))?;
+
+    let error_type = values.text(py, ERROR_TYPE)?;
+    let status = match span.code {
+        1 => intern!(py, "OK"),
+        2 => intern!(py, "ERROR"),
+        _ if !error_type.is_empty() => intern!(py, "ERROR"),
+        _ => intern!(py, "UNSET"),
+    };
+    let route = or_else(values.text(py, ROUTE)?, || Some(span.name.into()))?;
+    let operation = or_else(values.text(py, OPERATION_NAME)?, || Some("chat".into()))?;
+    let provider = text(
+        py,
+        values.first_truthy(&[PROVIDER_NAME, "llm.provider", "llm.system"]),
+    )?;
+    let request_model = text(py, values.first_truthy(&[REQUEST_MODEL, "llm.model_name"]))?;
+    let conversation_id = text(py, values.first_truthy(&[CONVERSATION_ID, "session.id"]))?;
+    let input_tokens = int(values.get_or(INPUT_TOKENS, "llm.token_count.prompt"))?;
+    let output_tokens = int(values.get_or(OUTPUT_TOKENS, "llm.token_count.completion"))?;
+    let sample_rate = sample_rate(values.get(SAMPLE_RATE))?;
+    let finish_reasons = values.finish_reasons(py)?;
+    let contexts = values.contexts(py)?;
+    let extra = values.extra(py)?;
+
+    // Every value is known: only now are Python objects made.
+    let attributes = PyDict::new(py);
+    for (key, value) in &extra {
+        attributes
+            .set_item(PyString::intern(py, key), PyString::new(py, value))
+            .ok()?;
+    }
+    let strings =
+        |items: &[Cow<'_, str>]| PyList::new(py, items.iter().map(|s| PyString::new(py, s))).ok();
+    let args: [Bound<'py, PyAny>; 28] = [
+        PyString::new(py, &otlp::hex(span.trace_id)).into_any(),
+        PyString::new(py, &otlp::hex(span.span_id)).into_any(),
+        span.start.into_pyobject(py).ok()?.into_any(),
+        span.end
+            .saturating_sub(span.start)
+            .into_pyobject(py)
+            .ok()?
+            .into_any(),
+        PyString::new(py, &otlp::hex(span.parent)).into_any(),
+        service.into_any(),
+        PyString::new(py, span.name).into_any(),
+        PyString::new(py, &route).into_any(),
+        PyString::new(py, &operation).into_any(),
+        PyString::new(py, &provider).into_any(),
+        PyString::new(py, &request_model).into_any(),
+        PyString::new(py, &values.text(py, RESPONSE_MODEL)?).into_any(),
+        PyString::new(py, &input_text).into_any(),
+        PyString::new(py, &output_text).into_any(),
+        PyString::new(py, &input_messages).into_any(),
+        PyString::new(py, &output_messages).into_any(),
+        input_tokens.into_pyobject(py).ok()?.into_any(),
+        output_tokens.into_pyobject(py).ok()?.into_any(),
+        strings(&finish_reasons)?.into_any(),
+        strings(&contexts)?.into_any(),
+        status.clone().into_any(),
+        PyString::new(py, span.message).into_any(),
+        PyString::new(py, &error_type).into_any(),
+        PyString::new(py, &values.text(py, USER_ID)?).into_any(),
+        PyString::new(py, &conversation_id).into_any(),
+        PyFloat::new(py, sample_rate).into_any(),
+        PyString::new(py, "").into_any(),
+        attributes.into_any(),
+    ];
+    record.call1(PyTuple::new(py, args).ok()?).ok()
+}
+
+/// Python's `a or b` for texts.
+fn or_else<'a>(
+    first: Cow<'a, str>,
+    second: impl FnOnce() -> Option<Cow<'a, str>>,
+) -> Option<Cow<'a, str>> {
+    if first.is_empty() {
+        second()
+    } else {
+        Some(first)
+    }
+}
+
+/// The span's attributes as `_attributes` makes the dict: one entry per key, where the key
+/// first came, holding its last set value (unset values set nothing).
+struct Values<'a> {
+    entries: Vec<(&'a str, Value<'a>)>,
+}
+
+impl<'a> Values<'a> {
+    /// None when a value is nested or holds anything but strings: Python converts those
+    /// (and checks their nesting).
+    fn of(attributes: &[(&'a str, Value<'a>)]) -> Option<Self> {
+        if attributes.len() > MAX_ATTRIBUTES {
+            return None;
+        }
+        let mut entries: Vec<(&'a str, Value<'a>)> = Vec::with_capacity(attributes.len());
+        for &(key, value) in attributes {
+            match value {
+                Value::Unset => continue,
+                Value::KvList(_) => return None,
+                Value::Array(buf) => {
+                    string_items(buf)?;
+                }
+                _ => {}
+            }
+            match entries.iter_mut().find(|(k, _)| *k == key) {
+                Some(entry) => entry.1 = value,
+                None => entries.push((key, value)),
+            }
+        }
+        Some(Values { entries })
+    }
+
+    fn get(&self, key: &str) -> Option<Value<'a>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, value)| value)
+    }
+
+    /// `values.get(key, values.get(fallback))`.
+    fn get_or(&self, key: &str, fallback: &str) -> Option<Value<'a>> {
+        self.get(key).or_else(|| self.get(fallback))
+    }
+
+    /// `values.get(a) or values.get(b) or ...`: the first truthy value, else the last one.
+    fn first_truthy(&self, keys: &[&str]) -> Option<Value<'a>> {
+        let mut last = None;
+        for key in keys {
+            last = self.get(key);
+            if last.is_some_and(truthy) {
+                break;
+            }
+        }
+        last
+    }
+
+    fn text(&self, py: Python<'_>, key: &str) -> Option<Cow<'a, str>> {
+        text(py, self.get(key))
+    }
+
+    /// `_is_llm_span`.
+    fn is_llm_span(&self) -> Option<bool> {
+        if let Some(Value::Str("execute_tool")) = self.get(OPERATION_NAME) {
+            return Some(false);
+        }
+        if self.entries.iter().any(|(k, _)| k.starts_with("gen_ai.")) {
+            return Some(true);
+        }
+        match self.get(SPAN_KIND) {
+            // `str.upper` maps some letters beyond ASCII to ASCII ones ("ı" to "I").
+            Some(Value::Str(kind)) if !kind.is_ascii() => None,
+            Some(Value::Str(kind)) => Some(matches!(
+                kind.to_ascii_uppercase().as_str(),
+                "LLM" | "CHAIN" | "AGENT" | "RETRIEVER"
+            )),
+            _ => Some(false),
+        }
+    }
+
+    /// The messages JSON of one side (GenAI key, else OpenInference's flattened keys), and
+    /// `_messages_text` of it: (messages, text, whether the messages say more).
+    fn messages(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        prefix: &str,
+        role: &str,
+    ) -> Option<(Cow<'a, str>, Cow<'a, str>, bool)> {
+        let json = self.text(py, key)?;
+        if json.is_empty() {
+            return self.openinference_messages(py, prefix, role);
+        }
+        let (text, more) = match json {
+            Cow::Borrowed(json) => messages_text(json, role)?,
+            Cow::Owned(ref json) => {
+                let (text, more) = messages_text(json, role)?;
+                (Cow::Owned(text.into_owned()), more)
+            }
+        };
+        Some((json, text, more))
+    }
+
+    /// `_openinference_messages` and `_messages_text` of its JSON, which is built only when
+    /// kept (when there is more than one message).
+    fn openinference_messages(
+        &self,
+        py: Python<'_>,
+        prefix: &str,
+        role: &str,
+    ) -> Option<(Cow<'a, str>, Cow<'a, str>, bool)> {
+        // index -> (role, content), later keys overwriting earlier ones as in the dict.
+        let mut found: BTreeMap<u64, [Option<Cow<'a, str>>; 2]> = BTreeMap::new();
+        for &(key, value) in &self.entries {
+            let Some(rest) = key.strip_prefix(prefix) else {
+                continue;
+            };
+            let (index, field) = rest.split_once(".message.").unwrap_or((rest, ""));
+            if field != "role" && field != "content" {
+                continue;
+            }
+            let Some(index) = index_of(index)? else {
+                continue;
+            };
+            found.entry(index).or_default()[usize::from(field == "content")] =
+                Some(text(py, Some(value))?);
+        }
+        if found.is_empty() {
+            return Some(("".into(), "".into(), false));
+        }
+        // Each message is one text part: the text is the last wanted one's content.
+        let more = found.len() != 1;
+        let text = found
+            .values()
+            .rev()
+            .find(|[r, _]| r.as_deref().unwrap_or("") == role)
+            .map(|[_, content]| content.clone().unwrap_or_default());
+        let more = more || text.is_none();
+        let mut json = String::new();
+        if more {
+            json.push('[');
+            for (i, [r, content]) in found.values().enumerate() {
+                json.push_str(if i == 0 {
+                    "{\"role\": "
+                } else {
+                    ", {\"role\": "
+                });
+                quote(r.as_deref().unwrap_or(""), &mut json);
+                json.push_str(", \"parts\": [{\"type\": \"text\", \"content\": ");
+                quote(content.as_deref().unwrap_or(""), &mut json);
+                json.push_str("}]}");
+            }
+            json.push(']');
+        }
+        Some((json.into(), text.unwrap_or_default(), more))
+    }
+
+    /// `[str(v) for v in _as_list(values.get(FINISH_REASONS))]`.
+    fn finish_reasons(&self, py: Python<'_>) -> Option<Vec<Cow<'a, str>>> {
+        match self.get(FINISH_REASONS) {
+            None => Some(Vec::new()),
+            Some(Value::Array(buf)) => string_items(buf),
+            value => Some(vec![text(py, value)?]),
+        }
+    }
+
+    /// `_contexts`.
+    fn contexts(&self, py: Python<'_>) -> Option<Vec<Cow<'a, str>>> {
+        let documents = self.get(RETRIEVAL_DOCUMENTS);
+        if matches!(documents, Some(Value::Bytes(b)) if !b.is_empty()) {
+            return None; // a hex string to Python, which reads it as JSON
+        }
+        if let Some(Value::Str(raw)) = documents
+            && !raw.is_empty()
+        {
+            let Json::Array(documents) = parse_json(raw)? else {
+                return Some(Vec::new());
+            };
+            let mut out = Vec::new();
+            for doc in &documents {
+                match doc {
+                    // `_text(doc.get("content", ""))`
+                    Json::Object(_) => out.push(Cow::Owned(match doc.get("content") {
+                        None | Some(Json::Null) => String::new(),
+                        Some(Json::Str(s)) => s.to_string(),
+                        Some(Json::Bool(b)) => (if *b { "True" } else { "False" }).to_string(),
+                        Some(content) => {
+                            let mut text = String::new();
+                            dump(content, &mut text);
+                            text
+                        }
+                    })),
+                    Json::Str(s) => out.push(Cow::Owned(s.to_string())),
+                    _ => {}
+                }
+            }
+            return Some(out);
+        }
+        if self.get(SPAN_KIND).is_none() {
+            return Some(Vec::new());
+        }
+        let mut indexed = Vec::new();
+        for &(key, value) in &self.entries {
+            let Some(middle) = key
+                .strip_prefix("retrieval.documents.")
+                .and_then(|rest| rest.strip_suffix(".document.content"))
+            else {
+                continue;
+            };
+            if let Some(index) = index_of(middle)? {
+                indexed.push((index, text(py, Some(value))?));
+            }
+        }
+        indexed.sort();
+        Some(indexed.into_iter().map(|(_, text)| text).collect())
+    }
+
+    /// The `attributes` map: untyped keys, their texts cut to `MAX_ATTRIBUTE_CHARS`.
+    fn extra(&self, py: Python<'_>) -> Option<Vec<(&'a str, Cow<'a, str>)>> {
+        let mut out = Vec::new();
+        for &(key, value) in &self.entries {
+            if TYPED.contains(&key) || UNTYPED_BODIES.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            let text = text(py, Some(value))?;
+            // `[:MAX_ATTRIBUTE_CHARS]` counts characters; never more of them than bytes.
+            let cut = if text.len() > MAX_ATTRIBUTE_CHARS {
+                let nth = text.char_indices().nth(MAX_ATTRIBUTE_CHARS);
+                nth.map_or(text.len(), |(end, _)| end)
+            } else {
+                text.len()
+            };
+            out.push((key, slice(text, cut)));
+        }
+        Some(out)
+    }
+}
+
+/// The first ``end`` bytes of a text.
+fn slice(text: Cow<'_, str>, end: usize) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[..end]),
+        Cow::Owned(mut s) => {
+            s.truncate(end);
+            Cow::Owned(s)
+        }
+    }
+}
+
+/// The strings of an `ArrayValue`, or None when it holds anything else.
+fn string_items(buf: &[u8]) -> Option<Vec<Cow<'_, str>>> {
+    let mut items = Vec::new();
+    otlp::for_each_value(buf, |item| match otlp::any_value(item)? {
+        Value::Str(s) => {
+            items.push(Cow::Borrowed(s));
+            Ok(())
+        }
+        _ => Err(otlp::Decline),
+    })
+    .ok()?;
+    Some(items)
+}
+
+/// The index in an OpenInference key (`<prefix><index>.…`), as `str.isdigit` then `int`
+/// read it: Some(None) when it is not one, None (Python) for digits beyond ASCII or beyond
+/// 18 of them.
+fn index_of(digits: &str) -> Option<Option<u64>> {
+    if digits.is_empty() {
+        return Some(None);
+    }
+    if !digits.is_ascii() {
+        return None;
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(None);
+    }
+    if digits.len() > 18 {
+        return None;
+    }
+    Some(digits.parse().ok())
+}
+
+/// Python's truth value of an attribute value.
+fn truthy(value: Value<'_>) -> bool {
+    match value {
+        Value::Unset => false,
+        Value::Str(s) => !s.is_empty(),
+        Value::Bool(b) => b,
+        Value::Int(i) => i != 0,
+        Value::StrIndex(i) => i != 0,
+        Value::Double(d) => d != 0.0, // NaN is true, as in Python
+        Value::Bytes(b) => !b.is_empty(),
+        // An empty list is false; the message may still hold bytes (unknown fields).
+        Value::Array(b) | Value::KvList(b) => string_items(b).is_none_or(|items| !items.is_empty()),
+    }
+}
+
+/// `_text` of an attribute value (None: absent).
+fn text<'a>(py: Python<'_>, value: Option<Value<'a>>) -> Option<Cow<'a, str>> {
+    Some(match value {
+        None | Some(Value::Unset) => Cow::Borrowed(""),
+        Some(Value::Str(s)) => Cow::Borrowed(s),
+        Some(Value::Bool(b)) => Cow::Borrowed(if b { "True" } else { "False" }),
+        Some(Value::Int(i)) => Cow::Owned(i.to_string()),
+        Some(Value::StrIndex(i)) => Cow::Owned(i.to_string()),
+        // Python's own float formatting (shortest repr, "inf", "1e+300" ...).
+        Some(Value::Double(d)) => {
+            Cow::Owned(PyFloat::new(py, d).str().ok()?.to_cow().ok()?.into_owned())
+        }
+        Some(Value::Bytes(b)) => Cow::Owned(otlp::hex(b)),
+        Some(Value::Array(buf)) => {
+            let mut out = String::from("[");
+            for (i, item) in string_items(buf)?.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                quote(item, &mut out);
+            }
+            out.push(']');
+            Cow::Owned(out)
+        }
+        Some(Value::KvList(_)) => return None,
+    })
+}
+
+/// `_int`: clamped to `[0, 2**32 - 1]`; only plain decimal strings are read here.
+fn int(value: Option<Value<'_>>) -> Option<u64> {
+    let n: i128 = match value {
+        None => 0,
+        Some(Value::Int(i)) => i.into(),
+        Some(Value::StrIndex(i)) => i.into(),
+        Some(Value::Bool(b)) => b.into(),
+        Some(Value::Str("")) => 0, // `int("")` raises ValueError: 0
+        Some(Value::Str(s)) => {
+            let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+            if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None; // whitespace, "_", digits beyond ASCII, 4300+ digits: Python
+            }
+            s.parse().ok()?
+        }
+        _ => return None,
+    };
+    Some(n.clamp(0, u32::MAX.into()) as u64)
+}
+
+/// `_float(value, default=1.0)`: a rate in (0, 1], else 1.0.
+fn sample_rate(value: Option<Value<'_>>) -> Option<f64> {
+    let rate = match value {
+        // `float()` of an integer or a bool lies in (0, 1] only for 1.
+        None | Some(Value::Int(_) | Value::StrIndex(_) | Value::Bool(_)) => return Some(1.0),
+        Some(Value::Double(d)) => d,
+        Some(Value::Str(s)) if plain_decimal(s) => s.parse().ok()?,
+        _ => return None,
+    };
+    Some(if 0.0 < rate && rate <= 1.0 { rate } else { 1.0 })
+}
+
+/// `[+-]digits[.digits][(e|E)[+-]digits]`, at least one mantissa digit: a float literal that
+/// Python's `float()` and Rust's `parse` both read, both correctly rounded (Python also
+/// takes spaces, "_", "inf" ... : those are left to it).
+fn plain_decimal(s: &str) -> bool {
+    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let whole = digits(0);
+    let mut i = whole;
+    let mut fraction = 0;
+    if b.get(i) == Some(&b'.') {
+        fraction = digits(i + 1);
+        i += 1 + fraction;
+    }
+    if whole + fraction == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exponent = digits(i);
+        if exponent == 0 {
+            return false;
+        }
+        i += exponent;
+    }
+    i == b.len()
+}
+
+/// `_messages_text` of a messages JSON: the text parts of the last message with the wanted
+/// role, and whether the messages say more than that text.
+fn messages_text<'s>(json: &'s str, role: &str) -> Option<(Cow<'s, str>, bool)> {
+    let Json::Array(messages) = parse_json(json)? else {
+        return Some(("".into(), true));
+    };
+    let more = messages.len() != 1;
+    for message in messages.iter().rev() {
+        let Json::Object(keys) = message else {
+            continue;
+        };
+        if !matches!(message.get("role"), Some(Json::Str(r)) if r == role) {
+            continue;
+        }
+        let Some(Json::Array(parts)) = message.get("parts") else {
+            let content = match message.get("content") {
+                Some(Json::Str(s)) => s.clone(),
+                _ => "".into(),
+            };
+            return Some((content, true));
+        };
+        let mut texts: Vec<Cow<'s, str>> = Vec::with_capacity(parts.len());
+        for part in parts {
+            let Json::Object(_) = part else { continue };
+            match part.get("type") {
+                None => {}
+                Some(Json::Str(t)) if t == "text" => {}
+                _ => continue,
+            }
+            // `str(part.get("content", ""))`
+            texts.push(match part.get("content") {
+                None => "".into(),
+                Some(Json::Str(s)) => s.clone(),
+                Some(Json::Null) => "None".into(),
+                Some(Json::Bool(b)) => (if *b { "True" } else { "False" }).into(),
+                Some(Json::Int(i)) => i.to_string().into(),
+                Some(_) => return None, // Python's repr of a list or dict
+            });
+        }
+        let finish = usize::from(message.get("finish_reason").is_some());
+        let more = more || texts.len() != parts.len() || keys.len() > 2 + finish;
+        let text = if texts.len() == 1 {
+            texts.pop().unwrap_or_default()
+        } else {
+            texts.join("\n").into()
+        };
+        return Some((text, more));
+    }
+    Some(("".into(), true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_text_keeps_what_says_more() {
+        let one = r#"[{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]"#;
+        assert_eq!(
+            messages_text(one, "user").map(|(t, m)| (t.into_owned(), m)),
+            Some(("hi".into(), false))
+        );
+        let two = r#"[{"role": "system", "content": "x"}, {"role": "user", "parts": [{"content": "a"}, {"type": "text", "content": "b"}]}]"#;
+        assert_eq!(
+            messages_text(two, "user").map(|(t, m)| (t.into_owned(), m)),
+            Some(("a\nb".into(), true))
+        );
+        assert_eq!(
+            messages_text("{}", "user").map(|(t, m)| (t.into_owned(), m)),
+            Some(("".into(), true))
+        );
+    }
+
+    #[test]
+    fn floats_are_left_to_python_unless_plain() {
+        for plain in ["1.0", "0.25", ".5", "1.", "-0", "1e-3", "+2E+2"] {
+            assert!(plain_decimal(plain), "{plain}");
+        }
+        for other in [
+            "", ".", "e1", "1e", " 1", "1_0", "inf", "nan", "1.0.0", "--1",
+        ] {
+            assert!(!plain_decimal(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn ints_are_clamped_as_python_does() {
+        assert_eq!(int(Some(Value::Int(-5))), Some(0));
+        assert_eq!(int(Some(Value::Int(i64::MAX))), Some(u64::from(u32::MAX)));
+        assert_eq!(int(Some(Value::Str("+125"))), Some(125));
+        assert_eq!(int(Some(Value::Str(" 1"))), None);
+    }
+}

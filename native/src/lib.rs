@@ -15,6 +15,7 @@ use pyo3::types::{PyFrozenSet, PyString, PyTuple};
 
 mod calls;
 mod consistency;
+mod cusum;
 mod groundedness;
 mod otlp;
 mod screens;
@@ -733,6 +734,8 @@ fn similarity(a: &Bound<'_, PyTuple>, b: &Bound<'_, PyTuple>, k: usize) -> Optio
 mod _core {
     #[pymodule_export]
     use super::calls::decode_calls;
+    #[pymodule_export]
+    use super::cusum::{cell_scores, cusum_steps};
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

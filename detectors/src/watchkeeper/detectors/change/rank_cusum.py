@@ -10,6 +10,7 @@ from statistics import NormalDist
 from watchkeeper.detectors.change.calibration import cusum_threshold
 from watchkeeper.detectors.change.cell_scores import CellScores, calibrate_cells
 from watchkeeper.detectors.change.sequential_ranks import SequentialRanks
+from watchkeeper.detectors.text import native_core
 
 try:  # the C function behind NormalDist.inv_cdf, without the Python call around it
     from _statistics import _normal_dist_inv_cdf  # type: ignore[import-not-found]
@@ -30,6 +31,34 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 #: times, up to ``_LAST_CALIBRATION`` times its first size (by then they barely move).
 _CALIBRATION_GROWTH = 4
 _LAST_CALIBRATION = 64
+#: Values of one stratum a call of the compiled core needs ahead to pay for itself (a call
+#: costs about what ``update`` costs for one value).
+_CORE_RUN = 4
+
+
+def _mid_score(low: float, high: float) -> float:
+    """The normal score at the middle of the cell ``[low, high]`` (clipped): ``z_mid``."""
+    mid = 0.5 * (low + high)
+    if not _U_MIN < mid < _U_MAX:
+        mid = _U_MIN if mid <= _U_MIN else _U_MAX
+    score: float = _normal_dist_inv_cdf(mid, 0.0, 1.0)
+    return score
+
+
+def _expected_score(low: float, high: float) -> float:
+    """``E[Phi^-1(U)]`` for ``U`` uniform on the cell ``[low, high]``:
+    ``(phi(Phi^-1(low)) - phi(Phi^-1(high))) / (high - low)``."""
+    if low > 0.0:
+        q = _normal_dist_inv_cdf(low, 0.0, 1.0)
+        density_low = math.exp(-0.5 * q * q)
+    else:
+        density_low = 0.0
+    if high < 1.0:
+        q = _normal_dist_inv_cdf(high, 0.0, 1.0)
+        density_high = math.exp(-0.5 * q * q)
+    else:
+        density_high = 0.0
+    return (density_low - density_high) * _INV_SQRT_2PI / (high - low)
 
 
 class _Stratum:
@@ -178,7 +207,7 @@ class SelfStartingCusum:
                 self._scale(state)
 
     # --- streaming ------------------------------------------------------------------------
-    def update(self, x: float, stratum: int = 0) -> None:  # noqa: PLR0912 - one inline pass per call
+    def update(self, x: float, stratum: int = 0) -> None:
         """Score ``x`` against the values before it (of its stratum), then add it.
 
         NaN and infinities are ignored. At most ``MAX_STRATA`` strata are kept apart; a
@@ -189,23 +218,9 @@ class SelfStartingCusum:
             return
         state = self._strata.get(stratum) or self._new_stratum(stratum)
         low, high = state.ranks.cell(x)
-        mid = 0.5 * (low + high)
-        if not _U_MIN < mid < _U_MAX:
-            mid = _U_MIN if mid <= _U_MIN else _U_MAX
-        self.z_mid = _normal_dist_inv_cdf(mid, 0.0, 1.0)
+        self.z_mid = _mid_score(low, high)
         if state.cells is not None:
-            # E[Phi^-1(U) | U in cell] = (phi(Phi^-1(low)) - phi(Phi^-1(high))) / (high - low)
-            if low > 0.0:
-                q = _normal_dist_inv_cdf(low, 0.0, 1.0)
-                density_low = math.exp(-0.5 * q * q)
-            else:
-                density_low = 0.0
-            if high < 1.0:
-                q = _normal_dist_inv_cdf(high, 0.0, 1.0)
-                density_high = math.exp(-0.5 * q * q)
-            else:
-                density_high = 0.0
-            m = (density_low - density_high) * _INV_SQRT_2PI / (high - low)
+            m = _expected_score(low, high)
             self.z = m * state.unit
             up = state.up_slope * m - state.up_drift
             down = state.down_slope * m - state.down_drift
@@ -232,10 +247,13 @@ class SelfStartingCusum:
             lower = self.lower + down
             self.lower = lower if lower > 0.0 else 0.0
         if self.upper > threshold or self.lower > threshold:
-            self.change = "up" if self.upper > threshold else "down"
-            self.drift_detected = True
-            self.alarms += 1
-            self._reset()
+            self._alarm("up" if self.upper > threshold else "down")
+
+    def _alarm(self, change: str) -> None:
+        self.change = change
+        self.drift_detected = True
+        self.alarms += 1
+        self._reset()
 
     def update_many(
         self, values: Sequence[float | None], strata: Sequence[int] | None = None
@@ -245,21 +263,102 @@ class SelfStartingCusum:
         Returns each value's ``z_mid`` (NaN for a value skipped: None, NaN or infinite)
         and ``(index, change)`` for each value that completed a detection. Afterwards the
         CUSUM is where ``update`` value by value would leave it.
+
+        With the compiled core, runs of values of a stratum whose reference is binned are
+        scored there, with the same results; ``update`` runs for the others.
         """
         nan = math.nan
         isfinite = math.isfinite
         update = self.update
+        core = _CORE
+        # The core reads lists.
+        run = values if type(values) is list else list(values)
+        keys = strata if strata is None or type(strata) is list else list(strata)
         z_mids: list[float] = []
         alarms: list[tuple[int, str]] = []
-        for i, x in enumerate(values):
+        i = 0
+        while i < len(run):
+            x = run[i]
             if x is None or not isfinite(x):
                 z_mids.append(nan)
+                i += 1
                 continue
-            update(x, strata[i] if strata is not None else 0)
+            stratum = keys[i] if keys is not None else 0
+            if core is not None:
+                state = self._strata.get(stratum)
+                if (
+                    state is not None
+                    and state.ranks.binned
+                    and len(run) - i >= _CORE_RUN
+                    and (keys is None or keys[i : i + _CORE_RUN].count(stratum) == _CORE_RUN)
+                ):
+                    stop = self._run_in_core(
+                        core, state, stratum, run, keys, start=i, found=(z_mids, alarms)
+                    )
+                    if stop > i:
+                        i = stop
+                        continue
+            update(x, stratum)
             z_mids.append(self.z_mid)
             if self.drift_detected:
                 alarms.append((i, self.change))
+            i += 1
         return z_mids, alarms
+
+    def _run_in_core(
+        self,
+        core: native_core.CusumCore,
+        state: _Stratum,
+        stratum: int,
+        values: list[float | None],
+        strata: list[int] | None,
+        *,
+        start: int,
+        found: tuple[list[float], list[tuple[int, str]]],
+    ) -> int:
+        """``update`` for ``values[start:]`` in the core, as far as it goes, adding to the
+        ``(z_mids, alarms)`` of ``update_many``: returns where it stopped (``start`` when
+        that value needs ``update``)."""
+        z_mids, alarms = found
+        ranks = state.ranks
+        cells = None
+        draw = None
+        if state.cells is not None:
+            cells = (state.unit, state.up_slope, state.up_drift, state.down_slope, state.down_drift)
+        else:  # ties are broken at random, by this generator (called from the core)
+            draw = self._rng.random
+        # The bins are SequentialRanks' own lists: the core adds to the counts in place.
+        progress = core.cusum_steps(
+            values,
+            strata,
+            start,
+            z_mids,
+            cusum=(
+                self.n,
+                self.warmup,
+                self.upper,
+                self.lower,
+                self.threshold,
+                self.k,
+                self.direction,
+            ),
+            stratum=(stratum, state.seen, state.calibrate_at, cells),
+            bins=(ranks._edges, ranks._before, ranks._at, ranks._counts, ranks._total),
+            draw=draw,
+        )
+        stop, change, self.n, self.upper, self.lower, last, seen, total = progress
+        state.seen = seen
+        ranks._total = total
+        if last is not None:
+            self.z, self.z_mid = last
+            self.drift_detected = False
+        if change:  # the last value it processed raised an alarm
+            # This module's own (interned) strings, as ``update`` stores: pickles memoise
+            # strings by identity, so another "up" would make another checkpoint.
+            change = "up" if change == "up" else "down"
+            alarms.append((stop - 1, change))
+            self._alarm(change)
+        return stop
 
     def _new_stratum(self, stratum: int) -> _Stratum:
         strata = self._strata
@@ -310,3 +409,33 @@ class SelfStartingCusum:
             f"SelfStartingCusum(target_arl={self.target_arl!r}, shift={self.shift!r}, "
             f"direction={self.direction!r}, warmup={self.warmup!r}, seed={self.seed!r})"
         )
+
+
+def _core_if_exact() -> native_core.CusumCore | None:
+    """The compiled core, if it scores cells with exactly this module's doubles here.
+
+    It ports CPython's normal quantile and calls the same libm; a CPython whose C code was
+    compiled with fused multiply-adds (GCC's default on some platforms) would round
+    differently, and the Python code then runs alone.
+    """
+    core = native_core.cusum_core()
+    if core is None:
+        return None
+    cells = [(0.0, 1.0), (0.0, 1e-12), (1.0 - 1e-12, 1.0), (1e-300, 1.0), (0.0, 1e-300)]
+    cells += [(k / 251, (k + 1) / 251) for k in range(251)]
+    for size in (2, 3, 7, 100, 257, 1000, 4099, 65_537, 1_000_003):
+        for below in {0, 1, size // 7, size // 3, size // 2, size - 2 * size // 5, size - 1}:
+            for count in {1, 2, size // 10 + 1}:
+                if below + count <= size:
+                    cells.append((below / size, (below + count) / size))
+    lows = [low for low, _ in cells]
+    highs = [high for _, high in cells]
+    expected = (
+        [_mid_score(low, high) for low, high in cells],
+        [_expected_score(low, high) for low, high in cells],
+    )
+    return core if repr(core.cell_scores(lows, highs)) == repr(expected) else None
+
+
+#: The compiled core's loop, or None: ``update_many`` then runs ``update`` alone.
+_CORE = _core_if_exact()

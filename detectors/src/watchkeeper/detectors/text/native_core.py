@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 #: Environment variable that, set to ``0``, keeps the compiled core unused.
 SWITCH = "WATCHKEEPER_NATIVE"
@@ -105,6 +105,50 @@ class ConsistencyIndex(Protocol):
 
     def restore(self, *state: Any) -> None:
         """Replace what the core learned with an ``EquivalenceIndex.state()``."""
+
+
+#: What :meth:`CusumCore.cusum_steps` returns: where it stopped, the change if the last
+#: value it processed raised an alarm (else ""), the CUSUM's ``n``, ``upper`` and ``lower``,
+#: ``(z, z_mid)`` of the last value it processed (None if none), the stratum's ``seen``, the
+#: reference's total.
+CusumProgress = tuple[int, str, int, float, float, tuple[float, float] | None, int, int]
+
+
+class CusumCore(Protocol):
+    """The core's loop of ``SelfStartingCusum.update_many`` over a stratum whose reference is
+    binned (``native/src/cusum.rs``): an internal of
+    :mod:`~watchkeeper.detectors.change.rank_cusum`, which hands it its state."""
+
+    def cusum_steps(
+        self,
+        values: list[Any],
+        strata: list[Any] | None,
+        start: int,
+        z_mids: list[float],
+        *,
+        cusum: tuple[int, float, float, float, float, float, str],
+        stratum: tuple[object, int, float, tuple[float, float, float, float, float] | None],
+        bins: tuple[list[float], list[int], list[int], list[int], int],
+        draw: Callable[[], float] | None,
+    ) -> CusumProgress:
+        """``update`` for ``values[start:]`` while it needs nothing rare (appending their
+        ``z_mid`` to ``z_mids``, updating the bins' counts in place)."""
+
+    def cell_scores(
+        self, lows: Sequence[float], highs: Sequence[float]
+    ) -> tuple[list[float], list[float]]:
+        """``z_mid`` and the expected normal score of each cell ``(lows[i], highs[i])``."""
+
+
+def cusum_core() -> CusumCore | None:
+    """The compiled module when it has the CUSUM loop, else None (without the core, or with
+    a core built before it). Taken from ``_core`` itself: the loop is not public API."""
+    if CORE is None:
+        return None
+    compiled = importlib.import_module("watchkeeper.native._core")
+    if not hasattr(compiled, "cusum_steps"):
+        return None
+    return cast("CusumCore", compiled)
 
 
 def consistency_index(

@@ -26,7 +26,7 @@ from watchkeeper.collector.processors.route_review import (
     ReviewRouter,
 )
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
-from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.detectors import Detector, default_detectors
 
@@ -262,13 +262,8 @@ class Pipeline:
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            score_rows = _score_rows(detection.scores)
-            routing = self.router.route(
-                calls,
-                detection.flagged,
-                {str(row["SpanId"]): row["Scores"] for row in score_rows},
-                feedback or (),
-            )
+            scores = _finite_scores(detection.scores)
+            routing = self.router.route(calls, detection.flagged, scores, feedback or ())
             for call in calls:
                 # The random sample draws from ordinary calls: none a rule already took.
                 routed = call.span_id in routing.routed or call.span_id in detection.flagged
@@ -276,7 +271,6 @@ class Pipeline:
                     self.reservoir.offer(call)
             due_keys, picks = self.reservoir.due()
         batch = WriteBatch(
-            scores=score_rows,
             alarms=detection.alarms,
             dead_letters=dead,
             review_items=routing.items,
@@ -284,14 +278,31 @@ class Pipeline:
         )
         flagged = detection.flagged
         decide = self.body_sampling.decide
+        routed = routing.routed
         for call in calls:
-            decision = decide(call, call.span_id in flagged)
-            if decision is None and call.span_id in routing.routed:
+            span_id = call.span_id
+            timestamp = ns_to_clickhouse(call.timestamp_ns)  # once for the call's rows
+            decision = decide(call, span_id in flagged)
+            if decision is None and span_id in routed:
                 # Routed to review: a reviewer needs its texts whatever the sample rate.
                 decision = (call.sample_rate, KEEP_REVIEW)
             if decision is not None:
-                batch.bodies.append(call.body_row(*decision))
-            batch.calls.append(call.to_row(has_body=decision is not None))
+                batch.bodies.append(call.body_row(*decision, timestamp=timestamp))
+            batch.calls.append(call.to_row(has_body=decision is not None, timestamp=timestamp))
+            wide = scores.get(span_id)
+            if wide is not None:
+                batch.scores.append(
+                    {
+                        "Timestamp": timestamp,
+                        "TraceId": call.trace_id,
+                        "SpanId": span_id,
+                        "ServiceName": call.service_name,
+                        "Route": call.route,
+                        "Model": call.model,
+                        "DetectorKey": call.detector_key,
+                        "Scores": wide,
+                    }
+                )
         routing.not_enqueued.update(
             self._add_review_picks(batch, picks, in_batch={c.span_id for c in calls})
         )
@@ -375,23 +386,18 @@ class Pipeline:
             m.bodies_kept.labels(reason).inc(n)
 
 
-def _score_rows(scores: list[tuple[CallRecord, dict[str, float]]]) -> list[dict[str, object]]:
-    """One ``call_scores`` row per scored call, its finite scores under
-    ``<detector>.<score>``."""
-    rows = []
+def _finite_scores(
+    scores: list[tuple[CallRecord, dict[str, float]]],
+) -> dict[str, dict[str, float]]:
+    """Each scored call's finite scores under ``<detector>.<score>``, by span id (a call
+    whose scores are all NaN or infinite is left out: it gets no ``call_scores`` row)."""
+    out: dict[str, dict[str, float]] = {}
+    isfinite = math.isfinite
     for call, wide in scores:
-        finite = {k: v for k, v in wide.items() if math.isfinite(v)}
-        if finite:
-            rows.append(
-                {
-                    "Timestamp": call.ch_timestamp,
-                    "TraceId": call.trace_id,
-                    "SpanId": call.span_id,
-                    "ServiceName": call.service_name,
-                    "Route": call.route,
-                    "Model": call.model,
-                    "DetectorKey": call.detector_key,
-                    "Scores": finite,
-                }
-            )
-    return rows
+        if all(map(isfinite, wide.values())):
+            out[call.span_id] = wide
+        else:
+            finite = {k: v for k, v in wide.items() if isfinite(v)}
+            if finite:
+                out[call.span_id] = finite
+    return out

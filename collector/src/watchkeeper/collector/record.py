@@ -69,10 +69,13 @@ class CallRecord:
         """The key detectors keep separate state for: service, route and model."""
         return f"{self.service_name}|{self.route}|{self.model}"
 
-    def to_row(self, has_body: bool) -> dict[str, object]:
-        """The row for the ``calls`` table (metadata only), in JSONEachRow form."""
+    def to_row(self, has_body: bool, timestamp: str | None = None) -> dict[str, object]:
+        """The row for the ``calls`` table (metadata only), in JSONEachRow form.
+
+        ``timestamp``: ``ch_timestamp``, when the caller already has it.
+        """
         return {
-            "Timestamp": self.ch_timestamp,
+            "Timestamp": timestamp or self.ch_timestamp,
             "TraceId": self.trace_id,
             "SpanId": self.span_id,
             "ParentSpanId": self.parent_span_id,
@@ -101,10 +104,12 @@ class CallRecord:
             "SpanAttributes": self.attributes,
         }
 
-    def body_row(self, sample_rate: float, keep_reason: str) -> dict[str, object]:
-        """The row for the ``call_bodies`` table."""
+    def body_row(
+        self, sample_rate: float, keep_reason: str, timestamp: str | None = None
+    ) -> dict[str, object]:
+        """The row for the ``call_bodies`` table (``timestamp`` as for ``to_row``)."""
         return {
-            "Timestamp": self.ch_timestamp,
+            "Timestamp": timestamp or self.ch_timestamp,
             "TraceId": self.trace_id,
             "SpanId": self.span_id,
             "ServiceName": self.service_name,

@@ -116,3 +116,23 @@ def test_feedback_is_stored_with_the_pipeline_batch(store: Store) -> None:
     rows = store.feedback_for_trace("4bf92f3577b34da6a3ce929d0e0e4736")
     assert [(r["Score"], r["Label"], r["Comment"]) for r in rows] == [(1.0, "thumbs_up", "great")]
     assert "watchkeeper_feedback_total 1.0" in pipeline.metrics.exposition().decode()
+
+
+def test_texts_round_trip_through_a_batched_insert(store: Store) -> None:
+    """Bodies with quotes, backslashes, newlines, commas, brackets and other scripts come
+    back from the store exactly as written (rows go as one encoded batch)."""
+    texts = ['say "hi", then \\n[1, 2]', "tab\there\nnewline", "数据漂移 — ok…", "}{][,\\\\"]
+    calls = _calls(len(texts))
+    for call, text in zip(calls, texts, strict=True):
+        call.input_text, call.output_text, call.contexts = text, text[::-1], [text, ""]
+    store.write(
+        WriteBatch(
+            calls=[c.to_row(has_body=True) for c in calls],
+            bodies=[c.body_row(1.0, "sampled") for c in calls],
+        )
+    )
+    rows = store.backend.select(
+        f"SELECT SpanId, InputText, OutputText, Contexts FROM {store.database}.call_bodies"
+    )
+    got = {row["SpanId"]: (row["InputText"], row["OutputText"], row["Contexts"]) for row in rows}
+    assert got == {c.span_id: (c.input_text, c.output_text, c.contexts) for c in calls}

@@ -45,13 +45,15 @@ class ChdbBackend:
         Rows built by one function share their keys in one order: they go as
         JSONCompactEachRow (values only), which ClickHouse parses in about two thirds of
         the time of JSONEachRow on a 27-column call row (no key to match per value).
-        Anything else goes as JSONEachRow.
+        Anything else goes as JSONEachRow. The values are encoded in one ``orjson.dumps``
+        of all rows, brackets dropped: ClickHouse takes rows separated by commas, and one
+        call instead of one per row halves the encoding's time (it holds the GIL).
         """
         if not rows:
             return
         columns = tuple(rows[0])
-        if all(tuple(row) == columns for row in rows):
-            body = b"\n".join([orjson.dumps(list(row.values())) for row in rows]).decode()
+        if all(map(columns.__eq__, map(tuple, rows))):
+            body = orjson.dumps([list(row.values()) for row in rows])[1:-1].decode()
             names = ", ".join(f"`{c}`" for c in columns)
             sql = f"INSERT INTO {table} ({names}) FORMAT JSONCompactEachRow\n{body}"
         else:

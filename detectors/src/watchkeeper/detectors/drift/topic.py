@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Mapping
-from itertools import repeat
 
 from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
@@ -125,7 +124,9 @@ class TopicDrift(Detector):
 
     def bucket(self, text: str) -> int:
         """Topic bucket of ``text``: its most specific keyword, or the last bucket (other)."""
-        best = max(map(self._index.get, content_words(text), repeat(-1)), default=-1)
+        # The keywords among the words (a set operation in C), then the most specific.
+        index = self._index
+        best = max(map(index.__getitem__, index.keys() & content_words(text)), default=-1)
         return best if best >= 0 else len(self.keyword_list)
 
     # --- streaming ------------------------------------------------------------------------

@@ -91,11 +91,6 @@ struct Word {
 
 const NO_CONTENT: u32 = u32::MAX;
 
-/// Texts from which `analyse_many` releases the GIL: for fewer, releasing it and waiting to
-/// take it back (up to the 5 ms switch interval when another thread runs Python) costs more
-/// than it frees.
-const DETACH_AT: usize = 8;
-
 /// The word cache and the Python strings of content forms it refers to, cleared together.
 struct Words {
     cache: WordCache<Word>,
@@ -176,131 +171,6 @@ impl TextAnalyser {
             each(word, &words.contents);
         }
     }
-
-    /// The part of `analyse` that needs no Python object, or None to leave `text` to the
-    /// Python code. `Sync` data only (`self`'s Rust tables): it runs with the GIL released.
-    fn prepare(&self, text: &str) -> Option<Prepared> {
-        let (low, spans) = Self::tokens(text)?;
-        let original = text.as_bytes();
-        let low_text = &low[..original.len()];
-
-        let mut joined = Vec::with_capacity(low_text.len());
-        for &(a, b) in &spans {
-            joined.extend_from_slice(&low[a..b]);
-            joined.push(b' ');
-        }
-        joined.pop();
-        let digest = crc32fast::hash(&joined);
-
-        let mut numbers: Vec<Vec<u8>> = Vec::new();
-        if text::has_digit(low_text) {
-            for &(a, b) in &spans {
-                if text::is_number(&low[a..b]) {
-                    numbers.push(text::normal_number(&low[a..b]));
-                }
-            }
-            numbers.sort_unstable();
-            numbers.dedup();
-        }
-        let mut entities = Vec::new();
-        text::entity_spans(original, &mut entities);
-        entities.retain(|&(a, b)| !self.is_stopword(&low[a..b]));
-        entities.sort_unstable_by(|&(a, b), &(c, d)| low[a..b].cmp(&low[c..d]));
-        entities.dedup_by(|&mut (a, b), &mut (c, d)| low[a..b] == low[c..d]);
-        let mut guard = crc32fast::Hasher::new();
-        guard.update(&numbers.join(&b' '));
-        guard.update(b"|");
-        let names: Vec<&[u8]> = entities.iter().map(|&(a, b)| &low[a..b]).collect();
-        guard.update(&names.join(&b' '));
-
-        Some(Prepared {
-            latin: text::has_latin_letter(original),
-            low,
-            spans,
-            digest,
-            numbers,
-            entities,
-            guard: guard.finalize(),
-        })
-    }
-
-    /// The result tuple of `analyse` from what `prepare` found: the part that needs the
-    /// GIL (the word cache makes Python strings; the tuple and frozensets are Python's).
-    fn finish<'py>(
-        &self,
-        py: Python<'py>,
-        found: &Prepared,
-        with_words: bool,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let low = &found.low;
-        let mut content = Vec::with_capacity(if with_words { found.spans.len() } else { 0 });
-        let mut sketch = Sketch::new(self.sketch_size);
-        let mut votes = [0u32; 32];
-        self.each_word(py, low, &found.spans, |word, contents| {
-            if word.content != NO_CONTENT {
-                if with_words {
-                    content.push(contents[word.content as usize].bind(py).clone());
-                }
-                sketch.add(word.crc);
-            }
-            let mut bits = word.languages;
-            while bits != 0 {
-                votes[bits.trailing_zeros() as usize] += 1;
-                bits &= bits - 1;
-            }
-        });
-
-        let language = if !found.latin {
-            &self.no_script
-        } else {
-            let mut best = None;
-            let mut best_votes = 0;
-            for (i, &n) in votes.iter().enumerate().take(self.languages.len()) {
-                if n > best_votes {
-                    best = Some(i);
-                    best_votes = n;
-                }
-            }
-            best.map_or(&self.latin, |i| &self.languages[i])
-        };
-
-        let strings = |items: &mut dyn ExactSizeIterator<Item = &[u8]>| {
-            if items.len() == 0 {
-                return Ok(self.empty.bind(py).clone());
-            }
-            PyFrozenSet::new(py, items.map(|s| std::str::from_utf8(s).unwrap()))
-        };
-        let content = if with_words {
-            Some(PyTuple::new(py, content)?)
-        } else {
-            None
-        };
-        let result = (
-            found.digest,
-            content,
-            PyTuple::new(py, sketch.sorted())?,
-            strings(&mut found.numbers.iter().map(Vec::as_slice))?,
-            strings(&mut found.entities.iter().map(|&(a, b)| &low[a..b]))?,
-            language.bind(py).clone(),
-            found.guard,
-        );
-        result.into_pyobject(py)
-    }
-}
-
-/// What `analyse` finds in a text without making any Python object.
-struct Prepared {
-    /// The lower-cased text, padded for the word cache.
-    low: Vec<u8>,
-    spans: Spans,
-    digest: u32,
-    /// Numbers as `numbers_of` keeps them, sorted, distinct.
-    numbers: Vec<Vec<u8>>,
-    /// Spans (in `low`) of the names, stopwords left out, sorted by name, distinct.
-    entities: Spans,
-    guard: u32,
-    /// The text has a letter of the Latin script.
-    latin: bool,
 }
 
 /// The `k` smallest distinct hashes added (a bottom-k sketch), kept sorted as they come.
@@ -400,48 +270,100 @@ impl TextAnalyser {
         head: &Bound<'py, PyString>,
         with_words: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        match text_of(head).and_then(|text| self.prepare(text)) {
-            Some(found) => Ok(Some(self.finish(py, &found, with_words)?)),
-            None => Ok(None),
-        }
-    }
+        let Some(text) = text_of(head) else {
+            return Ok(None);
+        };
+        let Some((low, spans)) = Self::tokens(text) else {
+            return Ok(None);
+        };
+        let original = text.as_bytes();
+        let low_text = &low[..original.len()];
 
-    /// ``[analyse(head, with_words) for head in heads]``, with the GIL released for the
-    /// part that needs no Python object (more than half of the work), so that other Python
-    /// threads of the process run meanwhile.
-    #[pyo3(signature = (heads, with_words = true))]
-    fn analyse_many<'py>(
-        &self,
-        py: Python<'py>,
-        heads: Vec<Bound<'py, PyString>>,
-        with_words: bool,
-    ) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
-        // The UTF-8 of each string is read (or made) with the GIL held; `heads` keeps the
-        // strings, so the borrowed bytes stay valid while the GIL is released.
-        let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
-        let prepare_all = || -> Vec<Option<Prepared>> {
-            let each = texts.iter().map(|text| text.and_then(|t| self.prepare(t)));
-            each.collect()
-        };
-        // Not split between two threads: on the collector's two cores that took about a
-        // quarter more CPU for a quarter less wall time, and no more calls per second (the
-        // other core is busy with the Python the GIL is released for).
-        let prepared = if texts.len() < DETACH_AT {
-            prepare_all()
-        } else {
-            py.detach(prepare_all)
-        };
-        // The word cache's lock is taken only here, with the GIL held, never across a GIL
-        // release: a thread holding the GIL and waiting on the lock would deadlock.
-        prepared
+        let mut joined = Vec::with_capacity(low_text.len());
+        for &(a, b) in &spans {
+            joined.extend_from_slice(&low[a..b]);
+            joined.push(b' ');
+        }
+        joined.pop();
+        let digest = crc32fast::hash(&joined);
+
+        let mut content = Vec::with_capacity(if with_words { spans.len() } else { 0 });
+        let mut sketch = Sketch::new(self.sketch_size);
+        let mut votes = [0u32; 32];
+        self.each_word(py, &low, &spans, |word, contents| {
+            if word.content != NO_CONTENT {
+                if with_words {
+                    content.push(contents[word.content as usize].bind(py).clone());
+                }
+                sketch.add(word.crc);
+            }
+            let mut bits = word.languages;
+            while bits != 0 {
+                votes[bits.trailing_zeros() as usize] += 1;
+                bits &= bits - 1;
+            }
+        });
+
+        let mut numbers: Vec<Vec<u8>> = Vec::new();
+        if text::has_digit(low_text) {
+            for &(a, b) in &spans {
+                if text::is_number(&low[a..b]) {
+                    numbers.push(text::normal_number(&low[a..b]));
+                }
+            }
+            numbers.sort_unstable();
+            numbers.dedup();
+        }
+        let mut entity_spans = Vec::new();
+        text::entity_spans(original, &mut entity_spans);
+        let mut entities: Vec<&[u8]> = entity_spans
             .iter()
-            .map(|found| {
-                found
-                    .as_ref()
-                    .map(|found| self.finish(py, found, with_words))
-                    .transpose()
-            })
-            .collect()
+            .map(|&(a, b)| &low[a..b])
+            .filter(|name| !self.is_stopword(name))
+            .collect();
+        entities.sort_unstable();
+        entities.dedup();
+        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
+        let mut guard = crc32fast::Hasher::new();
+        guard.update(&numbers.join(&b' '));
+        guard.update(b"|");
+        guard.update(&entities.join(&b' '));
+
+        let language = if !text::has_latin_letter(original) {
+            &self.no_script
+        } else {
+            let mut best = None;
+            let mut best_votes = 0;
+            for (i, &n) in votes.iter().enumerate().take(self.languages.len()) {
+                if n > best_votes {
+                    best = Some(i);
+                    best_votes = n;
+                }
+            }
+            best.map_or(&self.latin, |i| &self.languages[i])
+        };
+
+        let strings = |items: &[&[u8]]| -> PyResult<Bound<'py, PyFrozenSet>> {
+            if items.is_empty() {
+                return Ok(self.empty.bind(py).clone());
+            }
+            PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
+        };
+        let content = if with_words {
+            Some(PyTuple::new(py, content)?)
+        } else {
+            None
+        };
+        let result = (
+            digest,
+            content,
+            PyTuple::new(py, sketch.sorted())?,
+            strings(&numbers)?,
+            strings(&entities)?,
+            language.bind(py).clone(),
+            guard.finalize(),
+        );
+        Ok(Some(result.into_pyobject(py)?))
     }
 
     /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.

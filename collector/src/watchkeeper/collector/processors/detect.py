@@ -9,7 +9,7 @@ from typing import Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.detectors import Detector, KeyedDetectors
-from watchkeeper.detectors.text.tokens import forget_texts, prefetch_texts
+from watchkeeper.detectors.text.tokens import forget_texts
 
 #: Calls of a key that each detector goes through at once: the memo of their texts'
 #: analysis (shared by the detectors) holds a run's texts, contexts included.
@@ -75,9 +75,6 @@ class DetectorStage:
             for start in range(0, len(group), RUN):
                 run = group[start : start + RUN]
                 forget_texts()
-                prefetch_texts(
-                    [t for call in run for t in (call.input_text or "", call.output_text or "")]
-                )
                 wide: list[dict[str, float]] = [{} for _ in run]
                 for order, detector in enumerate(detectors):
                     found = detector.update_many(run)

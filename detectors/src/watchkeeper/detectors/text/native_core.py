@@ -58,9 +58,6 @@ class TextAnalyser(Protocol):
     def analyse(self, head: str, with_words: bool = True) -> Analysis | None:
         """Everything :mod:`.tokens` and :mod:`.language` find in ``head``, or None."""
 
-    def analyse_many(self, heads: list[str], with_words: bool = True) -> list[Analysis | None]:
-        """``[analyse(head, with_words) for head in heads]``, mostly with the GIL released."""
-
     def content_words(self, head: str) -> tuple[str, ...] | None:
         """``tokens.content_words(head)``, or None."""
 

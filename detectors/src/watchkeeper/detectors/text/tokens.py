@@ -9,7 +9,6 @@ from itertools import chain
 
 from watchkeeper.detectors.text import native_core
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
-from watchkeeper.detectors.text.native_core import Analysis
 from watchkeeper.detectors.text.sketch import sketch
 from watchkeeper.detectors.text.token_split import split_tokens
 
@@ -64,9 +63,7 @@ class TextFacts:
         "words",
     )
 
-    def __init__(self, text: str, found: Analysis | None) -> None:
-        """Facts of ``text``, starting with ``found``: the core's analysis of its head (None
-        without the core, or when the core leaves the text to Python)."""
+    def __init__(self, text: str, with_words: bool = False) -> None:
         # Holding the string keeps its id from being reused while the entry lives.
         self.text = text
         self.words: tuple[str, ...] | None = None
@@ -79,21 +76,21 @@ class TextFacts:
         self.language: str | None = None
         self.guard: int | None = None
         #: True when the compiled core analysed the text (it then also has its content words).
-        self.native = found is not None
-        if found is not None:
-            (
-                self.digest,
-                self.content,
-                self.sketch,
-                self.numbers,
-                self.entities,
-                self.language,
-                self.guard,
-            ) = found
-
-
-def _head(text: str) -> str:
-    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
+        self.native = False
+        if _ANALYSER is not None:
+            head = text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
+            found = _ANALYSER.analyse(head, with_words)
+            if found is not None:
+                self.native = True
+                (
+                    self.digest,
+                    self.content,
+                    self.sketch,
+                    self.numbers,
+                    self.entities,
+                    self.language,
+                    self.guard,
+                ) = found
 
 
 _FACTS: dict[int, TextFacts] = {}
@@ -118,32 +115,8 @@ def text_facts(text: str, with_words: bool = False) -> TextFacts:
     if facts is None or facts.text is not text:
         if len(_FACTS) >= _FACTS_SIZE:
             _FACTS.clear()
-        found = None if _ANALYSER is None else _ANALYSER.analyse(_head(text), with_words)
-        facts = _FACTS[id(text)] = TextFacts(text, found)
+        facts = _FACTS[id(text)] = TextFacts(text, with_words)
     return facts
-
-
-def prefetch_texts(texts: Sequence[str]) -> None:
-    """Make the memo entries of ``texts`` at once, ahead of the detectors that read them.
-
-    With the compiled core, one call analyses them all, most of the work with the GIL
-    released: other Python threads (the store writer) run meanwhile, where analysing each
-    text when a detector first asks holds the GIL throughout. The entries are what
-    ``text_facts`` would make; texts the core declines, and all texts without the core, are
-    left to ``text_facts`` and the Python code, as before.
-    """
-    if _ANALYSER is None:
-        return
-    new = {id(t): t for t in texts if (f := _FACTS.get(id(t))) is None or f.text is not t}
-    if len(_FACTS) + len(new) > _FACTS_SIZE:
-        return  # the memo would start over midway: leave the texts to ``text_facts``
-    # With the content words: the input-drift detectors ask for those of every prompt, and
-    # the tuple costs less here (under 1 µs) than another pass over the text later (about
-    # 3 µs). Answers need them only on RAG calls (faithfulness); made for all, for simplicity.
-    found = _ANALYSER.analyse_many([_head(t) for t in new.values()], True)
-    for text, analysis in zip(new.values(), found, strict=True):
-        if analysis is not None:
-            _FACTS[id(text)] = TextFacts(text, analysis)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -212,7 +185,7 @@ def content_words(text: str) -> tuple[str, ...]:
     found = facts.content
     if found is None:
         if facts.native and _ANALYSER is not None:
-            found = _ANALYSER.content_words(_head(text))
+            found = _ANALYSER.content_words(text if len(text) <= MAX_CHARS else text[:MAX_CHARS])
         if found is None:
             found = content_words_of(words(text))
         facts.content = found

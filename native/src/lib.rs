@@ -17,6 +17,7 @@ mod calls;
 mod consistency;
 mod cusum;
 mod groundedness;
+mod histogram;
 mod otlp;
 mod screens;
 mod text;
@@ -736,6 +737,8 @@ mod _core {
     use super::calls::decode_calls;
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
+    #[pymodule_export]
+    use super::histogram::ScoreCounts;
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

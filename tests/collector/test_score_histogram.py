@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from watchkeeper.collector.metrics import ScoreHistogram
+from watchkeeper.detectors.text import native_core
 
 BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 
@@ -21,7 +23,8 @@ def _series(exposition: bytes) -> list[str]:
     )
 
 
-def test_same_exposition_as_prometheus_client() -> None:
+@pytest.mark.parametrize("native", [True, False])
+def test_same_exposition_as_prometheus_client(native: bool) -> None:
     rng = random.Random(3)
     batches = [
         [
@@ -31,7 +34,8 @@ def test_same_exposition_as_prometheus_client() -> None:
         for _ in range(20)
     ]
     ours_registry, theirs_registry = CollectorRegistry(), CollectorRegistry()
-    ours = ScoreHistogram("watchkeeper_detector_score", "Per-call scores.", BUCKETS)
+    ours = ScoreHistogram("watchkeeper_detector_score", "Per-call scores.", BUCKETS, native=native)
+    assert (ours._counts is not None) == (native and native_core.CORE is not None)
     ours_registry.register(ours)
     theirs = Histogram(
         "watchkeeper_detector_score",

@@ -9,7 +9,8 @@ Python code then runs. See ``watchkeeper.detectors.text.native_core``.
 ``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
 ``watchkeeper.collector.processors.native_decode``); ``decode_calls`` does the same and
-also normalises the common spans into their call records.
+also normalises the common spans into their call records. ``ScoreCounts`` keeps the
+collector's score histogram (``watchkeeper.collector.metrics.ScoreHistogram``).
 """
 
 from watchkeeper.native._core import (
@@ -18,6 +19,7 @@ from watchkeeper.native._core import (
     InjectionScreen,
     NeedleScreen,
     PiiScreen,
+    ScoreCounts,
     TextAnalyser,
     decode_calls,
     decode_traces,
@@ -30,6 +32,7 @@ __all__ = [
     "InjectionScreen",
     "NeedleScreen",
     "PiiScreen",
+    "ScoreCounts",
     "TextAnalyser",
     "decode_calls",
     "decode_traces",

@@ -43,7 +43,7 @@ class KafkaReceiver:
         bootstrap: str,
         topic: str = "otlp_spans",
         group: str = "watchkeeper-collector",
-        max_batch: int = 2000,
+        max_batch: int = 10_000,
         connect_timeout_s: float = 10.0,
         session_timeout_s: float = 10.0,
         checkpoint_s: float = 60.0,

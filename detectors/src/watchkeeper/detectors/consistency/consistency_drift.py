@@ -12,7 +12,14 @@ from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 from watchkeeper.detectors.text import native_core
 from watchkeeper.detectors.text.sketch import similarity
-from watchkeeper.detectors.text.tokens import content_sketch, guard_digest, numbers, words_digest
+from watchkeeper.detectors.text.tokens import (
+    SKETCH_SIZE,
+    content_sketch,
+    guard_digest,
+    numbers,
+    text_facts,
+    words_digest,
+)
 
 _SKETCH = 16
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
@@ -162,19 +169,34 @@ class ConsistencyDrift(Detector):
         answer); keeps the input's group and the running coverage up to date."""
         text = call.input_text or ""
         output = call.output_text or ""
-        stated = numbers(output)
-        numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
         core = self._core
-        if core is not None:
-            question = (
-                words_digest(text),
-                content_sketch(text, self._index.sketch_size),
-                guard_digest(text),
-            )
-            answer = (content_sketch(output, _SKETCH), numbers_hash)
-            score = core.observe(question, answer, self.answers_per_group)
+        asked, told = text_facts(text), text_facts(output)
+        digest, sketch, guard = asked.digest, asked.sketch, asked.guard
+        stated, answer_sketch = told.numbers, told.sketch
+        size = self._index.sketch_size
+        question: tuple[int, tuple[int, ...], int] | None = None
+        if (
+            digest is not None
+            and sketch is not None
+            and guard is not None
+            and stated is not None
+            and answer_sketch is not None
+            and size <= SKETCH_SIZE
+        ):
+            # Everything is in the memo (the core's analysis makes it all at once): read it
+            # here rather than through five look-ups of the same two entries.
+            question = (digest, sketch[:size], guard)
+            answer_sketch = answer_sketch[:_SKETCH]
         else:
-            score = self._score(text, (content_sketch(output, _SKETCH), numbers_hash))
+            stated = numbers(output)
+            answer_sketch = content_sketch(output, _SKETCH)
+        numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
+        if core is not None:
+            if question is None:
+                question = (words_digest(text), content_sketch(text, size), guard_digest(text))
+            score = core.observe(question, (answer_sketch, numbers_hash), self.answers_per_group)
+        else:
+            score = self._score(text, (answer_sketch, numbers_hash))
         self._seen += 1
         alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
         self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)

@@ -60,22 +60,23 @@ class DetectorStage:
         memoised while every detector goes through them. A detector may report several
         scores for a call (e.g. faithfulness beside its length-only control) or none.
         """
-        by_key: dict[str, list[CallRecord]] = {}
-        for call in calls:
+        by_key: dict[str, list[int]] = {}
+        for i, call in enumerate(calls):
             group = by_key.get(call.detector_key)
             if group is None:
                 group = by_key[call.detector_key] = []
-            group.append(call)
-        scored: list[tuple[CallRecord, dict[str, float]]] = []
+            group.append(i)
+        # Each call's wide score map, filled detector by detector (kept in call order).
+        wide: list[dict[str, float]] = [{} for _ in calls]
         alarms: list[tuple[int, int, dict[str, Any]]] = []
-        position = {id(call): i for i, call in enumerate(calls)}
         names = self._score_names
         for key, group in by_key.items():
             detectors = [keyed.get(key) for keyed in self._keyed]
             for start in range(0, len(group), RUN):
-                run = group[start : start + RUN]
+                at = group[start : start + RUN]
+                run = [calls[i] for i in at]
+                maps = [wide[i] for i in at]
                 forget_texts()
-                wide: list[dict[str, float]] = [{} for _ in run]
                 for order, detector in enumerate(detectors):
                     found = detector.update_many(run)
                     for score_name, column in found.scores.items():
@@ -84,24 +85,16 @@ class DetectorStage:
                             name = names[(detector.name, score_name)] = (
                                 f"{detector.name}.{score_name}"
                             )
-                        for into, value in zip(wide, column, strict=True):
+                        for into, value in zip(maps, column, strict=True):
                             if value == value:  # noqa: PLR0124 - not NaN: the call got this score
                                 into[name] = value
                     main = found.scores.get(detector.score_name)
                     for i, reason in found.alarms:
-                        call = run[i]
                         score = main[i] if main is not None else math.nan
-                        alarms.append(
-                            (
-                                position[id(call)],
-                                order,
-                                self._alarm(detector, key, call, score, reason),
-                            )
-                        )
-                scored.extend((call, into) for call, into in zip(run, wide, strict=True) if into)
+                        alarm = self._alarm(detector, key, run[i], score, reason)
+                        alarms.append((at[i], order, alarm))
         forget_texts()  # the memo holds no text past the batch
-        if len(by_key) > 1:
-            scored.sort(key=lambda entry: position[id(entry[0])])
+        scored = [(call, into) for call, into in zip(calls, wide, strict=True) if into]
         out = Detection(scores=scored)
         alarms.sort(key=lambda entry: entry[:2])  # call order, then detector order
         for _, _, alarm in alarms:

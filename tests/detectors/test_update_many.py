@@ -132,3 +132,17 @@ def test_cusum_update_many_skips_what_update_ignores() -> None:
     assert [repr(z) for z in z_mids] == [repr(z) for z in expected]
     assert alarms == []
     assert canonical(single) == canonical(batched)
+
+
+def test_a_subclass_that_overrides_update_keeps_its_update() -> None:
+    """``update_many`` of the shared bases must not bypass a subclass's own ``update``."""
+    from watchkeeper.detectors import InputLengthDrift
+
+    class Halved(InputLengthDrift):
+        def update(self, call: Call) -> None:
+            super().update(call)
+            self._scores = {name: value / 2 for name, value in self._scores.items()}
+
+    calls = drifting_stream()[:300]
+    expected = one_by_one(Halved(), calls)
+    assert sorted(in_runs(Halved(), calls, [100]), key=repr) == sorted(expected, key=repr)

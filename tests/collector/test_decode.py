@@ -99,3 +99,29 @@ def test_oversized_payload_is_rejected_before_parsing() -> None:
     with pytest.raises(RejectedPayload) as caught:
         decode_request(b"\x00" * (MAX_PAYLOAD_BYTES + 1))
     assert caught.value.reason == "oversized"
+
+
+def test_protobuf_that_starts_like_json_is_decoded() -> None:
+    """A request whose first ResourceSpans is 123 bytes long starts with "\\n{", as JSON after
+    a newline may: it must decode as the protobuf it is, not be dead-lettered."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+
+    def small(n: int) -> ResourceSpans:  # a resource of its own, no spans, first on the wire
+        name = KeyValue(key="service.name", value=AnyValue(string_value="x" * n))
+        return ResourceSpans(resource=Resource(attributes=[name]))
+
+    first = next(small(n) for n in range(130) if small(n).ByteSize() == 123)
+    calls = decode_request(protobuf_payload(answer_spans(1)))
+    request = ExportTraceServiceRequest(resource_spans=[first, *calls.resource_spans])
+    payload = request.SerializeToString()
+    assert payload[:2] == b"\n{"
+    assert sniff_encoding(payload) == "json"
+    assert decode_request(payload) == request
+    with pytest.raises(RejectedPayload) as rejected:
+        decode_request(b"\n{not json")
+    assert rejected.value.reason == "bad_json"

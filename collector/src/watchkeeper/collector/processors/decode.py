@@ -43,6 +43,7 @@ def decode_request(payload: bytes, encoding: Encoding | None = None) -> ExportTr
         raise RejectedPayload("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
     if not payload:
         raise RejectedPayload("empty", "no bytes")
+    sniffed = encoding is None
     encoding = encoding or sniff_encoding(payload)
     request = ExportTraceServiceRequest()
     if encoding == "protobuf":
@@ -54,6 +55,13 @@ def decode_request(payload: bytes, encoding: Encoding | None = None) -> ExportTr
     try:
         document = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if sniffed and payload[:1] == b"\n":
+            # Protobuf starts with "\n" (field 1) and the first ResourceSpans' length: one
+            # of 123 bytes reads "\n{", like JSON after a newline. Not JSON: try protobuf.
+            try:
+                return decode_request(payload, "protobuf")
+            except RejectedPayload:
+                pass
         raise RejectedPayload("bad_json", str(exc)) from None
     if not isinstance(document, dict):
         raise RejectedPayload("bad_json", "top level is not an object")

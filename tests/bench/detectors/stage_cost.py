@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def timed(stage: DetectorStage, batch: list[Any]) -> float:
         started = time.process_time()
-        for i in range(0, len(batch), 2000):  # the collector's batch size
+        for i in range(0, len(batch), 2000):  # the stage goes through runs of 256 anyway
             stage.run(batch[i : i + 2000])
         return (time.process_time() - started) / len(batch) * 1e6
 

@@ -31,7 +31,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from tests.bench.collector.bench_throughput import message
-from tests.collector.otlp_payloads import answer_spans, protobuf_payload
+from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
 from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.decode import RejectedPayload, decode_request
 from watchkeeper.collector.processors.normalize import (
@@ -244,22 +244,7 @@ def _random_request(rng: random.Random) -> bytes:
 def test_sdk_payloads_decode_natively_and_identically() -> None:
     """SDK calls, errors and feedback, and the throughput benchmark's messages; the calls
     are built by the core."""
-    from watchkeeper.sdk import configure, current_call, feedback, observe, testing
-
-    payloads = [protobuf_payload(answer_spans(20, fail_every=3))]
-    configure("memory", service_name="fb-app")
-    testing.clear()
-    ids: dict[str, str] = {}
-
-    @observe(model="m")
-    def answer(question: str) -> str:
-        ids["trace"], ids["span"] = current_call().trace_id, current_call().span_id
-        return "42"
-
-    answer("why?")
-    feedback(ids["trace"], 0.0, "wrong answer", span_id=ids["span"], label="thumbs_down")
-    payloads.append(testing.finished_payload())
-    testing.clear()
+    payloads = [protobuf_payload(answer_spans(20, fail_every=3)), feedback_payload()[0]]
     payloads += [message(i, "native")[1] for i in range(200)]
     assert all(_same(p) for p in payloads)
     assert _built_natively(payloads[0]) == 20

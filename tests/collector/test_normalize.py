@@ -7,7 +7,7 @@ import json
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from tests.collector.otlp_payloads import answer_spans, protobuf_payload
+from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
 from watchkeeper.collector.processors.decode import decode_request
 from watchkeeper.collector.processors.normalize import iter_calls, to_call
 
@@ -182,25 +182,12 @@ def test_retrieved_contexts_from_genai_and_openinference() -> None:
 def test_feedback_spans_become_feedback_rows_not_calls() -> None:
     """feedback() from the SDK is stored as feedback on its call, never as a call."""
     from watchkeeper.collector.processors.normalize import normalize_request
-    from watchkeeper.sdk import configure, current_call, feedback, observe, testing
 
-    configure("memory", service_name="fb-app")
-    testing.clear()
-    ids: dict[str, str] = {}
-
-    @observe(model="m")
-    def answer(question: str) -> str:
-        ids["trace"], ids["span"] = current_call().trace_id, current_call().span_id
-        return "42"
-
-    answer("why?")
-    feedback(ids["trace"], 0.0, "wrong answer", span_id=ids["span"], label="thumbs_down")
-    request = decode_request(testing.finished_payload())
-    testing.clear()
-    normalized = normalize_request(request, "test")
-    assert [c.span_id for c in normalized.calls] == [ids["span"]]
+    payload, trace_id, span_id = feedback_payload()
+    normalized = normalize_request(decode_request(payload), "test")
+    assert [c.span_id for c in normalized.calls] == [span_id]
     [row] = normalized.feedback
-    assert (row["TraceId"], row["TargetSpanId"]) == (ids["trace"], ids["span"])
+    assert (row["TraceId"], row["TargetSpanId"]) == (trace_id, span_id)
     assert (row["Score"], row["Label"], row["Comment"]) == (0.0, "thumbs_down", "wrong answer")
     assert row["ServiceName"] == "fb-app"
 

@@ -119,18 +119,8 @@ def normalize_request(request: ExportTraceServiceRequest, source: str) -> Normal
         service = str(resource.get(attr.SERVICE_NAME, ""))
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                try:
-                    if _is_feedback(span):
-                        out.feedback.extend(to_feedback(span, service))
-                        continue
-                    call = to_call(span, service, source, now_ns)
-                except SpanRejected as exc:
-                    out.rejected.append((exc.reason, exc.detail, span.SerializeToString()))
-                    continue
-                if call is None:
-                    out.skipped += 1
-                else:
-                    out.calls.append(call)
+                view = _view(span, feedback=_is_feedback(span))
+                _add_span(out, view, service, source, now_ns, original=span)
     return out
 
 
@@ -164,31 +154,47 @@ def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normali
                 span.source = source
                 out.calls.append(span)
                 continue
-            try:
-                if span[9]:  # a feedback span
-                    out.feedback.extend(_feedback_rows(span, service))
-                    continue
-                call = _call(span, service, source, now_ns)
-            except SpanRejected as exc:
-                out.rejected.append((exc.reason, exc.detail, span[11]))
-                continue
-            if call is None:
-                out.skipped += 1
-            else:
-                out.calls.append(call)
+            _add_span(out, span, service, source, now_ns)
     return out
+
+
+def _add_span(
+    out: Normalized,
+    span: DecodedSpan,
+    service: str,
+    source: str,
+    now_ns: int,
+    *,
+    original: Span | None = None,
+) -> None:
+    """Normalise one span into ``out``: feedback rows, a call, a skip or a rejection (with
+    the span's bytes: the core's, or ``original`` serialised, only when rejected)."""
+    try:
+        if span[9]:  # a feedback span
+            out.feedback.extend(_feedback_rows(span, service))
+            return
+        call = _call(span, service, source, now_ns)
+    except SpanRejected as exc:
+        raw = original.SerializeToString() if original is not None else span[11]
+        out.rejected.append((exc.reason, exc.detail, raw))
+        return
+    if call is None:
+        out.skipped += 1
+    else:
+        out.calls.append(call)
 
 
 def to_call(
     span: Span, service_name: str, source: str, now_ns: int | None = None
 ) -> CallRecord | None:
     """The call record of one span, or ``None`` when the span is not an LLM call."""
-    return _call(_view(span, with_events=False), service_name, source, now_ns)
+    return _call(_view(span, feedback=False), service_name, source, now_ns)
 
 
-def _view(span: Span, *, with_events: bool) -> DecodedSpan:
+def _view(span: Span, *, feedback: bool) -> DecodedSpan:
     """A protobuf span as the compiled decoder returns it (its bytes left out: they are
-    serialised only for a span that is rejected)."""
+    serialised only for a span that is rejected; its events only for a feedback span,
+    the one kind that reads them)."""
     return (
         span.trace_id,
         span.span_id,
@@ -199,9 +205,9 @@ def _view(span: Span, *, with_events: bool) -> DecodedSpan:
         span.status.code,
         span.status.message,
         _attributes(span.attributes),
-        False,
+        feedback,
         [(e.time_unix_nano, e.name, _attributes(e.attributes)) for e in span.events]
-        if with_events
+        if feedback
         else [],
         b"",
     )
@@ -306,7 +312,7 @@ def _is_feedback(span: Span) -> bool:
 
 def to_feedback(span: Span, service_name: str) -> list[dict[str, Any]]:
     """Rows for the ``feedback`` table from a feedback span's evaluation events."""
-    return _feedback_rows(_view(span, with_events=True), service_name)
+    return _feedback_rows(_view(span, feedback=True), service_name)
 
 
 def _feedback_rows(span: DecodedSpan, service_name: str) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors.decode import decode_request
@@ -136,3 +138,16 @@ def test_texts_round_trip_through_a_batched_insert(store: Store) -> None:
     )
     got = {row["SpanId"]: (row["InputText"], row["OutputText"], row["Contexts"]) for row in rows}
     assert got == {c.span_id: (c.input_text, c.output_text, c.contexts) for c in calls}
+
+
+def test_rows_said_to_share_keys_are_checked(store: Store) -> None:
+    """``same_keys`` rows go as values only; rows of another shape are refused, not
+    written into the wrong columns, and rows not said to share keys are compared."""
+    table = f"{store.database}.schema_migrations"
+    with pytest.raises(ValueError, match="do not all have the keys"):
+        store.backend.insert_rows(
+            table, [{"Version": 90, "Name": "a"}, {"Name": "b", "Version": 91}], same_keys=True
+        )
+    store.backend.insert_rows(table, [{"Version": 92, "Name": "c"}, {"Name": "d", "Version": 93}])
+    rows = store.backend.select(f"SELECT Version, Name FROM {table} WHERE Version >= 90")
+    assert sorted((int(r["Version"]), r["Name"]) for r in rows) == [(92, "c"), (93, "d")]

@@ -23,8 +23,14 @@ class Backend(Protocol):
     def select(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts."""
 
-    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows (column name -> value) into ``table``; returns once stored."""
+    def insert_rows(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, same_keys: bool = False
+    ) -> None:
+        """Insert rows (column name -> value) into ``table``; returns once stored.
+
+        ``same_keys``: every row has the first row's keys in its order (one function built
+        them), which lets a backend send values only without comparing keys row by row.
+        """
 
     def close(self) -> None:
         """Release the engine."""

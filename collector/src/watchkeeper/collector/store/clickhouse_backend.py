@@ -42,8 +42,11 @@ class ClickHouseServerBackend:
             raise StoreError(f"ClickHouse: {exc}") from exc
         return list(result.named_results())
 
-    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows as one JSONEachRow block (the same encoding chDB receives)."""
+    def insert_rows(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, same_keys: bool = False
+    ) -> None:
+        """Insert rows as one JSONEachRow block (keys with every row: ``same_keys`` is not
+        needed here)."""
         if not rows:
             return
         body = b"\n".join(map(orjson.dumps, rows))

@@ -49,7 +49,9 @@ class DeadLetter:
 class WriteBatch:
     """Everything one pipeline batch produced; written before the batch is acknowledged.
 
-    ``calls`` and ``bodies`` are rows (see ``CallRecord.to_row`` / ``body_row``).
+    ``calls`` and ``bodies`` are rows (see ``CallRecord.to_row`` / ``body_row``); like
+    ``scores``, each list holds rows of one shape (the same keys in the same order), as
+    the function that builds them makes them: the store sends them as values only.
     """
 
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -117,12 +119,12 @@ class Store:
         # idempotent tables collapse the repeats. (Dead letters are a plain log: a replay
         # may repeat one, which only over-reports bad input.)
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
-        self.backend.insert_rows(f"{db}.call_scores", batch.scores)
+        self.backend.insert_rows(f"{db}.call_scores", batch.scores, same_keys=True)
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
-        self.backend.insert_rows(f"{db}.call_bodies", batch.bodies)
-        self.backend.insert_rows(f"{db}.calls", batch.calls)
+        self.backend.insert_rows(f"{db}.call_bodies", batch.bodies, same_keys=True)
+        self.backend.insert_rows(f"{db}.calls", batch.calls, same_keys=True)
 
     def add_label(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import random
 
 import pytest
@@ -270,6 +271,25 @@ def test_histogram_threshold_grows_as_false_alarms_get_rarer() -> None:
     loose = calibrate_threshold(reference, 200, 0.05)
     strict = calibrate_threshold(reference, 200, 0.001)
     assert 0 < loose < strict < 1
+
+
+def test_histogram_test_calibrates_in_the_background_to_the_same_threshold() -> None:
+    """The threshold computed on the calibration thread is ``calibrate_threshold``'s; a
+    test pickled while it runs, and one saved before calibrations ran in the background,
+    come back with it; an empty reference is refused at once."""
+    reference = [300, 200, 100, 50, 10, 5]
+    test = WindowedHistogramTest(reference, window=100, target_arl=100_000, seed=3)
+    copy = pickle.loads(pickle.dumps(test))  # most likely still calibrating
+    expected = calibrate_threshold(reference, 100, 100 / 100_000, 3)
+    assert test.threshold == copy.threshold == expected
+    old = test.__getstate__()
+    old["threshold"] = old.pop("_threshold")
+    del old["_calibration"]
+    restored = WindowedHistogramTest.__new__(WindowedHistogramTest)
+    restored.__setstate__(old)
+    assert restored.threshold == expected
+    with pytest.raises(ValueError, match="empty"):
+        WindowedHistogramTest([0, 0], window=100, target_arl=100_000)
 
 
 def test_histogram_test_is_quiet_on_a_stable_mix_and_fires_on_a_new_one() -> None:

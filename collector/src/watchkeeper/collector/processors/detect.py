@@ -37,6 +37,10 @@ class DetectorStage:
 
     def __init__(self, detectors: Sequence[Detector], max_keys: int = 1000) -> None:
         self._keyed = [KeyedDetectors(d, max_keys=max_keys) for d in detectors]
+        if detectors:
+            # Their calibrations import numpy when a key's first references fill: do it at
+            # start rather than stall that batch by the ~0.2 s an import takes.
+            import numpy  # noqa: F401
         # (detector, score name) -> "<detector>.<score name>", made once
         self._score_names: dict[tuple[str, str], str] = {}
 
@@ -70,9 +74,16 @@ class DetectorStage:
         wide: list[dict[str, float]] = [{} for _ in calls]
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
-        for key, group in by_key.items():
-            detectors = [keyed.get(key) for keyed in self._keyed]
-            for start in range(0, len(group), RUN):
+        keys = [
+            (key, group, [keyed.get(key) for keyed in self._keyed]) for key, group in by_key.items()
+        ]
+        # Round the keys run by run rather than key after key: a detector that hands a
+        # calibration to a background thread (the topic test's) gets the other keys' runs
+        # of time before it needs the result.
+        for start in range(0, max(map(len, by_key.values()), default=0), RUN):
+            for key, group, detectors in keys:
+                if start >= len(group):
+                    continue
                 at = group[start : start + RUN]
                 run = [calls[i] for i in at]
                 maps = [wide[i] for i in at]

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 #: Calibration draws per expected exceedance of the threshold (see ``calibrate_threshold``).
 _DRAWS_PER_EXCEEDANCE = 25
 _MAX_DRAWS = 50_000
+
+#: The thread calibrations run on (made on first use; see ``WindowedHistogramTest``).
+_calibrator: ThreadPoolExecutor | None = None
+
+
+def _calibrate_in_background(
+    reference: Sequence[int], window: int, false_alarm_probability: float, seed: int
+) -> Future[float]:
+    global _calibrator  # noqa: PLW0603 - one thread for the process, made when first needed
+    if _calibrator is None:
+        _calibrator = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-calibrate")
+    return _calibrator.submit(calibrate_threshold, reference, window, false_alarm_probability, seed)
+
+
+def _forget_calibrator() -> None:
+    # A forked child has the executor object but not its thread: work sent to it would
+    # never run.
+    global _calibrator  # noqa: PLW0603
+    _calibrator = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_calibrator)
 
 
 def hellinger(counts: Sequence[int], reference: Sequence[int]) -> float:
@@ -105,7 +130,15 @@ class WindowedHistogramTest:
         self.window = window
         self.target_arl = target_arl
         self.seed = seed
-        self.threshold = calibrate_threshold(self.reference, window, window / target_arl, seed)
+        if sum(self.reference) <= 0:
+            raise ValueError("the reference histogram is empty")
+        # The simulation (~0.1 s, numpy without the GIL for most of it) runs on another
+        # thread: the threshold is first needed when the first window closes, ``window``
+        # observations later, and the thread feeding the detectors goes on meanwhile.
+        self._threshold: float | None = None
+        self._calibration: Future[float] | None = _calibrate_in_background(
+            self.reference, window, window / target_arl, seed
+        )
         #: Hellinger distance and PSI of the last completed window (NaN before the first).
         self.hellinger = math.nan
         self.psi = math.nan
@@ -115,6 +148,28 @@ class WindowedHistogramTest:
         self.window_closed = False
         self._counts = [0] * len(self.reference)
         self._seen = 0
+
+    @property
+    def threshold(self) -> float:
+        """The Hellinger distance a window must exceed to raise an alarm (waits for the
+        calibration if it is still running)."""
+        if self._threshold is None:
+            assert self._calibration is not None
+            self._threshold = self._calibration.result()
+            self._calibration = None
+        return self._threshold
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_threshold"] = self.threshold
+        state["_calibration"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        if "threshold" in state:  # saved before calibrations ran in the background
+            state["_threshold"] = state.pop("threshold")
+            state["_calibration"] = None
+        self.__dict__.update(state)
 
     def update(self, bucket: int) -> None:
         """Count one observation of ``bucket`` (an index into the reference)."""

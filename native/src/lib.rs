@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -19,6 +19,7 @@ mod cusum;
 mod groundedness;
 mod histogram;
 mod otlp;
+mod scan;
 mod screens;
 mod text;
 mod words;
@@ -99,6 +100,31 @@ struct Words {
     max_words: usize,
 }
 
+/// The buffers of one analysis, kept between calls rather than allocated for each.
+#[derive(Default)]
+struct Scratch {
+    scan: scan::Scan,
+    spans: Spans,
+    /// The lowered tokens joined by spaces (what the digest hashes), and room to spare.
+    joined: Vec<u8>,
+    /// The content words (indices of `Words::contents`).
+    content: Vec<u32>,
+    /// The hashes of the content words: the sketch holds the smallest.
+    hashes: Vec<u32>,
+    names: Spans,
+}
+
+impl Scratch {
+    /// Reads `text` and finds its tokens, or None when its charset is not handled.
+    fn load(&mut self, text: &str) -> Option<()> {
+        self.scan.load(text.as_bytes());
+        let charset = self.scan.charset(text)?;
+        self.spans.clear();
+        self.scan.tokenize(charset, &mut self.spans);
+        Some(())
+    }
+}
+
 /// Analysis of a text's first characters: what `tokens.py` and `language.py` compute.
 ///
 /// Built once from the Python tables (stopwords, function words), so they stay defined in
@@ -114,6 +140,7 @@ struct TextAnalyser {
     sketch_size: usize,
     empty: Py<PyFrozenSet>,
     words: Mutex<Words>,
+    scratch: Mutex<Scratch>,
 }
 
 impl TextAnalyser {
@@ -138,28 +165,29 @@ impl TextAnalyser {
         }
     }
 
-    /// The token spans of `head` lower-cased (padded for the word cache), or None.
-    fn tokens(head: &str) -> Option<(Vec<u8>, Spans)> {
-        let charset = text::charset(head)?;
-        let original = head.as_bytes();
-        let mut low = Vec::with_capacity(original.len() + words::PADDING);
-        low.extend(original.iter().map(u8::to_ascii_lowercase));
-        low.extend_from_slice(&[0u8; words::PADDING]);
-        let mut spans = Vec::with_capacity(original.len() / 4);
-        text::tokenize(&low[..original.len()], charset, &mut spans);
-        Some((low, spans))
+    /// Runs `f` with the analyser's buffers, or with new ones when they are in use (by
+    /// another thread, or by this one again from a finaliser run while making an object).
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        match self.scratch.try_lock() {
+            Ok(mut held) => f(&mut held),
+            Err(TryLockError::Poisoned(held)) => f(&mut held.into_inner()),
+            Err(TryLockError::WouldBlock) => f(&mut Scratch::default()),
+        }
     }
 
-    /// Looks every token up (making what is new), calling `each` with what is known of it.
+    /// Looks every token up (making what is new), calling `each` with what is known of it,
+    /// and returns the cache still locked, to read the content objects of what was found.
+    /// Drop it before making a Python object the GC tracks (a tuple, a set): a collection
+    /// may run a finaliser, which may analyse a text on this thread, or let another run.
     fn each_word(
         &self,
         py: Python<'_>,
         low: &[u8],
         spans: &[(usize, usize)],
-        mut each: impl FnMut(Word, &[Py<PyString>]),
-    ) {
-        let mut words = self.words.lock().unwrap_or_else(|e| e.into_inner());
-        let words = &mut *words;
+        mut each: impl FnMut((usize, usize), Word),
+    ) -> MutexGuard<'_, Words> {
+        let mut held = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        let words = &mut *held;
         if words.cache.len() >= words.max_words {
             words.cache.clear();
             words.contents.clear();
@@ -169,38 +197,130 @@ impl TextAnalyser {
             let word = words
                 .cache
                 .get(low, a, b, || self.new_word(py, &low[a..b], contents));
-            each(word, &words.contents);
+            each((a, b), word);
         }
-    }
-}
-
-/// The `k` smallest distinct hashes added (a bottom-k sketch), kept sorted as they come.
-struct Sketch {
-    k: usize,
-    smallest: Vec<u32>,
-}
-
-impl Sketch {
-    fn new(k: usize) -> Self {
-        Sketch {
-            k,
-            smallest: Vec::with_capacity(k + 1),
-        }
+        held
     }
 
-    #[inline]
-    fn add(&mut self, hash: u32) {
-        if self.smallest.len() == self.k && self.smallest.last().is_none_or(|&m| hash >= m) {
-            return;
-        }
-        if let Err(at) = self.smallest.binary_search(&hash) {
-            self.smallest.insert(at, hash);
-            self.smallest.truncate(self.k);
-        }
-    }
+    /// The tuple `analyse` returns for the text `scratch` has loaded.
+    fn analyse_loaded<'py>(
+        &self,
+        py: Python<'py>,
+        scratch: &mut Scratch,
+        with_words: bool,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let Scratch {
+            scan,
+            spans,
+            joined,
+            content,
+            hashes,
+            names,
+        } = scratch;
+        let padded = scan.padded();
+        let low = scan.low();
 
-    fn sorted(self) -> Vec<u32> {
-        self.smallest
+        // Each token is copied with one fixed-size move of `INLINE` bytes (the text is
+        // padded): the joined tokens are at most the text and a space long, plus that much.
+        joined.clear();
+        joined.resize(low.len() + 1 + words::INLINE, 0);
+        let mut at = 0;
+        content.clear();
+        hashes.clear();
+        let mut votes = [0u32; 32];
+        let words = self.each_word(py, padded, spans, |(a, b), word| {
+            let len = b - a;
+            if len <= words::INLINE {
+                joined[at..at + words::INLINE].copy_from_slice(&padded[a..a + words::INLINE]);
+            } else {
+                joined[at..at + len].copy_from_slice(&padded[a..b]);
+            }
+            at += len;
+            joined[at] = b' ';
+            at += 1;
+            if word.content != NO_CONTENT {
+                if with_words {
+                    content.push(word.content);
+                }
+                hashes.push(word.crc);
+            }
+            let mut bits = word.languages;
+            while bits != 0 {
+                votes[bits.trailing_zeros() as usize] += 1;
+                bits &= bits - 1;
+            }
+        });
+        let digest = crc32fast::hash(&joined[..at.saturating_sub(1)]);
+        // The `sketch_size` smallest distinct hashes. Sorting a text's few dozen once is
+        // simpler, and no slower, than keeping the smallest sorted as they come.
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes.truncate(self.sketch_size);
+        let content: Option<Vec<_>> = with_words.then(|| {
+            let form = |&i: &u32| words.contents[i as usize].clone_ref(py);
+            content.iter().map(form).collect()
+        });
+        drop(words);
+
+        let mut numbers: Vec<Vec<u8>> = Vec::new();
+        if scan.has_digit() {
+            for &(a, b) in spans.iter() {
+                if text::is_number(&low[a..b]) {
+                    numbers.push(text::normal_number(&low[a..b]));
+                }
+            }
+            numbers.sort_unstable();
+            numbers.dedup();
+        }
+        names.clear();
+        scan.entity_spans(names);
+        let mut entities: Vec<&[u8]> = names
+            .iter()
+            .map(|&(a, b)| &low[a..b])
+            .filter(|name| !self.is_stopword(name))
+            .collect();
+        entities.sort_unstable();
+        entities.dedup();
+        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
+        let mut guard = crc32fast::Hasher::new();
+        guard.update(&numbers.join(&b' '));
+        guard.update(b"|");
+        guard.update(&entities.join(&b' '));
+
+        let language = if !scan.has_letter() {
+            &self.no_script
+        } else {
+            let mut best = None;
+            let mut best_votes = 0;
+            for (i, &n) in votes.iter().enumerate().take(self.languages.len()) {
+                if n > best_votes {
+                    best = Some(i);
+                    best_votes = n;
+                }
+            }
+            best.map_or(&self.latin, |i| &self.languages[i])
+        };
+
+        let strings = |items: &[&[u8]]| -> PyResult<Bound<'py, PyFrozenSet>> {
+            if items.is_empty() {
+                return Ok(self.empty.bind(py).clone());
+            }
+            PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
+        };
+        let content = match content {
+            Some(content) => Some(PyTuple::new(py, content)?),
+            None => None,
+        };
+        let result = (
+            digest,
+            content,
+            PyTuple::new(py, hashes.iter())?,
+            strings(&numbers)?,
+            strings(&entities)?,
+            language.bind(py).clone(),
+            guard.finalize(),
+        );
+        result.into_pyobject(py)
     }
 }
 
@@ -254,6 +374,7 @@ impl TextAnalyser {
                 contents: Vec::new(),
                 max_words,
             }),
+            scratch: Mutex::default(),
         })
     }
 
@@ -274,97 +395,12 @@ impl TextAnalyser {
         let Some(text) = text_of(head) else {
             return Ok(None);
         };
-        let Some((low, spans)) = Self::tokens(text) else {
-            return Ok(None);
-        };
-        let original = text.as_bytes();
-        let low_text = &low[..original.len()];
-
-        let mut joined = Vec::with_capacity(low_text.len());
-        for &(a, b) in &spans {
-            joined.extend_from_slice(&low[a..b]);
-            joined.push(b' ');
-        }
-        joined.pop();
-        let digest = crc32fast::hash(&joined);
-
-        let mut content = Vec::with_capacity(if with_words { spans.len() } else { 0 });
-        let mut sketch = Sketch::new(self.sketch_size);
-        let mut votes = [0u32; 32];
-        self.each_word(py, &low, &spans, |word, contents| {
-            if word.content != NO_CONTENT {
-                if with_words {
-                    content.push(contents[word.content as usize].bind(py).clone());
-                }
-                sketch.add(word.crc);
+        self.with_scratch(|scratch| {
+            if scratch.load(text).is_none() {
+                return Ok(None);
             }
-            let mut bits = word.languages;
-            while bits != 0 {
-                votes[bits.trailing_zeros() as usize] += 1;
-                bits &= bits - 1;
-            }
-        });
-
-        let mut numbers: Vec<Vec<u8>> = Vec::new();
-        if text::has_digit(low_text) {
-            for &(a, b) in &spans {
-                if text::is_number(&low[a..b]) {
-                    numbers.push(text::normal_number(&low[a..b]));
-                }
-            }
-            numbers.sort_unstable();
-            numbers.dedup();
-        }
-        let mut entity_spans = Vec::new();
-        text::entity_spans(original, &mut entity_spans);
-        let mut entities: Vec<&[u8]> = entity_spans
-            .iter()
-            .map(|&(a, b)| &low[a..b])
-            .filter(|name| !self.is_stopword(name))
-            .collect();
-        entities.sort_unstable();
-        entities.dedup();
-        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
-        let mut guard = crc32fast::Hasher::new();
-        guard.update(&numbers.join(&b' '));
-        guard.update(b"|");
-        guard.update(&entities.join(&b' '));
-
-        let language = if !text::has_latin_letter(original) {
-            &self.no_script
-        } else {
-            let mut best = None;
-            let mut best_votes = 0;
-            for (i, &n) in votes.iter().enumerate().take(self.languages.len()) {
-                if n > best_votes {
-                    best = Some(i);
-                    best_votes = n;
-                }
-            }
-            best.map_or(&self.latin, |i| &self.languages[i])
-        };
-
-        let strings = |items: &[&[u8]]| -> PyResult<Bound<'py, PyFrozenSet>> {
-            if items.is_empty() {
-                return Ok(self.empty.bind(py).clone());
-            }
-            PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
-        };
-        let content = if with_words {
-            Some(PyTuple::new(py, content)?)
-        } else {
-            None
-        };
-        let result = (
-            digest,
-            content,
-            PyTuple::new(py, sketch.sorted())?,
-            strings(&numbers)?,
-            strings(&entities)?,
-            language.bind(py).clone(),
-            guard.finalize(),
-        );
-        Ok(Some(result.into_pyobject(py)?))
+            self.analyse_loaded(py, scratch, with_words).map(Some)
+        })
     }
 
     /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.
@@ -376,16 +412,24 @@ impl TextAnalyser {
         let Some(text) = text_of(head) else {
             return Ok(None);
         };
-        let Some((low, spans)) = Self::tokens(text) else {
-            return Ok(None);
-        };
-        let mut content = Vec::with_capacity(spans.len());
-        self.each_word(py, &low, &spans, |word, contents| {
-            if word.content != NO_CONTENT {
-                content.push(contents[word.content as usize].bind(py).clone());
+        self.with_scratch(|scratch| {
+            if scratch.load(text).is_none() {
+                return Ok(None);
             }
-        });
-        Ok(Some(PyTuple::new(py, content)?))
+            let mut content = Vec::with_capacity(scratch.spans.len());
+            let low = scratch.scan.padded();
+            let words = self.each_word(py, low, &scratch.spans, |_, word| {
+                if word.content != NO_CONTENT {
+                    content.push(word.content);
+                }
+            });
+            let content: Vec<_> = content
+                .iter()
+                .map(|&i| words.contents[i as usize].clone_ref(py))
+                .collect();
+            drop(words);
+            Ok(Some(PyTuple::new(py, content)?))
+        })
     }
 
     /// Lower-cased tokens of ``head`` (``tokens.tokenize``), or None to leave it to Python.

@@ -34,11 +34,17 @@ pub fn charset(text: &str) -> Option<Charset> {
         return Some(Charset::Ascii);
     }
     for ch in text.chars() {
-        if !ch.is_ascii() && ch != '\u{2019}' && !SEPARATORS.contains(&ch) {
+        if !ch.is_ascii() && !accepted_beyond_ascii(ch) {
             return None;
         }
     }
     Some(Charset::Extended)
+}
+
+/// True for the characters beyond ASCII that this module handles.
+#[inline]
+pub fn accepted_beyond_ascii(ch: char) -> bool {
+    ch == '\u{2019}' || SEPARATORS.contains(&ch)
 }
 
 /// Python's `\s` on the accepted characters: ASCII whitespace including the information
@@ -60,12 +66,34 @@ fn alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
-#[inline]
-fn alnum_run(text: &[u8], mut i: usize) -> usize {
-    while i < text.len() && alnum(text[i]) {
-        i += 1;
+/// Where the runs of `[a-z0-9]` of a lowered text start and end: [`tokenize`] jumps from
+/// run to run, byte by byte ([`Bytes`]) or from bit to bit of a mask (`scan::Scan`).
+pub trait AlnumRuns {
+    /// The first `[a-z0-9]` byte at or after `i`, or the text's length when there is none.
+    fn next_alnum(&self, i: usize) -> usize;
+    /// The first byte at or after `i` that is not `[a-z0-9]` (at most the text's length).
+    fn run_end(&self, i: usize) -> usize;
+}
+
+/// [`AlnumRuns`] found by reading the bytes.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl AlnumRuns for Bytes<'_> {
+    #[inline]
+    fn next_alnum(&self, mut i: usize) -> usize {
+        while i < self.0.len() && !alnum(self.0[i]) {
+            i += 1;
+        }
+        i
     }
-    i
+
+    #[inline]
+    fn run_end(&self, mut i: usize) -> usize {
+        while i < self.0.len() && alnum(self.0[i]) {
+            i += 1;
+        }
+        i
+    }
 }
 
 #[inline]
@@ -78,62 +106,65 @@ fn digit_run(text: &[u8], mut i: usize) -> usize {
 
 /// Token spans of lower-cased `text`, as `re.findall` of the pattern for `charset` finds them.
 pub fn tokenize(text: &[u8], charset: Charset, spans: &mut Vec<(usize, usize)>) {
+    tokenize_runs(text, charset, &Bytes(text), spans);
+}
+
+/// [`tokenize`], with the runs of `[a-z0-9]` in `text` found by `runs`.
+#[inline]
+pub fn tokenize_runs(
+    text: &[u8],
+    charset: Charset,
+    runs: &impl AlnumRuns,
+    spans: &mut Vec<(usize, usize)>,
+) {
     let n = text.len();
     let mut i = 0;
     match charset {
-        Charset::Ascii => {
-            while i < n {
-                if !alnum(text[i]) {
-                    i += 1;
+        Charset::Ascii => loop {
+            i = runs.next_alnum(i);
+            if i >= n {
+                break;
+            }
+            let start = i;
+            i = runs.run_end(i);
+            while i + 1 < n && matches!(text[i], b'\'' | b'.' | b',') && alnum(text[i + 1]) {
+                i = runs.run_end(i + 1);
+            }
+            spans.push((start, i));
+        },
+        Charset::Extended => loop {
+            i = runs.next_alnum(i);
+            if i >= n {
+                break;
+            }
+            if text[i].is_ascii_digit() {
+                // `\d+(?:[.,]\d+)+`, tried before the word alternative.
+                let mut j = digit_run(text, i);
+                let mut groups = 0;
+                while j + 1 < n && matches!(text[j], b'.' | b',') && text[j + 1].is_ascii_digit() {
+                    j = digit_run(text, j + 1);
+                    groups += 1;
+                }
+                if groups > 0 {
+                    spans.push((i, j));
+                    i = j;
                     continue;
                 }
-                let start = i;
-                i = alnum_run(text, i);
-                while i + 1 < n && matches!(text[i], b'\'' | b'.' | b',') && alnum(text[i + 1]) {
-                    i = alnum_run(text, i + 1);
-                }
-                spans.push((start, i));
             }
-        }
-        Charset::Extended => {
-            while i < n {
-                let b = text[i];
-                if b.is_ascii_digit() {
-                    // `\d+(?:[.,]\d+)+`, tried before the word alternative.
-                    let mut j = digit_run(text, i);
-                    let mut groups = 0;
-                    while j + 1 < n
-                        && matches!(text[j], b'.' | b',')
-                        && text[j + 1].is_ascii_digit()
-                    {
-                        j = digit_run(text, j + 1);
-                        groups += 1;
-                    }
-                    if groups > 0 {
-                        spans.push((i, j));
-                        i = j;
-                        continue;
-                    }
+            // `[^\W_]+(?:['\u2019][^\W_]+)*`
+            let start = i;
+            i = runs.run_end(i);
+            loop {
+                if i + 1 < n && text[i] == b'\'' && alnum(text[i + 1]) {
+                    i = runs.run_end(i + 1);
+                } else if i + 3 < n && text[i..].starts_with(CURLY) && alnum(text[i + 3]) {
+                    i = runs.run_end(i + 3);
+                } else {
+                    break;
                 }
-                if !alnum(b) {
-                    i += 1;
-                    continue;
-                }
-                // `[^\W_]+(?:['\u2019][^\W_]+)*`
-                let start = i;
-                i = alnum_run(text, i);
-                loop {
-                    if i + 1 < n && text[i] == b'\'' && alnum(text[i + 1]) {
-                        i = alnum_run(text, i + 1);
-                    } else if i + 3 < n && text[i..].starts_with(CURLY) && alnum(text[i + 3]) {
-                        i = alnum_run(text, i + 3);
-                    } else {
-                        break;
-                    }
-                }
-                spans.push((start, i));
             }
-        }
+            spans.push((start, i));
+        },
     }
 }
 
@@ -220,32 +251,42 @@ fn word_byte(b: u8) -> bool {
 
 /// Spans of `_ENTITY = [A-Z](?<=[^.!?:\s] [A-Z])[\w-]*\w` in the original-case `text`.
 pub fn entity_spans(text: &[u8], spans: &mut Vec<(usize, usize)>) {
-    let n = text.len();
     // A name starts right after a space: jump from space to space.
     for space in memchr::memchr_iter(b' ', text) {
         let i = space + 1;
-        if i < 2 || i >= n || !text[i].is_ascii_uppercase() {
-            continue;
-        }
-        let before = text[i - 2];
-        if matches!(before, b'.' | b'!' | b'?' | b':') || space_before(text, i - 1) {
-            continue;
-        }
-        let mut j = i + 1;
-        let mut end = 0;
-        while j < n && (word_byte(text[j]) || text[j] == b'-') {
-            if word_byte(text[j]) {
-                end = j + 1;
-            }
-            j += 1;
-        }
-        if end > 0 {
+        if i < text.len()
+            && text[i].is_ascii_uppercase()
+            && let Some(end) = entity_end(text, i)
+        {
             spans.push((i, end));
         }
     }
 }
 
+/// The end of the name (`_ENTITY`) starting at the capital `text[i]`, which follows a
+/// space, or None. `text` may be lowered: nothing else here depends on case.
+#[inline]
+pub fn entity_end(text: &[u8], i: usize) -> Option<usize> {
+    if i < 2 {
+        return None;
+    }
+    let before = text[i - 2];
+    if matches!(before, b'.' | b'!' | b'?' | b':') || space_before(text, i - 1) {
+        return None;
+    }
+    let mut j = i + 1;
+    let mut end = 0;
+    while j < text.len() && (word_byte(text[j]) || text[j] == b'-') {
+        if word_byte(text[j]) {
+            end = j + 1;
+        }
+        j += 1;
+    }
+    (end > 0).then_some(end)
+}
+
 /// True when `text` holds an ASCII digit (a branch-free pass the compiler vectorises).
+#[cfg(test)]
 pub fn has_digit(text: &[u8]) -> bool {
     text.chunks(64).any(|chunk| {
         chunk
@@ -257,6 +298,7 @@ pub fn has_digit(text: &[u8]) -> bool {
 
 /// True when the text has a letter of the Latin script (`script(text) == "latin"` for an
 /// accepted text; "none" otherwise).
+#[cfg(test)]
 pub fn has_latin_letter(text: &[u8]) -> bool {
     text.iter().any(u8::is_ascii_alphabetic)
 }

@@ -86,18 +86,82 @@ struct Word {
     crc: u32,
     /// Languages (bits, in the order of `TextAnalyser.languages`) it is a function word of.
     languages: u32,
-    /// Its content form as a Python string, at this index of `Words::contents` (shared by
-    /// every text holding the token); `NO_CONTENT` for a stopword, a number, a lone letter.
+    /// Its content form, at this index of `Words::forms` (shared by every text holding
+    /// the token); `NO_CONTENT` for a stopword, a number, a lone letter.
     content: u32,
 }
 
 const NO_CONTENT: u32 = u32::MAX;
 
-/// The word cache and the Python strings of content forms it refers to, cleared together.
+/// Texts from which `analyse_many` releases the GIL: for fewer, releasing it and waiting to
+/// take it back (up to the 5 ms switch interval while another thread runs Python) costs
+/// more than it frees.
+const DETACH_AT: usize = 8;
+
+/// The word cache and the content forms it refers to, cleared together.
 struct Words {
     cache: WordCache<Word>,
-    contents: Vec<Py<PyString>>,
+    /// Content forms, indexed by `Word::content`.
+    forms: Vec<Box<str>>,
+    /// Their Python strings, made when first needed: words found while the GIL is released
+    /// (`analyse_many`) get theirs afterwards.
+    strings: Vec<Option<Py<PyString>>>,
+    /// Times the cache was emptied: content indices read before a change are stale.
+    generation: u64,
     max_words: usize,
+}
+
+impl Words {
+    /// Empties the cache when it holds `max_words` (between texts, never during one).
+    fn bound(&mut self) {
+        if self.cache.len() >= self.max_words {
+            self.cache.clear();
+            self.forms.clear();
+            self.strings.clear();
+            self.generation += 1;
+        }
+    }
+
+    /// The Python string of content form `i` (a str is not tracked by the GC: making one
+    /// with the cache locked cannot run a finaliser).
+    fn string(&mut self, py: Python<'_>, i: u32) -> Py<PyString> {
+        let slot = &mut self.strings[i as usize];
+        match slot {
+            Some(held) => held.clone_ref(py),
+            None => {
+                let made = PyString::new(py, &self.forms[i as usize]).unbind();
+                *slot = Some(made.clone_ref(py));
+                made
+            }
+        }
+    }
+}
+
+/// The language a text's words vote for.
+#[derive(Clone, Copy)]
+enum Language {
+    /// No letter of the Latin script.
+    NoScript,
+    /// Latin letters, no function word of a known language.
+    Latin,
+    /// This index of `TextAnalyser::languages`.
+    Label(usize),
+}
+
+/// What `analyse` finds in a text, before any Python object is made (so it can be found
+/// with the GIL released).
+struct Found {
+    digest: u32,
+    /// Content words (indices of `Words::forms`), when asked for.
+    content: Option<Vec<u32>>,
+    sketch: Vec<u32>,
+    /// Distinct numbers and names, sorted.
+    numbers: Vec<Vec<u8>>,
+    entities: Vec<Vec<u8>>,
+    language: Language,
+    guard: u32,
+    /// `Words::generation` when the content indices were read.
+    generation: u64,
 }
 
 /// The buffers of one analysis, kept between calls rather than allocated for each.
@@ -107,7 +171,7 @@ struct Scratch {
     spans: Spans,
     /// The lowered tokens joined by spaces (what the digest hashes), and room to spare.
     joined: Vec<u8>,
-    /// The content words (indices of `Words::contents`).
+    /// The content words (indices of `Words::forms`).
     content: Vec<u32>,
     /// The hashes of the content words: the sketch holds the smallest.
     hashes: Vec<u32>,
@@ -148,13 +212,13 @@ impl TextAnalyser {
         self.stopwords.contains(word)
     }
 
-    fn new_word(&self, py: Python<'_>, token: &[u8], contents: &mut Vec<Py<PyString>>) -> Word {
+    fn new_word(&self, token: &[u8], forms: &mut Vec<Box<str>>) -> Word {
         let form = text::content_form(token, |w| self.is_stopword(w));
         let content = match form {
             Some(f) => {
                 // Tokens are ASCII or ASCII with curly apostrophes: valid UTF-8.
-                contents.push(PyString::new(py, std::str::from_utf8(f).unwrap()).unbind());
-                (contents.len() - 1) as u32
+                forms.push(std::str::from_utf8(f).unwrap().into());
+                (forms.len() - 1) as u32
             }
             None => NO_CONTENT,
         };
@@ -163,6 +227,10 @@ impl TextAnalyser {
             languages: self.language_of.get(token).copied().unwrap_or(0),
             content,
         }
+    }
+
+    fn lock_words(&self) -> MutexGuard<'_, Words> {
+        self.words.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `f` with the analyser's buffers, or with new ones when they are in use (by
@@ -175,40 +243,36 @@ impl TextAnalyser {
         }
     }
 
-    /// Looks every token up (making what is new), calling `each` with what is known of it,
-    /// and returns the cache still locked, to read the content objects of what was found.
-    /// Drop it before making a Python object the GC tracks (a tuple, a set): a collection
-    /// may run a finaliser, which may analyse a text on this thread, or let another run.
+    /// Looks every token up in `words` (making what is new), calling `each` with what is
+    /// known of it. Needs no Python object: it runs with the GIL released too.
     fn each_word(
         &self,
-        py: Python<'_>,
+        words: &mut Words,
         low: &[u8],
         spans: &[(usize, usize)],
         mut each: impl FnMut((usize, usize), Word),
-    ) -> MutexGuard<'_, Words> {
-        let mut held = self.words.lock().unwrap_or_else(|e| e.into_inner());
-        let words = &mut *held;
-        if words.cache.len() >= words.max_words {
-            words.cache.clear();
-            words.contents.clear();
-        }
+    ) {
+        words.bound();
         for &(a, b) in spans {
-            let contents = &mut words.contents;
-            let word = words
-                .cache
-                .get(low, a, b, || self.new_word(py, &low[a..b], contents));
+            let Words {
+                cache,
+                forms,
+                strings,
+                ..
+            } = &mut *words;
+            let word = cache.get(low, a, b, || {
+                let word = self.new_word(&low[a..b], forms);
+                if word.content != NO_CONTENT {
+                    strings.push(None);
+                }
+                word
+            });
             each((a, b), word);
         }
-        held
     }
 
-    /// The tuple `analyse` returns for the text `scratch` has loaded.
-    fn analyse_loaded<'py>(
-        &self,
-        py: Python<'py>,
-        scratch: &mut Scratch,
-        with_words: bool,
-    ) -> PyResult<Bound<'py, PyTuple>> {
+    /// What `analyse` finds in the text `scratch` has loaded (`words` locked by the caller).
+    fn measure(&self, scratch: &mut Scratch, words: &mut Words, with_words: bool) -> Found {
         let Scratch {
             scan,
             spans,
@@ -228,7 +292,7 @@ impl TextAnalyser {
         content.clear();
         hashes.clear();
         let mut votes = [0u32; 32];
-        let words = self.each_word(py, padded, spans, |(a, b), word| {
+        self.each_word(words, padded, spans, |(a, b), word| {
             let len = b - a;
             if len <= words::INLINE {
                 joined[at..at + words::INLINE].copy_from_slice(&padded[a..a + words::INLINE]);
@@ -256,11 +320,6 @@ impl TextAnalyser {
         hashes.sort_unstable();
         hashes.dedup();
         hashes.truncate(self.sketch_size);
-        let content: Option<Vec<_>> = with_words.then(|| {
-            let form = |&i: &u32| words.contents[i as usize].clone_ref(py);
-            content.iter().map(form).collect()
-        });
-        drop(words);
 
         let mut numbers: Vec<Vec<u8>> = Vec::new();
         if scan.has_digit() {
@@ -281,46 +340,96 @@ impl TextAnalyser {
             .collect();
         entities.sort_unstable();
         entities.dedup();
-        let numbers: Vec<&[u8]> = numbers.iter().map(Vec::as_slice).collect();
         let mut guard = crc32fast::Hasher::new();
         guard.update(&numbers.join(&b' '));
         guard.update(b"|");
         guard.update(&entities.join(&b' '));
 
         let language = if !scan.has_letter() {
-            &self.no_script
+            Language::NoScript
         } else {
-            let mut best = None;
+            let mut best = Language::Latin;
             let mut best_votes = 0;
             for (i, &n) in votes.iter().enumerate().take(self.languages.len()) {
                 if n > best_votes {
-                    best = Some(i);
+                    best = Language::Label(i);
                     best_votes = n;
                 }
             }
-            best.map_or(&self.latin, |i| &self.languages[i])
+            best
         };
+        Found {
+            digest,
+            content: with_words.then(|| content.clone()),
+            sketch: hashes.clone(),
+            numbers,
+            entities: entities.into_iter().map(<[u8]>::to_vec).collect(),
+            language,
+            guard: guard.finalize(),
+            generation: words.generation,
+        }
+    }
 
-        let strings = |items: &[&[u8]]| -> PyResult<Bound<'py, PyFrozenSet>> {
+    /// The Python strings of `found`'s content words, or None when not asked for (read
+    /// with `words` locked, and still current).
+    fn content_of(py: Python<'_>, found: &Found, words: &mut Words) -> Option<Vec<Py<PyString>>> {
+        let content = found.content.as_ref()?;
+        Some(content.iter().map(|&i| words.string(py, i)).collect())
+    }
+
+    /// The tuple `analyse` returns, from what `measure` found. Makes GC-tracked objects:
+    /// call it with the word cache unlocked (a collection may run a finaliser, which may
+    /// analyse a text on this thread).
+    fn to_python<'py>(
+        &self,
+        py: Python<'py>,
+        found: &Found,
+        content: Option<Vec<Py<PyString>>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let strings = |items: &[Vec<u8>]| -> PyResult<Bound<'py, PyFrozenSet>> {
             if items.is_empty() {
                 return Ok(self.empty.bind(py).clone());
             }
             PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
+        };
+        let language = match found.language {
+            Language::NoScript => &self.no_script,
+            Language::Latin => &self.latin,
+            Language::Label(i) => &self.languages[i],
         };
         let content = match content {
             Some(content) => Some(PyTuple::new(py, content)?),
             None => None,
         };
         let result = (
-            digest,
+            found.digest,
             content,
-            PyTuple::new(py, hashes.iter())?,
-            strings(&numbers)?,
-            strings(&entities)?,
+            PyTuple::new(py, found.sketch.iter())?,
+            strings(&found.numbers)?,
+            strings(&found.entities)?,
             language.bind(py).clone(),
-            guard.finalize(),
+            found.guard,
         );
         result.into_pyobject(py)
+    }
+
+    /// `analyse` of one text, with the GIL held throughout.
+    fn analyse_one<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        with_words: bool,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.with_scratch(|scratch| {
+            if scratch.load(text).is_none() {
+                return Ok(None);
+            }
+            let mut words = self.lock_words();
+            let found = self.measure(scratch, &mut words, with_words);
+            let content = Self::content_of(py, &found, &mut words);
+            drop(words);
+            self.to_python(py, &found, content).map(Some)
+        })
     }
 }
 
@@ -371,7 +480,9 @@ impl TextAnalyser {
                     languages: 0,
                     content: NO_CONTENT,
                 }),
-                contents: Vec::new(),
+                forms: Vec::new(),
+                strings: Vec::new(),
+                generation: 0,
                 max_words,
             }),
             scratch: Mutex::default(),
@@ -395,12 +506,75 @@ impl TextAnalyser {
         let Some(text) = text_of(head) else {
             return Ok(None);
         };
-        self.with_scratch(|scratch| {
-            if scratch.load(text).is_none() {
-                return Ok(None);
-            }
-            self.analyse_loaded(py, scratch, with_words).map(Some)
-        })
+        self.analyse_one(py, text, with_words)
+    }
+
+    /// ``[analyse(h, w) for h, w in zip(heads, with_words)]``, with the GIL released for
+    /// all but making the results' Python objects, so that the calling thread's analysis
+    /// runs beside the other threads' Python.
+    ///
+    /// The word cache stays locked while the GIL is released, and is not locked again
+    /// before the GIL is back: a thread that holds the GIL and waits for the cache only
+    /// waits for the analysis itself. Content words found meanwhile get their Python
+    /// strings afterwards; a text whose content indices went stale (the cache was emptied
+    /// meanwhile, being full) is analysed again.
+    fn analyse_many<'py>(
+        &self,
+        py: Python<'py>,
+        heads: Vec<Bound<'py, PyString>>,
+        with_words: Vec<bool>,
+    ) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
+        if heads.len() != with_words.len() {
+            return Err(PyValueError::new_err(format!(
+                "{} texts but {} with_words flags",
+                heads.len(),
+                with_words.len()
+            )));
+        }
+        // The UTF-8 of each string is read (or made) with the GIL held; `heads` keeps the
+        // strings alive, so the borrowed bytes stay valid while it is released.
+        let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
+        let measure_all = || -> Vec<Option<Found>> {
+            let mut words = self.lock_words();
+            self.with_scratch(|scratch| {
+                texts
+                    .iter()
+                    .zip(&with_words)
+                    .map(|(text, &words_too)| {
+                        scratch.load((*text)?)?;
+                        Some(self.measure(scratch, &mut words, words_too))
+                    })
+                    .collect()
+            })
+        };
+        let found = if texts.len() < DETACH_AT {
+            measure_all()
+        } else {
+            py.detach(measure_all)
+        };
+        let mut words = self.lock_words();
+        let content: Vec<Option<Option<Vec<Py<PyString>>>>> = found
+            .iter()
+            .map(|found| {
+                let found = found.as_ref()?;
+                (found.generation == words.generation)
+                    .then(|| Self::content_of(py, found, &mut words))
+            })
+            .collect();
+        drop(words);
+        found
+            .iter()
+            .zip(content)
+            .zip(texts.iter().zip(&with_words))
+            .map(
+                |((found, content), (text, &words_too))| match (found, content) {
+                    (None, _) => Ok(None),
+                    (Some(found), Some(content)) => self.to_python(py, found, content).map(Some),
+                    // Stale: the content indices point into a cache emptied since.
+                    (Some(_), None) => self.analyse_one(py, text.unwrap_or_default(), words_too),
+                },
+            )
+            .collect()
     }
 
     /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.
@@ -418,15 +592,13 @@ impl TextAnalyser {
             }
             let mut content = Vec::with_capacity(scratch.spans.len());
             let low = scratch.scan.padded();
-            let words = self.each_word(py, low, &scratch.spans, |_, word| {
+            let mut words = self.lock_words();
+            self.each_word(&mut words, low, &scratch.spans, |_, word| {
                 if word.content != NO_CONTENT {
                     content.push(word.content);
                 }
             });
-            let content: Vec<_> = content
-                .iter()
-                .map(|&i| words.contents[i as usize].clone_ref(py))
-                .collect();
+            let content: Vec<_> = content.iter().map(|&i| words.string(py, i)).collect();
             drop(words);
             Ok(Some(PyTuple::new(py, content)?))
         })

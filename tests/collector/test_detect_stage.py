@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from tests.detectors.test_update_many import drifting_stream
 from watchkeeper.collector.processors.detect import DetectorStage
 from watchkeeper.collector.record import CallRecord
@@ -60,12 +62,14 @@ def reference(calls: list[CallRecord]) -> tuple[dict[str, dict[str, float]], lis
     return scores, alarms
 
 
-def test_the_stage_reports_what_the_detectors_report_call_by_call() -> None:
+@pytest.mark.parametrize("prefetch", [True, False], ids=["texts-ahead", "texts-when-read"])
+def test_the_stage_reports_what_the_detectors_report_call_by_call(prefetch: bool) -> None:
+    """With or without the texts analysed ahead on another thread (``TextPrefetch``)."""
     calls = records()
     expected_scores, expected_alarms = reference(calls)
     assert len({c.detector_key for c in calls}) == 3
     assert len(expected_alarms) >= 3
-    stage = DetectorStage(default_detectors())
+    stage = DetectorStage(default_detectors(), prefetch=prefetch)
     scores: dict[str, dict[str, float]] = {}
     alarms = []
     order: list[str] = []

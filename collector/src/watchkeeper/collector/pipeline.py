@@ -251,6 +251,7 @@ class Pipeline:
             self.save_state()
         except Exception:
             log.exception("could not checkpoint detector state at close")
+        self.detect.close()
 
     def _prepare_calls(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.detectors import Detector, KeyedDetectors
+from watchkeeper.detectors.text.prefetch import TextPrefetch, run_texts
 from watchkeeper.detectors.text.tokens import forget_texts
 
 #: Calls of a key that each detector goes through at once: the memo of their texts'
@@ -35,14 +36,23 @@ class DetectorStage:
     order-dependent and must see calls one at a time.
     """
 
-    def __init__(self, detectors: Sequence[Detector], max_keys: int = 1000) -> None:
+    def __init__(
+        self, detectors: Sequence[Detector], max_keys: int = 1000, *, prefetch: bool = True
+    ) -> None:
         self._keyed = [KeyedDetectors(d, max_keys=max_keys) for d in detectors]
+        #: Analyses the texts of the runs ahead (``prefetch``, with the compiled core).
+        self._prefetch = TextPrefetch() if detectors and prefetch else None
         if detectors:
             # Their calibrations import numpy when a key's first references fill: do it at
             # start rather than stall that batch by the ~0.2 s an import takes.
             import numpy  # noqa: F401
         # (detector, score name) -> "<detector>.<score name>", made once
         self._score_names: dict[tuple[str, str], str] = {}
+
+    def close(self) -> None:
+        """Stop the thread that analyses texts ahead (the detectors' state is kept)."""
+        if self._prefetch is not None:
+            self._prefetch.close()
 
     @property
     def keyed(self) -> list[KeyedDetectors]:
@@ -74,36 +84,50 @@ class DetectorStage:
         wide: list[dict[str, float]] = [{} for _ in calls]
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
-        keys = [
-            (key, group, [keyed.get(key) for keyed in self._keyed]) for key, group in by_key.items()
-        ]
         # Round the keys run by run rather than key after key: a detector that hands a
         # calibration to a background thread (the topic test's) gets the other keys' runs
         # of time before it needs the result.
-        for start in range(0, max(map(len, by_key.values()), default=0), RUN):
-            for key, group, detectors in keys:
-                if start >= len(group):
-                    continue
-                at = group[start : start + RUN]
-                run = [calls[i] for i in at]
-                maps = [wide[i] for i in at]
-                forget_texts()
-                for order, detector in enumerate(detectors):
-                    found = detector.update_many(run)
-                    for score_name, column in found.scores.items():
-                        name = names.get((detector.name, score_name))
-                        if name is None:
-                            name = names[(detector.name, score_name)] = (
-                                f"{detector.name}.{score_name}"
-                            )
-                        for into, value in zip(maps, column, strict=True):
-                            if value == value:  # noqa: PLR0124 - not NaN: the call got this score
-                                into[name] = value
-                    main = found.scores.get(detector.score_name)
-                    for i, reason in found.alarms:
-                        score = main[i] if main is not None else math.nan
-                        alarm = self._alarm(detector, key, run[i], score, reason)
-                        alarms.append((at[i], order, alarm))
+        instances = {key: [keyed.get(key) for keyed in self._keyed] for key in by_key}
+        runs = [
+            (key, group[start : start + RUN])
+            for start in range(0, max(map(len, by_key.values()), default=0), RUN)
+            for key, group in by_key.items()
+            if start < len(group)
+        ]
+        # The core analyses the runs' texts on another thread, mostly without the GIL,
+        # while the detectors below work through the runs before.
+        prefetch = self._prefetch
+        jobs = (
+            [
+                prefetch.submit(
+                    *run_texts(
+                        [calls[i].input_text for i in at], [calls[i].output_text for i in at]
+                    )
+                )
+                for _, at in runs
+            ]
+            if prefetch is not None and prefetch.available
+            else [None] * len(runs)
+        )
+        for (key, at), job in zip(runs, jobs, strict=True):
+            run = [calls[i] for i in at]
+            maps = [wide[i] for i in at]
+            forget_texts()
+            TextPrefetch.take(job)
+            for order, detector in enumerate(instances[key]):
+                found = detector.update_many(run)
+                for score_name, column in found.scores.items():
+                    name = names.get((detector.name, score_name))
+                    if name is None:
+                        name = names[(detector.name, score_name)] = f"{detector.name}.{score_name}"
+                    for into, value in zip(maps, column, strict=True):
+                        if value == value:  # noqa: PLR0124 - not NaN: the call got this score
+                            into[name] = value
+                main = found.scores.get(detector.score_name)
+                for i, reason in found.alarms:
+                    score = main[i] if main is not None else math.nan
+                    alarm = self._alarm(detector, key, run[i], score, reason)
+                    alarms.append((at[i], order, alarm))
         forget_texts()  # the memo holds no text past the batch
         scored = [(call, into) for call, into in zip(calls, wide, strict=True) if into]
         out = Detection(scores=scored)

@@ -58,6 +58,13 @@ class TextAnalyser(Protocol):
     def analyse(self, head: str, with_words: bool = True) -> Analysis | None:
         """Everything :mod:`.tokens` and :mod:`.language` find in ``head``, or None."""
 
+    def analyse_many(
+        self, heads: Sequence[str], with_words: Sequence[bool]
+    ) -> list[Analysis | None]:
+        """``[analyse(h, w) for h, w in zip(heads, with_words)]``, the GIL released for
+        all but making the results' Python objects (the word cache stays locked meanwhile:
+        an analyser used here must not also be used by a thread holding the GIL)."""
+
     def content_words(self, head: str) -> tuple[str, ...] | None:
         """``tokens.content_words(head)``, or None."""
 

@@ -63,7 +63,9 @@ class TextFacts:
         "words",
     )
 
-    def __init__(self, text: str, with_words: bool = False) -> None:
+    def __init__(
+        self, text: str, with_words: bool = False, analysed: native_core.Analysis | None = None
+    ) -> None:
         # Holding the string keeps its id from being reused while the entry lives.
         self.text = text
         self.words: tuple[str, ...] | None = None
@@ -77,20 +79,21 @@ class TextFacts:
         self.guard: int | None = None
         #: True when the compiled core analysed the text (it then also has its content words).
         self.native = False
-        if _ANALYSER is not None:
+        found = analysed
+        if found is None and _ANALYSER is not None:
             head = text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
             found = _ANALYSER.analyse(head, with_words)
-            if found is not None:
-                self.native = True
-                (
-                    self.digest,
-                    self.content,
-                    self.sketch,
-                    self.numbers,
-                    self.entities,
-                    self.language,
-                    self.guard,
-                ) = found
+        if found is not None:
+            self.native = True
+            (
+                self.digest,
+                self.content,
+                self.sketch,
+                self.numbers,
+                self.entities,
+                self.language,
+                self.guard,
+            ) = found
 
 
 _FACTS: dict[int, TextFacts] = {}
@@ -103,6 +106,20 @@ def forget_texts() -> None:
     """Empty the memo: call before a run of calls that each detector goes through in turn,
     so that the memo does not start over halfway through the run's texts."""
     _FACTS.clear()
+
+
+def remember(texts: Sequence[str], analyses: Sequence[native_core.Analysis | None]) -> None:
+    """Put analyses made ahead of time (``TextAnalyser.analyse_many`` of the texts' first
+    ``MAX_CHARS`` characters) in the memo, as ``text_facts`` would have made them. A text
+    the core left to Python (None) is analysed when first asked for, as usual.
+    """
+    if len(_FACTS) + len(texts) > _FACTS_SIZE:
+        _FACTS.clear()
+    for text, found in zip(texts, analyses, strict=True):
+        if found is not None:
+            facts = _FACTS.get(id(text))
+            if facts is None or facts.text is not text:
+                _FACTS[id(text)] = TextFacts(text, analysed=found)
 
 
 def text_facts(text: str, with_words: bool = False) -> TextFacts:

@@ -1,0 +1,107 @@
+"""Texts analysed ahead (``TextPrefetch``) leave the memo as reading them would."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from tests.detectors.test_native import chatterbot_texts, fuzz_texts, production_texts
+from watchkeeper.detectors.text import native_core, tokens
+from watchkeeper.detectors.text.prefetch import TextPrefetch, run_texts
+
+FIELDS = ("digest", "sketch", "numbers", "entities", "language", "guard", "native")
+
+
+def facts_of(texts: Sequence[str], with_words: Sequence[bool]) -> list[tuple[object, ...]]:
+    """The memo's facts of each text, and its content words where they are asked for (a
+    text listed twice, as "" may be, has them made once, or on demand)."""
+    return [
+        (
+            *(getattr(tokens.text_facts(t, w), f) for f in FIELDS),
+            tokens.content_words(t) if w else None,
+        )
+        for t, w in zip(texts, with_words, strict=True)
+    ]
+
+
+class LoopAnalyser:
+    """``analyse_many`` as a loop of ``analyse``: the plumbing without the GIL release."""
+
+    def __init__(self, analyser: native_core.TextAnalyser) -> None:
+        self.analyser = analyser
+        self.lists = 0
+
+    def analyse_many(
+        self, heads: Sequence[str], with_words: Sequence[bool]
+    ) -> list[native_core.Analysis | None]:
+        self.lists += 1
+        return [self.analyser.analyse(h, w) for h, w in zip(heads, with_words, strict=True)]
+
+
+def texts() -> tuple[list[str], list[bool]]:
+    found = chatterbot_texts()[:300] + production_texts(100) + fuzz_texts(200)
+    half = len(found) // 2
+    # Long texts (cut to MAX_CHARS), empty ones, and one the core leaves to Python.
+    inputs = [*found[:half], "x " * 3000, "", "naïve café Straße"]
+    outputs = [*found[half:], "y" * 5000, "", "日本語のテキスト"]
+    return run_texts(inputs, outputs)
+
+
+@pytest.mark.skipif(native_core.CORE is None, reason="needs the compiled core")
+@pytest.mark.parametrize("real", [True, False], ids=["core-analyse_many", "loop"])
+def test_prefetched_facts_are_the_facts_read_later(real: bool) -> None:
+    batch, with_words = texts()
+    prefetch = TextPrefetch()
+    if not real:
+        assert tokens._ANALYSER is not None
+        prefetch._analyser = LoopAnalyser(tokens._ANALYSER)  # type: ignore[assignment]
+    elif not prefetch.available:
+        pytest.skip("this build of the core has no analyse_many")
+    tokens.forget_texts()
+    expected = facts_of(batch, with_words)
+    tokens.forget_texts()
+    jobs = [prefetch.submit(batch[i::3], with_words[i::3]) for i in range(3)]
+    for i, job in enumerate(jobs):
+        tokens.forget_texts()
+        TextPrefetch.take(job)
+        # Every text the core handles is in the memo before anything reads it.
+        held = {id(t) for t in batch[i::3] if id(t) in tokens._FACTS}
+        assert held >= {id(t) for t in batch[i::3] if t.isascii()}
+        assert facts_of(batch[i::3], with_words[i::3]) == expected[i::3]
+    tokens.forget_texts()
+    prefetch.close()
+
+
+def test_without_the_core_nothing_is_submitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native_core, "text_analyser", lambda *args: None)
+    prefetch = TextPrefetch()
+    assert not prefetch.available
+    assert prefetch.submit(["a"], [True]) is None
+    TextPrefetch.take(None)  # nothing to do
+
+
+@pytest.mark.skipif(native_core.CORE is None, reason="needs the compiled core")
+@pytest.mark.parametrize("max_words", [100_000, 64], ids=["cache-kept", "cache-emptied-midway"])
+def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
+    """Equal to ``analyse`` text by text, also when the word cache fills up and is emptied
+    halfway through a list (content indices read before are stale: those texts are
+    analysed again), and for short lists (analysed without releasing the GIL)."""
+    from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
+
+    assert native_core.CORE is not None
+    make = native_core.CORE.TextAnalyser
+    listed = make(STOPWORDS, LANGUAGE_OF, tokens.SKETCH_SIZE, max_words)
+    if not hasattr(listed, "analyse_many"):
+        pytest.skip("this build of the core has no analyse_many")
+    one = make(STOPWORDS, LANGUAGE_OF, tokens.SKETCH_SIZE, max_words)
+    batch, with_words = texts()
+    heads = [t[: tokens.MAX_CHARS] for t in batch]
+    for size in (len(heads), 5):
+        for start in range(0, len(heads), size):
+            part, flags = heads[start : start + size], with_words[start : start + size]
+            assert listed.analyse_many(part, flags) == [
+                one.analyse(h, w) for h, w in zip(part, flags, strict=True)
+            ]
+    with pytest.raises(ValueError, match="2 texts but 1 with_words"):
+        listed.analyse_many(["a", "b"], [True])

@@ -626,11 +626,28 @@ impl TextAnalyser {
     }
 }
 
-/// Lower-cases an accepted text, or None (a character beyond the accepted set, a surrogate).
-fn lowered(text: &Bound<'_, PyString>) -> Option<Vec<u8>> {
-    let text = text_of(text)?;
+/// Lower-cases an accepted text, or None (a character beyond the accepted set).
+fn lowered(text: &str) -> Option<Vec<u8>> {
     text::charset(text)?;
     Some(text.as_bytes().to_ascii_lowercase())
+}
+
+/// `screen` of each text (None where it leaves the text to Python), with the GIL released
+/// from `DETACH_AT` texts on: a screen reads bytes only, so the thread that runs the list
+/// lets the others run Python meanwhile.
+fn screen_many<'py, T: Send>(
+    py: Python<'py>,
+    texts: &[Bound<'py, PyString>],
+    screen: impl Fn(&str) -> Option<T> + Sync,
+) -> Vec<Option<T>> {
+    // The UTF-8 of each string is read with the GIL held; `texts` keeps the strings alive.
+    let texts: Vec<Option<&str>> = texts.iter().map(text_of).collect();
+    let run = || texts.iter().map(|text| text.and_then(&screen)).collect();
+    if texts.len() < DETACH_AT {
+        run()
+    } else {
+        py.detach(run)
+    }
 }
 
 /// Screen of a pattern whose every match holds one of a few substrings.
@@ -652,6 +669,21 @@ impl NeedleScreen {
     }
 
     fn may_match(&self, text: &Bound<'_, PyString>) -> Option<bool> {
+        self.check(text_of(text)?)
+    }
+
+    /// ``[may_match(t) for t in texts]``, the GIL released while they are screened.
+    fn may_match_many<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<Bound<'py, PyString>>,
+    ) -> Vec<Option<bool>> {
+        screen_many(py, &texts, |text| self.check(text))
+    }
+}
+
+impl NeedleScreen {
+    fn check(&self, text: &str) -> Option<bool> {
         lowered(text).map(|low| self.needles.any_in(&low))
     }
 }
@@ -677,6 +709,21 @@ impl InjectionScreen {
     }
 
     fn may_match(&self, text: &Bound<'_, PyString>) -> Option<bool> {
+        self.check(text_of(text)?)
+    }
+
+    /// ``[may_match(t) for t in texts]``, the GIL released while they are screened.
+    fn may_match_many<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<Bound<'py, PyString>>,
+    ) -> Vec<Option<bool>> {
+        screen_many(py, &texts, |text| self.check(text))
+    }
+}
+
+impl InjectionScreen {
+    fn check(&self, text: &str) -> Option<bool> {
         let low = lowered(text)?;
         Some(
             self.needles.any_in(&low)
@@ -709,14 +756,26 @@ impl PiiScreen {
     /// characters in ``[\w.+\-@ ()]`` that hold an ``@`` or a digit: every match of a PII
     /// pattern lies inside one. None to leave the text to Python.
     fn segments(&self, text: &Bound<'_, PyString>) -> Option<Vec<(usize, usize, bool)>> {
-        let text = text_of(text)?;
-        text::charset(text)?;
-        let bytes = text.as_bytes();
-        if memchr::memchr(b'@', bytes).is_none() && !screens::digit_run(bytes) {
-            return Some(Vec::new());
-        }
-        Some(screens::pii_segments(bytes))
+        pii_segments_of(text_of(text)?)
     }
+
+    /// ``[segments(t) for t in texts]``, the GIL released while they are screened.
+    fn segments_many<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<Bound<'py, PyString>>,
+    ) -> Vec<Option<Vec<(usize, usize, bool)>>> {
+        screen_many(py, &texts, pii_segments_of)
+    }
+}
+
+fn pii_segments_of(text: &str) -> Option<Vec<(usize, usize, bool)>> {
+    text::charset(text)?;
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'@', bytes).is_none() && !screens::digit_run(bytes) {
+        return Some(Vec::new());
+    }
+    Some(screens::pii_segments(bytes))
 }
 
 /// ``LexicalGroundedness``: support of an answer by its retrieved contexts, in [0, 1]

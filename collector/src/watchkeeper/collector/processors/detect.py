@@ -9,7 +9,7 @@ from typing import Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.detectors import Detector, KeyedDetectors
-from watchkeeper.detectors.text.prefetch import TextPrefetch, run_texts
+from watchkeeper.detectors.text.prefetch import TextPrefetch
 from watchkeeper.detectors.text.tokens import forget_texts
 
 #: Calls of a key that each detector goes through at once: the memo of their texts'
@@ -41,7 +41,9 @@ class DetectorStage:
     ) -> None:
         self._keyed = [KeyedDetectors(d, max_keys=max_keys) for d in detectors]
         #: Analyses the texts of the runs ahead (``prefetch``, with the compiled core).
-        self._prefetch = TextPrefetch() if detectors and prefetch else None
+        self._prefetch = (
+            TextPrefetch([d.name for d in detectors]) if detectors and prefetch else None
+        )
         if detectors:
             # Their calibrations import numpy when a key's first references fill: do it at
             # start rather than stall that batch by the ~0.2 s an import takes.
@@ -100,9 +102,8 @@ class DetectorStage:
         jobs = (
             [
                 prefetch.submit(
-                    *run_texts(
-                        [calls[i].input_text for i in at], [calls[i].output_text for i in at]
-                    )
+                    [calls[i].input_text or "" for i in at],
+                    [calls[i].output_text or "" for i in at],
                 )
                 for _, at in runs
             ]

@@ -6,7 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text import ahead, native_core
 
 #: Refusals announce themselves in the first sentence or two.
 _HEAD = 300
@@ -35,10 +35,11 @@ def is_refusal(text: str) -> bool:
     >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
     (True, False)
     """
-    if _NATIVE_SCREEN is not None:
+    may_match = ahead.verdict(RefusalRateDrift.name, text)
+    if may_match is ahead.MISSING and _NATIVE_SCREEN is not None:
         may_match = _NATIVE_SCREEN.may_match(text if len(text) <= _HEAD else text[:_HEAD])
-        if may_match is False:
-            return False
+    if may_match is False:
+        return False
     head = text[:_HEAD].lower()
     for needed in _NEEDS:
         if needed in head:
@@ -67,3 +68,9 @@ class RefusalRateDrift(RateDrift):
         if call.is_error:
             return None
         return 1.0 if is_refusal(call.output_text or "") else 0.0
+
+
+if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "may_match_many"):
+    ahead.register(
+        ahead.AheadScreen(RefusalRateDrift.name, "output", _HEAD, _NATIVE_SCREEN.may_match_many)
+    )

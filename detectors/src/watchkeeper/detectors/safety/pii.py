@@ -6,7 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text import ahead, native_core
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 _KINDS: tuple[tuple[str, re.Pattern[str], float], ...] = (
@@ -92,7 +92,9 @@ def find_pii(text: str) -> dict[str, list[str]]:
     {}
     """
     head = text[:MAX_CHARS]
-    segments = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.segments(head)
+    segments = ahead.verdict(PIILeakDetector.name, text)
+    if segments is ahead.MISSING:
+        segments = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.segments(head)
     if segments is None:
         if not _may_hold_pii(head):
             return {}
@@ -169,3 +171,9 @@ class PIILeakDetector(RateDrift):
             return None
         risk, self.kinds = pii_risk(call.output_text or "", call.input_text or "")
         return risk
+
+
+if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "segments_many"):
+    ahead.register(
+        ahead.AheadScreen(PIILeakDetector.name, "output", MAX_CHARS, _NATIVE_SCREEN.segments_many)
+    )

@@ -6,7 +6,7 @@ import re
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text import ahead, native_core
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 #: (pattern, weight): how strongly a match alone indicates an attack, in (0, 1].
@@ -116,7 +116,9 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
-    may_match = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.may_match(head)
+    may_match = ahead.verdict(PromptInjectionDetector.name, text)
+    if may_match is ahead.MISSING:
+        may_match = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.may_match(head)
     if may_match is False:
         return 0.0, []
     folded = head.lower() if head.isascii() else head.casefold()
@@ -163,3 +165,11 @@ class PromptInjectionDetector(RateDrift):
         """The input's injection risk."""
         risk, self.matched = injection_risk(call.input_text or "")
         return risk
+
+
+if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "may_match_many"):
+    ahead.register(
+        ahead.AheadScreen(
+            PromptInjectionDetector.name, "input", MAX_CHARS, _NATIVE_SCREEN.may_match_many
+        )
+    )

@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from itertools import chain
 
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text import ahead, native_core
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
 from watchkeeper.detectors.text.sketch import sketch
 from watchkeeper.detectors.text.token_split import split_tokens
@@ -104,8 +104,10 @@ _FACTS_SIZE = 4096
 
 def forget_texts() -> None:
     """Empty the memo: call before a run of calls that each detector goes through in turn,
-    so that the memo does not start over halfway through the run's texts."""
+    so that the memo does not start over halfway through the run's texts. Verdicts of
+    screens run ahead (:mod:`.ahead`) go with it."""
     _FACTS.clear()
+    ahead.forget()
 
 
 def remember(texts: Sequence[str], analyses: Sequence[native_core.Analysis | None]) -> None:

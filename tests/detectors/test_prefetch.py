@@ -148,3 +148,27 @@ def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
             ]
     with pytest.raises(ValueError, match="2 texts but 1 with_words"):
         listed.analyse_many(["a", "b"], [True])
+
+
+class BrokenAnalyser:
+    def analyse_many(self, heads: Sequence[str], with_words: Sequence[bool]) -> list[None]:
+        raise RuntimeError("broken")
+
+
+def test_a_failed_prefetch_leaves_the_texts_to_be_analysed_when_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing is lost when the thread fails: the failure is logged, the memo stays empty,
+    and the texts are analysed when first read."""
+    prefetch = TextPrefetch()
+    prefetch._analyser = BrokenAnalyser()  # type: ignore[assignment]
+    tokens.forget_texts()
+    text = "Where is my invoice for March?"
+    job = prefetch.submit([text], ["It was sent on 3 March."])
+    with caplog.at_level("ERROR"):
+        TextPrefetch.take(job)
+    assert "analysing texts ahead failed" in caplog.text
+    assert id(text) not in tokens._FACTS
+    assert tokens.content_words(text) == ("invoice", "march")
+    tokens.forget_texts()
+    prefetch.close()

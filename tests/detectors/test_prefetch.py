@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import pytest
@@ -171,4 +172,27 @@ def test_a_failed_prefetch_leaves_the_texts_to_be_analysed_when_read(
     assert id(text) not in tokens._FACTS
     assert tokens.content_words(text) == ("invoice", "march")
     tokens.forget_texts()
+    prefetch.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_thread_of_its_own() -> None:
+    """A child forked after the thread started (it inherits the executor, not the thread)
+    still gets its runs analysed instead of waiting forever."""
+    prefetch = TextPrefetch()
+    prefetch._analyser = LoopAnalyser(tokens._ANALYSER) if tokens._ANALYSER else None  # type: ignore[assignment]
+    if not prefetch.available:
+        pytest.skip("needs the compiled core")
+    TextPrefetch.take(prefetch.submit(["warm the thread up"], ["ok"]))
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its run is analysed in time
+        code = 1
+        try:
+            tokens.forget_texts()
+            job = prefetch.submit(["a question about invoices"], ["an answer"])
+            code = 0 if job is not None and job[2].result(timeout=10) is not None else 1
+        finally:
+            os._exit(code)  # never run the rest of the tests in the child
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
     prefetch.close()

@@ -14,6 +14,7 @@ ones ``text_facts`` would make, the verdicts the ones the screens would give.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -53,6 +54,7 @@ class TextPrefetch:
         self._analyser = analyser if hasattr(analyser, "analyse_many") else None
         self._detectors = detectors
         self._thread: ThreadPoolExecutor | None = None
+        self._pid = os.getpid()
 
     @property
     def available(self) -> bool:
@@ -65,8 +67,11 @@ class TextPrefetch:
         order they are submitted."""
         if self._analyser is None:
             return None
-        if self._thread is None:
+        if self._thread is None or self._pid != os.getpid():
+            # New, or inherited by a forked child, which has the executor but not its
+            # thread: work sent there would never run.
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-texts")
+            self._pid = os.getpid()
         return inputs, outputs, self._thread.submit(self._work, inputs, outputs)
 
     def _work(self, inputs: list[str], outputs: list[str]) -> Found:

@@ -155,9 +155,8 @@ struct Found {
     /// Content words (indices of `Words::forms`), when asked for.
     content: Option<Vec<u32>>,
     sketch: Vec<u32>,
-    /// Distinct numbers and names, sorted.
+    /// Distinct numbers, sorted.
     numbers: Vec<Vec<u8>>,
-    entities: Vec<Vec<u8>>,
     language: Language,
     guard: u32,
     /// `Words::generation` when the content indices were read.
@@ -363,7 +362,6 @@ impl TextAnalyser {
             content: with_words.then(|| content.clone()),
             sketch: hashes.clone(),
             numbers,
-            entities: entities.into_iter().map(<[u8]>::to_vec).collect(),
             language,
             guard: guard.finalize(),
             generation: words.generation,
@@ -406,7 +404,6 @@ impl TextAnalyser {
             content,
             PyTuple::new(py, found.sketch.iter())?,
             strings(&found.numbers)?,
-            strings(&found.entities)?,
             language.bind(py).clone(),
             found.guard,
         );
@@ -489,13 +486,15 @@ impl TextAnalyser {
         })
     }
 
-    /// ``(digest, content_words, sketch, numbers, entities, language, guard)`` of ``head``
-    /// (a text cut to the characters analysed), or None to leave it to the Python code.
+    /// ``(digest, content_words, sketch, numbers, language, guard)`` of ``head`` (a text
+    /// cut to the characters analysed), or None to leave it to the Python code.
     ///
     /// ``digest`` is ``zlib.crc32`` of the lower-cased tokens joined by spaces; ``sketch``
     /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted;
     /// ``guard`` is ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the
-    /// sorted names joined by spaces.
+    /// sorted names joined by spaces. The names themselves are not returned: only the
+    /// guard reads them where the core runs (a set of strings per text, made and freed
+    /// under the GIL for nothing; ``tokens.entities`` finds them when asked).
     #[pyo3(signature = (head, with_words = true))]
     fn analyse<'py>(
         &self,

@@ -44,12 +44,10 @@ CORE = load()
 
 #: What :meth:`TextAnalyser.analyse` returns for a text it handles: ``zlib.crc32`` of its
 #: words joined by spaces, its content words (None unless asked for), the bottom-k sketch
-#: of those, its numbers,
-#: its names (entities), its language label, and ``zlib.crc32`` of its sorted numbers and
-#: names (see :func:`~watchkeeper.detectors.text.tokens.guard_digest`).
-Analysis = tuple[
-    int, tuple[str, ...] | None, tuple[int, ...], frozenset[str], frozenset[str], str, int
-]
+#: of those, its numbers, its language label, and ``zlib.crc32`` of its sorted numbers and
+#: names (see :func:`~watchkeeper.detectors.text.tokens.guard_digest`). The names are not
+#: returned: only the guard reads them where the core runs.
+Analysis = tuple[int, tuple[str, ...] | None, tuple[int, ...], frozenset[str], str, int]
 
 
 class TextAnalyser(Protocol):

@@ -45,9 +45,9 @@ _ANALYSER = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
 class TextFacts:
     """What has been computed about one string, while that string is being analysed.
 
-    With the compiled core, everything but ``words`` is computed at once, in one call, when
-    the entry is made; otherwise (or when the core leaves the text to Python) each fact is
-    computed by its function the first time it is asked for.
+    With the compiled core, everything but ``words`` and ``entities`` is computed at once,
+    in one call, when the entry is made; otherwise (or when the core leaves the text to
+    Python) each fact is computed by its function the first time it is asked for.
     """
 
     __slots__ = (
@@ -85,12 +85,13 @@ class TextFacts:
             found = _ANALYSER.analyse(head, with_words)
         if found is not None:
             self.native = True
+            # The names (``entities``) are left to be found when asked: only the guard,
+            # which the core made, reads them where the core runs.
             (
                 self.digest,
                 self.content,
                 self.sketch,
                 self.numbers,
-                self.entities,
                 self.language,
                 self.guard,
             ) = found

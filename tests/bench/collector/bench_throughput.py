@@ -210,14 +210,14 @@ def pipeline_consume(
     cost beside decoding, normalising, sampling and storing.
     """
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
-    from watchkeeper.collector.runtime import build_pipeline, tune_gc_for_throughput
+    from watchkeeper.collector.runtime import build_pipeline, tune_for_throughput
     from watchkeeper.collector.settings import Settings
     from watchkeeper.collector.store.store import open_store
 
     settings = Settings(data_dir=data_dir)
     if max_batch is not None:
         settings.kafka_max_batch = max_batch
-    tune_gc_for_throughput()  # as `watchkeeper collect` does
+    tune_for_throughput()  # as `watchkeeper collect` does
     store = open_store(settings)
     pipeline = build_pipeline(settings, store)
     if not detectors:

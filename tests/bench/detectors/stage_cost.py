@@ -38,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     from watchkeeper.collector.processors.decode import decode_request
     from watchkeeper.collector.processors.detect import DetectorStage
     from watchkeeper.collector.processors.normalize import normalize_request
-    from watchkeeper.collector.runtime import tune_gc_for_throughput
+    from watchkeeper.collector.runtime import tune_for_throughput
 
     calls = [
         call
         for i in range(args.warmup + args.calls)
         for call in normalize_request(decode_request(message(i, "d")[1]), "k").calls
     ]
-    tune_gc_for_throughput()  # as the collector runs
+    tune_for_throughput()  # as the collector runs
     warm, measured = calls[: args.warmup], calls[args.warmup :]
     core = "with the compiled core" if native_core.CORE is not None else "Python alone"
     print(f"µs of CPU per call ({core})")

@@ -376,9 +376,9 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one return pe
 
 def _serve(settings: Any, *, kafka: bool) -> int:
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
-    from watchkeeper.collector.runtime import start_runtime, tune_gc_for_throughput
+    from watchkeeper.collector.runtime import start_runtime, tune_for_throughput
 
-    tune_gc_for_throughput()
+    tune_for_throughput()
     receiver = None
     if kafka:
         runtime = start_runtime(settings, with_otlp=False)

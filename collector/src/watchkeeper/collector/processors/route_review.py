@@ -67,12 +67,6 @@ class ReviewRouter:
         for name, queue in self._ordered:
             for rule in queue.when:
                 self._by_signal.setdefault(rule.signal, []).append((name, queue, rule))
-        # Score rules are tried on every scored call: their fields are unpacked once here.
-        self._score_rules = [
-            (entry, entry[2].score, entry[2].below, entry[2].at_least)
-            for entry in self._by_signal.get("score", ())
-            if entry[2].score is not None  # always, for a valid score rule
-        ]
         self._lock = threading.Lock()
         # (queue, hour) -> span ids admitted, for capped queues only
         self._admitted: dict[tuple[str, int], set[str]] = {}
@@ -187,15 +181,11 @@ class ReviewRouter:
                 if _matches(c[2], call, detectors, scores)
             ]
         if scores:
-            # RouteRule.score_matches, inlined: this runs for each rule on each scored call.
-            for entry, score, below, at_least in self._score_rules:
-                value = scores.get(score)
-                if (
-                    value is not None
-                    and (below is None or value < below)
-                    and (at_least is None or value >= at_least)
-                ):
-                    candidates.append(entry)
+            candidates += [
+                c
+                for c in self._by_signal.get("score", ())
+                if _matches(c[2], call, detectors, scores)
+            ]
         if call.is_error:
             candidates += self._by_signal.get("error", [])
         candidates = [

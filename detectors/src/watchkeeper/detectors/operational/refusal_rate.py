@@ -70,7 +70,6 @@ class RefusalRateDrift(RateDrift):
         return 1.0 if is_refusal(call.output_text or "") else 0.0
 
 
-if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "may_match_many"):
-    ahead.register(
-        ahead.AheadScreen(RefusalRateDrift.name, "output", _HEAD, _NATIVE_SCREEN.may_match_many)
-    )
+ahead.register(
+    RefusalRateDrift.name, "output", _HEAD, getattr(_NATIVE_SCREEN, "may_match_many", None)
+)

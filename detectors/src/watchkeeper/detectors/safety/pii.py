@@ -173,7 +173,6 @@ class PIILeakDetector(RateDrift):
         return risk
 
 
-if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "segments_many"):
-    ahead.register(
-        ahead.AheadScreen(PIILeakDetector.name, "output", MAX_CHARS, _NATIVE_SCREEN.segments_many)
-    )
+ahead.register(
+    PIILeakDetector.name, "output", MAX_CHARS, getattr(_NATIVE_SCREEN, "segments_many", None)
+)

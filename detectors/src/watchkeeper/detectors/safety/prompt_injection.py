@@ -167,9 +167,9 @@ class PromptInjectionDetector(RateDrift):
         return risk
 
 
-if _NATIVE_SCREEN is not None and hasattr(_NATIVE_SCREEN, "may_match_many"):
-    ahead.register(
-        ahead.AheadScreen(
-            PromptInjectionDetector.name, "input", MAX_CHARS, _NATIVE_SCREEN.may_match_many
-        )
-    )
+ahead.register(
+    PromptInjectionDetector.name,
+    "input",
+    MAX_CHARS,
+    getattr(_NATIVE_SCREEN, "may_match_many", None),
+)

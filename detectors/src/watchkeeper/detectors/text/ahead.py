@@ -37,9 +37,17 @@ _SCREENS: dict[str, AheadScreen] = {}
 _VERDICTS: dict[str, dict[int, tuple[str, Any]]] = {}
 
 
-def register(screen: AheadScreen) -> None:
-    """Run ``screen`` ahead from now on (replaces the detector's earlier one)."""
-    _SCREENS[screen.detector] = screen
+def register(
+    detector: str,
+    side: Literal["input", "output"],
+    head: int,
+    many: Callable[[list[str]], list[Any]] | None,
+) -> None:
+    """Run ``detector``'s screen ahead from now on (replacing its earlier one): ``many`` on
+    the first ``head`` characters of the calls' inputs or outputs. ``many`` None (no
+    compiled core, or one built before it had list screens) registers nothing."""
+    if many is not None:
+        _SCREENS[detector] = AheadScreen(detector, side, head, many)
 
 
 def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:

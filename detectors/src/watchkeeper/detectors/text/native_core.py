@@ -61,7 +61,7 @@ class TextAnalyser(Protocol):
     ) -> list[Analysis | None]:
         """``[analyse(h, w) for h, w in zip(heads, with_words)]``, the GIL released for
         all but making the results' Python objects (the word cache stays locked meanwhile:
-        an analyser used here must not also be used by a thread holding the GIL)."""
+        another thread analysing with the same analyser waits for the whole list)."""
 
     def content_words(self, head: str) -> tuple[str, ...] | None:
         """``tokens.content_words(head)``, or None."""
@@ -76,10 +76,6 @@ class Screen(Protocol):
     def may_match(self, text: str) -> bool | None:
         """False when the pattern cannot match ``text``; None when left to Python."""
 
-    def may_match_many(self, texts: list[str]) -> list[bool | None]:
-        """``[may_match(t) for t in texts]``, the GIL released while they are screened
-        (a core built before it lacks it: check with ``hasattr``)."""
-
 
 class PiiScreen(Screen, Protocol):
     """The PII screen, which also says where in a text the patterns may match."""
@@ -87,9 +83,6 @@ class PiiScreen(Screen, Protocol):
     def segments(self, text: str) -> list[tuple[int, int, bool]] | None:
         """``(start, end, has_digit)`` runs of ``text`` where the PII patterns may match
         (every match lies inside one); ``[]`` when none can; None when left to Python."""
-
-    def segments_many(self, texts: list[str]) -> list[list[tuple[int, int, bool]] | None]:
-        """``[segments(t) for t in texts]``, the GIL released while they are screened."""
 
 
 class Groundedness(Protocol):

@@ -76,42 +76,30 @@ class DetectorStage:
         memoised while every detector goes through them. A detector may report several
         scores for a call (e.g. faithfulness beside its length-only control) or none.
         """
-        by_key: dict[str, list[int]] = {}
-        for i, call in enumerate(calls):
-            group = by_key.get(call.detector_key)
-            if group is None:
-                group = by_key[call.detector_key] = []
-            group.append(i)
         # Each call's wide score map, filled detector by detector (kept in call order).
         wide: list[dict[str, float]] = [{} for _ in calls]
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
-        # Round the keys run by run rather than key after key: a detector that hands a
-        # calibration to a background thread (the topic test's) gets the other keys' runs
-        # of time before it needs the result.
-        instances = {key: [keyed.get(key) for keyed in self._keyed] for key in by_key}
-        runs = [
-            (key, group[start : start + RUN])
-            for start in range(0, max(map(len, by_key.values()), default=0), RUN)
-            for key, group in by_key.items()
-            if start < len(group)
-        ]
+        runs = _runs(calls)
+        instances = {
+            key: [keyed.get(key) for keyed in self._keyed]
+            for key in dict.fromkeys(key for key, _, _ in runs)
+        }
         # The core analyses the runs' texts on another thread, mostly without the GIL,
         # while the detectors below work through the runs before.
         prefetch = self._prefetch
         jobs = (
             [
                 prefetch.submit(
-                    [calls[i].input_text or "" for i in at],
-                    [calls[i].output_text or "" for i in at],
+                    [call.input_text or "" for call in run],
+                    [call.output_text or "" for call in run],
                 )
-                for _, at in runs
+                for _, _, run in runs
             ]
             if prefetch is not None and prefetch.available
             else [None] * len(runs)
         )
-        for (key, at), job in zip(runs, jobs, strict=True):
-            run = [calls[i] for i in at]
+        for (key, at, run), job in zip(runs, jobs, strict=True):
             maps = [wide[i] for i in at]
             forget_texts()
             TextPrefetch.take(job)
@@ -152,3 +140,23 @@ class DetectorStage:
             "Message": f"{detector.name} detected a change for {key}"
             + (f": {reason}" if reason else ""),
         }
+
+
+def _runs(calls: Sequence[CallRecord]) -> list[tuple[str, list[int], list[CallRecord]]]:
+    """``(key, positions, calls)`` runs of at most ``RUN`` calls of one key, each key's in
+    call order. The keys are taken in turn run by run rather than key after key: a detector
+    that hands a calibration to a background thread (the topic test's) gets the other
+    keys' runs of time before it needs the result."""
+    by_key: dict[str, list[int]] = {}
+    for i, call in enumerate(calls):
+        group = by_key.get(call.detector_key)
+        if group is None:
+            group = by_key[call.detector_key] = []
+        group.append(i)
+    runs = []
+    for start in range(0, max(map(len, by_key.values()), default=0), RUN):
+        for key, group in by_key.items():
+            if start < len(group):
+                at = group[start : start + RUN]
+                runs.append((key, at, [calls[i] for i in at]))
+    return runs

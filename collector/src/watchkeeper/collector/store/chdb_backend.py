@@ -47,8 +47,8 @@ class ChdbBackend:
         Rows built by one function share their keys in one order: they go as
         JSONCompactEachRow (values only), which ClickHouse parses in about two thirds of
         the time of JSONEachRow on a 27-column call row (no key to match per value).
-        ``same_keys`` says the caller built them so (the check costs 0.1 µs a row on the
-        thread that feeds the detectors); otherwise they are compared. Anything else goes
+        ``same_keys`` says the caller built them so (comparing keys costs 0.1 µs a row
+        with the GIL held); otherwise they are compared. Anything else goes
         as JSONEachRow. The values are encoded in one ``orjson.dumps`` of all rows,
         brackets dropped: ClickHouse takes rows separated by commas, and one call instead
         of one per row halves the encoding's time (it holds the GIL). The statement goes

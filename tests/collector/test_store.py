@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors.decode import decode_request
@@ -29,9 +27,8 @@ def test_migrations_apply_once(store: Store) -> None:
 def test_writes_are_idempotent_by_span_id(store: Store) -> None:
     """Writing the same calls twice (a replay) leaves each call once in query results."""
     calls = _calls(5)
-    rows = [call.to_row(has_body=False) for call in calls]
-    store.write(WriteBatch(calls=rows))
-    store.write(WriteBatch(calls=rows))
+    store.write(WriteBatch(calls=calls))
+    store.write(WriteBatch(calls=calls))
     assert store.count_calls() == 5
     row = store.calls_for_trace(calls[0].trace_id)
     assert len(row) == 1
@@ -98,7 +95,7 @@ def test_bad_payload_goes_to_dead_letters_and_batch_continues(store: Store) -> N
 
 def test_user_text_is_bound_not_spliced(store: Store) -> None:
     """Queue names with SQL in them are parameters: they match nothing and break nothing."""
-    store.write(WriteBatch(calls=[c.to_row(has_body=False) for c in _calls(1)]))
+    store.write(WriteBatch(calls=_calls(1)))
     assert store.pending_items("random' OR 1=1 --") == []
     assert store.calls_for_trace("x'; DROP TABLE watchkeeper.calls; --") == []
     assert store.count_calls() == 1
@@ -127,12 +124,7 @@ def test_texts_round_trip_through_a_batched_insert(store: Store) -> None:
     calls = _calls(len(texts))
     for call, text in zip(calls, texts, strict=True):
         call.input_text, call.output_text, call.contexts = text, text[::-1], [text, ""]
-    store.write(
-        WriteBatch(
-            calls=[c.to_row(has_body=True) for c in calls],
-            bodies=[c.body_row(1.0, "sampled") for c in calls],
-        )
-    )
+    store.write(WriteBatch(calls=calls, bodies=[(c, 1.0, "sampled") for c in calls]))
     rows = store.backend.select(
         f"SELECT SpanId, InputText, OutputText, Contexts FROM {store.database}.call_bodies"
     )
@@ -140,14 +132,9 @@ def test_texts_round_trip_through_a_batched_insert(store: Store) -> None:
     assert got == {c.span_id: (c.input_text, c.output_text, c.contexts) for c in calls}
 
 
-def test_rows_said_to_share_keys_are_checked(store: Store) -> None:
-    """``same_keys`` rows go as values only; rows of another shape are refused, not
-    written into the wrong columns, and rows not said to share keys are compared."""
+def test_rows_of_other_key_orders_land_in_their_columns(store: Store) -> None:
+    """Rows whose keys come in different orders are matched by name, not by position."""
     table = f"{store.database}.schema_migrations"
-    with pytest.raises(ValueError, match="do not all have the keys"):
-        store.backend.insert_rows(
-            table, [{"Version": 90, "Name": "a"}, {"Name": "b", "Version": 91}], same_keys=True
-        )
     store.backend.insert_rows(table, [{"Version": 92, "Name": "c"}, {"Name": "d", "Version": 93}])
     rows = store.backend.select(f"SELECT Version, Name FROM {table} WHERE Version >= 90")
     assert sorted((int(r["Version"]), r["Name"]) for r in rows) == [(92, "c"), (93, "d")]

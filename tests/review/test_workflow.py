@@ -261,20 +261,13 @@ def test_calibration_finds_the_threshold_reviewers_agree_with(store: Store) -> N
     """Detector scores beside reviewer verdicts suggest the threshold that separates them."""
     workflow, spans = _setup(store, 4)
     scores = [0.1, 0.3, 0.7, 0.9]
+    calls = [record(i, error=True) for i in range(4)]
+    assert [c.span_id for c in calls] == spans
     store.write(
         WriteBatch(
             scores=[
-                {
-                    "Timestamp": record(i).ch_timestamp,
-                    "TraceId": record(i).trace_id,
-                    "SpanId": span,
-                    "ServiceName": "svc",
-                    "Route": "qa/answer",
-                    "Model": "m",
-                    "DetectorKey": "svc|qa/answer|m",
-                    "Scores": {"faithfulness_drift.faithfulness": score},
-                }
-                for i, (span, score) in enumerate(zip(spans, scores, strict=True))
+                (call, {"faithfulness_drift.faithfulness": score})
+                for call, score in zip(calls, scores, strict=True)
             ]
         )
     )

@@ -26,7 +26,7 @@ from watchkeeper.collector.processors.route_review import (
     ReviewRouter,
 )
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
-from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
+from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.detectors import Detector, default_detectors
 
@@ -263,7 +263,8 @@ class Pipeline:
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            scores = _finite_scores(detection.scores)
+            scored = _finite_scores(detection.scores)
+            scores = {call.span_id: wide for call, wide in scored}
             routing = self.router.route(calls, detection.flagged, scores, feedback or ())
             for call in calls:
                 # The random sample draws from ordinary calls: none a rule already took.
@@ -271,7 +272,11 @@ class Pipeline:
                 if not routed and not call.is_error:
                     self.reservoir.offer(call)
             due_keys, picks = self.reservoir.due()
+        # The rows themselves are made where the batch is written (Store.write), off this
+        # thread, which is the one that feeds the detectors.
         batch = WriteBatch(
+            calls=list(calls),
+            scores=scored,
             alarms=detection.alarms,
             dead_letters=dead,
             review_items=routing.items,
@@ -280,30 +285,15 @@ class Pipeline:
         flagged = detection.flagged
         decide = self.body_sampling.decide
         routed = routing.routed
+        bodies = batch.bodies
         for call in calls:
             span_id = call.span_id
-            timestamp = ns_to_clickhouse(call.timestamp_ns)  # once for the call's rows
             decision = decide(call, span_id in flagged)
-            if decision is None and span_id in routed:
-                # Routed to review: a reviewer needs its texts whatever the sample rate.
-                decision = (call.sample_rate, KEEP_REVIEW)
             if decision is not None:
-                batch.bodies.append(call.body_row(*decision, timestamp=timestamp))
-            batch.calls.append(call.to_row(has_body=decision is not None, timestamp=timestamp))
-            wide = scores.get(span_id)
-            if wide is not None:
-                batch.scores.append(
-                    {
-                        "Timestamp": timestamp,
-                        "TraceId": call.trace_id,
-                        "SpanId": span_id,
-                        "ServiceName": call.service_name,
-                        "Route": call.route,
-                        "Model": call.model,
-                        "DetectorKey": call.detector_key,
-                        "Scores": wide,
-                    }
-                )
+                bodies.append((call, *decision))
+            elif span_id in routed:
+                # Routed to review: a reviewer needs its texts whatever the sample rate.
+                bodies.append((call, call.sample_rate, KEEP_REVIEW))
         routing.not_enqueued.update(
             self._add_review_picks(batch, picks, in_batch={c.span_id for c in calls})
         )
@@ -321,21 +311,17 @@ class Pipeline:
         self, batch: WriteBatch, picks: list[CallRecord], in_batch: set[str]
     ) -> Counter[tuple[str, str]]:
         """Queue the reservoir's picks and make sure their bodies are stored."""
-        kept = {row["SpanId"] for row in batch.bodies}
+        kept = {body[0].span_id for body in batch.bodies}
         routing = self.router.sampled(picks)
         batch.review_items.extend(routing.items)
         for call in picks:
             if call.span_id in kept or call.span_id not in routing.routed:
                 continue
-            batch.bodies.append(call.body_row(call.sample_rate, KEEP_REVIEW))
-            if call.span_id in in_batch:
-                for row in batch.calls:
-                    if row["SpanId"] == call.span_id:
-                        row["HasBody"] = 1
-            else:
-                # Its calls row was stored in an earlier batch without a body: rewrite it
-                # (ReplacingMergeTree keeps the newest row of a span).
-                batch.calls.append(call.to_row(has_body=True))
+            batch.bodies.append((call, call.sample_rate, KEEP_REVIEW))
+            if call.span_id not in in_batch:
+                # Its calls row was stored in an earlier batch without a body: write it
+                # again, now with one (ReplacingMergeTree keeps the newest row of a span).
+                batch.calls.append(call)
         return routing.not_enqueued
 
     def _route_late_feedback(self, prepared: PreparedBatch) -> None:
@@ -371,7 +357,7 @@ class Pipeline:
         sources: Counter[str] = Counter(call.source for call in calls)
         for source, n in sources.items():
             m.calls_ingested.labels(source).inc(n)
-        m.detector_score.observe_many(row["Scores"] for row in batch.scores)
+        m.detector_score.observe_many(wide for _, wide in batch.scores)
         for alarm in batch.alarms:
             m.detector_alarms.labels(alarm["Detector"]).inc()
         if batch.feedback:
@@ -382,23 +368,23 @@ class Pipeline:
         reasons: Counter[str] = Counter(letter.reason for letter in batch.dead_letters)
         for reason, n in reasons.items():
             m.dead_letters.labels(reason).inc(n)
-        kept: Counter[str] = Counter(str(row["KeepReason"]) for row in batch.bodies)
+        kept: Counter[str] = Counter(reason for _, _, reason in batch.bodies)
         for reason, n in kept.items():
             m.bodies_kept.labels(reason).inc(n)
 
 
 def _finite_scores(
     scores: list[tuple[CallRecord, dict[str, float]]],
-) -> dict[str, dict[str, float]]:
-    """Each scored call's finite scores under ``<detector>.<score>``, by span id (a call
-    whose scores are all NaN or infinite is left out: it gets no ``call_scores`` row)."""
-    out: dict[str, dict[str, float]] = {}
+) -> list[tuple[CallRecord, dict[str, float]]]:
+    """Each scored call with its finite scores under ``<detector>.<score>`` (a call whose
+    scores are all NaN or infinite is left out: it gets no ``call_scores`` row)."""
+    out: list[tuple[CallRecord, dict[str, float]]] = []
     isfinite = math.isfinite
     for call, wide in scores:
         if all(map(isfinite, wide.values())):
-            out[call.span_id] = wide
+            out.append((call, wide))
         else:
             finite = {k: v for k, v in wide.items() if isfinite(v)}
             if finite:
-                out[call.span_id] = finite
+                out.append((call, finite))
     return out

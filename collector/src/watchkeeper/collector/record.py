@@ -11,7 +11,7 @@ class CallRecord:
 
     Column names in ClickHouse follow the OpenTelemetry ClickHouse exporter's
     ``otel_traces`` table (``Timestamp``, ``TraceId``, ``SpanId``, ``Duration`` in ns ...);
-    see ``store/schema.sql`` and ``to_row``.
+    see ``store/migrations`` and ``store/columns.py``.
     """
 
     trace_id: str
@@ -68,60 +68,6 @@ class CallRecord:
     def detector_key(self) -> str:
         """The key detectors keep separate state for: service, route and model."""
         return f"{self.service_name}|{self.route}|{self.model}"
-
-    def to_row(self, has_body: bool, timestamp: str | None = None) -> dict[str, object]:
-        """The row for the ``calls`` table (metadata only), in JSONEachRow form.
-
-        ``timestamp``: ``ch_timestamp``, when the caller already has it.
-        """
-        return {
-            "Timestamp": timestamp or self.ch_timestamp,
-            "TraceId": self.trace_id,
-            "SpanId": self.span_id,
-            "ParentSpanId": self.parent_span_id,
-            "ServiceName": self.service_name,
-            "SpanName": self.span_name,
-            "Route": self.route,
-            "Operation": self.operation,
-            "Provider": self.provider,
-            "RequestModel": self.request_model,
-            "ResponseModel": self.response_model,
-            "InputTokens": self.input_tokens,
-            "OutputTokens": self.output_tokens,
-            "InputChars": min(len(self.input_text), 2**32 - 1),
-            "OutputChars": min(len(self.output_text), 2**32 - 1),
-            "ContextCount": min(len(self.contexts), 2**16 - 1),
-            "FinishReasons": self.finish_reasons,
-            "Duration": self.duration_ns,
-            "StatusCode": self.status_code,
-            "StatusMessage": self.status_message,
-            "ErrorType": self.error_type,
-            "UserId": self.user_id,
-            "ConversationId": self.conversation_id,
-            "SampleRate": self.sample_rate,
-            "HasBody": int(has_body),
-            "Source": self.source,
-            "SpanAttributes": self.attributes,
-        }
-
-    def body_row(
-        self, sample_rate: float, keep_reason: str, timestamp: str | None = None
-    ) -> dict[str, object]:
-        """The row for the ``call_bodies`` table (``timestamp`` as for ``to_row``)."""
-        return {
-            "Timestamp": timestamp or self.ch_timestamp,
-            "TraceId": self.trace_id,
-            "SpanId": self.span_id,
-            "ServiceName": self.service_name,
-            "Route": self.route,
-            "InputText": self.input_text,
-            "OutputText": self.output_text,
-            "InputMessages": self.input_messages,
-            "OutputMessages": self.output_messages,
-            "Contexts": self.contexts,
-            "SampleRate": sample_rate,
-            "KeepReason": keep_reason,
-        }
 
 
 def ns_to_clickhouse(ns: int) -> str:

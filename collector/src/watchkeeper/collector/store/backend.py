@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class StoreError(RuntimeError):
@@ -23,14 +26,12 @@ class Backend(Protocol):
     def select(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts."""
 
-    def insert_rows(
-        self, table: str, rows: Sequence[Mapping[str, Any]], *, same_keys: bool = False
-    ) -> None:
-        """Insert rows (column name -> value) into ``table``; returns once stored.
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows (column name -> value) into ``table``; returns once stored."""
 
-        ``same_keys``: every row has the first row's keys in its order (one function built
-        them), which lets a backend send values only without comparing keys row by row.
-        """
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table's rows into ``table`` (columns matched by name; ClickHouse
+        converts each Arrow type to its column's); returns once stored."""
 
     def close(self) -> None:
         """Release the engine."""

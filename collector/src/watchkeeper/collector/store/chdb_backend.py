@@ -6,11 +6,14 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from watchkeeper.collector.store.backend import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ChdbBackend:
@@ -39,33 +42,20 @@ class ChdbBackend:
         text = self._run(sql, "JSONEachRow", params)
         return [json.loads(line) for line in text.splitlines() if line]
 
-    def insert_rows(
-        self, table: str, rows: Sequence[Mapping[str, Any]], *, same_keys: bool = False
-    ) -> None:
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows with one statement.
 
-        Rows built by one function share their keys in one order: they go as
+        Rows that share their keys in one order (one function built them) go as
         JSONCompactEachRow (values only), which ClickHouse parses in about two thirds of
-        the time of JSONEachRow on a 27-column call row (no key to match per value).
-        ``same_keys`` says the caller built them so (comparing keys costs 0.1 µs a row
-        with the GIL held); otherwise they are compared. Anything else goes
-        as JSONEachRow. The values are encoded in one ``orjson.dumps`` of all rows,
-        brackets dropped: ClickHouse takes rows separated by commas, and one call instead
-        of one per row halves the encoding's time (it holds the GIL). The statement goes
-        to chDB as UTF-8 bytes, as orjson made them: no decoding into a str for chDB to
-        encode again.
+        the time of JSONEachRow (no key to match per value); anything else goes as
+        JSONEachRow. The values are encoded in one ``orjson.dumps`` of all rows, brackets
+        dropped: ClickHouse takes rows separated by commas. The statement goes to chDB as
+        UTF-8 bytes, as orjson made them.
         """
         if not rows:
             return
         columns = tuple(rows[0])
-        if same_keys:
-            # Cheap guards against a caller that broke its word: same size, same last row.
-            same = len(set(map(len, rows))) == 1 and tuple(rows[-1]) == columns
-            if not same:
-                raise ValueError(f"rows for {table} do not all have the keys {columns}")
-        else:
-            same = all(map(columns.__eq__, map(tuple, rows)))
-        if same:
+        if all(map(columns.__eq__, map(tuple, rows))):
             names = ", ".join(f"`{c}`" for c in columns)
             head = f"INSERT INTO {table} ({names}) FORMAT JSONCompactEachRow\n".encode()
             body = orjson.dumps([list(row.values()) for row in rows])[1:-1]
@@ -73,6 +63,22 @@ class ChdbBackend:
             head = f"INSERT INTO {table} FORMAT JSONEachRow\n".encode()
             body = b"\n".join(map(orjson.dumps, rows))
         self._run(head + body, "CSV", None)
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table's rows, read in place by chDB's ``Python()`` table function.
+
+        chDB finds the table by its variable name in the calling frames, so the name is
+        one nothing else uses. It reads the arrays without holding the GIL.
+        """
+        if data.num_rows == 0:
+            return
+        _watchkeeper_arrow_rows = data  # read by name by chDB, below
+        names = ", ".join(f"`{c}`" for c in data.column_names)
+        self._run(
+            f"INSERT INTO {table} ({names}) SELECT * FROM Python(_watchkeeper_arrow_rows)",
+            "CSV",
+            None,
+        )
 
     def close(self) -> None:
         """Close the chDB session (idempotent)."""

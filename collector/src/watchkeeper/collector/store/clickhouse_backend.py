@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from watchkeeper.collector.store.backend import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ClickHouseServerBackend:
@@ -42,16 +45,22 @@ class ClickHouseServerBackend:
             raise StoreError(f"ClickHouse: {exc}") from exc
         return list(result.named_results())
 
-    def insert_rows(
-        self, table: str, rows: Sequence[Mapping[str, Any]], *, same_keys: bool = False
-    ) -> None:
-        """Insert rows as one JSONEachRow block (keys with every row: ``same_keys`` is not
-        needed here)."""
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows as one JSONEachRow block."""
         if not rows:
             return
         body = b"\n".join(map(orjson.dumps, rows))
         try:
             self._client.raw_insert(table, insert_block=body, fmt="JSONEachRow")
+        except Exception as exc:
+            raise StoreError(f"ClickHouse insert into {table}: {exc}") from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table's rows (sent in Arrow's IPC format, columns by name)."""
+        if data.num_rows == 0:
+            return
+        try:
+            self._client.insert_arrow(table, data)
         except Exception as exc:
             raise StoreError(f"ClickHouse insert into {table}: {exc}") from exc
 

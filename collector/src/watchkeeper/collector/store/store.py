@@ -11,8 +11,16 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store import queries
 from watchkeeper.collector.store.backend import Backend, StoreError
+from watchkeeper.collector.store.columns import (
+    KeptBody,
+    ScoredCall,
+    bodies_table,
+    calls_table,
+    scores_table,
+)
 
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import Settings
@@ -49,15 +57,17 @@ class DeadLetter:
 class WriteBatch:
     """Everything one pipeline batch produced; written before the batch is acknowledged.
 
-    ``calls`` and ``bodies`` are rows (see ``CallRecord.to_row`` / ``body_row``); like
-    ``scores``, each list holds rows of one shape (the same keys in the same order), as
-    the function that builds them makes them: the store sends them as values only.
+    The calls, their kept bodies and their scores are held as records: the store makes
+    their rows, as Arrow columns (``store/columns.py``), on the thread that writes them.
+    A call's ``HasBody`` is 1 exactly when its body is among ``bodies``.
     """
 
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    #: rows for ``call_scores``: one per call, every score in a map
-    scores: list[dict[str, Any]] = field(default_factory=list)
+    #: one ``calls`` row each
+    calls: list[CallRecord] = field(default_factory=list)
+    #: one ``call_bodies`` row each: (call, sample rate, keep reason)
+    bodies: list[KeptBody] = field(default_factory=list)
+    #: one ``call_scores`` row each: (call, every finite score by ``<detector>.<score>``)
+    scores: list[ScoredCall] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     review_items: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -119,12 +129,15 @@ class Store:
         # idempotent tables collapse the repeats. (Dead letters are a plain log: a replay
         # may repeat one, which only over-reports bad input.)
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
-        self.backend.insert_rows(f"{db}.call_scores", batch.scores, same_keys=True)
+        if batch.scores:
+            self.backend.insert_arrow(f"{db}.call_scores", scores_table(batch.scores))
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
-        self.backend.insert_rows(f"{db}.call_bodies", batch.bodies, same_keys=True)
-        self.backend.insert_rows(f"{db}.calls", batch.calls, same_keys=True)
+        if batch.bodies:
+            self.backend.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
+        if batch.calls:
+            self.backend.insert_arrow(f"{db}.calls", calls_table(batch.calls, batch.bodies))
 
     def add_label(
         self,

@@ -54,6 +54,25 @@ def test_score_rules_route_low_faithfulness_and_unsafe_inputs() -> None:
     }
 
 
+def test_a_call_meeting_two_rules_of_a_queue_takes_the_first_ones_reason() -> None:
+    """Rules of one queue are tried in the order they are written: a call meeting both
+    safety rules is queued once, for the first (prompt injection before PII)."""
+    router = ReviewRouter(default_queues())
+    both, pii = record(1), record(2)
+    routing = router.route(
+        [both, pii],
+        {},
+        {
+            both.span_id: {"pii_leak.safety": 1.0, "prompt_injection.safety": 0.9},
+            pii.span_id: {"pii_leak.safety": 1.0, "prompt_injection.safety": 0.0},
+        },
+    )
+    assert [(i["SpanId"], i["Queue"], i["Reason"]) for i in routing.items] == [
+        (both.span_id, "safety", "score:prompt_injection.safety>=0.5"),
+        (pii.span_id, "safety", "score:pii_leak.safety>=0.5"),
+    ]
+
+
 def test_a_capped_queue_passes_calls_to_the_next_match_and_counts_them() -> None:
     """Beyond ``cap_per_hour`` a call goes to the next matching queue; the cap resets hourly."""
     router = ReviewRouter(

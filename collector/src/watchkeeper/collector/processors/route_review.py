@@ -113,10 +113,13 @@ class ReviewRouter:
         ``{"<detector>.<score>": value}``, ``feedback`` rows of the ``feedback`` table."""
         out = Routing()
         with self._lock:
+            by_score = self._score_candidates(scores)
             for call in calls:
-                self._route_call(
-                    call, flagged.get(call.span_id, ()), scores.get(call.span_id, {}), out
-                )
+                # Only the signals this call carries are looked at: most carry none.
+                detectors = flagged.get(call.span_id, ())
+                scored = by_score.get(call.span_id, ())
+                if detectors or scored or call.is_error:
+                    self._route_call(call, detectors, scored, out)
             if feedback:
                 self._route_feedback(calls, feedback, out)
         return out
@@ -165,27 +168,36 @@ class ReviewRouter:
         return out
 
     # --- internals (under self._lock) --------------------------------------------------
+    def _score_candidates(
+        self, scores: Mapping[str, Mapping[str, float]]
+    ) -> dict[str, list[tuple[str, ReviewQueue, RouteRule]]]:
+        """Span id -> the score rules its scores meet, in rule order. Rule by rule over the
+        batch: every call carries scores, and most meet no rule."""
+        found: dict[str, list[tuple[str, ReviewQueue, RouteRule]]] = {}
+        for candidate in self._by_signal.get("score", ()):
+            rule = candidate[2]
+            name, meets = str(rule.score), rule.score_matches
+            for span_id, values in scores.items():
+                value = values.get(name)
+                if value is not None and meets(value):
+                    found.setdefault(span_id, []).append(candidate)
+        return found
+
     def _route_call(
         self,
         call: CallRecord,
         detectors: Sequence[str],
-        scores: Mapping[str, float],
+        scored: Sequence[tuple[str, ReviewQueue, RouteRule]],
         out: Routing,
     ) -> None:
-        # Only the signals this call carries are looked at: most calls carry none.
         candidates = []
         if detectors:
             candidates += [
                 c
                 for c in self._by_signal.get("alarm", ())
-                if _matches(c[2], call, detectors, scores)
+                if c[2].alarm == "*" or c[2].alarm in detectors
             ]
-        if scores:
-            candidates += [
-                c
-                for c in self._by_signal.get("score", ())
-                if _matches(c[2], call, detectors, scores)
-            ]
+        candidates += scored
         if call.is_error:
             candidates += self._by_signal.get("error", [])
         candidates = [
@@ -277,17 +289,6 @@ class ReviewRouter:
             return False
         admitted.add(span_id)
         return True
-
-
-def _matches(
-    rule: RouteRule, call: CallRecord, detectors: Sequence[str], scores: Mapping[str, float]
-) -> bool:
-    if rule.alarm is not None:
-        return bool(detectors) and (rule.alarm == "*" or rule.alarm in detectors)
-    if rule.score is not None:
-        value = scores.get(rule.score)
-        return value is not None and rule.score_matches(value)
-    return bool(rule.error) and call.is_error
 
 
 def _priority(queue: ReviewQueue, rule: RouteRule) -> int:

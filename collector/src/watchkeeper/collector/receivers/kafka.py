@@ -133,7 +133,7 @@ class KafkaReceiver:
             after[partition] = records[-1][0] + 1
             prefix = f"{partition[0]}/{partition[1]}/"
             payloads.extend(
-                Payload(value, SOURCE, origin=prefix + str(offset)) for offset, value in records
+                Payload(value, SOURCE, None, prefix + str(offset)) for offset, value in records
             )
         return payloads, first, after
 

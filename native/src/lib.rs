@@ -603,6 +603,51 @@ impl TextAnalyser {
         })
     }
 
+    /// Each text's content words looked up in each table, with the GIL released (from
+    /// `DETACH_AT` texts on): per text, per table, ``(words, found, best)`` — how many
+    /// content words it has (``len(tokens.content_words(head))``), how many of them are in
+    /// the table, and the highest value among those (-1 for none); None for a text left
+    /// to Python. No Python string is made for the words.
+    fn look_up_many<'py>(
+        &self,
+        py: Python<'py>,
+        heads: Vec<Bound<'py, PyString>>,
+        tables: Vec<Py<WordTable>>,
+    ) -> Vec<Option<Vec<(usize, usize, i64)>>> {
+        let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
+        let tables: Vec<&WordTable> = tables.iter().map(Py::get).collect();
+        let look_up_all = || -> Vec<Option<Vec<(usize, usize, i64)>>> {
+            let mut words = self.lock_words();
+            self.with_scratch(|scratch| {
+                texts
+                    .iter()
+                    .map(|text| {
+                        scratch.load((*text)?)?;
+                        let mut content = std::mem::take(&mut scratch.content);
+                        content.clear();
+                        let low = scratch.scan.padded();
+                        self.each_word(&mut words, low, &scratch.spans, |_, word| {
+                            if word.content != NO_CONTENT {
+                                content.push(word.content);
+                            }
+                        });
+                        let found = tables
+                            .iter()
+                            .map(|table| table.look_up(&words.forms, &content))
+                            .collect();
+                        scratch.content = content;
+                        Some(found)
+                    })
+                    .collect()
+            })
+        };
+        if texts.len() < DETACH_AT {
+            look_up_all()
+        } else {
+            py.detach(look_up_all)
+        }
+    }
+
     /// Lower-cased tokens of ``head`` (``tokens.tokenize``), or None to leave it to Python.
     fn tokenize<'py>(
         &self,
@@ -646,6 +691,45 @@ fn screen_many<'py, T: Send>(
         run()
     } else {
         py.detach(run)
+    }
+}
+
+/// Words with a value each (a detector's vocabulary, its topic keywords), for
+/// `TextAnalyser::look_up_many`. Immutable: a detector whose words change makes a new one.
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct WordTable {
+    values: HashMap<Box<str>, i64, FxBuild>,
+}
+
+impl WordTable {
+    /// ``(words, found, best)`` of the content words `content` (indices of `forms`).
+    fn look_up(&self, forms: &[Box<str>], content: &[u32]) -> (usize, usize, i64) {
+        let mut found = 0;
+        let mut best = -1;
+        for &i in content {
+            if let Some(&value) = self.values.get(&forms[i as usize]) {
+                found += 1;
+                best = best.max(value);
+            }
+        }
+        (content.len(), found, best)
+    }
+}
+
+#[pymethods]
+impl WordTable {
+    #[new]
+    fn new(values: HashMap<String, i64>) -> Self {
+        WordTable {
+            values: values
+                .into_iter()
+                .map(|(word, value)| (word.into_boxed_str(), value))
+                .collect(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.values.len()
     }
 }
 
@@ -1018,7 +1102,7 @@ mod _core {
     #[pymodule_export]
     use super::{
         ConsistencyIndex, Groundedness, InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser,
-        similarity,
+        WordTable, similarity,
     };
 }
 

@@ -9,13 +9,15 @@ gives.
 from __future__ import annotations
 
 import math
+import pickle
+from collections.abc import Callable
 
 import pytest
 
 from tests.detectors.test_update_many import drifting_stream
 from watchkeeper.collector.processors.detect import DetectorStage
 from watchkeeper.collector.record import CallRecord
-from watchkeeper.detectors import default_detectors
+from watchkeeper.detectors import Detector, default_detectors
 
 
 def records() -> list[CallRecord]:
@@ -42,13 +44,15 @@ def records() -> list[CallRecord]:
     return out
 
 
-def reference(calls: list[CallRecord]) -> tuple[dict[str, dict[str, float]], list[tuple[str, str]]]:
+def reference(
+    calls: list[CallRecord], make: Callable[[], list[Detector]] = default_detectors
+) -> tuple[dict[str, dict[str, float]], list[tuple[str, str]]]:
     """Scores by span and alarms (span, detector), one detector instance per key, call by call."""
-    per_key: dict[str, list] = {}
+    per_key: dict[str, list[Detector]] = {}
     scores: dict[str, dict[str, float]] = {}
     alarms = []
     for call in calls:
-        detectors = per_key.setdefault(call.detector_key, default_detectors())
+        detectors = per_key.setdefault(call.detector_key, make())
         wide = {}
         for detector in detectors:
             detector.update(call)
@@ -84,3 +88,57 @@ def test_the_stage_reports_what_the_detectors_report_call_by_call(prefetch: bool
     assert scores == expected_scores
     assert order == sorted(order)  # call order (span ids count up)
     assert alarms == expected_alarms
+
+
+def test_word_tables_looked_up_ahead_give_the_same_readings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The vocabulary and topic keywords, looked up in the inputs on the texts' thread,
+    give the scores and alarms that reading each input's words gives; and they are used
+    (the detectors learn quickly here, so most calls are read through the tables)."""
+    from watchkeeper.detectors.drift.topic import TopicDrift
+    from watchkeeper.detectors.drift.vocabulary import InputVocabularyDrift
+    from watchkeeper.detectors.text import ahead, native_core
+
+    if native_core.word_table({}) is None:
+        pytest.skip("needs a core with word tables")
+
+    def detectors() -> list[Detector]:
+        return [
+            InputVocabularyDrift(reference_calls=40, max_vocabulary=300),
+            TopicDrift(keywords=12, learn_calls=40, reference_calls=60, window=40),
+        ]
+
+    calls = records()
+    expected_scores, expected_alarms = reference(calls, detectors)
+    used = []
+    verdict = ahead.verdict
+
+    def counted(detector: str, text: str) -> object:
+        found = verdict(detector, text)
+        if "#" in detector and found is not ahead.MISSING:
+            used.append(detector.split("#", maxsplit=1)[0])
+        return found
+
+    monkeypatch.setattr(ahead, "verdict", counted)
+    stage = DetectorStage(detectors(), prefetch=True)
+    scores, alarms = {}, []
+    for start in range(0, len(calls), 500):
+        detection = stage.run(calls[start : start + 500])
+        scores.update({call.span_id: wide for call, wide in detection.scores})
+        alarms += [(a["SpanId"], a["Detector"]) for a in detection.alarms]
+    stage.close()
+    assert scores == expected_scores
+    assert alarms == expected_alarms
+    assert used.count("input_vocabulary_drift") > len(calls) // 2
+    assert used.count("input_topic_drift") > len(calls) // 2
+    # The tables are not pickled with the state (the core's objects do not pickle): a
+    # restored detector makes its own again.
+    for keyed in stage.keyed:
+        for _, detector in keyed.items():
+            assert detector.ahead_lookups()
+            restored = pickle.loads(pickle.dumps(detector))
+            assert "_lookup" not in vars(restored)
+            assert [a.key for a in restored.ahead_lookups()] != [
+                a.key for a in detector.ahead_lookups()
+            ]

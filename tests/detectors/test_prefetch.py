@@ -196,3 +196,39 @@ def test_a_forked_child_gets_a_thread_of_its_own() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     prefetch.close()
+
+
+@pytest.mark.skipif(native_core.word_table({}) is None, reason="needs a core with word tables")
+def test_look_up_many_counts_the_content_words_found_in_each_table() -> None:
+    """Per text and table: the number of content words, how many are in the table (each
+    occurrence), and the highest value among them, as ``tokens.content_words`` gives them;
+    None exactly for the texts the core leaves to Python."""
+    from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
+
+    inputs, _ = texts()
+    heads = [t[: tokens.MAX_CHARS] for t in [*production_texts(200), *inputs]]
+    common = sorted({w for head in heads[:100] for w in tokens.content_words(head)})
+    tables = [{w: i % 37 for i, w in enumerate(common[::3])}, {}, {common[0]: 5}]
+    analyser = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, tokens.SKETCH_SIZE)
+    assert analyser is not None
+    made = [native_core.word_table(values) for values in tables]
+    assert all(table is not None for table in made)
+    for size in (len(heads), 3):  # lists with and without the GIL released
+        found = []
+        for start in range(0, len(heads), size):
+            found += analyser.look_up_many(heads[start : start + size], made)  # type: ignore[arg-type]
+        assert len(found) == len(heads)
+        for head, got in zip(heads, found, strict=True):
+            if got is None:
+                assert analyser.analyse(head) is None
+                continue
+            words = tokens.content_words(head)
+            assert got == [
+                (
+                    len(words),
+                    sum(w in values for w in words),
+                    max((values[w] for w in words if w in values), default=-1),
+                )
+                for values in tables
+            ]
+    assert sum(got is not None and got[0][1] > 0 for got in found) > 100

@@ -5,7 +5,10 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from watchkeeper.detectors.text.ahead import AheadLookup
 
 
 class CallView(Protocol):
@@ -125,6 +128,11 @@ class Detector(abc.ABC):
     def alarm_reason(self) -> str:
         """What changed, in a few words, when ``drift_detected`` (else empty)."""
         return ""
+
+    def ahead_lookups(self) -> Sequence[AheadLookup]:
+        """Word tables to look up in the inputs of this instance's next calls ahead of
+        them, on another thread (see :mod:`.text.ahead`); none by default."""
+        return ()
 
     def clone(self) -> Detector:
         """A fresh, untrained instance with the same parameters."""

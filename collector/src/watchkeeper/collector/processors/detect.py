@@ -86,15 +86,17 @@ class DetectorStage:
             for key in dict.fromkeys(key for key, _, _ in runs)
         }
         # The core analyses the runs' texts on another thread, mostly without the GIL,
-        # while the detectors below work through the runs before.
+        # while the detectors below work through the runs before; it also looks the
+        # inputs up in the word tables of the run's key's detectors (as they are now).
         prefetch = self._prefetch
         jobs = (
             [
                 prefetch.submit(
                     [call.input_text or "" for call in run],
                     [call.output_text or "" for call in run],
+                    [lookup for detector in instances[key] for lookup in detector.ahead_lookups()],
                 )
-                for _, _, run in runs
+                for key, _, run in runs
             ]
             if prefetch is not None and prefetch.available
             else [None] * len(runs)

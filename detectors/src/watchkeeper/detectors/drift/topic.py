@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
 from watchkeeper.detectors.descriptor_drift import TARGET_ARL
+from watchkeeper.detectors.text import ahead
+from watchkeeper.detectors.text.ahead import MISSING
 from watchkeeper.detectors.text.tokens import content_words
 
 #: Bound on distinct words counted while keywords are learned.
@@ -49,6 +51,10 @@ class TopicDrift(Detector):
 
     name = "input_topic_drift"
     score_name = "topic_divergence"
+
+    #: The keywords' word table (for the index it was made from), made when the stage
+    #: asks for it; not pickled.
+    _lookup: tuple[dict[str, int], ahead.AheadLookup] | None = None
 
     def __init__(
         self,
@@ -124,10 +130,35 @@ class TopicDrift(Detector):
 
     def bucket(self, text: str) -> int:
         """Topic bucket of ``text``: its most specific keyword, or the last bucket (other)."""
-        # The keywords among the words (a set operation in C), then the most specific.
         index = self._index
-        best = max(map(index.__getitem__, index.keys() & content_words(text)), default=-1)
+        held = self._lookup
+        looked_up = MISSING
+        if held is not None and held[0] is index:
+            looked_up = ahead.verdict(held[1].key, text)
+        if looked_up is not MISSING and looked_up is not None:
+            best: int = looked_up[2]
+        else:
+            # The keywords among the words (a set operation in C), then the most specific.
+            best = max(map(index.__getitem__, index.keys() & content_words(text)), default=-1)
         return best if best >= 0 else len(self.keyword_list)
+
+    def ahead_lookups(self) -> Sequence[ahead.AheadLookup]:
+        """The keywords, once chosen, to look up in the next inputs ahead of them."""
+        index = self._index
+        if not index:
+            return ()
+        held = self._lookup
+        if held is None or held[0] is not index:
+            table = ahead.lookup(self.name, index)
+            if table is None:
+                return ()
+            held = self._lookup = (index, table)
+        return (held[1],)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_lookup", None)  # made again from the keywords when needed
+        return state
 
     # --- streaming ------------------------------------------------------------------------
     def update(self, call: CallView) -> None:

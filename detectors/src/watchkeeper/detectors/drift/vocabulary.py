@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
+from watchkeeper.detectors.text import ahead
+from watchkeeper.detectors.text.ahead import MISSING
 from watchkeeper.detectors.text.tokens import content_words
 
 
@@ -46,6 +48,10 @@ class InputVocabularyDrift(DescriptorDrift):
     name = "input_vocabulary_drift"
     score_name = "input_drift"
     describes = "out-of-vocabulary rate of inputs"
+
+    #: The vocabulary's word table (for the vocabulary it was made from), made when the
+    #: stage asks for it; not pickled.
+    _lookup: tuple[frozenset[str], ahead.AheadLookup] | None = None
 
     def __init__(
         self,
@@ -90,13 +96,37 @@ class InputVocabularyDrift(DescriptorDrift):
                 self._freeze()
             self.oov_rate = float("nan")
             return None
-        found = content_words(text)
-        if not found:
+        held = self._lookup
+        looked_up = MISSING
+        if held is not None and held[0] is self.vocabulary:
+            looked_up = ahead.verdict(held[1].key, text)
+        if looked_up is not MISSING and looked_up is not None:
+            count, known, _ = looked_up
+        else:
+            found = content_words(text)
+            count, known = len(found), sum(map(self.vocabulary.__contains__, found))
+        if not count:
             self.oov_rate = float("nan")
             return None
-        known = sum(map(self.vocabulary.__contains__, found))
-        self.oov_rate = (len(found) - known) / len(found)
+        self.oov_rate = (count - known) / count
         return self.oov_rate
+
+    def ahead_lookups(self) -> Sequence[ahead.AheadLookup]:
+        """The vocabulary, once learned, to look up in the next inputs ahead of them."""
+        if self.vocabulary is None:
+            return ()
+        held = self._lookup
+        if held is None or held[0] is not self.vocabulary:
+            table = ahead.lookup(self.name, dict.fromkeys(self.vocabulary, 0))
+            if table is None:
+                return ()
+            held = self._lookup = (self.vocabulary, table)
+        return (held[1],)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_lookup", None)  # made again from the vocabulary when needed
+        return state
 
     def _learn(self, text: str) -> None:
         counts = self._learning

@@ -6,13 +6,22 @@ A detector's screen (the compiled core's quick test before a pattern runs, see
 released, and the detector finds the verdict (:func:`verdict`) instead of running the
 screen again. A verdict is what the screen returns for the text, so results are the same
 with or without it.
+
+A detector instance's word table (:class:`AheadLookup`: its vocabulary, its topic
+keywords) is looked up the same way in the inputs of the runs of its key, which the
+detector hands over with ``Detector.ahead_lookups``. A table stands for the words it was
+made from: when those change the detector makes a new one, under a new key, so a verdict
+of the old one is never read.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from watchkeeper.detectors.text import native_core
 
 #: What :func:`verdict` returns for a text not screened ahead.
 MISSING: Any = object()
@@ -30,6 +39,31 @@ class AheadScreen:
     head: int
     #: The screen of a list of texts, the GIL released (``*_many`` of a core screen).
     many: Callable[[list[str]], list[Any]]
+
+
+@dataclass(frozen=True)
+class AheadLookup:
+    """A word table to look up in the inputs of a run; verdicts are kept under ``key``.
+
+    A verdict is ``(words, found, best)``: the text's number of content words
+    (``tokens.content_words``), how many are in the table, and the highest value among
+    them (-1 for none); None for a text the core leaves to Python.
+    """
+
+    key: str
+    table: native_core.WordTable
+
+
+_LOOKUP_KEYS = itertools.count()
+
+
+def lookup(detector: str, values: dict[str, int]) -> AheadLookup | None:
+    """A new table of ``values`` (word -> value) for ``detector``, under a key of its own;
+    None without a compiled core that has word tables."""
+    table = native_core.word_table(values)
+    if table is None:
+        return None
+    return AheadLookup(f"{detector}#{next(_LOOKUP_KEYS)}", table)
 
 
 _SCREENS: dict[str, AheadScreen] = {}
@@ -56,14 +90,16 @@ def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:
 
 
 def remember(detector: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:
-    """Keep the verdicts of ``detector``'s screen on ``texts`` until :func:`forget`."""
+    """Keep the verdicts of ``detector``'s screen (or of a lookup, under its key) on
+    ``texts`` until :func:`forget`."""
     held = _VERDICTS.setdefault(detector, {})
     for text, found in zip(texts, verdicts, strict=True):
         held[id(text)] = (text, found)
 
 
 def verdict(detector: str, text: str) -> Any:
-    """The verdict of ``detector``'s screen on ``text`` if it ran ahead, else ``MISSING``."""
+    """The verdict of ``detector``'s screen (or of a lookup, by its key) on ``text`` if it
+    ran ahead, else ``MISSING``."""
     held = _VERDICTS.get(detector)
     if held is None:
         return MISSING

@@ -66,8 +66,22 @@ class TextAnalyser(Protocol):
     def content_words(self, head: str) -> tuple[str, ...] | None:
         """``tokens.content_words(head)``, or None."""
 
+    def look_up_many(
+        self, heads: Sequence[str], tables: Sequence[WordTable]
+    ) -> list[list[tuple[int, int, int]] | None]:
+        """Per head (None: left to Python), per table, ``(words, found, best)``: the number
+        of ``tokens.content_words(head)``, how many are in the table, and the highest value
+        among them (-1 for none). The GIL is released; no Python string is made."""
+
     def tokenize(self, head: str) -> tuple[str, ...] | None:
         """``tokens.tokenize(head)``, or None."""
+
+
+class WordTable(Protocol):
+    """Words with an integer value each, for :meth:`TextAnalyser.look_up_many`."""
+
+    def __len__(self) -> int:
+        """How many words."""
 
 
 class Screen(Protocol):
@@ -186,6 +200,16 @@ def text_analyser(
         return None
     analyser: TextAnalyser = CORE.TextAnalyser(stopwords, function_words, sketch_size)
     return analyser
+
+
+def word_table(values: Mapping[str, int]) -> WordTable | None:
+    """A table of these words and values for ``look_up_many``, or None without a core
+    that has one."""
+    make = getattr(CORE, "WordTable", None)
+    if make is None:
+        return None
+    table: WordTable = make(dict(values))
+    return table
 
 
 def needle_screen(needles: Sequence[str]) -> Screen | None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from watchkeeper.detectors.text import ahead, native_core
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
@@ -26,8 +26,11 @@ from watchkeeper.detectors.text.tokens import MAX_CHARS, SKETCH_SIZE, remember
 log = logging.getLogger(__name__)
 
 #: What the thread found for one run: the analyses of its texts (inputs then outputs),
-#: and each screen with its verdicts.
-Found = tuple[list[native_core.Analysis | None], list[tuple[ahead.AheadScreen, list[Any]]]]
+#: and verdicts of screens and lookups: the name they are kept under, the side of the
+#: calls they read, one verdict per text.
+Found = tuple[
+    list[native_core.Analysis | None], list[tuple[str, Literal["input", "output"], list[Any]]]
+]
 #: One run handed to the thread: its inputs and outputs, and what it will find.
 Job = tuple[list[str], list[str], "Future[Found]"]
 
@@ -61,10 +64,15 @@ class TextPrefetch:
         """True when texts can be analysed ahead (the compiled core is installed)."""
         return self._analyser is not None
 
-    def submit(self, inputs: list[str], outputs: list[str]) -> Job | None:
+    def submit(
+        self,
+        inputs: list[str],
+        outputs: list[str],
+        lookups: Sequence[ahead.AheadLookup] = (),
+    ) -> Job | None:
         """Start on a run's inputs (analysed with their content words, as the drift
-        detectors read them) and outputs; None when unavailable. Runs are done in the
-        order they are submitted."""
+        detectors read them, and looked up in ``lookups``) and outputs; None when
+        unavailable. Runs are done in the order they are submitted."""
         if self._analyser is None:
             return None
         if self._thread is None or self._pid != os.getpid():
@@ -72,20 +80,29 @@ class TextPrefetch:
             # thread: work sent there would never run.
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-texts")
             self._pid = os.getpid()
-        return inputs, outputs, self._thread.submit(self._work, inputs, outputs)
+        job = self._thread.submit(self._work, inputs, outputs, list(lookups))
+        return inputs, outputs, job
 
-    def _work(self, inputs: list[str], outputs: list[str]) -> Found:
+    def _work(
+        self, inputs: list[str], outputs: list[str], lookups: list[ahead.AheadLookup]
+    ) -> Found:
         assert self._analyser is not None
-        texts = _heads([*inputs, *outputs], MAX_CHARS)
+        heads = _heads(inputs, MAX_CHARS)
         with_words = [True] * len(inputs) + [False] * len(outputs)
-        analyses = self._analyser.analyse_many(texts, with_words)
-        verdicts = [
+        analyses = self._analyser.analyse_many([*heads, *_heads(outputs, MAX_CHARS)], with_words)
+        verdicts: list[tuple[str, Literal["input", "output"], list[Any]]] = [
             (
-                screen,
+                screen.detector,
+                screen.side,
                 screen.many(_heads(inputs if screen.side == "input" else outputs, screen.head)),
             )
             for screen in ahead.screens_for(self._detectors)
         ]
+        if lookups and hasattr(self._analyser, "look_up_many"):
+            found = self._analyser.look_up_many(heads, [lookup.table for lookup in lookups])
+            for i, lookup in enumerate(lookups):
+                column = [None if each is None else each[i] for each in found]
+                verdicts.append((lookup.key, "input", column))
         return analyses, verdicts
 
     @staticmethod
@@ -101,8 +118,8 @@ class TextPrefetch:
             log.exception("analysing texts ahead failed")
             return
         remember([*inputs, *outputs], analyses)
-        for screen, screened in verdicts:
-            ahead.remember(screen.detector, inputs if screen.side == "input" else outputs, screened)
+        for name, side, found_for in verdicts:
+            ahead.remember(name, inputs if side == "input" else outputs, found_for)
 
     def close(self) -> None:
         """Stop the thread (after the runs in hand are done)."""

@@ -32,8 +32,11 @@ class KafkaReceiver:
     """Consumes OTLP messages (otlp_proto or otlp_json) in a consumer group.
 
     At-least-once: offsets are committed only after :meth:`Pipeline.process` returned,
-    i.e. after the store confirmed the batch. When the store fails, the consumer seeks back
-    to the batch's first offsets and retries after a pause, so nothing is skipped.
+    i.e. after the store confirmed the batch. When storing a batch fails (or preparing it:
+    any exception, not only the store's), the consumer seeks back to the batch's first
+    offsets and retries after a pause, so nothing is skipped; a batch that can never be
+    stored stops the consumer there (logged each time, consumer lag grows) rather than
+    being passed over.
     """
 
     def __init__(
@@ -112,8 +115,8 @@ class KafkaReceiver:
         payloads, first, after = polled
         try:
             self.pipeline.process(payloads)
-        except StoreError:
-            self._rewind(first)
+        except Exception:
+            self._rewind(first)  # whatever failed, the batch is read again, not skipped
             raise
         self._commit(after, len(payloads))
         return len(payloads)
@@ -177,17 +180,29 @@ class KafkaReceiver:
             while not self._stop.is_set():
                 try:
                     polled = self._poll(500)
-                    prepared = self.pipeline.prepare(polled[0]) if polled else None
+                    try:
+                        prepared = self.pipeline.prepare(polled[0]) if polled else None
+                    except Exception:
+                        # Read it again (after the pause below) rather than let a later
+                        # commit pass over it; the batch in flight is handled next time.
+                        if polled is not None:
+                            self._rewind(polled[1])
+                        raise
                     if pending is not None:
                         future, first, after, count, _ = pending
                         pending = None
                         try:
                             future.result()
-                        except StoreError as exc:
+                        except Exception as exc:  # any failure: never commit past the batch
                             self._rewind(first)
                             if prepared is not None:
                                 self.pipeline.abandon(prepared)
-                            log.warning("store failed; batch retried in %.1fs: %s", backoff, exc)
+                            log.warning(
+                                "store failed; batch retried in %.1fs: %s",
+                                backoff,
+                                exc,
+                                exc_info=not isinstance(exc, StoreError),
+                            )
                             self._stop.wait(backoff)
                             backoff = min(backoff * 2, 30.0)
                             continue

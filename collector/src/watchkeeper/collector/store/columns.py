@@ -75,11 +75,7 @@ def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
     calls = [body[0] for body in bodies]
     return pa.table(
         {
-            "Timestamp": _column(calls, "timestamp_ns", _TIMESTAMP),
-            "TraceId": _column(calls, "trace_id"),
-            "SpanId": _column(calls, "span_id"),
-            "ServiceName": _column(calls, "service_name"),
-            "Route": _column(calls, "route"),
+            **_span_columns(calls),
             "InputText": _column(calls, "input_text"),
             "OutputText": _column(calls, "output_text"),
             "InputMessages": _column(calls, "input_messages"),
@@ -96,16 +92,23 @@ def scores_table(scored: Sequence[ScoredCall]) -> pa.Table:
     calls = [row[0] for row in scored]
     return pa.table(
         {
-            "Timestamp": _column(calls, "timestamp_ns", _TIMESTAMP),
-            "TraceId": _column(calls, "trace_id"),
-            "SpanId": _column(calls, "span_id"),
-            "ServiceName": _column(calls, "service_name"),
-            "Route": _column(calls, "route"),
+            **_span_columns(calls),
             "Model": _values(calls, attrgetter("model"), _STRING),
             "DetectorKey": _values(calls, attrgetter("detector_key"), _STRING),
             "Scores": _map(list(map(itemgetter(1), scored)), pa.float64()),
         }
     )
+
+
+def _span_columns(calls: Sequence[CallRecord]) -> dict[str, pa.Array]:
+    """The columns that start the call_bodies and call_scores rows: when, which span, where."""
+    return {
+        "Timestamp": _column(calls, "timestamp_ns", _TIMESTAMP),
+        "TraceId": _column(calls, "trace_id"),
+        "SpanId": _column(calls, "span_id"),
+        "ServiceName": _column(calls, "service_name"),
+        "Route": _column(calls, "route"),
+    }
 
 
 def _column(calls: Sequence[CallRecord], name: str, kind: pa.DataType = _STRING) -> pa.Array:

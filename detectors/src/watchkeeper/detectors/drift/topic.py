@@ -145,7 +145,7 @@ class TopicDrift(Detector):
     def ahead_lookups(self) -> Sequence[ahead.AheadLookup]:
         """The keywords, once chosen, to look up in the next inputs ahead of them."""
         index = self._index
-        if not index:
+        if not index or not ahead.CAN_LOOK_UP:
             return ()
         held = self._lookup
         if held is None or held[0] is not index:

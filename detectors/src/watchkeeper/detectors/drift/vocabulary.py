@@ -113,7 +113,7 @@ class InputVocabularyDrift(DescriptorDrift):
 
     def ahead_lookups(self) -> Sequence[ahead.AheadLookup]:
         """The vocabulary, once learned, to look up in the next inputs ahead of them."""
-        if self.vocabulary is None:
+        if self.vocabulary is None or not ahead.CAN_LOOK_UP:
             return ()
         held = self._lookup
         if held is None or held[0] is not self.vocabulary:

@@ -55,6 +55,8 @@ class AheadLookup:
 
 
 _LOOKUP_KEYS = itertools.count()
+#: Whether the compiled core has word tables (without, detectors hand none over).
+CAN_LOOK_UP = getattr(native_core.CORE, "WordTable", None) is not None
 
 
 def lookup(detector: str, values: dict[str, int]) -> AheadLookup | None:

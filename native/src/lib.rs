@@ -93,9 +93,9 @@ struct Word {
 
 const NO_CONTENT: u32 = u32::MAX;
 
-/// Texts from which `analyse_many` releases the GIL: for fewer, releasing it and waiting to
-/// take it back (up to the 5 ms switch interval while another thread runs Python) costs
-/// more than it frees.
+/// Texts from which a list method releases the GIL (`detach_for`): for fewer, releasing
+/// it and waiting to take it back (up to the switch interval while another thread runs
+/// Python) costs more than it frees.
 const DETACH_AT: usize = 8;
 
 /// The word cache and the content forms it refers to, cleared together.
@@ -268,6 +268,17 @@ impl TextAnalyser {
             });
             each((a, b), word);
         }
+    }
+
+    /// The content words (indices of `Words::forms`) of the text `scratch` has loaded, in
+    /// order, into `content` (emptied first).
+    fn content_indices(&self, words: &mut Words, scratch: &Scratch, content: &mut Vec<u32>) {
+        content.clear();
+        self.each_word(words, scratch.scan.padded(), &scratch.spans, |_, word| {
+            if word.content != NO_CONTENT {
+                content.push(word.content);
+            }
+        });
     }
 
     /// What `analyse` finds in the text `scratch` has loaded (`words` locked by the caller).
@@ -546,11 +557,7 @@ impl TextAnalyser {
                     .collect()
             })
         };
-        let found = if texts.len() < DETACH_AT {
-            measure_all()
-        } else {
-            py.detach(measure_all)
-        };
+        let found = detach_for(py, texts.len(), measure_all);
         let mut words = self.lock_words();
         let content: Vec<Option<Option<Vec<Py<PyString>>>>> = found
             .iter()
@@ -590,13 +597,8 @@ impl TextAnalyser {
                 return Ok(None);
             }
             let mut content = Vec::with_capacity(scratch.spans.len());
-            let low = scratch.scan.padded();
             let mut words = self.lock_words();
-            self.each_word(&mut words, low, &scratch.spans, |_, word| {
-                if word.content != NO_CONTENT {
-                    content.push(word.content);
-                }
-            });
+            self.content_indices(&mut words, scratch, &mut content);
             let content: Vec<_> = content.iter().map(|&i| words.string(py, i)).collect();
             drop(words);
             Ok(Some(PyTuple::new(py, content)?))
@@ -624,13 +626,7 @@ impl TextAnalyser {
                     .map(|text| {
                         scratch.load((*text)?)?;
                         let mut content = std::mem::take(&mut scratch.content);
-                        content.clear();
-                        let low = scratch.scan.padded();
-                        self.each_word(&mut words, low, &scratch.spans, |_, word| {
-                            if word.content != NO_CONTENT {
-                                content.push(word.content);
-                            }
-                        });
+                        self.content_indices(&mut words, scratch, &mut content);
                         let found = tables
                             .iter()
                             .map(|table| table.look_up(&words.forms, &content))
@@ -641,11 +637,7 @@ impl TextAnalyser {
                     .collect()
             })
         };
-        if texts.len() < DETACH_AT {
-            look_up_all()
-        } else {
-            py.detach(look_up_all)
-        }
+        detach_for(py, texts.len(), look_up_all)
     }
 
     /// Lower-cased tokens of ``head`` (``tokens.tokenize``), or None to leave it to Python.
@@ -687,10 +679,15 @@ fn screen_many<'py, T: Send>(
     // The UTF-8 of each string is read with the GIL held; `texts` keeps the strings alive.
     let texts: Vec<Option<&str>> = texts.iter().map(text_of).collect();
     let run = || texts.iter().map(|text| text.and_then(&screen)).collect();
-    if texts.len() < DETACH_AT {
-        run()
+    detach_for(py, texts.len(), run)
+}
+
+/// Runs `work` on `texts` texts, with the GIL released from `DETACH_AT` texts on.
+fn detach_for<T: Send>(py: Python<'_>, texts: usize, work: impl FnOnce() -> T + Send) -> T {
+    if texts < DETACH_AT {
+        work()
     } else {
-        py.detach(run)
+        py.detach(work)
     }
 }
 

@@ -14,7 +14,7 @@ to ``DateTime64(9)``, ``map`` to ``Map``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -93,8 +93,8 @@ def scores_table(scored: Sequence[ScoredCall]) -> pa.Table:
     return pa.table(
         {
             **_span_columns(calls),
-            "Model": _values(calls, attrgetter("model"), _STRING),
-            "DetectorKey": _values(calls, attrgetter("detector_key"), _STRING),
+            "Model": _column(calls, "model"),
+            "DetectorKey": _column(calls, "detector_key"),
             "Scores": _map(list(map(itemgetter(1), scored)), pa.float64()),
         }
     )
@@ -112,13 +112,8 @@ def _span_columns(calls: Sequence[CallRecord]) -> dict[str, pa.Array]:
 
 
 def _column(calls: Sequence[CallRecord], name: str, kind: pa.DataType = _STRING) -> pa.Array:
+    """The attribute (or property) ``name`` of each call, as an array of ``kind``."""
     return _array(list(map(attrgetter(name), calls)), kind)
-
-
-def _values(
-    calls: Sequence[CallRecord], get: Callable[[CallRecord], Any], kind: pa.DataType
-) -> pa.Array:
-    return _array(list(map(get, calls)), kind)
 
 
 def _lengths(calls: Sequence[CallRecord], name: str, most: int, kind: pa.DataType) -> pa.Array:

@@ -87,19 +87,27 @@ class TextPrefetch:
         self, inputs: list[str], outputs: list[str], lookups: list[ahead.AheadLookup]
     ) -> Found:
         assert self._analyser is not None
-        heads = _heads(inputs, MAX_CHARS)
+        # Each side's texts cut to each length once: the analysis and most screens read
+        # the first MAX_CHARS characters.
+        cut: dict[tuple[str, int], list[str]] = {}
+
+        def heads(side: str, size: int) -> list[str]:
+            found = cut.get((side, size))
+            if found is None:
+                found = cut[side, size] = _heads(inputs if side == "input" else outputs, size)
+            return found
+
         with_words = [True] * len(inputs) + [False] * len(outputs)
-        analyses = self._analyser.analyse_many([*heads, *_heads(outputs, MAX_CHARS)], with_words)
+        analyses = self._analyser.analyse_many(
+            [*heads("input", MAX_CHARS), *heads("output", MAX_CHARS)], with_words
+        )
         verdicts: list[tuple[str, Literal["input", "output"], list[Any]]] = [
-            (
-                screen.detector,
-                screen.side,
-                screen.many(_heads(inputs if screen.side == "input" else outputs, screen.head)),
-            )
+            (screen.detector, screen.side, screen.many(heads(screen.side, screen.head)))
             for screen in ahead.screens_for(self._detectors)
         ]
         if lookups and hasattr(self._analyser, "look_up_many"):
-            found = self._analyser.look_up_many(heads, [lookup.table for lookup in lookups])
+            tables = [lookup.table for lookup in lookups]
+            found = self._analyser.look_up_many(heads("input", MAX_CHARS), tables)
             for i, lookup in enumerate(lookups):
                 column = [None if each is None else each[i] for each in found]
                 verdicts.append((lookup.key, "input", column))

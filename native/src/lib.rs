@@ -1089,7 +1089,7 @@ fn similarity(a: &Bound<'_, PyTuple>, b: &Bound<'_, PyTuple>, k: usize) -> Optio
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::calls::decode_calls;
+    use super::calls::{decode_calls, decode_run};
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
     #[pymodule_export]

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
 from watchkeeper.collector.processors.detect import Detection, DetectorStage
-from watchkeeper.collector.processors.native_decode import decode_natively
+from watchkeeper.collector.processors.native_decode import decode_natively, decode_run
 from watchkeeper.collector.processors.normalize import normalize_decoded, normalize_request
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import (
@@ -145,10 +145,26 @@ class Pipeline:
         feedback: list[dict[str, object]] = []
         dead: list[DeadLetter] = []
         skipped: Counter[str] = Counter()
-        for payload in payloads:
+        items = payloads if type(payloads) is list else list(payloads)
+        i = 0
+        while i < len(items):
+            # The compiled core takes runs of plain protobuf payloads in one call; the
+            # payload a run stops at goes the way below.
+            run = decode_run(items, i)
+            pending = None
+            if run is not None:
+                calls.extend(run.calls)
+                skipped[items[i].source] += run.skipped
+                i, pending = run.end, run.pending
+                if i == len(items):
+                    break
+            payload = items[i]
+            i += 1
             # The compiled decoder takes plain protobuf; protobuf itself takes the rest and
             # gives the verdict on bad payloads.
-            decoded = decode_natively(payload.data, payload.encoding)
+            decoded = (
+                pending if pending is not None else decode_natively(payload.data, payload.encoding)
+            )
             if decoded is not None:
                 normalized = normalize_decoded(decoded, payload.source) if decoded else None
             else:

@@ -9,8 +9,9 @@ Python code then runs. See ``watchkeeper.detectors.text.native_core``.
 ``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
 ``watchkeeper.collector.processors.native_decode``); ``decode_calls`` does the same and
-also normalises the common spans into their call records. ``ScoreCounts`` keeps the
-collector's score histogram (``watchkeeper.collector.metrics.ScoreHistogram``).
+also normalises the common spans into their call records; ``decode_run`` does that for
+a batch's payloads in one call, for as long as they need no Python. ``ScoreCounts`` keeps
+the collector's score histogram (``watchkeeper.collector.metrics.ScoreHistogram``).
 """
 
 from watchkeeper.native._core import (
@@ -23,6 +24,7 @@ from watchkeeper.native._core import (
     TextAnalyser,
     WordTable,
     decode_calls,
+    decode_run,
     decode_traces,
     similarity,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "TextAnalyser",
     "WordTable",
     "decode_calls",
+    "decode_run",
     "decode_traces",
     "similarity",
 ]

@@ -84,3 +84,14 @@ SpanTuple = tuple[
 def decode_traces(
     data: bytes, feedback_key: str
 ) -> list[tuple[dict[str, Any], list[SpanTuple]]] | None: ...
+def decode_calls(
+    data: bytes, feedback_key: str, now_ns: int, record: type[Any]
+) -> list[tuple[dict[str, Any], list[Any]]] | None: ...
+def decode_run(
+    payloads: list[Any],
+    start: int,
+    feedback_key: str,
+    now_ns: int,
+    record: type[Any],
+    max_bytes: int,
+) -> tuple[list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...

@@ -14,7 +14,8 @@ fuzzed payloads). ``WATCHKEEPER_NATIVE=0`` turns the core off, as for the detect
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
 from watchkeeper.collector.processors.normalize import DecodedResource
@@ -28,6 +29,31 @@ from watchkeeper.sdk import attributes as attr
 _DECODE: Callable[[bytes, str, int, type[CallRecord]], list[DecodedResource] | None] | None = (
     getattr(native_core.CORE, "decode_calls", None)
 )
+
+
+# Arguments: payloads (``Payload`` tuples), where to start, feedback key, now (ns), the
+# record class, the largest payload taken.
+_RUN: (
+    Callable[
+        [Sequence[object], int, str, int, type[CallRecord], int],
+        tuple[list[CallRecord], int, int, list[DecodedResource] | None],
+    ]
+    | None
+) = getattr(native_core.CORE, "decode_run", None)
+
+
+class Run(NamedTuple):
+    """Payloads the core took in one go (see :func:`decode_run`)."""
+
+    #: Their calls, in order, each with its payload's source.
+    calls: list[CallRecord]
+    #: Their spans that are not LLM calls.
+    skipped: int
+    #: The first payload not taken (the number of payloads when all were).
+    end: int
+    #: That payload decoded, when the core could decode it but not finish it (spans for
+    #: ``normalize_decoded``, or none at all); None: it goes to ``decode_natively``.
+    pending: list[DecodedResource] | None
 
 
 def available() -> bool:
@@ -47,3 +73,19 @@ def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedRe
     if (encoding or sniff_encoding(payload)) != "protobuf":
         return None
     return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord)
+
+
+def decode_run(payloads: list[Any], start: int) -> Run | None:
+    """``payloads[start:]`` decoded and normalised by the core for as long as each payload
+    is plain protobuf whose spans all become calls or skips, from one source; None without
+    the core.
+
+    One call for a batch instead of :func:`decode_natively` and ``normalize_decoded`` per
+    payload: the records are the same, without the Python work per payload (about 3 µs).
+    The payload the run stops at goes the usual way, with ``Run.pending`` when set.
+    """
+    if _RUN is None:
+        return None
+    return Run(
+        *_RUN(payloads, start, attr.SPAN_TYPE, time.time_ns(), CallRecord, MAX_PAYLOAD_BYTES)
+    )

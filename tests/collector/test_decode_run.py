@@ -1,0 +1,103 @@
+"""The core's run over a batch's payloads (``decode_run``) prepares exactly what decoding
+payload by payload does: same calls in the same order, feedback, skips and dead letters,
+whatever the mix of plain, unusual, JSON, bad and empty payloads and sources."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+import pytest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from tests.bench.collector.bench_throughput import message
+from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
+from tests.collector.test_decode import _otlp_json
+from watchkeeper.collector.pipeline import Payload, Pipeline
+from watchkeeper.collector.processors import native_decode
+from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, decode_request
+from watchkeeper.collector.store.store import Store
+
+
+def _with_plain_spans(payload: bytes) -> bytes:
+    """The payload with a copy of each span that is no LLM call (no attributes): skipped."""
+    request = decode_request(payload, "protobuf")
+    spans = request.resource_spans[0].scope_spans[0].spans
+    for span in list(spans):
+        plain = Span()
+        plain.CopyFrom(span)
+        del plain.attributes[:]
+        spans.append(plain)
+    return request.SerializeToString()
+
+
+def _mixed_batch(rng: random.Random) -> list[Payload]:
+    plain = [message(i, "run")[1] for i in range(40)]
+    plain += [_with_plain_spans(message(i, "skip")[1]) for i in range(10)]
+    several = protobuf_payload(answer_spans(5, fail_every=2))
+    kinds: list[Payload] = []
+    for i in range(120):
+        kind = rng.randrange(10)
+        source = "kafka" if rng.random() < 0.8 else "http"
+        if kind < 5:
+            kinds.append(Payload(rng.choice(plain), source, None, f"t/0/{i}"))
+        elif kind == 5:
+            kinds.append(Payload(several, source, rng.choice([None, "protobuf"]), f"t/0/{i}"))
+        elif kind == 6:
+            kinds.append(Payload(feedback_payload()[0], source, None, f"t/0/{i}"))
+        elif kind == 7:
+            kinds.append(Payload(_otlp_json(rng.choice(plain)), source, rng.choice([None, "json"])))
+        elif kind == 8:
+            data = bytearray(rng.choice(plain))
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            kinds.append(Payload(bytes(data), source, None, f"t/0/{i}"))
+        else:
+            kinds.append(Payload(rng.choice([b"", rng.randbytes(50), b" \n{}"]), source))
+    return kinds
+
+
+def _prepared(pipeline: Pipeline, payloads: list[Payload]) -> tuple[Any, ...]:
+    prepared = pipeline.prepare(payloads)
+    batch = prepared.batch
+    return (
+        [dataclasses.asdict(call) for call in batch.calls],
+        batch.feedback,
+        [dataclasses.astuple(letter) for letter in batch.dead_letters],
+        prepared.result.skipped,
+        prepared.result.rejected_payloads,
+    )
+
+
+@pytest.mark.skipif(not native_decode.available(), reason="needs the compiled core")
+def test_run_prepares_what_payload_by_payload_does(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(2611)
+    batches = [_mixed_batch(rng) for _ in range(4)]
+    # One long run, a run that must stop at a source change, and an oversized payload.
+    batches.append([Payload(message(i, "run")[1], "kafka") for i in range(30)])
+    batches.append(
+        [Payload(message(i, "run")[1], "kafka" if i < 10 else "http") for i in range(20)]
+        + [Payload(b"\n" * (MAX_PAYLOAD_BYTES + 1), "kafka")]
+    )
+    taken = 0
+    counting = native_decode._RUN
+    assert counting is not None
+
+    def count(*args: Any) -> Any:
+        nonlocal taken
+        out = counting(*args)
+        taken += out[2] - args[1]
+        return out
+
+    monkeypatch.setattr(native_decode, "_RUN", count)
+    runs = [_prepared(Pipeline(store), batch) for batch in batches]
+    monkeypatch.setattr(native_decode, "_RUN", None)
+    one_by_one = [_prepared(Pipeline(store), batch) for batch in batches]
+    assert runs == one_by_one
+    assert sum(len(calls) for calls, *_ in runs) > 300
+    assert sum(len(letters) for _, _, letters, *_ in runs) > 30
+    assert sum(skipped for *_, skipped, _ in runs) > 30
+    # Most payloads went through runs; the rest the way they always did.
+    assert taken > sum(len(batch) for batch in batches) // 2

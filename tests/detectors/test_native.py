@@ -12,6 +12,7 @@ alone (the core's own checks are then skipped, the rest must pass as they are).
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import random
@@ -332,6 +333,32 @@ def test_consistency_index_equals_the_python_index(corpus: str, max_groups: int)
     assert native[0] == python[0]
     assert native[1] == python[1]
     assert sum("'consistency'" in row for row in native[0]) > 100
+
+
+@needs_core
+def test_consistency_batches_equal_the_python_index() -> None:
+    """``update_many`` hands a batch to the core's index in one call (``observe_many``):
+    the same scores, coverage and alarms as the Python index, errors skipped."""
+    calls = production_calls()
+    for call in calls[::29]:
+        call.is_error = True
+
+    scored = 0
+
+    def run(native: bool) -> list[str]:
+        nonlocal scored
+        detector = ConsistencyDrift(max_groups=60)
+        if not native:
+            detector._core = None
+        out = []
+        for start in range(0, len(calls), 300):
+            batch = detector.update_many(calls[start : start + 300])
+            out.append(repr((batch.scores, batch.alarms, detector.scores, detector.coverage)))
+            scored += sum(not math.isnan(score) for score in batch.scores["consistency"])
+        return out
+
+    assert run(True) == run(False)
+    assert scored > 200
 
 
 def production_calls() -> list[Call]:

@@ -37,6 +37,12 @@ class ConsistencyIndex:
         answer: tuple[tuple[int, ...], int],
         answers_per_group: int,
     ) -> float | None: ...
+    def observe_many(
+        self,
+        questions: Sequence[tuple[int, tuple[int, ...], int]],
+        answers: Sequence[tuple[tuple[int, ...], int]],
+        answers_per_group: int,
+    ) -> list[float | None]: ...
     def state(self) -> tuple[list[Any], list[tuple[Any, int]], int, int]: ...
     def restore(
         self, groups: list[Any], entries: list[tuple[Any, int]], next: int, evicted: int

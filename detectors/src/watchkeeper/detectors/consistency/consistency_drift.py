@@ -22,6 +22,11 @@ from watchkeeper.detectors.text.tokens import (
 )
 
 _SKETCH = 16
+#: An input's facts for the core's index: (words_digest, content_sketch, guard_digest).
+_Question = tuple[int, tuple[int, ...], int]
+#: An answer's (content_sketch, hash of its numbers).
+_Answer = tuple[tuple[int, ...], int]
+_NO_QUESTION: _Question = (0, (), 0)
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
 
@@ -140,13 +145,25 @@ class ConsistencyDrift(Detector):
         nan = math.nan
         consistency = [nan] * len(calls)
         coverage = [nan] * len(calls)
+        observed = [i for i, call in enumerate(calls) if not call.is_error]
+        core = self._core
+        if core is not None:
+            # One call into the core for the batch: it groups the inputs without the GIL.
+            questions: list[_Question] = []
+            answers: list[_Answer] = []
+            for i in observed:
+                question, answer = self._facts(calls[i], core)
+                questions.append(question)
+                answers.append(answer)
+            found = core.observe_many(questions, answers, self.answers_per_group)
+        else:
+            found = [
+                self._score(calls[i].input_text or "", self._facts(calls[i])[1]) for i in observed
+            ]
         scored: list[float] = []
         at: list[int] = []
-        for i, call in enumerate(calls):
-            if call.is_error:
-                continue
-            score = self._observe(call)
-            coverage[i] = self.coverage
+        for i, score in zip(observed, found, strict=True):
+            coverage[i] = self._cover(score)
             if score is not None:
                 consistency[i] = score
                 scored.append(score)
@@ -169,14 +186,35 @@ class ConsistencyDrift(Detector):
     def _observe(self, call: CallView) -> float | None:
         """The call's score (None when its input had no earlier equivalent with an
         answer); keeps the input's group and the running coverage up to date."""
+        core = self._core
+        if core is not None:
+            question, answer = self._facts(call, core)
+            score = core.observe(question, answer, self.answers_per_group)
+        else:
+            score = self._score(call.input_text or "", self._facts(call)[1])
+        self._cover(score)
+        return score
+
+    def _cover(self, score: float | None) -> float:
+        """The running coverage after a call scored ``score`` (None: no equivalent)."""
+        self._seen += 1
+        alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
+        self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
+        return self.coverage
+
+    def _facts(
+        self, call: CallView, core: native_core.ConsistencyIndex | None = None
+    ) -> tuple[_Question, _Answer]:
+        """The input's ``(words_digest, content_sketch, guard_digest)`` for the core's index
+        (empty without ``core``: the Python index reads the text), and the answer's
+        ``(content_sketch, numbers hash)``."""
         text = call.input_text or ""
         output = call.output_text or ""
-        core = self._core
         asked, told = text_facts(text), text_facts(output)
         digest, sketch, guard = asked.digest, asked.sketch, asked.guard
         stated, answer_sketch = told.numbers, told.sketch
         size = self._index.sketch_size
-        question: tuple[int, tuple[int, ...], int] | None = None
+        question: _Question | None = None
         if (
             digest is not None
             and sketch is not None
@@ -193,16 +231,11 @@ class ConsistencyDrift(Detector):
             stated = numbers(output)
             answer_sketch = content_sketch(output, _SKETCH)
         numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
-        if core is not None:
-            if question is None:
-                question = (words_digest(text), content_sketch(text, size), guard_digest(text))
-            score = core.observe(question, (answer_sketch, numbers_hash), self.answers_per_group)
-        else:
-            score = self._score(text, (answer_sketch, numbers_hash))
-        self._seen += 1
-        alpha = max(_COVERAGE_ALPHA, 1.0 / self._seen)
-        self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
-        return score
+        if core is None:
+            question = _NO_QUESTION
+        elif question is None:
+            question = (words_digest(text), content_sketch(text, size), guard_digest(text))
+        return question, (answer_sketch, numbers_hash)
 
     def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
         """The answer's mean similarity to its group's first answers (None without any),

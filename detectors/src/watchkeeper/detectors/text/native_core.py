@@ -119,6 +119,15 @@ class ConsistencyIndex(Protocol):
         the ``(content_sketch, numbers hash)`` of the answer against the group's earlier
         answers (None without any), and keep it among them if there is room."""
 
+    def observe_many(
+        self,
+        questions: Sequence[tuple[int, tuple[int, ...], int]],
+        answers: Sequence[tuple[tuple[int, ...], int]],
+        answers_per_group: int,
+    ) -> list[float | None]:
+        """``observe`` of each (question, answer) pair in turn, in one call (the index
+        work runs without the GIL)."""
+
     def state(self) -> Any:
         """``EquivalenceIndex.state()`` of what the core learned."""
 

@@ -142,3 +142,36 @@ def test_word_tables_looked_up_ahead_give_the_same_readings(
             assert [a.key for a in restored.ahead_lookups()] != [
                 a.key for a in detector.ahead_lookups()
             ]
+
+
+class _Odd(Detector):
+    """Scores calls by their duration: NaN, an infinity or a number, by turns."""
+
+    name = "odd"
+    score_name = "value"
+
+    def __init__(self) -> None:
+        self._last = math.nan
+
+    def update(self, call: object) -> None:
+        self._last = [math.nan, math.inf, -math.inf, 0.5][int(call.duration_s) % 4]  # type: ignore[attr-defined]
+
+    @property
+    def scores(self) -> dict[str, float]:
+        return {"value": self._last}
+
+    @property
+    def drift_detected(self) -> bool:
+        return False
+
+
+def test_only_finite_scores_are_reported() -> None:
+    """A NaN or infinite score is no score: the call has no entry for it, and a call with no
+    finite score at all is left out (it gets no ``call_scores`` row)."""
+    calls = records()[:40]
+    for i, call in enumerate(calls):
+        call.duration_ns = i * 1_000_000_000
+    detection = DetectorStage([_Odd()], prefetch=False).run(calls)
+    assert [(call.span_id, wide) for call, wide in detection.scores] == [
+        (call.span_id, {"odd.value": 0.5}) for call in calls[3::4]
+    ]

@@ -7,7 +7,6 @@ object does the work; only the receiver in front of it differs.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -283,7 +282,7 @@ class Pipeline:
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            scored = _finite_scores(detection.scores)
+            scored = detection.scores
             scores = {call.span_id: wide for call, wide in scored}
             routing = self.router.route(calls, detection.flagged, scores, feedback or ())
             for call in calls:
@@ -391,20 +390,3 @@ class Pipeline:
         kept: Counter[str] = Counter(reason for _, _, reason in batch.bodies)
         for reason, n in kept.items():
             m.bodies_kept.labels(reason).inc(n)
-
-
-def _finite_scores(
-    scores: list[tuple[CallRecord, dict[str, float]]],
-) -> list[tuple[CallRecord, dict[str, float]]]:
-    """Each scored call with its finite scores under ``<detector>.<score>`` (a call whose
-    scores are all NaN or infinite is left out: it gets no ``call_scores`` row)."""
-    out: list[tuple[CallRecord, dict[str, float]]] = []
-    isfinite = math.isfinite
-    for call, wide in scores:
-        if all(map(isfinite, wide.values())):
-            out.append((call, wide))
-        else:
-            finite = {k: v for k, v in wide.items() if isfinite(v)}
-            if finite:
-                out.append((call, finite))
-    return out

@@ -21,8 +21,9 @@ RUN = 256
 class Detection:
     """What the detectors produced for a batch of calls."""
 
-    #: (call, its scores as ``{"<detector>.<score name>": value}``), in call order; calls
-    #: no detector scored are left out.
+    #: (call, its finite scores as ``{"<detector>.<score name>": value}``), in call order;
+    #: calls no detector scored are left out (a NaN or infinite score is no score: stored
+    #: scores, metrics and JSON output hold numbers only).
     scores: list[tuple[CallRecord, dict[str, float]]] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     #: span id -> names of detectors that flagged that call
@@ -80,6 +81,7 @@ class DetectorStage:
         wide: list[dict[str, float]] = [{} for _ in calls]
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
+        inf = math.inf
         runs = _runs(calls)
         instances = {
             key: [keyed.get(key) for keyed in self._keyed]
@@ -112,7 +114,7 @@ class DetectorStage:
                     if name is None:
                         name = names[(detector.name, score_name)] = f"{detector.name}.{score_name}"
                     for into, value in zip(maps, column, strict=True):
-                        if value == value:  # noqa: PLR0124 - not NaN: the call got this score
+                        if -inf < value < inf:  # not NaN (no score for the call) nor infinite
                             into[name] = value
                 main = found.scores.get(detector.score_name)
                 for i, reason in found.alarms:

@@ -17,7 +17,6 @@ mod calls;
 mod consistency;
 mod cusum;
 mod groundedness;
-mod histogram;
 mod otlp;
 mod scan;
 mod screens;
@@ -1153,8 +1152,6 @@ mod _core {
     use super::calls::{decode_calls, decode_run};
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
-    #[pymodule_export]
-    use super::histogram::ScoreCounts;
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

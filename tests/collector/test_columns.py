@@ -3,12 +3,14 @@ in its column, on chDB and through clickhouse-connect's Arrow insert."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.store.clickhouse_backend import ClickHouseServerBackend
 from watchkeeper.collector.store.columns import bodies_table, calls_table, scores_table
 from watchkeeper.collector.store.store import Store, WriteBatch
@@ -122,18 +124,29 @@ def _check_tables(store: Store, calls: list[CallRecord]) -> None:
             "Route": call.route,
             "Model": call.model,
             "DetectorKey": call.detector_key,
-            "Scores": {"latency_drift.latency": 0.5 + i, "pii_leak.safety": -1.25},
+            "Scores": scores,
         }
-        for i, call in enumerate(calls)
+        for call, scores in zip(
+            calls,
+            [
+                {"latency_drift.latency": 0.5, "pii_leak.safety": -1.25},
+                {"latency_drift.latency": 1.5},
+            ],
+            strict=True,
+        )
     ]
 
 
 def _batch() -> tuple[list[CallRecord], WriteBatch]:
     calls = [_call(0), _call(1)]
-    scores = [
-        (c, {"latency_drift.latency": 0.5 + i, "pii_leak.safety": -1.25})
-        for i, c in enumerate(calls)
-    ]
+    # A call without scores gets no row, nor does a score that is not finite.
+    scores = BatchScores.of(
+        [*calls, _call(2)],
+        {
+            calls[0].span_id: {"latency_drift.latency": 0.5, "pii_leak.safety": -1.25},
+            calls[1].span_id: {"odd.value": math.inf, "latency_drift.latency": 1.5},
+        },
+    )
     return calls, WriteBatch(calls=calls, bodies=[(calls[0], 0.25, "flagged")], scores=scores)
 
 
@@ -202,6 +215,6 @@ def test_the_server_backend_sends_the_same_columns(store: Store, tmp_path: Path)
     server.insert_arrow(f"{db}.calls", calls_table(batch.calls, batch.bodies))
     server.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
     server.insert_arrow(f"{db}.call_scores", scores_table(batch.scores))
-    server.insert_arrow(f"{db}.call_scores", scores_table([]))  # nothing to send
+    server.insert_arrow(f"{db}.call_scores", scores_table(BatchScores()))  # nothing to send
     assert client.inserts == 3
     _check_tables(store, calls)

@@ -20,6 +20,7 @@ from watchkeeper.collector.review.workflow import (
     ReviewConfig,
     ReviewWorkflow,
 )
+from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.store.chdb_backend import ChdbBackend
 from watchkeeper.collector.store.store import Store, WriteBatch
 
@@ -265,10 +266,13 @@ def test_calibration_finds_the_threshold_reviewers_agree_with(store: Store) -> N
     assert [c.span_id for c in calls] == spans
     store.write(
         WriteBatch(
-            scores=[
-                (call, {"faithfulness_drift.faithfulness": score})
-                for call, score in zip(calls, scores, strict=True)
-            ]
+            scores=BatchScores.of(
+                calls,
+                {
+                    call.span_id: {"faithfulness_drift.faithfulness": score}
+                    for call, score in zip(calls, scores, strict=True)
+                },
+            )
         )
     )
     for span, score in zip(spans, scores, strict=True):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-
-from watchkeeper.detectors.text import native_core
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -159,46 +157,43 @@ class ScoreHistogram(Collector):
 
     Every call brings a dozen scores; ``Histogram.labels(...).observe(...)`` takes a lock
     and looks the label up for each (about 2 µs apiece, a tenth of the collector's
-    per-call budget). This keeps plain counts per score and bucket, updated under one lock
-    per batch, and renders the same exposition (``_bucket``, ``_sum``, ``_count``). With
-    the compiled core (``native=True`` and installed), the counts live there: the same
-    buckets and sums, without a Python step per score.
+    per-call budget). This keeps plain counts per score and bucket, updated a score column
+    at a time under one lock per batch (numpy finds the buckets), and renders the same
+    exposition (``_bucket``, ``_sum``, ``_count``).
     """
 
-    def __init__(
-        self, name: str, documentation: str, buckets: Iterable[float], *, native: bool = True
-    ) -> None:
+    def __init__(self, name: str, documentation: str, buckets: Iterable[float]) -> None:
         self.name, self.documentation = name, documentation
         self.bounds = sorted(buckets)
+        self._edges = np.array(self.bounds, dtype=np.float64)
         # score -> [count per bucket (+Inf last)..., sum]
         self._series: dict[str, list[float]] = {}
-        counts = getattr(native_core.CORE, "ScoreCounts", None) if native else None
-        self._counts: Any = counts(self.bounds) if counts is not None else None
         self._lock = threading.Lock()
 
-    def observe_many(self, scores: Iterable[Mapping[str, float]]) -> None:
-        """Add every value of every mapping under its key."""
-        bounds, series, size = self.bounds, self._series, len(self.bounds) + 1
+    def observe_columns(self, columns: Mapping[str, npt.NDArray[np.float64]]) -> None:
+        """Add each column's values under its name (NaN: no value)."""
+        size = len(self.bounds) + 1
         with self._lock:
-            if self._counts is not None:
-                self._counts.observe_many(scores)
-                return
-            for one in scores:
-                for key, value in one.items():
-                    counts = series.get(key)
-                    if counts is None:
-                        counts = series[key] = [0.0] * (size + 1)
-                    # le semantics: a value equal to a bound counts in that bound's bucket
-                    counts[bisect.bisect_left(bounds, value)] += 1
-                    counts[size] += value
+            for key, column in columns.items():
+                values = column[~np.isnan(column)]
+                if not len(values):
+                    continue
+                counts = self._series.get(key)
+                if counts is None:
+                    counts = self._series[key] = [0.0] * (size + 1)
+                # le semantics: a value equal to a bound counts in that bound's bucket
+                found = np.bincount(
+                    np.searchsorted(self._edges, values, side="left"), minlength=size
+                )
+                for bucket, n in enumerate(found.tolist()):
+                    counts[bucket] += n
+                # Added one by one, in order, as prometheus_client's histogram sums.
+                counts[size] = float(np.cumsum(np.concatenate(([counts[size]], values)))[-1])
 
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily(self.name, self.documentation, labels=["score"])
         with self._lock:
-            if self._counts is not None:
-                snapshot: dict[str, list[float]] = self._counts.snapshot()
-            else:
-                snapshot = {key: list(counts) for key, counts in self._series.items()}
+            snapshot = {key: list(counts) for key, counts in self._series.items()}
         edges = [*(_float_label(b) for b in self.bounds), "+Inf"]
         for key, counts in sorted(snapshot.items()):
             cumulative, running = [], 0.0

@@ -282,9 +282,8 @@ class Pipeline:
     ) -> PreparedBatch:
         with self._lock:
             detection = self.detect.run(calls)
-            scored = detection.scores
-            scores = {call.span_id: wide for call, wide in scored}
-            routing = self.router.route(calls, detection.flagged, scores, feedback or ())
+            scored = detection.by_score
+            routing = self.router.route(calls, detection.flagged, scored, feedback or ())
             for call in calls:
                 # The random sample draws from ordinary calls: none a rule already took.
                 routed = call.span_id in routing.routed or call.span_id in detection.flagged
@@ -376,7 +375,7 @@ class Pipeline:
         sources: Counter[str] = Counter(call.source for call in calls)
         for source, n in sources.items():
             m.calls_ingested.labels(source).inc(n)
-        m.detector_score.observe_many(wide for _, wide in batch.scores)
+        m.detector_score.observe_columns(batch.scores.columns)
         for alarm in batch.alarms:
             m.detector_alarms.labels(alarm["Detector"]).inc()
         if batch.feedback:

@@ -10,8 +10,7 @@ Python code then runs. See ``watchkeeper.detectors.text.native_core``.
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
 ``watchkeeper.collector.processors.native_decode``); ``decode_calls`` does the same and
 also normalises the common spans into their call records; ``decode_run`` does that for
-a batch's payloads in one call, for as long as they need no Python. ``ScoreCounts`` keeps
-the collector's score histogram (``watchkeeper.collector.metrics.ScoreHistogram``).
+a batch's payloads in one call, for as long as they need no Python.
 """
 
 from watchkeeper.native._core import (
@@ -20,7 +19,6 @@ from watchkeeper.native._core import (
     InjectionScreen,
     NeedleScreen,
     PiiScreen,
-    ScoreCounts,
     TextAnalyser,
     WordTable,
     decode_calls,
@@ -35,7 +33,6 @@ __all__ = [
     "InjectionScreen",
     "NeedleScreen",
     "PiiScreen",
-    "ScoreCounts",
     "TextAnalyser",
     "WordTable",
     "decode_calls",

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.scores import BatchScores, Column
 from watchkeeper.detectors import Detector, KeyedDetectors
 from watchkeeper.detectors.text.prefetch import TextPrefetch
 from watchkeeper.detectors.text.tokens import forget_texts
@@ -21,13 +24,18 @@ RUN = 256
 class Detection:
     """What the detectors produced for a batch of calls."""
 
-    #: (call, its finite scores as ``{"<detector>.<score name>": value}``), in call order;
-    #: calls no detector scored are left out (a NaN or infinite score is no score: stored
-    #: scores, metrics and JSON output hold numbers only).
-    scores: list[tuple[CallRecord, dict[str, float]]] = field(default_factory=list)
+    #: Every call's finite scores, by ``<detector>.<score name>`` (a NaN or infinite score
+    #: is no score: stored scores, metrics and JSON output hold numbers only).
+    by_score: BatchScores = field(default_factory=BatchScores)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     #: span id -> names of detectors that flagged that call
     flagged: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> list[tuple[CallRecord, dict[str, float]]]:
+        """(call, its scores as ``{"<detector>.<score name>": value}``), in call order;
+        calls no detector scored are left out."""
+        return list(self.by_score.per_call())
 
 
 class DetectorStage:
@@ -77,11 +85,12 @@ class DetectorStage:
         memoised while every detector goes through them. A detector may report several
         scores for a call (e.g. faithfulness beside its length-only control) or none.
         """
-        # Each call's wide score map, filled detector by detector (kept in call order).
-        wide: list[dict[str, float]] = [{} for _ in calls]
+        # One column per score over the batch, NaN where a call has none: each detector's
+        # run goes in with one assignment.
+        columns: dict[str, Column] = {}
+        size = len(calls)
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
-        inf = math.inf
         runs = _runs(calls)
         instances = {
             key: [keyed.get(key) for keyed in self._keyed]
@@ -104,7 +113,7 @@ class DetectorStage:
             else [None] * len(runs)
         )
         for (key, at, run), job in zip(runs, jobs, strict=True):
-            maps = [wide[i] for i in at]
+            where = np.array(at)
             forget_texts()
             TextPrefetch.take(job)
             for order, detector in enumerate(instances[key]):
@@ -113,17 +122,19 @@ class DetectorStage:
                     name = names.get((detector.name, score_name))
                     if name is None:
                         name = names[(detector.name, score_name)] = f"{detector.name}.{score_name}"
-                    for into, value in zip(maps, column, strict=True):
-                        if -inf < value < inf:  # not NaN (no score for the call) nor infinite
-                            into[name] = value
+                    into = columns.get(name)
+                    if into is None:
+                        into = columns[name] = np.full(size, np.nan)
+                    into[where] = column
                 main = found.scores.get(detector.score_name)
                 for i, reason in found.alarms:
                     score = main[i] if main is not None else math.nan
                     alarm = self._alarm(detector, key, run[i], score, reason)
                     alarms.append((at[i], order, alarm))
         forget_texts()  # the memo holds no text past the batch
-        scored = [(call, into) for call, into in zip(calls, wide, strict=True) if into]
-        out = Detection(scores=scored)
+        by_score = BatchScores(calls, columns)
+        by_score.drop_non_finite()
+        out = Detection(by_score=by_score)
         alarms.sort(key=lambda entry: entry[:2])  # call order, then detector order
         for _, _, alarm in alarms:
             out.alarms.append(alarm)

@@ -19,8 +19,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.review.queues import ReviewQueue, RouteRule, default_queues, ordered
+from watchkeeper.collector.scores import BatchScores
 
 _HOUR_NS = 3600 * 10**9
 #: Hours of cap bookkeeping kept behind the newest call seen.
@@ -106,11 +109,14 @@ class ReviewRouter:
         self,
         calls: Sequence[CallRecord],
         flagged: Mapping[str, Sequence[str]],
-        scores: Mapping[str, Mapping[str, float]],
+        scores: BatchScores | Mapping[str, Mapping[str, float]],
         feedback: Sequence[Mapping[str, Any]] = (),
     ) -> Routing:
-        """Route a batch: ``flagged`` span id -> detectors, ``scores`` span id ->
-        ``{"<detector>.<score>": value}``, ``feedback`` rows of the ``feedback`` table."""
+        """Route a batch: ``flagged`` span id -> detectors, ``scores`` the calls' scores (or
+        span id -> ``{"<detector>.<score>": value}``), ``feedback`` rows of the
+        ``feedback`` table."""
+        if not isinstance(scores, BatchScores):
+            scores = BatchScores.of(calls, scores)
         out = Routing()
         with self._lock:
             by_score = self._score_candidates(scores)
@@ -169,18 +175,19 @@ class ReviewRouter:
 
     # --- internals (under self._lock) --------------------------------------------------
     def _score_candidates(
-        self, scores: Mapping[str, Mapping[str, float]]
+        self, scores: BatchScores
     ) -> dict[str, list[tuple[str, ReviewQueue, RouteRule]]]:
-        """Span id -> the score rules its scores meet, in rule order. Rule by rule over the
-        batch: every call carries scores, and most meet no rule."""
+        """Span id -> the score rules its scores meet, in rule order. Rule by rule, a
+        column at a time: every call carries scores, and most meet no rule."""
         found: dict[str, list[tuple[str, ReviewQueue, RouteRule]]] = {}
+        calls = scores.calls
         for candidate in self._by_signal.get("score", ()):
             rule = candidate[2]
-            name, meets = str(rule.score), rule.score_matches
-            for span_id, values in scores.items():
-                value = values.get(name)
-                if value is not None and meets(value):
-                    found.setdefault(span_id, []).append(candidate)
+            column = scores.columns.get(str(rule.score))
+            if column is None:
+                continue
+            for i in np.flatnonzero(rule.score_mask(column)).tolist():
+                found.setdefault(calls[i].span_id, []).append(candidate)
         return found
 
     def _route_call(

@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 QUEUE_NAME_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -105,11 +107,15 @@ class RouteRule(BaseModel):
             and (self.service is None or self.service == service)
         )
 
-    def score_matches(self, value: float) -> bool:
-        """Whether a per-call score value meets this rule's thresholds."""
-        if self.below is not None and not value < self.below:
-            return False
-        return self.at_least is None or value >= self.at_least
+    def score_mask(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Whether each per-call score value meets this rule's thresholds (NaN, no score,
+        meets none)."""
+        mask = ~np.isnan(values)
+        if self.below is not None:
+            mask &= values < self.below
+        if self.at_least is not None:
+            mask &= values >= self.at_least
+        return mask
 
     def is_negative_feedback(self, label: str, score: float | None) -> bool:
         """Whether one feedback record is a thumbs-down under this rule."""

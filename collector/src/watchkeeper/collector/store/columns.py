@@ -18,14 +18,14 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.scores import BatchScores
 
 #: A kept body: the call, the probability it was kept with, why it was kept.
 KeptBody = tuple[CallRecord, float, str]
-#: A scored call: the call and its finite scores under ``<detector>.<score>``.
-ScoredCall = tuple[CallRecord, dict[str, float]]
 
 _STRING = pa.string()
 _STRINGS = pa.list_(_STRING)
@@ -87,15 +87,34 @@ def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
     )
 
 
-def scores_table(scored: Sequence[ScoredCall]) -> pa.Table:
-    """The ``call_scores`` rows: one per scored call, every score in one map."""
-    calls = [row[0] for row in scored]
+def scores_table(scores: BatchScores) -> pa.Table:
+    """The ``call_scores`` rows: one per call with a score, every score in one map.
+
+    Built from the columns at once: the finite cells of the calls-by-scores matrix, row by
+    row, are the map's values, their columns' names its keys.
+    """
+    names = list(scores.columns)
+    matrix = (
+        np.column_stack([scores.columns[name] for name in names])
+        if names
+        else np.empty((len(scores.calls), 0))
+    )
+    held = ~np.isnan(matrix)
+    per_call = held.sum(axis=1)
+    rows = np.flatnonzero(per_call)
+    calls = [scores.calls[i] for i in rows.tolist()]
+    held = held[rows]
+    _, at = np.nonzero(held)  # row by row, each row's scores in column order
+    offsets = np.zeros(len(rows) + 1, np.int32)
+    np.cumsum(per_call[rows], out=offsets[1:])
+    keys = pa.array(names, _STRING).take(pa.array(at, pa.int64()))
+    values = pa.array(matrix[rows][held], pa.float64())
     return pa.table(
         {
             **_span_columns(calls),
             "Model": _column(calls, "model"),
             "DetectorKey": _column(calls, "detector_key"),
-            "Scores": _map(list(map(itemgetter(1), scored)), pa.float64()),
+            "Scores": pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values),
         }
     )
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.store import queries
 from watchkeeper.collector.store.backend import Backend, StoreError
 from watchkeeper.collector.store.columns import (
     KeptBody,
-    ScoredCall,
     bodies_table,
     calls_table,
     scores_table,
@@ -66,8 +66,9 @@ class WriteBatch:
     calls: list[CallRecord] = field(default_factory=list)
     #: one ``call_bodies`` row each: (call, sample rate, keep reason)
     bodies: list[KeptBody] = field(default_factory=list)
-    #: one ``call_scores`` row each: (call, every finite score by ``<detector>.<score>``)
-    scores: list[ScoredCall] = field(default_factory=list)
+    #: one ``call_scores`` row for each call with a score (every finite score by
+    #: ``<detector>.<score>``)
+    scores: BatchScores = field(default_factory=BatchScores)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     review_items: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)

@@ -1,0 +1,67 @@
+"""A batch's detector scores, held as columns: one array per score over the batch's calls.
+
+Every call gets about twenty scores. Held as a dict per call, each score cost a dict store
+on the thread that feeds the detectors, and every reader (review routing, the
+``call_scores`` rows, the score histogram) went through them one by one again. As columns,
+the detectors' runs are copied in with one numpy assignment each, and the readers work a
+column at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from watchkeeper.collector.record import CallRecord
+
+Column = npt.NDArray[np.float64]
+
+
+@dataclass
+class BatchScores:
+    """The scores of ``calls``: ``columns["<detector>.<score>"][i]`` is call ``i``'s score,
+    NaN where it got none. Only finite scores are held (a NaN or infinite score is none)."""
+
+    calls: Sequence[CallRecord] = ()
+    columns: dict[str, Column] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, calls: Sequence[CallRecord], by_span: Mapping[str, Mapping[str, float]]
+    ) -> BatchScores:
+        """From ``span id -> {"<detector>.<score>": value}`` (calls not in it have none)."""
+        columns: dict[str, Column] = {}
+        for i, call in enumerate(calls):
+            for name, value in by_span.get(call.span_id, {}).items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = np.full(len(calls), np.nan)
+                column[i] = value
+        out = cls(calls, columns)
+        out.drop_non_finite()
+        return out
+
+    def drop_non_finite(self) -> None:
+        """Make every infinite score NaN (none), in place."""
+        for column in self.columns.values():
+            column[np.isinf(column)] = np.nan
+
+    def __bool__(self) -> bool:
+        """True when some call has a score."""
+        return any(not np.isnan(column).all() for column in self.columns.values())
+
+    def per_call(self) -> Iterator[tuple[CallRecord, dict[str, float]]]:
+        """Each call that has scores, in call order, with ``{"<detector>.<score>": value}``."""
+        names = list(self.columns)
+        if not names:
+            return
+        matrix = np.column_stack([self.columns[name] for name in names])
+        for i in np.flatnonzero(~np.isnan(matrix).all(axis=1)).tolist():
+            row = matrix[i].tolist()
+            yield (
+                self.calls[i],
+                {name: value for name, value in zip(names, row, strict=True) if value == value},  # noqa: PLR0124 - NaN: none
+            )

@@ -588,29 +588,51 @@ fn scope_spans<'a>(buf: &'a [u8], spans: &mut Vec<&'a [u8]>) -> Res<()> {
     Ok(())
 }
 
-/// `ResourceSpans`: (resource attributes, ``each_span`` of each span of all its scopes). The
-/// spans are converted once the whole message is read: the resource may come after them.
-fn resource_spans<'py>(
-    py: Python<'py>,
-    buf: &[u8],
-    each_span: &mut impl FnMut(&Bound<'py, PyDict>, &[u8]) -> Res<Bound<'py, PyAny>>,
-) -> Res<Bound<'py, PyTuple>> {
-    let mut attributes: Option<Bound<'py, PyDict>> = None;
-    let mut span_bufs = Vec::new();
+/// One `ResourceSpans` of a request, read but not converted: its `Resource` message (if
+/// any) and each span message of all its scopes.
+pub(crate) struct Part<'a> {
+    pub resource: Option<&'a [u8]>,
+    pub spans: Vec<&'a [u8]>,
+}
+
+/// The `ResourceSpans` of an `ExportTraceServiceRequest`, checked and split without Python:
+/// declines what `decode_request` declines but for the resources' and spans' contents,
+/// which are read when converted.
+pub(crate) fn request_parts(data: &[u8]) -> Res<Vec<Part<'_>>> {
+    let mut out = Vec::new();
+    let mut r = Reader::new(data);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        if field == 1 {
+            expect(wire, LEN)?;
+            out.push(resource_spans(r.bytes()?)?);
+        } else {
+            r.skip(wire)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `ResourceSpans`: its resource's bytes and its spans' (the resource may come after them).
+fn resource_spans(buf: &[u8]) -> Res<Part<'_>> {
+    let mut part = Part {
+        resource: None,
+        spans: Vec::new(),
+    };
     let mut r = Reader::new(buf);
     while !r.done() {
         let (field, wire) = r.tag()?;
         match field {
             1 => {
                 expect(wire, LEN)?;
-                if attributes.is_some() {
+                if part.resource.is_some() {
                     return Err(Decline); // merged by protobuf
                 }
-                attributes = Some(resource(py, r.bytes()?)?);
+                part.resource = Some(r.bytes()?);
             }
             2 => {
                 expect(wire, LEN)?;
-                scope_spans(r.bytes()?, &mut span_bufs)?;
+                scope_spans(r.bytes()?, &mut part.spans)?;
             }
             3 => {
                 expect(wire, LEN)?;
@@ -619,14 +641,15 @@ fn resource_spans<'py>(
             _ => r.skip(wire)?,
         }
     }
-    let attributes = attributes.unwrap_or_else(|| PyDict::new(py));
-    let spans = PyList::empty(py);
-    for span_buf in span_bufs {
-        spans
-            .append(each_span(&attributes, span_buf)?)
-            .map_err(no)?;
+    Ok(part)
+}
+
+/// A resource's attributes as a dict (an empty one for no resource).
+pub(crate) fn resource_dict<'py>(py: Python<'py>, buf: Option<&[u8]>) -> Res<Bound<'py, PyDict>> {
+    match buf {
+        Some(buf) => resource(py, buf),
+        None => Ok(PyDict::new(py)),
     }
-    (attributes, spans).into_pyobject(py).map_err(no)
 }
 
 /// An `ExportTraceServiceRequest` as a list with one `(resource_attributes, spans)` per
@@ -639,22 +662,13 @@ pub(crate) fn decode_request<'py>(
     mut each_span: impl FnMut(&Bound<'py, PyDict>, &[u8]) -> Res<Bound<'py, PyAny>>,
 ) -> Option<Bound<'py, PyList>> {
     let out = PyList::empty(py);
-    let mut r = Reader::new(data);
-    while !r.done() {
-        let Ok((field, wire)) = r.tag() else {
-            return None;
-        };
-        let step = if field == 1 {
-            expect(wire, LEN)
-                .and_then(|_| r.bytes())
-                .and_then(|buf| resource_spans(py, buf, &mut each_span))
-                .and_then(|group| out.append(group).map_err(no))
-        } else {
-            r.skip(wire)
-        };
-        if step.is_err() {
-            return None;
+    for part in request_parts(data).ok()? {
+        let attributes = resource_dict(py, part.resource).ok()?;
+        let spans = PyList::empty(py);
+        for span in part.spans {
+            spans.append(each_span(&attributes, span).ok()?).ok()?;
         }
+        out.append((attributes, spans)).ok()?;
     }
     Some(out)
 }

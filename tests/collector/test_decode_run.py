@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 import pytest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.bench.collector.bench_throughput import message
@@ -32,9 +33,28 @@ def _with_plain_spans(payload: bytes) -> bytes:
     return request.SerializeToString()
 
 
+def _with_double(payload: bytes) -> bytes:
+    """A double attribute, whose text is Python's float formatting: read with the GIL."""
+    request = decode_request(payload, "protobuf")
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes.append(KeyValue(key="app.ratio", value=AnyValue(double_value=0.1)))
+    return request.SerializeToString()
+
+
+def _with_numeric_service(payload: bytes) -> bytes:
+    """A service name that is a number: the Python normaliser's ``str()`` makes it."""
+    request = decode_request(payload, "protobuf")
+    for attribute in request.resource_spans[0].resource.attributes:
+        if attribute.key == "service.name":
+            attribute.value.CopyFrom(AnyValue(int_value=7))
+    return request.SerializeToString()
+
+
 def _mixed_batch(rng: random.Random) -> list[Payload]:
     plain = [message(i, "run")[1] for i in range(40)]
     plain += [_with_plain_spans(message(i, "skip")[1]) for i in range(10)]
+    plain += [_with_double(message(i, "double")[1]) for i in range(5)]
+    plain += [_with_numeric_service(message(i, "service")[1]) for i in range(5)]
     several = protobuf_payload(answer_spans(5, fail_every=2))
     kinds: list[Payload] = []
     for i in range(120):

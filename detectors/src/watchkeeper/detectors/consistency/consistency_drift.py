@@ -11,6 +11,7 @@ from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.text.native_core import Sketch
 from watchkeeper.detectors.text.sketch import similarity
 from watchkeeper.detectors.text.tokens import (
     SKETCH_SIZE,
@@ -23,12 +24,16 @@ from watchkeeper.detectors.text.tokens import (
 
 _SKETCH = 16
 #: An input's facts for the core's index: (words_digest, content_sketch, guard_digest).
-_Question = tuple[int, tuple[int, ...], int]
+_Question = tuple[int, Sketch, int]
 #: An answer's (content_sketch, hash of its numbers).
-_Answer = tuple[tuple[int, ...], int]
-_NO_QUESTION: _Question = (0, (), 0)
+_Answer = tuple[Sketch, int]
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
+
+
+def _numbers_hash(stated: frozenset[str]) -> int:
+    """``zlib.crc32`` of an answer's numbers, sorted (0 for none)."""
+    return zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
 
 
 class ConsistencyDrift(Detector):
@@ -152,13 +157,14 @@ class ConsistencyDrift(Detector):
             questions: list[_Question] = []
             answers: list[_Answer] = []
             for i in observed:
-                question, answer = self._facts(calls[i], core)
+                question, answer = self._facts(calls[i])
                 questions.append(question)
                 answers.append(answer)
             found = core.observe_many(questions, answers, self.answers_per_group)
         else:
             found = [
-                self._score(calls[i].input_text or "", self._facts(calls[i])[1]) for i in observed
+                self._score(calls[i].input_text or "", self._answer(calls[i].output_text or ""))
+                for i in observed
             ]
         scored: list[float] = []
         at: list[int] = []
@@ -188,10 +194,10 @@ class ConsistencyDrift(Detector):
         answer); keeps the input's group and the running coverage up to date."""
         core = self._core
         if core is not None:
-            question, answer = self._facts(call, core)
+            question, answer = self._facts(call)
             score = core.observe(question, answer, self.answers_per_group)
         else:
-            score = self._score(call.input_text or "", self._facts(call)[1])
+            score = self._score(call.input_text or "", self._answer(call.output_text or ""))
         self._cover(score)
         return score
 
@@ -202,40 +208,37 @@ class ConsistencyDrift(Detector):
         self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
         return self.coverage
 
-    def _facts(
-        self, call: CallView, core: native_core.ConsistencyIndex | None = None
-    ) -> tuple[_Question, _Answer]:
-        """The input's ``(words_digest, content_sketch, guard_digest)`` for the core's index
-        (empty without ``core``: the Python index reads the text), and the answer's
-        ``(content_sketch, numbers hash)``."""
+    def _facts(self, call: CallView) -> tuple[_Question, _Answer]:
+        """The input's ``(words_digest, content_sketch, guard_digest)`` and the answer's
+        ``(content_sketch, numbers hash)``, for the core's index."""
         text = call.input_text or ""
         output = call.output_text or ""
         asked, told = text_facts(text), text_facts(output)
-        digest, sketch, guard = asked.digest, asked.sketch, asked.guard
-        stated, answer_sketch = told.numbers, told.sketch
+        digest, packed, guard = asked.digest, asked.packed, asked.guard
+        stated, answer_packed = told.numbers, told.packed
         size = self._index.sketch_size
-        question: _Question | None = None
         if (
             digest is not None
-            and sketch is not None
+            and packed is not None
             and guard is not None
             and stated is not None
-            and answer_sketch is not None
+            and answer_packed is not None
             and size <= SKETCH_SIZE
         ):
             # Everything is in the memo (the core's analysis makes it all at once): read it
-            # here rather than through five look-ups of the same two entries.
-            question = (digest, sketch[:size], guard)
-            answer_sketch = answer_sketch[:_SKETCH]
-        else:
-            stated = numbers(output)
-            answer_sketch = content_sketch(output, _SKETCH)
-        numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
-        if core is None:
-            question = _NO_QUESTION
-        elif question is None:
-            question = (words_digest(text), content_sketch(text, size), guard_digest(text))
-        return question, (answer_sketch, numbers_hash)
+            # here rather than through five look-ups of the same two entries, and hand the
+            # core its sketches packed, as they came.
+            return (digest, packed[: 4 * size], guard), (
+                answer_packed[: 4 * _SKETCH],
+                _numbers_hash(stated),
+            )
+        question = (words_digest(text), content_sketch(text, size), guard_digest(text))
+        return question, self._answer(output)
+
+    @staticmethod
+    def _answer(output: str) -> tuple[tuple[int, ...], int]:
+        """The answer's ``(content_sketch, numbers hash)``."""
+        return content_sketch(output, _SKETCH), _numbers_hash(numbers(output))
 
     def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
         """The answer's mean similarity to its group's first answers (None without any),

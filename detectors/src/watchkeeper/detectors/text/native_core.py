@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import struct
 from collections.abc import Callable, Mapping, Sequence, Set
 from types import ModuleType
 from typing import Any, Protocol, cast
@@ -44,10 +45,20 @@ CORE = load()
 
 #: What :meth:`TextAnalyser.analyse` returns for a text it handles: ``zlib.crc32`` of its
 #: words joined by spaces, its content words (None unless asked for), the bottom-k sketch
-#: of those, its numbers, its language label, and ``zlib.crc32`` of its sorted numbers and
-#: names (see :func:`~watchkeeper.detectors.text.tokens.guard_digest`). The names are not
-#: returned: only the guard reads them where the core runs.
-Analysis = tuple[int, tuple[str, ...] | None, tuple[int, ...], frozenset[str], str, int]
+#: of those packed as little-endian ``uint32`` (see :func:`unpack_sketch`), its numbers, its
+#: language label, and ``zlib.crc32`` of its sorted numbers and names (see
+#: :func:`~watchkeeper.detectors.text.tokens.guard_digest`). The names are not returned:
+#: only the guard reads them where the core runs.
+Analysis = tuple[int, tuple[str, ...] | None, bytes, frozenset[str], str, int]
+
+#: A sketch as the consistency index takes it: a tuple of ints, or packed (``Analysis``).
+Sketch = tuple[int, ...] | bytes
+
+
+def unpack_sketch(packed: bytes) -> tuple[int, ...]:
+    """A packed sketch's numbers (the analysis packs them: one small object to hand from
+    the thread that analyses texts to the one that reads them, not seventeen)."""
+    return struct.unpack(f"<{len(packed) // 4}I", packed)
 
 
 class TextAnalyser(Protocol):
@@ -111,8 +122,8 @@ class ConsistencyIndex(Protocol):
 
     def observe(
         self,
-        question: tuple[int, tuple[int, ...], int],
-        answer: tuple[tuple[int, ...], int],
+        question: tuple[int, Sketch, int],
+        answer: tuple[Sketch, int],
         answers_per_group: int,
     ) -> float | None:
         """Group the input by its ``(words_digest, content_sketch, guard_digest)``, score
@@ -121,8 +132,8 @@ class ConsistencyIndex(Protocol):
 
     def observe_many(
         self,
-        questions: Sequence[tuple[int, tuple[int, ...], int]],
-        answers: Sequence[tuple[tuple[int, ...], int]],
+        questions: Sequence[tuple[int, Sketch, int]],
+        answers: Sequence[tuple[Sketch, int]],
         answers_per_group: int,
     ) -> list[float | None]:
         """``observe`` of each (question, answer) pair in turn, in one call (the index

@@ -58,6 +58,7 @@ class TextFacts:
         "language",
         "native",
         "numbers",
+        "packed",
         "sketch",
         "text",
         "words",
@@ -75,6 +76,8 @@ class TextFacts:
         self.digest: int | None = None
         #: Bottom-``SKETCH_SIZE`` sketch of the content words.
         self.sketch: tuple[int, ...] | None = None
+        #: The same, packed, as the core's analysis gives it (``native_core.unpack_sketch``).
+        self.packed: bytes | None = None
         self.language: str | None = None
         self.guard: int | None = None
         #: True when the compiled core analysed the text (it then also has its content words).
@@ -90,7 +93,7 @@ class TextFacts:
             (
                 self.digest,
                 self.content,
-                self.sketch,
+                self.packed,
                 self.numbers,
                 self.language,
                 self.guard,
@@ -220,6 +223,8 @@ def content_sketch(text: str, k: int) -> tuple[int, ...]:
     """
     facts = text_facts(text)
     found = facts.sketch
+    if found is None and facts.packed is not None:
+        found = facts.sketch = native_core.unpack_sketch(facts.packed)
     if found is not None and (k <= SKETCH_SIZE or len(found) < SKETCH_SIZE):
         return found[:k]  # the k smallest of the SKETCH_SIZE smallest, or all there are
     found = sketch(content_words(text), k)

@@ -63,6 +63,13 @@ class RateDrift(Detector):
     def event(self, call: CallView) -> float | None:
         """How much ``call`` is an event, in [0, 1] (0.5 or more counts); None to skip it."""
 
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call, in turn (``update_many`` reads them so; a subclass may
+        answer for many calls at once, as long as the values and its state afterwards are
+        what ``event`` call by call gives)."""
+        event = self.event
+        return [event(call) for call in calls]
+
     def update(self, call: CallView) -> None:
         """Count the call; on an event, test the gap since the previous one."""
         self._drift = False
@@ -81,8 +88,7 @@ class RateDrift(Detector):
         """``update`` with each call in turn; the CUSUM only runs on events."""
         if type(self).update is not RateDrift.update:
             return super().update_many(calls)  # a subclass's own update decides
-        event = self.event
-        values = [event(call) for call in calls]
+        values = self.events(calls)
         alarms: list[tuple[int, str]] = []
         self._drift = False
         for i, value in enumerate(values):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
@@ -68,6 +69,23 @@ class RefusalRateDrift(RateDrift):
         if call.is_error:
             return None
         return 1.0 if is_refusal(call.output_text or "") else 0.0
+
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call; an answer the screen, run ahead, cleared is 0.0 without
+        another look (most are)."""
+        held = ahead.held(self.name)
+        out: list[float | None] = []
+        for call in calls:
+            if call.is_error:
+                out.append(None)
+                continue
+            text = call.output_text or ""
+            found = held.get(id(text))
+            if found is not None and found[1] is False and found[0] is text:
+                out.append(0.0)
+            else:
+                out.append(1.0 if is_refusal(text) else 0.0)
+        return out
 
 
 ahead.register(

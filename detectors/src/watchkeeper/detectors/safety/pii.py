@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
@@ -171,6 +172,29 @@ class PIILeakDetector(RateDrift):
             return None
         risk, self.kinds = pii_risk(call.output_text or "", call.input_text or "")
         return risk
+
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call; an answer in which the screen, run ahead, found nowhere
+        PII could be is 0.0 without another look (most are)."""
+        held = ahead.held(self.name)
+        out: list[float | None] = []
+        kinds: list[str] | None = None
+        for call in calls:
+            if call.is_error:
+                out.append(None)
+                kinds = None
+                continue
+            text = call.output_text or ""
+            found = held.get(id(text))
+            if found is not None and found[1] == [] and found[0] is text:
+                out.append(0.0)
+                kinds = None
+                continue
+            risk, kinds = pii_risk(text, call.input_text or "")
+            out.append(risk)
+        if calls:
+            self.kinds = [] if kinds is None else kinds
+        return out
 
 
 ahead.register(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
@@ -165,6 +166,25 @@ class PromptInjectionDetector(RateDrift):
         """The input's injection risk."""
         risk, self.matched = injection_risk(call.input_text or "")
         return risk
+
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call; an input that the screen, run ahead, cleared is 0.0
+        without another look (most are)."""
+        held = ahead.held(self.name)
+        out: list[float | None] = []
+        matched: list[str] | None = None
+        for call in calls:
+            text = call.input_text or ""
+            found = held.get(id(text))
+            if found is not None and found[1] is False and found[0] is text:
+                out.append(0.0)
+                matched = None
+                continue
+            risk, matched = injection_risk(text)
+            out.append(risk)
+        if calls:
+            self.matched = [] if matched is None else matched
+        return out
 
 
 ahead.register(

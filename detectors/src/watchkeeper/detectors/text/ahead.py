@@ -17,8 +17,9 @@ of the old one is never read.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from watchkeeper.detectors.text import native_core
@@ -71,6 +72,7 @@ def lookup(detector: str, values: dict[str, int]) -> AheadLookup | None:
 _SCREENS: dict[str, AheadScreen] = {}
 # detector -> id(text) -> (text, verdict); the text is held so its id is not reused.
 _VERDICTS: dict[str, dict[int, tuple[str, Any]]] = {}
+_NONE_HELD: Mapping[int, tuple[str, Any]] = MappingProxyType({})
 
 
 def register(
@@ -97,6 +99,13 @@ def remember(detector: str, texts: Sequence[str], verdicts: Sequence[Any]) -> No
     held = _VERDICTS.setdefault(detector, {})
     for text, found in zip(texts, verdicts, strict=True):
         held[id(text)] = (text, found)
+
+
+def held(detector: str) -> Mapping[int, tuple[str, Any]]:
+    """Every verdict held for ``detector``: ``id(text) -> (text, verdict)`` (check that the
+    text is the one in hand: ids are reused). For a loop over many texts, where
+    :func:`verdict` per text would cost a call each."""
+    return _VERDICTS.get(detector, _NONE_HELD)
 
 
 def verdict(detector: str, text: str) -> Any:

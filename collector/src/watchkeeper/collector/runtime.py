@@ -40,12 +40,17 @@ def tune_for_throughput() -> None:
     their objects by reference counting; cycles are rare and wait a little longer. Objects
     alive at start (modules, config) are frozen out of the scans.
 
+    Imports the first batch would make (pyarrow's of pandas) are made here, at start.
+
     Thread switching: the thread that analyses texts ahead of the detectors works without
     the GIL and needs it back only to hand its results over. With the default 5 ms before
     the thread feeding the detectors lets go, that thread often waited for results that
     were ready but not handed over: 10 µs per call of waiting at 5 ms, 0.5-1.1 at 1 ms, in
     an in-process run of the benchmark pipeline (60,000 calls).
     """
+    from watchkeeper.collector.store import columns
+
+    columns.warm_up()  # its imports' objects are frozen below with the rest
     gc.collect()
     gc.freeze()
     gc.set_threshold(500_000, 20, 20)

@@ -34,6 +34,12 @@ _UINT32_MAX = 2**32 - 1
 _UINT16_MAX = 2**16 - 1
 
 
+def warm_up() -> None:
+    """Load now what the first batch's columns would: pyarrow imports pandas the first time
+    it converts a numpy array (about 0.3 s, with the GIL held, on the store thread)."""
+    pa.array(np.zeros(1))
+
+
 def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody]) -> pa.Table:
     """The ``calls`` rows of ``calls``; ``HasBody`` is 1 for the calls among ``bodies``."""
     with_body = {body[0].span_id for body in bodies}

@@ -156,6 +156,8 @@ struct Found {
     sketch: Vec<u32>,
     /// Distinct numbers, sorted.
     numbers: Vec<Vec<u8>>,
+    /// ``zlib.crc32`` of the numbers joined by spaces (0 without any).
+    numbers_hash: u32,
     language: Language,
     guard: u32,
     /// `Words::generation` when the content indices were read.
@@ -349,8 +351,14 @@ impl TextAnalyser {
             .collect();
         entities.sort_unstable();
         entities.dedup();
+        let stated = numbers.join(&b' ');
+        let numbers_hash = if numbers.is_empty() {
+            0
+        } else {
+            crc32fast::hash(&stated)
+        };
         let mut guard = crc32fast::Hasher::new();
-        guard.update(&numbers.join(&b' '));
+        guard.update(&stated);
         guard.update(b"|");
         guard.update(&entities.join(&b' '));
 
@@ -372,6 +380,7 @@ impl TextAnalyser {
             content: with_words.then(|| content.clone()),
             sketch: hashes.clone(),
             numbers,
+            numbers_hash,
             language,
             guard: guard.finalize(),
             generation: words.generation,
@@ -416,6 +425,7 @@ impl TextAnalyser {
             strings(&found.numbers)?,
             language.bind(py).clone(),
             found.guard,
+            found.numbers_hash,
         );
         result.into_pyobject(py)
     }
@@ -496,13 +506,16 @@ impl TextAnalyser {
         })
     }
 
-    /// ``(digest, content_words, sketch, numbers, language, guard)`` of ``head`` (a text
-    /// cut to the characters analysed), or None to leave it to the Python code.
+    /// ``(digest, content_words, sketch, numbers, language, guard, numbers_hash)`` of
+    /// ``head`` (a text cut to the characters analysed), or None to leave it to the Python
+    /// code.
     ///
     /// ``digest`` is ``zlib.crc32`` of the lower-cased tokens joined by spaces; ``sketch``
-    /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted;
+    /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted and
+    /// packed (`pack`);
     /// ``guard`` is ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the
-    /// sorted names joined by spaces. The names themselves are not returned: only the
+    /// sorted names joined by spaces; ``numbers_hash`` that of the sorted numbers alone (0
+    /// without any). The names themselves are not returned: only the
     /// guard reads them where the core runs (a set of strings per text, made and freed
     /// under the GIL for nothing; ``tokens.entities`` finds them when asked).
     #[pyo3(signature = (head, with_words = true))]

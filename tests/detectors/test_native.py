@@ -41,6 +41,7 @@ from watchkeeper.detectors.text.tokens import (
     entities,
     guard_digest,
     numbers,
+    numbers_hash,
     words_digest,
 )
 
@@ -149,6 +150,7 @@ def facts(text: str) -> tuple[object, ...]:
         content_sketch(text, SKETCH_SIZE),
         content_sketch(text, 4),
         numbers(text),
+        numbers_hash(text),
         entities(text),
         language(text),
         guard_digest(text),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
@@ -17,7 +16,7 @@ from watchkeeper.detectors.text.tokens import (
     SKETCH_SIZE,
     content_sketch,
     guard_digest,
-    numbers,
+    numbers_hash,
     text_facts,
     words_digest,
 )
@@ -29,11 +28,6 @@ _Question = tuple[int, Sketch, int]
 _Answer = tuple[Sketch, int]
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
-
-
-def _numbers_hash(stated: frozenset[str]) -> int:
-    """``zlib.crc32`` of an answer's numbers, sorted (0 for none)."""
-    return zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
 
 
 class ConsistencyDrift(Detector):
@@ -215,7 +209,7 @@ class ConsistencyDrift(Detector):
         output = call.output_text or ""
         asked, told = text_facts(text), text_facts(output)
         digest, packed, guard = asked.digest, asked.packed, asked.guard
-        stated, answer_packed = told.numbers, told.packed
+        stated, answer_packed = told.numbers_hash, told.packed
         size = self._index.sketch_size
         if (
             digest is not None
@@ -228,17 +222,14 @@ class ConsistencyDrift(Detector):
             # Everything is in the memo (the core's analysis makes it all at once): read it
             # here rather than through five look-ups of the same two entries, and hand the
             # core its sketches packed, as they came.
-            return (digest, packed[: 4 * size], guard), (
-                answer_packed[: 4 * _SKETCH],
-                _numbers_hash(stated),
-            )
+            return (digest, packed[: 4 * size], guard), (answer_packed[: 4 * _SKETCH], stated)
         question = (words_digest(text), content_sketch(text, size), guard_digest(text))
         return question, self._answer(output)
 
     @staticmethod
     def _answer(output: str) -> tuple[tuple[int, ...], int]:
         """The answer's ``(content_sketch, numbers hash)``."""
-        return content_sketch(output, _SKETCH), _numbers_hash(numbers(output))
+        return content_sketch(output, _SKETCH), numbers_hash(output)
 
     def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
         """The answer's mean similarity to its group's first answers (None without any),

@@ -46,10 +46,11 @@ CORE = load()
 #: What :meth:`TextAnalyser.analyse` returns for a text it handles: ``zlib.crc32`` of its
 #: words joined by spaces, its content words (None unless asked for), the bottom-k sketch
 #: of those packed as little-endian ``uint32`` (see :func:`unpack_sketch`), its numbers, its
-#: language label, and ``zlib.crc32`` of its sorted numbers and names (see
-#: :func:`~watchkeeper.detectors.text.tokens.guard_digest`). The names are not returned:
-#: only the guard reads them where the core runs.
-Analysis = tuple[int, tuple[str, ...] | None, bytes, frozenset[str], str, int]
+#: language label, ``zlib.crc32`` of its sorted numbers and names (see
+#: :func:`~watchkeeper.detectors.text.tokens.guard_digest`), and that of its sorted numbers
+#: alone (:func:`~watchkeeper.detectors.text.tokens.numbers_hash`). The names are not
+#: returned: only the guard reads them where the core runs.
+Analysis = tuple[int, tuple[str, ...] | None, bytes, frozenset[str], str, int, int]
 
 #: A sketch as the consistency index takes it: a tuple of ints, or packed (``Analysis``).
 Sketch = tuple[int, ...] | bytes

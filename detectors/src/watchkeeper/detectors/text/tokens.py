@@ -58,6 +58,7 @@ class TextFacts:
         "language",
         "native",
         "numbers",
+        "numbers_hash",
         "packed",
         "sketch",
         "text",
@@ -72,6 +73,7 @@ class TextFacts:
         self.words: tuple[str, ...] | None = None
         self.content: tuple[str, ...] | None = None
         self.numbers: frozenset[str] | None = None
+        self.numbers_hash: int | None = None
         self.entities: frozenset[str] | None = None
         self.digest: int | None = None
         #: Bottom-``SKETCH_SIZE`` sketch of the content words.
@@ -97,6 +99,7 @@ class TextFacts:
                 self.numbers,
                 self.language,
                 self.guard,
+                self.numbers_hash,
             ) = found
 
 
@@ -230,6 +233,23 @@ def content_sketch(text: str, k: int) -> tuple[int, ...]:
     found = sketch(content_words(text), k)
     if k == SKETCH_SIZE:
         facts.sketch = found
+    return found
+
+
+def numbers_hash(text: str) -> int:
+    """``zlib.crc32`` of the text's numbers, sorted and joined by spaces (0 without any):
+    equal for answers that state the same numbers, memoised.
+
+    >>> numbers_hash("Refunds within 30 days") == numbers_hash("30 days for refunds")
+    True
+    >>> numbers_hash("No numbers here")
+    0
+    """
+    facts = text_facts(text)
+    found = facts.numbers_hash
+    if found is None:
+        stated = numbers(text)
+        found = facts.numbers_hash = zlib.crc32(" ".join(sorted(stated)).encode()) if stated else 0
     return found
 
 

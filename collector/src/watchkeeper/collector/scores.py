@@ -53,15 +53,20 @@ class BatchScores:
         """True when some call has a score."""
         return any(not np.isnan(column).all() for column in self.columns.values())
 
-    def per_call(self) -> Iterator[tuple[CallRecord, dict[str, float]]]:
-        """Each call that has scores, in call order, with ``{"<detector>.<score>": value}``."""
+    def matrix(self) -> tuple[list[str], npt.NDArray[np.float64]]:
+        """The score names and the calls-by-scores matrix: a column per name, in order,
+        NaN where a call has no such score."""
         names = list(self.columns)
         if not names:
-            return
-        matrix = np.column_stack([self.columns[name] for name in names])
-        for i in np.flatnonzero(~np.isnan(matrix).all(axis=1)).tolist():
-            row = matrix[i].tolist()
+            return names, np.empty((len(self.calls), 0))
+        return names, np.column_stack([self.columns[name] for name in names])
+
+    def per_call(self) -> Iterator[tuple[CallRecord, dict[str, float]]]:
+        """Each call that has scores, in call order, with ``{"<detector>.<score>": value}``."""
+        names, matrix = self.matrix()
+        held = ~np.isnan(matrix)
+        for i in np.flatnonzero(held.any(axis=1)).tolist():
             yield (
                 self.calls[i],
-                {name: value for name, value in zip(names, row, strict=True) if value == value},  # noqa: PLR0124 - NaN: none
+                {names[j]: float(matrix[i, j]) for j in np.flatnonzero(held[i]).tolist()},
             )

@@ -99,12 +99,7 @@ def scores_table(scores: BatchScores) -> pa.Table:
     Built from the columns at once: the finite cells of the calls-by-scores matrix, row by
     row, are the map's values, their columns' names its keys.
     """
-    names = list(scores.columns)
-    matrix = (
-        np.column_stack([scores.columns[name] for name in names])
-        if names
-        else np.empty((len(scores.calls), 0))
-    )
+    names, matrix = scores.matrix()
     held = ~np.isnan(matrix)
     per_call = held.sum(axis=1)
     rows = np.flatnonzero(per_call)

@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from watchkeeper.collector.alerting.webhook import WEBHOOK_PATH, alert_webhook_router
+from watchkeeper.collector.review.auth import Auth
+from watchkeeper.collector.review.tokens import Role, TokenRegistry
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.store import Store
 
@@ -136,12 +138,23 @@ GRAFANA: dict[str, Any] = {
 }
 
 
+def _app(store: Store) -> tuple[FastAPI, TokenRegistry]:
+    registry = TokenRegistry(store)
+    app = FastAPI()
+    app.include_router(alert_webhook_router(store, Auth(registry)))
+    return app, registry
+
+
+def _bearer(registry: TokenRegistry, role: Role) -> dict[str, str]:
+    token, _ = registry.create(f"{role.value}-bot", role)
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
-    """The webhook router over a fresh store, through a real ASGI client."""
-    app = FastAPI()
-    app.include_router(alert_webhook_router(store))
-    with TestClient(app) as test_client:
+    """The webhook router over a fresh store, through a real ASGI client, as an admin."""
+    app, registry = _app(store)
+    with TestClient(app, headers=_bearer(registry, Role.ADMIN)) as test_client:
         yield test_client
 
 
@@ -257,9 +270,51 @@ def test_store_failure_answers_503_so_the_sender_retries(store: Store) -> None:
         def record_alerts(self, rows: Any) -> None:
             raise StoreError("chDB: disk full")
 
-    app = FastAPI()
-    app.include_router(alert_webhook_router(BrokenStore(store.backend)))
-    with TestClient(app) as client:
+    app, registry = _app(BrokenStore(store.backend))
+    with TestClient(app, headers=_bearer(registry, Role.ALERTS)) as client:
         response = client.post(WEBHOOK_PATH, json=FIRING)
     assert response.status_code == 503
     assert "disk full" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("role", "post", "read"),
+    [
+        (None, 401, 401),
+        (Role.ALERTS, 200, 403),
+        (Role.VIEWER, 403, 200),
+        (Role.REVIEWER, 403, 200),
+        (Role.ADMIN, 200, 200),
+    ],
+)
+def test_alert_routes_by_role(store: Store, role: Role | None, post: int, read: int) -> None:
+    """Posting notifications takes the alerts role (or admin); reading the history takes
+    viewer or above; no token gets 401 on every route, and an alerts token reads nothing."""
+    app, registry = _app(store)
+    headers = {} if role is None else _bearer(registry, role)
+    with TestClient(app, headers=headers) as client:
+        assert client.post(WEBHOOK_PATH, json=FIRING).status_code == post
+        assert client.get("/api/alerts", params={"limit": 10}).status_code == read
+        window = {"from": 0, "to": ENDS_MS}
+        assert client.get("/api/alerts/intervals", params=window).status_code == read
+    assert len(store.alert_history()) == (2 if post == 200 else 0)
+
+
+def test_lone_surrogates_in_a_notification_are_stored_as_replacement_characters(
+    client: TestClient, store: Store
+) -> None:
+    """JSON may carry a lone surrogate escape; the notification is stored with U+FFFD in
+    its place instead of failing with 500."""
+    body = (
+        '{"status": "firing", "receiver": "r\\ud800", "alerts": [{"status": "firing", '
+        '"labels": {"alertname": "A\\udfff"}, "annotations": {"summary": "x\\ud800y"}, '
+        f'"startsAt": "{STARTS}"}}]}}'
+    )
+    response = client.post(
+        WEBHOOK_PATH, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    (row,) = store.alert_history()
+    assert row["AlertName"] == "A\ufffd"
+    assert row["Annotations"]["summary"] == "x\ufffdy"
+    assert row["Receiver"] == "r\ufffd"

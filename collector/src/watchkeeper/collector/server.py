@@ -82,7 +82,7 @@ def build_app(
         app.include_router(otlp_http_router(pipeline, max_inflight_bytes=max_inflight_bytes))
     app.include_router(review_router(workflow, auth, registry))
     app.include_router(review_ui_router(workflow, auth, registry))
-    app.include_router(alert_webhook_router(store))
+    app.include_router(alert_webhook_router(store, auth))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

@@ -6,6 +6,11 @@ Alertmanager's ``webhook_configs`` (payload version 4) and Grafana's webhook con
 retried delivery) carry the same fingerprint, start and status, and collapse into one row.
 A store failure answers 503, which both senders retry; a malformed body answers 422, which
 they do not.
+
+Both routes need a bearer token: posting takes the ``alerts`` role (or admin), made for the
+senders' configuration (Alertmanager's ``http_config.authorization``, Grafana's webhook
+``authorization_credentials``); reading the history takes viewer or above. Text is made
+valid (lone surrogates become U+FFFD) before it is stored.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from watchkeeper.collector.review.auth import Auth
+from watchkeeper.collector.review.tokens import Role
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.store import Store
+from watchkeeper.collector.unicode_repair import repair_strings
 
 #: Path Alertmanager and Grafana post to (``/api/alerts/webhook`` under the collector URL).
 WEBHOOK_PATH = "/api/alerts/webhook"
@@ -77,6 +85,12 @@ class WebhookPayload(BaseModel):
     #: Only Grafana sends it; tells the two senders apart.
     org_id: int | None = Field(None, alias="orgId")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        # A lone surrogate (JSON allows "\ud800") would make the row unstorable: 500.
+        return repair_strings(data)
+
 
 def alert_rows(payload: WebhookPayload, received_ms: int) -> list[dict[str, Any]]:
     """The ``alert_history`` rows of one notification (one per alert)."""
@@ -117,14 +131,16 @@ def label_fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def alert_webhook_router(store: Store) -> APIRouter:
+def alert_webhook_router(store: Store, auth: Auth) -> APIRouter:
     """``POST /api/alerts/webhook`` (record) and ``GET /api/alerts`` (read the history)."""
     router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+    reader = [Depends(auth.api(Role.VIEWER))]
 
     @router.post(
         "/webhook",
         summary="Record an Alertmanager or Grafana webhook notification",
         responses={503: {"description": "the store is unavailable; the sender retries"}},
+        dependencies=[Depends(auth.api(Role.ALERTS))],
     )
     def receive(payload: WebhookPayload) -> dict[str, int]:
         rows = alert_rows(payload, time.time_ns() // 1_000_000)
@@ -134,11 +150,15 @@ def alert_webhook_router(store: Store) -> APIRouter:
             raise HTTPException(503, f"alert history not stored: {exc}") from None
         return {"recorded": len(rows)}
 
-    @router.get("", summary="Recorded alert state changes, newest first")
+    @router.get("", summary="Recorded alert state changes, newest first", dependencies=reader)
     def history(limit: int = Query(100, ge=1, le=10_000)) -> list[dict[str, Any]]:
         return store.alert_history(limit)
 
-    @router.get("/intervals", summary="Alert episodes overlapping a time range (epoch ms)")
+    @router.get(
+        "/intervals",
+        summary="Alert episodes overlapping a time range (epoch ms)",
+        dependencies=reader,
+    )
     def intervals(
         from_ms: int = Query(..., alias="from", ge=0),
         to_ms: int = Query(..., alias="to", ge=0),

@@ -37,7 +37,8 @@ def add_tokens_command(commands: Any) -> None:
         "tokens",
         help="create, list or revoke API tokens for the review API and UI",
         description="API tokens carry a role: viewer (read queues, labels, exports), "
-        "reviewer (also claim and label), admin (also manage tokens). Only a SHA-256 of each "
+        "reviewer (also claim and label), admin (also manage tokens); alerts (only post alert "
+        "notifications: the token for Alertmanager or Grafana). Only a SHA-256 of each "
         "token is stored; the token itself is printed once.",
     )
     actions = tokens.add_subparsers(dest="tokens_action", metavar="ACTION", required=True)

@@ -34,16 +34,22 @@ _BOOTSTRAP_NAME: Final = "admin"
 
 
 class Role(enum.StrEnum):
-    """What a token may do; each role includes the ones below it."""
+    """What a token may do.
+
+    viewer < reviewer < admin: each includes the ones below it. ``alerts`` stands apart,
+    for machines: it may post alert notifications (Alertmanager, Grafana) and nothing else,
+    so the token kept in their configuration cannot read calls or labels.
+    """
 
     VIEWER = "viewer"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+    ALERTS = "alerts"
 
     @property
     def rank(self) -> int:
-        """viewer 0 < reviewer 1 < admin 2."""
-        return list(Role).index(self)
+        """viewer 0 < reviewer 1 < admin 2; alerts -1 (outside the ladder)."""
+        return -1 if self is Role.ALERTS else list(Role).index(self)
 
 
 _ROLE_NAMES: Final = frozenset(role.value for role in Role)
@@ -58,8 +64,13 @@ class Principal:
     role: Role
 
     def allows(self, needed: Role) -> bool:
-        """Whether this principal's role includes ``needed``."""
-        return self.role.rank >= needed.rank
+        """Whether this principal's role includes ``needed``.
+
+        Posting alerts needs the alerts role or admin; an alerts token allows nothing else.
+        """
+        if needed is Role.ALERTS:
+            return self.role in (Role.ALERTS, Role.ADMIN)
+        return self.role is not Role.ALERTS and self.role.rank >= needed.rank
 
 
 def new_token() -> str:

@@ -33,6 +33,10 @@ def run_grafana(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from watchkeeper.collector.alerting.push import push
 
+    # Pushed through the API, the contact point needs the token itself, not a placeholder.
+    alerts_token = os.environ.get("WATCHKEEPER_ALERTS_TOKEN", "")
+    if alerts_token:
+        options = replace(options, alerts_token=alerts_token)
     url = args.url or os.environ.get("GRAFANA_URL", "")
     token = args.token or os.environ.get("GRAFANA_TOKEN", "")
     if not url:

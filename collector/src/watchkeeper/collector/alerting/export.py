@@ -57,11 +57,15 @@ class GrafanaOptions:
     page_receiver: str = "grafana-default-email"
     #: Where Grafana finds the dashboard JSON files (file provisioning).
     dashboards_path: str = "/var/lib/grafana/dashboards/watchkeeper"
+    #: The contact point's bearer token for the alert webhook (the alerts role).
+    alerts_token: str = AlertingOptions.alerts_token
 
     @property
     def alerting(self) -> AlertingOptions:
         """The options the alerting objects need."""
-        return AlertingOptions(self.database, self.collector_url, self.page_receiver)
+        return AlertingOptions(
+            self.database, self.collector_url, self.page_receiver, self.alerts_token
+        )
 
     @property
     def dashboards(self) -> DashboardOptions:

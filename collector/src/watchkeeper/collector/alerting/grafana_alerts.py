@@ -51,6 +51,9 @@ class AlertingOptions:
     collector_url: str = "http://watchkeeper-collector:4318"
     #: Contact point that pages on-call (Grafana's default one unless told otherwise).
     page_receiver: str = "grafana-default-email"
+    #: Bearer token (alerts role) the contact point sends to the collector. The default is
+    #: Grafana's provisioning syntax for an environment variable of the Grafana server.
+    alerts_token: str = "${WATCHKEEPER_ALERTS_TOKEN}"
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,14 @@ def contact_point(options: AlertingOptions) -> dict[str, Any]:
         .uid(CONTACT_POINT_UID)
         .name(CONTACT_POINT_NAME)
         .type("webhook")
-        .settings({"url": options.collector_url.rstrip("/") + WEBHOOK_PATH, "httpMethod": "POST"})
+        .settings(
+            {
+                "url": options.collector_url.rstrip("/") + WEBHOOK_PATH,
+                "httpMethod": "POST",
+                "authorization_scheme": "Bearer",
+                "authorization_credentials": options.alerts_token,
+            }
+        )
         .disable_resolve_message(False)
     )
 

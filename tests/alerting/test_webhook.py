@@ -310,9 +310,7 @@ def test_lone_surrogates_in_a_notification_are_stored_as_replacement_characters(
         '"labels": {"alertname": "A\\udfff"}, "annotations": {"summary": "x\\ud800y"}, '
         f'"startsAt": "{STARTS}"}}]}}'
     )
-    response = client.post(
-        WEBHOOK_PATH, content=body, headers={"Content-Type": "application/json"}
-    )
+    response = client.post(WEBHOOK_PATH, content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     (row,) = store.alert_history()
     assert row["AlertName"] == "A\ufffd"

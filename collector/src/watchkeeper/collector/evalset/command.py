@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,12 @@ def run_evalset(settings: Settings, args: argparse.Namespace) -> int:
     if args.output is None and args.format == "parquet" and sys.stdout.isatty():
         print("watchkeeper: error: Parquet is binary: give --output FILE", file=sys.stderr)
         return 2
+    try:
+        if args.output is not None and str(args.output) != "-":
+            check_output(args.output)
+    except OutputError as exc:
+        print(f"watchkeeper: error: {exc}", file=sys.stderr)
+        return 2
     store = open_existing_store(settings)
     try:
         records = build_evalset(
@@ -88,21 +95,54 @@ def run_evalset(settings: Settings, args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    with _opened(args.output) as out:
-        count = write_evalset(records, out, args.format, args.shape)
+    try:
+        with open_output(args.output) as out:
+            count = write_evalset(records, out, args.format, args.shape)
+    except (OutputError, OSError) as exc:
+        print(f"watchkeeper: error: {_reason(exc)}", file=sys.stderr)
+        return 2
     where = args.output or "stdout"
     print(f"wrote {count} records ({args.format}, {args.shape}) to {where}", file=sys.stderr)
     return 0
 
 
 @contextlib.contextmanager
-def _opened(path: Path | None) -> Any:
+def open_output(path: Path | None) -> Any:
+    """A binary handle on ``path`` (stdout for None or ``-``), in place only once complete."""
     if path is None or str(path) == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    # Write beside the target, then rename: a failed export never leaves half a file.
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
-        yield handle
-    os.replace(partial, path)
+    check_output(path)
+    # Write a new file beside the target (created exclusively, so a planted symlink is never
+    # followed), then rename: a failed export never leaves half a file or a stray partial.
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+class OutputError(ValueError):
+    """``--output`` names no writable file; the message says why."""
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output path that is a directory or whose directory is missing."""
+    if path.is_dir():
+        raise OutputError(f"--output {path} is a directory: name a file")
+    if not path.parent.is_dir():
+        raise OutputError(f"--output {path}: directory {path.parent} does not exist")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
+    return str(exc)

@@ -127,18 +127,28 @@ def _columns(shape: str) -> list[str]:
 
 def _csv(rows: list[dict[str, Any]], shape: str) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_columns(shape), lineterminator="\n")
+    # Every field quoted, so CR or LF inside a text never splits a record for any reader.
+    writer = csv.DictWriter(
+        buffer, fieldnames=_columns(shape), lineterminator="\r\n", quoting=csv.QUOTE_ALL
+    )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                key: json.dumps(value, ensure_ascii=False)
-                if isinstance(value, (list, dict))
-                else value
-                for key, value in row.items()
-            }
-        )
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
+
+
+#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: lists and dicts as JSON; text that a spreadsheet would run as a formula
+    gets a leading ``'`` (OWASP's rule), so it shows as text."""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _parquet(rows: list[dict[str, Any]], shape: str) -> bytes:

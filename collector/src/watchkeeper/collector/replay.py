@@ -46,6 +46,7 @@ from typing import IO, Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings import Settings
+from watchkeeper.collector.unicode_repair import repair_strings
 
 SOURCE = "replay"
 #: Calls without ``ts`` follow the previous call by this much.
@@ -267,8 +268,9 @@ def parse_line(raw: bytes | str, index: int, digest: bytes, clock: _Clock) -> Ca
     "output" is missing
     """
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # "\ud800" is valid JSON but no storable text: lone surrogates become U+FFFD.
+        data = repair_strings(json.loads(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadLineError(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise BadLineError(f"expected a JSON object, got {type(data).__name__}")

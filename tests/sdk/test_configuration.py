@@ -9,7 +9,15 @@ import time
 import pytest
 
 from tests.sdk.stats_delta import StatsDelta
-from watchkeeper.sdk import configuration, configure, flush, internal_errors, observe, shutdown
+from watchkeeper.sdk import (
+    configuration,
+    configure,
+    flush,
+    internal_errors,
+    observe,
+    settings,
+    shutdown,
+)
 from watchkeeper.sdk import testing as sdk_testing
 
 
@@ -58,7 +66,7 @@ def test_kafka_exporter_needs_bootstrap_servers(monkeypatch: pytest.MonkeyPatch)
 )
 def test_otlp_endpoint_gets_the_traces_path(endpoint: str, url: str) -> None:
     """A bare OTLP base URL gets /v1/traces; a URL with a path is used as given."""
-    assert configuration._traces_url(endpoint) == url
+    assert settings.traces_url(endpoint) == url
 
 
 def test_invalid_otlp_endpoint_is_rejected() -> None:
@@ -69,7 +77,7 @@ def test_invalid_otlp_endpoint_is_rejected() -> None:
 
 def test_first_call_configures_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without configure(), the first observed call sets the SDK up from WATCHKEEPER_*."""
-    monkeypatch.setattr(configuration, "_pipeline", None)
+    monkeypatch.setattr(configuration, "active_pipeline", None)
     monkeypatch.setenv("WATCHKEEPER_EXPORTER", "memory")
     monkeypatch.setenv("WATCHKEEPER_SERVICE_NAME", "support-bot")
     answer("hi")
@@ -83,12 +91,12 @@ def test_bad_environment_never_breaks_calls_in_production(
 ) -> None:
     """A bad WATCHKEEPER_EXPORTER makes the lazy set-up fall back to not exporting: the
     call still works and the problem is counted (under pytest it would raise)."""
-    monkeypatch.setattr(configuration, "_pipeline", None)
+    monkeypatch.setattr(configuration, "active_pipeline", None)
     monkeypatch.setenv("WATCHKEEPER_EXPORTER", "bogus")
     with pytest.raises(ValueError, match="bogus"):
         answer("hi")
 
-    monkeypatch.setattr(configuration, "_pipeline", None)
+    monkeypatch.setattr(configuration, "active_pipeline", None)
     monkeypatch.setattr(internal_errors, "reraise_internal_errors", lambda: False)
     stats_delta = StatsDelta()
     assert answer("hi") == "ok"

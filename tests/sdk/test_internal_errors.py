@@ -6,8 +6,8 @@ import pytest
 
 from tests.sdk.stats_delta import StatsDelta
 from watchkeeper.sdk import (
+    call_lifecycle,
     current_call,
-    decorator,
     internal_errors,
     observe,
     span_builder,
@@ -26,7 +26,7 @@ def broken(*args: object, **kwargs: object) -> str:
 @pytest.fixture
 def start_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the calling thread's part of the SDK fail (taking the start timestamp)."""
-    monkeypatch.setattr(decorator, "time_ns", broken)
+    monkeypatch.setattr(call_lifecycle, "time_ns", broken)
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_user_exception_and_result_win_over_sdk_failure_at_the_end(
     """If handing the finished call over fails, the caller still gets its result or
     its own exception unchanged, the failure is counted, and the context is restored."""
     from watchkeeper.sdk import configuration
-    from watchkeeper.sdk.configuration import Pipeline
+    from watchkeeper.sdk.pipeline import Pipeline
 
     class BrokenQueue(list[object]):
         def append(self, item: object) -> None:

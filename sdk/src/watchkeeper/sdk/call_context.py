@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
+from time import time_ns
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import context as otel_context
@@ -27,14 +28,14 @@ from opentelemetry.trace import SpanContext, TraceFlags
 
 from watchkeeper.sdk import attributes
 from watchkeeper.sdk.internal_errors import handle_internal_error
+from watchkeeper.sdk.span_data import EventData
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Status, StatusCode
     from opentelemetry.util import types
 
-    from watchkeeper.sdk.configuration import Pipeline
-    from watchkeeper.sdk.decorator import Recipe
-    from watchkeeper.sdk.span_data import EventData
+    from watchkeeper.sdk.pipeline import Pipeline
+    from watchkeeper.sdk.recipe import Recipe
 
 
 def _context_access() -> tuple[
@@ -72,85 +73,98 @@ class CallContext:
 
     Setters only store what they are given (no copies, no conversion); the export
     thread reads it after the call ended. Setters called after the call ended do nothing.
+
+    The attributes are the call's record: ``@observe`` writes them on the calling
+    thread and the span builder reads them on the export thread. Apps read them at
+    most; they record through the setters.
     """
 
     __slots__ = (
-        "_args",
-        "_attributes",
-        "_chunks",
-        "_context",
-        "_end_ns",
-        "_error",
-        "_extra",
-        "_first_chunk_ns",
-        "_kwargs",
-        "_parent_id",
-        "_parent_remote",
-        "_pipeline",
-        "_recipe",
-        "_result",
-        "_sampled",
-        "_snapshot",
-        "_span_context",
-        "_span_id",
-        "_start_ns",
-        "_token",
-        "_trace_id",
+        "args",
+        "chunks",
+        "context",
+        "details",
+        "end_ns",
+        "error",
+        "first_chunk_ns",
+        "kwargs",
+        "messages_snapshot",
+        "parent_is_remote",
+        "parent_span_id_int",
+        "pipeline",
+        "recipe",
+        "result",
+        "sampled",
+        "span_attributes",
+        "span_id_int",
+        "start_ns",
+        "token",
+        "trace_id_int",
     )
 
-    _recipe: Recipe
-    _pipeline: Pipeline
-    _trace_id: int
-    _span_id: int
-    _parent_id: int
-    _parent_remote: bool
-    _sampled: bool
-    _start_ns: int
-    _end_ns: int
-    _args: tuple[Any, ...]
-    _kwargs: dict[str, Any]
-    _result: object
-    _error: BaseException | None
-    _attributes: dict[str, Any] | None
-    """Plain attributes set from inside the call (usage, user, custom ...)."""
-    _extra: dict[str, Any] | None
-    """Everything else set from inside the call: model, input, output, documents ..."""
-    _snapshot: list[Any] | None
+    recipe: Recipe
+    """What to record for every call of the decorated function."""
+    pipeline: Pipeline
+    """The pipeline that was active when the call started; its span goes there."""
+    trace_id_int: int
+    span_id_int: int
+    parent_span_id_int: int
+    """0 for a root span."""
+    parent_is_remote: bool
+    sampled: bool
+    """Kept by head sampling (a failed call is exported regardless)."""
+    start_ns: int
+    end_ns: int
+    """0 while the call runs."""
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    messages_snapshot: list[Any] | None
     """A shallow copy of the ``messages`` argument taken at the start of the call."""
-    _chunks: list[object] | None
-    _first_chunk_ns: int
-    _span_context: SpanContext | None
-    _context: Context | None
-    _token: Token[Context] | None
+    result: object
+    error: BaseException | None
+    span_attributes: dict[str, Any] | None
+    """Plain attributes set from inside the call (usage, user, custom ...)."""
+    details: dict[str, Any] | None
+    """Everything else set from inside the call, by name: ``model``, ``input``,
+    ``output``, ``system``, ``response``, ``documents``, ``events``, ``status``,
+    ``name``, and for streams ``closed_early`` and ``dropped_chunks``."""
+    chunks: list[object] | None
+    """A stream's chunks so far (bounded); None for a call that is not a stream."""
+    first_chunk_ns: int
+    """When a stream's first chunk arrived; 0 before that."""
+    context: Context | None
+    """The OpenTelemetry context the call runs in (its span current); None once ended."""
+    token: Token[Context] | None
+    """The token of :attr:`context` attached on the calling thread, until the end."""
 
     @property
     def is_recording(self) -> bool:
         """True inside an observed call (its span is still open)."""
-        return self._end_ns == 0
+        return self.end_ns == 0
 
     @property
     def trace_id(self) -> str:
         """The call's trace id, 32 hex digits (hand it to :func:`feedback` later)."""
-        return format(self._trace_id, "032x")
+        return format(self.trace_id_int, "032x")
 
     @property
     def span_id(self) -> str:
         """The call's span id, 16 hex digits."""
-        return format(self._span_id, "016x")
+        return format(self.span_id_int, "016x")
 
     # --- setters ------------------------------------------------------------------------
 
     def set_model(self, model: str) -> None:
         """Record the requested model (and name the span ``"{operation} {model}"``)."""
-        self._set_extra("model", model)
+        self._set_detail("model", model)
 
     def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Record token usage reported by the provider."""
-        if self._end_ns:
+        if self.end_ns:
             return
-        attrs = self._attributes
+        attrs = self.span_attributes
         if attrs is None:
-            attrs = self._attributes = {}
+            attrs = self.span_attributes = {}
         if input_tokens is not None:
             attrs[attributes.USAGE_INPUT_TOKENS] = input_tokens
         if output_tokens is not None:
@@ -158,11 +172,11 @@ class CallContext:
 
     def set_user(self, user_id: str) -> None:
         """Record the end user (``user.id``); detectors and review queues group by it."""
-        if self._end_ns:
+        if self.end_ns:
             return
-        attrs = self._attributes
+        attrs = self.span_attributes
         if attrs is None:
-            attrs = self._attributes = {}
+            attrs = self.span_attributes = {}
         attrs[attributes.USER_ID] = user_id
 
     def set_conversation(self, conversation_id: str) -> None:
@@ -187,10 +201,10 @@ class CallContext:
         ``page_content``), ``(document, score)`` pairs, LangChain ``Document`` and
         LlamaIndex ``NodeWithScore`` objects. Call it again to add more.
         """
-        if self._end_ns:
+        if self.end_ns:
             return
         try:
-            extra = self._extra_dict()
+            extra = self._details_dict()
             extra.setdefault("documents", []).extend(documents)
         except Exception:  # an unreadable iterable must not break the app
             handle_internal_error("current_call().add_documents")
@@ -200,55 +214,47 @@ class CallContext:
 
         A string (one user message) or a list of chat messages.
         """
-        self._set_extra("input", list(value) if isinstance(value, list) else value)
+        self._set_detail("input", list(value) if isinstance(value, list) else value)
 
     def set_system_instructions(self, value: object) -> None:
         """Record the system prompt (``gen_ai.system_instructions``): text or blocks."""
-        self._set_extra("system", value)
+        self._set_detail("system", value)
 
     def set_output(self, value: object) -> None:
         """Record the answer, overriding the return value: text, a message, or a
         provider response object (see :meth:`set_response`)."""
-        self._set_extra("output", value)
+        self._set_detail("output", value)
 
     def set_response(self, response: object) -> None:
         """Record a provider response (OpenAI ``ChatCompletion`` / ``Response``,
         Anthropic ``Message``): response model and id, token usage, finish reasons,
         and the output messages with their tool calls are read from it."""
-        self._set_extra("response", response)
+        self._set_detail("response", response)
 
     # --- internals ----------------------------------------------------------------------
 
     def _set(self, key: str, value: object) -> None:
-        if self._end_ns:
+        if self.end_ns:
             return
-        attrs = self._attributes
+        attrs = self.span_attributes
         if attrs is None:
-            attrs = self._attributes = {}
+            attrs = self.span_attributes = {}
         attrs[key] = value
 
-    def _extra_dict(self) -> dict[str, Any]:
-        extra = self._extra
+    def _details_dict(self) -> dict[str, Any]:
+        extra = self.details
         if extra is None:
-            extra = self._extra = {}
+            extra = self.details = {}
         return extra
 
-    def _set_extra(self, key: str, value: object) -> None:
-        if not self._end_ns:
-            self._extra_dict()[key] = value
-
-    def _span_context_of(self) -> SpanContext:
-        span_context = self._span_context
-        if span_context is None:
-            span_context = self._span_context = SpanContext(
-                self._trace_id, self._span_id, False, _TRACE_FLAGS[self._sampled]
-            )
-        return span_context
+    def _set_detail(self, key: str, value: object) -> None:
+        if not self.end_ns:
+            self._details_dict()[key] = value
 
     def _add_event(self, event: EventData) -> None:
-        if self._end_ns:
+        if self.end_ns:
             return
-        events = self._extra_dict().setdefault("events", [])
+        events = self._details_dict().setdefault("events", [])
         if len(events) < _MAX_EVENTS:
             events.append(event)
 
@@ -261,37 +267,40 @@ class ObservedSpan(trace.Span):
     (``trace.get_current_span().set_attribute(...)``) land in the call's record.
     """
 
-    __slots__ = ("_call",)
+    __slots__ = ("_span_context", "call")
 
     def __init__(self, call: CallContext) -> None:
-        self._call = call
+        self.call = call
+        self._span_context: SpanContext | None = None  # made when first asked for
 
     def get_span_context(self) -> SpanContext:
         """The call's span context."""
-        return self._call._span_context_of()
+        span_context = self._span_context
+        if span_context is None:
+            call = self.call
+            span_context = self._span_context = SpanContext(
+                call.trace_id_int, call.span_id_int, False, _TRACE_FLAGS[call.sampled]
+            )
+        return span_context
 
     def is_recording(self) -> bool:
         """True while the call runs."""
-        return self._call._end_ns == 0
+        return self.call.end_ns == 0
 
     def set_attribute(self, key: str, value: types.AttributeValue) -> None:
         """Record an attribute on the call's span."""
-        self._call._set(key, value)
+        self.call._set(key, value)
 
     def set_attributes(self, attributes: Mapping[str, types.AttributeValue]) -> None:
         """Record attributes on the call's span."""
         for key, value in attributes.items():
-            self._call._set(key, value)
+            self.call._set(key, value)
 
     def add_event(
         self, name: str, attributes: types.Attributes = None, timestamp: int | None = None
     ) -> None:
         """Record a span event."""
-        from time import time_ns
-
-        from watchkeeper.sdk.span_data import EventData
-
-        self._call._add_event(EventData(name, timestamp or time_ns(), dict(attributes or {})))
+        self.call._add_event(EventData(name, timestamp or time_ns(), dict(attributes or {})))
 
     def record_exception(
         self,
@@ -311,11 +320,11 @@ class ObservedSpan(trace.Span):
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
         """Set the call's span status."""
-        self._call._set_extra("status", (status, description))
+        self.call._set_detail("status", (status, description))
 
     def update_name(self, name: str) -> None:
         """Rename the call's span."""
-        self._call._set_extra("name", name)
+        self.call._set_detail("name", name)
 
     def end(self, end_time: int | None = None) -> None:
         """Nothing: ``@observe`` ends the span when the call ends."""
@@ -323,8 +332,8 @@ class ObservedSpan(trace.Span):
 
 def _not_in_a_call() -> CallContext:
     handle = CallContext.__new__(CallContext)
-    handle._end_ns = 1  # "already ended": every setter returns at once
-    handle._attributes = handle._extra = None
+    handle.end_ns = 1  # "already ended": every setter returns at once
+    handle.span_attributes = handle.details = None
     return handle
 
 

@@ -15,99 +15,47 @@ import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 from watchkeeper.sdk import attributes
+from watchkeeper.sdk.counters import COUNTERS
 from watchkeeper.sdk.internal_errors import handle_internal_error
 from watchkeeper.sdk.messages import DEFAULT_CONTENT_BUDGET
-from watchkeeper.sdk.redaction import Redactor, chain, redact_pii
-from watchkeeper.sdk.stats import COUNTERS
+from watchkeeper.sdk.pipeline import Pipeline
+from watchkeeper.sdk.settings import (
+    DEFAULT_EXPORT_TIMEOUT_S,
+    DEFAULT_MAX_EXPORT_BATCH_SIZE,
+    DEFAULT_MAX_QUEUE_SIZE,
+    DEFAULT_SCHEDULE_DELAY_S,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+    DEFAULT_TOPIC,
+    ENV_EXPORTER,
+    EXPORTERS,
+    SCOPE_NAME,
+    exporter_choice,
+    kafka_servers,
+    otlp_headers,
+    otlp_url,
+    resolve_settings,
+    service_name_setting,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from watchkeeper.sdk.call_context import CallContext
-    from watchkeeper.sdk.export_worker import ExportWorker, SpanSink
+    from watchkeeper.sdk.export_worker import SpanSink
     from watchkeeper.sdk.exporters.memory import MemorySink
+    from watchkeeper.sdk.redaction import Redactor
 
 logger = logging.getLogger("watchkeeper.sdk")
 
-EXPORTERS: Final = ("otlp", "kafka", "none", "memory")
-DEFAULT_OTLP_ENDPOINT: Final = "http://127.0.0.1:4318/v1/traces"
-"""The local ``watchkeeper up`` / sidecar receiver."""
-DEFAULT_TOPIC: Final = "otlp_spans"
+active_pipeline: Pipeline | None = None
+"""The pipeline ``@observe`` uses; None until ``configure()`` or the first call.
 
-ENV_EXPORTER: Final = "WATCHKEEPER_EXPORTER"
-ENV_OTLP_ENDPOINT: Final = "WATCHKEEPER_OTLP_ENDPOINT"
-ENV_OTLP_HEADERS: Final = "WATCHKEEPER_OTLP_HEADERS"
-ENV_KAFKA_BOOTSTRAP: Final = "WATCHKEEPER_KAFKA_BOOTSTRAP"
-ENV_SERVICE_NAME: Final = "WATCHKEEPER_SERVICE_NAME"
-ENV_SAMPLE_RATE: Final = "WATCHKEEPER_SAMPLE_RATE"
-ENV_CAPTURE_CONTENT: Final = "WATCHKEEPER_CAPTURE_CONTENT"
-ENV_REDACT: Final = "WATCHKEEPER_REDACT"
-
-SCOPE_NAME: Final = "watchkeeper.sdk"
-
-# Defaults shared by configure() and the lazy configuration from the environment.
-DEFAULT_MAX_QUEUE_SIZE: Final = 2048
-DEFAULT_MAX_EXPORT_BATCH_SIZE: Final = 512
-DEFAULT_SCHEDULE_DELAY_S: Final = 1.0
-DEFAULT_EXPORT_TIMEOUT_S: Final = 10.0
-DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 5.0
-
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE: Final = frozenset({"0", "false", "no", "off"})
-_SAMPLE_SPACE: Final = 1 << 64
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the export thread needs to know to build spans."""
-
-    capture_content: bool = True
-    redact: Redactor | None = None
-    max_content_chars: int = DEFAULT_CONTENT_BUDGET
-    sample_rate: float = 1.0
-
-
-class Pipeline:
-    """One configured path from ``@observe`` to an exporter."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        worker: ExportWorker | None,
-        memory: MemorySink | None,
-        shutdown_timeout_s: float,
-    ) -> None:
-        self.settings = settings
-        self.worker = worker
-        self.memory = memory
-        self.shutdown_timeout_s = shutdown_timeout_s
-        self.closed = False
-        # Calls whose trace id's low 64 bits fall below this are sampled; the same rule
-        # as OpenTelemetry's TraceIdRatioBased, so every service agrees on a trace.
-        self.sample_bound = round(settings.sample_rate * _SAMPLE_SPACE)
-
-    def submit(self, call: CallContext) -> None:
-        """Hand a finished call to the export thread (or drop it: sampled out)."""
-        if not call._sampled and call._error is None:
-            COUNTERS.spans_sampled_out.increment()
-            return
-        worker = self.worker
-        if worker is not None:
-            worker.submit(call)
-
-    def close(self, timeout_s: float) -> bool:
-        """Export what is queued and stop; True if that finished within ``timeout_s``."""
-        self.closed = True
-        return True if self.worker is None else self.worker.shutdown(timeout_s)
-
-
-_pipeline: Pipeline | None = None
+Read it (the per-call path does, instead of calling :func:`current_pipeline`); only
+this module sets it.
+"""
 _lock = threading.Lock()
 _atexit_registered = False
 
@@ -197,7 +145,7 @@ def configure(
 
 def current_pipeline() -> Pipeline:
     """The active pipeline, configured from the environment on first use."""
-    pipeline = _pipeline
+    pipeline = active_pipeline
     if pipeline is None:
         pipeline = _configure_from_environment()
     return pipeline
@@ -205,7 +153,7 @@ def current_pipeline() -> Pipeline:
 
 def flush(timeout_s: float = 5.0) -> bool:
     """Export every finished call now; True if that completed within ``timeout_s``."""
-    pipeline = _pipeline
+    pipeline = active_pipeline
     if pipeline is None or pipeline.worker is None:
         return True
     if pipeline.closed:
@@ -220,7 +168,7 @@ def shutdown(timeout_s: float | None = None) -> bool:
     finished within ``timeout_s`` (default: ``configure(shutdown_timeout_s=...)``).
     """
     with _lock:
-        pipeline = _pipeline
+        pipeline = active_pipeline
         if pipeline is None or pipeline.closed:
             return True
         pipeline.closed = True
@@ -229,13 +177,13 @@ def shutdown(timeout_s: float | None = None) -> bool:
 
 def queued_span_count() -> int:
     """Finished calls waiting for export right now."""
-    pipeline = _pipeline
+    pipeline = active_pipeline
     return 0 if pipeline is None or pipeline.worker is None else pipeline.worker.queued
 
 
 def memory_sink() -> MemorySink | None:
     """The in-memory sink when ``configure("memory")`` is active."""
-    pipeline = _pipeline
+    pipeline = active_pipeline
     return None if pipeline is None else pipeline.memory
 
 
@@ -267,15 +215,13 @@ def _build_pipeline(
     from watchkeeper.sdk.otlp import Envelope
     from watchkeeper.sdk.span_builder import build_call_span
 
-    if max_content_chars < 0:
-        raise ValueError(f"max_content_chars must be >= 0, got {max_content_chars}")
-    settings = Settings(
-        capture_content=_capture_setting(capture_content),
-        redact=_redactor(redact),
+    settings = resolve_settings(
+        capture_content=capture_content,
+        redact=redact,
         max_content_chars=max_content_chars,
-        sample_rate=_sample_rate(sample_rate),
+        sample_rate=sample_rate,
     )
-    service_name = service_name or os.environ.get(ENV_SERVICE_NAME) or None
+    service_name = service_name_setting(service_name)
     # Resource.create also honours OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
     resource = Resource.create({attributes.SERVICE_NAME: service_name} if service_name else {})
     version = _sdk_version()
@@ -327,11 +273,8 @@ def _sink(
 
         instance = exporter
         return SpanExporterSink(lambda: instance, resource, scope)  # type: ignore[arg-type]
-    source = "exporter"
-    if exporter is None:
-        source = ENV_EXPORTER
-        exporter = os.environ.get(ENV_EXPORTER) or "otlp"
-    name = exporter.strip().lower()
+    given, source = exporter_choice(exporter)
+    name = given.strip().lower()
     if name == "none":
         return None
     if name == "memory":
@@ -341,102 +284,24 @@ def _sink(
     if name == "otlp":
         from watchkeeper.sdk.exporters.otlp_http import OtlpHttpSink
 
-        url = _traces_url(endpoint or os.environ.get(ENV_OTLP_ENDPOINT) or DEFAULT_OTLP_ENDPOINT)
-        all_headers = {**_parse_headers(os.environ.get(ENV_OTLP_HEADERS, "")), **(headers or {})}
         return OtlpHttpSink(
-            url,
+            otlp_url(endpoint),
             envelope,  # type: ignore[arg-type]
             timeout_s=export_timeout_s,
-            headers=all_headers,
+            headers=otlp_headers(headers),
         )
     if name == "kafka":
-        bootstrap = kafka_bootstrap or os.environ.get(ENV_KAFKA_BOOTSTRAP)
-        if not bootstrap:
-            raise ValueError(
-                f"exporter 'kafka' needs kafka_bootstrap= or {ENV_KAFKA_BOOTSTRAP} "
-                "(e.g. 'broker-1:9092,broker-2:9092')"
-            )
+        servers = kafka_servers(kafka_bootstrap)
         if find_spec("kafka") is None:
             raise ImportError(
                 "exporter 'kafka' needs kafka-python: pip install 'watchkeeper-sdk[kafka]'"
             )
         from watchkeeper.sdk.exporters.kafka import KafkaProducerClient, KafkaSink
 
-        servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
         client = KafkaProducerClient(servers, topic=topic, timeout_s=export_timeout_s)
         return KafkaSink(client, envelope)  # type: ignore[arg-type]
     choices = ", ".join(repr(choice) for choice in EXPORTERS)
-    raise ValueError(f"unknown exporter {exporter!r} (from {source}); valid choices: {choices}")
-
-
-def _sample_rate(value: float | None) -> float:
-    source = "sample_rate"
-    if value is None:
-        raw = os.environ.get(ENV_SAMPLE_RATE)
-        if raw is None or not raw.strip():
-            return 1.0
-        source = ENV_SAMPLE_RATE
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{ENV_SAMPLE_RATE}={raw!r} is not a number in (0, 1]") from None
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{source} must be in (0, 1], got {value!r}")
-    return float(value)
-
-
-def _env_flag(name: str) -> bool | None:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return None
-    if raw.strip().lower() in _TRUE:
-        return True
-    if raw.strip().lower() in _FALSE:
-        return False
-    raise ValueError(f"{name}={raw!r} must be true or false")
-
-
-def _capture_setting(value: bool | None) -> bool:
-    if value is not None:
-        return value
-    from_env = _env_flag(ENV_CAPTURE_CONTENT)
-    return True if from_env is None else from_env
-
-
-def _redactor(value: bool | Redactor | Sequence[Redactor] | None) -> Redactor | None:
-    if value is None:
-        value = bool(_env_flag(ENV_REDACT))
-    if value is True:
-        return redact_pii
-    if value is False:
-        return None
-    if callable(value):
-        return value
-    redactors = list(value)
-    if not all(callable(redactor) for redactor in redactors):
-        raise ValueError("redact= takes True/False, a str -> str function, or a list of them")
-    return chain(redactors) if redactors else None
-
-
-def _parse_headers(raw: str) -> dict[str, str]:
-    headers = {}
-    for item in raw.split(","):
-        key, separator, value = item.partition("=")
-        if separator and key.strip():
-            headers[key.strip()] = value.strip()
-    return headers
-
-
-def _traces_url(endpoint: str) -> str:
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            f"OTLP endpoint {endpoint!r} (endpoint= or {ENV_OTLP_ENDPOINT}) must be an "
-            "http(s) URL such as 'http://127.0.0.1:4318/v1/traces'"
-        )
-    if parts.path in ("", "/"):
-        parts = parts._replace(path="/v1/traces")
-    return urlunsplit(parts)
+    raise ValueError(f"unknown exporter {given!r} (from {source}); valid choices: {choices}")
 
 
 def _sdk_version() -> str:
@@ -450,8 +315,8 @@ def _sdk_version() -> str:
 
 def _install(pipeline: Pipeline) -> Pipeline | None:
     """Make ``pipeline`` current (caller holds ``_lock``); return the one it replaces."""
-    global _pipeline, _atexit_registered  # noqa: PLW0603  # the process-wide setup is global by nature
-    previous, _pipeline = _pipeline, pipeline
+    global active_pipeline, _atexit_registered  # noqa: PLW0603  # the process-wide setup is global by nature
+    previous, active_pipeline = active_pipeline, pipeline
     if not _atexit_registered:
         atexit.register(_shutdown_at_exit)
         _atexit_registered = True
@@ -460,8 +325,8 @@ def _install(pipeline: Pipeline) -> Pipeline | None:
 
 def _configure_from_environment() -> Pipeline:
     with _lock:
-        if _pipeline is not None:  # another thread got here first
-            return _pipeline
+        if active_pipeline is not None:  # another thread got here first
+            return active_pipeline
         try:
             pipeline = _build_pipeline(None)
         except Exception:  # a bad env var must not break the app's calls
@@ -492,7 +357,7 @@ def _after_fork_in_child() -> None:
     global _lock  # noqa: PLW0603  # replacing a lock that may be held forever
     _lock = threading.Lock()
     COUNTERS.reset()
-    pipeline = _pipeline
+    pipeline = active_pipeline
     if pipeline is not None and pipeline.worker is not None:
         pipeline.worker.after_fork_in_child()
 

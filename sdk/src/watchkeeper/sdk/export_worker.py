@@ -23,8 +23,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS_KEY
 
 from watchkeeper.sdk import internal_errors
+from watchkeeper.sdk.counters import COUNTERS
 from watchkeeper.sdk.span_data import SpanData
-from watchkeeper.sdk.stats import COUNTERS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from watchkeeper.sdk.counters import COUNTERS
+
 logger = logging.getLogger("watchkeeper.sdk")
 
 _already_logged: set[str] = set()
@@ -27,8 +29,6 @@ def handle_internal_error(where: str) -> None:
     Call only from inside an ``except`` block, after the user's code has run or before
     it starts, never around it.
     """
-    from watchkeeper.sdk.stats import COUNTERS
-
     COUNTERS.internal_errors.increment()
     if reraise_internal_errors():
         raise  # noqa: PLE0704  # called from an except block: re-raises the active exception

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 
     from watchkeeper.sdk.call_context import CallContext
-    from watchkeeper.sdk.decorator import Recipe
+    from watchkeeper.sdk.recipe import Recipe
     from watchkeeper.sdk.redaction import Redactor
 
 _PRIMITIVES: Final = (str, bool, int, float)
@@ -64,8 +64,8 @@ _NOT_CONTENT: Final = frozenset(
 # One straight pass on purpose: it runs once per span on the export thread.
 def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
     """The span of one finished call."""
-    recipe = call._recipe
-    settings = call._pipeline.settings
+    recipe = call.recipe
+    settings = call.pipeline.settings
     redact = settings.redact
     limit = settings.max_content_chars
     capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
@@ -73,14 +73,14 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
     budget: Callable[[], Budget | int] = (
         (lambda: limit) if redact is None else (lambda: Budget(limit, redact))
     )
-    error = call._error
-    chunks = call._chunks
-    extra: Mapping[str, Any] = call._extra or _NO_EXTRA
+    error = call.error
+    chunks = call.chunks
+    extra: Mapping[str, Any] = call.details or _NO_EXTRA
     attrs: dict[str, AttributeValue] = {}
 
     model = extra.get("model") or recipe.model
     if model is None and recipe.model_parameter is not None:
-        value = recipe.model_parameter.value(call._args, call._kwargs)
+        value = recipe.model_parameter.value(call.args, call.kwargs)
         model = value if isinstance(value, str) else None
     if model and model != recipe.model:
         attrs[attributes.REQUEST_MODEL] = str(model)
@@ -90,7 +90,7 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
 
     # Provider responses: an explicit set_response(), the return value, or the chunks.
     reading: Reading | None = None
-    result = call._result
+    result = call.result
     if (
         extra is not _NO_EXTRA
         or chunks is not None
@@ -122,8 +122,8 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
             extra["documents"], Budget(limit, redact), with_content=capture
         )
 
-    if call._attributes:
-        for key, value in call._attributes.items():
+    if call.span_attributes:
+        for key, value in call.span_attributes.items():
             kind = type(value)
             if kind is int or kind is float or kind is bool or (kind is str and redact is None):
                 attrs[key] = value
@@ -132,20 +132,20 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
     attrs[attributes.SAMPLE_RATE] = 1.0 if error is not None else settings.sample_rate
 
     span = SpanData(
-        call._trace_id,
-        call._span_id,
-        call._parent_id,
+        call.trace_id_int,
+        call.span_id_int,
+        call.parent_span_id_int,
         str(name),
-        call._start_ns,
-        call._end_ns,
+        call.start_ns,
+        call.end_ns,
         attrs,
         recipe.static,
         KIND_CLIENT,
         STATUS_UNSET,
         "",
         extra.get("events", ()),
-        call._parent_remote,
-        call._sampled,
+        call.parent_is_remote,
+        call.sampled,
     )
     if error is not None:
         _record_error(span, error, redact)
@@ -166,21 +166,21 @@ def _reading(call: CallContext, extra: Mapping[str, Any], budget: Budget) -> Rea
     if "response" in extra:
         return read_response(extra["response"], budget)
     reading = None
-    if call._chunks is None and call._error is None:
-        reading = read_response(extra.get("output", call._result), budget)
-    if reading is None and call._chunks:
-        reading = read_stream(call._chunks, budget)
+    if call.chunks is None and call.error is None:
+        reading = read_response(extra.get("output", call.result), budget)
+    if reading is None and call.chunks:
+        reading = read_stream(call.chunks, budget)
     return reading
 
 
 def _stream_attributes(
     call: CallContext, extra: Mapping[str, Any], attrs: dict[str, AttributeValue]
 ) -> None:
-    chunks = call._chunks or ()
+    chunks = call.chunks or ()
     attrs[attributes.REQUEST_STREAM] = True
     attrs[attributes.STREAM_CHUNKS] = len(chunks) + int(extra.get("dropped_chunks", 0))
-    if call._first_chunk_ns:
-        seconds = (call._first_chunk_ns - call._start_ns) / 1e9
+    if call.first_chunk_ns:
+        seconds = (call.first_chunk_ns - call.start_ns) / 1e9
         attrs[attributes.RESPONSE_TIME_TO_FIRST_CHUNK] = seconds
     if extra.get("closed_early"):
         attrs[attributes.STREAM_CLOSED_EARLY] = True
@@ -196,10 +196,10 @@ def _tool_content(
     attrs: dict[str, AttributeValue],
 ) -> None:
     attrs[attributes.TOOL_CALL_ARGUMENTS] = arguments_json(
-        recipe.arguments(call._args, call._kwargs), Budget(limit, redact)
+        recipe.arguments(call.args, call.kwargs), Budget(limit, redact)
     )
-    result = extra.get("output", call._result)
-    if result is not None and call._error is None:
+    result = extra.get("output", call.result)
+    if result is not None and call.error is None:
         text = (
             result if isinstance(result, str) else dumps(json_safe(result, Budget(limit, redact)))
         )
@@ -215,7 +215,7 @@ def _system(
 ) -> None:
     system = extra.get("system")
     if system is None and recipe.system_parameter is not None:
-        system = recipe.system_parameter.value(call._args, call._kwargs)
+        system = recipe.system_parameter.value(call.args, call.kwargs)
         if not isinstance(system, str | list):
             system = None
     if system:
@@ -231,9 +231,9 @@ def _output_json(
         return reading.output_json()
     if "output" in extra:
         return output_messages_json(extra["output"], budget)
-    if call._chunks is not None:
-        return text_message_json("assistant", joined_text(call._chunks), budget)
-    return output_messages_json(call._result, budget)
+    if call.chunks is not None:
+        return text_message_json("assistant", joined_text(call.chunks), budget)
+    return output_messages_json(call.result, budget)
 
 
 def _input_json(  # noqa: PLR0911  # one return per way a prompt can be passed
@@ -246,10 +246,12 @@ def _input_json(  # noqa: PLR0911  # one return per way a prompt can be passed
         return text_message_json(
             "user", given if isinstance(given, str) else bounded_repr(given), budget
         )
-    args, kwargs = call._args, call._kwargs
+    args, kwargs = call.args, call.kwargs
     if recipe.messages is not None:
         messages = (
-            call._snapshot if call._snapshot is not None else recipe.messages.value(args, kwargs)
+            call.messages_snapshot
+            if call.messages_snapshot is not None
+            else recipe.messages.value(args, kwargs)
         )
         if is_chat_messages(messages):
             return chat_messages_json(messages, budget)  # type: ignore[arg-type]

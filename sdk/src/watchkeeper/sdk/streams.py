@@ -17,21 +17,30 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watchkeeper.sdk.call_context import CallContext
 from watchkeeper.sdk.call_context import attach_context as attach
 from watchkeeper.sdk.call_context import reset_context as detach
-from watchkeeper.sdk.decorator import Recipe
+from watchkeeper.sdk.call_lifecycle import (
+    close_early,
+    fail_call,
+    finish_call,
+    open_call,
+    record_chunk,
+)
 from watchkeeper.sdk.internal_errors import handle_internal_error
+
+if TYPE_CHECKING:
+    from watchkeeper.sdk.recipe import Recipe
 
 
 def _open_stream(
     recipe: Recipe, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> CallContext | None:
     try:
-        call = recipe.open(args, kwargs)
-        call._chunks = []
+        call = open_call(recipe, args, kwargs)
+        call.chunks = []
     except Exception:  # the stream must flow regardless
         handle_internal_error("@observe (start of stream)")
         return None
@@ -47,7 +56,7 @@ def wrap_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[..., An
         generator = func(*args, **kwargs)
         if call is None:
             return (yield from generator)
-        context = call._context
+        context = call.context
         sent: Any = None
         thrown: BaseException | None = None
         while True:
@@ -56,15 +65,15 @@ def wrap_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[..., An
                 chunk = generator.send(sent) if thrown is None else generator.throw(thrown)
             except StopIteration as stop:
                 detach(token)
-                recipe.finish(call, None)
+                finish_call(call, None)
                 return stop.value
             except BaseException as error:
                 detach(token)
-                recipe.fail(call, error)
+                fail_call(call, error)
                 raise
             detach(token)
             thrown = None
-            recipe.chunk(call, chunk)
+            record_chunk(call, chunk)
             try:
                 sent = yield chunk
             except GeneratorExit:  # close(), or the generator was garbage collected
@@ -73,10 +82,10 @@ def wrap_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[..., An
                     generator.close()
                 except BaseException as error:
                     detach(token)
-                    recipe.fail(call, error)
+                    fail_call(call, error)
                     raise
                 detach(token)
-                recipe.close_early(call)
+                close_early(call)
                 raise
             except BaseException as error:  # the consumer threw into us: pass it on
                 thrown = error
@@ -95,7 +104,7 @@ def wrap_async_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[.
             async for chunk in generator:
                 yield chunk
             return
-        context = call._context
+        context = call.context
         sent: Any = None
         thrown: BaseException | None = None
         while True:
@@ -107,19 +116,19 @@ def wrap_async_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[.
                     chunk = await generator.athrow(thrown)
             except StopAsyncIteration:
                 detach(token)
-                recipe.finish(call, None)
+                finish_call(call, None)
                 return
             except asyncio.CancelledError:  # the consumer went away (e.g. a client hung up)
                 detach(token)
-                recipe.close_early(call)
+                close_early(call)
                 raise
             except BaseException as error:
                 detach(token)
-                recipe.fail(call, error)
+                fail_call(call, error)
                 raise
             detach(token)
             thrown = None
-            recipe.chunk(call, chunk)
+            record_chunk(call, chunk)
             try:
                 sent = yield chunk
             except GeneratorExit:  # aclose(), or finalized by the event loop
@@ -128,10 +137,10 @@ def wrap_async_generator(func: Callable[..., Any], recipe: Recipe) -> Callable[.
                     await generator.aclose()
                 except BaseException as error:
                     detach(token)
-                    recipe.fail(call, error)
+                    fail_call(call, error)
                     raise
                 detach(token)
-                recipe.close_early(call)
+                close_early(call)
                 raise
             except BaseException as error:  # the consumer threw into us: pass it on
                 thrown = error

@@ -2,24 +2,25 @@
 
 Every route needs a bearer token; reads need the viewer role, claiming and labelling the
 reviewer role, token management the admin role. The reviewer's name on claims and labels
-is the token's name, never a field of the request.
+is the token's name, never a field of the request. Handlers are module-level functions
+declared in the ``api`` route table with the role they need; ``review_router`` binds the
+table to one app.
 """
 
-# No `from __future__ import annotations` here: the routes' dependency aliases are local
-# to review_router, and FastAPI can only resolve annotations evaluated in place.
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from watchkeeper.collector.evalset import build_evalset, parse_time, write_evalset
 from watchkeeper.collector.evalset.formats import media_type
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
+from watchkeeper.collector.review.routes import ReviewContext, Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
 from watchkeeper.collector.review.workflow import Claim, ReviewError, ReviewWorkflow
 
@@ -83,168 +84,209 @@ class TokenIn(BaseModel):
     role: Role
 
 
-def review_router(  # noqa: PLR0915 - one nested function per route
-    workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry
-) -> APIRouter:
-    """Routes under ``/api``."""
-    router = APIRouter(prefix="/api", tags=["review"])
-    Viewer = Annotated[Principal, Depends(auth.api(Role.VIEWER))]  # noqa: N806 - type alias
-    Reviewer = Annotated[Principal, Depends(auth.api(Role.REVIEWER))]  # noqa: N806
-    Admin = Annotated[Principal, Depends(auth.api(Role.ADMIN))]  # noqa: N806
+api = RouteTable()
 
-    @router.get("/whoami")
-    def whoami(me: Viewer) -> dict[str, str]:
-        """The token's name, role and id."""
-        return {"name": me.name, "role": me.role.value, "token_id": me.token_id}
 
-    @router.get("/rubric")
-    def rubric(me: Viewer) -> dict[str, Any]:
-        """The rubric labels are checked against."""
-        return workflow.config.rubric.describe()
+def review_router(workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry) -> APIRouter:
+    """Routes under ``/api`` for one app's workflow, authentication and tokens."""
+    review = ReviewContext(workflow, auth, registry)
 
-    @router.get("/queues")
-    def list_queues(me: Viewer) -> list[dict[str, Any]]:
-        """Every queue with its settings, items waiting (``depth``), claimed and done."""
-        return workflow.summaries()
+    def endpoint(route: Route) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            return route.handler(review, **kwargs)
 
-    @router.get("/queues/{queue}/items")
-    def pending(
-        queue: QueueName, me: Viewer, limit: Annotated[int, Query(ge=1, le=500)] = 50
-    ) -> list[ReviewItemOut]:
-        """Items of ``queue`` still needing labels, highest priority first."""
-        with _http_errors():
-            return [_item(row) for row in workflow.pending(queue, limit)]
-
-    @router.get("/queues/{queue}/items/{span_id}")
-    def item(queue: QueueName, span_id: SpanId, me: Viewer) -> dict[str, Any]:
-        """One item with its contexts, labels and live claims."""
-        with _http_errors():
-            return workflow.item(queue, span_id, me.name)
-
-    @router.post(
-        "/queues/{queue}/claim",
-        responses={204: {"description": "nothing left for this reviewer"}},
-    )
-    def claim_next(queue: QueueName, me: Reviewer) -> Any:
-        """Claim the next item for the calling reviewer (renews one already held)."""
-        with _http_errors():
-            claim = workflow.claim_next(queue, me.name)
-        if claim is None:
-            return Response(status_code=204)
-        return _claim(claim)
-
-    @router.post("/queues/{queue}/items/{span_id}/claim")
-    def claim(queue: QueueName, span_id: SpanId, me: Reviewer) -> ClaimOut:
-        """Claim or renew one item; 409 when others hold all its slots."""
-        with _http_errors():
-            return _claim(workflow.claim(queue, span_id, me.name))
-
-    @router.post("/queues/{queue}/items/{span_id}/release")
-    def release(queue: QueueName, span_id: SpanId, me: Reviewer) -> dict[str, bool]:
-        """Give the item back (``released`` is false when no live claim was held)."""
-        with _http_errors():
-            return {"released": workflow.release(queue, span_id, me.name)}
-
-    @router.post("/queues/{queue}/items/{span_id}/skip")
-    def skip(queue: QueueName, span_id: SpanId, me: Reviewer) -> dict[str, str]:
-        """Give the item back and do not offer it to this reviewer again."""
-        with _http_errors():
-            workflow.skip(queue, span_id, me.name)
-        return {"status": "skipped", "queue": queue, "span_id": span_id}
-
-    @router.post("/queues/{queue}/items/{span_id}/label", status_code=201)
-    def label(queue: QueueName, span_id: SpanId, body: LabelIn, me: Reviewer) -> dict[str, Any]:
-        """Label one item (claiming it if needed); it leaves the queue once it has the
-        labels its queue asks for. 409 when other reviewers hold or filled its slots."""
-        with _http_errors():
-            scores = workflow.label(
-                queue,
-                span_id,
-                me.name,
-                verdict=body.verdict,
-                scores=body.scores,
-                comment=body.comment,
-                corrected_answer=body.corrected_answer,
-            )
-        return {"status": "labelled", "queue": queue, "span_id": span_id, "scores": scores}
-
-    @router.get("/queues/{queue}/labels")
-    def labels(queue: QueueName, me: Viewer, since: TimeQuery = None) -> list[dict[str, Any]]:
-        """Labels given in ``queue``, oldest first."""
-        with _http_errors():
-            workflow.queue(queue)
-            since_ms = _time(since, "since") or 0
-            return workflow.store.labels_since([queue], since_ms, workflow.now_ms() + 1)
-
-    @router.get("/queues/{queue}/agreement")
-    def agreement(queue: QueueName, me: Viewer, since: TimeQuery = None) -> dict[str, Any]:
-        """Inter-annotator agreement per rubric dimension (Krippendorff's alpha, Fleiss'
-        kappa) over items with two or more labels."""
-        with _http_errors():
-            rows = workflow.agreement(queue, _time(since, "since") or 0)
-        return {"queue": queue, "dimensions": rows}
-
-    @router.get("/calibration")
-    def calibration(
-        me: Viewer,
-        score: Annotated[
-            str,
-            Query(pattern=r"^[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}$", description="<detector>.<score>"),
-        ],
-        dimension: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = "verdict",
-        since: TimeQuery = None,
-    ) -> dict[str, Any]:
-        """How well ``score`` past a threshold flags what reviewers failed on ``dimension``:
-        precision and recall per threshold, and the best threshold (F1)."""
-        with _http_errors():
-            result = workflow.calibration(score, dimension, _time(since, "since") or 0)
-        return {"score": score, "dimension": dimension, **result.to_dict()}
-
-    @router.get(
-        "/evalset",
-        response_class=Response,
-        responses={200: {"description": "the evalset file", "content": {"application/jsonl": {}}}},
-    )
-    def evalset(
-        me: Viewer,
-        *,
-        queue: Annotated[list[str] | None, Query(max_length=50)] = None,
-        since: TimeQuery = None,
-        until: TimeQuery = None,
-        format: Literal["jsonl", "csv", "parquet"] = "jsonl",
-        shape: Literal["watchkeeper", "ragas", "openai"] = "watchkeeper",
-    ) -> Response:
-        """Reviewed items as an evalset file (see README "Review and evalsets")."""
-        return export_response(
-            workflow, queue or [], since=since, until=until, fmt=format, shape=shape
+        if route.role is None:
+            raise ValueError(f"API route {route.path} declares no role")
+        return bound_endpoint(
+            route, call, supplied=("review",), depends={"me": auth.api(route.role)}
         )
 
-    @router.get("/tokens")
-    def tokens(me: Admin) -> list[dict[str, Any]]:
-        """Every token (never the secret)."""
-        return registry.list()
+    return api.router(endpoint, prefix="/api", tags=["review"])
 
-    @router.post("/tokens", status_code=201)
-    def create_token(body: TokenIn, me: Admin) -> dict[str, Any]:
-        """Create a token; the secret is in this response only."""
-        secret, principal = registry.create(body.name, body.role)
-        return {
-            "token": secret,
-            "token_id": principal.token_id,
-            "name": principal.name,
-            "role": principal.role.value,
-        }
 
-    @router.delete("/tokens/{token_id}")
-    def revoke_token(
-        token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], me: Admin
-    ) -> dict[str, str]:
-        """Revoke a token; it stops working at once here, within seconds elsewhere."""
-        if not registry.revoke(token_id):
-            raise HTTPException(404, f"no active token {token_id}")
-        return {"status": "revoked", "token_id": token_id}
+@api.get("/whoami", Role.VIEWER)
+def whoami(review: ReviewContext, me: Principal) -> dict[str, str]:
+    """The token's name, role and id."""
+    return {"name": me.name, "role": me.role.value, "token_id": me.token_id}
 
-    return router
+
+@api.get("/rubric", Role.VIEWER)
+def rubric(review: ReviewContext, me: Principal) -> dict[str, Any]:
+    """The rubric labels are checked against."""
+    return review.workflow.config.rubric.describe()
+
+
+@api.get("/queues", Role.VIEWER)
+def list_queues(review: ReviewContext, me: Principal) -> list[dict[str, Any]]:
+    """Every queue with its settings, items waiting (``depth``), claimed and done."""
+    return review.workflow.summaries()
+
+
+@api.get("/queues/{queue}/items", Role.VIEWER)
+def pending(
+    review: ReviewContext,
+    queue: QueueName,
+    me: Principal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ReviewItemOut]:
+    """Items of ``queue`` still needing labels, highest priority first."""
+    with _http_errors():
+        return [_item(row) for row in review.workflow.pending(queue, limit)]
+
+
+@api.get("/queues/{queue}/items/{span_id}", Role.VIEWER)
+def item(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> dict[str, Any]:
+    """One item with its contexts, labels and live claims."""
+    with _http_errors():
+        return review.workflow.item(queue, span_id, me.name)
+
+
+@api.post(
+    "/queues/{queue}/claim",
+    Role.REVIEWER,
+    responses={204: {"description": "nothing left for this reviewer"}},
+)
+def claim_next(review: ReviewContext, queue: QueueName, me: Principal) -> Any:
+    """Claim the next item for the calling reviewer (renews one already held)."""
+    with _http_errors():
+        claim = review.workflow.claim_next(queue, me.name)
+    if claim is None:
+        return Response(status_code=204)
+    return _claim(claim)
+
+
+@api.post("/queues/{queue}/items/{span_id}/claim", Role.REVIEWER)
+def claim(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> ClaimOut:
+    """Claim or renew one item; 409 when others hold all its slots."""
+    with _http_errors():
+        return _claim(review.workflow.claim(queue, span_id, me.name))
+
+
+@api.post("/queues/{queue}/items/{span_id}/release", Role.REVIEWER)
+def release(
+    review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal
+) -> dict[str, bool]:
+    """Give the item back (``released`` is false when no live claim was held)."""
+    with _http_errors():
+        return {"released": review.workflow.release(queue, span_id, me.name)}
+
+
+@api.post("/queues/{queue}/items/{span_id}/skip", Role.REVIEWER)
+def skip(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> dict[str, str]:
+    """Give the item back and do not offer it to this reviewer again."""
+    with _http_errors():
+        review.workflow.skip(queue, span_id, me.name)
+    return {"status": "skipped", "queue": queue, "span_id": span_id}
+
+
+@api.post("/queues/{queue}/items/{span_id}/label", Role.REVIEWER, status_code=201)
+def label(
+    review: ReviewContext, queue: QueueName, span_id: SpanId, body: LabelIn, me: Principal
+) -> dict[str, Any]:
+    """Label one item (claiming it if needed); it leaves the queue once it has the
+    labels its queue asks for. 409 when other reviewers hold or filled its slots."""
+    with _http_errors():
+        scores = review.workflow.label(
+            queue,
+            span_id,
+            me.name,
+            verdict=body.verdict,
+            scores=body.scores,
+            comment=body.comment,
+            corrected_answer=body.corrected_answer,
+        )
+    return {"status": "labelled", "queue": queue, "span_id": span_id, "scores": scores}
+
+
+@api.get("/queues/{queue}/labels", Role.VIEWER)
+def labels(
+    review: ReviewContext, queue: QueueName, me: Principal, since: TimeQuery = None
+) -> list[dict[str, Any]]:
+    """Labels given in ``queue``, oldest first."""
+    workflow = review.workflow
+    with _http_errors():
+        workflow.queue(queue)
+        since_ms = _time(since, "since") or 0
+        return workflow.store.labels_since([queue], since_ms, workflow.now_ms() + 1)
+
+
+@api.get("/queues/{queue}/agreement", Role.VIEWER)
+def agreement(
+    review: ReviewContext, queue: QueueName, me: Principal, since: TimeQuery = None
+) -> dict[str, Any]:
+    """Inter-annotator agreement per rubric dimension (Krippendorff's alpha, Fleiss'
+    kappa) over items with two or more labels."""
+    with _http_errors():
+        rows = review.workflow.agreement(queue, _time(since, "since") or 0)
+    return {"queue": queue, "dimensions": rows}
+
+
+@api.get("/calibration", Role.VIEWER)
+def calibration(
+    review: ReviewContext,
+    me: Principal,
+    score: Annotated[
+        str,
+        Query(pattern=r"^[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}$", description="<detector>.<score>"),
+    ],
+    dimension: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = "verdict",
+    since: TimeQuery = None,
+) -> dict[str, Any]:
+    """How well ``score`` past a threshold flags what reviewers failed on ``dimension``:
+    precision and recall per threshold, and the best threshold (F1)."""
+    with _http_errors():
+        result = review.workflow.calibration(score, dimension, _time(since, "since") or 0)
+    return {"score": score, "dimension": dimension, **result.to_dict()}
+
+
+@api.get(
+    "/evalset",
+    Role.VIEWER,
+    response_class=Response,
+    responses={200: {"description": "the evalset file", "content": {"application/jsonl": {}}}},
+)
+def evalset(
+    review: ReviewContext,
+    me: Principal,
+    *,
+    queue: Annotated[list[str] | None, Query(max_length=50)] = None,
+    since: TimeQuery = None,
+    until: TimeQuery = None,
+    format: Literal["jsonl", "csv", "parquet"] = "jsonl",
+    shape: Literal["watchkeeper", "ragas", "openai"] = "watchkeeper",
+) -> Response:
+    """Reviewed items as an evalset file (see README "Review and evalsets")."""
+    return export_response(
+        review.workflow, queue or [], since=since, until=until, fmt=format, shape=shape
+    )
+
+
+@api.get("/tokens", Role.ADMIN)
+def tokens(review: ReviewContext, me: Principal) -> list[dict[str, Any]]:
+    """Every token (never the secret)."""
+    return review.registry.list()
+
+
+@api.post("/tokens", Role.ADMIN, status_code=201)
+def create_token(review: ReviewContext, body: TokenIn, me: Principal) -> dict[str, Any]:
+    """Create a token; the secret is in this response only."""
+    secret, principal = review.registry.create(body.name, body.role)
+    return {
+        "token": secret,
+        "token_id": principal.token_id,
+        "name": principal.name,
+        "role": principal.role.value,
+    }
+
+
+@api.delete("/tokens/{token_id}", Role.ADMIN)
+def revoke_token(
+    review: ReviewContext, token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], me: Principal
+) -> dict[str, str]:
+    """Revoke a token; it stops working at once here, within seconds elsewhere."""
+    if not review.registry.revoke(token_id):
+        raise HTTPException(404, f"no active token {token_id}")
+    return {"status": "revoked", "token_id": token_id}
 
 
 def export_response(

@@ -7,11 +7,9 @@ in an HttpOnly, SameSite=Strict cookie; forms carry a CSRF token (see ``auth.py`
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -23,6 +21,7 @@ from watchkeeper.collector.review import pages
 from watchkeeper.collector.review.api import export_response
 from watchkeeper.collector.review.auth import SESSION_COOKIE, Auth, UiAuthError, csrf_token
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
+from watchkeeper.collector.review.routes import ReviewContext, Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
 from watchkeeper.collector.review.workflow import (
     InvalidLabelError,
@@ -33,222 +32,284 @@ from watchkeeper.collector.review.workflow import (
 
 _SPAN = re.compile(r"^[0-9a-f]{16}$")
 _SESSION_MAX_AGE_S = 12 * 3600
-Handler = Callable[..., Awaitable[Response]]
+
+ui = RouteTable()
 
 
-def review_ui_router(  # noqa: PLR0915 - one nested function per route
-    workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry
-) -> APIRouter:
-    """Routes ``/``, ``/login``, ``/logout`` and ``/ui/...``."""
-    router = APIRouter(include_in_schema=False)
+def review_ui_router(workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry) -> APIRouter:
+    """Routes ``/``, ``/login``, ``/logout`` and ``/ui/...`` for one app."""
+    review = ReviewContext(workflow, auth, registry)
+    return ui.router(lambda route: _endpoint(route, review), include_in_schema=False)
 
-    def guarded(needed: Role, *, form: bool = False) -> Callable[[Handler], Handler]:
-        """Authenticate (and for forms check CSRF), render auth and review errors."""
 
-        def decorate(handler: Handler) -> Handler:
-            @wraps(handler)
-            async def run(request: Request, **kwargs: Any) -> Response:
-                try:
-                    me = auth.ui(request, needed)
-                    data: dict[str, str] = {}
-                    if form:
-                        data = await _form(request)
-                        auth.check_csrf(request, data.get("csrf", ""))
-                    _check_path(kwargs)
-                    response = await handler(request, me=me, form=data, **kwargs)
-                except UiAuthError as exc:
-                    if exc.status == 401:
-                        response = _html(pages.login(_local(request.url.path)), 401)
-                    else:
-                        response = _html(pages.message("Forbidden", str(exc)), 403)
-                except ReviewError as exc:
-                    session = auth.ui_session(request)
-                    response = _html(
-                        pages.message("Not possible", str(exc), session, _csrf(request)),
-                        exc.status,
-                    )
-                response.headers.update(pages.SECURITY_HEADERS)
-                return response
+def _endpoint(route: Route, review: ReviewContext) -> Callable[..., Any]:
+    """The route's handler, given the context; with a role, also the session's principal
+    and the posted form, after authentication (and for posts the CSRF check), with
+    authentication and review errors rendered as pages."""
+    if route.role is None:
 
-            # FastAPI reads parameters from the signature: expose the handler's own, less
-            # what this wrapper supplies (``me``, ``form``).
-            signature = inspect.signature(handler)
-            run.__signature__ = signature.replace(  # type: ignore[attr-defined]
-                parameters=[p for n, p in signature.parameters.items() if n not in ("me", "form")]
-            )
-            return run
+        async def public(**kwargs: Any) -> Response:
+            response: Response = await route.handler(review, **kwargs)
+            return response
 
-        return decorate
+        return bound_endpoint(route, public, supplied=("review",))
+    needed, is_form = route.role, route.method == "POST"
 
-    @router.get("/ui/login.js")
-    def login_js() -> Response:
-        return Response(
-            pages.LOGIN_JS, media_type="text/javascript", headers=pages.SECURITY_HEADERS
-        )
-
-    @router.get("/login")
-    def login_page(request: Request, next: str = "/") -> Response:
-        return _html(pages.login(_local(next)))
-
-    @router.post("/login")
-    async def login(request: Request) -> Response:
-        data = await _form(request)
-        token = data.get("token", "").strip()
-        principal = auth.registry.authenticate(token)
-        target = _local(data.get("next", "/"))
-        if principal is None:
-            auth.deny("invalid")
-            return _html(pages.login(target, "That token is not valid (or was revoked)."), 401)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=_SESSION_MAX_AGE_S,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=_https(request),
-        )
-        return response
-
-    @router.post("/logout")
-    @guarded(Role.VIEWER, form=True)
-    async def logout(request: Request, me: Principal, form: dict[str, str]) -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
-    @router.get("/")
-    @guarded(Role.VIEWER)
-    async def index(request: Request, me: Principal, form: dict[str, str]) -> Response:
-        return _html(pages.index(workflow.summaries(), me, _csrf(request)))
-
-    @router.get("/ui/queues/{queue}")
-    @guarded(Role.VIEWER)
-    async def queue_page(
-        request: Request, me: Principal, form: dict[str, str], queue: str
-    ) -> Response:
-        workflow.queue(queue)
-        summary = next(q for q in workflow.summaries() if q["name"] == queue)
-        notice = "Nothing left for you to review here." if "empty" in request.query_params else ""
-        return _html(
-            pages.queue_page(
-                summary,
-                workflow.pending(queue, 100),
-                workflow.agreement(queue),
-                me,
-                _csrf(request),
-                notice=notice,
-            )
-        )
-
-    @router.post("/ui/queues/{queue}/claim")
-    @guarded(Role.REVIEWER, form=True)
-    async def claim_next(
-        request: Request, me: Principal, form: dict[str, str], queue: str
-    ) -> Response:
-        return _next_item(workflow, queue, me)
-
-    @router.get("/ui/queues/{queue}/items/{span_id}")
-    @guarded(Role.VIEWER)
-    async def item_page(
-        request: Request, me: Principal, form: dict[str, str], queue: str, span_id: str
-    ) -> Response:
-        return _item(workflow, request, me, queue, span_id)
-
-    @router.post("/ui/queues/{queue}/items/{span_id}/claim")
-    @guarded(Role.REVIEWER, form=True)
-    async def claim(
-        request: Request, me: Principal, form: dict[str, str], queue: str, span_id: str
-    ) -> Response:
-        workflow.claim(queue, span_id, me.name)
-        return RedirectResponse(f"/ui/queues/{queue}/items/{span_id}", status_code=303)
-
-    @router.post("/ui/queues/{queue}/items/{span_id}/label")
-    @guarded(Role.REVIEWER, form=True)
-    async def label(
-        request: Request, me: Principal, form: dict[str, str], queue: str, span_id: str
-    ) -> Response:
-        scores: dict[str, object] = {}
-        for name in workflow.config.rubric.dimensions:
-            value = form.get(name, "")
-            if value:
-                scores[name] = int(value) if value.lstrip("-").isdigit() else value
+    async def guarded(request: Request, **kwargs: Any) -> Response:
+        auth = review.auth
         try:
-            workflow.label(
-                queue,
-                span_id,
-                me.name,
-                verdict=form.get("verdict", ""),
-                scores=scores,
-                comment=form.get("comment", ""),
-                corrected_answer=form.get("corrected_answer", ""),
+            me = auth.ui(request, needed)
+            data: dict[str, str] = {}
+            if is_form:
+                data = await _form(request)
+                auth.check_csrf(request, data.get("csrf", ""))
+            _check_path(kwargs)
+            response: Response = await route.handler(
+                review, request=request, me=me, form=data, **kwargs
             )
-        except InvalidLabelError as exc:
-            return _item(workflow, request, me, queue, span_id, error=str(exc), status=422)
-        return _next_item(workflow, queue, me)
-
-    @router.post("/ui/queues/{queue}/items/{span_id}/skip")
-    @guarded(Role.REVIEWER, form=True)
-    async def skip(
-        request: Request, me: Principal, form: dict[str, str], queue: str, span_id: str
-    ) -> Response:
-        workflow.skip(queue, span_id, me.name)
-        return _next_item(workflow, queue, me)
-
-    @router.post("/ui/queues/{queue}/items/{span_id}/release")
-    @guarded(Role.REVIEWER, form=True)
-    async def release(
-        request: Request, me: Principal, form: dict[str, str], queue: str, span_id: str
-    ) -> Response:
-        workflow.release(queue, span_id, me.name)
-        return RedirectResponse(f"/ui/queues/{queue}", status_code=303)
-
-    @router.get("/ui/export")
-    @guarded(Role.VIEWER)
-    async def export(request: Request, me: Principal, form: dict[str, str]) -> Response:
-        params = request.query_params
-        queues = params.getlist("queue")
-        fmt = params.get("format", "jsonl")
-        shape = params.get("shape", "watchkeeper")
-        if fmt not in FORMATS or shape not in SHAPES:
-            raise ReviewError(
-                f"format must be one of {', '.join(FORMATS)}; shape one of {', '.join(SHAPES)}"
+        except UiAuthError as exc:
+            if exc.status == 401:
+                response = _html(pages.login(_local(request.url.path)), 401)
+            else:
+                response = _html(pages.message("Forbidden", str(exc)), 403)
+        except ReviewError as exc:
+            session = auth.ui_session(request)
+            response = _html(
+                pages.message("Not possible", str(exc), session, _csrf(request)), exc.status
             )
-        for name in queues:
-            workflow.queue(name)
-        return export_response(
-            workflow,
-            queues,
-            since=params.get("since"),
-            until=params.get("until"),
-            fmt=fmt,
-            shape=shape,
+        response.headers.update(pages.SECURITY_HEADERS)
+        return response
+
+    return bound_endpoint(route, guarded, supplied=("review", "me", "form"))
+
+
+@ui.get("/ui/login.js")
+async def login_js(review: ReviewContext) -> Response:
+    """The one script: fills the login form from a ``#token=`` link."""
+    return Response(pages.LOGIN_JS, media_type="text/javascript", headers=pages.SECURITY_HEADERS)
+
+
+@ui.get("/login")
+async def login_page(review: ReviewContext, request: Request, next: str = "/") -> Response:
+    """The login form."""
+    return _html(pages.login(_local(next)))
+
+
+@ui.post("/login")
+async def login(review: ReviewContext, request: Request) -> Response:
+    """Check the posted token and keep it as the session cookie."""
+    data = await _form(request)
+    token = data.get("token", "").strip()
+    principal = review.auth.registry.authenticate(token)
+    target = _local(data.get("next", "/"))
+    if principal is None:
+        review.auth.deny("invalid")
+        return _html(pages.login(target, "That token is not valid (or was revoked)."), 401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=_SESSION_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_https(request),
+    )
+    return response
+
+
+@ui.post("/logout", Role.VIEWER)
+async def logout(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
+) -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@ui.get("/", Role.VIEWER)
+async def index(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
+) -> Response:
+    """Every queue."""
+    return _html(pages.index(review.workflow.summaries(), me, _csrf(request)))
+
+
+@ui.get("/ui/queues/{queue}", Role.VIEWER)
+async def queue_page(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str], queue: str
+) -> Response:
+    """One queue: its items waiting and its agreement."""
+    workflow = review.workflow
+    workflow.queue(queue)
+    summary = next(q for q in workflow.summaries() if q["name"] == queue)
+    notice = "Nothing left for you to review here." if "empty" in request.query_params else ""
+    return _html(
+        pages.queue_page(
+            summary,
+            workflow.pending(queue, 100),
+            workflow.agreement(queue),
+            me,
+            _csrf(request),
+            notice=notice,
         )
+    )
 
-    @router.get("/ui/tokens")
-    @guarded(Role.ADMIN)
-    async def tokens_page(request: Request, me: Principal, form: dict[str, str]) -> Response:
-        return _html(pages.tokens_page(registry.list(), me, _csrf(request)))
 
-    @router.post("/ui/tokens")
-    @guarded(Role.ADMIN, form=True)
-    async def create_token(request: Request, me: Principal, form: dict[str, str]) -> Response:
-        name, role = form.get("name", ""), form.get("role", "")
-        if not re.match(NAME_PATTERN, name) or role not in {r.value for r in Role}:
-            raise ReviewError("a token needs a name (letters, digits, ._@-) and a role")
-        secret, _ = registry.create(name, role)
-        return _html(pages.tokens_page(registry.list(), me, _csrf(request), new=secret), 201)
+@ui.post("/ui/queues/{queue}/claim", Role.REVIEWER)
+async def claim_next(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str], queue: str
+) -> Response:
+    """Claim the next item and go to it."""
+    return _next_item(review.workflow, queue, me)
 
-    @router.post("/ui/tokens/{token_id}/revoke")
-    @guarded(Role.ADMIN, form=True)
-    async def revoke_token(
-        request: Request, me: Principal, form: dict[str, str], token_id: str
-    ) -> Response:
-        registry.revoke(token_id)
-        return RedirectResponse("/ui/tokens", status_code=303)
 
-    return router
+@ui.get("/ui/queues/{queue}/items/{span_id}", Role.VIEWER)
+async def item_page(
+    review: ReviewContext,
+    *,
+    request: Request,
+    me: Principal,
+    form: dict[str, str],
+    queue: str,
+    span_id: str,
+) -> Response:
+    """One item with its label form."""
+    return _item(review.workflow, request, me, queue, span_id)
+
+
+@ui.post("/ui/queues/{queue}/items/{span_id}/claim", Role.REVIEWER)
+async def claim(
+    review: ReviewContext,
+    *,
+    request: Request,
+    me: Principal,
+    form: dict[str, str],
+    queue: str,
+    span_id: str,
+) -> Response:
+    """Claim one item."""
+    review.workflow.claim(queue, span_id, me.name)
+    return RedirectResponse(f"/ui/queues/{queue}/items/{span_id}", status_code=303)
+
+
+@ui.post("/ui/queues/{queue}/items/{span_id}/label", Role.REVIEWER)
+async def label(
+    review: ReviewContext,
+    *,
+    request: Request,
+    me: Principal,
+    form: dict[str, str],
+    queue: str,
+    span_id: str,
+) -> Response:
+    """Label one item and go to the next."""
+    workflow = review.workflow
+    scores: dict[str, object] = {}
+    for name in workflow.config.rubric.dimensions:
+        value = form.get(name, "")
+        if value:
+            scores[name] = int(value) if value.lstrip("-").isdigit() else value
+    try:
+        workflow.label(
+            queue,
+            span_id,
+            me.name,
+            verdict=form.get("verdict", ""),
+            scores=scores,
+            comment=form.get("comment", ""),
+            corrected_answer=form.get("corrected_answer", ""),
+        )
+    except InvalidLabelError as exc:
+        return _item(workflow, request, me, queue, span_id, error=str(exc), status=422)
+    return _next_item(workflow, queue, me)
+
+
+@ui.post("/ui/queues/{queue}/items/{span_id}/skip", Role.REVIEWER)
+async def skip(
+    review: ReviewContext,
+    *,
+    request: Request,
+    me: Principal,
+    form: dict[str, str],
+    queue: str,
+    span_id: str,
+) -> Response:
+    """Skip one item and go to the next."""
+    review.workflow.skip(queue, span_id, me.name)
+    return _next_item(review.workflow, queue, me)
+
+
+@ui.post("/ui/queues/{queue}/items/{span_id}/release", Role.REVIEWER)
+async def release(
+    review: ReviewContext,
+    *,
+    request: Request,
+    me: Principal,
+    form: dict[str, str],
+    queue: str,
+    span_id: str,
+) -> Response:
+    """Give one item back."""
+    review.workflow.release(queue, span_id, me.name)
+    return RedirectResponse(f"/ui/queues/{queue}", status_code=303)
+
+
+@ui.get("/ui/export", Role.VIEWER)
+async def export(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
+) -> Response:
+    """An evalset file of the queues, period, format and shape asked for."""
+    workflow = review.workflow
+    params = request.query_params
+    queues = params.getlist("queue")
+    fmt = params.get("format", "jsonl")
+    shape = params.get("shape", "watchkeeper")
+    if fmt not in FORMATS or shape not in SHAPES:
+        raise ReviewError(
+            f"format must be one of {', '.join(FORMATS)}; shape one of {', '.join(SHAPES)}"
+        )
+    for name in queues:
+        workflow.queue(name)
+    return export_response(
+        workflow,
+        queues,
+        since=params.get("since"),
+        until=params.get("until"),
+        fmt=fmt,
+        shape=shape,
+    )
+
+
+@ui.get("/ui/tokens", Role.ADMIN)
+async def tokens_page(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
+) -> Response:
+    """Every token, and a form to create one."""
+    return _html(pages.tokens_page(review.registry.list(), me, _csrf(request)))
+
+
+@ui.post("/ui/tokens", Role.ADMIN)
+async def create_token(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
+) -> Response:
+    """Create a token and show its secret once."""
+    registry = review.registry
+    name, role = form.get("name", ""), form.get("role", "")
+    if not re.match(NAME_PATTERN, name) or role not in {r.value for r in Role}:
+        raise ReviewError("a token needs a name (letters, digits, ._@-) and a role")
+    secret, _ = registry.create(name, role)
+    return _html(pages.tokens_page(registry.list(), me, _csrf(request), new=secret), 201)
+
+
+@ui.post("/ui/tokens/{token_id}/revoke", Role.ADMIN)
+async def revoke_token(
+    review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str], token_id: str
+) -> Response:
+    """Revoke a token."""
+    review.registry.revoke(token_id)
+    return RedirectResponse("/ui/tokens", status_code=303)
 
 
 def _next_item(workflow: ReviewWorkflow, queue: str, me: Principal) -> Response:

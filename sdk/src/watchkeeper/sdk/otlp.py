@@ -5,6 +5,8 @@ writing the wire format directly costs a fraction of that, and the attributes ev
 span of a decorated function shares are encoded once and reused. The output is a
 standard ``ExportTraceServiceRequest`` (tests decode it with ``opentelemetry-proto``
 and compare it with OpenTelemetry's own encoder); no protobuf runtime is needed here.
+Every string is written as valid UTF-8 (:func:`watchkeeper.sdk.utf8.to_utf8`): a lone
+surrogate in one call's text must not make a receiver reject the whole request.
 
 >>> span = SpanData(trace_id=1, span_id=2, parent_span_id=0, name="chat m",
 ...                 start_ns=10, end_ns=20, attributes={"user.id": "u-1"})
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from watchkeeper.sdk.span_data import STATUS_UNSET, SpanData, StaticAttributes
+from watchkeeper.sdk.utf8 import to_utf8
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
@@ -67,7 +70,7 @@ def _any_value(value: AttributeValue | object) -> bytes:  # noqa: PLR0911  # one
     # AnyValue: 1 string, 2 bool, 3 int64, 4 double, 5 ArrayValue.
     kind = type(value)
     if kind is str:
-        data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+        data = to_utf8(value)  # type: ignore[arg-type]
         return b"\x0a" + varint(len(data)) + data
     if kind is bool:
         return b"\x10\x01" if value else b"\x10\x00"
@@ -86,7 +89,7 @@ def _any_value(value: AttributeValue | object) -> bytes:  # noqa: PLR0911  # one
             else (int if isinstance(value, int) else float)
         )
         return _any_value(base(value))
-    return _field(b"\x0a", str(value).encode("utf-8", "surrogatepass"))
+    return _field(b"\x0a", to_utf8(str(value)))
 
 
 # Encoded ``KeyValue.key`` fields, by key: attribute keys repeat on every span.
@@ -101,7 +104,7 @@ def key_value(key: str, value: AttributeValue | object) -> bytes:
 
 
 def _key_field(key: str) -> bytes:
-    key_field = _field(b"\x0a", key.encode("utf-8", "surrogatepass"))
+    key_field = _field(b"\x0a", to_utf8(key))
     if len(_KEY_FIELDS) < 4096:  # bounded: keys are normally a small fixed set
         _KEY_FIELDS[key] = key_field
     return key_field
@@ -128,7 +131,10 @@ def _attributes(tag: bytes, values: Mapping[str, AttributeValue | object]) -> li
         kind = type(value)
         if kind is str and len(value) > _SHORT:  # type: ignore[arg-type]
             cache_key = None
-            data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+            try:  # to_utf8, inlined: the plain encode is all that valid text needs
+                data = value.encode("utf-8")  # type: ignore[union-attr]
+            except UnicodeEncodeError:
+                data = to_utf8(value)  # type: ignore[arg-type]
             size = len(data)
             any_value = b"\x0a" + (table[size] if size < limit else varint(size)) + data
         else:
@@ -141,7 +147,7 @@ def _attributes(tag: bytes, values: Mapping[str, AttributeValue | object]) -> li
                 append(encoded)
                 continue
             if kind is str:
-                data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+                data = to_utf8(value)  # type: ignore[arg-type]
                 any_value = b"\x0a" + table[len(data)] + data
             elif kind is int:
                 any_value = b"\x18" + varint(value & _INT64_MASK)  # type: ignore[operator]
@@ -172,7 +178,7 @@ def _static_attributes(static: StaticAttributes) -> list[bytes]:
 
 def encode_span(span: SpanData) -> bytes:
     """One OTLP ``Span`` message (without its enclosing field tag)."""
-    name = span.name.encode("utf-8", "surrogatepass")
+    name = to_utf8(span.name)
     parts = [
         b"\x0a\x10",
         span.trace_id.to_bytes(16, "big"),
@@ -194,13 +200,13 @@ def encode_span(span: SpanData) -> bytes:
             dynamic = span.all_attributes()
     parts.extend(_attributes(b"\x4a", dynamic))
     for event in span.events:
-        body = b"\x09" + _PACK_FIXED64(event.time_ns) + _field(b"\x12", event.name.encode())
+        body = b"\x09" + _PACK_FIXED64(event.time_ns) + _field(b"\x12", to_utf8(event.name))
         body += b"".join(_attributes(b"\x1a", event.attributes))
         parts.append(_field(b"\x5a", body))
     if span.status_message or span.status_code != STATUS_UNSET:
         status = b""
         if span.status_message:
-            status += _field(b"\x12", span.status_message.encode("utf-8", "surrogatepass"))
+            status += _field(b"\x12", to_utf8(span.status_message))
         if span.status_code != STATUS_UNSET:
             status += b"\x18" + varint(span.status_code)
         parts.append(_field(b"\x7a", status))
@@ -227,7 +233,7 @@ class Envelope:
         # Resource { attributes = 1 }; InstrumentationScope { name = 1, version = 2 }.
         self.resource = _field(b"\x0a", b"".join(_attributes(b"\x0a", resource_attributes)))
         self.scope = _field(
-            b"\x0a", _field(b"\x0a", scope_name.encode()) + _field(b"\x12", version.encode())
+            b"\x0a", _field(b"\x0a", to_utf8(scope_name)) + _field(b"\x12", to_utf8(version))
         )
 
 

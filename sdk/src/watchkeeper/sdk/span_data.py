@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar, cast
+
+from watchkeeper.sdk.utf8 import without_lone_surrogates
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.util.types import AttributeValue
+
+_T = TypeVar("_T")
 
 # OTLP enum values (trace.proto).
 KIND_INTERNAL: Final = 1
@@ -78,7 +82,11 @@ class SpanData:
 def to_readable_span(
     data: SpanData, resource: Resource, scope: InstrumentationScope
 ) -> ReadableSpan:
-    """The OpenTelemetry SDK form of ``data``, for ``SpanExporter`` instances and tests."""
+    """The OpenTelemetry SDK form of ``data``, for ``SpanExporter`` instances and tests.
+
+    Text is made valid as our own encoder makes it (lone surrogates become U+FFFD),
+    since OpenTelemetry's encoders refuse the whole batch otherwise.
+    """
     from opentelemetry.sdk.trace import Event, ReadableSpan
     from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
@@ -90,21 +98,41 @@ def to_readable_span(
     )
     status = Status(
         (StatusCode.UNSET, StatusCode.OK, StatusCode.ERROR)[data.status_code],
-        data.status_message or None,
+        without_lone_surrogates(data.status_message) or None,
     )
+    events = [
+        Event(without_lone_surrogates(e.name), _valid_attributes(e.attributes), e.time_ns)
+        for e in data.events
+    ]
     return ReadableSpan(
-        name=data.name,
+        name=without_lone_surrogates(data.name),
         context=SpanContext(data.trace_id, data.span_id, False, flags),
         parent=parent,
         resource=resource,
-        attributes=data.all_attributes(),
-        events=[Event(e.name, dict(e.attributes), e.time_ns) for e in data.events],
+        attributes=_valid_attributes(data.all_attributes()),
+        events=events,
         kind=SpanKind(data.kind - 1),  # the API's enum counts from 0, OTLP's from 1
         status=status,
         start_time=data.start_ns,
         end_time=data.end_ns,
         instrumentation_scope=scope,
     )
+
+
+def _valid_attributes(values: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    return {_valid(key): _valid_value(value) for key, value in values.items()}
+
+
+def _valid_value(value: AttributeValue) -> AttributeValue:
+    if isinstance(value, list):
+        return [_valid(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_valid(item) for item in value)
+    return _valid(value)
+
+
+def _valid(value: _T) -> _T:
+    return cast("_T", without_lone_surrogates(value)) if isinstance(value, str) else value
 
 
 def from_readable_span(span: ReadableSpan) -> SpanData:

@@ -2,8 +2,10 @@
 
 Reviewers need a steady, unbiased trickle of ordinary calls, not a share of traffic that
 swamps them at peak and starves them at night: so each (route, window) contributes at most
-``size`` calls, chosen uniformly. The choice is bottom-k by trace-id hash, which is a
-uniform sample and deterministic — a replay picks the same calls.
+``size`` calls, chosen uniformly, and a window contributes at most ``max_per_window`` calls
+over all routes (else many routes, or junk route names, would flood the queue). The choice
+is bottom-k by trace-id hash, which is a uniform sample and deterministic — a replay picks
+the same calls.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ class ReviewReservoir:
     ``grace_s`` past its end have been seen, or on :meth:`drain`. A call arriving for an
     already released window is not sampled (its window's sample is final). At most
     ``max_open`` windows are held; beyond that the oldest is released early, so memory is
-    bounded by ``max_open * size`` calls.
+    bounded by ``max_open * size`` calls. Of the routes' samples of one window, at most
+    ``max_per_window`` are handed out in all (those with the smallest hashes).
 
     >>> reservoir = ReviewReservoir(size=2, window_s=60)
     >>> for i in range(5):
@@ -32,7 +35,12 @@ class ReviewReservoir:
     """
 
     def __init__(
-        self, size: int = 10, window_s: float = 300.0, grace_s: float = 30.0, max_open: int = 1000
+        self,
+        size: int = 10,
+        window_s: float = 300.0,
+        grace_s: float = 30.0,
+        max_open: int = 1000,
+        max_per_window: int = 100,
     ) -> None:
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
@@ -42,6 +50,11 @@ class ReviewReservoir:
         self.window_ns = int(window_s * 1e9)
         self.grace_ns = int(grace_s * 1e9)
         self.max_open = max_open
+        self.max_per_window = max_per_window
+        # window index -> calls handed out and stored; bounded like the released windows
+        self._taken: OrderedDict[int, int] = OrderedDict()
+        # windows handed out by due(), not yet released -> how many calls each gave
+        self._chosen: dict[tuple[str, int], int] = {}
         # (route, window index) -> max-heap (negated fraction) of the `size` smallest
         self._open: OrderedDict[tuple[str, int], list[tuple[float, str, int, CallRecord]]] = (
             OrderedDict()
@@ -97,16 +110,19 @@ class ReviewReservoir:
                 keys.append(key)
                 overflow -= 1
         self._pending.update(keys)
-        return keys, [call for key in keys for call in self._sample(key)]
+        return keys, self._capped(keys)
 
     def unmark(self, keys: list[tuple[str, int]]) -> None:
         """Storing these windows' samples failed: make them due again."""
         self._pending.difference_update(keys)
+        for key in keys:
+            self._chosen.pop(key, None)
 
     def release(self, keys: list[tuple[str, int]]) -> None:
         """Forget released windows; later calls for them are not sampled."""
         for key in keys:
             self._pending.discard(key)
+            self._count_taken(key)
             if self._open.pop(key, None) is None:
                 continue
             route, window = key
@@ -118,7 +134,7 @@ class ReviewReservoir:
     def drain(self) -> list[CallRecord]:
         """Release every open window now (tests, end of a replay); returns the samples."""
         keys = self.open_keys()
-        calls = [call for key in keys for call in self._sample(key)]
+        calls = self._capped(keys)
         self.release(keys)
         return calls
 
@@ -135,6 +151,34 @@ class ReviewReservoir:
         """Calls currently held in open windows."""
         return sum(len(heap) for heap in self._open.values())
 
+    def _capped(self, keys: list[tuple[str, int]]) -> list[CallRecord]:
+        """The samples of ``keys`` in key order, each window's within what its cap has left."""
+        by_window: dict[int, list[tuple[str, int]]] = {}
+        for key in keys:
+            by_window.setdefault(key[1], []).append(key)
+        kept: set[int] = set()  # sequence numbers of the entries handed out
+        for window, window_keys in by_window.items():
+            left = max(self.max_per_window - self._taken.get(window, 0), 0)
+            entries = [entry for key in window_keys for entry in self._open.get(key, [])]
+            entries.sort(key=lambda entry: (-entry[0], entry[1]))
+            kept.update(entry[2] for entry in entries[:left])
+        calls: list[CallRecord] = []
+        for key in keys:
+            chosen = [entry for entry in self._sorted(key) if entry[2] in kept]
+            self._chosen[key] = len(chosen)
+            calls.extend(entry[3] for entry in chosen)
+        return calls
+
+    def _count_taken(self, key: tuple[str, int]) -> None:
+        chosen = self._chosen.pop(key, 0)
+        if chosen:
+            self._taken[key[1]] = self._taken.get(key[1], 0) + chosen
+            self._taken.move_to_end(key[1])
+            if len(self._taken) > self.max_open:
+                self._taken.popitem(last=False)
+
     def _sample(self, key: tuple[str, int]) -> list[CallRecord]:
-        heap = self._open.get(key, [])
-        return [entry[3] for entry in sorted(heap, key=lambda e: (-e[0], e[1]))]
+        return [entry[3] for entry in self._sorted(key)]
+
+    def _sorted(self, key: tuple[str, int]) -> list[tuple[float, str, int, CallRecord]]:
+        return sorted(self._open.get(key, []), key=lambda e: (-e[0], e[1]))

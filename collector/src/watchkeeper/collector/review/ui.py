@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -32,6 +32,9 @@ from watchkeeper.collector.review.workflow import (
 
 _SPAN = re.compile(r"^[0-9a-f]{16}$")
 _SESSION_MAX_AGE_S = 12 * 3600
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+#: Forms here are a token, or a label with a comment and a corrected answer.
+MAX_FORM_BYTES = 512 * 1024
 
 ui = RouteTable()
 
@@ -98,7 +101,13 @@ async def login_page(review: ReviewContext, request: Request, next: str = "/") -
 @ui.post("/login")
 async def login(review: ReviewContext, request: Request) -> Response:
     """Check the posted token and keep it as the session cookie."""
-    data = await _form(request)
+    if not _same_origin(request):
+        review.auth.deny("csrf")
+        return _html(pages.message("Forbidden", "Log in from this site's own login page."), 403)
+    try:
+        data = await _form(request)
+    except FormTooLargeError as exc:
+        return _html(pages.login("/", str(exc)), exc.status)
     token = data.get("token", "").strip()
     principal = review.auth.registry.authenticate(token)
     target = _local(data.get("next", "/"))
@@ -210,7 +219,8 @@ async def label(
     for name in workflow.config.rubric.dimensions:
         value = form.get(name, "")
         if value:
-            scores[name] = int(value) if value.lstrip("-").isdigit() else value
+            # ASCII digits only: "²" passes str.isdigit() but not int(); the rubric refuses it.
+            scores[name] = int(value) if _INTEGER.fullmatch(value) else value
     try:
         workflow.label(
             queue,
@@ -354,12 +364,33 @@ def _check_path(params: dict[str, Any]) -> None:
         raise ItemNotFoundError(f"{token_id!r} is not a token id")
 
 
+class FormTooLargeError(ReviewError):
+    """A posted form beyond ``MAX_FORM_BYTES``."""
+
+    status = 413
+
+
 async def _form(request: Request) -> dict[str, str]:
-    """An urlencoded form's first value per field (bounded: forms here are small)."""
-    body = await request.body()
-    if len(body) > 512 * 1024:
-        raise ReviewError("form too large")
+    """An urlencoded form's first value per field, read up to ``MAX_FORM_BYTES``."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLargeError(f"form over {MAX_FORM_BYTES // 1024} KiB: send less text")
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a request came from a page of this site (or names no origin at all).
+
+    Browsers send ``Origin`` on every cross-site POST; a foreign one means another site's
+    page is posting (login CSRF: logging the victim in as the attacker).
+    """
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower()
 
 
 def _csrf(request: Request) -> str:

@@ -58,6 +58,10 @@ class ItemConflictError(ReviewError):
     status = 409
 
 
+class ClaimLimitError(ItemConflictError):
+    """The reviewer already holds as many items of the queue as one may hold at once."""
+
+
 class InvalidLabelError(ReviewError):
     """A label does not fit the rubric."""
 
@@ -71,6 +75,8 @@ class ReviewConfig:
     queues: Mapping[str, ReviewQueue] = field(default_factory=default_queues)
     rubric: Rubric = field(default_factory=Rubric)
     lease_s: float = 900.0
+    #: Items one reviewer may hold in a queue at once, so nobody can take a whole queue.
+    max_claims: int = 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReviewConfig:
@@ -261,7 +267,8 @@ class ReviewWorkflow:
             relabel = any(lb["Reviewer"] == reviewer for lb in labels)
             since = now
             if not relabel:
-                claim = self._try_claim(queue, span_id, reviewer, now, explicit=True)
+                # A label ends the claim it makes at once: no hold to limit.
+                claim = self._try_claim(queue, span_id, reviewer, now, explicit=True, limited=False)
                 if claim is None:
                     raise ItemConflictError(
                         f"item {span_id} already has its labels or is claimed by other "
@@ -385,7 +392,14 @@ class ReviewWorkflow:
         return rows
 
     def _try_claim(
-        self, queue: str, span_id: str, reviewer: str, now: int, *, explicit: bool = False
+        self,
+        queue: str,
+        span_id: str,
+        reviewer: str,
+        now: int,
+        *,
+        explicit: bool = False,
+        limited: bool = True,
     ) -> Claim | None:
         """Claim or renew under the lock; None when no slot is free (or lost a race)."""
         item = self.store.review_item(queue, span_id)
@@ -403,6 +417,8 @@ class ReviewWorkflow:
         held = self._live_claim(queue, span_id, reviewer, now)
         since = int(held["SinceMs"]) if held else now
         if held is None:
+            if limited:
+                self._check_claim_limit(queue, reviewer, now)
             others = self._live_claims(queue, span_id, now)
             if len(others) >= free:
                 return None
@@ -419,6 +435,14 @@ class ReviewWorkflow:
                 self._put(queue, span_id, reviewer, RELEASED, now, since, now)
                 return None
         return Claim(queue, span_id, reviewer, since, until)
+
+    def _check_claim_limit(self, queue: str, reviewer: str, now: int) -> None:
+        holding = len(self.store.reviewer_claims(queue, reviewer, now))
+        if holding >= self.config.max_claims:
+            raise ClaimLimitError(
+                f"you hold {holding} items of queue {queue!r} (the most one reviewer may hold "
+                "at once): label or release some first"
+            )
 
     def _live_claims(self, queue: str, span_id: str, now: int) -> list[dict[str, Any]]:
         return [

@@ -42,10 +42,13 @@ from watchkeeper.sdk.settings import (
 )
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from watchkeeper.sdk.export_worker import SpanSink
     from watchkeeper.sdk.exporters.memory import MemorySink
+    from watchkeeper.sdk.otlp import Envelope
     from watchkeeper.sdk.redaction import Redactor
 
 logger = logging.getLogger("watchkeeper.sdk")
@@ -256,9 +259,9 @@ def _build_pipeline(
 def _sink(
     exporter: str | SpanExporter | None,
     *,
-    envelope: object,
-    resource: object,
-    scope: object,
+    envelope: Envelope,
+    resource: Resource,
+    scope: InstrumentationScope,
     endpoint: str | None,
     headers: Mapping[str, str] | None,
     kafka_bootstrap: str | None,
@@ -272,7 +275,7 @@ def _sink(
         from watchkeeper.sdk.exporters.otel import SpanExporterSink
 
         instance = exporter
-        return SpanExporterSink(lambda: instance, resource, scope)  # type: ignore[arg-type]
+        return SpanExporterSink(lambda: instance, resource, scope)
     given, source = exporter_choice(exporter)
     name = given.strip().lower()
     if name == "none":
@@ -280,13 +283,13 @@ def _sink(
     if name == "memory":
         from watchkeeper.sdk.exporters.memory import MemorySink
 
-        return MemorySink(envelope, resource, scope)  # type: ignore[arg-type]
+        return MemorySink(envelope, resource, scope)
     if name == "otlp":
         from watchkeeper.sdk.exporters.otlp_http import OtlpHttpSink
 
         return OtlpHttpSink(
             otlp_url(endpoint),
-            envelope,  # type: ignore[arg-type]
+            envelope,
             timeout_s=export_timeout_s,
             headers=otlp_headers(headers),
         )
@@ -299,7 +302,7 @@ def _sink(
         from watchkeeper.sdk.exporters.kafka import KafkaProducerClient, KafkaSink
 
         client = KafkaProducerClient(servers, topic=topic, timeout_s=export_timeout_s)
-        return KafkaSink(client, envelope)  # type: ignore[arg-type]
+        return KafkaSink(client, envelope)
     choices = ", ".join(repr(choice) for choice in EXPORTERS)
     raise ValueError(f"unknown exporter {given!r} (from {source}); valid choices: {choices}")
 

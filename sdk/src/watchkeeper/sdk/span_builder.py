@@ -61,32 +61,17 @@ _NOT_CONTENT: Final = frozenset(
 )
 
 
-# One straight pass on purpose: it runs once per span on the export thread.
-def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
+def build_call_span(call: CallContext) -> SpanData:
     """The span of one finished call."""
     recipe = call.recipe
     settings = call.pipeline.settings
     redact = settings.redact
     limit = settings.max_content_chars
-    capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
-    # Without a redactor an int budget lets the encoders skip the Budget object.
-    budget: Callable[[], Budget | int] = (
-        (lambda: limit) if redact is None else (lambda: Budget(limit, redact))
-    )
     error = call.error
     chunks = call.chunks
     extra: Mapping[str, Any] = call.details or _NO_EXTRA
     attrs: dict[str, AttributeValue] = {}
-
-    model = extra.get("model") or recipe.model
-    if model is None and recipe.model_parameter is not None:
-        value = recipe.model_parameter.value(call.args, call.kwargs)
-        model = value if isinstance(value, str) else None
-    if model and model != recipe.model:
-        attrs[attributes.REQUEST_MODEL] = str(model)
-    name = extra.get("name") or recipe.explicit_name
-    if not name:
-        name = f"{recipe.operation} {model}" if model else recipe.fallback_name
+    name = _name(call, recipe, extra, attrs)
 
     # Provider responses: an explicit set_response(), the return value, or the chunks.
     reading: Reading | None = None
@@ -103,20 +88,9 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
                 attrs[attributes.PROVIDER_NAME] = reading.provider
     if chunks is not None:
         _stream_attributes(call, extra, attrs)
-
+    capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
     if capture:
-        if recipe.is_tool:
-            _tool_content(call, recipe, extra, limit=limit, redact=redact, attrs=attrs)
-        else:
-            input_json = _input_json(call, recipe, extra, budget())
-            if input_json is not None:
-                attrs[attributes.INPUT_MESSAGES] = input_json
-            if extra is not _NO_EXTRA or recipe.system_parameter is not None:
-                _system(call, recipe, extra, budget(), attrs)
-            if error is None:
-                output = _output_json(call, extra, reading, budget())
-                if output is not None:
-                    attrs[attributes.OUTPUT_MESSAGES] = output
+        _content(call, recipe, extra, reading, limit=limit, redact=redact, attrs=attrs)
     if "documents" in extra:
         attrs[attributes.RETRIEVAL_DOCUMENTS] = documents_json(
             extra["documents"], Budget(limit, redact), with_content=capture
@@ -135,7 +109,7 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
         call.trace_id_int,
         call.span_id_int,
         call.parent_span_id_int,
-        str(name),
+        name,
         call.start_ns,
         call.end_ns,
         attrs,
@@ -150,16 +124,63 @@ def build_call_span(call: CallContext) -> SpanData:  # noqa: PLR0912, PLR0915
     if error is not None:
         _record_error(span, error, redact)
     elif "status" in extra:
-        status, description = extra["status"]
-        code = getattr(status, "status_code", status)
-        span.status_code = {"OK": STATUS_OK, "ERROR": STATUS_ERROR}.get(
-            getattr(code, "name", ""), 0
-        )
-        span.status_message = str(description or getattr(status, "description", "") or "")
+        _set_status(span, *extra["status"])
     return span
 
 
 _NO_EXTRA: Final[Mapping[str, Any]] = {}
+
+
+def _name(
+    call: CallContext, recipe: Recipe, extra: Mapping[str, Any], attrs: dict[str, AttributeValue]
+) -> str:
+    """The span's name; records the model when the call's differs from the decorator's."""
+    model = extra.get("model") or recipe.model
+    if model is None and recipe.model_parameter is not None:
+        value = recipe.model_parameter.value(call.args, call.kwargs)
+        model = value if isinstance(value, str) else None
+    if model and model != recipe.model:
+        attrs[attributes.REQUEST_MODEL] = str(model)
+    name = extra.get("name") or recipe.explicit_name
+    if not name:
+        name = f"{recipe.operation} {model}" if model else recipe.fallback_name
+    return str(name)
+
+
+def _content(
+    call: CallContext,
+    recipe: Recipe,
+    extra: Mapping[str, Any],
+    reading: Reading | None,
+    *,
+    limit: int,
+    redact: Redactor | None,
+    attrs: dict[str, AttributeValue],
+) -> None:
+    """What was asked and answered (or the tool's arguments and result)."""
+    if recipe.is_tool:
+        _tool_content(call, recipe, extra, limit=limit, redact=redact, attrs=attrs)
+        return
+    # Without a redactor an int budget lets the encoders skip the Budget object.
+    budget: Callable[[], Budget | int] = (
+        (lambda: limit) if redact is None else (lambda: Budget(limit, redact))
+    )
+    input_json = _input_json(call, recipe, extra, budget())
+    if input_json is not None:
+        attrs[attributes.INPUT_MESSAGES] = input_json
+    if extra is not _NO_EXTRA or recipe.system_parameter is not None:
+        _system(call, recipe, extra, budget(), attrs)
+    if call.error is None:
+        output = _output_json(call, extra, reading, budget())
+        if output is not None:
+            attrs[attributes.OUTPUT_MESSAGES] = output
+
+
+def _set_status(span: SpanData, status: object, description: object) -> None:
+    """The status set through the OpenTelemetry API (``Status`` or ``StatusCode``)."""
+    code = getattr(status, "status_code", status)
+    span.status_code = {"OK": STATUS_OK, "ERROR": STATUS_ERROR}.get(getattr(code, "name", ""), 0)
+    span.status_message = str(description or getattr(status, "description", "") or "")
 
 
 def _reading(call: CallContext, extra: Mapping[str, Any], budget: Budget) -> Reading | None:

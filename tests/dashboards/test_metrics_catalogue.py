@@ -20,8 +20,8 @@ from tests.helm.promtool import check_metrics
 from watchkeeper.collector.alerting.dashboards import build_dashboards
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.server import build_app
-from watchkeeper.collector.sidecar.metrics import SidecarMetrics
 from watchkeeper.collector.store.store import Store
+from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

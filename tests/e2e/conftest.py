@@ -18,8 +18,9 @@ from tests.review.support import RecordedCall, call_payload
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.review.tokens import TokenRegistry
-from watchkeeper.collector.server import HttpServer, build_app
+from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.store import Store
+from watchkeeper.ingest.http.server import HttpServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

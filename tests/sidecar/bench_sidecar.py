@@ -27,8 +27,8 @@ from pathlib import Path
 import httpx
 
 from tests.sidecar.process import SidecarProcess, llm_request
-from watchkeeper.collector.sidecar.split import messages_by_trace
-from watchkeeper.collector.sidecar.spool import Spool
+from watchkeeper.ingest.otlp.split import messages_by_trace
+from watchkeeper.ingest.sidecar.spool import Spool
 
 
 def bench_spool(directory: Path, fsync: bool, appends: int = 2000) -> dict[str, float]:

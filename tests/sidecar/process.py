@@ -51,7 +51,7 @@ class SidecarProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
         env.update(self.env)
         command = [
-            sys.executable, "-m", "watchkeeper.collector.cli", "--log-level", "INFO",
+            sys.executable, "-m", "watchkeeper.ingest.cli", "--log-level", "INFO",
             "sidecar", "--port", "0", "--spool-dir", str(self.spool_dir),
             "--kafka-bootstrap", self.bootstrap, "--kafka-topic", self.topic,
             *self.extra_args,

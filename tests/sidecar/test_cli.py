@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.sidecar.process import SidecarProcess, llm_request
 
-WATCHKEEPER = [sys.executable, "-m", "watchkeeper.collector.cli"]
+WATCHKEEPER = [sys.executable, "-m", "watchkeeper.ingest.cli"]
 #: Nothing listens here: connecting is refused at once.
 DEAD_BROKER = "127.0.0.1:1"
 #: With Kafka unreachable there is nothing to drain for: stop at once.

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["watchkeeper.collector.sidecar.spool", "watchkeeper.collector.sidecar.split"]
+MODULES = ["watchkeeper.ingest.sidecar.spool", "watchkeeper.ingest.otlp.split"]
 
 
 @pytest.mark.parametrize("module_name", MODULES)

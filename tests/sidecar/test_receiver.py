@@ -14,9 +14,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests.helm.promtool import check_metrics
 from tests.sidecar.process import llm_request
-from watchkeeper.collector.sidecar.metrics import SidecarMetrics
-from watchkeeper.collector.sidecar.receiver import sidecar_app
-from watchkeeper.collector.sidecar.spool import Spool
+from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
+from watchkeeper.ingest.sidecar.receiver import sidecar_app
+from watchkeeper.ingest.sidecar.spool import Spool
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 

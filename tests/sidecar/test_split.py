@@ -8,7 +8,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from tests.sidecar.process import llm_request
-from watchkeeper.collector.sidecar.split import messages_by_trace, span_count
+from watchkeeper.ingest.otlp.split import messages_by_trace, span_count
 
 
 def _span(trace: int, span: int) -> Span:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watchkeeper.collector.sidecar.spool import (
+from watchkeeper.ingest.sidecar.spool import (
     LargerThanSpool,
     Spool,
     SpoolError,

@@ -17,9 +17,10 @@ from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.processors.sample_bodies import BodySampling
 from watchkeeper.collector.review.tokens import AdminBootstrap, ensure_admin_token
-from watchkeeper.collector.server import HttpServer, build_app
+from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
+from watchkeeper.ingest.http.server import HttpServer
 
 log = logging.getLogger("watchkeeper.collector")
 

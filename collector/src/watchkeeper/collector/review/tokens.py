@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from watchkeeper.collector.settings import ConfigError
+from watchkeeper.collector.settings.review import TOKEN_PREFIX
+
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import Settings
     from watchkeeper.collector.store.store import Store
 
-TOKEN_PREFIX: Final = "wk_"
 #: Token names double as reviewer names on labels: short, printable, no markup.
 NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 ADMIN_TOKEN_FILE: Final = "admin-token"
@@ -260,8 +262,6 @@ def ensure_admin_token(store: Store, settings: Settings) -> AdminBootstrap:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(token + "\n")
     except OSError as exc:
-        from watchkeeper.collector.settings import ConfigError
-
         raise ConfigError(
             f"cannot write the first admin token to {path} ({exc.strerror}); choose a "
             "writable --data-dir or set WATCHKEEPER_BOOTSTRAP_ADMIN_TOKEN"

@@ -8,20 +8,20 @@ import sys
 import threading
 from pathlib import Path
 
-from watchkeeper.collector.server import HttpServer
-from watchkeeper.collector.settings import ConfigError, Settings
-from watchkeeper.collector.sidecar.forwarder import KafkaForwarder
-from watchkeeper.collector.sidecar.metrics import SidecarMetrics
-from watchkeeper.collector.sidecar.receiver import sidecar_app
-from watchkeeper.collector.sidecar.spool import Spool
+from watchkeeper.ingest.http.server import HttpServer
+from watchkeeper.ingest.settings import ConfigError, IngestSettings, SidecarSettings
+from watchkeeper.ingest.sidecar.forwarder import KafkaForwarder
+from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
+from watchkeeper.ingest.sidecar.receiver import sidecar_app
+from watchkeeper.ingest.sidecar.spool import Spool
 
 
-def open_spool(settings: Settings) -> Spool:
+def open_spool(settings: SidecarSettings) -> Spool:
     """The spool the settings describe; a directory that cannot be used is a ConfigError."""
-    directory = Path(settings.sidecar_spool_dir)
+    directory = Path(settings.spool_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        return Spool(directory, settings.sidecar_spool_max_bytes, fsync=settings.sidecar_fsync)
+        return Spool(directory, settings.spool_max_bytes, fsync=settings.fsync)
     except OSError as exc:
         reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
         raise ConfigError(
@@ -30,27 +30,26 @@ def open_spool(settings: Settings) -> Spool:
         ) from None
 
 
-def run_sidecar(settings: Settings) -> int:
+def run_sidecar(settings: IngestSettings) -> int:
     """Receive OTLP/HTTP, spool to disk, forward to Kafka; SIGTERM/Ctrl-C drain and stop."""
-    spool = open_spool(settings)
+    http, kafka, sidecar = settings.http, settings.kafka, settings.sidecar
+    spool = open_spool(sidecar)
     metrics = SidecarMetrics()
     metrics.watch_spool(spool)
     if spool.corrupt_records:
         # Torn by a crash mid-write: never acknowledged, so the client sent it again.
         metrics.dropped.labels("corrupt").inc(spool.corrupt_records)
-    forwarder = KafkaForwarder(
-        spool, metrics, bootstrap=settings.kafka_bootstrap, topic=settings.kafka_topic
-    )
+    forwarder = KafkaForwarder(spool, metrics, bootstrap=kafka.bootstrap, topic=kafka.topic)
     try:
         server = HttpServer(
             sidecar_app(
                 spool,
                 metrics,
                 kafka_connected=lambda: forwarder.connected,
-                max_inflight_bytes=settings.max_inflight_bytes,
+                max_inflight_bytes=http.max_inflight_bytes,
             ),
-            settings.http_host,
-            settings.http_port,
+            http.host,
+            http.port,
         )
         server.start()
     except BaseException:
@@ -59,9 +58,9 @@ def run_sidecar(settings: Settings) -> int:
     forwarder.start()
     print(
         f"watchkeeper sidecar: OTLP/HTTP on {server.url}/v1/traces -> spool "
-        f"{settings.sidecar_spool_dir} ({spool.pending_records} pending, bound "
-        f"{settings.sidecar_spool_max_bytes} bytes) -> Kafka topic {settings.kafka_topic} at "
-        f"{settings.kafka_bootstrap}; metrics {server.url}/metrics. Ctrl-C stops.",
+        f"{sidecar.spool_dir} ({spool.pending_records} pending, bound "
+        f"{sidecar.spool_max_bytes} bytes) -> Kafka topic {kafka.topic} at "
+        f"{kafka.bootstrap}; metrics {server.url}/metrics. Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
@@ -73,6 +72,6 @@ def run_sidecar(settings: Settings) -> int:
         pass
     finally:
         server.stop()
-        forwarder.stop(settings.sidecar_drain_timeout_s)
+        forwarder.stop(sidecar.drain_timeout_s)
         spool.close()
     return 0

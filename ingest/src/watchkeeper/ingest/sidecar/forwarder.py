@@ -18,11 +18,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES
-from watchkeeper.collector.sidecar.metrics import SidecarMetrics
-from watchkeeper.collector.sidecar.spool import Spool, SpoolEntry
+from watchkeeper.ingest.otlp.decode import MAX_PAYLOAD_BYTES
+from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
+from watchkeeper.ingest.sidecar.spool import Spool, SpoolEntry
 
-log = logging.getLogger("watchkeeper.collector.sidecar")
+log = logging.getLogger("watchkeeper.ingest.sidecar")
 
 #: Refusals of one message that no retry can fix: sent again on its own and, if refused
 #: again, dropped and counted.

@@ -8,27 +8,27 @@ travelling to Kafka, and OTLP/JSON leaves as protobuf (the topic's wire format).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.collector.metrics import CONTENT_TYPE
-from watchkeeper.collector.processors.decode import (
+from watchkeeper.ingest.otlp.decode import (
     MAX_PAYLOAD_BYTES,
     Encoding,
     RejectedPayload,
     decode_request,
 )
-
-# The collector's receiver answers OTLP clients; the sidecar answers them the same way.
-from watchkeeper.collector.receivers.otlp_http import _error, _gunzip
-from watchkeeper.collector.sidecar.metrics import SidecarMetrics
-from watchkeeper.collector.sidecar.split import messages_by_trace, span_count
-from watchkeeper.collector.sidecar.spool import LargerThanSpool, Spool, SpoolError, SpoolFull
+from watchkeeper.ingest.otlp.responses import (
+    error_response,
+    gunzip,
+    request_encoding,
+    success_response,
+)
+from watchkeeper.ingest.otlp.split import messages_by_trace, span_count
+from watchkeeper.ingest.sidecar.metrics import CONTENT_TYPE, SidecarMetrics
+from watchkeeper.ingest.sidecar.spool import LargerThanSpool, Spool, SpoolError, SpoolFull
 
 #: Seconds an OTLP client is asked to wait when the spool is full or failing.
 RETRY_AFTER_S = 5
@@ -62,24 +62,18 @@ def sidecar_app(
 
     @app.post("/v1/traces")
     async def export_traces(request: Request) -> Response:
-        encoding: Encoding = (
-            "json" if "json" in request.headers.get("content-type", "") else "protobuf"
-        )
+        encoding = request_encoding(request.headers.get("content-type"))
         try:
             spans = await receive(request, encoding)
         except RejectedPayload as exc:
             metrics.requests_rejected.labels(exc.reason).inc()
             status = _STATUS.get(exc.reason, 400)
-            response = _error(status, str(exc), encoding)
+            response = error_response(status, str(exc), encoding)
             if status in (429, 503):
                 response.headers["Retry-After"] = str(RETRY_AFTER_S)
             return response
         metrics.spans_received.inc(spans)
-        if encoding == "json":
-            return Response("{}", media_type="application/json")
-        return Response(
-            ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf"
-        )
+        return success_response(encoding)
 
     async def receive(request: Request, encoding: Encoding) -> int:
         """Spool the request's spans; returns how many. Refusals raise RejectedPayload."""
@@ -95,10 +89,7 @@ def sidecar_app(
         try:
             body = await request.body()
             if request.headers.get("content-encoding", "").lower() == "gzip":
-                try:
-                    body = _gunzip(body)
-                except (OSError, EOFError, zlib.error, ValueError) as exc:
-                    raise RejectedPayload("bad_gzip", f"bad gzip body: {exc}") from None
+                body = gunzip(body)
             return await run_in_threadpool(accept, body, encoding)
         finally:
             inflight[0] -= declared

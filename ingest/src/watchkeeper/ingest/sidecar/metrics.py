@@ -9,7 +9,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from watchkeeper.collector.sidecar.spool import Spool
+from watchkeeper.ingest.sidecar.spool import Spool
+
+#: The text exposition format that ``generate_latest`` writes.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Why an OTLP request was refused. ``spool_full``, ``spool_error`` (503) and
 #: ``throttled`` (429) are retried by OTLP clients; the others (400/413) are not.

@@ -1,0 +1,62 @@
+"""The pipeline's section: body sampling, detector state bounds and checkpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from watchkeeper.ingest.settings import Section
+
+
+class PipelineSettings(Section):
+    """What the pipeline keeps and how its detectors' state is bounded and saved."""
+
+    body_sample_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        alias="body_sample_rate",
+        description="Share of call bodies (texts) stored; errors and "
+        "flagged calls are always kept.",
+    )
+    body_sample_rules: dict[str, float] = Field(
+        default_factory=dict,
+        alias="body_sample_rules",
+        description='Per route/model/service body rates, e.g. {"route:checkout": 0.5}.',
+    )
+    max_detector_keys: int = Field(
+        1000, ge=1, alias="max_detector_keys", description="Bound on per-key detector state."
+    )
+    state_checkpoint_s: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        alias="state_checkpoint_s",
+        description="How often detector state is checkpointed.",
+    )
+
+    @field_validator("body_sample_rules", mode="before")
+    @classmethod
+    def _rules_from_json(cls, value: Any) -> Any:
+        # From the environment the rules arrive as a JSON object in a string.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc}") from None
+        return value
+
+    @field_validator("body_sample_rules")
+    @classmethod
+    def _rules_valid(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, rate in value.items():
+            kind, _, name = key.partition(":")
+            if kind not in ("route", "model", "service") or not name:
+                raise ValueError(
+                    f"key {key!r} must be route:<name>, model:<name> or service:<name>"
+                )
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate for {key!r} must be in [0, 1], got {rate}")
+        return value

@@ -1,0 +1,1 @@
+"""How every watchkeeper HTTP server is run: :class:`.server.HttpServer`."""

@@ -1,0 +1,1 @@
+"""OTLP trace requests: decoding (protobuf or JSON), OTLP/HTTP answers, splitting by trace."""

@@ -252,12 +252,13 @@ fn exact_int(item: &Bound<'_, PyAny>) -> Option<i64> {
 /// `SequentialRanks`.
 type BinLists<'py> = (Vec<f64>, Vec<usize>, Vec<usize>, Bound<'py, PyList>, i64);
 
-/// What `cusum_steps` returns: where it stopped, the change if the last value processed
-/// raised an alarm (else ""), the CUSUM's `n`, `upper`, `lower`, `(z, z_mid)` of the last
-/// value processed (None if none was), the stratum's `seen` and the bins' `_total`.
+/// What `cusum_steps` returns (`native_core.CusumProgress`): where it stopped, the change
+/// if the last value processed raised an alarm (else None), the CUSUM's `n`, `upper`,
+/// `lower`, `(z, z_mid)` of the last value processed (None if none was), the stratum's
+/// `seen` and the bins' `total`.
 type Progress = (
     usize,
-    &'static str,
+    Option<&'static str>,
     i64,
     f64,
     f64,
@@ -340,7 +341,8 @@ pub fn cusum_steps<'py>(
         seen,
         bins,
     } = steps;
-    Ok((stop, change?, n, upper, lower, last, seen, bins.total))
+    let change = Some(change?).filter(|change| !change.is_empty());
+    Ok((stop, change, n, upper, lower, last, seen, bins.total))
 }
 
 /// What stays fixed during a call: the stratum, the CUSUM's settings, how values are scored.

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString, PyTuple};
+use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
 
 mod calls;
 mod consistency;
@@ -186,6 +186,42 @@ impl Scratch {
         self.spans.clear();
         self.scan.tokenize(charset, &mut self.spans);
         Some(())
+    }
+}
+
+/// What `TextAnalyser.analyse` finds in a text: the facts `tokens.TextFacts` holds, by name.
+///
+/// ``words_digest`` is ``zlib.crc32`` of the lower-cased tokens joined by spaces;
+/// ``content_words`` the content words (None unless asked for); ``sketch`` the
+/// ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted (kept as
+/// numbers here: the consistency index reads them without a Python int each);
+/// ``numbers`` the numbers; ``language`` the language label; ``guard_digest``
+/// ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the sorted names
+/// joined by spaces; ``numbers_hash`` that of the sorted numbers alone (0 without any).
+/// The names themselves are not kept: only the guard reads them where the core runs.
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct Analysis {
+    #[pyo3(get)]
+    words_digest: u32,
+    #[pyo3(get)]
+    content_words: Option<Py<PyTuple>>,
+    sketch: Vec<u32>,
+    #[pyo3(get)]
+    numbers: Py<PyFrozenSet>,
+    #[pyo3(get)]
+    language: Py<PyString>,
+    #[pyo3(get)]
+    guard_digest: u32,
+    #[pyo3(get)]
+    numbers_hash: u32,
+}
+
+#[pymethods]
+impl Analysis {
+    /// The sketch as a tuple of ints (``tokens.content_sketch``), made when read.
+    #[getter]
+    fn sketch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.sketch)
     }
 }
 
@@ -394,40 +430,48 @@ impl TextAnalyser {
         Some(content.iter().map(|&i| words.string(py, i)).collect())
     }
 
-    /// The tuple `analyse` returns, from what `measure` found. Makes GC-tracked objects:
-    /// call it with the word cache unlocked (a collection may run a finaliser, which may
-    /// analyse a text on this thread).
+    /// The `Analysis` that `analyse` returns, from what `measure` found. Makes GC-tracked
+    /// objects: call it with the word cache unlocked (a collection may run a finaliser,
+    /// which may analyse a text on this thread).
     fn to_python<'py>(
         &self,
         py: Python<'py>,
         found: &Found,
         content: Option<Vec<Py<PyString>>>,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let strings = |items: &[Vec<u8>]| -> PyResult<Bound<'py, PyFrozenSet>> {
-            if items.is_empty() {
-                return Ok(self.empty.bind(py).clone());
-            }
-            PyFrozenSet::new(py, items.iter().map(|s| std::str::from_utf8(s).unwrap()))
+    ) -> PyResult<Bound<'py, Analysis>> {
+        let numbers = if found.numbers.is_empty() {
+            self.empty.clone_ref(py)
+        } else {
+            PyFrozenSet::new(
+                py,
+                found
+                    .numbers
+                    .iter()
+                    .map(|s| std::str::from_utf8(s).unwrap()),
+            )?
+            .unbind()
         };
         let language = match found.language {
             Language::NoScript => &self.no_script,
             Language::Latin => &self.latin,
             Language::Label(i) => &self.languages[i],
         };
-        let content = match content {
-            Some(content) => Some(PyTuple::new(py, content)?),
+        let content_words = match content {
+            Some(content) => Some(PyTuple::new(py, content)?.unbind()),
             None => None,
         };
-        let result = (
-            found.digest,
-            content,
-            PyBytes::new(py, &pack(&found.sketch)),
-            strings(&found.numbers)?,
-            language.bind(py).clone(),
-            found.guard,
-            found.numbers_hash,
-        );
-        result.into_pyobject(py)
+        Bound::new(
+            py,
+            Analysis {
+                words_digest: found.digest,
+                content_words,
+                sketch: found.sketch.clone(),
+                numbers,
+                language: language.clone_ref(py),
+                guard_digest: found.guard,
+                numbers_hash: found.numbers_hash,
+            },
+        )
     }
 
     /// `analyse` of one text, with the GIL held throughout.
@@ -436,7 +480,7 @@ impl TextAnalyser {
         py: Python<'py>,
         text: &str,
         with_words: bool,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    ) -> PyResult<Option<Bound<'py, Analysis>>> {
         self.with_scratch(|scratch| {
             if scratch.load(text).is_none() {
                 return Ok(None);
@@ -506,25 +550,16 @@ impl TextAnalyser {
         })
     }
 
-    /// ``(digest, content_words, sketch, numbers, language, guard, numbers_hash)`` of
-    /// ``head`` (a text cut to the characters analysed), or None to leave it to the Python
-    /// code.
-    ///
-    /// ``digest`` is ``zlib.crc32`` of the lower-cased tokens joined by spaces; ``sketch``
-    /// the ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted and
-    /// packed (`pack`);
-    /// ``guard`` is ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the
-    /// sorted names joined by spaces; ``numbers_hash`` that of the sorted numbers alone (0
-    /// without any). The names themselves are not returned: only the
-    /// guard reads them where the core runs (a set of strings per text, made and freed
-    /// under the GIL for nothing; ``tokens.entities`` finds them when asked).
+    /// The `Analysis` of ``head`` (a text cut to the characters analysed), or None to leave
+    /// it to the Python code. Content words are made only ``with_words`` (they are Python
+    /// strings, where the rest is a few numbers).
     #[pyo3(signature = (head, with_words = true))]
     fn analyse<'py>(
         &self,
         py: Python<'py>,
         head: &Bound<'py, PyString>,
         with_words: bool,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    ) -> PyResult<Option<Bound<'py, Analysis>>> {
         let Some(text) = text_of(head) else {
             return Ok(None);
         };
@@ -545,7 +580,7 @@ impl TextAnalyser {
         py: Python<'py>,
         heads: Vec<Bound<'py, PyString>>,
         with_words: Vec<bool>,
-    ) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
+    ) -> PyResult<Vec<Option<Bound<'py, Analysis>>>> {
         if heads.len() != with_words.len() {
             return Err(PyValueError::new_err(format!(
                 "{} texts but {} with_words flags",
@@ -837,16 +872,10 @@ impl PiiScreen {
         PiiScreen {}
     }
 
-    fn may_match(&self, text: &Bound<'_, PyString>) -> Option<bool> {
-        let text = text_of(text)?;
-        text::charset(text)?;
-        let bytes = text.as_bytes();
-        Some(memchr::memchr(b'@', bytes).is_some() || screens::digit_run(bytes))
-    }
-
-    /// ``[]`` when ``may_match`` is False; else the ``(start, end, has_digit)`` runs of
-    /// characters in ``[\w.+\-@ ()]`` that hold an ``@`` or a digit: every match of a PII
-    /// pattern lies inside one. None to leave the text to Python.
+    /// ``[]`` when no PII pattern can match (``pii._may_hold_pii`` is False: no ``@`` and
+    /// no long run of digits); else the ``(start, end, has_digit)`` runs of characters in
+    /// ``[\w.+\-@ ()]`` that hold an ``@`` or a digit: every match of a PII pattern lies
+    /// inside one. None to leave the text to Python.
     fn segments(&self, text: &Bound<'_, PyString>) -> Option<Vec<(usize, usize, bool)>> {
         pii_segments_of(text_of(text)?)
     }
@@ -923,9 +952,10 @@ impl Groundedness {
 
 /// ``EquivalenceIndex`` and the answer scoring of ``ConsistencyDrift``, on text facts.
 ///
-/// ``observe((digest, sketch, guard), (answer_sketch, numbers_hash), answers_per_group)``
-/// groups an input by its facts (``words_digest``, ``content_sketch``, ``guard_digest``),
-/// scores the answer against the group's earlier answers (None when there are none), and
+/// ``observe(question, answer, answers_per_group)`` groups an input by its facts
+/// (``words_digest``, ``content_sketch``, ``guard_digest`` of an `Analysis` or a
+/// `Question`), scores the answer (``content_sketch`` and ``numbers_hash`` of an `Analysis`
+/// or an `Answer`) against the group's earlier answers (None when there are none), and
 /// keeps it if the group has room; ``observe_many(questions, answers, answers_per_group)``
 /// does that for each pair in turn. ``state()`` and ``restore(state)`` convert to and from
 /// the Python index's state: ``(groups, index, next, evicted)`` with groups least recently
@@ -942,61 +972,84 @@ type GroupState<K> = (i64, Vec<u32>, u32, Vec<K>, u64, Vec<(Vec<u32>, u32)>);
 /// ``EquivalenceIndex.state()``: groups, index entries, next group id, groups evicted.
 type IndexState<K> = (Vec<GroupState<K>>, Vec<(K, i64)>, i64, u64);
 
-/// A sketch's numbers as the analysis hands them over: little-endian `u32`s in one bytes
-/// object (one cache line for 16, where a tuple is 17 objects to read on another core).
-fn pack(sketch: &[u32]) -> Vec<u8> {
-    sketch.iter().flat_map(|v| v.to_le_bytes()).collect()
+/// An input as the index groups it: ``(words_digest, sketch, guard_digest)`` of
+/// ``tokens``, for a text the core did not analyse (an `Analysis` serves as it is).
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct Question {
+    words_digest: u32,
+    sketch: Vec<u32>,
+    guard_digest: u32,
 }
 
-/// A sketch as numbers: packed (see `pack`), or `content_sketch`'s tuple of ints, read item
-/// by item rather than through an iterator (half the time for 16 numbers).
-fn sketch_of(value: &Borrowed<'_, '_, PyAny>) -> PyResult<Vec<u32>> {
-    if let Ok(packed) = value.cast::<PyBytes>() {
-        let bytes = packed.as_bytes();
-        if bytes.len() % 4 != 0 {
-            return Err(PyValueError::new_err(
-                "a packed sketch holds 4 bytes per number",
-            ));
+#[pymethods]
+impl Question {
+    #[new]
+    fn new(words_digest: u32, sketch: Vec<u32>, guard_digest: u32) -> Self {
+        Question {
+            words_digest,
+            sketch,
+            guard_digest,
         }
-        return Ok(bytes
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect());
     }
-    if let Ok(tuple) = value.cast::<PyTuple>() {
-        let mut out = Vec::with_capacity(tuple.len());
-        for item in tuple.iter_borrowed() {
-            out.push(item.extract::<u32>()?);
-        }
-        return Ok(out);
-    }
-    value.extract()
 }
 
-/// A question ``(digest, sketch, guard)`` and an answer ``(sketch, numbers hash)`` as the
-/// index reads them.
+/// An answer as the index scores it: ``(sketch, numbers_hash)`` of ``tokens``, for a
+/// text the core did not analyse (an `Analysis` serves as it is).
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct Answer {
+    sketch: Vec<u32>,
+    numbers_hash: u32,
+}
+
+#[pymethods]
+impl Answer {
+    #[new]
+    fn new(sketch: Vec<u32>, numbers_hash: u32) -> Self {
+        Answer {
+            sketch,
+            numbers_hash,
+        }
+    }
+}
+
+/// The first `k` numbers of a sketch (``content_sketch(text, k)`` of a longer one).
+fn first(sketch: &[u32], k: usize) -> Vec<u32> {
+    sketch[..sketch.len().min(k)].to_vec()
+}
+
+/// A question and an answer (each an `Analysis`, or a `Question` and an `Answer`) as the
+/// index reads them: ``(digest, sketch, guard)`` with the sketch cut to `k`, and
+/// ``(sketch, numbers hash)``.
 type Observation = ((u32, Vec<u32>, u32), (Vec<u32>, u32));
 
 fn observation(
-    question: &Bound<'_, PyTuple>,
-    answer: &Bound<'_, PyTuple>,
+    question: &Bound<'_, PyAny>,
+    answer: &Bound<'_, PyAny>,
+    k: usize,
 ) -> PyResult<Observation> {
-    if question.len() != 3 || answer.len() != 2 {
-        return Err(PyValueError::new_err(
-            "questions are (digest, sketch, guard) and answers (sketch, numbers hash)",
-        ));
-    }
-    Ok((
+    let question = if let Ok(found) = question.cast::<Analysis>() {
+        let found = found.get();
         (
-            question.get_borrowed_item(0)?.extract::<u32>()?,
-            sketch_of(&question.get_borrowed_item(1)?)?,
-            question.get_borrowed_item(2)?.extract::<u32>()?,
-        ),
+            found.words_digest,
+            first(&found.sketch, k),
+            found.guard_digest,
+        )
+    } else {
+        let asked = question.cast::<Question>()?.get();
         (
-            sketch_of(&answer.get_borrowed_item(0)?)?,
-            answer.get_borrowed_item(1)?.extract::<u32>()?,
-        ),
-    ))
+            asked.words_digest,
+            first(&asked.sketch, k),
+            asked.guard_digest,
+        )
+    };
+    let answer = if let Ok(found) = answer.cast::<Analysis>() {
+        let found = found.get();
+        (found.sketch.clone(), found.numbers_hash)
+    } else {
+        let told = answer.cast::<Answer>()?.get();
+        (told.sketch.clone(), told.numbers_hash)
+    };
+    Ok((question, answer))
 }
 
 fn key_to_py(py: Python<'_>, key: consistency::Key) -> PyResult<Py<PyAny>> {
@@ -1039,11 +1092,11 @@ impl ConsistencyIndex {
 
     fn observe(
         &self,
-        question: &Bound<'_, PyTuple>,
-        answer: &Bound<'_, PyTuple>,
+        question: &Bound<'_, PyAny>,
+        answer: &Bound<'_, PyAny>,
         answers_per_group: usize,
     ) -> PyResult<Option<f64>> {
-        let (question, answer) = observation(question, answer)?;
+        let (question, answer) = observation(question, answer, self.sketch_size)?;
         let mut index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let (digest, sketch, guard) = question;
         Ok(index.observe(
@@ -1070,7 +1123,7 @@ impl ConsistencyIndex {
         }
         let mut pairs = Vec::with_capacity(questions.len());
         for (question, answer) in questions.iter().zip(answers.iter()) {
-            pairs.push(observation(question.cast()?, answer.cast()?)?);
+            pairs.push(observation(&question, &answer, self.sketch_size)?);
         }
         let k = self.sketch_size;
         Ok(py.detach(|| {
@@ -1140,53 +1193,6 @@ impl ConsistencyIndex {
     }
 }
 
-/// ``sketch.similarity(a, b, k)``: the estimated Jaccard similarity of two bottom-k
-/// sketches, or None when an element is not a 32-bit unsigned int (left to Python).
-#[pyfunction]
-fn similarity(a: &Bound<'_, PyTuple>, b: &Bound<'_, PyTuple>, k: usize) -> Option<f64> {
-    fn hashes(t: &Bound<'_, PyTuple>) -> Option<Vec<u32>> {
-        let mut found = Vec::with_capacity(t.len());
-        for item in t.iter() {
-            found.push(item.extract::<u32>().ok()?);
-        }
-        Some(found)
-    }
-    let (len_a, len_b) = (a.len(), b.len());
-    if len_a == 0 && len_b == 0 {
-        return Some(1.0);
-    }
-    if k == 0 {
-        return None; // Python divides by zero there
-    }
-    let mut sa = hashes(a)?;
-    let mut sb = hashes(b)?;
-    sa.sort_unstable();
-    sa.dedup();
-    sb.sort_unstable();
-    sb.dedup();
-    // Walk both sorted sets: the union in order, and which elements both hold.
-    let (mut i, mut j, mut union, mut common) = (0, 0, 0usize, 0usize);
-    let whole = len_a < k && len_b < k;
-    while (i < sa.len() || j < sb.len()) && (whole || union < k) {
-        let both = i < sa.len() && j < sb.len() && sa[i] == sb[j];
-        if both {
-            i += 1;
-            j += 1;
-            common += 1;
-        } else if j >= sb.len() || (i < sa.len() && sa[i] < sb[j]) {
-            i += 1;
-        } else {
-            j += 1;
-        }
-        union += 1;
-    }
-    if whole {
-        // Python divides by the tuples' lengths less the common count, as here.
-        return Some(common as f64 / (len_a + len_b - common) as f64);
-    }
-    Some(common as f64 / union as f64)
-}
-
 #[pymodule]
 mod _core {
     #[pymodule_export]
@@ -1197,8 +1203,8 @@ mod _core {
     use super::otlp::decode_traces;
     #[pymodule_export]
     use super::{
-        ConsistencyIndex, Groundedness, InjectionScreen, NeedleScreen, PiiScreen, TextAnalyser,
-        WordTable, similarity,
+        Analysis, Answer, ConsistencyIndex, Groundedness, InjectionScreen, NeedleScreen, PiiScreen,
+        Question, TextAnalyser, WordTable,
     };
 }
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import random
 
-from watchkeeper.detectors import Call, default_detectors
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors import Call, default_detectors, native_core
 
 #: Texts beyond what the compiled core handles, mixed into the stream (the Python path).
 ODD_TEXTS = (
@@ -54,7 +53,7 @@ def run_stream(n: int = 3000) -> dict[str, object]:
                 seen.append([i, detector.name, scores])
             if detector.drift_detected:
                 seen.append([i, detector.name, "alarm", detector.alarm_reason])
-    return {"native": native_core.CORE is not None, "seen": seen}
+    return {"native": native_core.AVAILABLE, "seen": seen}
 
 
 if __name__ == "__main__":

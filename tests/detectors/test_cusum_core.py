@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.change import rank_cusum
 from watchkeeper.detectors.change.rank_cusum import (
     MAX_STRATA,
@@ -30,7 +31,6 @@ from watchkeeper.detectors.change.rank_cusum import (
     _expected_score,
     _mid_score,
 )
-from watchkeeper.detectors.text import native_core
 
 SWITCHED_OFF = os.environ.get(native_core.SWITCH, "1").strip() == "0"
 pytestmark = pytest.mark.skipif(SWITCHED_OFF, reason="WATCHKEEPER_NATIVE=0: Python alone")

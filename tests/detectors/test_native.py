@@ -26,12 +26,13 @@ from typing import Any
 import pytest
 
 from tests.detectors import native_parity
-from watchkeeper.detectors import Call, ConsistencyDrift
+from watchkeeper.detectors import Call, ConsistencyDrift, native_core
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
+from watchkeeper.detectors.consistency.native_index import NativeEquivalenceIndex
 from watchkeeper.detectors.faithfulness.groundedness import LexicalGroundedness
 from watchkeeper.detectors.operational import refusal_rate
 from watchkeeper.detectors.safety import pii, prompt_injection
-from watchkeeper.detectors.text import native_core, sketch, tokens
+from watchkeeper.detectors.text import tokens
 from watchkeeper.detectors.text.language import language
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
@@ -120,24 +121,21 @@ def python_only() -> Iterator[None]:
     """The module-level functions without the core (its objects are put back afterwards)."""
     saved = (
         tokens._ANALYSER,
-        prompt_injection._NATIVE_SCREEN,
-        pii._NATIVE_SCREEN,
-        refusal_rate._NATIVE_SCREEN,
-        sketch._NATIVE,
+        prompt_injection._CORE_SCREEN,
+        pii._CORE_SCREEN,
+        refusal_rate._CORE_SCREEN,
     )
     tokens._ANALYSER = None
-    prompt_injection._NATIVE_SCREEN = pii._NATIVE_SCREEN = refusal_rate._NATIVE_SCREEN = None
-    sketch._NATIVE = None
+    prompt_injection._CORE_SCREEN = pii._CORE_SCREEN = refusal_rate._CORE_SCREEN = None
     tokens._FACTS.clear()
     try:
         yield
     finally:
         (
             tokens._ANALYSER,
-            prompt_injection._NATIVE_SCREEN,
-            pii._NATIVE_SCREEN,
-            refusal_rate._NATIVE_SCREEN,
-            sketch._NATIVE,
+            prompt_injection._CORE_SCREEN,
+            pii._CORE_SCREEN,
+            refusal_rate._CORE_SCREEN,
         ) = saved
         tokens._FACTS.clear()
 
@@ -179,9 +177,9 @@ def mismatches(texts: list[str], compute: Callable[[str], Any]) -> list[tuple[st
 def test_the_core_is_installed_unless_switched_off() -> None:
     """``make install`` builds the core; a broken build must not silently test Python twice."""
     if SWITCHED_OFF:
-        assert native_core.CORE is None
+        assert not native_core.AVAILABLE
     else:
-        assert native_core.CORE is not None, "pip install ./native (needs cargo on PATH)"
+        assert native_core.AVAILABLE, "pip install ./native (needs cargo on PATH)"
 
 
 @needs_core
@@ -223,9 +221,9 @@ def test_screens_equal_the_python_screens(corpus: str) -> None:
     """Each screen says exactly what the Python screen says wherever it does not decline."""
     texts = CORPORA[corpus]()
     injection, personal, refusal = (
-        prompt_injection._NATIVE_SCREEN,
-        pii._NATIVE_SCREEN,
-        refusal_rate._NATIVE_SCREEN,
+        prompt_injection._CORE_SCREEN,
+        pii._CORE_SCREEN,
+        refusal_rate._CORE_SCREEN,
     )
     assert injection is not None
     assert personal is not None
@@ -233,17 +231,16 @@ def test_screens_equal_the_python_screens(corpus: str) -> None:
     passed = 0
     for text in texts:
         head = text[:MAX_CHARS]
-        found = injection.may_match(head)
+        found = injection.one(head)
         if found is not None:
             assert found == prompt_injection._may_match(head.lower()), head
             passed += found
-        found = personal.may_match(head)
-        if found is not None:
-            assert found == pii._may_hold_pii(head), head
-            assert (personal.segments(head) != []) == found
-            passed += found
+        segments = personal.one(head)
+        if segments is not None:
+            assert (segments != []) == pii._may_hold_pii(head), head
+            passed += segments != []
         start = text[:300]
-        found = refusal.may_match(start)
+        found = refusal.one(start)
         if found is not None:
             assert found == any(needed in start.lower() for needed in refusal_rate._NEEDS)
             passed += found
@@ -281,28 +278,6 @@ def test_groundedness_equals_the_python_scorer(corpus: str) -> None:
 
 
 @needs_core
-def test_sketch_similarity_equals_the_python_code() -> None:
-    """Estimated Jaccard similarity of random tuples (duplicates, unsorted, all sizes)."""
-    rng = random.Random(5)
-    cases = []
-    for _ in range(5000):
-        k = rng.choice([0, 1, 2, 4, 16, 32])
-        a, b = (tuple(rng.randrange(60) for _ in range(rng.randrange(40))) for _ in "ab")
-        cases.append((a, b, k))
-    cases += [((2**32 - 1, 2**40), (1, 2), 16), ((-1,), (1,), 16), ((), (), 0)]
-
-    def similarity(case: tuple[tuple[int, ...], tuple[int, ...], int]) -> object:
-        try:
-            return sketch.similarity(*case)
-        except ZeroDivisionError:
-            return "ZeroDivisionError"
-
-    found = [similarity(case) for case in cases]
-    with python_only():
-        assert [similarity(case) for case in cases] == found
-
-
-@needs_core
 @pytest.mark.parametrize("corpus", ["chatterbot", "production"])
 @pytest.mark.parametrize("max_groups", [500, 40])
 def test_consistency_index_equals_the_python_index(corpus: str, max_groups: int) -> None:
@@ -315,16 +290,16 @@ def test_consistency_index_equals_the_python_index(corpus: str, max_groups: int)
 
     def run(native: bool) -> tuple[list[str], object]:
         detector = ConsistencyDrift(max_groups=max_groups)
-        assert detector._core is not None
+        assert isinstance(detector._index, NativeEquivalenceIndex)
         if not native:
-            detector._core = None
+            detector._index = detector.index
         seen = []
         for i, call in enumerate(calls):
             if i == len(calls) // 2:
+                assert isinstance(detector.__getstate__()["_index"], EquivalenceIndex)
                 detector = pickle.loads(pickle.dumps(detector))
-                assert isinstance(detector.__dict__["_index"], EquivalenceIndex)
                 if not native:
-                    detector._core = None
+                    detector._index = detector.index
             detector.update(call)
             seen.append(repr((detector.scores, detector.drift_detected)))
         index = detector.index
@@ -351,7 +326,7 @@ def test_consistency_batches_equal_the_python_index() -> None:
         nonlocal scored
         detector = ConsistencyDrift(max_groups=60)
         if not native:
-            detector._core = None
+            detector._index = detector.index
         out = []
         for start in range(0, len(calls), 300):
             batch = detector.update_many(calls[start : start + 300])

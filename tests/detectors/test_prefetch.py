@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 
 import pytest
 
 from tests.detectors.test_native import chatterbot_texts, fuzz_texts, production_texts
-from watchkeeper.detectors import default_detectors
-from watchkeeper.detectors.text import ahead, native_core, tokens
+from watchkeeper.detectors import default_detectors, native_core
+from watchkeeper.detectors.text import ahead, tokens
 from watchkeeper.detectors.text.prefetch import TextPrefetch
 
-FIELDS = ("digest", "sketch", "numbers", "entities", "language", "guard", "native")
+FIELDS = ("digest", "sketch", "numbers", "entities", "language", "guard")
+needs_core = pytest.mark.skipif(not native_core.AVAILABLE, reason="needs the compiled core")
 
 
 def facts_of(texts: Sequence[str], with_words: Sequence[bool]) -> list[tuple[object, ...]]:
-    """The memo's facts of each text, and its content words where they are asked for (a
-    text listed twice, as "" may be, has them made once, or on demand)."""
-    return [
-        (
-            *(getattr(tokens.text_facts(t, w), f) for f in FIELDS),
-            tokens.content_words(t) if w else None,
+    """The memo's facts of each text, whether the core analysed it, and its content words
+    where they are asked for (a text listed twice, as "" may be, has them made once, or on
+    demand)."""
+    found = []
+    for text, words in zip(texts, with_words, strict=True):
+        facts = tokens.text_facts(text, words)
+        found.append(
+            (
+                *(getattr(facts, name) for name in FIELDS),
+                facts.analysis is not None,
+                tokens.content_words(text) if words else None,
+            )
         )
-        for t, w in zip(texts, with_words, strict=True)
-    ]
+    return found
+
+
+def fields(analysis: native_core.TextAnalysis | None) -> tuple[object, ...] | None:
+    """Everything an analysis holds (analyses compare by what they hold)."""
+    if analysis is None:
+        return None
+    return (
+        analysis.words_digest,
+        analysis.content_words,
+        analysis.sketch,
+        analysis.numbers,
+        analysis.language,
+        analysis.guard_digest,
+        analysis.numbers_hash,
+    )
 
 
 class LoopAnalyser:
@@ -36,7 +58,7 @@ class LoopAnalyser:
 
     def analyse_many(
         self, heads: Sequence[str], with_words: Sequence[bool]
-    ) -> list[native_core.Analysis | None]:
+    ) -> list[native_core.TextAnalysis | None]:
         self.lists += 1
         return [self.analyser.analyse(h, w) for h, w in zip(heads, with_words, strict=True)]
 
@@ -71,11 +93,11 @@ def read_all(inputs: list[str], outputs: list[str]) -> list[tuple[object, ...]]:
     found = facts_of([*inputs, *outputs], [True] * len(inputs) + [False] * len(outputs))
     for screen in ahead.screens_for(None):
         side = inputs if screen.side == "input" else outputs
-        found.append(tuple(ahead.verdict(screen.detector, t) for t in side))
+        found.append(tuple(ahead.held(screen.detector).get(t) for t in side))
     return found
 
 
-@pytest.mark.skipif(native_core.CORE is None, reason="needs the compiled core")
+@needs_core
 @pytest.mark.parametrize("real", [True, False], ids=["core-analyse_many", "loop"])
 def test_prefetched_facts_are_the_facts_read_later(real: bool) -> None:
     """Facts in the memo and screen verdicts are what reading the texts gives: analyses
@@ -85,17 +107,13 @@ def test_prefetched_facts_are_the_facts_read_later(real: bool) -> None:
     if not real:
         assert tokens._ANALYSER is not None
         prefetch._analyser = LoopAnalyser(tokens._ANALYSER)  # type: ignore[assignment]
-    elif not prefetch.available:
-        pytest.skip("this build of the core has no analyse_many")
     screens = ahead.screens_for(None)
     assert {s.detector for s in screens} == {"prompt_injection", "pii_leak", "refusal_rate_drift"}
     tokens.forget_texts()
     expected = facts_of([*inputs, *outputs], [True] * len(inputs) + [False] * len(outputs))
     for screen in screens:
         side = inputs if screen.side == "input" else outputs
-        single = screen.many.__self__  # type: ignore[attr-defined]
-        read = single.segments if screen.detector == "pii_leak" else single.may_match
-        expected.append(tuple(read(t[: screen.head]) for t in side))
+        expected.append(tuple(screen.screen.one(t[: screen.head]) for t in side))
     tokens.forget_texts()
     jobs = [prefetch.submit(inputs[i::3], outputs[i::3]) for i in range(3)]
     for i, job in enumerate(jobs):
@@ -103,16 +121,15 @@ def test_prefetched_facts_are_the_facts_read_later(real: bool) -> None:
         TextPrefetch.take(job)
         # Every text the core handles is in the memo before anything reads it.
         part = [*inputs[i::3], *outputs[i::3]]
-        held = {id(t) for t in part if id(t) in tokens._FACTS}
-        assert held >= {id(t) for t in part if t.isascii()}
+        held = {t for t in part if t in tokens._FACTS}
+        assert held >= {t for t in part if t.isascii()}
+        assert all(ahead.held(screen.detector) for screen in screens)
         got = read_all(inputs[i::3], outputs[i::3])
-        n = len(inputs[i::3])
         want = [*expected[i : len(inputs) : 3], *expected[len(inputs) + i : 2 * len(inputs) : 3]]
         want += [tuple(verdicts[i::3]) for verdicts in expected[2 * len(inputs) :]]
         assert got == want
-        assert all(v is not ahead.MISSING for v in got[2 * n :])
     tokens.forget_texts()
-    assert all(ahead.verdict(s.detector, inputs[0]) is ahead.MISSING for s in screens)
+    assert not any(ahead.held(screen.detector) for screen in screens)
     prefetch.close()
 
 
@@ -124,7 +141,7 @@ def test_without_the_core_nothing_is_submitted(monkeypatch: pytest.MonkeyPatch) 
     TextPrefetch.take(None)  # nothing to do
 
 
-@pytest.mark.skipif(native_core.CORE is None, reason="needs the compiled core")
+@needs_core
 @pytest.mark.parametrize("max_words", [100_000, 64], ids=["cache-kept", "cache-emptied-midway"])
 def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
     """Equal to ``analyse`` text by text, also when the word cache fills up and is emptied
@@ -132,11 +149,8 @@ def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
     analysed again), and for short lists (analysed without releasing the GIL)."""
     from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
 
-    assert native_core.CORE is not None
-    make = native_core.CORE.TextAnalyser
+    make = importlib.import_module("watchkeeper.native").TextAnalyser
     listed = make(STOPWORDS, LANGUAGE_OF, tokens.SKETCH_SIZE, max_words)
-    if not hasattr(listed, "analyse_many"):
-        pytest.skip("this build of the core has no analyse_many")
     one = make(STOPWORDS, LANGUAGE_OF, tokens.SKETCH_SIZE, max_words)
     inputs, outputs = texts()
     with_words = [True] * len(inputs) + [False] * len(outputs)
@@ -144,8 +158,8 @@ def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
     for size in (len(heads), 5):
         for start in range(0, len(heads), size):
             part, flags = heads[start : start + size], with_words[start : start + size]
-            assert listed.analyse_many(part, flags) == [
-                one.analyse(h, w) for h, w in zip(part, flags, strict=True)
+            assert list(map(fields, listed.analyse_many(part, flags))) == [
+                fields(one.analyse(h, w)) for h, w in zip(part, flags, strict=True)
             ]
     with pytest.raises(ValueError, match="2 texts but 1 with_words"):
         listed.analyse_many(["a", "b"], [True])
@@ -169,7 +183,7 @@ def test_a_failed_prefetch_leaves_the_texts_to_be_analysed_when_read(
     with caplog.at_level("ERROR"):
         TextPrefetch.take(job)
     assert "analysing texts ahead failed" in caplog.text
-    assert id(text) not in tokens._FACTS
+    assert text not in tokens._FACTS
     assert tokens.content_words(text) == ("invoice", "march")
     tokens.forget_texts()
     prefetch.close()
@@ -190,7 +204,7 @@ def test_a_forked_child_gets_a_thread_of_its_own() -> None:
         try:
             tokens.forget_texts()
             job = prefetch.submit(["a question about invoices"], ["an answer"])
-            code = 0 if job is not None and job[2].result(timeout=10) is not None else 1
+            code = 0 if job is not None and job.found.result(timeout=10) is not None else 1
         finally:
             os._exit(code)  # never run the rest of the tests in the child
     _, status = os.waitpid(pid, 0)
@@ -198,7 +212,7 @@ def test_a_forked_child_gets_a_thread_of_its_own() -> None:
     prefetch.close()
 
 
-@pytest.mark.skipif(native_core.word_table({}) is None, reason="needs a core with word tables")
+@needs_core
 def test_look_up_many_counts_the_content_words_found_in_each_table() -> None:
     """Per text and table: the number of content words, how many are in the table (each
     occurrence), and the highest value among them, as ``tokens.content_words`` gives them;

@@ -57,9 +57,9 @@ from watchkeeper.detectors import (
     RateDrift,
     TopicDrift,
     default_detectors,
+    native_core,
 )
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
-from watchkeeper.detectors.text import native_core
 
 # --- bookkeeping ------------------------------------------------------------------------
 NONE = "\u2013"  # an en dash: nothing to report
@@ -518,7 +518,7 @@ def part_cost(
 def cost_here(name: str, calls_measured: int, rounds: int) -> dict[str, Any]:
     """Part 3 on one workload in this process, with the core if it is loaded."""
     total, alone = part_cost(COST_WORKLOADS[name][1](5000 + calls_measured), calls_measured, rounds)
-    return {"native": native_core.CORE is not None, "total": total, "alone": alone}
+    return {"native": native_core.AVAILABLE, "total": total, "alone": alone}
 
 
 def cost_in_child(name: str, calls_measured: int, rounds: int, native: bool) -> dict[str, Any]:

@@ -22,8 +22,7 @@ import sys
 import time
 from typing import Any
 
-from watchkeeper.detectors import default_detectors
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors import default_detectors, native_core
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     tune_for_throughput()  # as the collector runs
     warm, measured = calls[: args.warmup], calls[args.warmup :]
-    core = "with the compiled core" if native_core.CORE is not None else "Python alone"
+    core = "with the compiled core" if native_core.AVAILABLE else "Python alone"
     print(f"µs of CPU per call ({core})")
 
     def timed(stage: DetectorStage, batch: list[Any]) -> str:

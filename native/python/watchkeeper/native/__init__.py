@@ -2,9 +2,10 @@
 detectors and the collector run without it, with the same results).
 
 ``watchkeeper-detectors`` uses these classes when this distribution is installed and
-``WATCHKEEPER_NATIVE`` is not ``0``. Each returns exactly what the Python code returns, or
+``WATCHKEEPER_NATIVE`` is not ``0``, through one module: ``watchkeeper.detectors.native_core``
+(nothing else imports this package). Each returns exactly what the Python code returns, or
 None where it does not handle the input (letters beyond ASCII, lone surrogates), and the
-Python code then runs. See ``watchkeeper.detectors.text.native_core``.
+Python code then runs.
 
 ``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
@@ -14,29 +15,33 @@ a batch's payloads in one call, for as long as they need no Python.
 """
 
 from watchkeeper.native._core import (
+    Analysis,
+    Answer,
     ConsistencyIndex,
     Groundedness,
     InjectionScreen,
     NeedleScreen,
     PiiScreen,
+    Question,
     TextAnalyser,
     WordTable,
     decode_calls,
     decode_run,
     decode_traces,
-    similarity,
 )
 
 __all__ = [
+    "Analysis",
+    "Answer",
     "ConsistencyIndex",
     "Groundedness",
     "InjectionScreen",
     "NeedleScreen",
     "PiiScreen",
+    "Question",
     "TextAnalyser",
     "WordTable",
     "decode_calls",
     "decode_run",
     "decode_traces",
-    "similarity",
 ]

@@ -20,16 +20,17 @@ from typing import Any, NamedTuple
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
 from watchkeeper.collector.processors.normalize import DecodedResource
 from watchkeeper.collector.record import CallRecord
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors import native_core
 from watchkeeper.sdk import attributes as attr
 
 # The core as the detectors load it: one import, one switch (``WATCHKEEPER_NATIVE``).
+_DECODER = native_core.otlp_decoder()
+
 # Arguments: payload, feedback key, now (ns, bounds start times), the record class (which
 # the core fills positionally, in field order).
 _DECODE: Callable[[bytes, str, int, type[CallRecord]], list[DecodedResource] | None] | None = (
-    getattr(native_core.CORE, "decode_calls", None)
+    None if _DECODER is None else _DECODER.decode_calls
 )
-
 
 # Arguments: payloads (``Payload`` tuples), where to start, feedback key, now (ns), the
 # record class, the largest payload taken.
@@ -39,7 +40,7 @@ _RUN: (
         tuple[list[CallRecord], int, int, list[DecodedResource] | None],
     ]
     | None
-) = getattr(native_core.CORE, "decode_run", None)
+) = None if _DECODER is None else _DECODER.decode_run
 
 
 class Run(NamedTuple):

@@ -7,10 +7,17 @@ import random
 from collections.abc import Sequence
 from statistics import NormalDist
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.change.calibration import cusum_threshold
 from watchkeeper.detectors.change.cell_scores import CellScores, calibrate_cells
 from watchkeeper.detectors.change.sequential_ranks import SequentialRanks
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors.native_core import (
+    BinnedReference,
+    CellIncrements,
+    CusumProgress,
+    CusumState,
+    StratumState,
+)
 
 try:  # the C function behind NormalDist.inv_cdf, without the Python call around it
     from _statistics import _normal_dist_inv_cdf  # type: ignore[import-not-found]
@@ -324,41 +331,39 @@ class SelfStartingCusum:
         cells = None
         draw = None
         if state.cells is not None:
-            cells = (state.unit, state.up_slope, state.up_drift, state.down_slope, state.down_drift)
+            cells = CellIncrements(
+                state.unit, state.up_slope, state.up_drift, state.down_slope, state.down_drift
+            )
         else:  # ties are broken at random, by this generator (called from the core)
             draw = self._rng.random
-        # The bins are SequentialRanks' own lists: the core adds to the counts in place.
-        progress = core.cusum_steps(
-            values,
-            strata,
-            start,
-            z_mids,
-            cusum=(
-                self.n,
-                self.warmup,
-                self.upper,
-                self.lower,
-                self.threshold,
-                self.k,
-                self.direction,
-            ),
-            stratum=(stratum, state.seen, state.calibrate_at, cells),
-            bins=(ranks._edges, ranks._before, ranks._at, ranks._counts, ranks._total),
-            draw=draw,
+        cusum = CusumState(
+            self.n, self.warmup, self.upper, self.lower, self.threshold, self.k, self.direction
         )
-        stop, change, self.n, self.upper, self.lower, last, seen, total = progress
-        state.seen = seen
-        ranks._total = total
-        if last is not None:
-            self.z, self.z_mid = last
+        progress = CusumProgress(
+            *core.cusum_steps(
+                values,
+                strata,
+                start,
+                z_mids,
+                cusum=cusum,
+                stratum=StratumState(stratum, state.seen, state.calibrate_at, cells),
+                bins=BinnedReference(*ranks.bin_lists, ranks.count),
+                draw=draw,
+            )
+        )
+        self.n, self.upper, self.lower = progress.n, progress.upper, progress.lower
+        state.seen = progress.seen
+        ranks.recount(progress.total)
+        if progress.last is not None:
+            self.z, self.z_mid = progress.last
             self.drift_detected = False
-        if change:  # the last value it processed raised an alarm
+        if progress.change is not None:  # the last value it processed raised an alarm
             # This module's own (interned) strings, as ``update`` stores: pickles memoise
             # strings by identity, so another "up" would make another checkpoint.
-            change = "up" if change == "up" else "down"
-            alarms.append((stop - 1, change))
+            change = "up" if progress.change == "up" else "down"
+            alarms.append((progress.stop - 1, change))
             self._alarm(change)
-        return stop
+        return progress.stop
 
     def _new_stratum(self, stratum: int) -> _Stratum:
         strata = self._strata

@@ -6,6 +6,18 @@ import bisect
 import math
 from array import array
 from statistics import NormalDist
+from typing import NamedTuple
+
+
+class BinLists(NamedTuple):
+    """The binned reference of a :class:`SequentialRanks`: values strictly between
+    ``edges[i - 1]`` and ``edges[i]`` count in bin ``before[i]``, values equal to ``edges[i]``
+    in bin ``at[i]``; ``counts`` per bin."""
+
+    edges: list[float]
+    before: list[int]
+    at: list[int]
+    counts: list[int]
 
 
 class SequentialRanks:
@@ -80,6 +92,16 @@ class SequentialRanks:
     def binned(self) -> bool:
         """True once only bin counts are kept (cells are bins rather than tie blocks)."""
         return self._values is None
+
+    @property
+    def bin_lists(self) -> BinLists:
+        """The lists of the binned reference themselves (empty before binning), for the
+        compiled core's loop, which adds to the counts in place (then :meth:`recount`)."""
+        return BinLists(self._edges, self._before, self._at, self._counts)
+
+    def recount(self, total: int) -> None:
+        """Set the number of values ranked after ``bin_lists.counts`` were added to."""
+        self._total = total
 
     def cell(self, x: float) -> tuple[float, float]:
         """``(low, high)``: the rank fractions ``x`` can take, then ``x`` joins the reference.

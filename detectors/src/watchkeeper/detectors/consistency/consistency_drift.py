@@ -4,30 +4,37 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
-from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
+from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex, IndexState
+from watchkeeper.detectors.consistency.native_index import NativeEquivalenceIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
-from watchkeeper.detectors.text import native_core
-from watchkeeper.detectors.text.native_core import Sketch
-from watchkeeper.detectors.text.sketch import similarity
-from watchkeeper.detectors.text.tokens import (
-    SKETCH_SIZE,
-    content_sketch,
-    guard_digest,
-    numbers_hash,
-    text_facts,
-    words_digest,
-)
 
-_SKETCH = 16
-#: An input's facts for the core's index: (words_digest, content_sketch, guard_digest).
-_Question = tuple[int, Sketch, int]
-#: An answer's (content_sketch, hash of its numbers).
-_Answer = tuple[Sketch, int]
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
+
+
+class AnswerIndex(Protocol):
+    """Groups of equivalent inputs and their first answers: an
+    :class:`~.equivalence.EquivalenceIndex`, or the same kept by the compiled core."""
+
+    def observe(self, text: str, output: str, answers_per_group: int) -> float | None:
+        """``EquivalenceIndex.observe``."""
+
+    def observe_many(
+        self, texts: Sequence[str], outputs: Sequence[str], answers_per_group: int
+    ) -> list[float | None]:
+        """``EquivalenceIndex.observe_many``."""
+
+    def state(self) -> IndexState:
+        """``EquivalenceIndex.state``."""
+
+
+def _answer_index(index: EquivalenceIndex) -> AnswerIndex:
+    """``index``, kept by the compiled core from now on where it can be."""
+    return NativeEquivalenceIndex.of(index) or index
 
 
 class ConsistencyDrift(Detector):
@@ -97,9 +104,7 @@ class ConsistencyDrift(Detector):
         self.shift = shift
         self.warmup = warmup
         self.seed = seed
-        self._index = EquivalenceIndex(max_groups=max_groups, threshold=threshold)
-        #: The same index and scoring in the compiled core (see ``native_core``), or None.
-        self._core = self._native_index()
+        self._index = _answer_index(EquivalenceIndex(max_groups=max_groups, threshold=threshold))
         self._cusum = SelfStartingCusum(
             target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
         )
@@ -112,15 +117,10 @@ class ConsistencyDrift(Detector):
     @property
     def index(self) -> EquivalenceIndex:
         """The groups of equivalent inputs (a copy, when the compiled core keeps them)."""
-        if self._core is None:
+        if isinstance(self._index, EquivalenceIndex):
             return self._index
-        index = EquivalenceIndex(
-            max_groups=self._index.max_groups,
-            threshold=self._index.threshold,
-            sketch_size=self._index.sketch_size,
-            index_keys=self._index.index_keys,
-        )
-        index.restore(self._core.state())
+        index = EquivalenceIndex(max_groups=self.max_groups, threshold=self.threshold)
+        index.restore(self._index.state())
         return index
 
     def update(self, call: CallView) -> None:
@@ -145,21 +145,11 @@ class ConsistencyDrift(Detector):
         consistency = [nan] * len(calls)
         coverage = [nan] * len(calls)
         observed = [i for i, call in enumerate(calls) if not call.is_error]
-        core = self._core
-        if core is not None:
-            # One call into the core for the batch: it groups the inputs without the GIL.
-            questions: list[_Question] = []
-            answers: list[_Answer] = []
-            for i in observed:
-                question, answer = self._facts(calls[i])
-                questions.append(question)
-                answers.append(answer)
-            found = core.observe_many(questions, answers, self.answers_per_group)
-        else:
-            found = [
-                self._score(calls[i].input_text or "", self._answer(calls[i].output_text or ""))
-                for i in observed
-            ]
+        found = self._index.observe_many(
+            [calls[i].input_text or "" for i in observed],
+            [calls[i].output_text or "" for i in observed],
+            self.answers_per_group,
+        )
         scored: list[float] = []
         at: list[int] = []
         for i, score in zip(observed, found, strict=True):
@@ -186,12 +176,8 @@ class ConsistencyDrift(Detector):
     def _observe(self, call: CallView) -> float | None:
         """The call's score (None when its input had no earlier equivalent with an
         answer); keeps the input's group and the running coverage up to date."""
-        core = self._core
-        if core is not None:
-            question, answer = self._facts(call)
-            score = core.observe(question, answer, self.answers_per_group)
-        else:
-            score = self._score(call.input_text or "", self._answer(call.output_text or ""))
+        text, output = call.input_text or "", call.output_text or ""
+        score = self._index.observe(text, output, self.answers_per_group)
         self._cover(score)
         return score
 
@@ -202,69 +188,16 @@ class ConsistencyDrift(Detector):
         self.coverage += alpha * ((0.0 if score is None else 1.0) - self.coverage)
         return self.coverage
 
-    def _facts(self, call: CallView) -> tuple[_Question, _Answer]:
-        """The input's ``(words_digest, content_sketch, guard_digest)`` and the answer's
-        ``(content_sketch, numbers hash)``, for the core's index."""
-        text = call.input_text or ""
-        output = call.output_text or ""
-        asked, told = text_facts(text), text_facts(output)
-        digest, packed, guard = asked.digest, asked.packed, asked.guard
-        stated, answer_packed = told.numbers_hash, told.packed
-        size = self._index.sketch_size
-        if (
-            digest is not None
-            and packed is not None
-            and guard is not None
-            and stated is not None
-            and answer_packed is not None
-            and size <= SKETCH_SIZE
-        ):
-            # Everything is in the memo (the core's analysis makes it all at once): read it
-            # here rather than through five look-ups of the same two entries, and hand the
-            # core its sketches packed, as they came.
-            return (digest, packed[: 4 * size], guard), (answer_packed[: 4 * _SKETCH], stated)
-        question = (words_digest(text), content_sketch(text, size), guard_digest(text))
-        return question, self._answer(output)
-
-    @staticmethod
-    def _answer(output: str) -> tuple[tuple[int, ...], int]:
-        """The answer's ``(content_sketch, numbers hash)``."""
-        return content_sketch(output, _SKETCH), numbers_hash(output)
-
-    def _score(self, text: str, answer: tuple[tuple[int, ...], int]) -> float | None:
-        """The answer's mean similarity to its group's first answers (None without any),
-        then keep it among them if there is room."""
-        gid, _ = self._index.find_or_add(text)
-        earlier = self._index.groups[gid].outputs
-        score = None
-        if earlier:
-            total = 0.0
-            for words_sketch, numbers_hash in earlier:
-                s = similarity(answer[0], words_sketch, _SKETCH)
-                if answer[1] and numbers_hash and answer[1] != numbers_hash:
-                    s *= 0.5
-                total += s
-            score = total / len(earlier)
-        if len(earlier) < self.answers_per_group:
-            earlier.append(answer)
-        return score
-
-    def _native_index(self) -> native_core.ConsistencyIndex | None:
-        index = self._index
-        return native_core.consistency_index(
-            index.max_groups, index.threshold, index.sketch_size, index.index_keys, index.state()
-        )
-
     def __getstate__(self) -> dict[str, object]:
-        # Checkpoints hold the Python index, whether or not the core is installed.
+        # Checkpoints hold the Python index, whether or not the core keeps it.
         state = self.__dict__.copy()
         state["_index"] = self.index
-        state["_core"] = None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._core = self._native_index()
+        self.__dict__.pop("_core", None)  # saved when the core's index was kept apart
+        self._index = _answer_index(self.index)
 
     @property
     def scores(self) -> Mapping[str, float]:

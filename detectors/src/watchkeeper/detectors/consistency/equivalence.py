@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from watchkeeper.detectors.text.sketch import similarity
-from watchkeeper.detectors.text.tokens import content_sketch, guard_digest, words_digest
+from watchkeeper.detectors.text.tokens import (
+    content_sketch,
+    guard_digest,
+    numbers_hash,
+    words_digest,
+)
 
-#: One group as :meth:`EquivalenceIndex.state` lists it: id, sketch, guard, index keys,
-#: members, and (answer sketch, numbers hash) of its first answers.
-GroupState = tuple[int, tuple[int, ...], int, list[object], int, list[tuple[tuple[int, ...], int]]]
-#: :meth:`EquivalenceIndex.state`: groups (least recently used first), index entries, the
-#: next group id, groups evicted.
-IndexState = tuple[list[GroupState], list[tuple[object, int]], int, int]
+#: Size of the sketch of an answer's content words that answers are compared by.
+ANSWER_SKETCH = 16
+#: An answer as a group keeps it: the sketch of its content words, the hash of its numbers.
+Answer = tuple[tuple[int, ...], int]
+
+
+class GroupState(NamedTuple):
+    """One group as :meth:`EquivalenceIndex.state` lists it."""
+
+    gid: int
+    sketch: tuple[int, ...]
+    guard: int
+    #: Its index keys: ``("=", words digest)`` or ``(guard, sketch hash)``.
+    keys: list[object]
+    members: int
+    #: Its first answers.
+    outputs: list[Answer]
+
+
+class IndexState(NamedTuple):
+    """Everything an :class:`EquivalenceIndex` learned, as plain values."""
+
+    #: Least recently used first.
+    groups: list[GroupState]
+    #: ``(key, group id)``.
+    entries: list[tuple[object, int]]
+    next: int
+    evicted: int
 
 
 class Group:
@@ -26,7 +55,7 @@ class Group:
         self.keys = keys
         self.members = 1
         #: (bottom-k sketch of the answer's content words, hash of its numbers), newest last.
-        self.outputs: list[tuple[tuple[int, ...], int]] = []
+        self.outputs: list[Answer] = []
 
 
 class EquivalenceIndex:
@@ -103,6 +132,43 @@ class EquivalenceIndex:
             self._evict()
         return gid, False
 
+    def observe(self, text: str, output: str, answers_per_group: int) -> float | None:
+        """Group ``text``, and score ``output`` against the group's first answers: the mean
+        estimated Jaccard similarity of their content words, each halved when the numbers
+        of the two contradict ("30 days" against "14 days"); None while the group has no
+        answer. ``output`` joins those answers if there are fewer than ``answers_per_group``.
+
+        >>> index = EquivalenceIndex()
+        >>> index.observe("What is the refund window?", "Refunds within 30 days.", 3) is None
+        True
+        >>> index.observe("what's the refund window", "Refunds within 14 days.", 3)
+        0.5
+        """
+        answer = (content_sketch(output, ANSWER_SKETCH), numbers_hash(output))
+        gid, _ = self.find_or_add(text)
+        earlier = self.groups[gid].outputs
+        score = None
+        if earlier:
+            total = 0.0
+            for words_sketch, stated in earlier:
+                s = similarity(answer[0], words_sketch, ANSWER_SKETCH)
+                if answer[1] and stated and answer[1] != stated:
+                    s *= 0.5
+                total += s
+            score = total / len(earlier)
+        if len(earlier) < answers_per_group:
+            earlier.append(answer)
+        return score
+
+    def observe_many(
+        self, texts: Sequence[str], outputs: Sequence[str], answers_per_group: int
+    ) -> list[float | None]:
+        """``observe`` of each (text, output) pair in turn."""
+        return [
+            self.observe(text, output, answers_per_group)
+            for text, output in zip(texts, outputs, strict=True)
+        ]
+
     def _touch(self, gid: int) -> None:
         group = self.groups[gid]
         group.members += 1
@@ -126,18 +192,13 @@ class EquivalenceIndex:
         return len(self.groups)
 
     def state(self) -> IndexState:
-        """Everything learned, as plain values: ``(groups, index, next, evicted)``.
-
-        Groups come least recently used first, as ``(gid, sketch, guard, keys, members,
-        outputs)``; index entries as ``(key, gid)``. The compiled core's index
-        (:func:`~watchkeeper.detectors.text.native_core.consistency_index`) reads and
-        writes the same.
-        """
+        """Everything learned, as plain values (the compiled core's index reads and writes
+        the same: :class:`~.native_index.NativeEquivalenceIndex`)."""
         groups = [
-            (gid, g.sketch, g.guard, list(g.keys), g.members, list(g.outputs))
+            GroupState(gid, g.sketch, g.guard, list(g.keys), g.members, list(g.outputs))
             for gid, g in self.groups.items()
         ]
-        return groups, list(self._index.items()), self._next, self.evicted
+        return IndexState(groups, list(self._index.items()), self._next, self.evicted)
 
     def restore(self, state: IndexState) -> None:
         """Replace what was learned with ``state`` (as :meth:`state` returns it)."""

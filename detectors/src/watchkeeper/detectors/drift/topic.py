@@ -10,7 +10,6 @@ from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
 from watchkeeper.detectors.descriptor_drift import TARGET_ARL
 from watchkeeper.detectors.text import ahead
-from watchkeeper.detectors.text.ahead import MISSING
 from watchkeeper.detectors.text.tokens import content_words
 
 #: Bound on distinct words counted while keywords are learned.
@@ -132,11 +131,10 @@ class TopicDrift(Detector):
         """Topic bucket of ``text``: its most specific keyword, or the last bucket (other)."""
         index = self._index
         held = self._lookup
-        looked_up = MISSING
-        if held is not None and held[0] is index:
-            looked_up = ahead.verdict(held[1].key, text)
-        if looked_up is not MISSING and looked_up is not None:
-            best: int = looked_up[2]
+        # The counts of the keywords' table, looked up ahead (while it is the current one).
+        counts = ahead.held(held[1].key).get(text) if held and held[0] is index else None
+        if counts is not None:
+            best: int = counts[2]  # the most specific keyword's index
         else:
             # The keywords among the words (a set operation in C), then the most specific.
             best = max(map(index.__getitem__, index.keys() & content_words(text)), default=-1)

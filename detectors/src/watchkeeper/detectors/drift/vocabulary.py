@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
 from watchkeeper.detectors.text import ahead
-from watchkeeper.detectors.text.ahead import MISSING
 from watchkeeper.detectors.text.tokens import content_words
 
 
@@ -97,11 +96,11 @@ class InputVocabularyDrift(DescriptorDrift):
             self.oov_rate = float("nan")
             return None
         held = self._lookup
-        looked_up = MISSING
-        if held is not None and held[0] is self.vocabulary:
-            looked_up = ahead.verdict(held[1].key, text)
-        if looked_up is not MISSING and looked_up is not None:
-            count, known, _ = looked_up
+        # The counts of the vocabulary's table, looked up ahead (while it is the current one).
+        vocabulary = self.vocabulary
+        counts = ahead.held(held[1].key).get(text) if held and held[0] is vocabulary else None
+        if counts is not None:
+            count, known, _ = counts
         else:
             found = content_words(text)
             count, known = len(found), sum(map(self.vocabulary.__contains__, found))

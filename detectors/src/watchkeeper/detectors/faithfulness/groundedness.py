@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from itertools import chain, pairwise
 from typing import Protocol
 
-from watchkeeper.detectors.text import native_core
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,

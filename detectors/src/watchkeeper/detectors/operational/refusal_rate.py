@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import ahead, native_core
+from watchkeeper.detectors.text import ahead
 
 #: Refusals announce themselves in the first sentence or two.
 _HEAD = 300
@@ -26,8 +27,19 @@ _NEEDS = (
     "i won", "unable to", "not able to", "must decline", "not allowed", "against",
 )  # fmt: skip
 
-#: The ``_NEEDS`` test in the compiled core.
-_NATIVE_SCREEN = native_core.needle_screen(_NEEDS)
+#: ``_may_be_refusal`` in the compiled core.
+_CORE_SCREEN = native_core.needle_screen(_NEEDS)
+
+
+def _may_be_refusal(head: str) -> bool:
+    """False when ``head`` holds none of ``_NEEDS`` (lower-cased): the core's test, or
+    Python's for a text it leaves to Python."""
+    if _CORE_SCREEN is not None:
+        found = _CORE_SCREEN.one(head)
+        if found is not None:
+            return found
+    lowered = head.lower()
+    return any(map(lowered.__contains__, _NEEDS))
 
 
 def is_refusal(text: str) -> bool:
@@ -36,16 +48,12 @@ def is_refusal(text: str) -> bool:
     >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
     (True, False)
     """
-    may_match = ahead.verdict(RefusalRateDrift.name, text)
-    if may_match is ahead.MISSING and _NATIVE_SCREEN is not None:
-        may_match = _NATIVE_SCREEN.may_match(text if len(text) <= _HEAD else text[:_HEAD])
-    if may_match is False:
+    may_match = ahead.held(RefusalRateDrift.name).get(text)
+    if may_match is None:
+        may_match = _may_be_refusal(text[:_HEAD])
+    if not may_match:
         return False
-    head = text[:_HEAD].lower()
-    for needed in _NEEDS:
-        if needed in head:
-            return _REFUSAL.search(head) is not None
-    return False
+    return _REFUSAL.search(text[:_HEAD].lower()) is not None
 
 
 class RefusalRateDrift(RateDrift):
@@ -73,21 +81,18 @@ class RefusalRateDrift(RateDrift):
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call; an answer the screen, run ahead, cleared is 0.0 without
         another look (most are)."""
-        held = ahead.held(self.name)
+        cleared = ahead.held(self.name)
         out: list[float | None] = []
         for call in calls:
             if call.is_error:
                 out.append(None)
                 continue
             text = call.output_text or ""
-            found = held.get(id(text))
-            if found is not None and found[1] is False and found[0] is text:
+            if cleared.get(text) is False:
                 out.append(0.0)
             else:
                 out.append(1.0 if is_refusal(text) else 0.0)
         return out
 
 
-ahead.register(
-    RefusalRateDrift.name, "output", _HEAD, getattr(_NATIVE_SCREEN, "may_match_many", None)
-)
+ahead.register(RefusalRateDrift.name, "output", _HEAD, _CORE_SCREEN)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import ahead, native_core
+from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 _KINDS: tuple[tuple[str, re.Pattern[str], float], ...] = (
@@ -66,8 +67,8 @@ def _iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-#: ``_may_hold_pii`` in the compiled core, which also says where matches may be.
-_NATIVE_SCREEN = native_core.pii_screen()
+#: ``_segments`` in the compiled core.
+_CORE_SCREEN = native_core.pii_screen()
 
 
 def _may_hold_pii(head: str) -> bool:
@@ -84,6 +85,17 @@ def _may_hold_digit_run(text: str) -> bool:
     return _RUN_SHAPE.search(shape) is not None
 
 
+def _segments(head: str) -> native_core.Segments:
+    """Runs of ``head`` where the patterns may match, as ``(start, end, has_digit)``: the
+    core finds the runs of the characters matches are made of; Python, for a text the core
+    leaves to it, only rules the whole head out (``[]``) or in."""
+    if _CORE_SCREEN is not None:
+        found = _CORE_SCREEN.one(head)
+        if found is not None:
+            return found
+    return [(0, len(head), True)] if _may_hold_pii(head) else []
+
+
 def find_pii(text: str) -> dict[str, list[str]]:
     """PII found in ``text``, by kind. Card numbers must pass Luhn, IBANs their checksum.
 
@@ -93,13 +105,9 @@ def find_pii(text: str) -> dict[str, list[str]]:
     {}
     """
     head = text[:MAX_CHARS]
-    segments = ahead.verdict(PIILeakDetector.name, text)
-    if segments is ahead.MISSING:
-        segments = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.segments(head)
+    segments = ahead.held(PIILeakDetector.name).get(text)
     if segments is None:
-        if not _may_hold_pii(head):
-            return {}
-        segments = [(0, len(head), True)]
+        segments = _segments(head)
     found: dict[str, list[str]] = {}
     # The patterns try, at each position in turn, every kind in order (a card number is not
     # also a phone). Their matches hold only characters of ``[\w.+\-@ ()]``, so scanning
@@ -176,7 +184,7 @@ class PIILeakDetector(RateDrift):
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call; an answer in which the screen, run ahead, found nowhere
         PII could be is 0.0 without another look (most are)."""
-        held = ahead.held(self.name)
+        segments = ahead.held(self.name)
         out: list[float | None] = []
         kinds: list[str] | None = None
         for call in calls:
@@ -185,8 +193,7 @@ class PIILeakDetector(RateDrift):
                 kinds = None
                 continue
             text = call.output_text or ""
-            found = held.get(id(text))
-            if found is not None and found[1] == [] and found[0] is text:
+            if segments.get(text) == []:
                 out.append(0.0)
                 kinds = None
                 continue
@@ -197,6 +204,4 @@ class PIILeakDetector(RateDrift):
         return out
 
 
-ahead.register(
-    PIILeakDetector.name, "output", MAX_CHARS, getattr(_NATIVE_SCREEN, "segments_many", None)
-)
+ahead.register(PIILeakDetector.name, "output", MAX_CHARS, _CORE_SCREEN)

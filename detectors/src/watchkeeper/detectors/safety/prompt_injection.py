@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.rate_drift import RateDrift
-from watchkeeper.detectors.text import ahead, native_core
+from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import MAX_CHARS
 
 #: (pattern, weight): how strongly a match alone indicates an attack, in (0, 1].
@@ -82,7 +83,7 @@ _SYSTEM_ROLES = (re.compile(r"system\s*:"), re.compile(r"#\s*system"))
 _PAYLOAD = 120
 _PAYLOAD_START = re.compile(f"[A-Za-z0-9+/]{{{_PAYLOAD}}}")
 #: ``_may_match`` in the compiled core (``_SYSTEM_TAGS`` contain "system": needles too).
-_NATIVE_SCREEN = native_core.injection_screen(_NEEDS + _SYSTEM_TAGS, _PAYLOAD)
+_CORE_SCREEN = native_core.injection_screen(_NEEDS + _SYSTEM_TAGS, _PAYLOAD)
 
 
 def _may_match(text: str) -> bool:
@@ -106,6 +107,16 @@ def _may_match(text: str) -> bool:
     return False
 
 
+def _screen(head: str) -> bool:
+    """``_may_match`` of the lower-cased (or case-folded) head: the core's, or Python's
+    for a text it leaves to Python."""
+    if _CORE_SCREEN is not None:
+        found = _CORE_SCREEN.one(head)
+        if found is not None:
+            return found
+    return _may_match(head.lower() if head.isascii() else head.casefold())
+
+
 def injection_risk(text: str) -> tuple[float, list[str]]:
     """Risk that ``text`` tries to subvert the model, in [0, 1], with the patterns matched.
 
@@ -117,14 +128,12 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
-    may_match = ahead.verdict(PromptInjectionDetector.name, text)
-    if may_match is ahead.MISSING:
-        may_match = None if _NATIVE_SCREEN is None else _NATIVE_SCREEN.may_match(head)
-    if may_match is False:
+    may_match = ahead.held(PromptInjectionDetector.name).get(text)
+    if may_match is None:
+        may_match = _screen(head)
+    if not may_match or not _SCREEN.search(head.lower()):
         return 0.0, []
     folded = head.lower() if head.isascii() else head.casefold()
-    if (may_match is None and not _may_match(folded)) or not _SCREEN.search(head.lower()):
-        return 0.0, []
     found: list[str] = []
     for match in _COMBINED.finditer(folded):
         name = match.lastgroup
@@ -170,13 +179,12 @@ class PromptInjectionDetector(RateDrift):
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call; an input that the screen, run ahead, cleared is 0.0
         without another look (most are)."""
-        held = ahead.held(self.name)
+        cleared = ahead.held(self.name)
         out: list[float | None] = []
         matched: list[str] | None = None
         for call in calls:
             text = call.input_text or ""
-            found = held.get(id(text))
-            if found is not None and found[1] is False and found[0] is text:
+            if cleared.get(text) is False:
                 out.append(0.0)
                 matched = None
                 continue
@@ -187,9 +195,4 @@ class PromptInjectionDetector(RateDrift):
         return out
 
 
-ahead.register(
-    PromptInjectionDetector.name,
-    "input",
-    MAX_CHARS,
-    getattr(_NATIVE_SCREEN, "may_match_many", None),
-)
+ahead.register(PromptInjectionDetector.name, "input", MAX_CHARS, _CORE_SCREEN)

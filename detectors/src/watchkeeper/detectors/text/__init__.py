@@ -1,6 +1,8 @@
 """Cheap text analysis shared by the detectors: words, numbers, entities, language, sketches.
 
-Everything here is pure Python on bounded prefixes of the text, so a 2 MB prompt costs
-no more than a long one. Results are memoised on the identity of the last few strings
-seen, because several detectors read the same call's input and output.
+The analysis reads the first ``tokens.MAX_CHARS`` characters of a text, so a 2 MB prompt
+costs little more than a long one (the memo hashes it once). Results are memoised per
+text (:mod:`.tokens`), because several detectors read the same call's input and output;
+the compiled core, where it is in use, finds most of them in one call (see
+:mod:`watchkeeper.detectors.native_core`).
 """

@@ -1,36 +1,34 @@
-"""Screens of the detectors run ahead on a run's texts, their verdicts kept per text.
+"""Verdicts found ahead of the detectors, on the thread of :class:`~.prefetch.TextPrefetch`.
 
-A detector's screen (the compiled core's quick test before a pattern runs, see
-:mod:`.native_core`) reads bytes only. Registered here, it is run by
-:class:`~watchkeeper.detectors.text.prefetch.TextPrefetch` on a list of texts with the GIL
-released, and the detector finds the verdict (:func:`verdict`) instead of running the
-screen again. A verdict is what the screen returns for the text, so results are the same
-with or without it.
+A detector's screen (the compiled core's quick test before its patterns run, see
+:mod:`~watchkeeper.detectors.native_core`) reads bytes only, so a list of texts can be
+screened with the GIL released. A detector registers its screen here (:func:`register`);
+the prefetch runs it on the run's inputs or outputs and keeps the verdicts by text
+(:func:`remember`), and the detector reads them (:func:`held`) instead of screening again.
+A detector instance's word table (an :class:`AheadLookup`: its vocabulary, its topic
+keywords), handed over by ``Detector.ahead_lookups``, is looked up in the inputs the same
+way and its counts kept under the table's key.
 
-A detector instance's word table (:class:`AheadLookup`: its vocabulary, its topic
-keywords) is looked up the same way in the inputs of the runs of its key, which the
-detector hands over with ``Detector.ahead_lookups``. A table stands for the words it was
-made from: when those change the detector makes a new one, under a new key, so a verdict
-of the old one is never read.
+A verdict is what the screen or the table gives for the text, so results are the same
+whether it was found ahead or not. Texts the core leaves to Python get no verdict: the
+detector finds none held and runs its own code. :func:`forget` (with
+``tokens.forget_texts``) drops them all.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from watchkeeper.detectors.text import native_core
-
-#: What :func:`verdict` returns for a text not screened ahead.
-MISSING: Any = object()
+from watchkeeper.detectors import native_core
 
 
 @dataclass(frozen=True)
 class AheadScreen:
-    """A screen to run ahead on the inputs or the outputs of the calls."""
+    """A detector's screen, to run ahead on the inputs or the outputs of the calls."""
 
     #: Name of the detector that reads the verdicts (screens of detectors not configured
     #: are not run).
@@ -38,31 +36,28 @@ class AheadScreen:
     side: Literal["input", "output"]
     #: Characters of each text the screen reads (the text is cut to them first).
     head: int
-    #: The screen of a list of texts, the GIL released (``*_many`` of a core screen).
-    many: Callable[[list[str]], list[Any]]
+    screen: native_core.Screen[Any]
 
 
 @dataclass(frozen=True)
 class AheadLookup:
-    """A word table to look up in the inputs of a run; verdicts are kept under ``key``.
-
-    A verdict is ``(words, found, best)``: the text's number of content words
-    (``tokens.content_words``), how many are in the table, and the highest value among
-    them (-1 for none); None for a text the core leaves to Python.
-    """
+    """A word table to look up in the inputs of a run; its counts are kept under ``key``
+    (:data:`~watchkeeper.detectors.native_core.WordCounts` per text)."""
 
     key: str
     table: native_core.WordTable
 
 
 _LOOKUP_KEYS = itertools.count()
-#: Whether the compiled core has word tables (without, detectors hand none over).
-CAN_LOOK_UP = getattr(native_core.CORE, "WordTable", None) is not None
+#: Whether word tables can be looked up ahead (with the compiled core): without, detectors
+#: hand none over, rather than build a table's words each run to find that out.
+CAN_LOOK_UP = native_core.AVAILABLE
 
 
-def lookup(detector: str, values: dict[str, int]) -> AheadLookup | None:
-    """A new table of ``values`` (word -> value) for ``detector``, under a key of its own;
-    None without a compiled core that has word tables."""
+def lookup(detector: str, values: Mapping[str, int]) -> AheadLookup | None:
+    """A new table of ``values`` (word -> value) for ``detector``, under a key of its own
+    (a table stands for the words it was made from: a detector whose words change makes a
+    new one, so counts of the old one are never read); None without the compiled core."""
     table = native_core.word_table(values)
     if table is None:
         return None
@@ -70,22 +65,22 @@ def lookup(detector: str, values: dict[str, int]) -> AheadLookup | None:
 
 
 _SCREENS: dict[str, AheadScreen] = {}
-# detector -> id(text) -> (text, verdict); the text is held so its id is not reused.
-_VERDICTS: dict[str, dict[int, tuple[str, Any]]] = {}
-_NONE_HELD: Mapping[int, tuple[str, Any]] = MappingProxyType({})
+#: Verdicts by detector (or lookup key), then by text.
+_HELD: dict[str, dict[str, Any]] = {}
+_NONE_HELD: Mapping[str, Any] = MappingProxyType({})
 
 
 def register(
     detector: str,
     side: Literal["input", "output"],
     head: int,
-    many: Callable[[list[str]], list[Any]] | None,
+    screen: native_core.Screen[Any] | None,
 ) -> None:
-    """Run ``detector``'s screen ahead from now on (replacing its earlier one): ``many`` on
-    the first ``head`` characters of the calls' inputs or outputs. ``many`` None (no
-    compiled core, or one built before it had list screens) registers nothing."""
-    if many is not None:
-        _SCREENS[detector] = AheadScreen(detector, side, head, many)
+    """Run ``detector``'s screen ahead from now on (replacing its earlier one) on the first
+    ``head`` characters of the calls' inputs or outputs; nothing without a screen (the
+    compiled core is not in use)."""
+    if screen is not None:
+        _SCREENS[detector] = AheadScreen(detector, side, head, screen)
 
 
 def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:
@@ -93,33 +88,20 @@ def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:
     return [s for name, s in _SCREENS.items() if detectors is None or name in detectors]
 
 
-def remember(detector: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:
-    """Keep the verdicts of ``detector``'s screen (or of a lookup, under its key) on
-    ``texts`` until :func:`forget`."""
-    held = _VERDICTS.setdefault(detector, {})
-    for text, found in zip(texts, verdicts, strict=True):
-        held[id(text)] = (text, found)
+def remember(name: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:
+    """Keep the verdicts of ``name``'s screen (or of a lookup, under its key) on ``texts``
+    until :func:`forget`; a verdict None (the text is left to Python) is not kept."""
+    held = _HELD.setdefault(name, {})
+    for text, verdict in zip(texts, verdicts, strict=True):
+        if verdict is not None:
+            held[text] = verdict
 
 
-def held(detector: str) -> Mapping[int, tuple[str, Any]]:
-    """Every verdict held for ``detector``: ``id(text) -> (text, verdict)`` (check that the
-    text is the one in hand: ids are reused). For a loop over many texts, where
-    :func:`verdict` per text would cost a call each."""
-    return _VERDICTS.get(detector, _NONE_HELD)
-
-
-def verdict(detector: str, text: str) -> Any:
-    """The verdict of ``detector``'s screen (or of a lookup, by its key) on ``text`` if it
-    ran ahead, else ``MISSING``."""
-    held = _VERDICTS.get(detector)
-    if held is None:
-        return MISSING
-    found = held.get(id(text))
-    if found is None or found[0] is not text:
-        return MISSING
-    return found[1]
+def held(name: str) -> Mapping[str, Any]:
+    """The verdicts of ``name``'s screen (or lookup) found ahead, by text."""
+    return _HELD.get(name, _NONE_HELD)
 
 
 def forget() -> None:
     """Drop every verdict (with the text memo: ``tokens.forget_texts``)."""
-    _VERDICTS.clear()
+    _HELD.clear()

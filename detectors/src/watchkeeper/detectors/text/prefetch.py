@@ -7,8 +7,9 @@ their results are made, so they can run on the other core while the feeding thre
 the detectors' Python on earlier texts. :class:`TextPrefetch` does that for the inputs and
 outputs of runs of calls handed to it in the order they will be read;
 :meth:`TextPrefetch.take` puts a run's results in the memo of :mod:`.tokens` (and the
-verdicts of :mod:`.ahead`) just before the detectors read those texts. The facts are the
-ones ``text_facts`` would make, the verdicts the ones the screens would give.
+verdicts in :mod:`.ahead`) just before the detectors read those texts. The facts are the
+ones ``text_facts`` would make, the verdicts the ones the screens would give. Without the
+core there is nothing to gain: texts are analysed when first read.
 """
 
 from __future__ import annotations
@@ -17,22 +18,44 @@ import logging
 import os
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from watchkeeper.detectors.text import ahead, native_core
+from watchkeeper.detectors import native_core
+from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
 from watchkeeper.detectors.text.tokens import MAX_CHARS, SKETCH_SIZE, remember
 
 log = logging.getLogger(__name__)
 
-#: What the thread found for one run: the analyses of its texts (inputs then outputs),
-#: and verdicts of screens and lookups: the name they are kept under, the side of the
-#: calls they read, one verdict per text.
-Found = tuple[
-    list[native_core.Analysis | None], list[tuple[str, Literal["input", "output"], list[Any]]]
-]
-#: One run handed to the thread: its inputs and outputs, and what it will find.
-Job = tuple[list[str], list[str], "Future[Found]"]
+
+@dataclass(frozen=True)
+class Verdicts:
+    """One screen's (or lookup's) verdicts on one side's texts of a run."""
+
+    #: The detector (or lookup key) they are kept under.
+    name: str
+    side: Literal["input", "output"]
+    #: One per text of that side, None for a text left to Python.
+    found: list[Any]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the thread found for one run."""
+
+    #: The core's analyses of the run's inputs, then its outputs.
+    analyses: list[native_core.TextAnalysis | None]
+    verdicts: list[Verdicts]
+
+
+@dataclass(frozen=True)
+class PrefetchJob:
+    """One run handed to the thread: its texts, and what the thread will find in them."""
+
+    inputs: list[str]
+    outputs: list[str]
+    found: Future[Found]
 
 
 def _heads(texts: list[str], size: int) -> list[str]:
@@ -51,17 +74,14 @@ class TextPrefetch:
     """
 
     def __init__(self, detectors: Collection[str] | None = None) -> None:
-        analyser = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
-        # Without the core (or with a core too old to analyse lists) there is nothing to
-        # gain: the texts are analysed when first read, as without a prefetch.
-        self._analyser = analyser if hasattr(analyser, "analyse_many") else None
+        self._analyser = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
         self._detectors = detectors
         self._thread: ThreadPoolExecutor | None = None
         self._pid = os.getpid()
 
     @property
     def available(self) -> bool:
-        """True when texts can be analysed ahead (the compiled core is installed)."""
+        """True when texts can be analysed ahead (the compiled core is in use)."""
         return self._analyser is not None
 
     def submit(
@@ -69,7 +89,7 @@ class TextPrefetch:
         inputs: list[str],
         outputs: list[str],
         lookups: Sequence[ahead.AheadLookup] = (),
-    ) -> Job | None:
+    ) -> PrefetchJob | None:
         """Start on a run's inputs (analysed with their content words, as the drift
         detectors read them, and looked up in ``lookups``) and outputs; None when
         unavailable. Runs are done in the order they are submitted."""
@@ -80,13 +100,14 @@ class TextPrefetch:
             # thread: work sent there would never run.
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-texts")
             self._pid = os.getpid()
-        job = self._thread.submit(self._work, inputs, outputs, list(lookups))
-        return inputs, outputs, job
+        found = self._thread.submit(self._work, inputs, outputs, list(lookups))
+        return PrefetchJob(inputs, outputs, found)
 
     def _work(
         self, inputs: list[str], outputs: list[str], lookups: list[ahead.AheadLookup]
     ) -> Found:
-        assert self._analyser is not None
+        analyser = self._analyser
+        assert analyser is not None
         # Each side's texts cut to each length once: the analysis and most screens read
         # the first MAX_CHARS characters.
         cut: dict[tuple[str, int], list[str]] = {}
@@ -98,36 +119,38 @@ class TextPrefetch:
             return found
 
         with_words = [True] * len(inputs) + [False] * len(outputs)
-        analyses = self._analyser.analyse_many(
+        analyses = analyser.analyse_many(
             [*heads("input", MAX_CHARS), *heads("output", MAX_CHARS)], with_words
         )
-        verdicts: list[tuple[str, Literal["input", "output"], list[Any]]] = [
-            (screen.detector, screen.side, screen.many(heads(screen.side, screen.head)))
+        verdicts = [
+            Verdicts(
+                screen.detector, screen.side, screen.screen.many(heads(screen.side, screen.head))
+            )
             for screen in ahead.screens_for(self._detectors)
         ]
-        if lookups and hasattr(self._analyser, "look_up_many"):
+        if lookups:
             tables = [lookup.table for lookup in lookups]
-            found = self._analyser.look_up_many(heads("input", MAX_CHARS), tables)
+            counts = analyser.look_up_many(heads("input", MAX_CHARS), tables)
             for i, lookup in enumerate(lookups):
-                column = [None if each is None else each[i] for each in found]
-                verdicts.append((lookup.key, "input", column))
-        return analyses, verdicts
+                column = [None if each is None else each[i] for each in counts]
+                verdicts.append(Verdicts(lookup.key, "input", column))
+        return Found(analyses, verdicts)
 
     @staticmethod
-    def take(job: Job | None) -> None:
+    def take(job: PrefetchJob | None) -> None:
         """Wait for a submitted run and put what was found in the memo. Call it after the
         memo was last emptied (``forget_texts``) and before the texts are read."""
         if job is None:
             return
-        inputs, outputs, found = job
         try:
-            analyses, verdicts = found.result()
+            found = job.found.result()
         except Exception:  # the texts are analysed and screened when first read instead
             log.exception("analysing texts ahead failed")
             return
-        remember([*inputs, *outputs], analyses)
-        for name, side, found_for in verdicts:
-            ahead.remember(name, inputs if side == "input" else outputs, found_for)
+        remember([*job.inputs, *job.outputs], found.analyses)
+        for verdicts in found.verdicts:
+            texts = job.inputs if verdicts.side == "input" else job.outputs
+            ahead.remember(verdicts.name, texts, verdicts.found)
 
     def close(self) -> None:
         """Stop the thread (after the runs in hand are done)."""

@@ -11,10 +11,8 @@ word and permutation: the difference between 3 and 40 microseconds in Python.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import repeat
-
-from watchkeeper.detectors.text import native_core
 
 
 def stable_hash(word: str) -> int:
@@ -51,12 +49,6 @@ _HASHES: dict[str, int] = {}
 _HASHES_MAX = 100_000
 
 
-#: ``similarity`` in the compiled core (see :mod:`.native_core`), or None.
-_NATIVE: Callable[[tuple[int, ...], tuple[int, ...], int], float | None] | None = (
-    None if native_core.CORE is None else native_core.CORE.similarity
-)
-
-
 def similarity(a: tuple[int, ...], b: tuple[int, ...], k: int) -> float:
     """Estimated Jaccard similarity of two sets from their bottom-``k`` sketches.
 
@@ -67,10 +59,6 @@ def similarity(a: tuple[int, ...], b: tuple[int, ...], k: int) -> float:
     >>> similarity((), (), k=8)
     1.0
     """
-    if _NATIVE is not None:
-        found = _NATIVE(a, b, k)
-        if found is not None:
-            return found
     if not a and not b:
         return 1.0
     sa = set(a)

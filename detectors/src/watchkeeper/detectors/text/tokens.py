@@ -1,4 +1,4 @@
-"""Words, content words, numbers and named entities of a text, memoised per string."""
+"""Words, content words, numbers and named entities of a text, memoised per text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import zlib
 from collections.abc import Sequence
 from itertools import chain
 
-from watchkeeper.detectors.text import ahead, native_core
+from watchkeeper.detectors import native_core
+from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
 from watchkeeper.detectors.text.sketch import sketch
 from watchkeeper.detectors.text.token_split import split_tokens
@@ -23,9 +24,6 @@ _TOKEN = re.compile(
     r"|[^\W_]+(?:['\u2019][^\W_]+)*"
 )
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:['.,][a-z0-9]+)*")
-#: Joins the pieces of ``tokenize_pieces``: a token no piece holds (that is checked).
-_BREAK = "qzxpiecebreakxzq"
-_PIECE_BREAK = f" {_BREAK} "
 _DIGIT = re.compile(r"\d")
 _NO_NUMBERS: frozenset[str] = frozenset()
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
@@ -38,72 +36,60 @@ _ENTITY = re.compile(r"[A-Z](?<=[^.!?:\s] [A-Z])[\w-]*\w")
 #: are computed on demand.
 SKETCH_SIZE = 16
 
-#: The compiled core's analyser (see :mod:`.native_core`), or None.
+#: The compiled core's analyser (see :mod:`~watchkeeper.detectors.native_core`), or None.
 _ANALYSER = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
 
 
-class TextFacts:
-    """What has been computed about one string, while that string is being analysed.
+def head(text: str) -> str:
+    """The characters of ``text`` that are analysed (its first ``MAX_CHARS``)."""
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
 
-    With the compiled core, everything but ``words`` and ``entities`` is computed at once,
-    in one call, when the entry is made; otherwise (or when the core leaves the text to
-    Python) each fact is computed by its function the first time it is asked for.
+
+class TextFacts:
+    """What is known about one text (its first ``MAX_CHARS`` characters).
+
+    Each fact is found by the functions of this module the first time it is asked for.
+    Where the compiled core analysed the text (``analysis``), all but its words, names
+    and sketch are known at once; content words too when they were asked for.
     """
 
     __slots__ = (
+        "analysis",
         "content",
         "digest",
         "entities",
         "guard",
         "language",
-        "native",
         "numbers",
         "numbers_hash",
-        "packed",
         "sketch",
-        "text",
         "words",
     )
 
-    def __init__(
-        self, text: str, with_words: bool = False, analysed: native_core.Analysis | None = None
-    ) -> None:
-        # Holding the string keeps its id from being reused while the entry lives.
-        self.text = text
+    def __init__(self, analysis: native_core.TextAnalysis | None = None) -> None:
+        #: The core's analysis of the text (None: the Python code finds every fact).
+        self.analysis = analysis
         self.words: tuple[str, ...] | None = None
+        self.entities: frozenset[str] | None = None
+        #: Bottom-``SKETCH_SIZE`` sketch of the content words.
+        self.sketch: tuple[int, ...] | None = None
         self.content: tuple[str, ...] | None = None
         self.numbers: frozenset[str] | None = None
         self.numbers_hash: int | None = None
-        self.entities: frozenset[str] | None = None
         self.digest: int | None = None
-        #: Bottom-``SKETCH_SIZE`` sketch of the content words.
-        self.sketch: tuple[int, ...] | None = None
-        #: The same, packed, as the core's analysis gives it (``native_core.unpack_sketch``).
-        self.packed: bytes | None = None
         self.language: str | None = None
         self.guard: int | None = None
-        #: True when the compiled core analysed the text (it then also has its content words).
-        self.native = False
-        found = analysed
-        if found is None and _ANALYSER is not None:
-            head = text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
-            found = _ANALYSER.analyse(head, with_words)
-        if found is not None:
-            self.native = True
-            # The names (``entities``) are left to be found when asked: only the guard,
-            # which the core made, reads them where the core runs.
-            (
-                self.digest,
-                self.content,
-                self.packed,
-                self.numbers,
-                self.language,
-                self.guard,
-                self.numbers_hash,
-            ) = found
+        if analysis is not None:
+            self.content = analysis.content_words
+            self.numbers = analysis.numbers
+            self.numbers_hash = analysis.numbers_hash
+            self.digest = analysis.words_digest
+            self.language = analysis.language
+            self.guard = analysis.guard_digest
 
 
-_FACTS: dict[int, TextFacts] = {}
+#: Facts of the texts being read, by text: several detectors read each call's texts.
+_FACTS: dict[str, TextFacts] = {}
 #: Room for the texts of a run of calls that every detector goes through in turn (see
 #: ``forget_texts``); when full, the memo starts over.
 _FACTS_SIZE = 4096
@@ -117,31 +103,30 @@ def forget_texts() -> None:
     ahead.forget()
 
 
-def remember(texts: Sequence[str], analyses: Sequence[native_core.Analysis | None]) -> None:
-    """Put analyses made ahead of time (``TextAnalyser.analyse_many`` of the texts' first
-    ``MAX_CHARS`` characters) in the memo, as ``text_facts`` would have made them. A text
-    the core left to Python (None) is analysed when first asked for, as usual.
+def remember(texts: Sequence[str], analyses: Sequence[native_core.TextAnalysis | None]) -> None:
+    """Put the core's analyses of ``texts`` made ahead of time (``analyse_many`` of their
+    heads) in the memo, as ``text_facts`` would have made them. A text the core left to
+    Python (None) is analysed when first asked for, as usual.
     """
     if len(_FACTS) + len(texts) > _FACTS_SIZE:
         _FACTS.clear()
     for text, found in zip(texts, analyses, strict=True):
-        if found is not None:
-            facts = _FACTS.get(id(text))
-            if facts is None or facts.text is not text:
-                _FACTS[id(text)] = TextFacts(text, analysed=found)
+        if found is not None and text not in _FACTS:
+            _FACTS[text] = TextFacts(found)
 
 
 def text_facts(text: str, with_words: bool = False) -> TextFacts:
     """The memo entry of ``text`` (several detectors read the same call's strings).
 
-    ``with_words``: the caller reads the content words (made only when asked: they are
-    Python strings, where the other facts are a few numbers).
+    ``with_words``: the caller reads the content words (the core makes them only when
+    asked: they are Python strings, where the other facts are a few numbers).
     """
-    facts = _FACTS.get(id(text))
-    if facts is None or facts.text is not text:
+    facts = _FACTS.get(text)
+    if facts is None:
         if len(_FACTS) >= _FACTS_SIZE:
             _FACTS.clear()
-        facts = _FACTS[id(text)] = TextFacts(text, with_words)
+        analysis = None if _ANALYSER is None else _ANALYSER.analyse(head(text), with_words)
+        facts = _FACTS[text] = TextFacts(analysis)
     return facts
 
 
@@ -171,34 +156,12 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 
 def tokenize_pieces(pieces: Sequence[str]) -> list[tuple[str, ...]]:
-    """``[tokenize(piece) for piece in pieces]``, in one pass over all pieces when it can.
+    """``tokenize`` of each piece.
 
     >>> tokenize_pieces(["Refunds take 30 days.", "", "Ask support!"])
     [('refunds', 'take', '30', 'days'), (), ('ask', 'support')]
     """
-    if len(pieces) < 2 or max(map(len, pieces)) > MAX_CHARS:
-        return [tokenize(piece) for piece in pieces]
-    joined = _PIECE_BREAK.join(pieces)
-    lowered = joined.lower()
-    if lowered.count(_BREAK) != len(pieces) - 1:  # a piece holds the break itself
-        return [tokenize(piece) for piece in pieces]
-    # Tokens never straddle the spaces around a break, so the pieces' tokens come out in
-    # order, a break between each two. Which pattern applies is chosen per piece (ASCII or
-    # not); when splitting succeeds on text beyond ASCII, no token holds "." or ",", and
-    # then both patterns find the same tokens in the ASCII pieces.
-    tokens = split_tokens(lowered)
-    if tokens is None:
-        if not joined.isascii():
-            return [tokenize(piece) for piece in pieces]
-        tokens = tuple(_ASCII_TOKEN.findall(lowered))
-    out = []
-    start = 0
-    for _ in range(len(pieces) - 1):
-        end = tokens.index(_BREAK, start)
-        out.append(tokens[start:end])
-        start = end + 1
-    out.append(tokens[start:])
-    return out
+    return [tokenize(piece) for piece in pieces]
 
 
 def content_words(text: str) -> tuple[str, ...]:
@@ -210,8 +173,8 @@ def content_words(text: str) -> tuple[str, ...]:
     facts = text_facts(text, with_words=True)
     found = facts.content
     if found is None:
-        if facts.native and _ANALYSER is not None:
-            found = _ANALYSER.content_words(text if len(text) <= MAX_CHARS else text[:MAX_CHARS])
+        if facts.analysis is not None and _ANALYSER is not None:
+            found = _ANALYSER.content_words(head(text))  # analysed without them
         if found is None:
             found = content_words_of(words(text))
         facts.content = found
@@ -226,8 +189,8 @@ def content_sketch(text: str, k: int) -> tuple[int, ...]:
     """
     facts = text_facts(text)
     found = facts.sketch
-    if found is None and facts.packed is not None:
-        found = facts.sketch = native_core.unpack_sketch(facts.packed)
+    if found is None and facts.analysis is not None:
+        found = facts.sketch = facts.analysis.sketch
     if found is not None and (k <= SKETCH_SIZE or len(found) < SKETCH_SIZE):
         return found[:k]  # the k smallest of the SKETCH_SIZE smallest, or all there are
     found = sketch(content_words(text), k)

@@ -27,7 +27,7 @@ from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import Role
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.store import Store
-from watchkeeper.collector.unicode_repair import repair_strings
+from watchkeeper.ingest.text_repair import repair_strings
 
 #: Path Alertmanager and Grafana post to (``/api/alerts/webhook`` under the collector URL).
 WEBHOOK_PATH = "/api/alerts/webhook"

@@ -12,6 +12,9 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from watchkeeper.ingest.otlp.utf8_repair import repair_utf8
+from watchkeeper.ingest.text_repair import repair_strings
+
 Encoding = Literal["protobuf", "json"]
 #: Payloads above this are rejected before parsing; OTLP exporters batch far below it.
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -47,13 +50,12 @@ def decode_request(payload: bytes, encoding: Encoding | None = None) -> ExportTr
     encoding = encoding or sniff_encoding(payload)
     request = ExportTraceServiceRequest()
     if encoding == "protobuf":
-        try:
-            request.ParseFromString(payload)
-        except (DecodeError, RuntimeError, ValueError) as exc:
-            raise RejectedPayload("bad_protobuf", str(exc) or "not an OTLP protobuf") from None
-        return request
+        return _parse_protobuf(payload, request)
     try:
-        document = json.loads(payload)
+        # JSON may escape lone surrogates ("\ud800"): made valid here, as in protobuf.
+        document = repair_strings(json.loads(payload))
+    except RecursionError:
+        raise RejectedPayload("bad_json", "nested too deep") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         if sniffed and payload[:1] == b"\n":
             # Protobuf starts with "\n" (field 1) and the first ResourceSpans' length: one
@@ -68,8 +70,25 @@ def decode_request(payload: bytes, encoding: Encoding | None = None) -> ExportTr
     try:
         _hex_ids_to_base64(document)
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except RecursionError:
+        raise RejectedPayload("bad_otlp_json", "nested too deep") from None
     except (json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
         raise RejectedPayload("bad_otlp_json", str(exc)[:500]) from None
+    return request
+
+
+def _parse_protobuf(
+    payload: bytes, request: ExportTraceServiceRequest
+) -> ExportTraceServiceRequest:
+    try:
+        request.ParseFromString(payload)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        # Invalid UTF-8 in one string must not cost every span of the request: repair the
+        # strings and parse again; what still fails is not protobuf.
+        try:
+            request.ParseFromString(repair_utf8(payload, ExportTraceServiceRequest.DESCRIPTOR))
+        except (DecodeError, RuntimeError, ValueError, RecursionError):
+            raise RejectedPayload("bad_protobuf", str(exc) or "not an OTLP protobuf") from None
     return request
 
 

@@ -102,7 +102,11 @@ class PipelineMetrics:
             "Store writes that failed (the batch is retried, not acknowledged).",
             registry=r,
         )
-        # Review workflow. Queue and dimension names come from configuration.
+        self._add_review_metrics()
+
+    def _add_review_metrics(self) -> None:
+        """The review workflow's metrics. Queue and dimension names come from configuration."""
+        r = self.registry
         self.review_not_enqueued = Counter(
             "watchkeeper_review_items_not_enqueued_total",
             "Calls routing did not queue, by queue and reason: cap (hourly cap reached), "

@@ -14,10 +14,12 @@ from urllib.parse import quote
 
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models.common import DataSourceRef
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
+    Panel,
     VariableHide,
     VariableOption,
     VariableRefresh,
@@ -38,6 +40,9 @@ OVERVIEW_UID = "watchkeeper-overview"
 DETECTOR_UID = "watchkeeper-detector"
 REVIEW_UID = "watchkeeper-review"
 TAGS = ["watchkeeper", "llm-quality"]
+
+#: A panel as the dashboard builders take it (time series, stat, table ...).
+PanelBuilder = Builder[Panel]
 
 #: Weight of a stored call in counts: the SDK kept it with probability SampleRate.
 CALL_WEIGHT = "if(SampleRate > 0, 1 / SampleRate, 1)"
@@ -104,6 +109,17 @@ def new_dashboard(uid: str, title: str, description: str) -> dash.Dashboard:
             .keep_time(True)
         )
     )
+
+
+def with_panels(
+    board: dash.Dashboard, panels: list[PanelBuilder], row: dash.Row | None = None
+) -> dash.Dashboard:
+    """``board`` with ``row`` (when given) and then ``panels`` added, in order."""
+    if row is not None:
+        board = board.with_row(row)
+    for panel in panels:
+        board = board.with_panel(panel)
+    return board
 
 
 def datasource_variables(

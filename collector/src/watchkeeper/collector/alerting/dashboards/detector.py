@@ -10,6 +10,7 @@ from grafana_foundation_sdk.models.dashboard import VariableHide
 from watchkeeper.collector.alerting.dashboards.common import (
     DETECTOR_UID,
     DashboardOptions,
+    PanelBuilder,
     ch_annotation,
     ch_query,
     clickhouse_variable,
@@ -21,6 +22,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     namespace_variable,
     new_dashboard,
     prom_query,
+    with_panels,
 )
 from watchkeeper.collector.alerting.dashboards.overview import alert_intervals_sql
 
@@ -74,6 +76,15 @@ def build_detector(
     options: DashboardOptions, detectors: list[str], higher_is_better: frozenset[str]
 ) -> dash.Dashboard:
     """Score by key, the detector's alarms, the calls behind them, one call in full."""
+    board = _new_board(options, detectors, higher_is_better)
+    return with_panels(board, _score_panels() + _drill_down_panels() + _alert_panels())
+
+
+def _new_board(
+    options: DashboardOptions, detectors: list[str], higher_is_better: frozenset[str]
+) -> dash.Dashboard:
+    """The dashboard with its variables (data sources, namespace, detector, score, key,
+    direction, trace) and annotations (this detector's alarms, fired alerts)."""
     board = new_dashboard(
         DETECTOR_UID,
         "watchkeeper / detector",
@@ -84,7 +95,7 @@ def build_detector(
     for variable in datasource_variables(options):
         board = board.with_variable(variable)
     better = sorted(higher_is_better)
-    board = (
+    return (
         board.with_variable(namespace_variable())
         .with_variable(custom_variable("detector", "Detector", detectors, multi=False))
         .with_variable(
@@ -141,7 +152,10 @@ LIMIT 1000
         .annotation(ch_annotation("Fired alerts", alert_intervals_sql(), "red"))
     )
 
-    board = board.with_panel(
+
+def _score_panels() -> list[PanelBuilder]:
+    """The score by key (ClickHouse) and over every collector (Prometheus)."""
+    return [
         timeseries.Panel()
         .id(1)
         .title("${score} by service | route | model")
@@ -159,9 +173,7 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(2)
         .title("${score}, all keys (Prometheus)")
@@ -174,9 +186,13 @@ ORDER BY time
                 '{namespace=~"$namespace", score="$score"}[$__rate_interval]))',
                 "$score",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
+    ]
+
+
+def _drill_down_panels() -> list[PanelBuilder]:
+    """The detector's alarms, the calls behind them, one call in full."""
+    return [
         table.Panel()
         .id(3)
         .title("Alarms of ${detector}")
@@ -214,9 +230,7 @@ ORDER BY Timestamp DESC
 LIMIT 200
 """
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         table.Panel()
         .id(4)
         .title("Calls behind the alarms: flagged first, then worst ${score}")
@@ -242,9 +256,7 @@ LIMIT 200
                 )
             ]
         )
-        .with_target(ch_query(CALLS_BEHIND))
-    )
-    board = board.with_panel(
+        .with_target(ch_query(CALLS_BEHIND)),
         table.Panel()
         .id(5)
         .title("Call ${trace_id}")
@@ -252,9 +264,13 @@ LIMIT 200
         .span(24)
         .height(10)
         .cell_height(TableCellHeight.LG)
-        .with_target(ch_query(CALL_DETAIL))
-    )
-    return board.with_panel(
+        .with_target(ch_query(CALL_DETAIL)),
+    ]
+
+
+def _alert_panels() -> list[PanelBuilder]:
+    """Alerts the collector's webhook recorded for this detector."""
+    return [
         table.Panel()
         .id(6)
         .title("Fired alerts")
@@ -273,5 +289,5 @@ WHERE AlertLabels['detector'] = ${{detector:sqlstring}}
 ORDER BY Started DESC
 """
             )
-        )
-    )
+        ),
+    ]

@@ -12,6 +12,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     DETECTOR_UID,
     OVERVIEW_UID,
     DashboardOptions,
+    PanelBuilder,
     ch_annotation,
     ch_query,
     clickhouse_variable,
@@ -22,6 +23,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     namespace_variable,
     new_dashboard,
     prom_query,
+    with_panels,
 )
 from watchkeeper.collector.store import queries
 
@@ -63,7 +65,20 @@ def mean_score_by_score(selector: str) -> str:
 
 def build_overview(options: DashboardOptions, higher_is_better: frozenset[str]) -> dash.Dashboard:
     """Traffic, latency, cost, scores over time, alarms (also as annotations), pipeline."""
+    board = _new_board(options)
+    board = with_panels(
+        board,
+        _traffic_panels() + _latency_and_cost_panels(),
+        dash.Row("Traffic, latency and cost").id(100),
+    )
     better = "|".join(sorted(higher_is_better))
+    board = with_panels(board, _score_panels(better) + _alarm_panels(), dash.Row("Quality").id(101))
+    return with_panels(board, _pipeline_panels(), dash.Row("Pipeline health").id(102))
+
+
+def _new_board(options: DashboardOptions) -> dash.Dashboard:
+    """The dashboard with its variables (data sources, namespace, service, prices) and
+    its annotations (detector alarms, fired alerts)."""
     board = new_dashboard(
         OVERVIEW_UID,
         "watchkeeper / overview",
@@ -72,7 +87,7 @@ def build_overview(options: DashboardOptions, higher_is_better: frozenset[str]) 
     )
     for variable in datasource_variables(options):
         board = board.with_variable(variable)
-    board = (
+    return (
         board.with_variable(namespace_variable())
         .with_variable(
             clickhouse_variable(
@@ -96,8 +111,10 @@ def build_overview(options: DashboardOptions, higher_is_better: frozenset[str]) 
         .annotation(ch_annotation("Fired alerts", alert_intervals_sql(), "red"))
     )
 
-    board = board.with_row(dash.Row("Traffic, latency and cost").id(100))
-    board = board.with_panel(
+
+def _traffic_panels() -> list[PanelBuilder]:
+    """Calls stored per second, calls by route, error rate by route."""
+    return [
         timeseries.Panel()
         .id(1)
         .title("Calls stored per second")
@@ -110,9 +127,7 @@ def build_overview(options: DashboardOptions, higher_is_better: frozenset[str]) 
                 f"(rate(watchkeeper_calls_ingested_total{{{NS}}}[$__rate_interval]))",
                 "{{source}}",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(2)
         .title("Calls by route")
@@ -131,9 +146,7 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(3)
         .title("Error rate by route")
@@ -152,9 +165,13 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
+    ]
+
+
+def _latency_and_cost_panels() -> list[PanelBuilder]:
+    """Latency quantiles, tokens by model, estimated cost."""
+    return [
         timeseries.Panel()
         .id(4)
         .title("Latency")
@@ -175,9 +192,7 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(5)
         .title("Tokens by model")
@@ -196,9 +211,7 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         stat.Panel()
         .id(6)
         .title("Estimated cost")
@@ -220,28 +233,33 @@ FROM {{db}}.calls FINAL
 WHERE {CALLS_FILTER}
 """
             )
-        )
-    )
+        ),
+    ]
 
-    board = board.with_row(dash.Row("Quality").id(101))
-    board = board.with_panel(
+
+def _score_panels(better: str) -> list[PanelBuilder]:
+    """Mean detector scores: those better when high (``better``: their names as a regex
+    alternation) apart from the rest."""
+    return [
         timeseries.Panel()
         .id(7)
         .title("Grounding and consistency (higher is better)")
         .description("Mean per-call score of the detectors whose scores are better when high.")
         .unit("percentunit")
         .span(12)
-        .with_target(prom_query(mean_score_by_score(f'score=~".*\\\\.({better})"'), "{{score}}"))
-    )
-    board = board.with_panel(
+        .with_target(prom_query(mean_score_by_score(f'score=~".*\\\\.({better})"'), "{{score}}")),
         timeseries.Panel()
         .id(8)
         .title("Drift, risk and operational scores (higher is worse)")
         .description("Mean per-call score of every other detector score.")
         .span(12)
-        .with_target(prom_query(mean_score_by_score(f'score!~".*\\\\.({better})"'), "{{score}}"))
-    )
-    board = board.with_panel(
+        .with_target(prom_query(mean_score_by_score(f'score!~".*\\\\.({better})"'), "{{score}}")),
+    ]
+
+
+def _alarm_panels() -> list[PanelBuilder]:
+    """Detector alarms over time, the latest alarms, fired alerts."""
+    return [
         timeseries.Panel()
         .id(9)
         .title("Detector alarms")
@@ -254,9 +272,7 @@ WHERE {CALLS_FILTER}
                 f"(increase(watchkeeper_detector_alarms_total{{{NS}}}[$__rate_interval]))",
                 "{{detector}}",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         table.Panel()
         .id(10)
         .title("Latest alarms")
@@ -291,9 +307,7 @@ ORDER BY Timestamp DESC
 LIMIT 100
 """
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         table.Panel()
         .id(11)
         .title("Fired alerts")
@@ -313,11 +327,13 @@ FROM ({alert_intervals_sql()})
 ORDER BY Started DESC
 """
             )
-        )
-    )
+        ),
+    ]
 
-    board = board.with_row(dash.Row("Pipeline health").id(102))
-    board = board.with_panel(
+
+def _pipeline_panels() -> list[PanelBuilder]:
+    """Dead letters, consumer lag, batch duration, store errors, spans dropped in apps."""
+    return [
         timeseries.Panel()
         .id(12)
         .title("Dead letters by reason")
@@ -328,9 +344,7 @@ ORDER BY Started DESC
                 f"sum by (reason) (rate(watchkeeper_dead_letters_total{{{NS}}}[$__rate_interval]))",
                 "{{reason}}",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(13)
         .title("Kafka consumer lag")
@@ -340,9 +354,7 @@ ORDER BY Started DESC
             prom_query(
                 f"sum by (topic) (watchkeeper_kafka_consumer_lag_messages{{{NS}}})", "{{topic}}"
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(14)
         .title("Batch duration (p95)")
@@ -355,9 +367,7 @@ ORDER BY Started DESC
                 f"watchkeeper_pipeline_batch_duration_seconds_bucket{{{NS}}}[$__rate_interval])))",
                 "p95",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(15)
         .title("Store errors and throttled requests")
@@ -375,9 +385,7 @@ ORDER BY Started DESC
                 "throttled (429)",
                 ref_id="B",
             )
-        )
-    )
-    return board.with_panel(
+        ),
         timeseries.Panel()
         .id(16)
         .title("Spans dropped in apps")
@@ -392,5 +400,5 @@ ORDER BY Started DESC
                 f"(rate(watchkeeper_sdk_spans_dropped_total{{{NS}}}[$__rate_interval]))",
                 "{{job}}",
             )
-        )
-    )
+        ),
+    ]

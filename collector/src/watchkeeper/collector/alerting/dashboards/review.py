@@ -9,6 +9,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     DETECTOR_UID,
     REVIEW_UID,
     DashboardOptions,
+    PanelBuilder,
     ch_query,
     clickhouse_variable,
     dashboard_url,
@@ -18,6 +19,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     namespace_variable,
     new_dashboard,
     prom_query,
+    with_panels,
 )
 
 NS = 'namespace=~"$namespace"'
@@ -27,6 +29,12 @@ LABELS_FILTER = "$__timeFilter(LabelledAt) AND Queue IN (${queue:sqlstring})"
 
 def build_review(options: DashboardOptions) -> dash.Dashboard:
     """Queue depth and flow (Prometheus), pass rates, agreement and comments (ClickHouse)."""
+    board = _new_board(options)
+    return with_panels(board, _flow_panels() + _verdict_panels() + _item_panels())
+
+
+def _new_board(options: DashboardOptions) -> dash.Dashboard:
+    """The dashboard with its variables: data sources, namespace, queue, review UI URL."""
     board = new_dashboard(
         REVIEW_UID,
         "watchkeeper / review queues",
@@ -35,7 +43,7 @@ def build_review(options: DashboardOptions) -> dash.Dashboard:
     )
     for variable in datasource_variables(options):
         board = board.with_variable(variable)
-    board = (
+    return (
         board.with_variable(namespace_variable())
         .with_variable(
             # From the data: review queues are configurable (setting review_queues).
@@ -51,7 +59,11 @@ def build_review(options: DashboardOptions) -> dash.Dashboard:
             ).label("Review UI")
         )
     )
-    board = board.with_panel(
+
+
+def _flow_panels() -> list[PanelBuilder]:
+    """Items waiting, and items enqueued and labelled per hour (Prometheus)."""
+    return [
         timeseries.Panel()
         .id(1)
         .title("Items waiting")
@@ -61,9 +73,7 @@ def build_review(options: DashboardOptions) -> dash.Dashboard:
             prom_query(
                 f"max by (queue) (watchkeeper_review_queue_depth{{{NS}, {QUEUE}}})", "{{queue}}"
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         timeseries.Panel()
         .id(2)
         .title("Items enqueued and labelled per hour")
@@ -82,9 +92,13 @@ def build_review(options: DashboardOptions) -> dash.Dashboard:
                 "{{queue}} labelled",
                 ref_id="B",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
+    ]
+
+
+def _verdict_panels() -> list[PanelBuilder]:
+    """Pass rate, reviewer agreement and rubric scores per queue."""
+    return [
         timeseries.Panel()
         .id(3)
         .title("Pass rate by queue")
@@ -104,9 +118,7 @@ ORDER BY time
 """,
                 shape="timeseries",
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         table.Panel()
         .id(4)
         .title("Reviewer agreement")
@@ -130,9 +142,7 @@ GROUP BY Queue
 ORDER BY Queue
 """
             )
-        )
-    )
-    board = board.with_panel(
+        ),
         table.Panel()
         .id(5)
         .title("Rubric scores")
@@ -148,9 +158,13 @@ GROUP BY Queue, Dimension
 ORDER BY Queue, Dimension
 """
             )
-        )
-    )
-    board = board.with_panel(
+        ),
+    ]
+
+
+def _item_panels() -> list[PanelBuilder]:
+    """The oldest waiting items and the latest labels, with links to them."""
+    return [
         table.Panel()
         .id(6)
         .title("Oldest waiting items")
@@ -177,9 +191,7 @@ ORDER BY i.Timestamp
 LIMIT 200
 """
             )
-        )
-    )
-    return board.with_panel(
+        ),
         table.Panel()
         .id(7)
         .title("Latest labels")
@@ -209,5 +221,5 @@ ORDER BY LabelledAt DESC
 LIMIT 200
 """
             )
-        )
-    )
+        ),
+    ]

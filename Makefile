@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
-PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml collector/pyproject.toml \
+PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml ingest/pyproject.toml collector/pyproject.toml \
                  native/Cargo.toml native/src/*.rs native/pyproject.toml \
                  native/python/watchkeeper/native/*
 # The compiled core (native/, Rust) is built with cargo; rustup puts it here.
@@ -22,11 +22,8 @@ export PATH := $(PATH):$(HOME)/.cargo/bin
 demo: $(RUNTIME_STAMP)
 	$(BIN)/watchkeeper demo $(ARGS)
 
-# The suite runs twice: with the compiled core, then as installs without it run
-# (WATCHKEEPER_NATIVE=0: the Python code alone; core-only checks skip themselves).
 test: $(TEST_STAMP) debian-tools
 	$(BIN)/python -m tests.support.kafka_broker run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
-	WATCHKEEPER_NATIVE=0 $(BIN)/python -m tests.support.kafka_broker run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Debian tools the tests run, as `command:package` pairs; add yours to the list. Missing
 # ones are installed with apt-get (needs root); nothing happens when all are present.
@@ -58,7 +55,8 @@ $(VENV)/bin/python:
 # ./native is the compiled core of the detectors and the collector (optional for them,
 # same results without it): building it needs cargo (https://rustup.rs) and takes a minute.
 $(RUNTIME_STAMP): $(PACKAGES) | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e 'sdk[kafka]' -e detectors -e collector ./native
+	$(BIN)/pip install --quiet -e 'sdk[kafka]' -e detectors -e ingest -e collector ./native \
+	  && $(BIN)/pip install --quiet --no-deps --force-reinstall -e ingest  # restores `watchkeeper` if an older collector took it
 	touch $@
 
 $(TEST_STAMP): $(RUNTIME_STAMP) tests/requirements.txt

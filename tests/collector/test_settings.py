@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from watchkeeper.collector.settings import ConfigError, load_settings
+from watchkeeper.collector.settings import ConfigError, Settings, load_settings
+from watchkeeper.ingest.settings import COLLECTOR_KEYS, IngestSettings
+
+#: The settings' own modules (the collector's sections and the loader they build on).
+SETTINGS_MODULES = ("watchkeeper.collector.settings", "watchkeeper.ingest.settings")
 
 
 def test_precedence_defaults_file_env_options(tmp_path: Path) -> None:
@@ -40,3 +48,50 @@ def test_body_sample_rules_from_env_json_and_bad_rules_named() -> None:
     assert settings.body_sample_rules == {"route:checkout": 0.5}
     with pytest.raises(ConfigError, match="body_sample_rules"):
         load_settings(environ={"WATCHKEEPER_BODY_SAMPLE_RULES": '{"colour:red": 0.5}'})
+
+
+def test_native_switch_is_not_an_unknown_setting() -> None:
+    """WATCHKEEPER_NATIVE (read by the detectors at import) is accepted, not a setting."""
+    assert load_settings(environ={"WATCHKEEPER_NATIVE": "0"}).http_port == 4318
+
+
+def test_flat_keys_fill_the_sections_of_their_components() -> None:
+    """Each flat key lands in its component's section; flat reads and copies agree."""
+    settings = load_settings(
+        environ={"WATCHKEEPER_KAFKA_GROUP": "g", "WATCHKEEPER_REVIEW_LEASE_S": "60"},
+        overrides={"store": "clickhouse", "clickhouse_url": "http://ch:8123/"},
+    )
+    assert (settings.kafka.group, settings.review.lease_s) == ("g", 60.0)
+    assert (settings.storage.store, settings.storage.clickhouse_url) == (
+        "clickhouse",
+        "http://ch:8123/",
+    )
+    assert settings.kafka_group == settings.kafka.group
+    assert {"kafka_group", "review_lease_s", "store"} <= settings.model_fields_set
+    copy = settings.model_copy(update={"store": "chdb", "review_window_s": 10.0})
+    assert (copy.storage.store, copy.review.window_s, copy.store) == ("chdb", 10.0, "chdb")
+    assert settings.storage.store == "clickhouse"
+    with pytest.raises(ValidationError):
+        settings.model_copy(update={"ttl_days": 0})
+
+
+def test_the_sidecar_knows_every_collector_key() -> None:
+    """The sidecar accepts the collector's keys without importing it (COLLECTOR_KEYS):
+    the list is exactly the collector's keys that are not the sidecar's own."""
+    collector_only = set(Settings.flat_keys()) - set(IngestSettings.flat_keys())
+    assert collector_only == set(COLLECTOR_KEYS)
+
+
+def test_settings_import_nothing_they_configure() -> None:
+    """The settings are a leaf: importing them loads no other module of the collector
+    (review, store, pipeline ...), so every module may import them."""
+    code = (
+        "import sys, watchkeeper.collector.settings\n"
+        "print(sorted(m for m in sys.modules if m.startswith('watchkeeper.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = ast.literal_eval(result.stdout)
+    packages = {"watchkeeper.collector", "watchkeeper.ingest"}  # their __init__ run first
+    assert [m for m in loaded if not m.startswith(SETTINGS_MODULES) and m not in packages] == []

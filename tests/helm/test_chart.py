@@ -23,8 +23,8 @@ from tests.helm.chart import (
     render,
 )
 from tests.helm.promtool import check_rules, promtool
-from watchkeeper.collector.cli import _parser
 from watchkeeper.collector.settings import load_settings
+from watchkeeper.ingest.cli import parser
 
 #: The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest schema
 #: kubernetes-validate ships.
@@ -170,7 +170,7 @@ def test_containers_run_real_commands_with_valid_settings(value_set: str, tmp_pa
         for container in spec["containers"] + spec.get("initContainers", []):
             if not container["image"].startswith("ghcr.io/watchkeeper/"):
                 continue  # the example app's own image
-            commands.add(_parser().parse_args(container["args"]).command)
+            commands.add(parser().parse_args(container["args"]).command)
             environ = {}
             for variable in container.get("env", []):
                 if variable["name"] == "WATCHKEEPER_CONFIG":

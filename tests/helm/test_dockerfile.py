@@ -9,10 +9,13 @@ import re
 import shlex
 import tomllib
 
+import pytest
 import yaml
 
 from tests.helm.chart import CHART, ROOT, manifests, pod_specs
-from watchkeeper.collector.settings import Settings, load_settings
+from watchkeeper.collector.settings import load_settings
+from watchkeeper.ingest.settings import HttpSettings, IngestSettings
+from watchkeeper.ingest.settings import load_settings as load_ingest_settings
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -36,15 +39,39 @@ def _values() -> dict:
     return yaml.safe_load((CHART / "values.yaml").read_text())
 
 
+def _stages() -> dict[str, list[tuple[str, str]]]:
+    """Each stage's instructions by its name (``FROM image AS name``), in order."""
+    stages: dict[str, list[tuple[str, str]]] = {}
+    for keyword, rest in _instructions():
+        if keyword == "FROM":
+            words = rest.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else str(len(stages))
+            stages[name] = []
+        if stages:
+            stages[list(stages)[-1]].append((keyword, rest))
+    return stages
+
+
+def _image(stage: str) -> list[tuple[str, str]]:
+    """What an image built with ``--target stage`` runs: its stage after those it is FROM."""
+    stages = _stages()
+    instructions = stages[stage]
+    parent = instructions[0][1].split()[0]
+    return (_image(parent) if parent in stages else []) + instructions
+
+
+#: The default image (the last stage) and the sidecar's (``--target sidecar``).
+IMAGES = ["collector", "sidecar"]
+
+
 def _final_stage() -> list[tuple[str, str]]:
-    instructions = _instructions()
-    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
-    return instructions[last_from:]
+    """The default image: the last stage, with the stages it builds on."""
+    return _image(list(_stages())[-1])
 
 
-def _env() -> dict[str, str]:
+def _env(stage: str | None = None) -> dict[str, str]:
     env = {}
-    for keyword, rest in _final_stage():
+    for keyword, rest in _image(stage) if stage else _final_stage():
         if keyword == "ENV":
             for pair in shlex.split(rest):
                 name, _, value = pair.partition("=")
@@ -63,12 +90,17 @@ def test_base_image_is_python_311_slim() -> None:
         for kw, rest in instructions
         if kw == "FROM"
     ]
-    assert bases == ["rust:1-slim-bookworm", "python:3.11-slim", "python:3.11-slim"]
+    stages = _stages()
+    images = [base for base in bases if base not in stages]
+    assert images == ["rust:1-slim-bookworm"] + ["python:3.11-slim"] * 3
+    assert list(stages)[-1] == "collector"  # the default target
+    assert [_image(stage)[0][1].split()[0] for stage in IMAGES] == ["${PYTHON_IMAGE}"] * 2
 
 
-def test_runs_as_the_chart_user_not_root() -> None:
+@pytest.mark.parametrize("stage", IMAGES)
+def test_runs_as_the_chart_user_not_root(stage: str) -> None:
     """USER is the numeric uid:gid the chart's securityContext runs as (non-root)."""
-    users = [rest for kw, rest in _final_stage() if kw == "USER"]
+    users = [rest for kw, rest in _image(stage) if kw == "USER"]
     assert users == ["10001:10001"]
     uid, gid = (int(part) for part in users[0].split(":"))
     security = _values()["podSecurityContext"]
@@ -80,12 +112,16 @@ def test_runs_as_the_chart_user_not_root() -> None:
             assert container["securityContext"]["runAsGroup"] == gid
 
 
-def test_entrypoint_is_the_console_script_the_chart_passes_arguments_to() -> None:
-    """ENTRYPOINT is the package's `watchkeeper` script; the chart sets only args, never
-    command, on watchkeeper containers, so every container runs through it."""
-    (entrypoint,) = [json.loads(rest) for kw, rest in _final_stage() if kw == "ENTRYPOINT"]
-    project = tomllib.loads((ROOT / "collector" / "pyproject.toml").read_text())
+@pytest.mark.parametrize("stage", IMAGES)
+def test_entrypoint_is_the_console_script_the_chart_passes_arguments_to(stage: str) -> None:
+    """ENTRYPOINT is the `watchkeeper` script (watchkeeper-ingest's, the only distribution
+    that declares it); the chart sets only args, never command, on watchkeeper containers,
+    so every container runs through it."""
+    (entrypoint,) = [json.loads(rest) for kw, rest in _image(stage) if kw == "ENTRYPOINT"]
+    project = tomllib.loads((ROOT / "ingest" / "pyproject.toml").read_text())
     assert entrypoint == list(project["project"]["scripts"])
+    collector = tomllib.loads((ROOT / "collector" / "pyproject.toml").read_text())
+    assert "scripts" not in collector["project"]
     docs = manifests({"sidecarExample": {"enabled": True}})
     seen = 0
     for _, spec in pod_specs(docs):
@@ -97,10 +133,11 @@ def test_entrypoint_is_the_console_script_the_chart_passes_arguments_to() -> Non
     assert seen == 3
 
 
-def test_exposed_port_is_the_one_every_container_listens_on() -> None:
+@pytest.mark.parametrize("stage", IMAGES)
+def test_exposed_port_is_the_one_every_container_listens_on(stage: str) -> None:
     """EXPOSE matches the settings' default port and every watchkeeper container's port."""
-    exposed = [int(rest) for kw, rest in _final_stage() if kw == "EXPOSE"]
-    assert exposed == [Settings.model_fields["http_port"].default]
+    exposed = [int(rest) for kw, rest in _image(stage) if kw == "EXPOSE"]
+    assert exposed == [HttpSettings.model_fields["port"].default]
     assert _values()["sidecar"]["port"] == exposed[0]
     docs = manifests({"sidecarExample": {"enabled": True}})
     for _, spec in pod_specs(docs):
@@ -110,13 +147,21 @@ def test_exposed_port_is_the_one_every_container_listens_on() -> None:
 
 
 def test_image_environment_is_valid_and_matches_the_chart_mounts() -> None:
-    """The image's WATCHKEEPER_* variables are real settings, bytecode is not written to
-    the read-only root, and the sidecar's spool dir is where the chart mounts its volume."""
+    """The images' WATCHKEEPER_* variables are real settings (the sidecar's: its own),
+    bytecode is not written to the read-only root, and the sidecar's spool dir is where
+    the chart mounts its volume."""
     env = _env()
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     settings = load_settings(
         None, environ={k: v for k, v in env.items() if k.startswith("WATCHKEEPER_")}
     )
+    sidecar_env = _env("sidecar")
+    assert sidecar_env["PYTHONDONTWRITEBYTECODE"] == "1"
+    sidecar_settings = load_ingest_settings(
+        IngestSettings,
+        environ={k: v for k, v in sidecar_env.items() if k.startswith("WATCHKEEPER_")},
+    )
+    assert sidecar_settings.sidecar.spool_dir == settings.sidecar_spool_dir
     docs = manifests({"sidecarExample": {"enabled": True}})
     (sidecar,) = [c for _, spec in pod_specs(docs) for c in spec.get("initContainers", [])]
     mounts = {m["mountPath"] for m in sidecar["volumeMounts"]}
@@ -141,7 +186,7 @@ def test_build_context_holds_what_the_dockerfile_copies() -> None:
     sources = [
         rest.split()[0] for kw, rest in _instructions() if kw == "COPY" and "--from" not in rest
     ]
-    assert sorted(sources) == ["collector/", "detectors/", "native/", "sdk/"]
+    assert sorted(set(sources)) == ["collector/", "detectors/", "ingest/", "native/", "sdk/"]
     for source in sources:
         for needed in ("pyproject.toml", "README.md", "src"):
             path = ROOT / source / needed
@@ -158,7 +203,27 @@ def test_build_context_holds_what_the_dockerfile_copies() -> None:
     dependencies = tomllib.loads((ROOT / "collector" / "pyproject.toml").read_text())["project"][
         "dependencies"
     ]
-    assert {"watchkeeper-sdk", "watchkeeper-detectors"} <= set(dependencies)
+    assert {"watchkeeper-sdk", "watchkeeper-detectors", "watchkeeper-ingest"} <= set(dependencies)
+
+
+def test_sidecar_image_installs_ingest_alone_and_the_chart_runs_it() -> None:
+    """The sidecar stage installs watchkeeper-ingest only, from wheels built from ingest/
+    alone (no chDB, detectors or review app), runs `watchkeeper sidecar` by default, and
+    is the image of the chart's sidecar container."""
+    stages = _stages()
+    installs = [rest for kw, rest in _image("sidecar") if kw == "RUN" and "pip install" in rest]
+    (install,) = installs
+    assert install.split()[-1] == "watchkeeper-ingest"
+    (wheels,) = re.findall(r"from=([\w-]+),source=/wheels", install)
+    copied = [rest.split()[0] for kw, rest in stages[wheels] if kw == "COPY"]
+    assert copied == ["ingest/"]
+    commands = [json.loads(rest) for kw, rest in _image("sidecar") if kw == "CMD"]
+    assert commands == [["sidecar"]]
+    values = _values()
+    docs = manifests({"sidecarExample": {"enabled": True}})
+    (sidecar,) = [c for _, spec in pod_specs(docs) for c in spec.get("initContainers", [])]
+    repository = values["sidecar"]["image"]["repository"]
+    assert sidecar["image"].split(":")[0] == repository != values["image"]["repository"]
 
 
 def _ignored(rules: list[str], path: str) -> bool:

@@ -33,6 +33,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
+{{- define "watchkeeper.sidecarImage" -}}
+{{ .Values.sidecar.image.repository }}:{{ .Values.sidecar.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
 {{- define "watchkeeper.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "watchkeeper.fullname" .) .Values.serviceAccount.name }}
@@ -104,8 +108,8 @@ initContainers with restartPolicy: Always). The pod needs the volume named by
 */}}
 {{- define "watchkeeper.sidecarContainer" -}}
 name: watchkeeper-sidecar
-image: {{ include "watchkeeper.image" . }}
-imagePullPolicy: {{ .Values.image.pullPolicy }}
+image: {{ include "watchkeeper.sidecarImage" . }}
+imagePullPolicy: {{ .Values.sidecar.image.pullPolicy }}
 restartPolicy: Always
 args: ["sidecar"]
 env:

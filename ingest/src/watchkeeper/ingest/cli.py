@@ -96,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _reported(exc: Exception, command: Command) -> bool:
     """Whether a failure is the user's to fix, reported in one line (exit status 2)."""
-    return isinstance(exc, (ConfigError, ServerError)) or isinstance(exc, command.errors())
+    if isinstance(exc, (ConfigError, ServerError)):
+        return True
+    return isinstance(exc, command.errors())  # only now: it may import the command's modules
 
 
 def _command_name(argv: Sequence[str]) -> str | None:

@@ -131,16 +131,18 @@ class SettingsModel(BaseModel):
 class HttpSettings(Section):
     """The HTTP server every command that serves runs (OTLP/HTTP, API, UI, /metrics)."""
 
-    host: str = Field("127.0.0.1", alias="http_host", description="Address the server binds.")
+    host: str = Field(
+        default="127.0.0.1", alias="http_host", description="Address the server binds."
+    )
     port: int = Field(
-        4318,
+        default=4318,
         ge=0,
         le=65535,
         alias="http_port",
         description="OTLP/HTTP, review API, UI and /metrics port.",
     )
     max_inflight_bytes: int = Field(
-        64 * 1024 * 1024,
+        default=64 * 1024 * 1024,
         ge=1024,
         alias="max_inflight_bytes",
         description="OTLP/HTTP bodies in flight before 429.",
@@ -151,34 +153,34 @@ class KafkaSettings(Section):
     """Where spans travel: the brokers and the topic (the sidecar's target)."""
 
     bootstrap: str = Field(
-        "127.0.0.1:9092", alias="kafka_bootstrap", description="Kafka bootstrap servers."
+        default="127.0.0.1:9092", alias="kafka_bootstrap", description="Kafka bootstrap servers."
     )
-    topic: str = Field("otlp_spans", min_length=1, alias="kafka_topic")
+    topic: str = Field(default="otlp_spans", min_length=1, alias="kafka_topic")
 
 
 class SidecarSettings(Section):
     """``watchkeeper sidecar``: its spool (its HTTP and Kafka sides are in http and kafka)."""
 
     spool_dir: Path = Field(
-        Path(".watchkeeper/spool"),
+        default=Path(".watchkeeper/spool"),
         alias="sidecar_spool_dir",
         description="Where the sidecar keeps spans until Kafka acknowledged them.",
     )
     spool_max_bytes: int = Field(
-        256 * 1024 * 1024,
+        default=256 * 1024 * 1024,
         ge=1024 * 1024,
         alias="sidecar_spool_max_bytes",
         description="Disk bound of the spool; when full, new OTLP requests get 503 and "
         "Retry-After (clients keep and retry them).",
     )
     fsync: bool = Field(
-        True,
+        default=True,
         alias="sidecar_fsync",
         description="fsync each request before answering 200 (survives power loss; "
         "off: survives a crash of the process only).",
     )
     drain_timeout_s: float = Field(
-        5.0,
+        default=5.0,
         ge=0.0,
         le=300.0,
         alias="sidecar_drain_timeout_s",
@@ -224,10 +226,10 @@ def load_settings(
             values[key] = value
             source[key] = str(config_file)
     for name, raw in env.items():
-        key = _env_key(name, keys, ignored)
-        if key is not None:
-            values[key] = raw
-            source[key] = f"environment variable {name}"
+        env_key = _env_key(name, keys, ignored)
+        if env_key is not None:
+            values[env_key] = raw
+            source[env_key] = f"environment variable {name}"
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value

@@ -14,7 +14,7 @@ class PipelineSettings(Section):
     """What the pipeline keeps and how its detectors' state is bounded and saved."""
 
     body_sample_rate: float = Field(
-        1.0,
+        default=1.0,
         ge=0.0,
         le=1.0,
         alias="body_sample_rate",
@@ -27,10 +27,13 @@ class PipelineSettings(Section):
         description='Per route/model/service body rates, e.g. {"route:checkout": 0.5}.',
     )
     max_detector_keys: int = Field(
-        1000, ge=1, alias="max_detector_keys", description="Bound on per-key detector state."
+        default=1000,
+        ge=1,
+        alias="max_detector_keys",
+        description="Bound on per-key detector state.",
     )
     state_checkpoint_s: float = Field(
-        60.0,
+        default=60.0,
         gt=0,
         le=86_400,
         alias="state_checkpoint_s",

@@ -36,28 +36,28 @@ class ReviewSettings(Section):
         description="Rubric dimensions reviewers judge (replaces the default); env: JSON.",
     )
     sample_size: int = Field(
-        10,
+        default=10,
         ge=0,
         le=10_000,
         alias="review_sample_size",
         description="Calls per route and window for the 'random' queue.",
     )
     window_s: float = Field(
-        300.0,
+        default=300.0,
         gt=0,
         le=86_400,
         alias="review_window_s",
         description="Window of the review reservoir, in seconds.",
     )
     lease_s: float = Field(
-        900.0,
+        default=900.0,
         ge=10.0,
         le=86_400.0,
         alias="review_lease_s",
         description="How long a claimed item stays reserved.",
     )
     bootstrap_admin_token: SecretStr | None = Field(
-        None,
+        default=None,
         alias="bootstrap_admin_token",
         description="An admin API token registered at start (e.g. from a Kubernetes Secret); "
         "without it a first admin token is written to <data_dir>/admin-token.",

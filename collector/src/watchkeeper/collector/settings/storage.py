@@ -14,20 +14,24 @@ class StorageSettings(Section):
     """Where calls, scores and labels are stored."""
 
     data_dir: Path = Field(
-        Path(".watchkeeper"), alias="data_dir", description="Where chDB keeps its tables."
+        default=Path(".watchkeeper"), alias="data_dir", description="Where chDB keeps its tables."
     )
     store: Literal["chdb", "clickhouse"] = Field(
-        "chdb",
+        default="chdb",
         alias="store",
         description="chdb (embedded, default) or clickhouse (a server at clickhouse_url).",
     )
     clickhouse_url: str | None = Field(
-        None,
+        default=None,
         alias="clickhouse_url",
         description="clickhouse-connect DSN, e.g. http://user:pass@host:8123/.",
     )
-    database: str = Field("watchkeeper", alias="database", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-    ttl_days: int = Field(30, ge=1, le=3650, alias="ttl_days", description="Days rows are kept.")
+    database: str = Field(
+        default="watchkeeper", alias="database", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+    )
+    ttl_days: int = Field(
+        default=30, ge=1, le=3650, alias="ttl_days", description="Days rows are kept."
+    )
 
     @field_validator("clickhouse_url")
     @classmethod

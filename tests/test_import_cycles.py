@@ -30,11 +30,30 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["watchkeeper.sdk"]
+PACKAGES = ["watchkeeper.sdk", "watchkeeper.ingest", "watchkeeper.collector"]
 """Packages with no runtime import cycle."""
 
-PACKAGES_WITHOUT_TYPE_ONLY_CYCLES = ["watchkeeper.sdk"]
+PACKAGES_WITHOUT_TYPE_ONLY_CYCLES = [
+    "watchkeeper.sdk",
+    "watchkeeper.ingest",
+    "watchkeeper.collector",
+]
 """Packages with no import cycle even counting imports under ``if TYPE_CHECKING:``."""
+
+LAYERS = {
+    "watchkeeper.ingest": ("watchkeeper.collector", "watchkeeper.detectors"),
+    "watchkeeper.collector.settings": (
+        "watchkeeper.collector.",  # any other module of the collector
+    ),
+    "watchkeeper.collector.store": (
+        "watchkeeper.collector.review",
+        "watchkeeper.collector.pipeline",
+        "watchkeeper.collector.processors",
+    ),
+}
+"""Modules under a key must not import (at run time) modules starting with its values:
+the sidecar's package knows only OTLP, its spool and Kafka; the settings configure the
+components without importing them; the store knows nothing of review or the pipeline."""
 
 
 def package_modules(package: str) -> dict[str, Path]:
@@ -254,3 +273,47 @@ def test_the_checker_sees_every_kind_of_import(
         ["cyclepkg.a", "cyclepkg.b", "cyclepkg.sub.c", "cyclepkg.a"],
         ["cyclepkg.d", "cyclepkg.e", "cyclepkg.d"],
     ]
+
+
+def _runtime_imports(package: str) -> Iterator[tuple[str, str]]:
+    """(module, imported module) for every run-time import in ``package``'s modules."""
+    for module, path in package_modules(package).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _import_nodes(tree, type_checking=False):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue  # relative: inside the package, which the cycle tests cover
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            yield from ((module, name) for name in names)
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_layers_import_only_downwards(layer: str) -> None:
+    """The modules of a layer import none of the modules it must not know (``LAYERS``)."""
+    package = layer.rsplit(".", 1)[0] if layer.count(".") > 1 else layer
+    forbidden = LAYERS[layer]
+    found = [
+        f"{module} imports {name}"
+        for module, name in _runtime_imports(package)
+        if (module == layer or module.startswith(layer + "."))
+        and name.startswith(forbidden)
+        and not (name == layer or name.startswith(layer + "."))
+    ]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_imports_private_names_of_another(package: str) -> None:
+    """``from watchkeeper.x import _name`` reaches into another module's insides: what
+    other modules need is public."""
+    found = []
+    for module, path in package_modules(package).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _import_nodes(tree, type_checking=True):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("watchkeeper"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                found += [f"{module}: from {node.module} import {name}" for name in private]
+    assert not found, "\n".join(found)

@@ -121,19 +121,16 @@ def _replay(
     out: IO[str],
     err: IO[str],
 ) -> ReplaySummary:
-    from watchkeeper.collector.processors.detect import DetectorStage
     from watchkeeper.collector.runtime import build_pipeline, ensure_data_dir
     from watchkeeper.collector.store.store import open_store
-    from watchkeeper.detectors import default_detectors
 
     if settings.store == "chdb":
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)
     try:
-        pipeline = build_pipeline(settings, store)
         # Fresh detectors, never checkpointed: the same file always gives the same scores,
         # and the state the live collector resumes from is left alone.
-        pipeline.detect = DetectorStage(default_detectors(), max_keys=settings.max_detector_keys)
+        pipeline = build_pipeline(settings, store, resume=False)
         summary = ReplaySummary()
         started = time.monotonic()
         next_progress = started + options.progress_every_s

@@ -92,8 +92,9 @@ class Runtime:
         self.store.close()
 
 
-def build_pipeline(settings: Settings, store: Store) -> Pipeline:
-    """The pipeline the settings describe, over ``store``, resumed from its checkpoint."""
+def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> Pipeline:
+    """The pipeline the settings describe, over ``store``, resumed from its checkpoint
+    (``resume=False``: with fresh detectors)."""
     pipeline = Pipeline(
         store,
         PipelineMetrics(),
@@ -107,7 +108,7 @@ def build_pipeline(settings: Settings, store: Store) -> Pipeline:
         max_detector_keys=settings.max_detector_keys,
         router=review_router(settings, store),
     )
-    restored = pipeline.restore_state()
+    restored = pipeline.restore_state() if resume else 0
     if restored:
         log.info("resumed %d detector states from the last checkpoint", restored)
     return pipeline

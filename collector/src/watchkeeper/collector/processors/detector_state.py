@@ -14,43 +14,31 @@ from __future__ import annotations
 import base64
 import logging
 import pickle
-import time
-from typing import Any
 
 from watchkeeper.collector.processors.detect import DetectorStage
-from watchkeeper.collector.store.store import Store
+from watchkeeper.collector.store.store import DetectorState, Store
 from watchkeeper.detectors import Detector
 
 log = logging.getLogger("watchkeeper.collector.state")
 STATE_VERSION = 1
-_SELECT = "SELECT Detector, DetectorKey, State FROM {db}.detector_state FINAL"
 
 
-def state_rows(stage: DetectorStage) -> list[dict[str, Any]]:
-    """One row per (detector, key) currently held."""
-    now_ms = time.time_ns() // 1_000_000
-    saved_at = f"{now_ms // 1000}.{now_ms % 1000:03d}"
-    rows = []
+def detector_states(stage: DetectorStage) -> list[DetectorState]:
+    """The state of every (detector, key) currently held, pickled and base64-encoded."""
+    states = []
     for keyed in stage.keyed:
         name = keyed.prototype.name
         for key, detector in keyed.items():
             blob = pickle.dumps((STATE_VERSION, detector), protocol=pickle.HIGHEST_PROTOCOL)
-            rows.append(
-                {
-                    "SavedAt": saved_at,
-                    "Detector": name,
-                    "DetectorKey": key,
-                    "State": base64.b64encode(blob).decode("ascii"),
-                }
-            )
-    return rows
+            states.append(DetectorState(name, key, base64.b64encode(blob).decode("ascii")))
+    return states
 
 
 def save_state(stage: DetectorStage, store: Store) -> int:
-    """Write every held detector's state; returns the number of rows written."""
-    rows = state_rows(stage)
-    store.backend.insert_rows(f"{store.database}.detector_state", rows)
-    return len(rows)
+    """Write every held detector's state; returns the number of (detector, key) saved."""
+    states = detector_states(stage)
+    store.save_detector_states(states)
+    return len(states)
 
 
 def restore_state(stage: DetectorStage, store: Store) -> int:
@@ -61,23 +49,19 @@ def restore_state(stage: DetectorStage, store: Store) -> int:
     """
     by_name = {keyed.prototype.name: keyed for keyed in stage.keyed}
     restored = 0
-    for row in store.select(_SELECT):
-        keyed = by_name.get(row["Detector"])
+    for saved in store.detector_states():
+        keyed = by_name.get(saved.detector)
         if keyed is None:
             continue
         try:
-            version, detector = pickle.loads(base64.b64decode(row["State"]))
+            version, detector = pickle.loads(base64.b64decode(saved.state))
         except Exception as exc:
-            log.warning(
-                "skipping saved state of %s/%s: %s", row["Detector"], row["DetectorKey"], exc
-            )
+            log.warning("skipping saved state of %s/%s: %s", saved.detector, saved.key, exc)
             continue
         if version != STATE_VERSION or not isinstance(detector, type(keyed.prototype)):
-            log.warning(
-                "skipping saved state of %s/%s: incompatible", row["Detector"], row["DetectorKey"]
-            )
+            log.warning("skipping saved state of %s/%s: incompatible", saved.detector, saved.key)
             continue
         assert isinstance(detector, Detector)
-        keyed.put(row["DetectorKey"], detector)
+        keyed.put(saved.key, detector)
         restored += 1
     return restored

@@ -110,6 +110,16 @@ class SpanRejected(ValueError):  # noqa: N818 - names what happened, like Reject
 _UNTYPED_BODIES = ("llm.input_messages", "llm.output_messages", "retrieval.documents")
 
 
+def normalize_payload(
+    request: Sequence[DecodedResource] | ExportTraceServiceRequest, source: str
+) -> Normalized | None:
+    """The calls of one decoded request, whichever decoder made it; None when it holds no
+    resource at all (valid OTLP may be empty)."""
+    if isinstance(request, ExportTraceServiceRequest):
+        return normalize_request(request, source) if request.resource_spans else None
+    return normalize_decoded(request, source) if request else None
+
+
 def normalize_request(request: ExportTraceServiceRequest, source: str) -> Normalized:
     """Every span of the request, each normalised, skipped or rejected on its own."""
     out = Normalized()

@@ -307,3 +307,7 @@ HAVING timeEnd >= {from_ms:Int64}
 ORDER BY time, Fingerprint
 LIMIT {limit:UInt32}
 """
+
+DETECTOR_STATES: Final = """
+SELECT Detector, DetectorKey, State FROM {db}.detector_state FINAL
+"""

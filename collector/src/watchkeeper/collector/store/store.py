@@ -53,6 +53,15 @@ class DeadLetter:
         }
 
 
+@dataclass(frozen=True)
+class DetectorState:
+    """What one detector learned for one key, encoded as text by its owner."""
+
+    detector: str
+    key: str
+    state: str
+
+
 @dataclass
 class WriteBatch:
     """Everything one pipeline batch produced; written before the batch is acknowledged.
@@ -334,6 +343,30 @@ class Store:
     def put_token(self, row: Mapping[str, Any]) -> None:
         """Write an API token row (a newer ``UpdatedAt`` replaces the token's older row)."""
         self.backend.insert_rows(f"{self.database}.api_tokens", [row])
+
+    # --- detector state ------------------------------------------------------------------
+    def save_detector_states(self, states: Sequence[DetectorState]) -> None:
+        """Checkpoint detector states, stamped now; the newest per (detector, key) wins."""
+        saved_at = _ms(time.time_ns() // 1_000_000)
+        self.backend.insert_rows(
+            f"{self.database}.detector_state",
+            [
+                {
+                    "SavedAt": saved_at,
+                    "Detector": saved.detector,
+                    "DetectorKey": saved.key,
+                    "State": saved.state,
+                }
+                for saved in states
+            ],
+        )
+
+    def detector_states(self) -> list[DetectorState]:
+        """The newest saved state of each (detector, key)."""
+        return [
+            DetectorState(row["Detector"], row["DetectorKey"], row["State"])
+            for row in self.select(queries.DETECTOR_STATES)
+        ]
 
     # --- alert history -------------------------------------------------------------------
     def record_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:

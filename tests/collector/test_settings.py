@@ -50,9 +50,11 @@ def test_body_sample_rules_from_env_json_and_bad_rules_named() -> None:
         load_settings(environ={"WATCHKEEPER_BODY_SAMPLE_RULES": '{"colour:red": 0.5}'})
 
 
-def test_native_switch_is_not_an_unknown_setting() -> None:
-    """WATCHKEEPER_NATIVE (read by the detectors at import) is accepted, not a setting."""
-    assert load_settings(environ={"WATCHKEEPER_NATIVE": "0"}).http_port == 4318
+@pytest.mark.parametrize("name", ["NATIVE", "ALERTS_TOKEN", "REDACT", "OTLP_HEADERS"])
+def test_variables_read_elsewhere_are_not_unknown_settings(name: str) -> None:
+    """WATCHKEEPER_NATIVE (read by the detectors at import), WATCHKEEPER_ALERTS_TOKEN
+    (grafana push) and the SDK's variables are accepted, and are not settings."""
+    assert load_settings(environ={f"WATCHKEEPER_{name}": "0"}).http_port == 4318
 
 
 def test_flat_keys_fill_the_sections_of_their_components() -> None:

@@ -29,17 +29,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 ENV_PREFIX = "WATCHKEEPER_"
 #: Variables under our prefix that are not settings of the commands: ``CONFIG`` names the
 #: file; the SDK's own variables; ``NATIVE``, read by the detectors at import (``0`` runs
-#: the Python code instead of the compiled core).
+#: the Python code instead of the compiled core); ``ALERTS_TOKEN``, read by
+#: ``grafana push``.
 NOT_SETTINGS_ENV = frozenset(
     {
         "CONFIG",
         "EXPORTER",
         "OTLP_ENDPOINT",
+        "OTLP_HEADERS",
         "SERVICE_NAME",
         "SAMPLE_RATE",
         "CAPTURE_CONTENT",
+        "REDACT",
         "KAFKA_TOPIC_SDK",
         "NATIVE",
+        "ALERTS_TOKEN",
     }
 )
 NOT_SETTINGS_ENV_PREFIXES = ("TEST_", "SDK_")

@@ -58,7 +58,9 @@ def _walk(data: memoryview, descriptor: Descriptor, out: bytearray, depth: int) 
         out += data[key_start:pos]
 
 
-def _value(value: memoryview, field: FieldDescriptor | None, depth: int) -> bytes | memoryview:
+def _value(
+    value: memoryview, field: FieldDescriptor | None, depth: int
+) -> bytes | bytearray | memoryview:
     """One length-delimited value, its strings made valid."""
     if field is not None and field.type == FieldDescriptor.TYPE_STRING:
         return bytes(value).decode("utf-8", "replace").encode("utf-8")

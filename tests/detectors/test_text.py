@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+from watchkeeper.detectors.faithfulness.groundedness import sentences
 from watchkeeper.detectors.text.language import language, script
 from watchkeeper.detectors.text.sketch import similarity, sketch
 from watchkeeper.detectors.text.tokens import (
@@ -9,6 +12,8 @@ from watchkeeper.detectors.text.tokens import (
     content_words,
     entities,
     numbers,
+    tokenize,
+    tokenize_pieces,
     words,
 )
 
@@ -26,8 +31,8 @@ def test_analysis_reads_a_bounded_prefix() -> None:
     assert len(words(huge)) == len(words(huge[:MAX_CHARS]))
 
 
-def test_memoised_results_follow_the_string_not_its_content() -> None:
-    """Equal strings give equal results; a new string is analysed afresh."""
+def test_memoised_results_are_those_of_the_text() -> None:
+    """Equal strings give equal results, however each was made."""
     a = "How do I reset my password?"
     b = "".join(["How do I reset ", "my password?"])
     assert content_words(a) == content_words(b) == ("reset", "password")
@@ -63,3 +68,24 @@ def test_sketch_similarity_is_exact_for_small_sets_and_estimates_large_ones() ->
     big_b = [f"w{i}" for i in range(100, 500)]  # true Jaccard 300/500 = 0.6
     estimate = similarity(sketch(big_a, 64), sketch(big_b, 64), 64)
     assert 0.45 < estimate < 0.75
+
+
+def test_pieces_split_in_one_pass_as_one_by_one() -> None:
+    """``tokenize_pieces`` splits runs of ASCII pieces as lines of one text: the tokens of
+    each piece are those ``tokenize`` finds in it, for sentences of real and fuzzed text,
+    pieces with joiners at their ends, empty ones, ones beyond ASCII and ones holding a
+    line break (those are split one by one)."""
+    from tests.detectors.test_native import fuzz_texts, production_texts
+
+    rng = random.Random(11)
+    cases = [sentences(text) for text in production_texts(100) + fuzz_texts(600)]
+    joiners = ["'", ".", ",", "", " ", "x'", "'x", "..", "a.b", "1,2", "\n", "é"]
+    for _ in range(400):
+        cases.append(
+            ["".join(rng.choices(joiners, k=rng.randint(0, 4))) for _ in range(rng.randint(0, 5))]
+        )
+    one_pass = 0
+    for pieces in cases:
+        assert tokenize_pieces(pieces) == [tokenize(piece) for piece in pieces], pieces
+        one_pass += len(pieces) > 1 and "\n".join(pieces).isascii()
+    assert one_pass > 200

@@ -27,19 +27,8 @@ _NEEDS = (
     "i won", "unable to", "not able to", "must decline", "not allowed", "against",
 )  # fmt: skip
 
-#: ``_may_be_refusal`` in the compiled core.
+#: The ``_NEEDS`` test in the compiled core.
 _CORE_SCREEN = native_core.needle_screen(_NEEDS)
-
-
-def _may_be_refusal(head: str) -> bool:
-    """False when ``head`` holds none of ``_NEEDS`` (lower-cased): the core's test, or
-    Python's for a text it leaves to Python."""
-    if _CORE_SCREEN is not None:
-        found = _CORE_SCREEN.one(head)
-        if found is not None:
-            return found
-    lowered = head.lower()
-    return any(map(lowered.__contains__, _NEEDS))
 
 
 def is_refusal(text: str) -> bool:
@@ -48,12 +37,21 @@ def is_refusal(text: str) -> bool:
     >>> is_refusal("I'm sorry, but I can't help with that."), is_refusal("Sure! Here it is.")
     (True, False)
     """
+    # Whether it holds one of _NEEDS: found ahead, or by the core, or (when the core
+    # leaves the text to Python) below.
     may_match = ahead.held(RefusalRateDrift.name).get(text)
-    if may_match is None:
-        may_match = _may_be_refusal(text[:_HEAD])
-    if not may_match:
+    if may_match is None and _CORE_SCREEN is not None:
+        may_match = _CORE_SCREEN.one(text[:_HEAD])
+    if may_match is False:
         return False
-    return _REFUSAL.search(text[:_HEAD].lower()) is not None
+    head = text[:_HEAD].lower()
+    if may_match is None:  # left to Python: the same test (a loop beats any() here)
+        for needed in _NEEDS:
+            if needed in head:
+                break
+        else:
+            return False
+    return _REFUSAL.search(head) is not None
 
 
 class RefusalRateDrift(RateDrift):

@@ -1,6 +1,7 @@
 """Word lists of the text analysis: stopwords and the function words of common languages.
 
-Kept apart so the Python code and the compiled core (:mod:`.native_core`) read one copy.
+Kept apart so the Python code and the compiled core (:mod:`~watchkeeper.detectors.native_core`)
+read one copy.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from watchkeeper.detectors import native_core
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
 from watchkeeper.detectors.text.sketch import sketch
-from watchkeeper.detectors.text.token_split import split_tokens
+from watchkeeper.detectors.text.token_split import split_ascii_lines, split_tokens
 
 #: Characters of a text that are analysed; the rest only counts towards its length.
 MAX_CHARS = 4000
@@ -156,11 +156,18 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 
 def tokenize_pieces(pieces: Sequence[str]) -> list[tuple[str, ...]]:
-    """``tokenize`` of each piece.
+    """``[tokenize(piece) for piece in pieces]``; pieces of ASCII text (the sentences of an
+    answer) are split as the lines of one text, in one pass.
 
     >>> tokenize_pieces(["Refunds take 30 days.", "", "Ask support!"])
     [('refunds', 'take', '30', 'days'), (), ('ask', 'support')]
     """
+    if len(pieces) > 1 and max(map(len, pieces)) <= MAX_CHARS:
+        lines = "\n".join(pieces)
+        if lines.isascii() and lines.count("\n") == len(pieces) - 1:
+            found = split_ascii_lines(lines.lower())
+            if found is not None:
+                return found
     return [tokenize(piece) for piece in pieces]
 
 

@@ -30,17 +30,25 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["watchkeeper.sdk", "watchkeeper.ingest", "watchkeeper.collector"]
+PACKAGES = [
+    "watchkeeper.sdk",
+    "watchkeeper.detectors",
+    "watchkeeper.ingest",
+    "watchkeeper.collector",
+]
 """Packages with no runtime import cycle."""
 
 PACKAGES_WITHOUT_TYPE_ONLY_CYCLES = [
     "watchkeeper.sdk",
+    "watchkeeper.detectors",
     "watchkeeper.ingest",
     "watchkeeper.collector",
 ]
 """Packages with no import cycle even counting imports under ``if TYPE_CHECKING:``."""
 
 LAYERS = {
+    "watchkeeper.detectors": ("watchkeeper.collector", "watchkeeper.ingest"),
+    "watchkeeper.detectors.native_core": ("watchkeeper.detectors.",),
     "watchkeeper.ingest": ("watchkeeper.collector", "watchkeeper.detectors"),
     "watchkeeper.collector.settings": (
         "watchkeeper.collector.",  # any other module of the collector
@@ -52,8 +60,10 @@ LAYERS = {
     ),
 }
 """Modules under a key must not import (at run time) modules starting with its values:
-the sidecar's package knows only OTLP, its spool and Kafka; the settings configure the
-components without importing them; the store knows nothing of review or the pipeline."""
+the detectors know nothing of the collector, and the seam to their compiled core nothing
+of the detectors; the sidecar's package knows only OTLP, its spool and Kafka; the
+settings configure the components without importing them; the store knows nothing of
+review or the pipeline."""
 
 
 def package_modules(package: str) -> dict[str, Path]:

@@ -204,8 +204,8 @@ class CallContext:
         if self.end_ns:
             return
         try:
-            extra = self._details_dict()
-            extra.setdefault("documents", []).extend(documents)
+            details = self._details_dict()
+            details.setdefault("documents", []).extend(documents)
         except Exception:  # an unreadable iterable must not break the app
             handle_internal_error("current_call().add_documents")
 
@@ -242,10 +242,10 @@ class CallContext:
         attrs[key] = value
 
     def _details_dict(self) -> dict[str, Any]:
-        extra = self.details
-        if extra is None:
-            extra = self.details = {}
-        return extra
+        details = self.details
+        if details is None:
+            details = self.details = {}
+        return details
 
     def _set_detail(self, key: str, value: object) -> None:
         if not self.end_ns:

@@ -69,31 +69,31 @@ def build_call_span(call: CallContext) -> SpanData:
     limit = settings.max_content_chars
     error = call.error
     chunks = call.chunks
-    extra: Mapping[str, Any] = call.details or _NO_EXTRA
+    details: Mapping[str, Any] = call.details or _NO_DETAILS
     attrs: dict[str, AttributeValue] = {}
-    name = _name(call, recipe, extra, attrs)
+    name = _name(call, recipe, details, attrs)
 
     # Provider responses: an explicit set_response(), the return value, or the chunks.
     reading: Reading | None = None
     result = call.result
     if (
-        extra is not _NO_EXTRA
+        details is not _NO_DETAILS
         or chunks is not None
         or (result is not None and type(result) is not str)
     ):
-        reading = _reading(call, extra, Budget(limit, redact))
+        reading = _reading(call, details, Budget(limit, redact))
         if reading is not None:
             attrs.update(reading.attributes())
             if recipe.provider is None:
                 attrs[attributes.PROVIDER_NAME] = reading.provider
     if chunks is not None:
-        _stream_attributes(call, extra, attrs)
+        _stream_attributes(call, details, attrs)
     capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
     if capture:
-        _content(call, recipe, extra, reading, limit=limit, redact=redact, attrs=attrs)
-    if "documents" in extra:
+        _content(call, recipe, details, reading, limit=limit, redact=redact, attrs=attrs)
+    if "documents" in details:
         attrs[attributes.RETRIEVAL_DOCUMENTS] = documents_json(
-            extra["documents"], Budget(limit, redact), with_content=capture
+            details["documents"], Budget(limit, redact), with_content=capture
         )
 
     if call.span_attributes:
@@ -117,31 +117,31 @@ def build_call_span(call: CallContext) -> SpanData:
         KIND_CLIENT,
         STATUS_UNSET,
         "",
-        extra.get("events", ()),
+        details.get("events", ()),
         call.parent_is_remote,
         call.sampled,
     )
     if error is not None:
         _record_error(span, error, redact)
-    elif "status" in extra:
-        _set_status(span, *extra["status"])
+    elif "status" in details:
+        _set_status(span, *details["status"])
     return span
 
 
-_NO_EXTRA: Final[Mapping[str, Any]] = {}
+_NO_DETAILS: Final[Mapping[str, Any]] = {}
 
 
 def _name(
-    call: CallContext, recipe: Recipe, extra: Mapping[str, Any], attrs: dict[str, AttributeValue]
+    call: CallContext, recipe: Recipe, details: Mapping[str, Any], attrs: dict[str, AttributeValue]
 ) -> str:
     """The span's name; records the model when the call's differs from the decorator's."""
-    model = extra.get("model") or recipe.model
+    model = details.get("model") or recipe.model
     if model is None and recipe.model_parameter is not None:
         value = recipe.model_parameter.value(call.args, call.kwargs)
         model = value if isinstance(value, str) else None
     if model and model != recipe.model:
         attrs[attributes.REQUEST_MODEL] = str(model)
-    name = extra.get("name") or recipe.explicit_name
+    name = details.get("name") or recipe.explicit_name
     if not name:
         name = f"{recipe.operation} {model}" if model else recipe.fallback_name
     return str(name)
@@ -150,7 +150,7 @@ def _name(
 def _content(
     call: CallContext,
     recipe: Recipe,
-    extra: Mapping[str, Any],
+    details: Mapping[str, Any],
     reading: Reading | None,
     *,
     limit: int,
@@ -159,19 +159,19 @@ def _content(
 ) -> None:
     """What was asked and answered (or the tool's arguments and result)."""
     if recipe.is_tool:
-        _tool_content(call, recipe, extra, limit=limit, redact=redact, attrs=attrs)
+        _tool_content(call, recipe, details, limit=limit, redact=redact, attrs=attrs)
         return
     # Without a redactor an int budget lets the encoders skip the Budget object.
     budget: Callable[[], Budget | int] = (
         (lambda: limit) if redact is None else (lambda: Budget(limit, redact))
     )
-    input_json = _input_json(call, recipe, extra, budget())
+    input_json = _input_json(call, recipe, details, budget())
     if input_json is not None:
         attrs[attributes.INPUT_MESSAGES] = input_json
-    if extra is not _NO_EXTRA or recipe.system_parameter is not None:
-        _system(call, recipe, extra, budget(), attrs)
+    if details is not _NO_DETAILS or recipe.system_parameter is not None:
+        _system(call, recipe, details, budget(), attrs)
     if call.error is None:
-        output = _output_json(call, extra, reading, budget())
+        output = _output_json(call, details, reading, budget())
         if output is not None:
             attrs[attributes.OUTPUT_MESSAGES] = output
 
@@ -183,34 +183,34 @@ def _set_status(span: SpanData, status: object, description: object) -> None:
     span.status_message = str(description or getattr(status, "description", "") or "")
 
 
-def _reading(call: CallContext, extra: Mapping[str, Any], budget: Budget) -> Reading | None:
-    if "response" in extra:
-        return read_response(extra["response"], budget)
+def _reading(call: CallContext, details: Mapping[str, Any], budget: Budget) -> Reading | None:
+    if "response" in details:
+        return read_response(details["response"], budget)
     reading = None
     if call.chunks is None and call.error is None:
-        reading = read_response(extra.get("output", call.result), budget)
+        reading = read_response(details.get("output", call.result), budget)
     if reading is None and call.chunks:
         reading = read_stream(call.chunks, budget)
     return reading
 
 
 def _stream_attributes(
-    call: CallContext, extra: Mapping[str, Any], attrs: dict[str, AttributeValue]
+    call: CallContext, details: Mapping[str, Any], attrs: dict[str, AttributeValue]
 ) -> None:
     chunks = call.chunks or ()
     attrs[attributes.REQUEST_STREAM] = True
-    attrs[attributes.STREAM_CHUNKS] = len(chunks) + int(extra.get("dropped_chunks", 0))
+    attrs[attributes.STREAM_CHUNKS] = len(chunks) + int(details.get("dropped_chunks", 0))
     if call.first_chunk_ns:
         seconds = (call.first_chunk_ns - call.start_ns) / 1e9
         attrs[attributes.RESPONSE_TIME_TO_FIRST_CHUNK] = seconds
-    if extra.get("closed_early"):
+    if details.get("closed_early"):
         attrs[attributes.STREAM_CLOSED_EARLY] = True
 
 
 def _tool_content(
     call: CallContext,
     recipe: Recipe,
-    extra: Mapping[str, Any],
+    details: Mapping[str, Any],
     *,
     limit: int,
     redact: Redactor | None,
@@ -219,7 +219,7 @@ def _tool_content(
     attrs[attributes.TOOL_CALL_ARGUMENTS] = arguments_json(
         recipe.arguments(call.args, call.kwargs), Budget(limit, redact)
     )
-    result = extra.get("output", call.result)
+    result = details.get("output", call.result)
     if result is not None and call.error is None:
         text = (
             result if isinstance(result, str) else dumps(json_safe(result, Budget(limit, redact)))
@@ -230,11 +230,11 @@ def _tool_content(
 def _system(
     call: CallContext,
     recipe: Recipe,
-    extra: Mapping[str, Any],
+    details: Mapping[str, Any],
     budget: Budget | int,
     attrs: dict[str, AttributeValue],
 ) -> None:
-    system = extra.get("system")
+    system = details.get("system")
     if system is None and recipe.system_parameter is not None:
         system = recipe.system_parameter.value(call.args, call.kwargs)
         if not isinstance(system, str | list):
@@ -246,22 +246,22 @@ def _system(
 
 
 def _output_json(
-    call: CallContext, extra: Mapping[str, Any], reading: Reading | None, budget: Budget | int
+    call: CallContext, details: Mapping[str, Any], reading: Reading | None, budget: Budget | int
 ) -> str | None:
     if reading is not None and reading.output_messages is not None:
         return reading.output_json()
-    if "output" in extra:
-        return output_messages_json(extra["output"], budget)
+    if "output" in details:
+        return output_messages_json(details["output"], budget)
     if call.chunks is not None:
         return text_message_json("assistant", joined_text(call.chunks), budget)
     return output_messages_json(call.result, budget)
 
 
 def _input_json(  # noqa: PLR0911  # one return per way a prompt can be passed
-    call: CallContext, recipe: Recipe, extra: Mapping[str, Any], budget: Budget | int
+    call: CallContext, recipe: Recipe, details: Mapping[str, Any], budget: Budget | int
 ) -> str | None:
-    if "input" in extra:
-        given = extra["input"]
+    if "input" in details:
+        given = details["input"]
         if is_chat_messages(given):
             return chat_messages_json(given, budget)
         return text_message_json(

@@ -46,7 +46,7 @@ from typing import IO, Any
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings import Settings
-from watchkeeper.collector.unicode_repair import repair_strings
+from watchkeeper.ingest.text_repair import repair_strings
 
 SOURCE = "replay"
 #: Calls without ``ts`` follow the previous call by this much.

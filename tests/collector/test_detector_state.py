@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Payload, Pipeline
-from watchkeeper.collector.store.store import Store
+from watchkeeper.collector.store.store import DetectorState, Store
 
 
 def test_restart_resumes_what_the_detectors_learned(store: Store) -> None:
@@ -20,7 +22,7 @@ def test_restart_resumes_what_the_detectors_learned(store: Store) -> None:
     got = restored.prepare(following).result.detection.scores
     cold = fresh.prepare(following).result.detection.scores
 
-    def key(scored: list[tuple[object, dict[str, float]]]) -> list[tuple[str, float]]:
+    def key(scored: Sequence[tuple[object, dict[str, float]]]) -> list[tuple[str, float]]:
         return sorted(item for _, wide in scored for item in wide.items())
 
     assert key(got) == key(expected)
@@ -29,15 +31,23 @@ def test_restart_resumes_what_the_detectors_learned(store: Store) -> None:
 
 def test_unusable_checkpoint_rows_are_skipped(store: Store) -> None:
     """A corrupt saved state is skipped (that key relearns); startup does not fail."""
-    store.backend.insert_rows(
-        "watchkeeper.detector_state",
+    store.save_detector_states(
         [
-            {
-                "SavedAt": "1700000000.000",
-                "Detector": "input_length_drift",
-                "DetectorKey": "k",
-                "State": "bm90IGEgcGlja2xl",
-            }
-        ],
+            DetectorState("input_length_drift", "k", "bm90IGEgcGlja2xl"),  # not a pickle
+            DetectorState("input_length_drift", "k2", "not base64!"),
+        ]
     )
     assert Pipeline(store).restore_state() == 0
+
+
+def test_the_newest_checkpoint_of_a_key_wins(store: Store) -> None:
+    """Saving a (detector, key) again replaces its state; other keys keep theirs."""
+    import time
+
+    store.save_detector_states([DetectorState("d", "a", "old"), DetectorState("d", "b", "b")])
+    time.sleep(0.002)  # checkpoints are stamped to the millisecond
+    store.save_detector_states([DetectorState("d", "a", "new")])
+    assert sorted(store.detector_states(), key=lambda s: s.key) == [
+        DetectorState("d", "a", "new"),
+        DetectorState("d", "b", "b"),
+    ]

@@ -119,9 +119,11 @@ class Pipeline:
     ) -> None:
         self.store = store
         self.metrics = metrics or PipelineMetrics()
-        self.detect = DetectorStage(
-            list(detectors) if detectors is not None else default_detectors(),
-            max_keys=max_detector_keys,
+        self._detect = Detect(
+            DetectorStage(
+                list(detectors) if detectors is not None else default_detectors(),
+                max_keys=max_detector_keys,
+            )
         )
         self.body_sampling = body_sampling or BodySampling()
         self.reservoir = reservoir or ReviewReservoir()
@@ -135,7 +137,7 @@ class Pipeline:
         self.decode_stages: tuple[Stage, ...] = (Decode(), Normalize(self.metrics))
         #: calls -> rows for the store, one batch at a time
         self.call_stages: tuple[Stage, ...] = (
-            Detect(self.detect),
+            self._detect,
             Route(self.router),
             Sample(self.reservoir, self.body_sampling, self.router),
         )
@@ -144,6 +146,15 @@ class Pipeline:
             Write(store, self.metrics),
             RouteLateFeedback(store, self.router, self.metrics),
         )
+
+    @property
+    def detect(self) -> DetectorStage:
+        """The detectors the detect stage feeds (assign to run others, e.g. none)."""
+        return self._detect.detectors
+
+    @detect.setter
+    def detect(self, detectors: DetectorStage) -> None:
+        self._detect.detectors = detectors
 
     def process(self, payloads: Sequence[Payload]) -> BatchResult:
         """Process a batch; raises ``StoreError`` when the store did not confirm it."""

@@ -50,3 +50,10 @@ def test_a_login_posted_from_another_site_is_refused(review_app: ReviewApp) -> N
         follow_redirects=False,
     )
     assert own.status_code == 303
+    for headers in ({"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}):
+        refused = client.post("/login", content=body, headers={**_FORM, **headers})
+        assert refused.status_code == 403
+    # This site's pages send Origin: null (Referrer-Policy: no-referrer) and same-origin.
+    same = {"sec-fetch-site": "same-origin", "origin": "null"}
+    allowed = client.post("/login", content=body, headers={**_FORM, **same}, follow_redirects=False)
+    assert allowed.status_code == 303

@@ -20,6 +20,7 @@ from watchkeeper.collector.review.tokens import AdminBootstrap, ensure_admin_tok
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
+from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
 
 log = logging.getLogger("watchkeeper.collector")
@@ -137,6 +138,11 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
             ),
             settings.http_host,
             settings.http_port,
+            ConnectionLimits(
+                settings.http.header_timeout_s,
+                settings.http.body_timeout_s,
+                settings.http.max_connections,
+            ),
         )
         admin = ensure_admin_token(store, settings)
         server.start()

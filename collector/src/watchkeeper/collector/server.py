@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Response
 
-from watchkeeper.collector.alerting.webhook import alert_webhook_router
+from watchkeeper.collector.alerting.webhook import WEBHOOK_PATH, alert_webhook_router
 from watchkeeper.collector.metrics import CONTENT_TYPE
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.receivers.otlp_http import otlp_http_router
@@ -18,11 +18,22 @@ from watchkeeper.collector.review.api import review_router
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.rubric import Rubric
 from watchkeeper.collector.review.tokens import TokenRegistry
-from watchkeeper.collector.review.ui import review_ui_router
+from watchkeeper.collector.review.ui import MAX_FORM_BYTES, review_ui_router
 from watchkeeper.collector.review.workflow import ReviewConfig, ReviewWorkflow
+from watchkeeper.ingest.http.limits import BodyRule, RequestLimits
+from watchkeeper.ingest.otlp.responses import OTLP_BODY_RULE
 
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import Settings
+
+
+#: Body bounds per route; every other route takes up to 1 MiB (JSON API calls, forms).
+REQUEST_RULES = (
+    OTLP_BODY_RULE,
+    BodyRule("/login", MAX_FORM_BYTES + 4096),
+    # Alertmanager bounds alerts per notification (max_alerts); 10,000 fit in this.
+    BodyRule(WEBHOOK_PATH, 16 * 1024 * 1024),
+)
 
 
 def build_app(
@@ -42,8 +53,8 @@ def build_app(
         title="watchkeeper",
         summary="Production quality monitoring for LLM applications",
         description="Review API: every /api route needs `Authorization: Bearer <token>` "
-        "(roles viewer < reviewer < admin). OTLP ingest (/v1/traces), /metrics and "
-        "/healthz need none.",
+        "(roles viewer < reviewer < admin; the alerts role posts alert notifications only). "
+        "OTLP ingest (/v1/traces), /metrics and /healthz need none.",
         version="0.1.0",
     )
     store, metrics = pipeline.store, pipeline.metrics
@@ -74,6 +85,7 @@ def build_app(
     )
     app.state.review = workflow
     app.state.tokens = registry
+    app.add_middleware(RequestLimits, rules=REQUEST_RULES)
     if with_otlp:
         app.include_router(otlp_http_router(pipeline, max_inflight_bytes=max_inflight_bytes))
     app.include_router(review_router(workflow, auth, registry))

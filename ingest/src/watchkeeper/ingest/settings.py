@@ -151,6 +151,25 @@ class HttpSettings(Section):
         alias="max_inflight_bytes",
         description="OTLP/HTTP bodies in flight before 429.",
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        alias="http_header_timeout_s",
+        description="Seconds a request's headers may take to arrive; then the connection closes.",
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        alias="http_body_timeout_s",
+        description="Seconds a request's body may take after its headers; then the connection "
+        "closes.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        alias="http_max_connections",
+        description="Open connections served at once; more are closed as they open.",
+    )
 
 
 class KafkaSettings(Section):

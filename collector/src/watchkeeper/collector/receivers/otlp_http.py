@@ -7,7 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.store.backend import StoreError
-from watchkeeper.ingest.otlp.decode import MAX_PAYLOAD_BYTES, Encoding, RejectedPayload
+from watchkeeper.ingest.http.limits import BodyTooLargeError
+from watchkeeper.ingest.otlp.body import ClientGoneError, InflightBudget, ThrottledError
+from watchkeeper.ingest.otlp.decode import Encoding, RejectedPayload
 from watchkeeper.ingest.otlp.responses import (
     error_response,
     gunzip,
@@ -16,45 +18,41 @@ from watchkeeper.ingest.otlp.responses import (
 )
 
 SOURCE = "otlp_http"
+#: Seconds an OTLP client is asked to wait when the receiver is busy.
+RETRY_AFTER_S = 1
 
 
 def otlp_http_router(pipeline: Pipeline, max_inflight_bytes: int = 64 * 1024 * 1024) -> APIRouter:
     """``POST /v1/traces`` as the OTLP/HTTP specification defines it.
 
-    Backpressure: bodies being processed are bounded by ``max_inflight_bytes``; beyond it
-    the receiver answers 429 with ``Retry-After`` (OTLP exporters retry those), so a burst
-    cannot grow memory without bound.
+    Backpressure: body bytes held at once (counted as they are read) are bounded by
+    ``max_inflight_bytes``; beyond it the receiver answers 429 with ``Retry-After`` (OTLP
+    exporters retry those), so a burst cannot grow memory without bound. The body's size
+    and encoding are bounded by the app's request limits (``OTLP_BODY_RULE``).
     """
     router = APIRouter(tags=["otlp"])
-    inflight = [0]  # bytes; handlers run on one event loop, so no lock is needed
+    budget = InflightBudget(max_inflight_bytes)
     metrics = pipeline.metrics
 
     @router.post("/v1/traces")
     async def export_traces(request: Request) -> Response:
         encoding = request_encoding(request.headers.get("content-type"))
         try:
-            declared = int(request.headers.get("content-length", "0"))
-        except ValueError:
-            declared = 0
-        if declared > MAX_PAYLOAD_BYTES:
-            metrics.dead_letters.labels("oversized").inc()
-            return error_response(
-                413, f"body of {declared} bytes exceeds {MAX_PAYLOAD_BYTES}", encoding
-            )
-        if inflight[0] and inflight[0] + declared > max_inflight_bytes:
+            async with budget.read(request) as body:
+                return await _handle(request, body, encoding)
+        except ThrottledError as exc:
             metrics.throttled.inc()
-            response = error_response(429, "collector busy, retry later", encoding)
-            response.headers["Retry-After"] = "1"
+            response = error_response(429, str(exc), encoding)
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
             return response
-        inflight[0] += declared
-        try:
-            return await _handle(request, encoding)
-        finally:
-            inflight[0] -= declared
+        except BodyTooLargeError as exc:
+            metrics.dead_letters.labels("oversized").inc()
+            return error_response(413, str(exc.detail), encoding)
+        except ClientGoneError as exc:
+            return error_response(400, str(exc), encoding)
 
-    async def _handle(request: Request, encoding: Encoding) -> Response:
-        body = await request.body()
-        if request.headers.get("content-encoding", "").lower() == "gzip":
+    async def _handle(request: Request, body: bytes, encoding: Encoding) -> Response:
+        if request.headers.get("content-encoding", "").strip().lower() == "gzip":
             try:
                 body = gunzip(body)
             except RejectedPayload as exc:

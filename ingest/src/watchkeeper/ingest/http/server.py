@@ -9,6 +9,8 @@ import time
 import uvicorn
 from starlette.types import ASGIApp
 
+from watchkeeper.ingest.http.protocol import ConnectionLimits, Dropped, guarded_protocol
+
 
 class ServerError(RuntimeError):
     """The HTTP server could not start; the message says why and what to change."""
@@ -18,10 +20,13 @@ class HttpServer:
     """Runs the app with uvicorn on a background thread, on a socket bound up front.
 
     Binding before uvicorn starts turns "address in use" into an error at start with a
-    useful message, and lets port 0 pick a free port that ``port`` then reports.
+    useful message, and lets port 0 pick a free port that ``port`` then reports. Every
+    connection is held to ``limits`` (deadlines for headers and bodies, a connection cap).
     """
 
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, limits: ConnectionLimits | None = None
+    ) -> None:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             family = infos[0][0]
@@ -35,7 +40,15 @@ class HttpServer:
             ) from None
         self.host = host
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        #: Connections closed by a deadline or the connection cap.
+        self.dropped = Dropped()
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http=guarded_protocol(limits or ConnectionLimits(), self.dropped),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="watchkeeper-http", daemon=True)
 

@@ -14,6 +14,7 @@ import zlib
 from fastapi import Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from watchkeeper.ingest.http.limits import BodyRule
 from watchkeeper.ingest.otlp.decode import MAX_PAYLOAD_BYTES, Encoding, RejectedPayload
 
 #: gRPC status codes the OTLP specification pairs with HTTP statuses.
@@ -45,7 +46,7 @@ def error_response(status: int, message: str, encoding: Encoding) -> Response:
         )
     from google.rpc.status_pb2 import Status
 
-    code = _INVALID_ARGUMENT if status == 400 else _UNAVAILABLE
+    code = _UNAVAILABLE if status in (429, 503) else _INVALID_ARGUMENT
     return Response(
         Status(code=code, message=message).SerializeToString(),
         status_code=status,
@@ -73,3 +74,14 @@ def gunzip(body: bytes) -> bytes:
             "bad_gzip", f"bad gzip body: decompressed body exceeds {MAX_PAYLOAD_BYTES} bytes"
         )
     return out
+
+
+def otlp_refusal(status: int, message: str, content_type: str) -> Response:
+    """A refusal of the request limits, in the OTLP error format of the request."""
+    return error_response(status, message, request_encoding(content_type))
+
+
+#: ``/v1/traces``: bodies up to :data:`MAX_PAYLOAD_BYTES` as sent, plain or gzip.
+OTLP_BODY_RULE = BodyRule(
+    "/v1/traces", MAX_PAYLOAD_BYTES, frozenset({"identity", "gzip"}), otlp_refusal
+)

@@ -14,13 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.ingest.otlp.decode import (
-    MAX_PAYLOAD_BYTES,
-    Encoding,
-    RejectedPayload,
-    decode_request,
-)
+from watchkeeper.ingest.http.limits import BodyTooLargeError, RequestLimits
+from watchkeeper.ingest.otlp.body import ClientGoneError, InflightBudget, ThrottledError
+from watchkeeper.ingest.otlp.decode import Encoding, RejectedPayload, decode_request
 from watchkeeper.ingest.otlp.responses import (
+    OTLP_BODY_RULE,
     error_response,
     gunzip,
     request_encoding,
@@ -45,7 +43,10 @@ def sidecar_app(
 ) -> FastAPI:
     """The ASGI app of ``watchkeeper sidecar``."""
     app = FastAPI(title="watchkeeper sidecar", version="0.1.0", docs_url=None, redoc_url=None)
-    inflight = [0]  # bytes; handlers run on one event loop, so no lock is needed
+    # Body bytes held at once, counted as read; the size and encoding bounds are the
+    # app's request limits (OTLP_BODY_RULE).
+    budget = InflightBudget(max_inflight_bytes)
+    app.add_middleware(RequestLimits, rules=(OTLP_BODY_RULE,))
 
     def accept(body: bytes, encoding: Encoding) -> int:
         request = decode_request(body, encoding)
@@ -78,21 +79,16 @@ def sidecar_app(
     async def receive(request: Request, encoding: Encoding) -> int:
         """Spool the request's spans; returns how many. Refusals raise RejectedPayload."""
         try:
-            declared = int(request.headers.get("content-length", "0"))
-        except ValueError:
-            declared = 0
-        if declared > MAX_PAYLOAD_BYTES:
-            raise RejectedPayload("oversized", f"body exceeds {MAX_PAYLOAD_BYTES} bytes")
-        if inflight[0] and inflight[0] + declared > max_inflight_bytes:
-            raise RejectedPayload("throttled", "sidecar busy, retry later")
-        inflight[0] += declared
-        try:
-            body = await request.body()
-            if request.headers.get("content-encoding", "").lower() == "gzip":
-                body = gunzip(body)
-            return await run_in_threadpool(accept, body, encoding)
-        finally:
-            inflight[0] -= declared
+            async with budget.read(request) as raw:
+                gzipped = request.headers.get("content-encoding", "").strip().lower() == "gzip"
+                body = gunzip(raw) if gzipped else raw
+                return await run_in_threadpool(accept, body, encoding)
+        except ThrottledError as exc:
+            raise RejectedPayload("throttled", str(exc)) from None
+        except BodyTooLargeError as exc:
+            raise RejectedPayload("oversized", str(exc.detail)) from None
+        except ClientGoneError as exc:
+            raise RejectedPayload("client_gone", str(exc)) from None
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

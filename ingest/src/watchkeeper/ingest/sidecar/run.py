@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
 from watchkeeper.ingest.settings import ConfigError, IngestSettings, SidecarSettings
 from watchkeeper.ingest.sidecar.forwarder import KafkaForwarder
@@ -50,6 +51,7 @@ def run_sidecar(settings: IngestSettings) -> int:
             ),
             http.host,
             http.port,
+            ConnectionLimits(http.header_timeout_s, http.body_timeout_s, http.max_connections),
         )
         server.start()
     except BaseException:

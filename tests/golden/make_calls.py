@@ -15,9 +15,8 @@ import json
 import random
 from pathlib import Path
 
-import yaml
-
 import chatterbot_corpus
+import yaml
 
 CORPUS = Path(chatterbot_corpus.__file__).parent / "data"
 OUT = Path(__file__).with_name("calls.jsonl")
@@ -43,7 +42,9 @@ SPECIAL_INPUTS = [
 REFUSAL = "I'm sorry, but I can't help with that request."
 
 
-def _call(rng: random.Random, i: int, pairs: list[tuple[str, str]], changed: bool) -> dict[str, object]:
+def _call(
+    rng: random.Random, i: int, pairs: list[tuple[str, str]], changed: bool
+) -> dict[str, object]:
     question, answer = rng.choice(pairs)
     route = rng.choice(["chat/answer", "rag/answer"])
     call: dict[str, object] = {
@@ -72,7 +73,9 @@ def _call(rng: random.Random, i: int, pairs: list[tuple[str, str]], changed: boo
 def main() -> None:
     rng = random.Random(20261206)
     stable = _pairs("english", "computers") + _pairs("english", "science") + _pairs("english", "ai")
-    shifted = _pairs("english", "food") + _pairs("english", "sports") + _pairs("spanish", "conversations")
+    shifted = (
+        _pairs("english", "food") + _pairs("english", "sports") + _pairs("spanish", "conversations")
+    )
     lines = []
     for i in range(CALLS):
         changed = i >= CHANGE_AT

@@ -105,6 +105,7 @@ def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> 
             settings.review_window_s,
             # Late calls are rare after a few seconds; don't hold short windows for long.
             grace_s=min(30.0, settings.review_window_s / 2),
+            max_per_window=settings.review_sample_max_per_window,
         ),
         max_detector_keys=settings.max_detector_keys,
         router=review_router(settings, store),

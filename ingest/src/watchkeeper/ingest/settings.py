@@ -75,6 +75,8 @@ COLLECTOR_KEYS = frozenset(
         "review_rubric",
         "review_sample_size",
         "review_window_s",
+        "review_sample_max_per_window",
+        "review_max_claims",
         "review_lease_s",
         "bootstrap_admin_token",
     }

@@ -82,7 +82,10 @@ class ReviewConfig:
     def from_settings(cls, settings: Settings) -> ReviewConfig:
         """The configuration ``settings`` describe."""
         return cls(
-            dict(settings.review_queues), Rubric(settings.review_rubric), settings.review_lease_s
+            dict(settings.review_queues),
+            Rubric(settings.review_rubric),
+            settings.review_lease_s,
+            settings.review_max_claims,
         )
 
     @property

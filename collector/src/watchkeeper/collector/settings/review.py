@@ -49,6 +49,21 @@ class ReviewSettings(Section):
         alias="review_window_s",
         description="Window of the review reservoir, in seconds.",
     )
+    sample_max_per_window: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        alias="review_sample_max_per_window",
+        description="Calls per window for the 'random' queue over all routes (many routes, or "
+        "junk route names, cannot flood it).",
+    )
+    max_claims: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        alias="review_max_claims",
+        description="Items one reviewer may hold (claimed, not yet labelled) in a queue.",
+    )
     lease_s: float = Field(
         default=900.0,
         ge=10.0,

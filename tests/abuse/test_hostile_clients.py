@@ -10,121 +10,30 @@ above its resident size before them (docs/collector.md, "Limits").
 from __future__ import annotations
 
 import gzip
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.abuse.servers import (
+    ADMIN_TOKEN,
+    BODY_TIMEOUT_S,
+    GOOD_CALLS_PER_REQUEST,
+    HEADER_TIMEOUT_S,
+    MAX_CONNECTIONS,
+    PROTOBUF,
+    RSS_BOUND_BYTES,
+    Server,
+    chunks,
+    closed_within,
+    stalled_upload,
+    start_server,
+    stop_server,
+)
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
-from watchkeeper.ingest.settings import ENV_PREFIX
-
-#: Seconds a request's headers, then its body, may take: short here to keep the suite fast.
-HEADER_TIMEOUT_S = 2.0
-BODY_TIMEOUT_S = 4.0
-MAX_CONNECTIONS = 64
-#: What an attack may add to the server's resident memory (documented in docs/collector.md).
-RSS_BOUND_BYTES = 256 * 1024 * 1024
-ADMIN_TOKEN = "wk_abuse-suite-admin-token-0000000000000000"
-PROTOBUF = {"content-type": "application/x-protobuf"}
-GOOD_CALLS_PER_REQUEST = 5
-
-
-@dataclass
-class Server:
-    """One running server process and the good calls sent to it."""
-
-    kind: str
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    good_calls: int = 0
-
-    @property
-    def good_payload(self) -> bytes:
-        """A fresh OTLP request of good calls (new ids: stored rows are unique by span)."""
-        return protobuf_payload(answer_spans(GOOD_CALLS_PER_REQUEST))
-
-    def send_good(self, count: int = 3) -> list[int]:
-        """Send ``count`` good OTLP requests; returns their statuses."""
-        statuses = []
-        with httpx.Client(timeout=30) as client:
-            for _ in range(count):
-                response = client.post(
-                    f"{self.url}/v1/traces", content=self.good_payload, headers=PROTOBUF
-                )
-                statuses.append(response.status_code)
-                if response.status_code == 200:
-                    self.good_calls += GOOD_CALLS_PER_REQUEST
-        return statuses
-
-    def rss(self) -> int:
-        """Resident bytes of the server process."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
-        return int(kib) * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(kind: str, tmp: Path) -> Server:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    env.update(
-        {
-            "WATCHKEEPER_DATA_DIR": str(tmp / "data"),
-            "WATCHKEEPER_SIDECAR_SPOOL_DIR": str(tmp / "spool"),
-            "WATCHKEEPER_HTTP_HOST": "127.0.0.1",
-            "WATCHKEEPER_HTTP_PORT": str(port),
-            "WATCHKEEPER_HTTP_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
-            "WATCHKEEPER_HTTP_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
-            "WATCHKEEPER_HTTP_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-            "WATCHKEEPER_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
-            # The sidecar has no broker here: it spools, which is all these tests need.
-            "WATCHKEEPER_KAFKA_BOOTSTRAP": f"127.0.0.1:{_free_port()}",
-        }
-    )
-    log = (tmp / f"{kind}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "watchkeeper.ingest.cli", kind],
-        cwd=tmp,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(kind, f"http://127.0.0.1:{port}", port, process, tmp / "data")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{kind} exited: {(tmp / f'{kind}.log').read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{kind} did not start within 60 s")
-
-
-def _stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(10)
 
 
 @pytest.fixture(scope="module", params=["up", "sidecar"])
@@ -132,43 +41,20 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A running ``watchkeeper up`` or ``watchkeeper sidecar`` with short deadlines."""
-    running = _start(request.param, tmp_path_factory.mktemp(request.param))
+    running = start_server(request.param, tmp_path_factory.mktemp(request.param))
     yield running
     if running.process.poll() is None:
-        _stop(running)
+        stop_server(running)
 
 
-def _stalled_upload(port: int, declared: int) -> socket.socket:
-    """A connection that sends OTLP headers declaring ``declared`` bytes, then nothing."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(
-        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-        + f"Content-Length: {declared}\r\n\r\n".encode()
-    )
-    return sock
-
-
-def _closed_within(sock: socket.socket, seconds: float) -> bool:
-    """Whether the server closes ``sock`` within ``seconds`` (reading whatever it sends)."""
-    sock.settimeout(seconds)
-    try:
-        while sock.recv(4096):
-            pass
-    except TimeoutError:
-        return False
-    except OSError:
-        return True  # reset by the server
-    return True
-
-
-def test_stalled_uploads_do_not_stop_ingest(server: Server) -> None:
+def teststalled_uploads_do_not_stop_ingest(server: Server) -> None:
     """Four uploads that declare 16 MiB and send nothing neither throttle other clients nor
     stay open past the body deadline."""
     before = server.rss()
-    stalled = [_stalled_upload(server.port, 16 * 1024 * 1024) for _ in range(4)]
+    stalled = [stalled_upload(server.port, 16 * 1024 * 1024) for _ in range(4)]
     try:
         assert server.send_good(5) == [200] * 5
-        assert all(_closed_within(sock, BODY_TIMEOUT_S + 5) for sock in stalled)
+        assert all(closed_within(sock, BODY_TIMEOUT_S + 5) for sock in stalled)
     finally:
         for sock in stalled:
             sock.close()
@@ -196,13 +82,6 @@ def test_slow_headers_are_cut_off(server: Server) -> None:
     assert cut
 
 
-def _chunks(total: int, size: int = 1024 * 1024) -> Iterator[bytes]:
-    sent = 0
-    while sent < total:
-        yield b"\x0a" * size
-        sent += size
-
-
 def test_chunked_bodies_are_bounded_as_they_stream(server: Server) -> None:
     """Four parallel 256 MiB chunked uploads (no Content-Length) each get 413 once the body
     passes the bound; memory stays bounded; good traffic goes on."""
@@ -214,7 +93,7 @@ def test_chunked_bodies_are_bounded_as_they_stream(server: Server) -> None:
         try:
             with httpx.Client(timeout=60) as client:
                 response = client.post(
-                    f"{server.url}/v1/traces", content=_chunks(256 * 1024 * 1024), headers=PROTOBUF
+                    f"{server.url}/v1/traces", content=chunks(256 * 1024 * 1024), headers=PROTOBUF
                 )
                 statuses.append(response.status_code)
         except httpx.HTTPError:
@@ -233,7 +112,7 @@ def test_chunked_bodies_are_bounded_as_they_stream(server: Server) -> None:
 
 def test_declared_oversize_is_refused_before_reading(server: Server) -> None:
     """A Content-Length over the bound is answered 413 without waiting for the body."""
-    sock = _stalled_upload(server.port, 64 * 1024 * 1024)
+    sock = stalled_upload(server.port, 64 * 1024 * 1024)
     sock.settimeout(10)
     try:
         assert sock.recv(4096).startswith(b"HTTP/1.1 413")
@@ -277,7 +156,7 @@ def test_connections_beyond_the_cap_are_closed(server: Server) -> None:
         for _ in range(MAX_CONNECTIONS + 8)
     ]
     try:
-        dropped = sum(_closed_within(sock, 1.0) for sock in idle[MAX_CONNECTIONS:])
+        dropped = sum(closed_within(sock, 1.0) for sock in idle[MAX_CONNECTIONS:])
         assert dropped == 8
     finally:
         for sock in idle:
@@ -341,7 +220,7 @@ def test_form_and_webhook_bodies_are_bounded(server: Server) -> None:
     if server.kind != "up":
         pytest.skip("the sidecar serves OTLP, /metrics and /healthz only")
     form = {"content-type": "application/x-www-form-urlencoded"}
-    login = httpx.post(f"{server.url}/login", content=_chunks(2 * 1024 * 1024), headers=form)
+    login = httpx.post(f"{server.url}/login", content=chunks(2 * 1024 * 1024), headers=form)
     assert login.status_code == 413
     created = httpx.post(
         f"{server.url}/api/tokens",
@@ -353,7 +232,7 @@ def test_form_and_webhook_bodies_are_bounded(server: Server) -> None:
     try:
         webhook = httpx.post(
             f"{server.url}/api/alerts/webhook",
-            content=_chunks(100 * 1024 * 1024),
+            content=chunks(100 * 1024 * 1024),
             headers={**alerts, "content-type": "application/json"},
             timeout=60,
         )
@@ -378,7 +257,7 @@ def test_every_good_call_sent_around_the_attacks_is_stored(server: Server) -> No
         )
         assert received >= server.good_calls
         return
-    _stop(server)
+    stop_server(server)
     from watchkeeper.collector.settings import Settings
     from watchkeeper.collector.store.store import open_store
 

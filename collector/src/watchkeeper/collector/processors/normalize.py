@@ -29,7 +29,7 @@ MAX_ATTRIBUTE_CHARS = 4096
 #: timestamp would land in a partition the TTL deletes at once, or never.
 _MIN_TIME_NS = 946_684_800 * 10**9
 _MAX_CLOCK_SKEW_NS = 86_400 * 10**9
-_STATUS = {
+_STATUS: dict[int, str] = {
     Status.STATUS_CODE_UNSET: "UNSET",
     Status.STATUS_CODE_OK: "OK",
     Status.STATUS_CODE_ERROR: "ERROR",
@@ -316,7 +316,8 @@ def _call(
 def _is_feedback(span: Span) -> bool:
     for kv in span.attributes:
         if kv.key == attr.SPAN_TYPE:
-            return kv.value.string_value == "feedback"
+            is_feedback: bool = kv.value.string_value == "feedback"
+            return is_feedback
     return False
 
 

@@ -196,7 +196,7 @@ class ConsistencyDrift(Detector):
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self.__dict__.pop("_core", None)  # saved when the core's index was kept apart
+        self.__dict__.pop("_core", None)  # an unused slot some checkpoints hold
         self._index = _answer_index(self.index)
 
     @property

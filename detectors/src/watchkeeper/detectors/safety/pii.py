@@ -108,6 +108,8 @@ def find_pii(text: str) -> dict[str, list[str]]:
     segments = ahead.held(PIILeakDetector.name).get(text)
     if segments is None:
         segments = _segments(head)
+    if not segments:  # most answers
+        return {}
     found: dict[str, list[str]] = {}
     # The patterns try, at each position in turn, every kind in order (a card number is not
     # also a phone). Their matches hold only characters of ``[\w.+\-@ ()]``, so scanning

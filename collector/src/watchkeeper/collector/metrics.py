@@ -91,6 +91,11 @@ class PipelineMetrics:
             "OTLP/HTTP requests answered 429 because too many bytes were in flight.",
             registry=r,
         )
+        self.grpc_throttled = Counter(
+            "watchkeeper_otlp_grpc_throttled_total",
+            "OTLP/gRPC requests answered RESOURCE_EXHAUSTED because too many bytes were in flight.",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "watchkeeper_kafka_consumer_lag_messages",
             "Messages in assigned partitions not yet consumed (sum over partitions).",

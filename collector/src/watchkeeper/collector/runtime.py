@@ -16,10 +16,12 @@ from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.processors.sample_bodies import BodySampling
+from watchkeeper.collector.receivers.otlp_grpc import otlp_grpc_server
 from watchkeeper.collector.review.tokens import AdminBootstrap, ensure_admin_token
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
+from watchkeeper.ingest.grpc.server import GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
 
@@ -85,9 +87,13 @@ class Runtime:
     server: HttpServer
     #: What start did about the first admin token (review API/UI login).
     admin: AdminBootstrap | None = None
+    #: The OTLP/gRPC receiver, when the runtime receives OTLP and ``grpc_port`` is not off.
+    grpc: GrpcServer | None = None
 
     def close(self) -> None:
         """Stop serving, store what the pipeline still holds, then release the store."""
+        if self.grpc is not None:
+            self.grpc.stop()
         self.server.stop()
         self.pipeline.close()
         self.store.close()
@@ -124,7 +130,8 @@ def review_router(settings: Settings, store: Store) -> ReviewRouter:
 
 
 def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
-    """Open the store, build the pipeline and start the HTTP server."""
+    """Open the store, build the pipeline and start the HTTP server (and, with OTLP, the
+    OTLP/gRPC receiver)."""
     if settings.store == "chdb":
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)
@@ -145,9 +152,12 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
                 settings.http.max_connections,
             ),
         )
+        grpc = otlp_grpc_server(pipeline, settings.http) if with_otlp else None
         admin = ensure_admin_token(store, settings)
         server.start()
+        if grpc is not None:
+            grpc.start()
     except BaseException:
         store.close()
         raise
-    return Runtime(settings, store, pipeline, server, admin)
+    return Runtime(settings, store, pipeline, server, admin, grpc)

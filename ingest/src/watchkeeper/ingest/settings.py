@@ -24,7 +24,14 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "WATCHKEEPER_"
 #: Variables under our prefix that are not settings of the commands: ``CONFIG`` names the
@@ -134,6 +141,10 @@ class SettingsModel(BaseModel):
         return out
 
 
+#: OTLP/gRPC's registered port.
+GRPC_PORT = 4317
+
+
 class HttpSettings(Section):
     """The HTTP server every command that serves runs (OTLP/HTTP, API, UI, /metrics)."""
 
@@ -172,6 +183,33 @@ class HttpSettings(Section):
         alias="http_max_connections",
         description="Open connections served at once; more are closed as they open.",
     )
+    grpc_port: int | None = Field(
+        default=GRPC_PORT,
+        ge=0,
+        le=65535,
+        alias="grpc_port",
+        description="OTLP/gRPC port (0 = any free port; off = no gRPC receiver). Unset while "
+        "http_port is 0, it takes any free port too.",
+    )
+
+    @field_validator("grpc_port", mode="before")
+    @classmethod
+    def _grpc_off(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("off", "none", ""):
+            return None
+        return value
+
+    @property
+    def grpc_listen_port(self) -> int | None:
+        """The port the gRPC receiver binds, None for none.
+
+        ``--port 0`` asks for any free port so that instances can run side by side; a
+        fixed 4317 beside it would make the second instance fail, so an unset
+        ``grpc_port`` follows it.
+        """
+        if self.port == 0 and "grpc_port" not in self.model_fields_set:
+            return 0
+        return self.grpc_port
 
 
 class KafkaSettings(Section):

@@ -11,6 +11,7 @@ from watchkeeper.collector.commands.options import (
     positive_float,
 )
 from watchkeeper.ingest.commands import Command, Subcommands
+from watchkeeper.ingest.grpc.options import add_grpc_port_option
 
 
 def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         "live view until Ctrl-C, or with --duration runs headless and prints a summary.",
     )
     add_server_options(demo)
+    add_grpc_port_option(demo)
     demo.add_argument(
         "--duration",
         type=positive_float,

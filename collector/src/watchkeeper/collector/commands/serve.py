@@ -14,6 +14,7 @@ from watchkeeper.collector.commands.options import (
     collector_settings,
 )
 from watchkeeper.ingest.commands import Command, Subcommands
+from watchkeeper.ingest.grpc.options import add_grpc_port_option
 
 if TYPE_CHECKING:
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
@@ -25,12 +26,14 @@ def add_up_parser(commands: Subcommands) -> argparse.ArgumentParser:
     """The ``up`` subcommand."""
     up = commands.add_parser(
         "up",
-        help="run watchkeeper embedded: OTLP/HTTP in, chDB, review UI, /metrics",
+        help="run watchkeeper embedded: OTLP/HTTP and gRPC in, chDB, review UI, /metrics",
         description="Receive spans from your app over OTLP/HTTP (POST /v1/traces; the SDK's "
-        "default target), run the detectors, store in chDB under the data directory, and "
-        "serve the review UI, the review API (/docs) and /metrics. Ctrl-C stops.",
+        "default target) and OTLP/gRPC (port 4317), run the detectors, store in chDB under "
+        "the data directory, and serve the review UI, the review API (/docs) and /metrics. "
+        "Ctrl-C stops.",
     )
     add_server_options(up)
+    add_grpc_port_option(up)
     return up
 
 
@@ -73,7 +76,10 @@ def run_up(args: argparse.Namespace) -> int:
     settings = collector_settings(args)
     tune_for_throughput()
     runtime = start_runtime(settings)
-    return _serve(settings, runtime, f"OTLP/HTTP on {runtime.server.url}/v1/traces")
+    what = f"OTLP/HTTP on {runtime.server.url}/v1/traces"
+    if runtime.grpc is not None:
+        what += f" and OTLP/gRPC on {runtime.grpc.endpoint}"
+    return _serve(settings, runtime, what)
 
 
 def run_collect(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from watchkeeper.ingest.commands import Command, Subcommands, command_settings
+from watchkeeper.ingest.grpc.options import add_grpc_port_option
 from watchkeeper.ingest.settings import COLLECTOR_KEYS, IngestSettings
 from watchkeeper.ingest.sidecar.spool import SpoolError
 
@@ -14,8 +15,9 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     """The ``sidecar`` subcommand and its options."""
     sidecar = commands.add_parser(
         "sidecar",
-        help="next to an app: OTLP/HTTP in, durable disk spool, forward to Kafka",
-        description="Receive spans over OTLP/HTTP (POST /v1/traces, protobuf or JSON), keep "
+        help="next to an app: OTLP/HTTP and gRPC in, durable disk spool, forward to Kafka",
+        description="Receive spans over OTLP/HTTP (POST /v1/traces, protobuf or JSON) and "
+        "OTLP/gRPC (port 4317), keep "
         "them in a size-bounded spool on disk, and forward them to the Kafka topic (one "
         "message per trace, key = trace id). A request is answered 200 once its spans are "
         "on disk; Kafka down or the sidecar restarted loses nothing. When the spool is full, "
@@ -31,6 +33,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         metavar="PORT",
         help="HTTP port for OTLP, /metrics and /healthz (default: 4318; 0 = any)",
     )
+    add_grpc_port_option(sidecar)
     sidecar.add_argument(
         "--kafka-bootstrap",
         metavar="HOST:PORT[,...]",
@@ -69,6 +72,6 @@ COMMAND = Command(
     position=40,
     examples=(
         "  watchkeeper sidecar --kafka-bootstrap kafka:9092   "
-        "OTLP/HTTP on :4318 -> disk spool -> Kafka",
+        "OTLP on :4318 (HTTP) and :4317 (gRPC) -> disk spool -> Kafka",
     ),
 )

@@ -34,6 +34,24 @@ RETRY_AFTER_S = 5
 _STATUS = {"oversized": 413, "throttled": 429, "spool_full": 503, "spool_error": 503}
 
 
+def spool_request(spool: Spool, body: bytes, encoding: Encoding) -> int:
+    """Decode one OTLP request and append its traces to the spool; returns its span count.
+
+    Shared by the OTLP/HTTP and OTLP/gRPC receivers. Refusals raise RejectedPayload.
+    """
+    request = decode_request(body, encoding)
+    messages = messages_by_trace(request, body if encoding == "protobuf" else None)
+    try:
+        spool.append(messages)
+    except LargerThanSpool as exc:
+        raise RejectedPayload("oversized", str(exc)) from None
+    except SpoolFull as exc:
+        raise RejectedPayload("spool_full", f"spool full, retry later: {exc}") from None
+    except SpoolError as exc:
+        raise RejectedPayload("spool_error", str(exc)) from None
+    return span_count(request)
+
+
 def sidecar_app(
     spool: Spool,
     metrics: SidecarMetrics,
@@ -47,19 +65,6 @@ def sidecar_app(
     # app's request limits (OTLP_BODY_RULE).
     budget = InflightBudget(max_inflight_bytes)
     app.add_middleware(RequestLimits, rules=(OTLP_BODY_RULE,))
-
-    def accept(body: bytes, encoding: Encoding) -> int:
-        request = decode_request(body, encoding)
-        messages = messages_by_trace(request, body if encoding == "protobuf" else None)
-        try:
-            spool.append(messages)
-        except LargerThanSpool as exc:
-            raise RejectedPayload("oversized", str(exc)) from None
-        except SpoolFull as exc:
-            raise RejectedPayload("spool_full", f"spool full, retry later: {exc}") from None
-        except SpoolError as exc:
-            raise RejectedPayload("spool_error", str(exc)) from None
-        return span_count(request)
 
     @app.post("/v1/traces")
     async def export_traces(request: Request) -> Response:
@@ -82,7 +87,7 @@ def sidecar_app(
             async with budget.read(request) as raw:
                 gzipped = request.headers.get("content-encoding", "").strip().lower() == "gzip"
                 body = gunzip(raw) if gzipped else raw
-                return await run_in_threadpool(accept, body, encoding)
+                return await run_in_threadpool(spool_request, spool, body, encoding)
         except ThrottledError as exc:
             raise RejectedPayload("throttled", str(exc)) from None
         except BodyTooLargeError as exc:

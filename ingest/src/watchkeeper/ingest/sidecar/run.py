@@ -8,12 +8,19 @@ import sys
 import threading
 from pathlib import Path
 
+from watchkeeper.ingest.grpc.export import ByteBudget, export_handler
+from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
-from watchkeeper.ingest.settings import ConfigError, IngestSettings, SidecarSettings
+from watchkeeper.ingest.settings import (
+    ConfigError,
+    HttpSettings,
+    IngestSettings,
+    SidecarSettings,
+)
 from watchkeeper.ingest.sidecar.forwarder import KafkaForwarder
 from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
-from watchkeeper.ingest.sidecar.receiver import sidecar_app
+from watchkeeper.ingest.sidecar.receiver import sidecar_app, spool_request
 from watchkeeper.ingest.sidecar.spool import Spool
 
 
@@ -29,6 +36,25 @@ def open_spool(settings: SidecarSettings) -> Spool:
             f"spool directory {directory} is not usable ({reason}); choose another with "
             "--spool-dir or WATCHKEEPER_SIDECAR_SPOOL_DIR"
         ) from None
+
+
+def grpc_receiver(spool: Spool, metrics: SidecarMetrics, http: HttpSettings) -> GrpcServer | None:
+    """The OTLP/gRPC receiver into ``spool`` (not started), None when ``grpc_port`` is off.
+
+    Like OTLP/HTTP, a request is answered only once its spans are in the spool.
+    """
+    port = http.grpc_listen_port
+    if port is None:
+        return None
+
+    def sink(payload: bytes) -> None:
+        metrics.spans_received.inc(spool_request(spool, payload, "protobuf"))
+
+    def refused(reason: str) -> None:
+        metrics.requests_rejected.labels(reason).inc()
+
+    handler = export_handler(sink, ByteBudget(http.max_inflight_bytes), refused)
+    return GrpcServer([handler], http.host, port, GrpcLimits.from_settings(http))
 
 
 def run_sidecar(settings: IngestSettings) -> int:
@@ -53,13 +79,17 @@ def run_sidecar(settings: IngestSettings) -> int:
             http.port,
             ConnectionLimits(http.header_timeout_s, http.body_timeout_s, http.max_connections),
         )
+        grpc = grpc_receiver(spool, metrics, http)
         server.start()
+        if grpc is not None:
+            grpc.start()
     except BaseException:
         spool.close()
         raise
     forwarder.start()
+    via_grpc = f" and OTLP/gRPC on {grpc.endpoint}" if grpc is not None else ""
     print(
-        f"watchkeeper sidecar: OTLP/HTTP on {server.url}/v1/traces -> spool "
+        f"watchkeeper sidecar: OTLP/HTTP on {server.url}/v1/traces{via_grpc} -> spool "
         f"{sidecar.spool_dir} ({spool.pending_records} pending, bound "
         f"{sidecar.spool_max_bytes} bytes) -> Kafka topic {kafka.topic} at "
         f"{kafka.bootstrap}; metrics {server.url}/metrics. Ctrl-C stops.",
@@ -73,6 +103,8 @@ def run_sidecar(settings: IngestSettings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if grpc is not None:
+            grpc.stop()
         server.stop()
         forwarder.stop(sidecar.drain_timeout_s)
         spool.close()

@@ -1,0 +1,1 @@
+"""OTLP/gRPC: the trace service every watchkeeper receiver serves beside OTLP/HTTP."""

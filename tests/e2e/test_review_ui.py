@@ -27,6 +27,7 @@ def _log_in(page: Any, server: LiveServer, who: str) -> None:
     # The token travels in the URL fragment: the login page's script submits it.
     page.goto(f"{server.url}/login#token={server.tokens[who]}")
     page.wait_for_url(f"{server.url}/")
+    page.goto(f"{server.url}/ui/queues")
 
 
 def _span_of(url: str) -> str:

@@ -34,11 +34,25 @@ API_ROUTES = [
     ("GET", "/api/tokens", "admin"),
     ("POST", "/api/tokens", "admin"),
     ("DELETE", "/api/tokens/{token_id}", "admin"),
+    ("GET", "/api/overview", "viewer"),
+    ("GET", "/api/alarms", "viewer"),
+    ("GET", "/api/alarms/{detector}/{span_id}", "viewer"),
+    ("POST", "/api/alarms/{detector}/{span_id}/actions", "reviewer"),
+    ("GET", "/api/calls", "viewer"),
+    ("GET", "/api/calls/{span_id}", "viewer"),
+    ("POST", "/api/calls/{span_id}/review", "reviewer"),
 ]
 #: (method, path, least role) for every UI route behind a login.
 UI_ROUTES = [
     ("GET", "/", "viewer"),
     ("POST", "/logout", "viewer"),
+    ("GET", "/ui/queues", "viewer"),
+    ("GET", "/ui/alarms", "viewer"),
+    ("GET", "/ui/alarms/{detector}/{span_id}", "viewer"),
+    ("POST", "/ui/alarms/{detector}/{span_id}/{action}", "reviewer"),
+    ("GET", "/ui/calls", "viewer"),
+    ("GET", "/ui/calls/{span_id}", "viewer"),
+    ("POST", "/ui/calls/{span_id}/review", "reviewer"),
     ("GET", "/ui/queues/{queue}", "viewer"),
     ("POST", "/ui/queues/{queue}/claim", "reviewer"),
     ("GET", "/ui/queues/{queue}/items/{span_id}", "viewer"),
@@ -59,17 +73,27 @@ PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/ui/login.js"),
+    ("GET", "/ui/static/{name}"),  # the charting library and the overview's script
 }
 ROLES = ["viewer", "reviewer", "admin"]
 WHO = {"viewer": "vic", "reviewer": "ana", "admin": "root"}
 BODIES = {
     "/api/queues/{queue}/items/{span_id}/label": {"verdict": "pass"},
     "/api/tokens": {"name": "new", "role": "viewer"},
+    "/api/alarms/{detector}/{span_id}/actions": {"action": "acknowledge"},
+    "/api/calls/{span_id}/review": {"queue": "random"},
 }
 
 
 def _url(path: str) -> str:
-    return path.format(queue="random", span_id=SPAN, token_id=TOKEN_ID)
+    return path.format(
+        queue="random",
+        span_id=SPAN,
+        token_id=TOKEN_ID,
+        detector="input_length_drift",
+        action="acknowledge",
+        name="overview.js",
+    )
 
 
 def _ours(path: str) -> bool:

@@ -12,6 +12,9 @@ from fastapi import FastAPI, Response
 
 from watchkeeper.collector.alerting.webhook import WEBHOOK_PATH, alert_webhook_router
 from watchkeeper.collector.metrics import CONTENT_TYPE
+from watchkeeper.collector.overview.api import monitor_router
+from watchkeeper.collector.overview.monitor import Monitor
+from watchkeeper.collector.overview.ui import monitor_ui_router
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.receivers.otlp_http import otlp_http_router
 from watchkeeper.collector.review.api import review_router
@@ -20,6 +23,7 @@ from watchkeeper.collector.review.rubric import Rubric
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.review.ui import MAX_FORM_BYTES, review_ui_router
 from watchkeeper.collector.review.workflow import ReviewConfig, ReviewWorkflow
+from watchkeeper.collector.store.monitoring import MonitoringStore
 from watchkeeper.ingest.http.limits import BodyRule, RequestLimits
 from watchkeeper.ingest.otlp.responses import OTLP_BODY_RULE
 
@@ -45,6 +49,9 @@ def build_app(
 ) -> FastAPI:
     """The ASGI app: ``/v1/traces`` (optional), ``/api``, the UI, ``/metrics``, ``/healthz``.
 
+    The UI's home (``/``) is the overview; its alarms and calls pages and their API
+    (``overview/``) share the review UI's sessions and roles.
+
     The review API and UI need an API token (see ``review/auth.py``); ``/v1/traces``,
     ``/metrics`` and ``/healthz`` do not. Without ``settings`` the review workflow uses the
     pipeline's queues, the default rubric and lease.
@@ -52,7 +59,8 @@ def build_app(
     app = FastAPI(
         title="watchkeeper",
         summary="Production quality monitoring for LLM applications",
-        description="Review API: every /api route needs `Authorization: Bearer <token>` "
+        description="Overview, alarms, calls and review API: every /api route needs "
+        "`Authorization: Bearer <token>` "
         "(roles viewer < reviewer < admin; the alerts role posts alert notifications only). "
         "OTLP ingest (/v1/traces), /metrics and /healthz need none.",
         version="0.1.0",
@@ -91,6 +99,9 @@ def build_app(
     app.include_router(review_router(workflow, auth, registry))
     app.include_router(review_ui_router(workflow, auth, registry))
     app.include_router(alert_webhook_router(store, auth))
+    monitor = Monitor(MonitoringStore(store), workflow)
+    app.include_router(monitor_router(monitor, auth))
+    app.include_router(monitor_ui_router(monitor, auth))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

@@ -18,6 +18,7 @@ _STYLE: Final = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 header{display:flex;gap:1rem;align-items:center;padding:.6rem 1.5rem;background:#1d2b3a;color:#fff}
 header a{color:#fff;text-decoration:none;font-weight:600}header .who{margin-left:auto}
+header a.nav{font-weight:400;opacity:.9}
 main{margin:1.5rem auto;max-width:64rem;padding:0 1rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 td,th{padding:.35rem .6rem;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}
@@ -49,6 +50,15 @@ if (match) {
 """
 
 
+#: The header's links: every page of the UI is one click from any other.
+NAV: Final = (
+    ("overview", "/"),
+    ("alarms", "/ui/alarms"),
+    ("calls", "/ui/calls"),
+    ("review queues", "/ui/queues"),
+)
+
+
 def e(value: object) -> str:
     """Escape any value for HTML text or a quoted attribute."""
     return html.escape(str(value), quote=True)
@@ -64,10 +74,11 @@ def page(title: str, body: str, me: Principal | None = None, csrf: str = "") -> 
             f"<form class='inline' method='post' action='/logout'>{_csrf(csrf)}"
             "<button type='submit'>log out</button></form></span>"
         )
+    nav = "".join(f"<a class='nav' href='{href}'>{name}</a>" for name, href in NAV) if me else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width'><title>{e(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><header><a href='/'>watchkeeper review</a>"
+        f"<style>{_STYLE}</style></head><body><header><a href='/'>watchkeeper</a>{nav}"
         f"{who}</header><main><h1>{e(title)}</h1>{body}</main></body></html>"
     )
 
@@ -89,7 +100,13 @@ def login(next_path: str, error: str = "") -> str:
 
 def message(title: str, text: str, me: Principal | None = None, csrf: str = "") -> str:
     """A page with one message (errors, forbidden)."""
-    return page(title, f"<p class='error'>{e(text)}</p><p><a href='/'>all queues</a></p>", me, csrf)
+    return page(
+        title,
+        f"<p class='error'>{e(text)}</p><p><a href='/'>overview</a> · "
+        "<a href='/ui/queues'>review queues</a></p>",
+        me,
+        csrf,
+    )
 
 
 def index(queues: Sequence[Mapping[str, Any]], me: Principal, csrf: str) -> str:

@@ -137,7 +137,7 @@ async def logout(
     return response
 
 
-@ui.get("/", Role.VIEWER)
+@ui.get("/ui/queues", Role.VIEWER)
 async def index(
     review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
 ) -> Response:

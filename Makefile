@@ -29,8 +29,10 @@ test: $(TEST_STAMP) debian-tools
 	WATCHKEEPER_NATIVE=0 $(BIN)/python -m tests.support.kafka_broker run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Debian tools the tests run, as `command:package` pairs; add yours to the list. Missing
-# ones are installed with apt-get (needs root); nothing happens when all are present.
-DEBIAN_TOOLS ?= promtool:prometheus chromium:chromium
+# ones are installed with apt-get (needs root); nothing happens when all are present. Go builds
+# the OpenTelemetry Collector of the interop tests (tests/support/otelcol.py, cached under
+# .cache/otelcol; a Debian Go older than go.mod asks for fetches its toolchain from the Go proxy).
+DEBIAN_TOOLS ?= promtool:prometheus prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager chromium:chromium go:golang-go
 
 debian-tools:
 	@missing=""; \

@@ -31,9 +31,10 @@ const MAX_ATTRIBUTE_CHARS: usize = 4096;
 const MAX_ATTRIBUTES: usize = 128;
 
 /// `_TYPED` of normalize.py: keys copied into typed columns, not into `attributes`.
-const TYPED: [&str; 22] = [
+const TYPED: [&str; 23] = [
     OPERATION_NAME,
     PROVIDER_NAME,
+    "gen_ai.system",
     REQUEST_MODEL,
     RESPONSE_MODEL,
     INPUT_TOKENS,
@@ -406,7 +407,7 @@ fn plan<'a>(span: &SpanFields<'a>, now_ns: u64, py: Option<Python<'_>>) -> Optio
         operation: or_else(values.text(py, OPERATION_NAME)?, || Some("chat".into()))?,
         provider: text(
             py,
-            values.first_truthy(&[PROVIDER_NAME, "llm.provider", "llm.system"]),
+            values.first_truthy(&[PROVIDER_NAME, "gen_ai.system", "llm.provider", "llm.system"]),
         )?,
         request_model: text(py, values.first_truthy(&[REQUEST_MODEL, "llm.model_name"]))?,
         response_model: values.text(py, RESPONSE_MODEL)?,

@@ -87,3 +87,46 @@ def test_invalid_utf8_is_repaired_not_refused(
     assert _raw_export(server, broken) is None
     assert store.count_calls() == 3
     assert any("\ufffd" in str(row["InputText"]) for row in store.recent_calls(10))
+
+
+def test_opentelemetry_collector_otlp_exporter_is_accepted(
+    receiver: tuple[GrpcServer, Pipeline], store: Store
+) -> None:
+    """The real OpenTelemetry Collector's gRPC ``otlp`` exporter (grpc-go, gzip by
+    default) delivers every call to the receiver."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    from tests.support.otelcol import OtelCollector, free_port
+
+    server, _ = receiver
+    otlp_port = free_port()
+    config = f"""\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{otlp_port}
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:{server.port}
+    tls:
+      insecure: true
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp]
+"""
+    with OtelCollector(config, otlp_port) as otelcol:
+        exporter = HttpExporter(endpoint=f"http://127.0.0.1:{otlp_port}/v1/traces")
+        try:
+            assert exporter.export(answer_spans(7)) is SpanExportResult.SUCCESS
+        finally:
+            exporter.shutdown()
+        otelcol.stop()  # flushes the exporter's queue
+    assert store.count_calls() == 7

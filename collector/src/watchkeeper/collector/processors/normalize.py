@@ -38,6 +38,7 @@ _STATUS: dict[int, str] = {
 _TYPED = {
     attr.OPERATION_NAME,
     attr.PROVIDER_NAME,
+    "gen_ai.system",  # the provider under its older key, which instrumentations still send
     attr.REQUEST_MODEL,
     attr.RESPONSE_MODEL,
     attr.USAGE_INPUT_TOKENS,
@@ -286,7 +287,10 @@ def _call(
         route=_text(values.get(attr.ROUTE)) or name,
         operation=_text(values.get(attr.OPERATION_NAME)) or "chat",
         provider=_text(
-            values.get(attr.PROVIDER_NAME) or values.get("llm.provider") or values.get("llm.system")
+            values.get(attr.PROVIDER_NAME)
+            or values.get("gen_ai.system")
+            or values.get("llm.provider")
+            or values.get("llm.system")
         ),
         request_model=_text(values.get(attr.REQUEST_MODEL) or values.get("llm.model_name")),
         response_model=_text(values.get(attr.RESPONSE_MODEL)),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from watchkeeper.collector.demo import app
 from watchkeeper.collector.demo.traffic import DemoTraffic
-from watchkeeper.collector.demo.view import DemoStatus, render
+from watchkeeper.collector.demo.view import AlarmSeen, DemoStatus, render, summary
+from watchkeeper.collector.overview.monitor import alarm_id, reason_in_words
 from watchkeeper.collector.runtime import Runtime, start_runtime
 from watchkeeper.collector.settings import Settings
 
@@ -24,12 +26,15 @@ class DemoOptions:
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
-    """Run until ``duration_s`` (headless) or Ctrl-C (live view); returns an exit code."""
+    """Run until ``duration_s`` or Ctrl-C; returns an exit code.
+
+    On a terminal one panel is redrawn in place; otherwise a progress line every 5 s and
+    a line per alarm as it fires. Both end with a summary of what drifted and where to look.
+    """
     if "review_window_s" not in settings.model_fields_set:
         # Short review windows so the random queue fills while one watches the demo.
         settings = settings.model_copy(update={"review_window_s": 10.0})
     runtime = start_runtime(settings)
-    _print_login(runtime)
     from watchkeeper import sdk
 
     # Export every 200 ms so the live view moves; apps keep the SDK's default delay.
@@ -40,8 +45,15 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         schedule_delay_s=0.2,
     )
     traffic = DemoTraffic(seed=options.seed, drift_after=options.drift_after)
-    status = DemoStatus(url=runtime.server.url, data_dir=str(settings.data_dir))
-    live = options.duration_s is None and sys.stdout.isatty()
+    status = DemoStatus(
+        url=runtime.server.url,
+        login_url=_login_url(runtime),
+        data_dir=str(settings.data_dir),
+        drift_after=options.drift_after,
+    )
+    live = sys.stdout.isatty()
+    if not live:
+        print(f"watchkeeper demo: overview at {status.overview_url}", file=sys.stderr, flush=True)
     started = time.monotonic()
     try:
         if live:
@@ -49,22 +61,10 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
 
             with Live(render(status), refresh_per_second=4, transient=False) as view:
                 _drive(
-                    runtime,
-                    traffic=traffic,
-                    status=status,
-                    options=options,
-                    started=started,
-                    redraw=lambda: view.update(render(status)),
+                    runtime, traffic, status, options, started, lambda: view.update(render(status))
                 )
         else:
-            _drive(
-                runtime,
-                traffic=traffic,
-                status=status,
-                options=options,
-                started=started,
-                redraw=None,
-            )
+            _drive(runtime, traffic, status, options, started, None)
     except KeyboardInterrupt:
         pass
     finally:
@@ -72,8 +72,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     complete = _wait_stored(runtime, status.sent, timeout_s=15.0)
     # Close the open review windows now so the summary shows the random sample too.
     runtime.pipeline.flush_review()
-    _refresh(runtime, status, started)
-    _print_summary(runtime, status)
+    _refresh(runtime, status, started, announce=not live)
+    print("\n".join(summary(status, sum(runtime.store.dead_letter_counts().values()))))
     sdk.shutdown()
     runtime.close()
     if not complete:
@@ -86,31 +86,25 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     return 0
 
 
-def _print_login(runtime: Runtime) -> None:
-    """Zero setup: a login link carrying the local admin token (in the URL fragment, which
-    browsers never send to the server)."""
+def _login_url(runtime: Runtime) -> str:
+    """Zero setup: the overview's login link carrying the local admin token (in the URL
+    fragment, which browsers never send to the server); empty without a token file."""
     from watchkeeper.collector.review.tokens import read_token_file
 
     admin = runtime.admin
     if admin is None or admin.file is None:
-        return
+        return ""
     token = admin.token or read_token_file(admin.file)
-    if token:
-        print(
-            f"review UI: {runtime.server.url}/login#token={token} (admin; token in {admin.file})",
-            file=sys.stderr,
-            flush=True,
-        )
+    return f"{runtime.server.url}/login#token={token}" if token else ""
 
 
-def _drive(
+def _drive(  # noqa: PLR0917 - the demo's loop and the five things it moves
     runtime: Runtime,
-    *,
     traffic: DemoTraffic,
     status: DemoStatus,
     options: DemoOptions,
     started: float,
-    redraw: object,
+    redraw: Callable[[], None] | None,
 ) -> None:
     interval = 1.0 / options.rate
     next_call = started
@@ -131,8 +125,8 @@ def _drive(
         status.sent += 1
         now = time.monotonic()
         if now >= next_refresh:
-            _refresh(runtime, status, started)
-            if callable(redraw):
+            _refresh(runtime, status, started, announce=redraw is None)
+            if redraw is not None:
                 redraw()
             next_refresh = now + 0.5
         if redraw is None and now >= next_line:
@@ -142,7 +136,8 @@ def _drive(
         time.sleep(max(0.0, next_call - time.monotonic()))
 
 
-def _refresh(runtime: Runtime, status: DemoStatus, started: float) -> None:
+def _refresh(runtime: Runtime, status: DemoStatus, started: float, *, announce: bool) -> None:
+    """Counts, new alarms (printed as they fire when ``announce``) and queue depths."""
     store = runtime.store
     now = time.monotonic()
     previous, previous_at = status.stored, status.elapsed_s
@@ -151,14 +146,18 @@ def _refresh(runtime: Runtime, status: DemoStatus, started: float) -> None:
     span = status.elapsed_s - previous_at
     if span > 0:
         status.calls_per_s = max(0.0, (status.stored - previous) / span)
-    status.scores = {
-        f"{row['Detector']}.{row['ScoreName']}": (float(row["Mean"]), float(row["Max"]))
-        for row in store.recent_scores(10)
-    }
-    status.alarms = [
-        f"{a['Detector']} on {a['DetectorKey']} (score {float(a['Score']):.1f})"
-        for a in store.alarms()
-    ]
+    known = {(a.detector, a.url) for a in status.alarms}
+    for row in store.alarms():
+        detector, key = str(row["Detector"]), str(row["DetectorKey"])
+        url = f"{status.url}/ui/alarms/{alarm_id(detector, str(row['SpanId']))}"
+        if (detector, url) in known:
+            continue
+        alarm = AlarmSeen(
+            status.elapsed_s, detector, key, reason_in_words(str(row["Message"]), key), url
+        )
+        status.alarms.append(alarm)
+        if announce:
+            print(alarm.line(), file=sys.stderr, flush=True)
     status.queues = {"alarms": 0, "errors": 0, "random": 0} | store.queue_depths()
 
 
@@ -169,23 +168,3 @@ def _wait_stored(runtime: Runtime, expected: int, timeout_s: float) -> bool:
             return True
         time.sleep(0.1)
     return runtime.store.count_calls() >= expected
-
-
-def _print_summary(runtime: Runtime, status: DemoStatus) -> None:
-    scores = runtime.store.score_summary()
-    print("watchkeeper demo summary")
-    print(f"  duration        {status.elapsed_s:.1f} s")
-    print(f"  calls sent      {status.sent} ({status.errors_raised} raised errors)")
-    print(f"  calls stored    {status.stored}")
-    for row in scores:
-        print(
-            f"  {row['Detector']:<15} {row['ScoreName']}: {int(row['N'])} scores, "
-            f"mean {float(row['Mean']):.2f}, max {float(row['Max']):.2f}"
-        )
-    print(f"  alarms          {len(status.alarms)}")
-    for alarm in status.alarms[:10]:
-        print(f"    - {alarm}")
-    print("  review queues   " + ", ".join(f"{q}: {n}" for q, n in sorted(status.queues.items())))
-    dead = runtime.store.dead_letter_counts()
-    print(f"  dead letters    {sum(dead.values())}")
-    print(f"  data            {status.data_dir}")

@@ -17,7 +17,7 @@ PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml ingest/pyproject.to
 # The compiled core (native/, Rust) is built with cargo; rustup puts it here.
 export PATH := $(PATH):$(HOME)/.cargo/bin
 
-.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar
+.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar bench-ui
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/watchkeeper demo $(ARGS)
@@ -117,3 +117,8 @@ helm-sync:
 # ARGS=--kafka also measures forwarding to a real broker after an outage.
 bench-sidecar: $(TEST_STAMP)
 	$(BIN)/python -m tests.sidecar.bench_sidecar $(ARGS)
+
+# The web UI's queries on a chDB store seeded with 1,000,000 calls, and the rollups' cost on
+# the write path (docs/benchmarks.md: Web UI queries). About 3 minutes; ARGS="--calls 50000".
+bench-ui: $(TEST_STAMP)
+	$(BIN)/python -m bench.ui.bench_queries $(ARGS)

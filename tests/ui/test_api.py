@@ -6,6 +6,8 @@ from statistics import mean
 
 from tests.ui.conftest import SeededApp
 from tests.ui.seed import KEY
+from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.store import WriteBatch
 
 
 def _consistency(overview: dict) -> list[tuple[int, float]]:  # type: ignore[type-arg]
@@ -129,3 +131,45 @@ def test_send_a_call_to_review_by_hand(seeded_app: SeededApp) -> None:
     assert [r["queue"] for r in view["review"]] == ["random"]
     assert view["actions"][0]["by"] == "ana"
     assert view["input"] == call["input"]
+
+
+def test_the_routes_are_in_the_openapi_document_with_bearer_auth(seeded_app: SeededApp) -> None:
+    """Every overview, alarms and calls route is documented and asks for the token."""
+    spec = seeded_app.client.get("/openapi.json").json()
+    ours = {
+        path: methods
+        for path, methods in spec["paths"].items()
+        if path.startswith(("/api/overview", "/api/alarms", "/api/calls"))
+    }
+    assert len(ours) == 7
+    for methods in ours.values():
+        for operation in methods.values():
+            assert operation["security"] == [{"token": []}]
+            assert operation["tags"] == ["monitoring"]
+
+
+def test_a_new_prompt_version_is_a_deploy_annotation(seeded_app: SeededApp) -> None:
+    """Calls of a service and route with a prompt version not seen before mark a deploy
+    on the overview, at the first such call."""
+    first = seeded_app.seeded.calls[-1]
+    later = [
+        CallRecord(
+            trace_id=f"{i:032x}",
+            span_id=f"{i:016x}",
+            timestamp_ns=first.timestamp_ns + (i + 1) * 1_000_000_000,
+            duration_ns=300_000_000,
+            service_name=first.service_name,
+            route=first.route,
+            request_model=first.request_model,
+            attributes={"watchkeeper.prompt.version": "v2"},
+        )
+        for i in range(3)
+    ]
+    seeded_app.store.write(WriteBatch(calls=later))
+    overview = seeded_app.client.get("/api/overview", headers=seeded_app.headers("vic")).json()
+    assert overview["annotations"] == [
+        {
+            "time_s": later[0].timestamp_ns // 1_000_000_000,
+            "text": "lumen-support-bot support/answer: prompt version v2",
+        }
+    ]

@@ -67,7 +67,7 @@ def _iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-#: ``_segments`` in the compiled core.
+#: ``_may_hold_pii`` in the compiled core, which also says where matches may be.
 _CORE_SCREEN = native_core.pii_screen()
 
 
@@ -85,17 +85,6 @@ def _may_hold_digit_run(text: str) -> bool:
     return _RUN_SHAPE.search(shape) is not None
 
 
-def _segments(head: str) -> native_core.Segments:
-    """Runs of ``head`` where the patterns may match, as ``(start, end, has_digit)``: the
-    core finds the runs of the characters matches are made of; Python, for a text the core
-    leaves to it, only rules the whole head out (``[]``) or in."""
-    if _CORE_SCREEN is not None:
-        found = _CORE_SCREEN.one(head)
-        if found is not None:
-            return found
-    return [(0, len(head), True)] if _may_hold_pii(head) else []
-
-
 def find_pii(text: str) -> dict[str, list[str]]:
     """PII found in ``text``, by kind. Card numbers must pass Luhn, IBANs their checksum.
 
@@ -105,9 +94,15 @@ def find_pii(text: str) -> dict[str, list[str]]:
     {}
     """
     head = text[:MAX_CHARS]
+    # Where the patterns may match: found ahead, or by the core's screen, or (for a text
+    # the core leaves to Python) anywhere unless the quick test below rules it out.
     segments = ahead.held(PIILeakDetector.name).get(text)
+    if segments is None and _CORE_SCREEN is not None:
+        segments = _CORE_SCREEN.one(head)
     if segments is None:
-        segments = _segments(head)
+        if not _may_hold_pii(head):
+            return {}
+        segments = [(0, len(head), True)]
     if not segments:  # most answers
         return {}
     found: dict[str, list[str]] = {}

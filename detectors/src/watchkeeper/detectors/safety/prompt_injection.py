@@ -107,16 +107,6 @@ def _may_match(text: str) -> bool:
     return False
 
 
-def _screen(head: str) -> bool:
-    """``_may_match`` of the lower-cased (or case-folded) head: the core's, or Python's
-    for a text it leaves to Python."""
-    if _CORE_SCREEN is not None:
-        found = _CORE_SCREEN.one(head)
-        if found is not None:
-            return found
-    return _may_match(head.lower() if head.isascii() else head.casefold())
-
-
 def injection_risk(text: str) -> tuple[float, list[str]]:
     """Risk that ``text`` tries to subvert the model, in [0, 1], with the patterns matched.
 
@@ -128,12 +118,16 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
+    # Whether a pattern may match: found ahead, or by the core's screen, or (for a text
+    # the core leaves to Python) by ``_may_match`` below.
     may_match = ahead.held(PromptInjectionDetector.name).get(text)
-    if may_match is None:
-        may_match = _screen(head)
-    if not may_match or not _SCREEN.search(head.lower()):
+    if may_match is None and _CORE_SCREEN is not None:
+        may_match = _CORE_SCREEN.one(head)
+    if may_match is False:
         return 0.0, []
     folded = head.lower() if head.isascii() else head.casefold()
+    if (may_match is None and not _may_match(folded)) or not _SCREEN.search(head.lower()):
+        return 0.0, []
     found: list[str] = []
     for match in _COMBINED.finditer(folded):
         name = match.lastgroup

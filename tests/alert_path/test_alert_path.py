@@ -8,16 +8,21 @@ Rule windows, offsets, ``for:`` and group intervals are the shipped ones times
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.alert_path.watchkeeper_up import WatchkeeperUp
 from tests.support.alert_stack import Alertmanager, Pager, Prometheus, scaled_rules
+from tests.support.otelcol import free_port
 
 FACTOR = 1 / 120
 ALERT = "WatchkeeperInputDrift"
@@ -90,3 +95,63 @@ def test_planted_drift_pages_once_and_resolves(tmp_path: Path) -> None:
     assert len([row for row in ours if row["Status"] == "firing"]) == len(episodes)
     assert len([row for row in ours if row["Status"] == "resolved"]) == len(episodes)
     assert {row["Fingerprint"] for row in ours} == {fingerprint for fingerprint, _ in episodes}
+
+
+def _send_garbage(url: str, count: int) -> None:
+    """``count`` undecodable OTLP/HTTP bodies: each is answered 400 and dead-lettered."""
+    for _ in range(count):
+        request = urllib.request.Request(
+            url, data=b"\xff not a protobuf", method="POST",
+            headers={"content-type": "application/x-protobuf"},
+        )  # fmt: skip
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=5).close()
+        time.sleep(0.1)
+
+
+def _firing(pager: Pager, name: str, **labels: str) -> list[dict[str, Any]]:
+    return [
+        alert
+        for _, alert in pager.alerts(name, "firing")
+        if all(alert["labels"].get(k) == v for k, v in labels.items())
+    ]
+
+
+@pytest.mark.timeout(240)
+def test_dead_target_dead_letters_and_stopped_collector_page(tmp_path: Path) -> None:
+    """A scrape job pointing at a dead port fires WatchkeeperCollectorDown for that job
+    only; a burst of undecodable payloads fires WatchkeeperDeadLetterRate; stopping the
+    collector fires WatchkeeperCollectorDown for it and WatchkeeperCollectorAbsent, so a
+    dead watchkeeper pages instead of going silent."""
+    pager = Pager()
+    up = WatchkeeperUp(tmp_path / "data")
+    try:
+        rules = scaled_rules(tmp_path / "rules", FACTOR)
+        webhook = f"{up.url}/api/alerts/webhook"
+        dead = f"127.0.0.1:{free_port()}"
+        with (
+            Alertmanager(webhook, up.alerts_token(), pager.url, wait_s=0.5) as alertmanager,
+            Prometheus(
+                [up.url.removeprefix("http://")], rules, alertmanager.url, 1.0,
+                extra_jobs={"watchkeeper-replica": [dead]},
+            ) as prom,
+        ):  # fmt: skip
+            _send_garbage(f"{up.url}/v1/traces", 60)
+            assert _wait(lambda: _firing(pager, "WatchkeeperDeadLetterRate"), 60), prom.alerts()
+            assert _wait(lambda: _firing(pager, "WatchkeeperCollectorDown"), 30), prom.alerts()
+            down = _firing(pager, "WatchkeeperCollectorDown")
+            assert {alert["labels"]["job"] for alert in down} == {"watchkeeper-replica"}
+            assert down[0]["labels"]["instance"] == dead
+            dead_letters = _firing(pager, "WatchkeeperDeadLetterRate")[0]
+            assert dead_letters["labels"]["namespace"] == "alert-path"
+            assert dead_letters["annotations"]["runbook_url"].endswith(
+                "runbooks.md#watchkeeperdeadletterrate"
+            )
+            up.stop()
+            assert _wait(
+                lambda: _firing(pager, "WatchkeeperCollectorDown", job="watchkeeper"), 60
+            ), prom.alerts()
+            assert _wait(lambda: _firing(pager, "WatchkeeperCollectorAbsent"), 30), prom.alerts()
+    finally:
+        up.stop()
+        pager.close()

@@ -125,15 +125,21 @@ class _Process:
 
 
 class Prometheus(_Process):
-    """Prometheus scraping ``targets`` every ``interval_s``, evaluating ``rule_files``."""
+    """Prometheus scraping ``targets`` every ``interval_s``, evaluating ``rule_files``.
+
+    The targets are job ``watchkeeper``; ``extra_jobs`` (job name -> targets) adds jobs,
+    e.g. one pointing at a dead port.
+    """
 
     binary = "prometheus"
 
     def __init__(
-        self, targets: list[str], rule_files: list[Path], alertmanager: str, interval_s: float
-    ) -> None:
+        self, targets: list[str], rule_files: list[Path], alertmanager: str, interval_s: float,
+        extra_jobs: dict[str, list[str]] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         every = f"{round(interval_s * 1000)}ms"
+        jobs = {"watchkeeper": targets, **(extra_jobs or {})}
         config = {
             "global": {"scrape_interval": every, "evaluation_interval": every},
             "rule_files": [str(path) for path in rule_files],
@@ -144,10 +150,11 @@ class Prometheus(_Process):
             },
             "scrape_configs": [
                 {
-                    "job_name": "watchkeeper",
+                    "job_name": job,
                     "scrape_timeout": every,
-                    "static_configs": [{"targets": targets, "labels": {"namespace": "alert-path"}}],
+                    "static_configs": [{"targets": hosts, "labels": {"namespace": "alert-path"}}],
                 }
+                for job, hosts in jobs.items()
             ],
         }
         (self.dir / "prometheus.yml").write_text(yaml.safe_dump(config))

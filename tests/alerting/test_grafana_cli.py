@@ -207,3 +207,37 @@ def test_grafana_error_names_the_refused_object(grafana: tuple[GrafanaStub, str]
     objects = grafana_objects(GrafanaOptions(page_receiver="nobody"))
     with pytest.raises(GrafanaError, match=r"refused notification policy: 400 .*nobody"):
         push(url, TOKEN, objects, page_receiver="nobody")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["export", "DIR", "--prometheus-url", "prometheus:9090"],
+            "--prometheus-url 'prometheus:9090' is not an http(s)://host[:port] URL",
+        ),
+        (
+            ["export", "DIR", "--collector-url", "http://collector:99999"],
+            "--collector-url 'http://collector:99999' is not a URL: Port out of range 0-65535",
+        ),
+        (
+            ["export", "DIR", "--prometheus-url", "http://prometheus:9090/?x=1"],
+            "--prometheus-url 'http://prometheus:9090/?x=1' must not carry a query or fragment",
+        ),
+        (
+            ["push", "--url", "grafana:3000", "--token", TOKEN],
+            "--url 'grafana:3000' is not an http(s)://host[:port] URL",
+        ),
+    ],
+    ids=["no scheme", "bad port", "query", "push url"],
+)
+def test_misconfigured_urls_are_one_line(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Prometheus, collector or Grafana URL that is not http(s)://host[:port] exits 2
+    with one line naming the option, before anything is written or sent."""
+    args = [str(tmp_path / "out") if arg == "DIR" else arg for arg in args]
+    assert main(["grafana", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"watchkeeper: error: {message}"
+    assert not (tmp_path / "out").exists()

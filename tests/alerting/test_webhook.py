@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from watchkeeper.collector.alerting.webhook import WEBHOOK_PATH, alert_webhook_router
+from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import Role, TokenRegistry
 from watchkeeper.collector.store.backend import StoreError
@@ -316,3 +317,30 @@ def test_lone_surrogates_in_a_notification_are_stored_as_replacement_characters(
     assert row["AlertName"] == "A\ufffd"
     assert row["Annotations"]["summary"] == "x\ufffdy"
     assert row["Receiver"] == "r\ufffd"
+
+
+def test_rejections_are_one_line_and_counted(store: Store) -> None:
+    """A body that is not JSON, or JSON that is not a notification (another tool's webhook
+    format), answers 422 with one line naming the problem; each rejection is counted by
+    reason and each accepted notification by sender."""
+    metrics = PipelineMetrics()
+    registry = TokenRegistry(store)
+    app = FastAPI()
+    app.include_router(alert_webhook_router(store, Auth(registry), metrics))
+    slack = {"text": "deploy finished", "channel": "#ops"}
+    with TestClient(app, headers=_bearer(registry, Role.ALERTS)) as client:
+        not_json = client.post(WEBHOOK_PATH, content=b"status=firing")
+        other = client.post(WEBHOOK_PATH, json=slack)
+        assert client.post(WEBHOOK_PATH, json=FIRING).status_code == 200
+        assert client.post(WEBHOOK_PATH, json=GRAFANA).status_code == 200
+    assert not_json.status_code == other.status_code == 422
+    assert not_json.json()["detail"].startswith("body is not JSON: ")
+    assert other.json()["detail"] == (
+        "not an Alertmanager or Grafana webhook notification: status: Field required"
+    )
+    assert "\n" not in not_json.json()["detail"]
+    value = metrics.registry.get_sample_value
+    assert value("watchkeeper_alert_notifications_rejected_total", {"reason": "malformed"}) == 2
+    assert value("watchkeeper_alert_notifications_rejected_total", {"reason": "store"}) == 0
+    assert value("watchkeeper_alert_notifications_total", {"sender": "alertmanager"}) == 1
+    assert value("watchkeeper_alert_notifications_total", {"sender": "grafana"}) == 1

@@ -98,7 +98,7 @@ def build_app(
         app.include_router(otlp_http_router(pipeline, max_inflight_bytes=max_inflight_bytes))
     app.include_router(review_router(workflow, auth, registry))
     app.include_router(review_ui_router(workflow, auth, registry))
-    app.include_router(alert_webhook_router(store, auth))
+    app.include_router(alert_webhook_router(store, auth, metrics))
     monitor = Monitor(MonitoringStore(store), workflow)
     app.include_router(monitor_router(monitor, auth))
     app.include_router(monitor_ui_router(monitor, auth))

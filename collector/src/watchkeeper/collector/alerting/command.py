@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from watchkeeper.collector.alerting import GrafanaError
 from watchkeeper.collector.alerting.export import GrafanaOptions, export, grafana_objects
@@ -21,7 +22,23 @@ def grafana_options(settings: Settings, args: argparse.Namespace) -> GrafanaOpti
         value = getattr(args, name, None)
         if value:
             options = replace(options, **{name: value})
+    check_url("--collector-url", options.collector_url)
+    check_url("--prometheus-url", options.prometheus_url)
     return options
+
+
+def check_url(option: str, url: str) -> None:
+    """:class:`GrafanaError` unless ``url`` is ``http(s)://host[:port][/path]``: a URL
+    without a scheme or host would be provisioned as is and fail only inside Grafana."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise GrafanaError(f"{option} {url!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise GrafanaError(f"{option} {url!r} is not an http(s)://host[:port] URL")
+    if parts.query or parts.fragment:
+        raise GrafanaError(f"{option} {url!r} must not carry a query or fragment")
 
 
 def run_grafana(settings: Settings, args: argparse.Namespace) -> int:
@@ -41,6 +58,7 @@ def run_grafana(settings: Settings, args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("GRAFANA_TOKEN", "")
     if not url:
         raise GrafanaError("no Grafana URL: pass --url or set GRAFANA_URL")
+    check_url("--url", url)
     if not token:
         raise GrafanaError("no Grafana token: pass --token or set GRAFANA_TOKEN")
     result = push(

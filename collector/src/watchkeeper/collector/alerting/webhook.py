@@ -4,8 +4,10 @@ Alertmanager's ``webhook_configs`` (payload version 4) and Grafana's webhook con
 (the same shape plus a few fields) post here; every alert of a notification becomes one
 ``alert_history`` row per state change. Repeated notifications (``repeat_interval``, a
 retried delivery) carry the same fingerprint, start and status, and collapse into one row.
-A store failure answers 503, which both senders retry; a malformed body answers 422, which
-they do not.
+A store failure answers 503, which both senders retry; a body that is not a notification
+answers 422, which they do not, with the first problem in one line. Both rejections are
+counted in ``watchkeeper_alert_notifications_rejected_total`` by reason, accepted
+notifications in ``watchkeeper_alert_notifications_total`` by sender.
 
 Both routes need a bearer token: posting takes the ``alerts`` role (or admin), made for the
 senders' configuration (Alertmanager's ``http_config.authorization``, Grafana's webhook
@@ -16,13 +18,17 @@ valid (lone surrogates become U+FFFD) before it is stored.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import Counter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import Role
 from watchkeeper.collector.store.backend import StoreError
@@ -131,23 +137,79 @@ def label_fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def alert_webhook_router(store: Store, auth: Auth) -> APIRouter:
+def parse_notification(body: bytes) -> WebhookPayload:
+    """The notification in ``body``; :class:`ValueError` with one line saying what is wrong.
+
+    Parsed by the standard library first: it keeps lone surrogates, which the model then
+    repairs, where a stricter JSON parser would refuse the whole body.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+    try:
+        return WebhookPayload.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise ValueError(
+            f"not an Alertmanager or Grafana webhook notification: {where}: {error['msg']}"
+        ) from None
+
+
+class _WebhookCounters:
+    """Accepted and rejected notifications; no-ops without a registry (tests of the router)."""
+
+    def __init__(self, metrics: PipelineMetrics | None) -> None:
+        registry = None if metrics is None else metrics.registry
+        self.accepted = Counter(
+            "watchkeeper_alert_notifications_total",
+            "Alert notifications recorded by the alert webhook, by sender: alertmanager, grafana.",
+            ["sender"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "watchkeeper_alert_notifications_rejected_total",
+            "Alert notifications the alert webhook refused, by reason: malformed (not "
+            "Alertmanager's or Grafana's format, 422), store (history not stored, 503).",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("malformed", "store"):
+            self.rejected.labels(reason)
+
+
+def alert_webhook_router(
+    store: Store, auth: Auth, metrics: PipelineMetrics | None = None
+) -> APIRouter:
     """``POST /api/alerts/webhook`` (record) and ``GET /api/alerts`` (read the history)."""
     router = APIRouter(prefix="/api/alerts", tags=["alerts"])
     reader = [Depends(auth.api(Role.VIEWER))]
+    counters = _WebhookCounters(metrics)
 
     @router.post(
         "/webhook",
         summary="Record an Alertmanager or Grafana webhook notification",
-        responses={503: {"description": "the store is unavailable; the sender retries"}},
+        responses={
+            422: {"description": "not a notification; the sender does not retry"},
+            503: {"description": "the store is unavailable; the sender retries"},
+        },
         dependencies=[Depends(auth.api(Role.ALERTS))],
+        openapi_extra={"requestBody": _REQUEST_BODY},
     )
-    def receive(payload: WebhookPayload) -> dict[str, int]:
+    async def receive(request: Request) -> dict[str, int]:
+        try:
+            payload = parse_notification(await request.body())
+        except ValueError as exc:
+            counters.rejected.labels("malformed").inc()
+            raise HTTPException(422, str(exc)) from None
         rows = alert_rows(payload, time.time_ns() // 1_000_000)
         try:
-            store.record_alerts(rows)
+            await run_in_threadpool(store.record_alerts, rows)
         except StoreError as exc:
+            counters.rejected.labels("store").inc()
             raise HTTPException(503, f"alert history not stored: {exc}") from None
+        counters.accepted.labels("grafana" if payload.org_id is not None else "alertmanager").inc()
         return {"recorded": len(rows)}
 
     @router.get("", summary="Recorded alert state changes, newest first", dependencies=reader)
@@ -167,6 +229,21 @@ def alert_webhook_router(store: Store, auth: Auth) -> APIRouter:
         return store.alert_intervals(from_ms, to_ms, limit)
 
     return router
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "Alertmanager's webhook payload (version 4) or Grafana's "
+                "webhook contact point payload (version 1)",
+                "required": ["status", "alerts"],
+            }
+        }
+    },
+}
 
 
 def _epoch_ms(moment: datetime) -> int:

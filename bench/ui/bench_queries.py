@@ -148,7 +148,7 @@ def rollup_rows(store: Store, reads: MonitoringStore, repeat: int) -> list[tuple
         span = TimeRange.parse(preset)
         rollups = {
             "traffic": lambda s=span: reads.traffic_series(s.from_s, s.to_s, s.step_s, keys),
-            "per key": lambda s=span: reads.traffic_by_key(s.from_s, s.to_s, keys),
+            "per key": lambda s=span: reads.traffic_by_key(s.from_s, s.to_s, keys, step_s=s.step_s),
             "scores": lambda s=span: reads.score_series(s.from_s, s.to_s, s.step_s, keys),
         }
         for name, run in rollups.items():

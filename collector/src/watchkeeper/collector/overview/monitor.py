@@ -81,10 +81,11 @@ class Monitor:
         for alarm in alarms:
             counts[alarm["key"]] = counts.get(alarm["key"], 0) + 1
         table = [
-            _key_row(row, counts) for row in reads.traffic_by_key(span.from_s, span.to_s, keys)
+            _key_row(row, counts)
+            for row in reads.traffic_by_key(span.from_s, span.to_s, keys, step_s=span.step_s)
         ]
         charted = [row["key"] for row in table[:MAX_CHART_KEYS]]
-        seen = reads.keys_seen(span.from_s, span.to_s)
+        seen = reads.keys_seen(span.from_s, span.to_s, span.step_s)
         return {
             "range": _range(span),
             "filters": {"service": keys.service, "route": keys.route, "model": keys.model},
@@ -343,14 +344,14 @@ def _scores(
     series: dict[str, dict[str, list[float | None]]] = {}
     for row in rows:
         key = key_of(str(row["ServiceName"]), str(row["Route"]), str(row["Model"]))
-        i = index.get(int(row["T"]))
-        if i is None or key not in charted:
+        if key not in charted:
             continue
-        name = str(row["Score"])
-        by_key = series.setdefault(name, {})
-        values = by_key.setdefault(key, [None] * len(times))
-        mean = float(row["Mean"])
-        values[i] = round(mean, 4) if math.isfinite(mean) else None
+        values: list[float | None] = [None] * len(times)
+        for t, mean in zip(row["Times"], row["Means"], strict=True):
+            i = index.get(int(t))
+            if i is not None and math.isfinite(float(mean)):
+                values[i] = round(float(mean), 4)
+        series.setdefault(str(row["Score"]), {})[key] = values
     return [
         {
             "name": name,

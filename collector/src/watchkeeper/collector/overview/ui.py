@@ -126,7 +126,7 @@ async def alarms(
     if state not in ("", "open", "acknowledged", "resolved"):
         raise ItemNotFoundError("state must be open, acknowledged or resolved")
     found = ctx.monitor.alarms(span, keys, detector=detector, state=state, limit=500)
-    seen = ctx.monitor.reads.keys_seen(span.from_s, span.to_s)
+    seen = ctx.monitor.reads.keys_seen(span.from_s, span.to_s, span.step_s)
     data = _page_data(span, keys) | {"detector": detector, "state": state}
     return _html(pages.alarms_page(data, found, _choices(seen), me, _csrf(request)))
 
@@ -185,7 +185,7 @@ async def calls(
         review=review,
     )
     found = ctx.monitor.calls(span, keys, search)
-    seen = ctx.monitor.reads.keys_seen(span.from_s, span.to_s)
+    seen = ctx.monitor.reads.keys_seen(span.from_s, span.to_s, span.step_s)
     shown = {
         "score": score,
         "score_min": params.get("score_min", ""),

@@ -16,6 +16,17 @@ from watchkeeper.collector.store.store import Store, WriteBatch
 
 #: Filters of the calls search, in the order their SQL is added.
 REVIEW_STATES = ("in_review", "labelled", "not_reviewed")
+#: Buckets of at least an hour read the hourly rollups (migration 0011).
+HOURLY_FROM_S = 3600
+
+
+def _rollup(sql: str, step_s: int) -> str:
+    """``sql`` on the hourly rollups when buckets are an hour or longer."""
+    if step_s < HOURLY_FROM_S:
+        return sql
+    return sql.replace("{db}.calls_minutely", "{db}.calls_hourly").replace(
+        "{db}.scores_minutely", "{db}.scores_hourly"
+    )
 
 
 @dataclass(frozen=True)
@@ -56,15 +67,24 @@ class MonitoringStore:
     ) -> list[dict[str, Any]]:
         """Calls, errors, tokens and latency quantiles per ``step_s`` bucket and key."""
         return self.store.select(
-            q.TRAFFIC_SERIES, from_s=from_s, to_s=to_s, step_s=step_s, **keys.params()
+            _rollup(q.TRAFFIC_SERIES, step_s),
+            from_s=from_s,
+            to_s=to_s,
+            step_s=step_s,
+            **keys.params(),
         )
 
     def traffic_by_key(
-        self, from_s: int, to_s: int, keys: KeyFilter, limit: int = 100
+        self, from_s: int, to_s: int, keys: KeyFilter, limit: int = 100, step_s: int = 60
     ) -> list[dict[str, Any]]:
-        """The same over the whole range per key, busiest first."""
+        """The same over the whole range per key, busiest first (from the hourly rollups,
+        whole hours, when ``step_s`` is an hour or more)."""
         return self.store.select(
-            q.TRAFFIC_BY_KEY, from_s=from_s, to_s=to_s, limit=limit, **keys.params()
+            _rollup(q.TRAFFIC_BY_KEY, step_s),
+            from_s=from_s,
+            to_s=to_s,
+            limit=limit,
+            **keys.params(),
         )
 
     def score_series(
@@ -72,12 +92,16 @@ class MonitoringStore:
     ) -> list[dict[str, Any]]:
         """Every score's mean, lowest and highest per bucket and key."""
         return self.store.select(
-            q.SCORE_SERIES, from_s=from_s, to_s=to_s, step_s=step_s, **keys.params()
+            _rollup(q.SCORE_SERIES, step_s),
+            from_s=from_s,
+            to_s=to_s,
+            step_s=step_s,
+            **keys.params(),
         )
 
-    def keys_seen(self, from_s: int, to_s: int) -> list[dict[str, Any]]:
+    def keys_seen(self, from_s: int, to_s: int, step_s: int = 60) -> list[dict[str, Any]]:
         """(ServiceName, Route, Model) of the calls in a range."""
-        return self.store.select(q.KEYS_SEEN, from_s=from_s, to_s=to_s)
+        return self.store.select(_rollup(q.KEYS_SEEN, step_s), from_s=from_s, to_s=to_s)
 
     def versions(self) -> list[dict[str, Any]]:
         """Every (service, route, model, prompt version) with first and last seen (ms)."""

@@ -2,8 +2,8 @@
 
 Kept beside ``queries.py`` and written the same way: ``{db}`` is the configured database,
 everything from a request is a bound ``{name:Type}`` parameter. The overview reads the
-per-minute rollups of migration 0010; the alarms and calls pages read the tables
-themselves with ``FINAL``. Times are bound as epoch seconds or nanoseconds, never as date
+per-minute (0010) or hourly (0011) rollups; the alarms and calls pages read the tables
+themselves. Times are bound as epoch seconds or nanoseconds, never as date
 strings (those would be read in the server's time zone).
 
 An empty string parameter means "any": ``({service:String} = '' OR ServiceName = ...)``.
@@ -61,17 +61,21 @@ LIMIT {limit:UInt32}
 """
 )
 
-#: Mean, lowest and highest of every score per time bucket and key.
+#: Every score's mean per time bucket, one row per key and score: the buckets' starts and
+#: means as two arrays (a few hundred rows to decode instead of tens of thousands).
 SCORE_SERIES: Final = (
     """
-SELECT toUnixTimestamp(toStartOfInterval(Minute, toIntervalSecond({step_s:UInt32}))) AS T,
-       ServiceName, Route, Model, Score, sum(N) AS Scored, sum(Sum) / Scored AS Mean,
-       min(Min) AS Lowest, max(Max) AS Highest
-FROM {db}.scores_minutely"""
+SELECT ServiceName, Route, Model, Score, groupArray(T) AS Times, groupArray(Mean) AS Means
+FROM (
+    SELECT toUnixTimestamp(toStartOfInterval(Minute, toIntervalSecond({step_s:UInt32}))) AS T,
+           ServiceName, Route, Model, Score, sum(Sum) / sum(N) AS Mean
+    FROM {db}.scores_minutely"""
     + _MINUTES
     + """
-GROUP BY T, ServiceName, Route, Model, Score
-ORDER BY T, ServiceName, Route, Model, Score
+    GROUP BY T, ServiceName, Route, Model, Score
+    ORDER BY T)
+GROUP BY ServiceName, Route, Model, Score
+ORDER BY ServiceName, Route, Model, Score
 """
 )
 
@@ -167,12 +171,13 @@ ORDER BY At
 #: when higher is worse, -1 when lower is worse).
 WORST_AROUND: Final = """
 SELECT SpanId, Scores[{score:String}] AS Score, toUnixTimestamp64Nano(Timestamp) AS TimestampNs
-FROM {db}.call_scores FINAL
+FROM {db}.call_scores
 WHERE DetectorKey = {key:String}
   AND Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64})
   AND Timestamp <= fromUnixTimestamp64Nano({to_ns:Int64})
   AND mapContains(Scores, {score:String}) AND SpanId != {span_id:String}
 ORDER BY Score * {sign:Int8} DESC, Timestamp
+LIMIT 1 BY SpanId
 LIMIT {limit:UInt32}
 """
 
@@ -181,13 +186,17 @@ LIMIT {limit:UInt32}
 _CALL_RANGE: Final = """Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64})
         AND Timestamp < fromUnixTimestamp64Nano({to_ns:Int64})"""
 
+# The calls pages read the tables without FINAL, which would merge every part of the range
+# (seconds on a million calls): a search keeps one row per span id (LIMIT 1 BY), the
+# filters are sets (IN), where a repeated row changes nothing.
+
 #: Calls in a range matching the key filters, newest first; ``CALL_FILTERS`` narrow it.
 CALL_SEARCH: Final = (
     """
 SELECT TraceId, SpanId, ServiceName, Route, Model, StatusCode, ErrorType, Duration,
        InputTokens, OutputTokens, HasBody, toUnixTimestamp64Nano(Timestamp) AS TimestampNs
 FROM (SELECT *, if(ResponseModel != '', ResponseModel, RequestModel) AS Model
-      FROM {db}.calls FINAL
+      FROM {db}.calls
       WHERE """
     + _CALL_RANGE
     + ")\nWHERE 1"
@@ -195,6 +204,7 @@ FROM (SELECT *, if(ResponseModel != '', ResponseModel, RequestModel) AS Model
     + """
   {filters}
 ORDER BY Timestamp DESC, SpanId
+LIMIT 1 BY SpanId
 LIMIT {limit:UInt32}
 """
 )
@@ -203,31 +213,34 @@ LIMIT {limit:UInt32}
 CALL_FILTERS: Final = {
     "errors": "AND StatusCode = 'ERROR'",
     "score": """AND SpanId IN (
-      SELECT SpanId FROM {db}.call_scores FINAL
+      SELECT SpanId FROM {db}.call_scores
       WHERE """
     + _CALL_RANGE
     + """ AND mapContains(Scores, {score:String})
         AND Scores[{score:String}] >= {score_min:Float64}
         AND Scores[{score:String}] <= {score_max:Float64})""",
     "text": """AND SpanId IN (
-      SELECT SpanId FROM {db}.call_bodies FINAL
+      SELECT SpanId FROM {db}.call_bodies
       WHERE """
     + _CALL_RANGE
     + """ AND (positionCaseInsensitiveUTF8(InputText, {text:String}) > 0
              OR positionCaseInsensitiveUTF8(OutputText, {text:String}) > 0))""",
-    "in_review": """AND SpanId IN (SELECT SpanId FROM {db}.review_items FINAL
+    "in_review": """AND SpanId IN (SELECT SpanId FROM {db}.review_items
       WHERE """
     + _CALL_RANGE
     + ")",
-    "labelled": "AND SpanId IN (SELECT SpanId FROM {db}.review_labels FINAL)",
-    "not_reviewed": """AND SpanId NOT IN (SELECT SpanId FROM {db}.review_items FINAL
+    "labelled": "AND SpanId IN (SELECT SpanId FROM {db}.review_labels)",
+    "not_reviewed": """AND SpanId NOT IN (SELECT SpanId FROM {db}.review_items
       WHERE """
     + _CALL_RANGE
     + ")",
 }
 
+_IDS: Final = """
+        AND SpanId IN (SELECT arrayJoin(splitByChar(',', {span_ids:String})))"""
+
 #: Full rows of some calls (ids comma-separated) in a time range: metadata, texts when
-#: kept, every score.
+#: kept, every score (the call's row with its texts when it was written twice).
 CALLS_BY_ID: Final = (
     """
 SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ParentSpanId AS ParentSpanId,
@@ -242,20 +255,24 @@ SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ParentSpanId AS ParentSpanId,
        toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs
 FROM (SELECT *, if(ResponseModel != '', ResponseModel, RequestModel) AS Model,
              SpanAttributes AS Attributes
-      FROM {db}.calls FINAL
+      FROM {db}.calls
       WHERE """
     + _CALL_RANGE
-    + """ AND has(splitByChar(',', {span_ids:String}), SpanId)) AS c
+    + _IDS
+    + """
+      ORDER BY HasBody DESC, IngestedAt DESC LIMIT 1 BY SpanId) AS c
 LEFT JOIN (SELECT SpanId, InputText, OutputText, Contexts, KeepReason
-           FROM {db}.call_bodies FINAL
+           FROM {db}.call_bodies
            WHERE """
     + _CALL_RANGE
-    + """ AND has(splitByChar(',', {span_ids:String}), SpanId)) AS b
+    + _IDS
+    + """ LIMIT 1 BY SpanId) AS b
     ON c.SpanId = b.SpanId
-LEFT JOIN (SELECT SpanId, Scores FROM {db}.call_scores FINAL
+LEFT JOIN (SELECT SpanId, Scores FROM {db}.call_scores
            WHERE """
     + _CALL_RANGE
-    + """ AND has(splitByChar(',', {span_ids:String}), SpanId)) AS s
+    + _IDS
+    + """ LIMIT 1 BY SpanId) AS s
     ON c.SpanId = s.SpanId
 ORDER BY c.Timestamp DESC
 """

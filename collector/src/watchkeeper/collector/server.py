@@ -99,7 +99,8 @@ def build_app(
     app.include_router(review_router(workflow, auth, registry))
     app.include_router(review_ui_router(workflow, auth, registry))
     app.include_router(alert_webhook_router(store, auth, metrics))
-    monitor = Monitor(MonitoringStore(store), workflow)
+    prices = settings.pipeline.model_prices if settings is not None else None
+    monitor = Monitor(MonitoringStore(store), workflow, prices)
     app.include_router(monitor_router(monitor, auth))
     app.include_router(monitor_ui_router(monitor, auth))
 

@@ -78,6 +78,7 @@ COLLECTOR_KEYS = frozenset(
         "body_sample_rate",
         "body_sample_rules",
         "max_detector_keys",
+        "model_prices",
         "review_queues",
         "review_rubric",
         "review_sample_size",

@@ -19,6 +19,7 @@ from watchkeeper.collector.review.workflow import (
     ItemNotFoundError,
     ReviewWorkflow,
 )
+from watchkeeper.collector.settings.pipeline import ModelPrice
 from watchkeeper.collector.store.monitoring import CallSearch, KeyFilter, MonitoringStore
 from watchkeeper.detectors import HIGHER_IS_BETTER
 
@@ -66,9 +67,16 @@ def higher_is_worse(score: str) -> bool:
 class Monitor:
     """Reads for the overview, alarms and calls pages; alarm actions; sending to review."""
 
-    def __init__(self, reads: MonitoringStore, workflow: ReviewWorkflow) -> None:
+    def __init__(
+        self,
+        reads: MonitoringStore,
+        workflow: ReviewWorkflow,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
         self.reads = reads
         self.workflow = workflow
+        #: Per model, what its tokens cost (``model_prices``); unpriced models show tokens.
+        self.prices = dict(prices or {})
 
     # --- overview --------------------------------------------------------------------
     def overview(self, span: TimeRange, keys: KeyFilter) -> dict[str, Any]:
@@ -81,7 +89,7 @@ class Monitor:
         for alarm in alarms:
             counts[alarm["key"]] = counts.get(alarm["key"], 0) + 1
         table = [
-            _key_row(row, counts)
+            _key_row(row, counts, self.prices)
             for row in reads.traffic_by_key(span.from_s, span.to_s, keys, step_s=span.step_s)
         ]
         charted = [row["key"] for row in table[:MAX_CHART_KEYS]]
@@ -100,7 +108,10 @@ class Monitor:
             "times": times,
             "keys": table,
             "traffic": _traffic(
-                reads.traffic_series(span.from_s, span.to_s, span.step_s, keys), times, charted
+                reads.traffic_series(span.from_s, span.to_s, span.step_s, keys),
+                times,
+                charted,
+                self.prices,
             ),
             "scores": _scores(
                 reads.score_series(span.from_s, span.to_s, span.step_s, keys), times, charted
@@ -287,7 +298,17 @@ def _latency_ms(row: Mapping[str, Any], index: int) -> float | None:
     return round(value / 1e6, 2) if math.isfinite(value) else None
 
 
-def _key_row(row: Mapping[str, Any], alarm_counts: Mapping[str, int]) -> dict[str, Any]:
+def _cost(row: Mapping[str, Any], prices: Mapping[str, ModelPrice]) -> float | None:
+    """The USD cost of a row's tokens, None when its model has no price."""
+    price = prices.get(str(row["Model"]))
+    if price is None:
+        return None
+    return round(price.cost(float(row["TokensIn"]), float(row["TokensOut"])), 6)
+
+
+def _key_row(
+    row: Mapping[str, Any], alarm_counts: Mapping[str, int], prices: Mapping[str, ModelPrice]
+) -> dict[str, Any]:
     key = key_of(str(row["ServiceName"]), str(row["Route"]), str(row["Model"]))
     stored, failed = int(row["Stored"]), int(row["Failed"])
     return {
@@ -303,16 +324,21 @@ def _key_row(row: Mapping[str, Any], alarm_counts: Mapping[str, int]) -> dict[st
         "latency_p95_ms": _latency_ms(row, 1),
         "tokens_in": round(float(row["TokensIn"])),
         "tokens_out": round(float(row["TokensOut"])),
+        "cost_usd": _cost(row, prices),
         "alarms": alarm_counts.get(key, 0),
     }
 
 
 def _traffic(
-    rows: Iterable[Mapping[str, Any]], times: Sequence[int], charted: Sequence[str]
+    rows: Iterable[Mapping[str, Any]],
+    times: Sequence[int],
+    charted: Sequence[str],
+    prices: Mapping[str, ModelPrice],
 ) -> dict[str, dict[str, list[float | None]]]:
-    """Per measure and charted key, one value per time bucket (None where no calls)."""
+    """Per measure and charted key, one value per time bucket (None where no calls, and
+    no cost where the model has no price)."""
     index = {t: i for i, t in enumerate(times)}
-    measures = ("calls", "error_rate", "latency_p95_ms", "tokens")
+    measures = ("calls", "error_rate", "latency_p95_ms", "tokens", "cost_usd")
     out: dict[str, dict[str, list[float | None]]] = {
         m: {key: [None] * len(times) for key in charted} for m in measures
     }
@@ -326,6 +352,7 @@ def _traffic(
         out["error_rate"][key][i] = int(row["Failed"]) / stored if stored else None
         out["latency_p95_ms"][key][i] = _latency_ms(row, 1)
         out["tokens"][key][i] = round(float(row["TokensIn"]) + float(row["TokensOut"]))
+        out["cost_usd"][key][i] = _cost(row, prices)
     return out
 
 

@@ -129,7 +129,8 @@ def overview_page(data: Mapping[str, Any], me: Principal, csrf: str) -> str:
         _chart("traffic", "calls", "Traffic", "calls per bucket"),
         _chart("traffic", "error_rate", "Error rate", "share of calls that failed"),
         _chart("traffic", "latency_p95_ms", "Latency p95", "milliseconds"),
-        _chart("traffic", "tokens", "Cost", "tokens in + out per bucket"),
+        _chart("traffic", "tokens", "Tokens", "tokens in + out per bucket"),
+        _chart("traffic", "cost_usd", "Cost", "US dollars per bucket, for models with a price"),
     ]
     quality = [
         _chart(
@@ -155,7 +156,8 @@ def overview_page(data: Mapping[str, Any], me: Principal, csrf: str) -> str:
         + "<h2>By service, route and model</h2><table id='keys'><tr><th>service</th>"
         "<th>route</th><th>model</th><th class='num'>calls</th><th class='num'>errors</th>"
         "<th class='num'>p50 ms</th><th class='num'>p95 ms</th><th class='num'>tokens in</th>"
-        f"<th class='num'>tokens out</th><th class='num'>alarms</th><th></th></tr>{rows}</table>"
+        "<th class='num'>tokens out</th><th class='num'>cost $</th><th class='num'>alarms</th>"
+        f"<th></th></tr>{rows}</table>"
         f"<h2>Operations</h2><div class='charts'>{''.join(charts)}</div>"
         f"<h2>Quality scores</h2><div class='charts'>{''.join(quality)}</div>"
         + _json_block("overview-data", data)
@@ -176,8 +178,16 @@ def _key_row(row: Mapping[str, Any], query: Mapping[str, str]) -> str:
         f"<td class='num'>{_number(row['latency_p50_ms'])}</td>"
         f"<td class='num'>{_number(row['latency_p95_ms'])}</td>"
         f"<td class='num'>{row['tokens_in']:,}</td><td class='num'>{row['tokens_out']:,}</td>"
+        f"<td class='num'>{_dollars(row['cost_usd'])}</td>"
         f"<td class='num'>{row['alarms']}</td><td><a href='/ui/calls?{link}'>calls</a></td></tr>"
     )
+
+
+def _dollars(value: float | None) -> str:
+    """A cost for the table: cents below 100 dollars, a dash without a price."""
+    if value is None:
+        return "-"
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 
 def _chart(kind: str, name: str, title: str, hint: str) -> str:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from watchkeeper.ingest.settings import Section
+
+
+class ModelPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0, description="USD per million input (prompt) tokens.")
+    output: float = Field(ge=0, description="USD per million output (completion) tokens.")
+
+    def cost(self, input_tokens: float, output_tokens: float) -> float:
+        """The cost of that many tokens, in USD."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
 class PipelineSettings(Section):
@@ -32,6 +45,12 @@ class PipelineSettings(Section):
         alias="max_detector_keys",
         description="Bound on per-key detector state.",
     )
+    model_prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        alias="model_prices",
+        description='Prices per model for cost, USD per million tokens, e.g. {"gpt-4o": '
+        '{"input": 2.5, "output": 10}}; models without a price show tokens only.',
+    )
     state_checkpoint_s: float = Field(
         default=60.0,
         gt=0,
@@ -40,7 +59,7 @@ class PipelineSettings(Section):
         description="How often detector state is checkpointed.",
     )
 
-    @field_validator("body_sample_rules", mode="before")
+    @field_validator("body_sample_rules", "model_prices", mode="before")
     @classmethod
     def _rules_from_json(cls, value: Any) -> Any:
         # From the environment the rules arrive as a JSON object in a string.

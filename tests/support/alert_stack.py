@@ -2,8 +2,8 @@
 benchmarks of the alert path.
 
 * :func:`scaled_rules` writes a copy of ``dashboards/prometheus/*.yml`` with every
-  duration (rule windows, offsets, ``for:``, group intervals) multiplied by ``factor``;
-  the shipped files are never edited.
+  duration (rule windows, offsets, ``for:``, group intervals) multiplied by ``factor``
+  (``for:`` no shorter than :data:`MIN_FOR_S`); the shipped files are never edited.
 * :class:`Pager` is a webhook receiver standing in for the on-call pager: it records
   every notification with the time it arrived.
 * :class:`Prometheus` and :class:`Alertmanager` run Debian's binaries (``prometheus``,
@@ -43,8 +43,15 @@ def scale_duration(text: str, factor: float) -> str:
     return f"{max(1, round(seconds * factor * 1000))}ms"
 
 
-def scaled_rules(out_dir: Path, factor: float) -> list[Path]:
-    """The shipped rule files, every duration times ``factor``, written under ``out_dir``."""
+#: Prometheus applies discovered scrape targets on a 5-second tick, so the first scrape
+#: comes up to 5 s after start while rules are evaluated from the start: a shorter scaled
+#: ``for:`` lets absent() alerts fire before anything was scraped.
+MIN_FOR_S = 10.0
+
+
+def scaled_rules(out_dir: Path, factor: float, min_for_s: float = MIN_FOR_S) -> list[Path]:
+    """The shipped rule files, every duration times ``factor`` (``for:`` at least
+    ``min_for_s``), written under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sorted(RULES_DIR.glob("*.yml")):
@@ -54,7 +61,9 @@ def scaled_rules(out_dir: Path, factor: float) -> list[Path]:
                 group["interval"] = scale_duration(group["interval"], factor)
             for rule in group["rules"]:
                 if "for" in rule:
-                    rule["for"] = scale_duration(rule["for"], factor)
+                    scaled = scale_duration(rule["for"], factor)
+                    at_least = f"{round(min_for_s * 1000)}ms"
+                    rule["for"] = max(scaled, at_least, key=lambda d: int(d[:-2]))
                 rule["expr"] = _IN_EXPR.sub(
                     lambda m: m.group(1) + scale_duration(m.group(2), factor), rule["expr"]
                 )

@@ -119,7 +119,8 @@ def test_metrics_expose_ingest_alarms_and_queue_depth(client: TestClient) -> Non
 
 
 def test_ui_lists_queues_and_labels_through_a_form(client: TestClient) -> None:
-    """After logging in, the HTML UI shows queue depth and a posted form labels the item."""
+    """After logging in, the UI's queue list shows the queue (the home is the overview) and
+    a posted form labels the item."""
     _post_spans(client, 1)
     token = client.token  # type: ignore[attr-defined]
     login = client.post(
@@ -129,7 +130,8 @@ def test_ui_lists_queues_and_labels_through_a_form(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert login.status_code == 303
-    assert "random" in client.get("/").text
+    assert "Overview" in client.get("/").text
+    assert "random" in client.get("/ui/queues").text
     item = client.get("/api/queues/random/items").json()[0]
     page = client.get("/ui/queues/random").text
     assert item["span_id"] in page

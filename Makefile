@@ -17,7 +17,7 @@ PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml ingest/pyproject.to
 # The compiled core (native/, Rust) is built with cargo; rustup puts it here.
 export PATH := $(PATH):$(HOME)/.cargo/bin
 
-.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar bench-ui
+.PHONY: demo test install install-test kafka-jars lint clean bench-sdk bench-collector kill-test bench-detectors debian-tools helm-sync bench-sidecar bench-ui bench-alerting
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/watchkeeper demo $(ARGS)
@@ -122,3 +122,8 @@ bench-sidecar: $(TEST_STAMP)
 # the write path (docs/benchmarks.md: Web UI queries). About 3 minutes; ARGS="--calls 50000".
 bench-ui: $(TEST_STAMP)
 	$(BIN)/python -m bench.ui.bench_queries $(ARGS)
+
+# Time from a planted drift to the page: shipped rules, real Prometheus (15 s scrape) and
+# Alertmanager, 3 runs of about 2.5 minutes (ARGS="--runs 10" for more).
+bench-alerting: $(TEST_STAMP) debian-tools
+	$(BIN)/python -m bench.alerting.time_to_page $(ARGS)

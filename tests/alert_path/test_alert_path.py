@@ -46,7 +46,8 @@ def _wait(condition: object, timeout_s: float) -> bool:
 def test_planted_drift_pages_once_and_resolves(tmp_path: Path) -> None:
     """Stable traffic fires nothing; an input drift fires WatchkeeperInputDrift, which
     reaches the pager with its labels, runbook and dashboard links, resolves after the
-    drift ended, and each firing and resolution lands once in alert_history."""
+    drift ended, and each firing and resolution lands once in alert_history. When the
+    traffic stops, WatchkeeperNoCallsIngested pages."""
     pager = Pager()
     up = WatchkeeperUp(tmp_path / "data")
     try:
@@ -90,6 +91,8 @@ def test_planted_drift_pages_once_and_resolves(tmp_path: Path) -> None:
             # Alertmanager notifies both receivers at once: the history may trail the pager.
             _wait(lambda: len(recorded()) >= 2 * len(episodes), 20)
             ours = recorded()
+            # The app stopped sending after a busy minute: watchkeeper says it sees nothing.
+            assert _wait(lambda: _firing(pager, "WatchkeeperNoCallsIngested"), 60), prom.alerts()
     finally:
         up.stop()
         pager.close()

@@ -182,18 +182,22 @@ class Prometheus(_Process):
 
 class Alertmanager(_Process):
     """Alertmanager routing every watchkeeper alert to the watchkeeper webhook (with
-    ``token``) and then to ``pager``, grouping by alert name."""
+    ``token``) and then to ``pager``, grouping by ``group_by`` (alert name and detector:
+    a notification per alert; namespace and category: one per incident)."""
 
     binary = "prometheus-alertmanager"
 
-    def __init__(self, webhook_url: str, token: str, pager_url: str, wait_s: float) -> None:
+    def __init__(
+        self, webhook_url: str, token: str, pager_url: str, wait_s: float,
+        group_by: tuple[str, ...] = ("alertname", "detector"),
+    ) -> None:  # fmt: skip
         super().__init__()
         (self.dir / "token").write_text(token)
         wait = f"{round(wait_s * 1000)}ms"
         config = {
             "route": {
                 "receiver": "pager",
-                "group_by": ["alertname", "detector"],
+                "group_by": list(group_by),
                 "group_wait": wait,
                 "group_interval": wait,
                 "repeat_interval": "4h",

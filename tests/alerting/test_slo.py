@@ -53,11 +53,12 @@ def test_doctests() -> None:
 
 
 def test_burn_rate_rules_fire_on_fast_burns_only(tmp_path: Path) -> None:
-    """prod burns the faithfulness budget at 20x (20% bad at a 99% objective) and pages
-    within minutes; staging at 0.5x and dev (10% bad on 1 call a minute: fewer calls than
-    one bad call expected at the objective) stay silent; prod resolves within the 6h/30m
-    pair's reset once bad calls stop. canary's 5% PII answers (50x a 99.9% objective) page;
-    prod's 0.3% (3x) does not."""
+    """prod burns the faithfulness budget at 20x (20% bad at a 99% objective) from its
+    first call and pages at once (with an hour of good calls before, the 1 h window would
+    take 60 x 14.4 / 20 = 43 minutes); staging at 0.5x and dev (10% bad on 1 call a
+    minute: fewer calls than one bad call expected at the objective) stay silent; prod
+    resolves within the 6h/30m pair's reset once bad calls stop. canary's 5% PII answers
+    (50x a 99.9% objective) page; prod's 0.3% (3x) does not."""
     rules = tmp_path / "slo.yml"
     rules.write_text(yaml.safe_dump(slo_rules(parse_slos(SLOS)), sort_keys=False))
     checked = subprocess.run([promtool(), "check", "rules", str(rules)], capture_output=True,

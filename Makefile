@@ -75,12 +75,12 @@ kafka-jars: $(TEST_STAMP)
 # CPU per observed call: ours vs a plain OpenTelemetry span vs langfuse (README: SDK overhead).
 BENCH_SDK_STAMP := $(VENV)/.installed-bench-sdk
 
-$(BENCH_SDK_STAMP): $(TEST_STAMP) tests/bench/sdk/requirements.txt
-	$(BIN)/pip install --quiet -r tests/bench/sdk/requirements.txt
+$(BENCH_SDK_STAMP): $(TEST_STAMP) bench/sdk/requirements.txt
+	$(BIN)/pip install --quiet -r bench/sdk/requirements.txt
 	touch $@
 
 bench-sdk: $(BENCH_SDK_STAMP)
-	$(BIN)/python -m tests.bench.sdk.overhead $(ARGS)
+	$(BIN)/python -m bench.sdk.overhead $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
@@ -91,7 +91,7 @@ clean:
 
 # Collector throughput from a real broker into chDB, beside raw kafka-python consume.
 bench-collector: $(TEST_STAMP)
-	$(BIN)/python -m tests.bench.collector.bench_throughput $(ARGS)
+	$(BIN)/python -m bench.collector.bench_throughput $(ARGS)
 
 # SIGKILL the collector 10 times while 100,000 calls flow; check exactly-once storage.
 kill-test: $(TEST_STAMP)
@@ -100,7 +100,7 @@ kill-test: $(TEST_STAMP)
 # Detection delay, misses and false alarms of every detector beside river's ADWIN, and
 # CPU per call (README: Detectors). About 5 minutes; ARGS="--quick" for a smoke run.
 bench-detectors: $(TEST_STAMP)
-	$(BIN)/python -m tests.bench.detectors.bench_detectors $(ARGS)
+	$(BIN)/python -m bench.detectors.bench_detectors $(ARGS)
 
 # Helm reads only files inside the chart: copy the Prometheus rule files and Grafana
 # dashboards from dashboards/ into helm/watchkeeper/files/ (tests/helm checks they match).
@@ -116,7 +116,7 @@ helm-sync:
 # Spool throughput, OTLP/HTTP ingest and CPU of `watchkeeper sidecar` (README: Sidecar);
 # ARGS=--kafka also measures forwarding to a real broker after an outage.
 bench-sidecar: $(TEST_STAMP)
-	$(BIN)/python -m tests.sidecar.bench_sidecar $(ARGS)
+	$(BIN)/python -m bench.sidecar.bench_sidecar $(ARGS)
 
 # The web UI's queries on a chDB store seeded with 1,000,000 calls, and the rollups' cost on
 # the write path (docs/benchmarks.md: Web UI queries). About 3 minutes; ARGS="--calls 50000".

@@ -12,9 +12,9 @@ import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.bench.collector.bench_throughput import message
 from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
 from tests.collector.test_decode import _otlp_json
+from tests.support.otlp_messages import message
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, decode_request

@@ -30,8 +30,8 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from tests.bench.collector.bench_throughput import message
 from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
+from tests.support.otlp_messages import message
 from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.decode import RejectedPayload, decode_request
 from watchkeeper.collector.processors.normalize import (

@@ -28,7 +28,7 @@ ODD_TEXTS = (
 
 def stream(n: int, seed: int = 3) -> list[Call]:
     """``n`` production-length calls (500-character chatterbot text), with odd ones mixed in."""
-    from tests.bench.detectors.workload import production
+    from tests.support.workload import production
 
     rng = random.Random(seed)
     calls = production(n, seed=seed)

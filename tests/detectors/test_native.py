@@ -95,7 +95,7 @@ def chatterbot_texts() -> list[str]:
     """Every prompt and answer of the corpus, in every language it ships."""
     from chatterbot_corpus.corpus import DATA_DIRECTORY
 
-    from tests.bench.detectors.workload import conversations
+    from tests.support.workload import conversations
 
     found = []
     for folder in sorted(Path(DATA_DIRECTORY).iterdir()):
@@ -107,7 +107,7 @@ def chatterbot_texts() -> list[str]:
 
 def production_texts(n: int = 400) -> list[str]:
     """Prompts and answers of the collector benchmark's 500-character calls."""
-    from tests.bench.collector.bench_throughput import _texts
+    from tests.support.otlp_messages import texts as _texts
 
     return [text for i in range(n) for text in _texts(i)]
 
@@ -249,7 +249,7 @@ def test_screens_equal_the_python_screens(corpus: str) -> None:
 
 def rag_cases(corpus: str) -> list[tuple[str, list[str]]]:
     """(answer, contexts) pairs: the benchmark's RAG calls, or fuzz texts as both."""
-    from tests.bench.detectors import workload
+    from tests.support import workload
 
     if corpus == "fuzz":
         texts = fuzz_texts(1500, seed=7)
@@ -284,7 +284,7 @@ def test_consistency_index_equals_the_python_index(corpus: str, max_groups: int)
     """``ConsistencyDrift`` with the core's index gives the same scores and ends with the
     same groups, keys, answers and counters as with the Python index, through a pickle
     round trip halfway (checkpoints hold the Python index) and with groups evicted."""
-    from tests.bench.detectors import workload
+    from tests.support import workload
 
     calls = workload.realistic(4000, seed=3) if corpus == "chatterbot" else production_calls()
 

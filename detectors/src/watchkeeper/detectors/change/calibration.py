@@ -4,7 +4,7 @@ A one-sided CUSUM ``S = max(0, S + z - k)`` on independent standard normal score
 raises a false alarm, on average, every ``ARL0(k, h)`` observations (the in-control
 average run length) when it alarms at ``S > h``. Siegmund's corrected diffusion
 approximation gives ``ARL`` in closed form and is within a few percent of simulation for
-normal increments (``tests/bench/detectors`` checks it)::
+normal increments (``bench/detectors`` checks it)::
 
     ARL(k, h, shift) = (exp(-2 d b) + 2 d b - 1) / (2 d^2),  d = shift - k,  b = h + 1.166
 

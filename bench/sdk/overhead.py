@@ -1,6 +1,6 @@
 """CPU cost per observed call: ours, a plain OpenTelemetry span, langfuse, and no tracing.
 
-Run: ``make bench-sdk`` (or ``python -m tests.bench.sdk.overhead``). Every variant
+Run: ``make bench-sdk`` (or ``python -m bench.sdk.overhead``). Every variant
 runs the same workload: a function taking a 500-character prompt and returning a
 500-character answer, traced with the model name, token counts and a user id. Each
 variant runs in its own fresh process (no shared state, no warm caches from another
@@ -198,7 +198,7 @@ def measure(variant: str, port: int, calls: int, burst: int) -> dict[str, Any]:
 
 
 def _run_round(variant: str, port: int, calls: int, burst: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", __spec__.name if __spec__ else "tests.bench.sdk.overhead"]
+    command = [sys.executable, "-m", __spec__.name if __spec__ else "bench.sdk.overhead"]
     command += ["--variant", variant, "--port", str(port), "--calls", str(calls)]
     command += ["--burst", str(burst)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
@@ -247,7 +247,7 @@ def main() -> None:
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     sink = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.sdk.otlp_sink"],
+        [sys.executable, "-m", "bench.sdk.otlp_sink"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,7 +1,7 @@
 """CPU per call of the default detectors as the collector runs them.
 
-    python -m tests.bench.detectors.stage_cost            # with the compiled core if installed
-    WATCHKEEPER_NATIVE=0 python -m tests.bench.detectors.stage_cost   # the Python code alone
+    python -m bench.detectors.stage_cost            # with the compiled core if installed
+    WATCHKEEPER_NATIVE=0 python -m bench.detectors.stage_cost   # the Python code alone
 
 The collector throughput benchmark's messages (500-character prompts and answers from
 chatterbot-corpus, four routes, no retrieved contexts) go through decode and normalize,
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", type=int, default=5000, help="first calls of a key timed")
     args = parser.parse_args(argv)
 
-    from tests.bench.collector.bench_throughput import message
+    from tests.support.otlp_messages import message
     from watchkeeper.collector.processors.decode import decode_request
     from watchkeeper.collector.processors.detect import DetectorStage
     from watchkeeper.collector.processors.normalize import normalize_request

@@ -1,7 +1,7 @@
 """What the sidecar costs and carries, measured (README: Sidecar).
 
-    python -m tests.sidecar.bench_sidecar                # spool + HTTP ingest, no Kafka
-    python -m tests.sidecar.bench_sidecar --kafka        # also forwarding to a real broker
+    python -m bench.sidecar.bench_sidecar                # spool + HTTP ingest, no Kafka
+    python -m bench.sidecar.bench_sidecar --kafka        # also forwarding to a real broker
 
 1. The spool alone: appends of one OTLP request's messages (50 traces of one GenAI span,
    about 20 KB), with and without fsync, then reading and committing them all.
@@ -139,7 +139,7 @@ def bench_forward(workdir: Path, requests: int = 500) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements and print them."""
-    parser = argparse.ArgumentParser(prog="python -m tests.sidecar.bench_sidecar")
+    parser = argparse.ArgumentParser(prog="python -m bench.sidecar.bench_sidecar")
     parser.add_argument("--kafka", action="store_true", help="also measure forwarding")
     parser.add_argument(
         "--only", choices=["spool", "http", "kafka"], help="run one measurement only"

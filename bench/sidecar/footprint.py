@@ -1,6 +1,6 @@
 """Resident memory of a running ``watchkeeper sidecar``: after start and after N spans.
 
-    python -m tests.sidecar.footprint --watchkeeper /tmp/x/bin/watchkeeper [--spans 10000]
+    python -m bench.sidecar.footprint --watchkeeper /tmp/x/bin/watchkeeper [--spans 10000]
 
 Run it under ``python -m tests.support.kafka_broker run --`` so the sidecar forwards to a
 real broker (the memory then includes the Kafka producer); without a broker the spans

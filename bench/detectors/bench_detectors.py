@@ -1,6 +1,6 @@
 """How well and how cheaply the detectors work: delay, misses, false alarms, CPU per call.
 
-Run: ``make bench-detectors`` (or ``python -m tests.bench.detectors.bench_detectors``;
+Run: ``make bench-detectors`` (or ``python -m bench.detectors.bench_detectors``;
 ``--quick`` for a smoke run). Three parts, every number from this run:
 
 1. **Calibrated change detection vs ADWIN on labelled synthetic streams.** Gaussian,
@@ -48,8 +48,8 @@ from typing import Any
 
 from river.drift import ADWIN
 
-from tests.bench.detectors import workload
-from tests.bench.detectors.workload import ATTACKS, PII_ANSWERS, REFUSAL, by_topic
+from tests.support import workload
+from tests.support.workload import ATTACKS, PII_ANSWERS, REFUSAL, by_topic
 from watchkeeper.detectors import (
     Call,
     DescriptorDrift,
@@ -524,7 +524,7 @@ def cost_here(name: str, calls_measured: int, rounds: int) -> dict[str, Any]:
 def cost_in_child(name: str, calls_measured: int, rounds: int, native: bool) -> dict[str, Any]:
     """Part 3 on one workload in a fresh process, the core switched on or off."""
     env = {**os.environ, native_core.SWITCH: "1" if native else "0"}
-    command = [sys.executable, "-m", "tests.bench.detectors.bench_detectors", "--cost", name]
+    command = [sys.executable, "-m", "bench.detectors.bench_detectors", "--cost", name]
     command += ["--calls", str(calls_measured), "--rounds", str(rounds)]
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)

@@ -154,7 +154,7 @@ def production(n: int, seed: int = 0, rag_share: float = 0.3, chars: int = 500) 
     three such answers from the corpus (about 2,000 passages, more than the scorer's
     passage cache holds), one of them the answer's own source.
     """
-    from tests.bench.collector.bench_throughput import _texts
+    from tests.support.otlp_messages import texts as _texts
 
     rng = random.Random(seed)
     size = len(conversations())

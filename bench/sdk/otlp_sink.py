@@ -1,6 +1,6 @@
 """A stand-in OTLP/HTTP receiver for the benchmark: accepts every POST, answers 200.
 
-Run as its own process (``python -m tests.bench.sdk.otlp_sink``) so that receiving
+Run as its own process (``python -m bench.sdk.otlp_sink``) so that receiving
 costs nothing in the measured process; it prints its port on the first line.
 """
 

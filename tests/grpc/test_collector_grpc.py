@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.exporter import Compression
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-import grpc
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.receivers.otlp_grpc import otlp_grpc_server

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
-import grpc
 from watchkeeper.ingest.grpc.export import EXPORT_METHOD, TRACE_SERVICE, ByteBudget, export_handler
 from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer, GrpcServerError
 from watchkeeper.ingest.otlp.decode import RejectedPayload

@@ -8,13 +8,13 @@ import socket
 import uuid
 from pathlib import Path
 
+import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.exporter import Compression
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-import grpc
 from tests.collector.otlp_payloads import answer_spans
 from tests.sidecar.process import SidecarProcess
 from tests.sidecar.test_forwarding import _consume

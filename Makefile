@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 PACKAGES      := sdk/pyproject.toml detectors/pyproject.toml ingest/pyproject.toml collector/pyproject.toml \
-                 native/Cargo.toml native/src/*.rs native/pyproject.toml \
+                 native/Cargo.toml native/src/*.rs native/src/calls/*.rs native/pyproject.toml \
                  native/python/watchkeeper/native/*
 # The compiled core (native/, Rust) is built with cargo; rustup puts it here.
 export PATH := $(PATH):$(HOME)/.cargo/bin

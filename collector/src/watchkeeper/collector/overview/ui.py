@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from importlib import resources
 from typing import Any, Final
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,6 +26,7 @@ from watchkeeper.collector.review import pages as review_pages
 from watchkeeper.collector.review.auth import SESSION_COOKIE, Auth, UiAuthError, csrf_token
 from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import Principal, Role
+from watchkeeper.collector.review.ui import read_form
 from watchkeeper.collector.review.workflow import ItemNotFoundError, ReviewError
 from watchkeeper.collector.store.monitoring import REVIEW_STATES, CallSearch, KeyFilter
 
@@ -65,8 +66,7 @@ def _endpoint(route: Route, ctx: MonitorContext) -> Callable[..., Any]:
             me = auth.ui(request, needed)
             form: dict[str, str] = {}
             if is_form:
-                body = (await request.body()).decode("utf-8", "replace")
-                form = {k: v[0] for k, v in parse_qs(body).items()}
+                form = await read_form(request)
                 auth.check_csrf(request, form.get("csrf", ""))
             for name, pattern in _PATH_CHECKS.items():
                 if name in kwargs and not re.match(pattern, str(kwargs[name])):

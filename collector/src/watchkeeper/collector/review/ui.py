@@ -64,7 +64,7 @@ def _endpoint(route: Route, review: ReviewContext) -> Callable[..., Any]:
             me = auth.ui(request, needed)
             data: dict[str, str] = {}
             if is_form:
-                data = await _form(request)
+                data = await read_form(request)
                 auth.check_csrf(request, data.get("csrf", ""))
             _check_path(kwargs)
             response: Response = await route.handler(
@@ -105,7 +105,7 @@ async def login(review: ReviewContext, request: Request) -> Response:
         review.auth.deny("csrf")
         return _html(pages.message("Forbidden", "Log in from this site's own login page."), 403)
     try:
-        data = await _form(request)
+        data = await read_form(request)
     except FormTooLargeError as exc:
         return _html(pages.login("/", str(exc)), exc.status)
     token = data.get("token", "").strip()
@@ -370,7 +370,7 @@ class FormTooLargeError(ReviewError):
     status = 413
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form's first value per field, read up to ``MAX_FORM_BYTES``."""
     body = bytearray()
     async for chunk in request.stream():

@@ -12,7 +12,8 @@ import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
-from watchkeeper.ingest.grpc.export import EXPORT_METHOD, TRACE_SERVICE, ByteBudget, export_handler
+from watchkeeper.ingest.byte_budget import ByteBudget
+from watchkeeper.ingest.grpc.export import EXPORT_METHOD, TRACE_SERVICE, export_handler
 from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer, GrpcServerError
 from watchkeeper.ingest.otlp.decode import RejectedPayload
 

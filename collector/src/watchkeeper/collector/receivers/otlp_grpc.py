@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.store.backend import StoreError
-from watchkeeper.ingest.grpc.export import ByteBudget, export_handler
+from watchkeeper.ingest.byte_budget import ByteBudget
+from watchkeeper.ingest.grpc.export import export_handler
 from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer
 from watchkeeper.ingest.otlp.decode import RejectedPayload
 from watchkeeper.ingest.settings import HttpSettings

@@ -10,7 +10,6 @@ with ``RetryInfo`` are retried by exporters, ``INVALID_ARGUMENT`` is not.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -22,6 +21,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from watchkeeper.ingest.byte_budget import ByteBudget
 from watchkeeper.ingest.otlp.decode import RejectedPayload
 
 #: The OTLP trace service and its one method, as the proto files name them.
@@ -49,32 +49,6 @@ REFUSALS: dict[str, Refusal] = {
     "spool_error": Refusal(grpc.StatusCode.UNAVAILABLE, 5.0),
     "store_unavailable": Refusal(grpc.StatusCode.UNAVAILABLE, 1.0),
 }
-
-
-class ByteBudget:
-    """Request bytes the handlers hold at once, across threads.
-
-    One request alone may exceed ``max_bytes`` (the per-message bound is gRPC's receive
-    limit), so a large batch is never refused while the receiver is idle.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.held = 0
-        self._lock = threading.Lock()
-
-    def take(self, size: int) -> bool:
-        """Hold ``size`` bytes; False when that would pass the budget (nothing held)."""
-        with self._lock:
-            if self.held and self.held + size > self.max_bytes:
-                return False
-            self.held += size
-            return True
-
-    def give_back(self, size: int) -> None:
-        """Release bytes held by :meth:`take`."""
-        with self._lock:
-            self.held -= size
 
 
 def export_handler(

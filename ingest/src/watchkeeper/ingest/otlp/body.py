@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 
 from starlette.requests import ClientDisconnect, Request
 
+from watchkeeper.ingest.byte_budget import ByteBudget
+
 
 class ThrottledError(Exception):
     """The receiver holds as many body bytes as its budget allows; retry later (429)."""
@@ -22,16 +24,8 @@ class ClientGoneError(Exception):
     """The client went away (or was cut off by a deadline) before its body was read."""
 
 
-class InflightBudget:
-    """Body bytes a receiver holds at once, across its requests.
-
-    One request alone may exceed ``max_bytes`` (the per-request bound is elsewhere), so a
-    large batch is never refused while the receiver is idle.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.held = 0  # requests run on one event loop: no lock needed
+class InflightBudget(ByteBudget):
+    """A :class:`ByteBudget` that reads request bodies into it as they arrive."""
 
     @asynccontextmanager
     async def read(self, request: Request) -> AsyncIterator[bytes]:
@@ -45,9 +39,8 @@ class InflightBudget:
         try:
             try:
                 async for chunk in request.stream():
-                    if self.held and self.held + len(chunk) > self.max_bytes:
+                    if not self.take(len(chunk)):
                         raise ThrottledError("receiver busy, retry later")
-                    self.held += len(chunk)
                     taken += len(chunk)
                     chunks.append(chunk)
             except ClientDisconnect:
@@ -56,4 +49,4 @@ class InflightBudget:
             chunks.clear()
             yield body
         finally:
-            self.held -= taken
+            self.give_back(taken)

@@ -8,7 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
-from watchkeeper.ingest.grpc.export import ByteBudget, export_handler
+from watchkeeper.ingest.byte_budget import ByteBudget
+from watchkeeper.ingest.grpc.export import export_handler
 from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer

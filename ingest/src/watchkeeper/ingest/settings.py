@@ -87,6 +87,9 @@ COLLECTOR_KEYS = frozenset(
         "review_max_claims",
         "review_lease_s",
         "bootstrap_admin_token",
+        "alerting_false_pages_per_week",
+        "alerting_windows",
+        "alerting_slos",
     }
 )
 

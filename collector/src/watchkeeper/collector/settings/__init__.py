@@ -10,6 +10,8 @@ docs/configuration.md); code reads the section of its component::
     settings.storage       store, data_dir, clickhouse_url, ...  (storage.py)
     settings.pipeline      body sampling, detector state         (pipeline.py)
     settings.review        queues, rubric, sample, leases, token (review.py)
+    settings.judge         LLM judges beside the pipeline        (judge.py)
+    settings.alerting      false-page budget, burn windows, SLOs (alerting.py)
 
 A leaf: the sections import nothing of the components they configure, so every module may
 import them. Checked once at start (:func:`load_settings`); a bad key or value stops the
@@ -28,6 +30,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
+from watchkeeper.collector.settings.alerting import AlertingSettings
+from watchkeeper.collector.settings.judge import JudgeSettings
 from watchkeeper.collector.settings.kafka import ConsumerKafkaSettings
 from watchkeeper.collector.settings.pipeline import PipelineSettings
 from watchkeeper.collector.settings.review import ReviewSettings
@@ -41,9 +45,11 @@ from watchkeeper.ingest.settings import (
 )
 
 __all__ = [
+    "AlertingSettings",
     "ConfigError",
     "ConsumerKafkaSettings",
     "HttpSettings",
+    "JudgeSettings",
     "PipelineSettings",
     "ReviewSettings",
     "Settings",
@@ -64,6 +70,8 @@ class Settings(IngestSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
 
     def __getattr__(self, name: str) -> Any:
         where = type(self).flat_keys().get(name)

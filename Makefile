@@ -127,3 +127,9 @@ bench-ui: $(TEST_STAMP)
 # Alertmanager, 3 runs of about 2.5 minutes (ARGS="--runs 10" for more).
 bench-alerting: $(TEST_STAMP) debian-tools
 	$(BIN)/python -m bench.alerting.time_to_page $(ARGS)
+
+# Quality of the per-call signals on the development sets (docs/benchmarks.md: Quality
+# signals): each bench/quality/<part>.py in turn; ARGS="prompt_injection" runs one part.
+.PHONY: bench-quality
+bench-quality: $(TEST_STAMP)
+	$(BIN)/python -m bench.quality $(ARGS)

@@ -1,0 +1,1 @@
+"""Quality of the per-call signals on development sets (``make bench-quality``)."""

@@ -10,6 +10,7 @@ docs/configuration.md); code reads the section of its component::
     settings.storage       store, data_dir, clickhouse_url, ...  (storage.py)
     settings.pipeline      body sampling, detector state         (pipeline.py)
     settings.review        queues, rubric, sample, leases, token (review.py)
+    settings.traces        trace sample rate, spans per trace    (traces.py)
     settings.judge         LLM judges beside the pipeline        (judge.py)
     settings.alerting      false-page budget, burn windows, SLOs (alerting.py)
 
@@ -36,6 +37,7 @@ from watchkeeper.collector.settings.kafka import ConsumerKafkaSettings
 from watchkeeper.collector.settings.pipeline import PipelineSettings
 from watchkeeper.collector.settings.review import ReviewSettings
 from watchkeeper.collector.settings.storage import StorageSettings
+from watchkeeper.collector.settings.traces import TraceSettings
 from watchkeeper.ingest import settings as ingest_settings
 from watchkeeper.ingest.settings import (
     ConfigError,
@@ -55,6 +57,7 @@ __all__ = [
     "Settings",
     "SidecarSettings",
     "StorageSettings",
+    "TraceSettings",
     "load_settings",
 ]
 
@@ -70,6 +73,7 @@ class Settings(IngestSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    traces: TraceSettings = Field(default_factory=TraceSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
 

@@ -70,6 +70,7 @@ FROM base AS sidecar
 RUN --mount=type=bind,from=build-ingest,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels watchkeeper-ingest
 USER 10001:10001
+EXPOSE 4317
 CMD ["sidecar"]
 
 # The collector image (the last stage: the default target).

@@ -179,8 +179,10 @@ def test_containers_run_real_commands_with_valid_settings(value_set: str, tmp_pa
                     # A Secret reference stands in as a DSN.
                     environ[variable["name"]] = variable.get("value", "http://ch:8123/")
             settings = load_settings(None, environ=environ)
-            (port,) = container["ports"]
-            assert (settings.http_host, settings.http_port) == ("0.0.0.0", port["containerPort"])
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            http_port = ports.pop("wk-otlp", None) or ports.pop("http")
+            assert (settings.http_host, settings.http_port) == ("0.0.0.0", http_port)
+            assert ports == ({"wk-otlp-grpc": settings.grpc_port} if ports else {})
             assert name
     assert commands == {"collect", "up", "sidecar"}
 
@@ -211,6 +213,11 @@ def test_sidecar_example_is_a_native_sidecar_next_to_the_app() -> None:
     assert app_env["WATCHKEEPER_OTLP_ENDPOINT"] == f"http://127.0.0.1:{port}/v1/traces"
     assert app_env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://127.0.0.1:{port}"
     assert app["spec"]["template"]["metadata"]["labels"]["watchkeeper.io/sidecar"] == "true"
+    grpc_port = values["sidecar"]["grpcPort"]
+    assert int(env["WATCHKEEPER_GRPC_PORT"]) == grpc_port
+    assert {"name": "wk-otlp-grpc", "containerPort": grpc_port, "protocol": "TCP"} in sidecar[
+        "ports"
+    ]
 
 
 def test_prometheus_operator_resources_only_when_enabled_and_labelled() -> None:

@@ -137,12 +137,18 @@ def test_entrypoint_is_the_console_script_the_chart_passes_arguments_to(stage: s
 def test_exposed_port_is_the_one_every_container_listens_on(stage: str) -> None:
     """EXPOSE matches the settings' default port and every watchkeeper container's port."""
     exposed = [int(rest) for kw, rest in _image(stage) if kw == "EXPOSE"]
-    assert exposed == [HttpSettings.model_fields["port"].default]
-    assert _values()["sidecar"]["port"] == exposed[0]
+    fields = HttpSettings.model_fields
+    grpc = [fields["grpc_port"].default] if stage == "sidecar" else []
+    assert exposed == [fields["port"].default, *grpc]
+    values = _values()
+    assert [values["sidecar"]["port"], values["sidecar"]["grpcPort"]][: len(exposed)] == exposed
     docs = manifests({"sidecarExample": {"enabled": True}})
     for _, spec in pod_specs(docs):
         for container in spec["containers"] + spec.get("initContainers", []):
-            if container["image"].startswith(_values()["image"]["repository"]):
+            sidecar = container["image"].startswith(values["sidecar"]["image"]["repository"])
+            if sidecar == (stage == "sidecar") and container["image"].startswith(
+                values["image"]["repository"]
+            ):
                 assert [p["containerPort"] for p in container["ports"]] == exposed
 
 

@@ -119,6 +119,8 @@ env:
     value: "0.0.0.0"
   - name: WATCHKEEPER_HTTP_PORT
     value: {{ .Values.sidecar.port | int64 | quote }}
+  - name: WATCHKEEPER_GRPC_PORT
+    value: {{ .Values.sidecar.grpcPort | int64 | quote }}
   - name: WATCHKEEPER_KAFKA_BOOTSTRAP
     value: {{ .Values.kafka.bootstrap | quote }}
   - name: WATCHKEEPER_KAFKA_TOPIC
@@ -132,6 +134,9 @@ env:
 ports:
   - name: wk-otlp
     containerPort: {{ .Values.sidecar.port | int64 }}
+    protocol: TCP
+  - name: wk-otlp-grpc
+    containerPort: {{ .Values.sidecar.grpcPort | int64 }}
     protocol: TCP
 {{ include "watchkeeper.probes" "wk-otlp" }}
 resources:

@@ -17,6 +17,7 @@ from watchkeeper.sdk.call_context import CallContext, current_call
 from watchkeeper.sdk.configuration import configure, flush, shutdown
 from watchkeeper.sdk.decorator import observe
 from watchkeeper.sdk.feedback import feedback
+from watchkeeper.sdk.sessions import session
 from watchkeeper.sdk.stats import stats
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "feedback",
     "flush",
     "observe",
+    "session",
     "shutdown",
     "stats",
 ]

@@ -39,6 +39,9 @@ TOOL_NAME: Final = "gen_ai.tool.name"
 TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+TOOL_TYPE: Final = "gen_ai.tool.type"
+TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+AGENT_NAME: Final = "gen_ai.agent.name"
 EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
 """Span event carrying one evaluation (here: user feedback) of a call."""
 EVALUATION_NAME: Final = "gen_ai.evaluation.name"
@@ -48,7 +51,18 @@ EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 
 # --- General OpenTelemetry conventions ----------------------------------------------------
 USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
 SERVICE_NAME: Final = "service.name"
+
+# --- OpenInference (no GenAI convention exists) ---------------------------------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+"""``LLM``, ``TOOL``, ``RETRIEVER``, ``RERANKER``, ``AGENT``, ``CHAIN`` or ``EMBEDDING``."""
+TOOL_PARAMETERS: Final = "tool.parameters"
+"""The JSON schema of a tool's arguments (JSON text), when the app declares it."""
+INPUT_VALUE: Final = "input.value"
+"""What a retrieval, reranking or chain step was given (text, or JSON of its arguments)."""
+OUTPUT_VALUE: Final = "output.value"
+"""What such a step returned, when it is not documents (text or JSON)."""
 
 # --- watchkeeper's own keys (no convention exists) ----------------------------------------
 ROUTE: Final = "watchkeeper.route"

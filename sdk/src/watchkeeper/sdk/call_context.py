@@ -63,6 +63,8 @@ get_context, attach_context, reset_context = _context_access()
 SPAN_KEY: Final = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, Context())))
 """The key OpenTelemetry keeps the current span under (found through its public API)."""
 CALL_KEY: Final = otel_context.create_key("watchkeeper-current-call")
+SESSION_KEY: Final = otel_context.create_key("watchkeeper-session")
+"""Where :func:`watchkeeper.sdk.session` keeps the session's attributes in the context."""
 
 _MAX_EVENTS: Final = 64
 _TRACE_FLAGS: Final = (TraceFlags(TraceFlags.DEFAULT), TraceFlags(TraceFlags.SAMPLED))
@@ -95,6 +97,7 @@ class CallContext:
         "recipe",
         "result",
         "sampled",
+        "session",
         "span_attributes",
         "span_id_int",
         "start_ns",
@@ -122,6 +125,8 @@ class CallContext:
     """A shallow copy of the ``messages`` argument taken at the start of the call."""
     result: object
     error: BaseException | None
+    session: Mapping[str, str] | None
+    """Session and user attributes of the enclosing ``watchkeeper.sdk.session(...)``."""
     span_attributes: dict[str, Any] | None
     """Plain attributes set from inside the call (usage, user, custom ...)."""
     details: dict[str, Any] | None
@@ -180,8 +185,12 @@ class CallContext:
         attrs[attributes.USER_ID] = user_id
 
     def set_conversation(self, conversation_id: str) -> None:
-        """Record the conversation/session id (``gen_ai.conversation.id``)."""
+        """Record the conversation/session id (``gen_ai.conversation.id`` and
+        ``session.id``); the collector groups a session's traces into turns by it."""
         self._set(attributes.CONVERSATION_ID, conversation_id)
+        self._set(attributes.SESSION_ID, conversation_id)
+
+    set_session = set_conversation
 
     def set_prompt(self, name: str, version: str | int | None = None) -> None:
         """Record the prompt template the call used (name and version)."""
@@ -208,6 +217,27 @@ class CallContext:
             details.setdefault("documents", []).extend(documents)
         except Exception:  # an unreadable iterable must not break the app
             handle_internal_error("current_call().add_documents")
+
+    def set_documents(
+        self, documents: Iterable[object], scores: Iterable[float] | None = None
+    ) -> None:
+        """Record the documents this step retrieved or reranked, replacing any recorded.
+
+        The same shapes as :meth:`add_documents`; ``scores`` (one per document, in
+        order) give each its retriever's or reranker's score. For
+        ``@observe(kind="retrieval" | "rerank")`` a returned list is recorded without
+        this call; call it when the function returns something else, or to add scores.
+        """
+        if self.end_ns:
+            return
+        try:
+            if scores is None:
+                kept: list[object] = list(documents)
+            else:
+                kept = [(d, float(s)) for d, s in zip(documents, scores, strict=False)]
+            self._details_dict()["documents"] = kept
+        except Exception:  # an unreadable iterable must not break the app
+            handle_internal_error("current_call().set_documents")
 
     def set_input(self, value: object) -> None:
         """Record what the model was asked, overriding what the arguments say.

@@ -23,6 +23,7 @@ from opentelemetry.context import Context, detach
 from watchkeeper.sdk import configuration
 from watchkeeper.sdk.call_context import (
     CALL_KEY,
+    SESSION_KEY,
     SPAN_KEY,
     CallContext,
     ObservedSpan,
@@ -86,6 +87,7 @@ def open_call(recipe: Recipe, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         messages = recipe.messages.value(args, kwargs)
         if isinstance(messages, list):
             call.messages_snapshot = messages.copy()
+    call.session = context.get(SESSION_KEY)  # type: ignore[assignment]  # only session() sets it
     call.result = call.error = None
     call.span_attributes = call.details = None
     call.chunks = None

@@ -80,6 +80,8 @@ def configure(
     export_timeout_s: float = DEFAULT_EXPORT_TIMEOUT_S,
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
     max_content_chars: int = DEFAULT_CONTENT_BUDGET,
+    session_id: str | None = None,
+    user_id: str | None = None,
 ) -> None:
     """Choose what is recorded and where it goes. Call once at start-up; calling again
     replaces the setup.
@@ -110,6 +112,8 @@ def configure(
         export_timeout_s: bound on one export (including retries).
         shutdown_timeout_s: bound on the final flush at exit.
         max_content_chars: text kept per message attribute; the rest is cut.
+        session_id, user_id: the session and end user of every call of this process
+            (a CLI, a batch job); per request, use :func:`watchkeeper.sdk.session`.
 
     Environment fallbacks: ``WATCHKEEPER_EXPORTER``, ``WATCHKEEPER_OTLP_ENDPOINT``,
     ``WATCHKEEPER_OTLP_HEADERS`` (``k=v,k2=v2``), ``WATCHKEEPER_KAFKA_BOOTSTRAP``,
@@ -139,6 +143,8 @@ def configure(
         export_timeout_s=export_timeout_s,
         shutdown_timeout_s=shutdown_timeout_s,
         max_content_chars=max_content_chars,
+        session_id=session_id,
+        user_id=user_id,
     )
     with _lock:
         previous = _install(pipeline)
@@ -210,6 +216,8 @@ def _build_pipeline(
     export_timeout_s: float = DEFAULT_EXPORT_TIMEOUT_S,
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
     max_content_chars: int = DEFAULT_CONTENT_BUDGET,
+    session_id: str | None = None,
+    user_id: str | None = None,
 ) -> Pipeline:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -223,6 +231,8 @@ def _build_pipeline(
         redact=redact,
         max_content_chars=max_content_chars,
         sample_rate=sample_rate,
+        session_id=session_id,
+        user_id=user_id,
     )
     service_name = service_name_setting(service_name)
     # Resource.create also honours OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from watchkeeper.sdk.call_context import CallContext, attach_context
 from watchkeeper.sdk.call_lifecycle import fail_call, finish_call, open_call
 from watchkeeper.sdk.internal_errors import handle_internal_error
 from watchkeeper.sdk.recipe import Recipe
+from watchkeeper.sdk.span_kinds import Kind
 from watchkeeper.sdk.streams import wrap_async_generator, wrap_generator
 
 P = ParamSpec("P")
@@ -105,11 +106,13 @@ def observe(
     name: str | None = None,
     model: str | None = None,
     provider: str | None = None,
-    operation: str = "chat",
+    operation: str | None = None,
     route: str | None = None,
     prompt_name: str | None = None,
     prompt_version: str | None = None,
     capture_content: bool | None = None,
+    kind: Kind = "llm",
+    tool_schema: Mapping[str, Any] | str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -120,20 +123,24 @@ def observe(
     name: str | None = None,
     model: str | None = None,
     provider: str | None = None,
-    operation: str = "chat",
+    operation: str | None = None,
     route: str | None = None,
     prompt_name: str | None = None,
     prompt_version: str | None = None,
     capture_content: bool | None = None,
+    kind: Kind = "llm",
+    tool_schema: Mapping[str, Any] | str | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-    """Record each call of the decorated function as a GenAI client span.
+    """Record each call of the decorated function as a GenAI span: an LLM call, or a
+    step around one (a tool, a retrieval, a reranking, an agent, a chain).
 
     Works bare (``@observe``) or with options, on functions, methods, ``async``
     functions, generators and async generators (a streamed answer: the span covers
     the whole stream and ends once, when it is exhausted, fails, is closed early or
     abandoned). The span is named ``"{operation} {model}"`` (or the function's
     qualified name when no model is known) and carries the prompt, the answer, the
-    model and the route as OpenTelemetry GenAI attributes.
+    model and the route as OpenTelemetry GenAI attributes. Observed calls nest: a call
+    made inside another is its child in the same trace, so an agent's steps form a tree.
 
     Args:
         name: span name, overriding ``"{operation} {model}"``.
@@ -141,12 +148,20 @@ def observe(
             or set inside it with ``current_call().set_model(...)``.
         provider: ``gen_ai.provider.name``, e.g. ``"openai"`` (read from an OpenAI or
             Anthropic response when not given).
-        operation: ``gen_ai.operation.name``: ``"chat"``, ``"embeddings"``,
-            ``"execute_tool"`` (records ``gen_ai.tool.*`` instead of messages) ...
+        operation: ``gen_ai.operation.name``; by default the kind's (``"chat"`` for an
+            LLM call).
         route: the app's logical endpoint (``"support-bot/answer"``); detectors and
             dashboards group by it. Defaults to ``module.qualname``.
         prompt_name, prompt_version: the prompt template the function uses.
         capture_content: override ``configure(capture_content=...)`` for this function.
+        kind: what the function is: ``"llm"`` (default), ``"tool"`` (``execute_tool``:
+            arguments and result as ``gen_ai.tool.call.*``, named by ``name`` or the
+            function), ``"agent"`` (``invoke_agent``, ``gen_ai.agent.name``),
+            ``"retrieval"`` / ``"rerank"`` (a returned list is recorded as the
+            documents, with their scores), ``"chain"``, ``"embedding"``. Each span also
+            carries ``openinference.span.kind``.
+        tool_schema: for a tool, the JSON schema of its arguments (a dict or JSON
+            text), recorded as ``tool.parameters`` so calls that break it are counted.
 
     >>> from watchkeeper.sdk import configure, observe
     >>> configure("none")
@@ -165,6 +180,8 @@ def observe(
         "prompt_name": prompt_name,
         "prompt_version": prompt_version,
         "capture_content": capture_content,
+        "kind": kind,
+        "tool_schema": tool_schema,
     }
     if func is None:
 

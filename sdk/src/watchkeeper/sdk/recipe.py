@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from watchkeeper.sdk import attributes
+from watchkeeper.sdk.messages import dumps
 from watchkeeper.sdk.span_data import StaticAttributes
+from watchkeeper.sdk.span_kinds import span_kind
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
@@ -21,6 +23,14 @@ if TYPE_CHECKING:
 _PROMPT_PARAMETERS: Final = ("prompt", "question", "input", "query")
 _RECEIVER_NAMES: Final = ("self", "cls")
 _MISSING: Final = object()
+#: ``@observe(operation=...)`` values that name a kind of step other than an LLM call.
+_KIND_OF_OPERATION: Final = {
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "embeddings": "embedding",
+    "retrieval": "retrieval",
+}
 
 
 class Parameter(NamedTuple):
@@ -62,29 +72,39 @@ class Recipe:
         name: str | None,
         model: str | None,
         provider: str | None,
-        operation: str,
+        operation: str | None,
         route: str | None,
         prompt_name: str | None = None,
         prompt_version: str | None = None,
         capture_content: bool | None = None,
+        kind: str = "llm",
+        tool_schema: Mapping[str, Any] | str | None = None,
     ) -> None:
         qualname = getattr(func, "__qualname__", None) or repr(func)
         module = getattr(func, "__module__", None)
         qualified = f"{module}.{qualname}" if module else qualname
-        self.is_tool = operation == "execute_tool"
-        static: dict[str, AttributeValue] = {
-            attributes.OPERATION_NAME: operation,
-            attributes.FUNCTION_NAME: qualified,
-            attributes.ROUTE: route or qualified,
-        }
+        if kind == "llm" and operation in _KIND_OF_OPERATION:
+            kind = _KIND_OF_OPERATION[operation]
+        spec = span_kind(kind)
+        operation = operation or spec.operation
+        self.kind = kind
+        self.span_kind = spec.span_kind
+        self.returns_documents = spec.returns_documents
+        self.is_tool = kind == "tool"
+        static: dict[str, AttributeValue] = {}
+        if operation:
+            static[attributes.OPERATION_NAME] = operation
+        if kind != "llm":  # an LLM call is told by its GenAI operation alone
+            static[attributes.OPENINFERENCE_SPAN_KIND] = spec.openinference
+        static[attributes.FUNCTION_NAME] = qualified
+        static[attributes.ROUTE] = route or qualified
         if provider:
             static[attributes.PROVIDER_NAME] = provider
         if model:
             static[attributes.REQUEST_MODEL] = model
-        if self.is_tool:
-            tool_name = name or getattr(func, "__name__", qualname)
-            static[attributes.TOOL_NAME] = tool_name
-            name = f"execute_tool {tool_name}"  # the conventions' span name for tools
+        name = _step_attributes(
+            func, static, kind=kind, name=name, operation=operation, tool_schema=tool_schema
+        )
         if prompt_name:
             static[attributes.PROMPT_NAME] = static[attributes.GEN_AI_PROMPT_NAME] = prompt_name
         if prompt_version is not None:
@@ -92,10 +112,13 @@ class Recipe:
         self.static = StaticAttributes(static)
         self.explicit_name = name
         self.fallback_name = qualname
-        self.operation = operation
+        self.operation = operation or kind
         self.model = model
         self.provider = provider
         self.capture_content = capture_content
+        self._read_signature(func)
+
+    def _read_signature(self, func: Callable[..., Any]) -> None:
         try:
             self.signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):  # some builtins and C callables have none
@@ -120,3 +143,37 @@ class Recipe:
                     bound.pop(next(iter(self.signature.parameters)), None)
                 return bound
         return {**{f"arg{i}": value for i, value in enumerate(args)}, **kwargs}
+
+
+def _step_attributes(
+    func: Callable[..., Any],
+    static: dict[str, AttributeValue],
+    *,
+    kind: str,
+    name: str | None,
+    operation: str | None,
+    tool_schema: Mapping[str, Any] | str | None,
+) -> str | None:
+    """The static attributes of a tool or an agent; returns the span's explicit name
+    (the conventions name such spans ``"execute_tool {tool}"``, ``"invoke_agent {agent}"``)."""
+    if kind == "tool":
+        tool_name = name or getattr(func, "__name__", None) or repr(func)
+        static[attributes.TOOL_NAME] = tool_name
+        static[attributes.TOOL_TYPE] = "function"
+        description = _first_line(func)
+        if description:
+            static[attributes.TOOL_DESCRIPTION] = description
+        if tool_schema is not None:
+            schema = tool_schema if isinstance(tool_schema, str) else dumps(tool_schema)
+            static[attributes.TOOL_PARAMETERS] = schema
+        return f"{operation} {tool_name}"
+    if kind == "agent":
+        agent_name = name or getattr(func, "__name__", None) or repr(func)
+        static[attributes.AGENT_NAME] = agent_name
+        return f"{operation} {agent_name}"
+    return name
+
+
+def _first_line(func: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(func)
+    return doc.strip().splitlines()[0] if doc else ""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
+from watchkeeper.sdk import attributes
 from watchkeeper.sdk.messages import DEFAULT_CONTENT_BUDGET
 from watchkeeper.sdk.redaction import Redactor, chain, redact_pii
 
@@ -51,6 +52,8 @@ class Settings:
     redact: Redactor | None = None
     max_content_chars: int = DEFAULT_CONTENT_BUDGET
     sample_rate: float = 1.0
+    session_attributes: Mapping[str, str] = field(default_factory=dict)
+    """``configure(session_id=..., user_id=...)`` as span attributes, on every call."""
 
 
 def resolve_settings(
@@ -59,6 +62,8 @@ def resolve_settings(
     redact: bool | Redactor | Sequence[Redactor] | None,
     max_content_chars: int,
     sample_rate: float | None,
+    session_id: str | None = None,
+    user_id: str | None = None,
 ) -> Settings:
     """:class:`Settings` from ``configure()``'s arguments, the environment filling in
     what is None; raises ValueError naming a bad argument or variable."""
@@ -69,7 +74,18 @@ def resolve_settings(
         redact=_redactor(redact),
         max_content_chars=max_content_chars,
         sample_rate=_sample_rate(sample_rate),
+        session_attributes=session_attributes_of(session_id, user_id),
     )
+
+
+def session_attributes_of(session_id: str | None, user_id: str | None) -> dict[str, str]:
+    """The span attributes that say which session and user a call belongs to."""
+    found: dict[str, str] = {}
+    if session_id:
+        found[attributes.CONVERSATION_ID] = found[attributes.SESSION_ID] = str(session_id)
+    if user_id:
+        found[attributes.USER_ID] = str(user_id)
+    return found
 
 
 def exporter_choice(exporter: str | None) -> tuple[str, str]:

@@ -29,7 +29,6 @@ from watchkeeper.sdk.messages import (
 )
 from watchkeeper.sdk.providers import Reading, read_response, read_stream
 from watchkeeper.sdk.span_data import (
-    KIND_CLIENT,
     STATUS_ERROR,
     STATUS_OK,
     STATUS_UNSET,
@@ -45,10 +44,13 @@ if TYPE_CHECKING:
     from watchkeeper.sdk.redaction import Redactor
 
 _PRIMITIVES: Final = (str, bool, int, float)
+#: Steps recorded as OpenInference input/output values rather than chat messages.
+_STEP_KINDS: Final = frozenset({"retrieval", "rerank", "chain"})
 # Identifiers, not content: never passed through the redactor.
 _NOT_CONTENT: Final = frozenset(
     {
         attributes.USER_ID,
+        attributes.SESSION_ID,
         attributes.CONVERSATION_ID,
         attributes.PROMPT_NAME,
         attributes.GEN_AI_PROMPT_NAME,
@@ -91,10 +93,7 @@ def build_call_span(call: CallContext) -> SpanData:
     capture = settings.capture_content if recipe.capture_content is None else recipe.capture_content
     if capture:
         _content(call, recipe, details, reading, limit=limit, redact=redact, attrs=attrs)
-    if "documents" in details:
-        attrs[attributes.RETRIEVAL_DOCUMENTS] = documents_json(
-            details["documents"], Budget(limit, redact), with_content=capture
-        )
+    _documents_and_session(call, details, Budget(limit, redact), capture, attrs)
 
     if call.span_attributes:
         for key, value in call.span_attributes.items():
@@ -114,7 +113,7 @@ def build_call_span(call: CallContext) -> SpanData:
         call.end_ns,
         attrs,
         recipe.static,
-        KIND_CLIENT,
+        recipe.span_kind,
         STATUS_UNSET,
         "",
         details.get("events", ()),
@@ -160,6 +159,9 @@ def _content(
     """What was asked and answered (or the tool's arguments and result)."""
     if recipe.is_tool:
         _tool_content(call, recipe, details, limit=limit, redact=redact, attrs=attrs)
+        return
+    if recipe.kind in _STEP_KINDS:
+        _step_content(call, recipe, details, lambda: Budget(limit, redact), attrs)
         return
     # Without a redactor an int budget lets the encoders skip the Budget object.
     budget: Callable[[], Budget | int] = (
@@ -225,6 +227,78 @@ def _tool_content(
             result if isinstance(result, str) else dumps(json_safe(result, Budget(limit, redact)))
         )
         attrs[attributes.TOOL_CALL_RESULT] = Budget(limit, redact).take(text)
+
+
+def _documents_and_session(
+    call: CallContext,
+    details: Mapping[str, Any],
+    budget: Budget,
+    capture: bool,
+    attrs: dict[str, AttributeValue],
+) -> None:
+    """The call's documents (set from inside the call, or a retriever's returned list)
+    and the session and user it belongs to (``session()`` over ``configure()``)."""
+    documents = details.get("documents")
+    if documents is None and _returned_documents(call, call.recipe, details):
+        documents = call.result
+    if documents is not None:
+        attrs[attributes.RETRIEVAL_DOCUMENTS] = documents_json(
+            documents, budget, with_content=capture
+        )
+    defaults = call.pipeline.settings.session_attributes
+    if defaults:
+        attrs.update(defaults)
+    if call.session is not None:
+        attrs.update(call.session)
+
+
+def _returned_documents(call: CallContext, recipe: Recipe, details: Mapping[str, Any]) -> bool:
+    return (
+        recipe.returns_documents
+        and call.error is None
+        and "output" not in details
+        and isinstance(call.result, list | tuple)
+    )
+
+
+def _step_content(
+    call: CallContext,
+    recipe: Recipe,
+    details: Mapping[str, Any],
+    budget: Callable[[], Budget],
+    attrs: dict[str, AttributeValue],
+) -> None:
+    """A retrieval, reranking or chain step: what it was given and returned, as
+    OpenInference's ``input.value`` / ``output.value`` (documents go apart)."""
+    given = details.get("input")
+    if given is None:
+        given = _step_input(call, recipe)
+    if given is not None:
+        attrs[attributes.INPUT_VALUE] = _value_text(given, budget())
+    if call.error is not None or "documents" in details:
+        return
+    if _returned_documents(call, recipe, details):
+        return
+    result = details.get("output", call.result)
+    if result is not None:
+        attrs[attributes.OUTPUT_VALUE] = _value_text(result, budget())
+
+
+def _value_text(value: object, budget: Budget) -> str:
+    return budget.take(value) if isinstance(value, str) else dumps(json_safe(value, budget))
+
+
+def _step_input(call: CallContext, recipe: Recipe) -> object:
+    """The query (a prompt-like argument or the first str one), else all arguments."""
+    for parameter in recipe.prompts:
+        value = parameter.value(call.args, call.kwargs)
+        if isinstance(value, str):
+            return value
+    arguments = recipe.arguments(call.args, call.kwargs)
+    strings = [value for value in arguments.values() if isinstance(value, str)]
+    if len(strings) == 1 and len(arguments) == 1:
+        return strings[0]
+    return arguments or None
 
 
 def _system(

@@ -1,10 +1,12 @@
 """Quality SLOs as multi-window, multi-burn-rate Prometheus alerts.
 
-An SLO says what share of calls must score on the good side of a bound: "99% of calls
-score faithfulness above 0.5", "at most 0.1% of answers score pii_leak.safety above 0.5".
-The collector already counts, per score, how many calls fall at or below each bucket bound
-of ``watchkeeper_detector_score`` (0.25, 0.5, 1, 2, 3, 5, 10): those are the good and total
-counters, so an SLO's bound must be one of them.
+An SLO says what share of a route's calls must score on the good side of a threshold
+("99% of /chat's calls score faithfulness at least 0.5", "at most 0.1% of answers score
+pii_leak.safety above 0.5"), or what share of a review queue's verdicts must pass. The
+objectives are settings (``alerting_slos``, :mod:`watchkeeper.collector.settings.alerting`);
+the collector counts each score objective's calls and good calls
+(:mod:`~watchkeeper.collector.alerting.slo_counters`), and the review workflow counts
+verdicts per queue.
 
 The alerts follow the SRE workbook: the error budget is ``1 - objective``; an alert fires
 when both a long and a short window burn the budget faster than a factor (1 h and 5 m at
@@ -14,69 +16,27 @@ from paging. A window with fewer calls than ``1 / (1 - objective)`` (one bad cal
 at the objective) cannot tell a burn from noise and never fires.
 
 >>> slo = QualitySlo(name="faithfulness", score="faithfulness_drift.faithfulness",
-...                  bound=0.5, good="above", objective=0.99)
+...                  good="at_least", threshold=0.5, objective=0.99)
 >>> [rule.get("alert", rule.get("record")) for rule in slo_rules([slo])["groups"][0]["rules"]][-1]
 'WatchkeeperQualitySloBurn'
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-#: Bucket bounds of ``watchkeeper_detector_score`` as the exposition writes them.
-BOUNDS = {0.25: "0.25", 0.5: "0.5", 1.0: "1.0", 2.0: "2.0", 3.0: "3.0", 5.0: "5.0", 10.0: "10.0"}
+from watchkeeper.collector.settings.alerting import DEFAULT_WINDOWS, BurnWindow, QualitySlo
+
+__all__ = ["DEFAULT_WINDOWS", "BurnWindow", "QualitySlo", "parse_slos", "slo_rules"]
+
 RUNBOOK = (
     "https://github.com/watchkeeper/watchkeeper/blob/main/dashboards/runbooks.md"
     "#watchkeeperqualitysloburn"
 )
-
-
-class BurnWindow(BaseModel):
-    """A long and a short window and the burn rate both must exceed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    long: str = Field(pattern=r"^\d+[smhd]$")
-    short: str = Field(pattern=r"^\d+[smhd]$")
-    burn: float = Field(gt=1.0)
-
-
-DEFAULT_WINDOWS = (
-    BurnWindow(long="1h", short="5m", burn=14.4),
-    BurnWindow(long="6h", short="30m", burn=6.0),
-)
-
-
-class QualitySlo(BaseModel):
-    """One quality objective over a score's calls, per namespace."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    #: ``<detector>.<score name>``, as in ``watchkeeper_detector_score{score=...}``.
-    score: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
-    bound: float
-    #: ``above``: a call is good when its score is above ``bound``; ``at_or_below``: when not.
-    good: Literal["above", "at_or_below"]
-    objective: float = Field(gt=0.0, lt=1.0)
-    windows: tuple[BurnWindow, ...] = DEFAULT_WINDOWS
-    severity: Literal["critical", "warning"] = "critical"
-
-    @field_validator("bound")
-    @classmethod
-    def _bucket_bound(cls, bound: float) -> float:
-        if bound not in BOUNDS:
-            raise ValueError(f"must be a bucket bound of the score histogram: {sorted(BOUNDS)}")
-        return bound
-
-    @property
-    def min_calls(self) -> int:
-        """Calls a window needs before its ratio can tell a burn from noise."""
-        return math.ceil(1.0 / (1.0 - self.objective))
+REVIEW_OUTCOMES = "watchkeeper_review_dimension_outcomes_total"
 
 
 def parse_slos(data: Any) -> list[QualitySlo]:
@@ -98,67 +58,99 @@ def parse_slos(data: Any) -> list[QualitySlo]:
     return slos
 
 
-def _bad_ratio(slo: QualitySlo, window: str) -> str:
-    selector = f'score="{slo.score}"'
-    bucket = f'watchkeeper_detector_score_bucket{{{selector}, le="{BOUNDS[slo.bound]}"}}'
-    below = f"sum by (namespace) (rate({bucket}[{window}]))"
-    total = f"sum by (namespace) (rate(watchkeeper_detector_score_count{{{selector}}}[{window}]))"
-    # Scores above the bound are the total minus the bucket at the bound.
-    return f"{below} / {total}" if slo.good == "above" else f"1 - {below} / {total}"
+def _sum_rate(series: str, window: str) -> str:
+    return f"sum by (namespace) (rate({series}[{window}]))"
 
 
-def _record(slo: QualitySlo, window: str) -> str:
+def _total_series(slo: QualitySlo) -> str:
+    if slo.review_queue is not None:
+        return f'{REVIEW_OUTCOMES}{{queue="{slo.review_queue}", dimension="verdict"}}'
+    return f'watchkeeper_slo_calls_total{{slo="{slo.name}"}}'
+
+
+def bad_ratio(slo: QualitySlo, window: str) -> str:
+    """PromQL for the share of ``slo``'s calls (or verdicts) that were bad over ``window``,
+    per namespace."""
+    total = _sum_rate(_total_series(slo), window)
+    if slo.review_queue is not None:
+        queue = f'queue="{slo.review_queue}"'
+        failed = f'{REVIEW_OUTCOMES}{{{queue}, dimension="verdict", outcome="fail"}}'
+        return f"{_sum_rate(failed, window)} / {total}"
+    good = _sum_rate(f'watchkeeper_slo_good_calls_total{{slo="{slo.name}"}}', window)
+    return f"({total} - {good}) / {total}"
+
+
+def _record(window: str) -> str:
     return f"slo:watchkeeper_quality_bad_ratio:rate{window}"
 
 
-def slo_rules(slos: Sequence[QualitySlo]) -> dict[str, Any]:
+def slo_rules(
+    slos: Sequence[QualitySlo], windows: Sequence[BurnWindow] = DEFAULT_WINDOWS
+) -> dict[str, Any]:
     """A Prometheus rule file (as data) with each SLO's bad-call ratios per window and its
     burn-rate alert."""
     rules: list[dict[str, Any]] = []
+    spans = sorted({w for bw in windows for w in (bw.long, bw.short)})
     for slo in slos:
-        windows = sorted({w for bw in slo.windows for w in (bw.long, bw.short)})
-        for window in windows:
+        for window in spans:
             rules.append(
                 {
-                    "record": _record(slo, window),
-                    "expr": _bad_ratio(slo, window),
+                    "record": _record(window),
+                    "expr": bad_ratio(slo, window),
                     "labels": {"slo": slo.name},
                 }
             )
-        rules.append(_burn_alert(slo))
+        rules.append(_burn_alert(slo, windows))
     return {"groups": [{"name": "watchkeeper-quality-slos", "rules": rules}]}
 
 
-def _burn_alert(slo: QualitySlo) -> dict[str, Any]:
+def _burn_alert(slo: QualitySlo, windows: Sequence[BurnWindow]) -> dict[str, Any]:
     budget = 1.0 - slo.objective
-    count = f'watchkeeper_detector_score_count{{score="{slo.score}"}}'
-    enough = f"sum by (namespace) (increase({count}[{{w}}])) >= {slo.min_calls}"
+    enough = f"sum by (namespace) (increase({_total_series(slo)}[{{w}}])) >= {slo.min_calls}"
     terms = []
-    for bw in slo.windows:
+    for bw in windows:
         threshold = f"{bw.burn:g} * {budget:.6g}"
-        long_ratio = f'{_record(slo, bw.long)}{{slo="{slo.name}"}}'
-        short_ratio = f'{_record(slo, bw.short)}{{slo="{slo.name}"}}'
+        long_ratio = f'{_record(bw.long)}{{slo="{slo.name}"}}'
+        short_ratio = f'{_record(bw.short)}{{slo="{slo.name}"}}'
         terms.append(
             f"(\n  {long_ratio} > {threshold}\n  and {short_ratio} > {threshold}\n"
             f"  and on (namespace) {enough.replace('{w}', bw.long)}\n)"
         )
-    side = "above" if slo.good == "above" else "at or below"
-    dashboard = "/d/watchkeeper-detector/watchkeeper-detector?var-detector="
-    detector = slo.score.split(".", 1)[0]
+    labels = {"severity": slo.severity, "category": "quality", "slo": slo.name}
+    if slo.review_queue is None:
+        labels |= {"route": slo.route, "service": slo.service}
     return {
         "alert": "WatchkeeperQualitySloBurn",
         "expr": "\nor\n".join(terms) + "\n",
-        "labels": {"severity": slo.severity, "category": "quality", "slo": slo.name},
-        "annotations": {
-            "summary": f"{slo.name}: {{{{ $value | humanizePercentage }}}} of calls miss the "
-            f"objective ({slo.objective:.4g} {side} {slo.bound:g}), burning its budget fast",
-            "description": (
-                f"Calls in {{{{ $labels.namespace }}}} miss the SLO {slo.name} "
-                f"({slo.objective:.4g} of calls score {slo.score} {side} {slo.bound:g}) "
-                "fast enough to spend a 30-day "
-                "error budget in days, over both a long and a short window."
-            ),
-            "runbook_url": RUNBOOK,
-            "dashboard_path": dashboard + detector,
-        },
+        "labels": labels,
+        "annotations": _annotations(slo),
+    }
+
+
+def describe(slo: QualitySlo) -> str:
+    """The objective in words: ``0.99 of /chat's calls score ... at least 0.5``."""
+    if slo.review_queue is not None:
+        return f"{slo.objective:.4g} of the {slo.review_queue} queue's verdicts pass"
+    where = "every route" if slo.route == "*" else f"route {slo.route}"
+    if slo.service != "*":
+        where += f" of {slo.service}"
+    side = "at least" if slo.good == "at_least" else "at most"
+    return f"{slo.objective:.4g} of calls on {where} score {slo.score} {side} {slo.threshold:g}"
+
+
+def _annotations(slo: QualitySlo) -> dict[str, str]:
+    if slo.review_queue is not None:
+        dashboard = f"/d/watchkeeper-review/watchkeeper-review?var-queue={slo.review_queue}"
+    else:
+        detector = (slo.score or "").split(".", 1)[0]
+        dashboard = f"/d/watchkeeper-detector/watchkeeper-detector?var-detector={detector}"
+    return {
+        "summary": f"{slo.name}: {{{{ $value | humanizePercentage }}}} miss the objective "
+        f"({describe(slo)}), burning its budget fast",
+        "description": (
+            f"{{{{ $labels.namespace }}}} misses the SLO {slo.name} ({describe(slo)}) fast "
+            "enough to spend a 30-day error budget in days, over both a long and a short window."
+        ),
+        "runbook_url": RUNBOOK,
+        "dashboard_path": dashboard,
     }

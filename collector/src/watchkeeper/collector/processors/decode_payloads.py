@@ -11,7 +11,9 @@ One entry point, :func:`decode_payloads`, picks the decoder payload by payload:
    payloads (:class:`RejectedPayload`, with its reason).
 
 Results are the same whichever way a payload went; ``normalize.normalize_payload`` turns a
-decoded request into call records.
+decoded request into call records and trace spans. The core's fast path makes only the
+records of LLM calls and counts the other spans: the payloads where it counted some are
+read again by the core, span by span, for those spans (:func:`run_spans`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
-from watchkeeper.collector.processors.normalize import DecodedResource
+from watchkeeper.collector.processors.normalize import (
+    DecodedResource,
+    normalize_request,
+    trace_spans,
+)
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces.assemble import TraceSpan
 
 
 class Payload(NamedTuple):
@@ -50,6 +57,8 @@ class DecodedRun(NamedTuple):
     calls: list[CallRecord]
     #: Their spans that are not LLM calls.
     skipped: int
+    #: Those spans as trace spans.
+    spans: list[TraceSpan]
 
 
 class DecodedPayload(NamedTuple):
@@ -74,7 +83,8 @@ def decode_payloads(payloads: Sequence[Payload]) -> Iterator[DecodedRun | Decode
         pending = None
         if run is not None:
             if run.end > i:
-                yield DecodedRun(items[i].source, run.calls, run.skipped)
+                spans = run_spans(items[i : run.end]) if run.skipped else []
+                yield DecodedRun(items[i].source, run.calls, run.skipped, spans)
             i, pending = run.end, run.pending
             if i == len(items):
                 return
@@ -90,9 +100,33 @@ def _decode_one(payload: Payload, pending: list[DecodedResource] | None) -> Deco
         if pending is not None
         else native_decode.decode_natively(payload.data, payload.encoding)
     )
+    if decoded is not None and _has_skipped(decoded):
+        # The core left out spans that are not calls: every span as it decodes them,
+        # for the normaliser to finish (the records are the same).
+        decoded = native_decode.decode_spans(payload.data)
     if decoded is not None:
         return DecodedPayload(payload, decoded)
     try:
         return DecodedPayload(payload, decode_request(payload.data, payload.encoding))
     except RejectedPayload as exc:
         return DecodedPayload(payload, exc)
+
+
+def run_spans(payloads: Sequence[Payload]) -> list[TraceSpan]:
+    """The trace spans (not LLM calls) of payloads the core took in a run."""
+    out: list[TraceSpan] = []
+    for payload in payloads:
+        decoded = native_decode.decode_spans(payload.data)
+        if decoded is not None:
+            out.extend(trace_spans(decoded))
+            continue
+        try:  # the core took the payload, so this is not expected; protobuf decides
+            request = decode_request(payload.data, payload.encoding)
+        except RejectedPayload:
+            continue
+        out.extend(normalize_request(request, payload.source).spans)
+    return out
+
+
+def _has_skipped(decoded: list[DecodedResource]) -> bool:
+    return any(span is None for _, spans in decoded for span in spans)

@@ -42,6 +42,11 @@ _RUN: (
     | None
 ) = None if _DECODER is None else _DECODER.decode_run
 
+# Arguments: payload, feedback key. Every span as a tuple (``normalize.DecodedSpan``).
+_TRACES: Callable[[bytes, str], list[DecodedResource] | None] | None = getattr(
+    _DECODER, "decode_traces", None
+)
+
 
 class Run(NamedTuple):
     """Payloads the core took in one go (see :func:`decode_run`)."""
@@ -74,6 +79,14 @@ def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedRe
     if (encoding or sniff_encoding(payload)) != "protobuf":
         return None
     return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord)
+
+
+def decode_spans(payload: bytes) -> list[DecodedResource] | None:
+    """Every span of a plain protobuf payload, none normalised (for its trace spans); None
+    without the core or when the core declines the payload."""
+    if _TRACES is None or not payload or len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    return _TRACES(payload, attr.SPAN_TYPE)
 
 
 def decode_run(payloads: list[Any], start: int) -> Run | None:

@@ -2,8 +2,8 @@
 
 GenAI semantic-convention spans (``gen_ai.*``, what ``@observe`` emits) and OpenInference
 spans (``input.value``, ``llm.model_name`` ...) end up as the same :class:`CallRecord`.
-Spans that are not LLM calls (HTTP handlers, DB queries from other instrumentation) are
-skipped and counted, not stored.
+Spans that are not LLM calls (tools, agents, retrievers, HTTP handlers ...) are counted as
+skipped calls and kept as trace spans (``traces.span_record``) for the ``spans`` table.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
+from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.span_record import span_from_decoded
 from watchkeeper.sdk import attributes as attr
 
 #: Attribute values longer than this are cut in the generic attribute map (bodies have
@@ -94,6 +96,8 @@ class Normalized:
     #: rows for the ``feedback`` table
     feedback: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    #: the spans that are not LLM calls (nor feedback), as trace spans
+    spans: list[TraceSpan] = field(default_factory=list)
     #: (reason, detail, the span as protobuf bytes) for each span that could not be used
     rejected: list[tuple[str, str, bytes]] = field(default_factory=list)
 
@@ -191,6 +195,9 @@ def _add_span(
         return
     if call is None:
         out.skipped += 1
+        kept = span_from_decoded(span, service, now_ns)
+        if kept is not None:
+            out.spans.append(kept)
     else:
         out.calls.append(call)
 
@@ -241,7 +248,7 @@ def _call(
         _,
         _,
     ) = span
-    if not _is_llm_span(values):
+    if not is_llm_span(values):
         return None
     if len(trace_id) != 16 or len(span_id) != 8:
         raise SpanRejected(
@@ -410,7 +417,23 @@ def _openinference_messages(values: dict[str, Any], prefix: str) -> str:
     )
 
 
-def _is_llm_span(values: dict[str, Any]) -> bool:
+def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
+    """The spans of a request decoded by ``watchkeeper.native.decode_traces`` that are not
+    LLM calls nor feedback, as trace spans (the calls come from the core's records)."""
+    out = []
+    now_ns = time.time_ns()
+    for resource, spans in groups:
+        service = str(resource.get(attr.SERVICE_NAME, ""))
+        for span in spans:
+            if isinstance(span, tuple) and not span[9] and not is_llm_span(span[8]):
+                kept = span_from_decoded(span, service, now_ns)
+                if kept is not None:
+                    out.append(kept)
+    return out
+
+
+def is_llm_span(values: dict[str, Any]) -> bool:
+    """Whether a span with these attribute values is an LLM call (a ``calls`` row)."""
     if values.get(attr.OPERATION_NAME) == "execute_tool":
         # Tool executions belong to the trace, not to the LLM calls the detectors watch.
         return False

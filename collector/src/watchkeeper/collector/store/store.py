@@ -21,6 +21,8 @@ from watchkeeper.collector.store.columns import (
     calls_table,
     scores_table,
 )
+from watchkeeper.collector.store.spans import spans_table
+from watchkeeper.collector.traces.assemble import TraceSpan
 
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import Settings
@@ -82,6 +84,8 @@ class WriteBatch:
     review_items: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    #: one ``spans`` row each (whole traces: every kind of span, LLM calls included)
+    spans: list[TraceSpan] = field(default_factory=list)
 
 
 class Store:
@@ -144,6 +148,8 @@ class Store:
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
+        if batch.spans:
+            self.backend.insert_arrow(f"{db}.spans", spans_table(batch.spans))
         if batch.bodies:
             self.backend.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
         if batch.calls:

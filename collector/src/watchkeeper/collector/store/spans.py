@@ -1,0 +1,129 @@
+"""The ``spans`` table (``migrations/0015_spans.sql``): trace spans in as Arrow columns,
+a trace's or a session's spans out as :class:`TraceSpan` values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import Any, Final, Protocol
+
+import pyarrow as pa
+
+from watchkeeper.collector.traces.assemble import TraceSpan
+
+_STRING = pa.string()
+#: Spans read for one trace or one session at most (the per-trace bound is smaller).
+MAX_SPANS_READ: Final = 20_000
+
+_COLUMNS: Final = """
+SELECT TraceId, SpanId, ParentSpanId, SpanName, Kind,
+       toString(toUnixTimestamp64Nano(Timestamp)) AS StartNs, toString(Duration) AS Duration,
+       StatusCode, StatusMessage, SpanAttributes, InputText, OutputText,
+       Documents, DocumentScores, SessionId, UserId, ServiceName
+FROM {db}.spans FINAL
+"""
+#: One trace's spans (``trace_id``).
+TRACE_SPANS: Final = (
+    _COLUMNS + "WHERE TraceId = {trace_id:String} ORDER BY Timestamp, SpanId LIMIT {limit:UInt32}"
+)
+#: Every span of the traces that have a span in the session (``session_id``).
+SESSION_SPANS: Final = (
+    _COLUMNS
+    + """WHERE TraceId IN (
+    SELECT DISTINCT TraceId FROM {db}.spans WHERE SessionId = {session_id:String}
+)
+ORDER BY Timestamp, SpanId LIMIT {limit:UInt32}"""
+)
+
+
+class SpanReader(Protocol):
+    """What reads need of the store (``Store.select``)."""
+
+    def select(self, sql: str, **params: Any) -> list[dict[str, Any]]: ...
+
+
+def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
+    """The ``spans`` rows of ``spans``."""
+    docs = [s.documents for s in spans]
+    return pa.table(
+        {
+            "Timestamp": pa.array([s.start_ns for s in spans], pa.timestamp("ns", tz="UTC")),
+            "TraceId": _strings(spans, "trace_id"),
+            "SpanId": _strings(spans, "span_id"),
+            "ParentSpanId": _strings(spans, "parent_span_id"),
+            "SpanName": _strings(spans, "name"),
+            "Kind": _strings(spans, "kind"),
+            "ServiceName": _strings(spans, "service_name"),
+            "Duration": pa.array([s.duration_ns for s in spans], pa.uint64()),
+            "StatusCode": _strings(spans, "status"),
+            "StatusMessage": _strings(spans, "status_message"),
+            "SessionId": _strings(spans, "session_id"),
+            "UserId": _strings(spans, "user_id"),
+            "InputText": _strings(spans, "input_text"),
+            "OutputText": _strings(spans, "output_text"),
+            "Documents": _safe([[d[0] for d in ds] for ds in docs], pa.list_(_STRING)),
+            "DocumentScores": pa.array([[d[1] for d in ds] for ds in docs], pa.list_(pa.float64())),
+            "SpanAttributes": _safe(
+                [list(s.attributes.items()) for s in spans], pa.map_(_STRING, _STRING)
+            ),
+        }
+    )
+
+
+def read_trace(store: SpanReader, trace_id: str) -> list[TraceSpan]:
+    """The stored spans of one trace, in start order."""
+    return [
+        _span(row) for row in store.select(TRACE_SPANS, trace_id=trace_id, limit=MAX_SPANS_READ)
+    ]
+
+
+def read_session(store: SpanReader, session_id: str) -> list[TraceSpan]:
+    """The stored spans of every trace with a span in the session, in start order."""
+    rows = store.select(SESSION_SPANS, session_id=session_id, limit=MAX_SPANS_READ)
+    return [_span(row) for row in rows]
+
+
+def _span(row: Mapping[str, Any]) -> TraceSpan:
+    start = int(row["StartNs"])
+    scores = row["DocumentScores"]
+    return TraceSpan(
+        trace_id=row["TraceId"],
+        span_id=row["SpanId"],
+        parent_span_id=row["ParentSpanId"],
+        name=row["SpanName"],
+        kind=row["Kind"],
+        start_ns=start,
+        end_ns=start + int(row["Duration"]),
+        status=row["StatusCode"],
+        attributes=dict(row["SpanAttributes"]),
+        input_text=row["InputText"],
+        output_text=row["OutputText"],
+        documents=tuple(
+            (text, None if score is None else float(score))
+            for text, score in zip(row["Documents"], scores, strict=False)
+        ),
+        session_id=row["SessionId"],
+        user_id=row["UserId"],
+        service_name=row["ServiceName"],
+        status_message=row["StatusMessage"],
+    )
+
+
+def _strings(spans: Sequence[TraceSpan], name: str) -> pa.Array:
+    return _safe(list(map(attrgetter(name), spans)), _STRING)
+
+
+def _safe(values: list[Any], kind: pa.DataType) -> pa.Array:
+    try:
+        return pa.array(values, kind)
+    except UnicodeEncodeError:
+        # A lone surrogate is not UTF-8: keep the text with a replacement character.
+        return pa.array(_valid_utf8(values), kind)
+
+
+def _valid_utf8(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, (list, tuple)):
+        return [_valid_utf8(v) for v in value]
+    return value

@@ -1,0 +1,77 @@
+"""One ``watchkeeper experiment run`` from parsed options to exit status."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+from typing import IO
+
+from watchkeeper.collector.experiments.cases import read_evalset
+from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
+from watchkeeper.collector.experiments.judging import load_judge
+from watchkeeper.collector.experiments.report import print_comparison, print_means, print_worst
+from watchkeeper.collector.experiments.results import read_results
+from watchkeeper.collector.experiments.runner import RunOptions, run_cases
+from watchkeeper.collector.experiments.targets import Target, openai_target, python_target
+
+#: Where results go without ``-o`` (under the working directory).
+RESULTS_DIR = Path(".watchkeeper") / "experiments"
+
+
+def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run, print, and say 0 (no regression), 1 (regressed) or 130 (interrupted)."""
+    evalset = read_evalset(args.evalset)
+    for problem in evalset.problems:
+        print(f"watchkeeper experiment: {args.evalset}: {problem} (skipped)", file=err)
+    target = build_target(args)
+    baseline = read_results(args.baseline) if args.baseline else None
+    path = args.output or default_results(args.evalset, target.identity)
+    judge = load_judge(args.judge) if args.judge else None
+    options = RunOptions(timeout_s=args.timeout, workers=args.workers, judge=judge)
+    try:
+        summary = run_cases(evalset.cases, target, path, options, err)
+    except KeyboardInterrupt:
+        print(
+            f"watchkeeper experiment: interrupted; answers so far are in {path}: "
+            "run the same command again to resume",
+            file=err,
+        )
+        return 130
+    results = summary.results
+    failed = sum(not r.ok for r in results)
+    print(
+        f"watchkeeper experiment: {len(results)} cases ({summary.reused} from earlier runs), "
+        f"{failed} failed, {len(evalset.problems)} evalset lines skipped; results in {path}",
+        file=err,
+    )
+    tolerances = dict(DEFAULT_TOLERANCES) | dict(args.tolerance)
+    if baseline is None:
+        print_means(results, list(tolerances), out)
+        return 0
+    compared = compare(baseline, results, tolerances, confidence=args.confidence)
+    print_comparison(compared, args.confidence, out)
+    inputs = {case.id: case.input for case in evalset.cases}
+    print_worst(worst_cases(baseline, results, list(tolerances), args.top), inputs, out)
+    regressed = [row.metric for row in compared if row.regressed]
+    if regressed:
+        print(f"watchkeeper experiment: regressed: {', '.join(regressed)}", file=err)
+        return 1
+    return 0
+
+
+def build_target(args: argparse.Namespace) -> Target:
+    """The target the options name."""
+    if args.target:
+        return python_target(args.target)
+    if not args.model:
+        raise ValueError("--target-url needs --model")
+    return openai_target(
+        args.target_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout
+    )
+
+
+def default_results(evalset: Path, identity: str) -> Path:
+    """``.watchkeeper/experiments/<evalset>-<target hash>.jsonl``."""
+    tag = hashlib.sha256(identity.encode()).hexdigest()[:10]
+    return RESULTS_DIR / f"{evalset.stem}-{tag}.jsonl"

@@ -31,7 +31,9 @@ from watchkeeper.collector.processors.normalize import (
     trace_spans,
 )
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.span_record import call_kind
 
 
 class Payload(NamedTuple):
@@ -83,7 +85,7 @@ def decode_payloads(payloads: Sequence[Payload]) -> Iterator[DecodedRun | Decode
         pending = None
         if run is not None:
             if run.end > i:
-                spans = run_spans(items[i : run.end]) if run.skipped else []
+                spans = run_spans(items[i : run.end]) if _needs_spans(run) else []
                 yield DecodedRun(items[i].source, run.calls, run.skipped, spans)
             i, pending = run.end, run.pending
             if i == len(items):
@@ -101,8 +103,9 @@ def _decode_one(payload: Payload, pending: list[DecodedResource] | None) -> Deco
         else native_decode.decode_natively(payload.data, payload.encoding)
     )
     if decoded is not None and _has_skipped(decoded):
-        # The core left out spans that are not calls: every span as it decodes them,
-        # for the normaliser to finish (the records are the same).
+        # The core left out spans that are not calls, or made calls whose span row needs
+        # their values: every span as it decodes them, for the normaliser to finish (the
+        # records are the same).
         decoded = native_decode.decode_spans(payload.data)
     if decoded is not None:
         return DecodedPayload(payload, decoded)
@@ -113,7 +116,7 @@ def _decode_one(payload: Payload, pending: list[DecodedResource] | None) -> Deco
 
 
 def run_spans(payloads: Sequence[Payload]) -> list[TraceSpan]:
-    """The trace spans (not LLM calls) of payloads the core took in a run."""
+    """The trace spans of payloads the core took in a run, but for its ``llm`` calls."""
     out: list[TraceSpan] = []
     for payload in payloads:
         decoded = native_decode.decode_spans(payload.data)
@@ -128,5 +131,13 @@ def run_spans(payloads: Sequence[Payload]) -> list[TraceSpan]:
     return out
 
 
+def _needs_spans(run: native_decode.Run) -> bool:
+    return bool(run.skipped) or any(call_kind(call) != kinds.LLM for call in run.calls)
+
+
 def _has_skipped(decoded: list[DecodedResource]) -> bool:
-    return any(span is None for _, spans in decoded for span in spans)
+    return any(
+        span is None or (isinstance(span, CallRecord) and call_kind(span) != kinds.LLM)
+        for _, spans in decoded
+        for span in spans
+    )

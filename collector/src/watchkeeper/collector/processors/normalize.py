@@ -2,8 +2,10 @@
 
 GenAI semantic-convention spans (``gen_ai.*``, what ``@observe`` emits) and OpenInference
 spans (``input.value``, ``llm.model_name`` ...) end up as the same :class:`CallRecord`.
-Spans that are not LLM calls (tools, agents, retrievers, HTTP handlers ...) are counted as
-skipped calls and kept as trace spans (``traces.span_record``) for the ``spans`` table.
+Spans that are not LLM calls (tools, HTTP handlers ...) are counted as skipped calls and
+kept as trace spans (``traces.span_record``) for the ``spans`` table; so are the calls of
+another kind than ``llm`` (agents, retrievers ...: their span row keeps what their record
+leaves out, such as the documents' scores).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
+from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.span_record import span_from_decoded
 from watchkeeper.sdk import attributes as attr
@@ -200,6 +203,10 @@ def _add_span(
             out.spans.append(kept)
     else:
         out.calls.append(call)
+        if kinds.span_kind(span[8]) != kinds.LLM:
+            kept = span_from_decoded(span, service, now_ns)
+            if kept is not None:
+                out.spans.append(kept)
 
 
 def to_call(
@@ -419,17 +426,23 @@ def _openinference_messages(values: dict[str, Any], prefix: str) -> str:
 
 def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
     """The spans of a request decoded by ``watchkeeper.native.decode_traces`` that are not
-    LLM calls nor feedback, as trace spans (the calls come from the core's records)."""
+    LLM calls of kind ``llm`` nor feedback, as trace spans (the ``llm`` calls' rows come
+    from the core's records)."""
     out = []
     now_ns = time.time_ns()
     for resource, spans in groups:
         service = str(resource.get(attr.SERVICE_NAME, ""))
         for span in spans:
-            if isinstance(span, tuple) and not span[9] and not is_llm_span(span[8]):
+            if isinstance(span, tuple) and not span[9] and _own_row(span[8]):
                 kept = span_from_decoded(span, service, now_ns)
                 if kept is not None:
                     out.append(kept)
     return out
+
+
+def _own_row(values: dict[str, Any]) -> bool:
+    """Whether a span's trace row is made from its values rather than its call record."""
+    return not is_llm_span(values) or kinds.span_kind(values) != kinds.LLM
 
 
 def is_llm_span(values: dict[str, Any]) -> bool:

@@ -33,8 +33,13 @@ _MIN_TIME_NS: Final = 946_684_800 * 10**9
 _MAX_CLOCK_SKEW_NS: Final = 86_400 * 10**9
 _STATUS: Final = {0: "UNSET", 1: "OK", 2: "ERROR"}
 #: Where a span's input and output are, first found wins (GenAI tool spans, OpenInference).
-_INPUT_KEYS: Final = (attr.TOOL_CALL_ARGUMENTS, "input.value", "reranker.query")
-_OUTPUT_KEYS: Final = (attr.TOOL_CALL_RESULT, "output.value")
+_INPUT_KEYS: Final = (
+    attr.TOOL_CALL_ARGUMENTS,
+    "input.value",
+    "reranker.query",
+    attr.INPUT_MESSAGES,
+)
+_OUTPUT_KEYS: Final = (attr.TOOL_CALL_RESULT, "output.value", attr.OUTPUT_MESSAGES)
 _SESSION_KEYS: Final = (attr.CONVERSATION_ID, "session.id")
 #: Keys that go to typed columns, not to the attribute map.
 _TYPED: Final = frozenset(

@@ -42,6 +42,8 @@ from watchkeeper.collector.processors.route_review import (
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
+from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.detectors import Detector, default_detectors
 
 __all__ = ["BatchResult", "DeadLetterSink", "Payload", "Pipeline", "PreparedBatch", "Stage"]
@@ -77,6 +79,8 @@ class PreparedBatch:
     decoded: Iterable[DecodedRun | DecodedPayload] = ()
     #: the batch's own calls, in order (normalize, or given to ``process_calls``)
     calls: list[CallRecord] = field(default_factory=list)
+    #: normalize -> keep traces: the batch's spans that are not LLM calls
+    spans: list[TraceSpan] = field(default_factory=list)
     #: detect: scores, alarms, flagged calls
     detection: Detection = field(default_factory=Detection)
     #: route: span ids of calls a rule sent to review (their bodies are kept)
@@ -116,6 +120,7 @@ class Pipeline:
         max_detector_keys: int = 1000,
         dead_letter_sink: DeadLetterSink | None = None,
         router: ReviewRouter | None = None,
+        traces: TraceKeeper | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or PipelineMetrics()
@@ -129,6 +134,7 @@ class Pipeline:
         self.reservoir = reservoir or ReviewReservoir()
         self.dead_letter_sink = dead_letter_sink
         self.router = router or ReviewRouter()
+        self.traces = traces or TraceKeeper()
         self.router.check_detectors(self.detect.detector_names)
         # Detector state, review caps and the review sample follow the order of calls, and
         # chDB is single-session: the call stages take one batch at a time.
@@ -140,6 +146,7 @@ class Pipeline:
             self._detect,
             Route(self.router),
             Sample(self.reservoir, self.body_sampling, self.router),
+            KeepTraces(self.traces),
         )
         #: the store and what needs the batch stored; the batch is acknowledged after them
         self.store_stages: tuple[Stage, ...] = (
@@ -313,6 +320,7 @@ class Normalize:
         for decoded in prepared.decoded:
             if isinstance(decoded, DecodedRun):  # the core made the records already
                 calls.extend(decoded.calls)
+                prepared.spans.extend(decoded.spans)
                 skipped[decoded.source] += decoded.skipped
                 continue
             payload, request = decoded
@@ -335,6 +343,7 @@ class Normalize:
                     result.rejected_payloads += 1
                 continue
             calls.extend(normalized.calls)
+            prepared.spans.extend(normalized.spans)
             rows.feedback.extend(normalized.feedback)
             skipped[payload.source] += normalized.skipped
             dead.extend(
@@ -414,6 +423,19 @@ class Sample:
         prepared.not_enqueued.update(
             queue_review_picks(self.router, rows, picks, in_batch={c.span_id for c in calls})
         )
+
+
+class KeepTraces:
+    """Calls and other spans -> the ``spans`` rows: one sampling decision per trace, a
+    bound on spans per trace, texts where the body-sampling rules keep them."""
+
+    def __init__(self, keeper: TraceKeeper) -> None:
+        self.keeper = keeper
+
+    def __call__(self, prepared: PreparedBatch) -> None:
+        rows = prepared.batch
+        with_body = {body[0].span_id for body in rows.bodies}
+        rows.spans = self.keeper.keep(prepared.calls, prepared.spans, with_body)
 
 
 class Write:

@@ -21,6 +21,7 @@ from watchkeeper.collector.review.tokens import AdminBootstrap, ensure_admin_tok
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
+from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.ingest.grpc.server import GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
@@ -115,6 +116,12 @@ def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> 
         ),
         max_detector_keys=settings.max_detector_keys,
         router=review_router(settings, store),
+        traces=TraceKeeper(
+            settings.trace_sample_rate,
+            settings.max_spans_per_trace,
+            settings.max_open_traces,
+            settings.body_sample_rate,
+        ),
     )
     restored = pipeline.restore_state() if resume else 0
     if restored:

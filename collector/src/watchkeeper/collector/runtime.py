@@ -11,8 +11,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchkeeper.collector.judge.start import attach_judges
+from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.processors.detect import detector_budget, severity_policy
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.processors.sample_bodies import BodySampling
@@ -90,12 +93,16 @@ class Runtime:
     admin: AdminBootstrap | None = None
     #: The OTLP/gRPC receiver, when the runtime receives OTLP and ``grpc_port`` is not off.
     grpc: GrpcServer | None = None
+    #: The LLM judges beside the pipeline, when some are configured.
+    judges: JudgeWorkers | None = None
 
     def close(self) -> None:
         """Stop serving, store what the pipeline still holds, then release the store."""
         if self.grpc is not None:
             self.grpc.stop()
         self.server.stop()
+        if self.judges is not None:
+            self.judges.close()
         self.pipeline.close()
         self.store.close()
 
@@ -122,6 +129,8 @@ def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> 
             settings.max_open_traces,
             settings.body_sample_rate,
         ),
+        detector_budget=detector_budget(settings),
+        severity=severity_policy(settings),
     )
     restored = pipeline.restore_state() if resume else 0
     if restored:
@@ -142,8 +151,10 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
     if settings.store == "chdb":
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)
+    judges = None
     try:
         pipeline = build_pipeline(settings, store)
+        judges = attach_judges(settings, store, pipeline)
         server = HttpServer(
             build_app(
                 pipeline,
@@ -165,6 +176,8 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         if grpc is not None:
             grpc.start()
     except BaseException:
+        if judges is not None:
+            judges.close()
         store.close()
         raise
-    return Runtime(settings, store, pipeline, server, admin, grpc)
+    return Runtime(settings, store, pipeline, server, admin, grpc, judges)

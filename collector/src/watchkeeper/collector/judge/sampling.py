@@ -1,0 +1,60 @@
+"""Which calls a judge scores: calls routed to review first, then its rules (route,
+model, detector flags), then a uniform sample.
+
+Decisions are a pure function of the call, its routing and flags, and the judge's name:
+the uniform sample draws from a hash of (judge, span id), so after a restart the same
+calls are due again (``worker.py`` re-derives its backlog from the store that way).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from fnmatch import fnmatchcase
+
+from watchkeeper.collector.settings.judge import JudgeConfig, JudgeRule
+
+
+def draw(judge: str, span_id: str, salt: str = "") -> float:
+    """A uniform number in [0, 1) fixed by the judge, span id and salt."""
+    digest = hashlib.blake2b(f"{judge}\x00{span_id}\x00{salt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+class JudgeSampler:
+    """The sampling of one judge (see the module)."""
+
+    def __init__(self, name: str, config: JudgeConfig) -> None:
+        self.name = name
+        self.config = config
+
+    def reason(
+        self,
+        span_id: str,
+        route: str,
+        model: str,
+        *,
+        routed: bool,
+        flagged_by: Collection[str] = (),
+    ) -> str | None:
+        """Why the call is judged (``review``, ``rule``, ``sample``), None when it is not."""
+        config = self.config
+        if config.review_first and routed:
+            return "review"
+        for i, rule in enumerate(config.rules):
+            if (
+                _matches(rule, route, model, flagged_by)
+                and draw(self.name, span_id, f"rule{i}") < rule.rate
+            ):
+                return "rule"
+        if draw(self.name, span_id) < config.sample_rate:
+            return "sample"
+        return None
+
+
+def _matches(rule: JudgeRule, route: str, model: str, flagged_by: Collection[str]) -> bool:
+    if rule.route is not None and not fnmatchcase(route, rule.route):
+        return False
+    if rule.model is not None and not fnmatchcase(model, rule.model):
+        return False
+    return rule.flagged_by is None or rule.flagged_by in flagged_by

@@ -1,0 +1,124 @@
+"""Judges from settings: their endpoints, checked at start, and their workers.
+
+At start, a judge whose ``api_key_env`` names an unset variable stops the command with one
+line naming it (exit 2): the key is what the user meant to give. An endpoint that does
+not answer yet is reported in one warning line and judging goes on trying: ingestion
+never depends on a judge.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from watchkeeper.collector.judge.endpoint import open_endpoint
+from watchkeeper.collector.judge.handoff import HandToJudges
+from watchkeeper.collector.judge.metrics import JudgeMetrics
+from watchkeeper.collector.judge.scorer import Judge
+from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
+from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.settings import ConfigError, Settings
+from watchkeeper.collector.settings.judge import JudgeConfig
+from watchkeeper.collector.store.judges import JudgeStore
+from watchkeeper.collector.store.store import Store
+
+log = logging.getLogger("watchkeeper.judge")
+
+
+def check_keys(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`ConfigError` for a judge whose key variable is not set."""
+    env = os.environ if environ is None else environ
+    for name, config in settings.judge.configured().items():
+        if config.api_key_env and not env.get(config.api_key_env):
+            key = "judge_api_key_env" if name == "default" else f"judges.{name}.api_key_env"
+            raise ConfigError(
+                f"judge {name!r}: environment variable {config.api_key_env} (named by "
+                f"{key}) is not set; export the judge's API key in it"
+            )
+
+
+def build_judges(
+    settings: Settings,
+    store: Store,
+    metrics: JudgeMetrics,
+    environ: Mapping[str, str] | None = None,
+    observe: Callable[[Mapping[str, npt.NDArray[np.float64]]], None] | None = None,
+) -> JudgeWorkers | None:
+    """The configured judges' workers (not started); None when no judge is configured."""
+    configured = settings.judge.configured()
+    if not configured:
+        return None
+    check_keys(settings, environ)
+    env = dict(os.environ if environ is None else environ)
+    prices = settings.pipeline.model_prices
+    judges = []
+    for name, config in configured.items():
+        try:
+            endpoint = open_endpoint(config, env)
+        except (ImportError, TypeError) as exc:
+            raise ConfigError(f"judge {name!r}: callable {config.callable}: {exc}") from None
+        judges.append(Judge(name, config, endpoint, metrics, price=prices.get(config.model)))
+    queues = settings.review_queues
+    return JudgeWorkers(
+        judges,
+        JudgeStore(store),
+        settings.review_rubric,
+        queue_size=settings.judge.queue_size,
+        review_queue=REVIEW_QUEUE if REVIEW_QUEUE in queues else None,
+        observe=observe,
+    )
+
+
+def probe_endpoints(workers: JudgeWorkers) -> threading.Thread:
+    """Warn, in one line per judge, about endpoints that do not answer (in a thread)."""
+
+    def probe() -> None:
+        for name, judge in workers.judges.items():
+            problem = unreachable(judge.config)
+            if problem:
+                log.warning(
+                    "judge %r: endpoint %s does not answer (%s); judging goes on, each "
+                    "request retried with backoff and its failures counted",
+                    name,
+                    judge.config.base_url,
+                    problem,
+                )
+
+    thread = threading.Thread(target=probe, name="judge-probe", daemon=True)
+    thread.start()
+    return thread
+
+
+def unreachable(config: JudgeConfig) -> str | None:
+    """Why the judge's endpoint cannot be reached, None when it answers (any status)."""
+    if config.provider == "callable" or not config.base_url:
+        return None
+    try:
+        httpx.get(config.base_url, timeout=min(config.timeout_s, 5.0))
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return None
+
+
+def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> JudgeWorkers | None:
+    """Build the configured judges, hand them the pipeline's stored calls, start them
+    (their backlog first) and probe their endpoints; None when no judge is configured."""
+    metrics = pipeline.metrics
+    workers = build_judges(
+        settings,
+        store,
+        JudgeMetrics(metrics.registry),
+        observe=metrics.detector_score.observe_columns,
+    )
+    if workers is None:
+        return None
+    pipeline.store_stages = (*pipeline.store_stages, HandToJudges(workers))
+    workers.start(settings.judge.backlog_lookback_s)
+    probe_endpoints(workers)
+    return workers

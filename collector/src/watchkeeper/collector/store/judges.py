@@ -1,0 +1,149 @@
+"""What the judges read and write: verdicts (the cache), judge scores in ``call_scores``,
+the calls a restart must still judge, and verdicts beside reviewers' labels.
+
+Tables from migration 0014 (``judge_verdicts``; ``call_scores.JudgeMerged``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from watchkeeper.collector.record import ns_to_clickhouse
+from watchkeeper.collector.store.store import Store
+
+CACHED: Final = """
+SELECT ContentHash, Dimension, Score, Reason
+FROM {db}.judge_verdicts FINAL
+WHERE Judge = {judge:String} AND PromptVersion = {version:String}
+  AND has(splitByChar(',', {hashes:String}), ContentHash)
+"""
+
+JUDGED_SPANS: Final = """
+SELECT DISTINCT SpanId FROM {db}.judge_verdicts
+WHERE Judge = {judge:String} AND has(splitByChar(',', {span_ids:String}), SpanId)
+"""
+
+SCORE_ROWS: Final = """
+SELECT Timestamp, TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores
+FROM {db}.call_scores FINAL
+WHERE Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64})
+  AND Timestamp <= fromUnixTimestamp64Nano({to_ns:Int64})
+  AND has(splitByChar(',', {span_ids:String}), SpanId)
+"""
+
+#: Stored calls with texts since a time, which queues they were routed to and which
+#: detectors flagged them: what the sampler needs to re-derive a backlog after a restart.
+STORED_CANDIDATES: Final = """
+SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ServiceName AS ServiceName,
+       c.Route AS Route, if(c.ResponseModel != '', c.ResponseModel, c.RequestModel) AS Model,
+       toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs, c.StatusCode AS StatusCode,
+       b.InputText AS InputText, b.OutputText AS OutputText, b.Contexts AS Contexts,
+       r.Queues AS Queues, a.Detectors AS Detectors
+FROM (SELECT * FROM {db}.calls FINAL
+      WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64}) AND HasBody = 1) AS c
+INNER JOIN (SELECT SpanId, InputText, OutputText, Contexts FROM {db}.call_bodies FINAL
+            WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64})) AS b
+    ON c.SpanId = b.SpanId
+LEFT JOIN (SELECT SpanId, groupArray(Queue) AS Queues FROM {db}.review_items FINAL
+           WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64}) GROUP BY SpanId) AS r
+    ON c.SpanId = r.SpanId
+LEFT JOIN (SELECT SpanId, groupUniqArray(Detector) AS Detectors FROM {db}.alarms FINAL
+           WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64}) GROUP BY SpanId) AS a
+    ON c.SpanId = a.SpanId
+WHERE c.SpanId NOT IN (SELECT SpanId FROM {db}.judge_verdicts WHERE Judge = {judge:String})
+ORDER BY c.Timestamp, c.SpanId
+LIMIT {limit:UInt32}
+"""
+
+#: A judge's verdicts on calls reviewers labelled, beside the labels' scores.
+JUDGED_LABELS: Final = """
+SELECT v.SpanId AS SpanId, v.Dimension AS Dimension, v.Score AS JudgeScore,
+       v.AnswerChars AS AnswerChars, v.AppModel AS AppModel, v.JudgeModel AS JudgeModel,
+       l.Reviewer AS Reviewer, l.Scores AS LabelScores,
+       toUnixTimestamp64Milli(l.LabelledAt) AS LabelledAtMs
+FROM (SELECT * FROM {db}.judge_verdicts FINAL WHERE Judge = {judge:String}) AS v
+INNER JOIN (SELECT SpanId, Reviewer, Scores, LabelledAt FROM {db}.review_labels FINAL
+            WHERE LabelledAt >= fromUnixTimestamp64Milli({since_ms:Int64})) AS l
+    ON v.SpanId = l.SpanId
+WHERE mapContains(l.Scores, v.Dimension)
+ORDER BY l.LabelledAt, v.SpanId, l.Reviewer
+"""
+
+
+class JudgeStore:
+    """The judges' reads and writes over a :class:`Store` (its backend and database)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def cached(
+        self, judge: str, version: str, hashes: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """Stored verdicts by (content hash, dimension): (score, reason)."""
+        if not hashes:
+            return {}
+        rows = self.store.select(CACHED, judge=judge, version=version, hashes=",".join(hashes))
+        return {
+            (str(r["ContentHash"]), str(r["Dimension"])): (int(r["Score"]), str(r["Reason"]))
+            for r in rows
+        }
+
+    def judged_spans(self, judge: str, span_ids: Sequence[str]) -> set[str]:
+        """Which of ``span_ids`` this judge has verdicts on."""
+        if not span_ids:
+            return set()
+        rows = self.store.select(JUDGED_SPANS, judge=judge, span_ids=",".join(span_ids))
+        return {str(r["SpanId"]) for r in rows}
+
+    def write_verdicts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``judge_verdicts`` rows."""
+        self.store.backend.insert_rows(f"{self.store.database}.judge_verdicts", rows)
+
+    def add_scores(
+        self, calls: Sequence[Mapping[str, Any]], scores: Mapping[str, dict[str, float]]
+    ) -> None:
+        """Add judge scores (span id -> {"judge.<name>.<dimension>": value}) to the calls'
+        ``call_scores`` rows; ``calls`` are rows with the span columns (TraceId, SpanId,
+        TimestampNs, ServiceName, Route, Model, DetectorKey), for calls with no row yet."""
+        if not calls:
+            return
+        times = [int(c["TimestampNs"]) for c in calls]
+        stored = {
+            str(row["SpanId"]): row
+            for row in self.store.select(
+                SCORE_ROWS,
+                from_ns=min(times),
+                to_ns=max(times),
+                span_ids=",".join(str(c["SpanId"]) for c in calls),
+            )
+        }
+        rows = []
+        for call in calls:
+            span_id = str(call["SpanId"])
+            row = stored.get(span_id)
+            if row is None:
+                row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
+                row |= {
+                    "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
+                    "DetectorKey": call["DetectorKey"],
+                    "Scores": {},
+                    "JudgeMerged": 0,
+                }
+            else:
+                row = {**row, "JudgeMerged": 1}
+            row["Scores"] = {**row["Scores"], **scores.get(span_id, {})}
+            rows.append(row)
+        self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+
+    def stored_candidates(self, judge: str, since_ns: int, limit: int) -> list[dict[str, Any]]:
+        """Stored calls with texts since ``since_ns`` this judge has no verdict on."""
+        return self.store.select(STORED_CANDIDATES, judge=judge, since_ns=since_ns, limit=limit)
+
+    def judged_labels(self, judge: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """This judge's verdicts on labelled calls, one row per (call, dimension, reviewer)."""
+        return self.store.select(JUDGED_LABELS, judge=judge, since_ms=since_ms)
+
+    def add_review_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``review_items`` rows (judged calls sent to reviewers)."""
+        self.store.backend.insert_rows(f"{self.store.database}.review_items", items)

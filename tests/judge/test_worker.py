@@ -1,0 +1,186 @@
+"""Judges beside the pipeline, against a real HTTP server speaking the OpenAI
+chat-completions API (tests/judge/standin.py) over loopback."""
+
+from __future__ import annotations
+
+import openai
+
+from tests.judge.harness import answers, judge_settings, judged_pipeline, metric
+from tests.judge.standin import StandIn
+from watchkeeper.collector.store.store import Store
+
+RUBRIC = ("factual_accuracy", "helpfulness", "tone", "safety")
+
+
+def _scores(store: Store) -> dict[str, dict[str, float]]:
+    rows = store.select("SELECT SpanId, Scores FROM {db}.call_scores FINAL")
+    return {
+        str(r["SpanId"]): {k: v for k, v in r["Scores"].items() if k.startswith("judge.")}
+        for r in rows
+    }
+
+
+def test_the_standin_is_what_the_official_openai_client_reads(standin: StandIn) -> None:
+    """The stand-in speaks the API: the official client parses its completion and usage."""
+    client = openai.OpenAI(base_url=standin.url, api_key="k", max_retries=0)
+    reply = client.chat.completions.create(
+        model="standin",
+        messages=[{"role": "user", "content": "Dimension: tone.\n<answer>\ncorrect\n</answer>"}],
+    )
+    assert reply.choices[0].message.content == '{"reason": "stand-in: says correct", "score": 5}'
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens == 20
+
+
+def test_judge_scores_land_beside_the_detectors_scores(store: Store, standin: StandIn) -> None:
+    """Every rubric dimension's verdict goes to the call's call_scores row as
+    judge.default.<dimension>, beside its detector scores, with its reason in
+    judge_verdicts; the minute rollup counts each detector score once; the key travels
+    only in the Authorization header."""
+    settings = judge_settings(standin, judge_api_key_env="JUDGE_TEST_KEY")
+    pipeline, workers = judged_pipeline(store, settings, {"JUDGE_TEST_KEY": "sk-secret-1"})
+    workers.start()
+    try:
+        pipeline.process([answers("this is correct", "this is wrong", "a password: hunter2")])
+        assert workers.wait_done(3, 30)
+    finally:
+        workers.close()
+    by_answer = {"this is correct": 5.0, "this is wrong": 2.0, "a password: hunter2": 3.0}
+    rows = store.select(
+        "SELECT b.OutputText AS Out, s.Scores AS Scores FROM {db}.call_scores AS s FINAL "
+        "JOIN {db}.call_bodies AS b FINAL ON s.SpanId = b.SpanId"
+    )
+    assert len(rows) == 3
+    for row in rows:
+        scores = row["Scores"]
+        expected = by_answer[row["Out"]]
+        assert scores["judge.default.helpfulness"] == expected
+        assert scores["judge.default.tone"] == expected
+        assert scores["judge.default.safety"] == (0.0 if "password" in row["Out"] else 1.0)
+        assert "prompt_injection.safety" in scores  # the detectors' scores are kept
+    reasons = store.select("SELECT DISTINCT Reason FROM {db}.judge_verdicts")
+    assert {r["Reason"] for r in reasons} >= {"stand-in: says correct", "stand-in: fail"}
+    rollup = store.select(
+        "SELECT Score, sum(N) AS N FROM {db}.scores_minutely "
+        "WHERE Score IN ('prompt_injection.safety', 'judge.default.tone') GROUP BY Score"
+    )
+    assert {r["Score"]: int(r["N"]) for r in rollup} == {
+        "prompt_injection.safety": 3,
+        "judge.default.tone": 3,
+    }
+    assert {r["auth"] for r in standin.requests} == {"Bearer sk-secret-1"}
+    exposition = pipeline.metrics.exposition().decode()
+    assert "sk-secret-1" not in exposition
+    assert (
+        metric(pipeline, "watchkeeper_judge_calls_judged_total", judge="default", source="request")
+        == 3
+    )
+    assert 'watchkeeper_detector_score_count{score="judge.default.tone"} 3.0' in exposition
+    body = standin.requests[0]["body"]
+    assert body["temperature"] == 0
+    assert body["response_format"]["type"] == "json_schema"
+
+
+def test_failed_requests_are_retried_and_counted_by_reason(store: Store, standin: StandIn) -> None:
+    """A timeout, a 429 with Retry-After, a 500, a reply without a score and a reply that
+    is not JSON each cost one counted failure and a retry; the sixth request's verdict is
+    stored."""
+    standin.script.extend(["timeout", "429", "500", "malformed", "non_json"])
+    settings = judge_settings(standin, judge_dimensions="helpfulness")
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.judges["default"].config = workers.judges["default"].config.model_copy(
+        update={"max_retries": 5}
+    )
+    workers.start()
+    try:
+        pipeline.process([answers("this is correct")])
+        assert workers.wait_done(1, 60)
+    finally:
+        workers.close()
+    assert len(standin.requests) == 6
+    for reason in ("timeout", "rate_limited", "server_error", "malformed", "non_json"):
+        assert (
+            metric(pipeline, "watchkeeper_judge_failures_total", judge="default", reason=reason)
+            == 1
+        ), reason
+    assert list(_scores(store).values()) == [{"judge.default.helpfulness": 5.0}]
+
+
+def test_a_judge_that_keeps_failing_gives_up_and_ingestion_goes_on(
+    store: Store, standin: StandIn
+) -> None:
+    """After max_retries the call is given up (counted) with no judge score; the pipeline
+    stored every call meanwhile."""
+    standin.script.extend(["500"] * 10)
+    settings = judge_settings(standin, judge_dimensions="tone")
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.judges["default"].config = workers.judges["default"].config.model_copy(
+        update={"max_retries": 2}
+    )
+    workers.start()
+    try:
+        result = pipeline.process([answers("one", "two")])
+        assert result.calls == 2
+        assert workers.wait_done(2, 60)
+    finally:
+        workers.close()
+    assert store.count_calls() == 2
+    assert metric(pipeline, "watchkeeper_judge_given_up_total", judge="default") == 2
+    assert len(standin.requests) == 6
+    assert all(not scores for scores in _scores(store).values())
+
+
+def test_the_budget_skips_and_counts_what_it_cannot_pay_for(store: Store, standin: StandIn) -> None:
+    """With two requests an hour, two of three calls are judged, the third is skipped
+    and counted, and no request is made for it."""
+    settings = judge_settings(
+        standin, judge_dimensions="helpfulness", judge_max_requests_per_hour=2
+    )
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.start()
+    try:
+        pipeline.process([answers("a correct one", "a wrong one", "a third one")])
+        assert workers.wait_done(3, 30)
+    finally:
+        workers.close()
+    assert len(standin.requests) == 2
+    assert (
+        metric(pipeline, "watchkeeper_judge_skipped_total", judge="default", reason="budget") == 1
+    )
+    assert sum(1 for s in _scores(store).values() if s) == 2
+
+
+def test_the_same_texts_are_judged_once(store: Store, standin: StandIn) -> None:
+    """A second call with the same question and answer takes the cached verdict (judge,
+    prompt version, content hash): no request, counted as source=cache."""
+    settings = judge_settings(standin, judge_dimensions="helpfulness")
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.start()
+    try:
+        pipeline.process([answers("the same correct answer")])
+        assert workers.wait_done(1, 30)
+        pipeline.process([answers("the same correct answer")])
+        assert workers.wait_done(2, 30)
+    finally:
+        workers.close()
+    assert len(standin.requests) == 1
+    assert (
+        metric(pipeline, "watchkeeper_judge_calls_judged_total", judge="default", source="cache")
+        == 1
+    )
+    assert list(_scores(store).values()) == [{"judge.default.helpfulness": 5.0}] * 2
+
+
+def test_a_full_queue_drops_and_counts_without_blocking(store: Store, standin: StandIn) -> None:
+    """With room for one call and no worker taking them, the batch is stored at once and
+    the other calls are dropped from judging and counted (queue_full)."""
+    settings = judge_settings(standin, judge_queue_size=1)
+    pipeline, workers = judged_pipeline(store, settings)
+    result = pipeline.process([answers("one", "two", "three")])
+    assert result.calls == 3
+    assert (
+        metric(pipeline, "watchkeeper_judge_skipped_total", judge="default", reason="queue_full")
+        == 2
+    )
+    assert metric(pipeline, "watchkeeper_judge_queue_depth", judge="default") == 1
+    workers.close()

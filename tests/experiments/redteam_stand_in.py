@@ -24,7 +24,8 @@ _LEET = str.maketrans({"0": "O", "1": "I", "3": "E", "4": "A", "5": "S", "7": "T
 
 def _readings(text: str) -> list[str]:
     """The text and every decoding of it a capable model would make."""
-    readings = [text, codecs.decode(text, "rot13"), text[::-1], text.upper().translate(_LEET)]
+    readings = [text, codecs.decode(text, "rot13"), text[::-1], text.replace(" ", "")]
+    readings.append(text.upper().translate(_LEET))
     for blob in _BASE64.findall(text):
         try:
             readings.append(base64.b64decode(blob, validate=True).decode("utf-8"))

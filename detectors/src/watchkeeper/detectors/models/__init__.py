@@ -1,0 +1,1 @@
+"""Model weights shipped with the detectors (package data, read on first use)."""

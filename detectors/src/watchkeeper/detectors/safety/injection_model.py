@@ -1,0 +1,196 @@
+"""The prompt-injection classifier: word and word-pair weights, scored over windows.
+
+A text is lower-cased and cut into tokens (runs of letters and digits, and single
+punctuation marks). Each token adds the weight of itself and of the pair it ends
+(``previous token`` + space + ``token``); a window of :attr:`InjectionModel.window` tokens
+sums those weights, divided by the square root of its length, plus a bias: a logistic
+regression's logit on that window. The text's score is its highest window's, so a long
+benign article, program or log is judged by its most attack-like stretch, not diluted
+or summed up; windows overlap by half. The logit is shifted by the threshold calibrated
+for a 1% false-positive rate on the development set and mapped to (0, 1): 0.5 is that
+threshold.
+
+Weights come from ``watchkeeper/detectors/models/prompt_injection.npz`` (trained by
+``training/prompt_injection/train.py``; docs/models/prompt-injection.md), read on first use.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+
+#: Tokens: runs of word characters, or one other non-space character.
+TOKEN = re.compile(r"\w+|[^\w\s]")
+#: Characters of a text the model reads (as the lexical patterns do).
+MAX_CHARS = 4000
+#: Windows shorter than this count as this long when normalising (a two-word input is not
+#: judged on two weights scaled up).
+MIN_WINDOW = 8
+#: Pair keys are ``first * _PAIR_KEY + second`` (word numbers are below it).
+_PAIR_KEY = 1 << 24
+
+
+def tokens(text: str) -> list[str]:
+    """The model's tokens of ``text``'s first ``MAX_CHARS`` characters.
+
+    >>> tokens("Ignore ALL previous instructions!")
+    ['ignore', 'all', 'previous', 'instructions', '!']
+    """
+    return TOKEN.findall(text[:MAX_CHARS].lower())
+
+
+def features(words: list[str]) -> Iterable[str]:
+    """Each token and each pair of adjacent tokens, in order (the model's features).
+
+    >>> list(features(["you", "are", "dan"]))
+    ['you', 'are', 'you are', 'dan', 'are dan']
+    """
+    previous = ""
+    for word in words:
+        yield word
+        if previous:
+            yield f"{previous} {word}"
+        previous = word
+
+
+def windows(count: int, size: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the windows over ``count`` tokens: ``size`` long, half
+    overlapping, the last one ending at the end (one window for a short text).
+
+    >>> windows(10, 8), windows(3, 8), windows(0, 8)
+    ([(0, 8), (2, 10)], [(0, 3)], [(0, 0)])
+    """
+    if count <= size:
+        return [(0, count)]
+    step = size // 2
+    starts = [*range(0, count - size, step), count - size]
+    return [(start, start + size) for start in starts]
+
+
+@dataclass(frozen=True)
+class InjectionModel:
+    """Weights of the classifier and its calibration."""
+
+    weights: dict[str, float]
+    bias: float
+    #: Window length in tokens.
+    window: int
+    #: Logit at which 1% of the development set's benign texts score higher.
+    threshold: float
+    #: Identifies the weights: recorded with the scores they produce.
+    version: str
+
+    @cached_property
+    def _tables(self) -> tuple[dict[str, tuple[int, float]], dict[int, float]]:
+        """The weights as the scoring loop reads them: each word that occurs in a feature
+        with its number and own weight, and each pair's weight by its words' numbers
+        (integer keys: no pair string is built per token)."""
+        words: dict[str, tuple[int, float]] = {}
+        for name in sorted(self.weights):
+            for word in name.split(" "):
+                if word not in words:
+                    words[word] = (len(words), 0.0)
+        pairs: dict[int, float] = {}
+        for name, weight in self.weights.items():
+            first, _, second = name.partition(" ")
+            if second:
+                pairs[words[first][0] * _PAIR_KEY + words[second][0]] = weight
+            else:
+                words[name] = (words[name][0], weight)
+        return words, pairs
+
+    def contributions(self, words: list[str]) -> list[float]:
+        """Per token, the weight of the token and of the pair it ends."""
+        known, pairs = self._tables
+        get, pair = known.get, pairs.get
+        out: list[float] = []
+        previous = -1
+        for word in words:
+            found = get(word)
+            if found is None:
+                out.append(0.0)
+                previous = -1
+                continue
+            number, weight = found
+            if previous >= 0:
+                weight += pair(previous * _PAIR_KEY + number, 0.0)
+            out.append(weight)
+            previous = number
+        return out
+
+    def logit(self, text: str) -> float:
+        """The highest window logit of ``text``, minus the calibrated threshold."""
+        parts = self.contributions(tokens(text))
+        if len(parts) <= self.window:  # most inputs: one window
+            return self.bias + sum(parts) / math.sqrt(max(len(parts), MIN_WINDOW)) - self.threshold
+        best = -math.inf
+        for start, end in windows(len(parts), self.window):
+            total = sum(parts[start:end])
+            best = max(best, total / math.sqrt(max(end - start, MIN_WINDOW)))
+        return self.bias + best - self.threshold
+
+    def score(self, text: str) -> float:
+        """Probability-like risk in (0, 1): 0.5 at the 1%-false-positive threshold."""
+        logit = self.logit(text)
+        return round(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit)))), 6)
+
+
+_LOCK = threading.Lock()
+_LOADED: list[InjectionModel] = []
+
+
+def load(data: bytes | None = None) -> InjectionModel:
+    """The shipped model (read once), or one from ``data`` (an ``.npz`` file's bytes)."""
+    if data is None and _LOADED:
+        return _LOADED[0]
+    import io
+
+    import numpy as np
+
+    with _LOCK:
+        if data is None and _LOADED:
+            return _LOADED[0]
+        raw = data
+        if raw is None:
+            package = resources.files("watchkeeper.detectors.models")
+            raw = package.joinpath("prompt_injection.npz").read_bytes()
+        with np.load(io.BytesIO(raw)) as arrays:
+            names = bytes(arrays["vocab"]).decode("utf-8").split("\n")
+            values = [float(value) for value in arrays["weights"]]
+            meta = {key: float(arrays[key]) for key in ("bias", "window", "threshold")}
+            version = str(arrays["version"])
+        model = InjectionModel(
+            dict(zip(names, values, strict=True)),
+            meta["bias"],
+            int(meta["window"]),
+            meta["threshold"],
+            version,
+        )
+        if data is None:
+            _LOADED.append(model)
+        return model
+
+
+def save(model: InjectionModel) -> bytes:
+    """``model`` as ``.npz`` bytes (what :func:`load` reads)."""
+    import io
+
+    import numpy as np
+
+    names = sorted(model.weights)
+    out = io.BytesIO()
+    np.savez_compressed(
+        out,
+        vocab=np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8),
+        weights=np.array([model.weights[name] for name in names], dtype=np.float32),
+        bias=np.float64(model.bias),
+        window=np.float64(model.window),
+        threshold=np.float64(model.threshold),
+        version=np.str_(model.version),
+    )
+    return out.getvalue()

@@ -127,3 +127,22 @@ def _valid_utf8(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_valid_utf8(v) for v in value]
     return value
+
+
+#: Alarms on the calls of one trace, within the days its spans cover.
+TRACE_ALARMS: Final = """
+SELECT Detector, DetectorKey, SpanId, Score, Message
+FROM {db}.alarms FINAL
+WHERE TraceId = {trace_id:String}
+  AND toDate(Timestamp) BETWEEN toDate(fromUnixTimestamp64Nano({from_ns:Int64}))
+                            AND toDate(fromUnixTimestamp64Nano({to_ns:Int64}))
+ORDER BY Timestamp
+LIMIT 1000
+"""
+
+
+def read_trace_alarms(
+    store: SpanReader, trace_id: str, from_ns: int, to_ns: int
+) -> list[dict[str, Any]]:
+    """Alarms raised on the calls of one trace that started in ``[from_ns, to_ns]``."""
+    return store.select(TRACE_ALARMS, trace_id=trace_id, from_ns=from_ns, to_ns=to_ns)

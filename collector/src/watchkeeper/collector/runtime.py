@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchkeeper.collector.judge.start import attach_judges
+from watchkeeper.collector.judge.start import attach_judges, serve_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.pipeline import Pipeline
@@ -155,13 +155,16 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
     try:
         pipeline = build_pipeline(settings, store)
         judges = attach_judges(settings, store, pipeline)
+        app = build_app(
+            pipeline,
+            with_otlp=with_otlp,
+            max_inflight_bytes=settings.max_inflight_bytes,
+            settings=settings,
+        )
+        if judges is not None:
+            serve_judges(app, judges, settings, pipeline)
         server = HttpServer(
-            build_app(
-                pipeline,
-                with_otlp=with_otlp,
-                max_inflight_bytes=settings.max_inflight_bytes,
-                settings=settings,
-            ),
+            app,
             settings.http_host,
             settings.http_port,
             ConnectionLimits(

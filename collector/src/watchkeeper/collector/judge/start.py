@@ -16,13 +16,18 @@ from collections.abc import Callable, Mapping
 import httpx
 import numpy as np
 import numpy.typing as npt
+from fastapi import FastAPI
 
+from watchkeeper.collector.judge.api import judge_router
 from watchkeeper.collector.judge.endpoint import open_endpoint
 from watchkeeper.collector.judge.handoff import HandToJudges
 from watchkeeper.collector.judge.metrics import JudgeMetrics
+from watchkeeper.collector.judge.panel import judges_panel
+from watchkeeper.collector.judge.report import gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.settings.judge import JudgeConfig
 from watchkeeper.collector.store.judges import JudgeStore
@@ -122,3 +127,56 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
     workers.start(settings.judge.backlog_lookback_s)
     probe_endpoints(workers)
     return workers
+
+
+#: The report gauges: name, help, report field.
+GAUGES = (
+    (
+        "watchkeeper_judge_agreement_kappa",
+        "Cohen's kappa of a judge against reviewers over the last 30 days' labels, by judge "
+        "and rubric dimension (1 = full agreement, 0 = chance).",
+        "kappa",
+    ),
+    (
+        "watchkeeper_judge_calibration_error",
+        "Expected calibration error of a judge's scores against reviewers' verdicts over "
+        "the last 30 days, by judge and dimension (0 = calibrated).",
+        "ece",
+    ),
+    (
+        "watchkeeper_judge_length_bias",
+        "Spearman's rho of a judge's score and answer length among calls reviewers scored "
+        "the same, last 30 days, by judge and dimension (0 = no length bias).",
+        "length_bias",
+    ),
+)
+
+
+def serve_judges(
+    app: FastAPI, workers: JudgeWorkers, settings: Settings, pipeline: Pipeline
+) -> None:
+    """The judges' API, their panel on the queue pages, their agreement floors and the
+    report gauges, on ``app``."""
+    configs = {name: judge.config for name, judge in workers.judges.items()}
+    rubric = settings.review_rubric
+    store = workers.store
+    app.include_router(
+        judge_router(configs, store, rubric, Auth(app.state.tokens, pipeline.metrics))
+    )
+    for name, help_text, field in GAUGES:
+        pipeline.metrics.watch_gauge(
+            name,
+            help_text,
+            ["judge", "dimension"],
+            lambda field=field: gauge_values(store, configs, rubric, field),  # type: ignore[misc]
+            ttl_s=60.0,
+        )
+    pipeline.metrics.watch_gauge(
+        "watchkeeper_judge_agreement_floor",
+        "The configured agreement floor of each judge (alerts fire below it).",
+        ["judge"],
+        lambda: {(name,): config.agreement_floor for name, config in configs.items()},
+    )
+    app.state.queue_panels = [
+        lambda: judges_panel([judge_report(store, n, c, rubric) for n, c in configs.items()])
+    ]

@@ -137,8 +137,10 @@ def queue_page(
     csrf: str,
     *,
     notice: str = "",
+    panels: Sequence[str] = (),
 ) -> str:
-    """One queue: backlog, agreement, pending items, export links."""
+    """One queue: backlog, agreement, pending items, export links; ``panels``: HTML
+    sections other components add (the judges' agreement with reviewers)."""
     name = str(summary["name"])
     rows = "".join(
         f"<tr class='pending' data-span='{e(i['SpanId'])}'>"
@@ -169,8 +171,8 @@ def queue_page(
         f"<th>model</th><th>input</th><th>labels</th><th>claimed by</th></tr>{rows}</table>"
         "<h2>Agreement between reviewers</h2><table><tr><th>dimension</th>"
         "<th>Krippendorff's alpha</th><th>Fleiss' kappa</th><th>items with 2+ labels</th></tr>"
-        f"{agree}</table>"
-        f"<h2>Export reviewed items</h2><p>evalset: {exports}</p>"
+        f"{agree}</table>" + "".join(panels) + "<h2>Export reviewed items</h2>"
+        f"<p>evalset: {exports}</p>"
     )
     return page(f"Queue {name}", body, me, csrf)
 

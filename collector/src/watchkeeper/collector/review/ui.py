@@ -162,6 +162,8 @@ async def queue_page(
             me,
             _csrf(request),
             notice=notice,
+            # Sections other components add (judges: ``judge/start.py``), rendered now.
+            panels=[panel() for panel in getattr(request.app.state, "queue_panels", ())],
         )
     )
 

@@ -1,0 +1,52 @@
+"""The judges' panel on a review queue's page: how each judge agrees with reviewers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+
+def judges_panel(reports: Sequence[Mapping[str, Any]]) -> str:
+    """An HTML section: per judge and dimension, kappa with its interval, alpha, pairs,
+    calibration error and length bias; the dimensions below the floor marked."""
+    if not reports:
+        return ""
+    parts = ["<section class='judges'><h2>Judges against reviewers</h2>"]
+    for report in reports:
+        name = escape(str(report["judge"]))
+        lean = report["self_preference"]
+        warning = (
+            f" <span class='error'>self-preference risk: judge and "
+            f"{escape(', '.join(lean['same_family_app_models']))} are one family</span>"
+            if lean["flagged"]
+            else ""
+        )
+        rows = "".join(_row(d) for d in report["dimensions"])
+        parts.append(
+            f"<h3>{name} ({escape(str(report['model']))}){warning}</h3>"
+            "<table class='judge-agreement'><tr><th>dimension</th><th>kappa</th>"
+            "<th>95% interval</th><th>alpha</th><th>pairs</th><th>ECE</th>"
+            "<th>length bias</th></tr>"
+            f"{rows or '<tr><td colspan=7>no labelled calls judged yet</td></tr>'}</table>"
+            f"<p><a href='/api/judges/{name}/agreement'>details (API)</a></p>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _row(dimension: Mapping[str, Any]) -> str:
+    interval = dimension["kappa_ci95"]
+    low = "" if interval is None else f"{interval[0]:.2f} to {interval[1]:.2f}"
+    mark = " class='error' title='below the agreement floor'" if dimension["below_floor"] else ""
+    return (
+        f"<tr{mark}><td>{escape(str(dimension['dimension']))}</td>"
+        f"<td>{_number(dimension['kappa'])}</td><td>{low}</td>"
+        f"<td>{_number(dimension['alpha'])}</td><td>{int(dimension['pairs'])}</td>"
+        f"<td>{_number(dimension['calibration']['ece'])}</td>"
+        f"<td>{_number(dimension['length_bias'])}</td></tr>"
+    )
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

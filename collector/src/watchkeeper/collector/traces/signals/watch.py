@@ -1,0 +1,168 @@
+"""The signals as score streams for the calibrated change detectors, per key.
+
+Every signal value is fed, per (service, route, agent) key, to a
+:class:`~watchkeeper.detectors.DescriptorDrift` watching the direction that means worse,
+calibrated to ``target_arl`` values between false alarms on a stable stream like every
+other detector. Events (0/1 per trace, turn or session) go to the same detector watching
+for a rise: its scores of tied values keep the calibration on 0/1 values (at a target of
+2,000, 53 and 47 false alarms in 100,000 values at 3% and 20% events, 50 expected), and
+unlike the gap-based :class:`~watchkeeper.detectors.RateDrift` it catches an event that
+never happened before (a retriever that starts returning nothing), which has no gaps yet
+to compare.
+
+>>> watch = SignalWatch()
+>>> alarms = [a for i in range(1500) for a in watch.update(
+...     "svc|route|agent", {"rag.context_relevance": 0.8 if i < 1000 else 0.2 + (i % 2) / 10})]
+>>> [(a.signal, a.reason) for a in alarms][:1]
+[('rag.context_relevance', 'context relevance fell')]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Final, NamedTuple
+
+from watchkeeper.detectors import Call, CallView, DescriptorDrift, Detector, KeyedDetectors
+from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
+
+
+class Signal(NamedTuple):
+    """How one signal is watched: ``event`` (0/1, a rise of its rate), ``up``, ``down``
+    or ``both``."""
+
+    watch: str
+    describes: str
+
+
+#: Every signal, by its stored name, and how a change in it is looked for.
+SIGNALS: Final[Mapping[str, Signal]] = {
+    "trajectory.tool_error": Signal("event", "tool error rate"),
+    "trajectory.tool_error_rate": Signal("up", "share of failing tool calls"),
+    "trajectory.schema_violation": Signal("event", "tool calls breaking their schema"),
+    "trajectory.repeated_tool_calls": Signal("up", "repeated tool calls"),
+    "trajectory.tool_loop": Signal("event", "tool loops"),
+    "trajectory.steps": Signal("both", "steps per task"),
+    "trajectory.tokens": Signal("both", "tokens per task"),
+    "trajectory.no_answer": Signal("event", "trajectories without an answer"),
+    "trajectory.ended_after_tool_error": Signal("event", "trajectories ending on a tool error"),
+    "trajectory.answer_after_tool_error": Signal("event", "answers after a failed tool call"),
+    "rag.retrieval_empty": Signal("event", "empty retrievals"),
+    "rag.retrieval_top_score": Signal("down", "top retrieval score"),
+    "rag.context_relevance": Signal("down", "context relevance"),
+    "rag.context_utilisation": Signal("down", "context utilisation"),
+    "rag.rerank_disagreement": Signal("up", "rerank disagreement"),
+    "conversation.rephrase": Signal("event", "rephrase rate"),
+    "conversation.abandoned": Signal("event", "abandoned sessions"),
+    "conversation.turns": Signal("up", "turns per session"),
+    "conversation.turns_to_resolution": Signal("up", "turns to resolution"),
+}
+
+
+@dataclass
+class SignalPoint(Call):
+    """One signal value, as the one call a detector sees."""
+
+    value: float = math.nan
+
+
+def _value(call: CallView) -> float | None:
+    if isinstance(call, SignalPoint) and math.isfinite(call.value):
+        return call.value
+    return None
+
+
+class _SignalLevelDrift(DescriptorDrift):
+    """A shift of a signal's values in the direction that means worse."""
+
+    direction: ClassVar[str] = "both"
+    signed: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        signal: str,
+        target_arl: float = TARGET_ARL,
+        *,
+        shift: float = SHIFT,
+        warmup: int = 100,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(target_arl=target_arl, shift=shift, warmup=warmup, seed=seed)
+        self.signal = signal
+        self.name = self.score_name = signal
+        self.describes = SIGNALS[signal].describes
+
+    def descriptor(self, call: CallView) -> float | None:
+        """The signal's value."""
+        return _value(call)
+
+    def _params(self) -> dict[str, object]:
+        return {"signal": self.signal, **super()._params()}
+
+
+class SignalRiseDrift(_SignalLevelDrift):
+    """A rise of a signal whose higher values are worse."""
+
+    direction: ClassVar[str] = "up"
+
+
+class SignalFallDrift(_SignalLevelDrift):
+    """A fall of a signal whose lower values are worse."""
+
+    direction: ClassVar[str] = "down"
+
+
+class SignalShiftDrift(_SignalLevelDrift):
+    """A shift either way of a signal where both are suspect (steps, tokens)."""
+
+
+_DETECTORS: Final = {
+    "event": SignalRiseDrift,
+    "up": SignalRiseDrift,
+    "down": SignalFallDrift,
+    "both": SignalShiftDrift,
+}
+
+
+def signal_detector(signal: str, target_arl: float = TARGET_ARL, seed: int = 0) -> Detector:
+    """A fresh detector watching ``signal`` (a key of :data:`SIGNALS`)."""
+    cls = _DETECTORS[SIGNALS[signal].watch]
+    return cls(signal, target_arl=target_arl, seed=seed)
+
+
+class SignalAlarm(NamedTuple):
+    """A change found in one signal of one key."""
+
+    key: str
+    signal: str
+    value: float
+    reason: str
+
+
+class SignalWatch:
+    """One detector per (signal, key), least recently used keys evicted past ``max_keys``
+    per signal. Pickles, so what it learned survives a restart.
+
+    Not thread-safe: feed it from one thread (values of a key in their order).
+    """
+
+    def __init__(self, target_arl: float = TARGET_ARL, max_keys: int = 1000, seed: int = 0) -> None:
+        self.target_arl = target_arl
+        self._keyed = {
+            name: KeyedDetectors(signal_detector(name, target_arl, seed), max_keys=max_keys)
+            for name in SIGNALS
+        }
+
+    def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:
+        """Feed one trace's (or turn's, or session's) signal values; the alarms raised."""
+        alarms = []
+        for name, value in values.items():
+            keyed = self._keyed.get(name)
+            if keyed is None or not math.isfinite(value):
+                continue
+            detector = keyed.get(key)
+            detector.update(SignalPoint("", value=value))
+            if detector.drift_detected:
+                alarms.append(SignalAlarm(key, name, value, detector.alarm_reason))
+        return alarms

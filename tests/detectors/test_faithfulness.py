@@ -19,7 +19,8 @@ FACTS = [
         ("Studio", 40, "version history"),
     ]
 ]
-FILLER = "Let me know if there is anything else I can do for you today."
+#: Advice the contexts do not state: it lowers the score of the longer answers carrying it.
+ADVICE = "Prices can change, so check the pricing page again before you subscribe."
 
 
 @pytest.mark.parametrize(
@@ -49,14 +50,14 @@ def test_groundedness_is_not_applicable_without_content() -> None:
 
 
 def _rag_stream(seed: int, n: int, long_share: float, hallucinated: float) -> list[Call]:
-    """Answers quoting the retrieved facts; some long (with filler), some made up."""
+    """Answers quoting the retrieved facts; some long (with advice), some made up."""
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         contexts = rng.sample(FACTS, 2)
         answer = contexts[0]
         if rng.random() < long_share:
-            answer = f"{contexts[0]} {contexts[1]} {FILLER}"
+            answer = f"{contexts[0]} {contexts[1]} {ADVICE}"
         if rng.random() < hallucinated:
             answer = answer.replace(
                 "dollars", f"euros, founded by Ada in {rng.randint(1900, 2000)}"
@@ -99,11 +100,12 @@ def test_longer_answers_alone_are_not_mistaken_for_worse_grounding() -> None:
     before = _rag_stream(3, 2000, 0.2, 0.0)
     after = _rag_stream(4, 3000, 0.9, 0.0)
     assert _alarms(detector, before) == []
-    raw_before = detector.recent_faithfulness
+    raw_before, control_before = detector.recent_faithfulness, detector.recent_control
     assert _alarms(detector, after) == []
     assert detector.recent_faithfulness < raw_before - 0.03
-    assert detector.scores["faithfulness_length_control"] == pytest.approx(
-        detector.recent_control, abs=0.05
+    # The control fell by as much: length explains the drop.
+    assert raw_before - detector.recent_faithfulness == pytest.approx(
+        control_before - detector.recent_control, abs=0.03
     )
 
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
-from watchkeeper.detectors.faithfulness.groundedness import GroundednessScorer, LexicalGroundedness
+from watchkeeper.detectors.faithfulness.claims import ClaimGroundedness
+from watchkeeper.detectors.faithfulness.groundedness import GroundednessScorer
 from watchkeeper.detectors.faithfulness.length_control import LengthControl, coarse_length_bin
 from watchkeeper.detectors.text.tokens import content_words
 
@@ -22,8 +23,10 @@ class FaithfulnessDrift(Detector):
     Per call with retrieved contexts and an answer:
 
     - ``faithfulness``: the scorer's support of the answer by the contexts, 1.0 = fully
-      grounded (by default ``LexicalGroundedness``; any ``GroundednessScorer``, such as a
-      local NLI model, can replace it: see
+      grounded (by default :class:`~watchkeeper.detectors.faithfulness.claims.ClaimGroundedness`,
+      which checks each sentence of the answer against its best-aligned context sentence;
+      ``LexicalGroundedness`` is the cheaper word-overlap scorer; any ``GroundednessScorer``,
+      such as a local NLI model, can replace it: see
       :mod:`~watchkeeper.detectors.faithfulness.groundedness`);
     - ``faithfulness_length_control``: the score the answer's *length alone* predicts, from
       the first ``reference_calls`` scored answers (see
@@ -64,7 +67,7 @@ class FaithfulnessDrift(Detector):
         warmup: int = 50,
         seed: int = 0,
     ) -> None:
-        self.scorer: GroundednessScorer = scorer if scorer is not None else LexicalGroundedness()
+        self.scorer: GroundednessScorer = scorer if scorer is not None else ClaimGroundedness()
         self.reference_calls = reference_calls
         self.target_arl = target_arl
         self.shift = shift

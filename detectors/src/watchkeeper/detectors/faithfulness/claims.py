@@ -1,0 +1,132 @@
+"""Faithfulness claim by claim: each answer sentence aligned to its best source sentence."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+from watchkeeper.detectors.faithfulness.contradiction import negation_count, opposed_words
+from watchkeeper.detectors.faithfulness.groundedness import sentences
+from watchkeeper.detectors.faithfulness.pleasantries import states_nothing
+from watchkeeper.detectors.faithfulness.source_index import SourceCache, SourceIndex
+from watchkeeper.detectors.text.tokens import (
+    MAX_CHARS,
+    content_words_of_pieces,
+    find_entities,
+    numbers_of,
+    tokenize_pieces,
+)
+
+#: Factor on a claim for each kind of disagreement with its aligned source sentence.
+NEGATION_FACTOR = 0.5
+ANTONYM_FACTOR = 0.5
+NUMBER_ELSEWHERE_FACTOR = 0.7
+NUMBER_ABSENT_FACTOR = 0.5
+NAME_ELSEWHERE_FACTOR = 0.85
+NAME_ABSENT_FACTOR = 0.6
+#: How far the answer's score is pulled from the mean of its claims towards the worst one.
+WORST_CLAIM_WEIGHT = 0.5
+
+
+class ClaimGroundedness:
+    """Support of an answer by its contexts, claim by claim, beyond shared words.
+
+    Each sentence of the answer is a claim. It is aligned to the context sentence that
+    shares most of its content words (with that sentence's neighbours as its window), and
+    scored by the share of its words and word pairs found in the contexts and of its words
+    found in the window, then cut for each disagreement with the aligned sentence: a
+    negation the source does not have (or drops one it has), a word whose opposite the
+    source uses, a number or a name the window does not state (more when the contexts
+    never state it). The answer's score is the mean of its claims weighted by their words,
+    pulled half-way towards its worst claim, so one made-up or changed fact lowers it
+    whatever else the answer copies. Sentences whose every content word is a
+    pleasantry's ("Hope this helps!") state nothing to check and are left out; NaN when
+    nothing is left.
+
+    A proxy for entailment: paraphrases with other words score lower than copies, and a
+    contradiction phrased without a negation, an antonym, a number or a name passes.
+
+    >>> score = ClaimGroundedness()
+    >>> contexts = ["Refunds are accepted within 30 days. Shipping to Europe is free."]
+    >>> score("Refunds are accepted within 30 days.", contexts)
+    1.0
+    >>> score("Refunds are not accepted within 30 days.", contexts)
+    0.5
+    >>> round(score("Shipping to Europe is free. Refunds take 90 days.", contexts), 2)
+    0.42
+    >>> round(score("Shipping to Asia is free.", contexts), 2)
+    0.27
+    """
+
+    def __init__(self, max_context_chars: int = 20_000, cache_size: int = 256) -> None:
+        self.max_context_chars = max_context_chars
+        self.cache_size = cache_size
+        self._sources = SourceCache(max_context_chars, cache_size)
+
+    def __call__(self, answer: str, contexts: Sequence[str]) -> float:
+        """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words."""
+        if not any(contexts):
+            return math.nan
+        source = self._sources.get(contexts)
+        weights: list[int] = []
+        scores: list[float] = []
+        claims = sentences(answer[:MAX_CHARS])
+        pieces = tokenize_pieces(claims)
+        for claim, tokens, words in zip(
+            claims, pieces, content_words_of_pieces(pieces), strict=True
+        ):
+            if words and not states_nothing(words):
+                weights.append(len(words))
+                scores.append(claim_support(claim, tokens, words, source))
+        if not weights:
+            return math.nan
+        mean = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
+        return mean - WORST_CLAIM_WEIGHT * (mean - min(scores))
+
+    def __getstate__(self) -> dict[str, object]:
+        # The cache is a speed-up, not state: keep checkpoints small.
+        return {"max_context_chars": self.max_context_chars, "cache_size": self.cache_size}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"ClaimGroundedness(max_context_chars={self.max_context_chars})"
+
+
+def _window(source: SourceIndex, words: Sequence[str]) -> tuple[int, frozenset[str]]:
+    """The best aligned sentence and the words of it and its neighbours."""
+    counts = source.candidates(words)
+    if not counts:
+        return -1, frozenset()
+    best = max(counts, key=lambda at: (counts[at], -at))
+    around = source.sentences[max(0, best - 1) : best + 2]
+    return best, frozenset().union(*(s.words for s in around))
+
+
+def claim_support(
+    claim: str, tokens: tuple[str, ...], words: tuple[str, ...], source: SourceIndex
+) -> float:
+    """One claim's support in [0, 1] (see :class:`ClaimGroundedness`)."""
+    n = len(words)
+    found = sum(w in source.words for w in words) / n
+    if n > 1:
+        found = (found + sum(p in source.bigrams for p in pairwise(words)) / (n - 1)) / 2
+    best, window = _window(source, words)
+    if best < 0:
+        return 0.0
+    support = (2 * found + sum(w in window for w in words) / n) / 3
+    aligned = source.sentences[best]
+    if negation_count(tokens) % 2 != aligned.negations % 2:
+        support *= NEGATION_FACTOR
+    support *= ANTONYM_FACTOR ** opposed_words(tokens, aligned.tokens)
+    for number in numbers_of(tokens):
+        if number not in aligned.numbers:
+            in_contexts = number in source.numbers
+            support *= NUMBER_ELSEWHERE_FACTOR if in_contexts else NUMBER_ABSENT_FACTOR
+    for name in find_entities(claim):
+        if name not in window:
+            in_contexts = name in source.entities or name in source.words
+            support *= NAME_ELSEWHERE_FACTOR if in_contexts else NAME_ABSENT_FACTOR
+    return support

@@ -1,0 +1,1 @@
+"""Faithfulness development sets, built from text that ships in packages."""

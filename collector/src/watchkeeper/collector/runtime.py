@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchkeeper.collector.alerting.install import install_alerting
+from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.judge.start import attach_judges, serve_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.metrics import PipelineMetrics
@@ -163,6 +165,8 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         )
         if judges is not None:
             serve_judges(app, judges, settings, pipeline)
+        install_alerting(settings.alerting, store, pipeline)
+        install_incidents(app, pipeline)
         server = HttpServer(
             app,
             settings.http_host,

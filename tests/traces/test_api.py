@@ -5,65 +5,9 @@ rules as every review route."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from tests.traces.agent_payloads import agent_trace, payload
-from watchkeeper.collector.pipeline import Payload, Pipeline
-from watchkeeper.collector.review.tokens import TokenRegistry
-from watchkeeper.collector.server import build_app
-from watchkeeper.collector.store.store import Store, WriteBatch
-
-
-@dataclass
-class TracedApp:
-    client: TestClient
-    store: Store
-    token: str
-    #: trace ids of the session's two turns, then of a trace with a missing parent
-    traces: list[str]
-
-    def get(self, path: str, token: str | None = None) -> Any:
-        return self.client.get(path, headers={"authorization": f"Bearer {token or self.token}"})
-
-
-def _trace_id(spans: list[Any]) -> str:
-    return format(spans[0].context.trace_id, "032x")
-
-
-@pytest.fixture
-def traced_app(store: Store) -> Iterator[TracedApp]:
-    """Two turns of session ``s-42`` (the second with a failing tool) and a trace whose
-    tool span never arrived; an alarm on the first turn's answer."""
-    pipeline = Pipeline(store)
-    first = agent_trace("s-42", "Weather in Oslo?")
-    second = agent_trace("s-42", "And tomorrow?", fail_tool=True)
-    broken = [s for s in agent_trace("s-other") if s.name != "execute_tool search"]
-    for spans in (first, second, broken):
-        pipeline.process([Payload(payload(spans), "test")])
-    answer = next(s for s in first if s.name == "chat answer")
-    store.write(
-        WriteBatch(
-            alarms=[
-                {
-                    "Timestamp": f"{answer.start_time // 10**9}.000000000",
-                    "Detector": "faithfulness_drift",
-                    "DetectorKey": "agent-app|chat answer|stand-in",
-                    "TraceId": _trace_id(first),
-                    "SpanId": format(answer.context.span_id, "016x"),
-                    "Score": 0.2,
-                    "Message": "faithfulness dropped",
-                }
-            ]
-        )
-    )
-    registry = TokenRegistry(store)
-    token = registry.create("vic", "viewer")[0]
-    with TestClient(build_app(pipeline)) as client:
-        yield TracedApp(client, store, token, [_trace_id(t) for t in (first, second, broken)])
+from tests.traces.traced_app import TracedApp
 
 
 def _flatten(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -24,7 +24,8 @@ from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.review.ui import MAX_FORM_BYTES, review_ui_router
 from watchkeeper.collector.review.workflow import ReviewConfig, ReviewWorkflow
 from watchkeeper.collector.store.monitoring import MonitoringStore
-from watchkeeper.collector.traces.api import traces_router
+from watchkeeper.collector.traces.api import TracesContext, traces_router
+from watchkeeper.collector.traces.ui import traces_ui_router
 from watchkeeper.collector.traces.views import TraceViews
 from watchkeeper.ingest.http.limits import BodyRule, RequestLimits
 from watchkeeper.ingest.otlp.responses import OTLP_BODY_RULE
@@ -105,7 +106,9 @@ def build_app(
     monitor = Monitor(MonitoringStore(store), workflow, prices)
     app.include_router(monitor_router(monitor, auth))
     app.include_router(monitor_ui_router(monitor, auth))
-    app.include_router(traces_router(TraceViews(store), auth))
+    traces = TraceViews(store)
+    app.include_router(traces_router(traces, auth))
+    app.include_router(traces_ui_router(TracesContext(traces, auth)))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

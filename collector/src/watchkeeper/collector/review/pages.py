@@ -195,7 +195,8 @@ def item_page(
     parts = [f"<p class='error'>{e(error)}</p>" if error else ""]
     parts.append(
         f"<p class='muted'>{e(row['Reason'])} · model {e(row['Model'])} · "
-        f"{e(row['ServiceName'])} {e(row['Route'])} · trace {e(row['TraceId'])} · "
+        f"{e(row['ServiceName'])} {e(row['Route'])} · trace <a id='trace-link' "
+        f"href='/ui/traces/{e(row['TraceId'])}'>{e(row['TraceId'])}</a> · "
         f"{e(_time_ns(int(row['TimestampNs'])))}</p>"
         f"<h2>Input</h2><pre id='input'>{e(row['InputText'])}</pre>"
         + (f"<h2>Contexts</h2><ol>{contexts}</ol>" if contexts else "")

@@ -264,11 +264,17 @@ def alarm_page(alarm: Mapping[str, Any], me: Principal, csrf: str) -> str:
     overview = (
         urlencode({"service": key[0], "route": key[1], "model": key[2]}) if len(key) == 3 else ""
     )
+    trace_link = (
+        f" · <a id='trace-link' href='/ui/traces/{e(flagged['trace_id'])}'>the flagged "
+        "call's trace</a>"
+        if flagged
+        else ""
+    )
     body = (
         f"<p class='reason' id='reason'><strong>{e(alarm['reason'])}</strong></p>"
         f"<p class='muted'>{e(alarm['detector'])} on {e(alarm['key'])} at "
         f"{e(when_s(alarm['time_s']))} · score {_number(alarm['score'], 3)} · "
-        f"<a href='/?{e(overview)}'>overview of this key</a></p>"
+        f"<a href='/?{e(overview)}'>overview of this key</a>{trace_link}</p>"
         f"<p>State: <span id='state'>{_state(alarm)}</span> {buttons}</p>"
         + (f"<h2>History</h2><ul id='history'>{history}</ul>" if history else "")
         + f"<h2>Calls behind it</h2><p class='muted'>The flagged call first, then the calls "
@@ -372,7 +378,8 @@ def call_page(
         (f"<p class='note'>{e(notice)}</p>" if notice else "")
         + f"<p class='muted'>{e(call['key'])} · {e(when_s(call['timestamp_ns'] / 1e9))} · "
         f"{e(call['status'])} {e(call['error_type'])} · {call['duration_ms']:,.0f} ms · "
-        f"tokens {call['tokens_in']} in, {call['tokens_out']} out · trace {e(call['trace_id'])}"
+        f"tokens {call['tokens_in']} in, {call['tokens_out']} out · trace <a id='trace-link' "
+        f"href='/ui/traces/{e(call['trace_id'])}'>{e(call['trace_id'])}</a>"
         f"</p>{texts}"
         + (f"<h2>Alarms on this call</h2><ul id='call-alarms'>{alarms}</ul>" if alarms else "")
         + f"<h2>Scores</h2><table class='scores' id='scores'>{scores}</table>"

@@ -34,7 +34,11 @@ def _alert_rules() -> list[dict[str, Any]]:
 
 def test_rule_files_exist() -> None:
     """Both rule files and their promtool test files are where the README says."""
-    assert [p.name for p in RULE_FILES] == ["watchkeeper-pipeline.yml", "watchkeeper-quality.yml"]
+    assert [p.name for p in RULE_FILES] == [
+        "watchkeeper-judges.yml",
+        "watchkeeper-pipeline.yml",
+        "watchkeeper-quality.yml",
+    ]
     assert {p.name for p in TEST_FILES} >= {"pipeline_test.yml", "quality_test.yml"}
 
 

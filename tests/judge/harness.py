@@ -7,7 +7,6 @@ from typing import Any
 from tests.collector.otlp_payloads import protobuf_payload, record_spans
 from tests.judge.standin import StandIn
 from watchkeeper.collector.judge.handoff import HandToJudges
-from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.start import build_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.pipeline import Payload, Pipeline
@@ -38,7 +37,7 @@ def judged_pipeline(
     workers = build_judges(
         settings,
         store,
-        JudgeMetrics(pipeline.metrics.registry),
+        pipeline.metrics.judge,
         environ or {},
         observe=pipeline.metrics.detector_score.observe_columns,
     )

@@ -14,6 +14,8 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from watchkeeper.collector.judge.metrics import JudgeMetrics
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -108,6 +110,8 @@ class PipelineMetrics:
             registry=r,
         )
         self._add_review_metrics()
+        #: The LLM judges' metrics (``watchkeeper_judge_*``; judge/metrics.py).
+        self.judge = JudgeMetrics(r)
 
     def _add_review_metrics(self) -> None:
         """The review workflow's metrics. Queue and dimension names come from configuration."""

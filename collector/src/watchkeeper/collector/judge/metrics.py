@@ -6,11 +6,21 @@ skip reasons from code.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+#: Label values -> value, computed when scraped.
+Read = Callable[[], dict[tuple[str, ...], float]]
 
 
 class JudgeMetrics:
-    """Counters and histograms of the judge workers."""
+    """Counters and histograms of the judge workers, and the gauges of their agreement
+    with reviewers (empty until judges are configured: ``judge/start.py`` sets them)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = registry if registry is not None else CollectorRegistry(auto_describe=True)
@@ -65,3 +75,56 @@ class JudgeMetrics:
             ["judge"],
             registry=r,
         )
+        self.agreement = ReportGauge(
+            "watchkeeper_judge_agreement_kappa",
+            "Cohen's kappa of a judge against reviewers over the last 30 days' labels, by "
+            "judge and rubric dimension (1 = full agreement, 0 = chance).",
+            ["judge", "dimension"],
+        )
+        self.calibration = ReportGauge(
+            "watchkeeper_judge_calibration_error",
+            "Expected calibration error of a judge's scores against reviewers' verdicts over "
+            "the last 30 days, by judge and dimension (0 = calibrated).",
+            ["judge", "dimension"],
+        )
+        self.length_bias = ReportGauge(
+            "watchkeeper_judge_length_bias",
+            "Spearman's rho of a judge's score and the answer's length among calls reviewers "
+            "scored the same, last 30 days, by judge and dimension (0 = no length bias).",
+            ["judge", "dimension"],
+        )
+        self.floor = ReportGauge(
+            "watchkeeper_judge_agreement_floor",
+            "The configured agreement floor of each judge (the alert fires below it).",
+            ["judge"],
+        )
+        for gauge in (self.agreement, self.calibration, self.length_bias, self.floor):
+            r.register(gauge)
+
+
+class ReportGauge(Collector):
+    """A gauge family computed when scraped by ``read`` (set later), cached for a minute;
+    a failing read keeps the last values."""
+
+    def __init__(self, name: str, documentation: str, labels: list[str]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.read: Read = dict
+        self.ttl_s = 60.0
+        self._cached: dict[tuple[str, ...], float] = {}
+        self._at: float | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        """The family with the (cached) values."""
+        now = time.monotonic()
+        if self._at is None or now - self._at > self.ttl_s:
+            with contextlib.suppress(Exception):
+                self._cached = self.read()
+            self._at = now
+        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+        for key, value in sorted(self._cached.items()):
+            family.add_metric(list(key), value)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        """The family without values."""
+        yield GaugeMetricFamily(self.name, self.documentation, labels=self.labels)

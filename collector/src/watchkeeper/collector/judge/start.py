@@ -8,6 +8,7 @@ never depends on a judge.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -72,6 +73,7 @@ def build_judges(
     queues = settings.review_queues
     return JudgeWorkers(
         judges,
+        metrics,
         JudgeStore(store),
         settings.review_rubric,
         queue_size=settings.judge.queue_size,
@@ -116,10 +118,7 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
     (their backlog first) and probe their endpoints; None when no judge is configured."""
     metrics = pipeline.metrics
     workers = build_judges(
-        settings,
-        store,
-        JudgeMetrics(metrics.registry),
-        observe=metrics.detector_score.observe_columns,
+        settings, store, metrics.judge, observe=metrics.detector_score.observe_columns
     )
     if workers is None:
         return None
@@ -127,29 +126,6 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
     workers.start(settings.judge.backlog_lookback_s)
     probe_endpoints(workers)
     return workers
-
-
-#: The report gauges: name, help, report field.
-GAUGES = (
-    (
-        "watchkeeper_judge_agreement_kappa",
-        "Cohen's kappa of a judge against reviewers over the last 30 days' labels, by judge "
-        "and rubric dimension (1 = full agreement, 0 = chance).",
-        "kappa",
-    ),
-    (
-        "watchkeeper_judge_calibration_error",
-        "Expected calibration error of a judge's scores against reviewers' verdicts over "
-        "the last 30 days, by judge and dimension (0 = calibrated).",
-        "ece",
-    ),
-    (
-        "watchkeeper_judge_length_bias",
-        "Spearman's rho of a judge's score and answer length among calls reviewers scored "
-        "the same, last 30 days, by judge and dimension (0 = no length bias).",
-        "length_bias",
-    ),
-)
 
 
 def serve_judges(
@@ -163,20 +139,14 @@ def serve_judges(
     app.include_router(
         judge_router(configs, store, rubric, Auth(app.state.tokens, pipeline.metrics))
     )
-    for name, help_text, field in GAUGES:
-        pipeline.metrics.watch_gauge(
-            name,
-            help_text,
-            ["judge", "dimension"],
-            lambda field=field: gauge_values(store, configs, rubric, field),  # type: ignore[misc]
-            ttl_s=60.0,
-        )
-    pipeline.metrics.watch_gauge(
-        "watchkeeper_judge_agreement_floor",
-        "The configured agreement floor of each judge (alerts fire below it).",
-        ["judge"],
-        lambda: {(name,): config.agreement_floor for name, config in configs.items()},
-    )
+    gauges = workers.metrics
+    for gauge, field in (
+        (gauges.agreement, "kappa"),
+        (gauges.calibration, "ece"),
+        (gauges.length_bias, "length_bias"),
+    ):
+        gauge.read = functools.partial(gauge_values, store, configs, rubric, field)
+    gauges.floor.read = lambda: {(name,): c.agreement_floor for name, c in configs.items()}
     app.state.queue_panels = [
         lambda: judges_panel([judge_report(store, n, c, rubric) for n, c in configs.items()])
     ]

@@ -27,6 +27,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.prompt import PROMPT_VERSION, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
 from watchkeeper.collector.judge.scorer import BudgetExhaustedError, Judge, Spent
@@ -49,6 +50,7 @@ class JudgeWorkers:
     def __init__(
         self,
         judges: Sequence[Judge],
+        metrics: JudgeMetrics,
         store: JudgeStore,
         rubric: Mapping[str, RubricDimension],
         *,
@@ -57,6 +59,7 @@ class JudgeWorkers:
         observe: Callable[[Mapping[str, npt.NDArray[np.float64]]], None] | None = None,
     ) -> None:
         self.judges = {judge.name: judge for judge in judges}
+        self.metrics = metrics
         self.samplers = {j.name: JudgeSampler(j.name, j.config) for j in judges}
         self.store = store
         self.rubric = dict(rubric)

@@ -74,7 +74,7 @@ def test_the_stage_reports_what_the_detectors_report_call_by_call(prefetch: bool
     expected_scores, expected_alarms = reference(calls)
     assert len({c.detector_key for c in calls}) == 3
     assert len(expected_alarms) >= 3
-    stage = DetectorStage(default_detectors(), prefetch=prefetch)
+    stage = DetectorStage(default_detectors(), prefetch=prefetch, budget=None)
     scores: dict[str, dict[str, float]] = {}
     alarms = []
     order: list[str] = []
@@ -130,7 +130,7 @@ def test_word_tables_looked_up_ahead_give_the_same_readings(
             return found
 
     monkeypatch.setattr(ahead, "held", lambda name: Counting(name) if "#" in name else held(name))
-    stage = DetectorStage(detectors(), prefetch=True)
+    stage = DetectorStage(detectors(), prefetch=True, budget=None)
     scores, alarms = {}, []
     for start in range(0, len(calls), 500):
         detection = stage.run(calls[start : start + 500])

@@ -49,8 +49,8 @@ class PipelineMetrics:
         )
         self.detector_alarms = Counter(
             "watchkeeper_detector_alarms_total",
-            "Changes detected, by detector.",
-            ["detector"],
+            "Changes detected, by detector and severity (page: large enough to page; ticket).",
+            ["detector", "severity"],
             registry=r,
         )
         self.detector_score = ScoreHistogram(

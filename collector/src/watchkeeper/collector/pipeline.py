@@ -45,6 +45,8 @@ from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.detectors import Detector, default_detectors
+from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
+from watchkeeper.detectors.effect.severity import SeverityPolicy
 
 __all__ = ["BatchResult", "DeadLetterSink", "Payload", "Pipeline", "PreparedBatch", "Stage"]
 
@@ -121,6 +123,8 @@ class Pipeline:
         dead_letter_sink: DeadLetterSink | None = None,
         router: ReviewRouter | None = None,
         traces: TraceKeeper | None = None,
+        detector_budget: FalseAlarmBudget | None = FalseAlarmBudget(),  # noqa: B008 - frozen
+        severity: SeverityPolicy = SeverityPolicy(),  # noqa: B008 - frozen
     ) -> None:
         self.store = store
         self.metrics = metrics or PipelineMetrics()
@@ -128,7 +132,17 @@ class Pipeline:
             DetectorStage(
                 list(detectors) if detectors is not None else default_detectors(),
                 max_keys=max_detector_keys,
+                budget=detector_budget,
+                policy=severity,
             )
+        )
+        self.metrics.watch_gauge(
+            "watchkeeper_detector_keys_away",
+            "Keys whose signal has not come back to the reference of their last alarm, by "
+            "detector and that alarm's severity (page, ticket).",
+            ["detector", "severity"],
+            lambda: {labels: float(n) for labels, n in self.detect.keys_away().items()},
+            ttl_s=1.0,
         )
         self.body_sampling = body_sampling or BodySampling()
         self.reservoir = reservoir or ReviewReservoir()
@@ -279,7 +293,7 @@ class Pipeline:
             m.calls_ingested.labels(source).inc(n)
         m.detector_score.observe_columns(batch.scores.columns)
         for alarm in batch.alarms:
-            m.detector_alarms.labels(alarm["Detector"]).inc()
+            m.detector_alarms.labels(alarm["Detector"], alarm.get("severity", "page")).inc()
         if batch.feedback:
             m.feedback.inc(len(batch.feedback))
         queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)

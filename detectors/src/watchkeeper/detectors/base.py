@@ -5,7 +5,11 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol
+
+from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.effect.severity import FoundAlarm, SeverityPolicy
+from watchkeeper.detectors.effect.tracker import EffectTracker
 
 if TYPE_CHECKING:
     from watchkeeper.detectors.text.ahead import AheadLookup
@@ -63,6 +67,10 @@ class DetectorBatch(NamedTuple):
     scores: dict[str, list[float]]
     #: ``(index, alarm_reason)`` of each call that completed the detection of a change.
     alarms: list[tuple[int, str]]
+    #: The per-call value whose change an alarm is about, in its own units (NaN where a
+    #: call has none), when it is not the main score: the raw descriptor (seconds,
+    #: tokens), 1/0 for an event. :meth:`Detector.measure` sizes alarms on it.
+    signal: Sequence[float | None] | None = None
 
 
 class Detector(abc.ABC):
@@ -82,6 +90,15 @@ class Detector(abc.ABC):
     name: str = ""
     #: The main score family this detector contributes (``input_drift``, ``faithfulness`` ...).
     score_name: str = ""
+    #: How the size of a change decides its severity (see ``SeverityPolicy``): ``mean``,
+    #: ``rate`` or ``latency``.
+    effect_kind: ClassVar[str] = "mean"
+    #: Unit of the signal an alarm's effect is measured in, for alarm messages.
+    unit: ClassVar[str] = ""
+    #: Mean number of calls between false alarms on a stable stream.
+    target_arl: float = 200_000.0
+    #: Follows the signal for the sizes of alarms (made by the first ``measure``).
+    _effect_tracker: EffectTracker | None = None
 
     @abc.abstractmethod
     def update(self, call: CallView) -> None:
@@ -128,6 +145,40 @@ class Detector(abc.ABC):
     def alarm_reason(self) -> str:
         """What changed, in a few words, when ``drift_detected`` (else empty)."""
         return ""
+
+    def measure(self, batch: DetectorBatch, policy: SeverityPolicy) -> list[FoundAlarm]:
+        """The alarms of ``batch`` (what ``update_many`` just returned) with their effect
+        sizes and severities; afterwards ``away`` says whether the signal is still away.
+
+        The effect is measured on ``batch.signal``, else on the main score. Feed every
+        batch here, in order, to keep the change points right.
+        """
+        tracker = self._effect_tracker
+        if tracker is None:
+            tracker = self._effect_tracker = EffectTracker()
+        signal = batch.signal if batch.signal is not None else batch.scores.get(self.score_name)
+        kind = self.effect_kind
+        return tracker.measure(signal, batch.alarms, lambda effect: policy.severity(kind, effect))
+
+    @property
+    def away(self) -> str:
+        """Severity of the last alarm while the signal has not come back to the reference
+        it alarmed against (see ``measure``); empty when back or never alarmed."""
+        tracker = self._effect_tracker
+        return tracker.away_severity if tracker is not None else ""
+
+    def set_target_arl(self, target_arl: float) -> None:
+        """Recalibrate to ``target_arl`` calls between false alarms, keeping what was
+        learned (a false-alarm budget moves it as the traffic estimate settles).
+
+        Detectors built on one
+        :class:`~watchkeeper.detectors.change.rank_cusum.SelfStartingCusum` hold it as
+        ``_cusum``; others override this.
+        """
+        self.target_arl = target_arl
+        cusum = getattr(self, "_cusum", None)
+        if isinstance(cusum, SelfStartingCusum):
+            cusum.set_target_arl(target_arl)
 
     def ahead_lookups(self) -> Sequence[AheadLookup]:
         """Word tables to look up in the inputs of this instance's next calls ahead of

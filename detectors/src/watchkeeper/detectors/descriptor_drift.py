@@ -120,7 +120,7 @@ class DescriptorDrift(Detector):
                 self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
         if alarms:
             self._reason = alarms[-1][1]
-        return DetectorBatch({self.score_name: column}, alarms)
+        return DetectorBatch({self.score_name: column}, alarms, values)
 
     @property
     def scores(self) -> Mapping[str, float]:

@@ -41,6 +41,7 @@ class RateDrift(Detector):
 
     #: What the event is, for alarm messages ("error rate").
     describes: str = "event rate"
+    effect_kind = "rate"
 
     def __init__(self, target_arl: float = TARGET_ARL, warmup: int = 10, seed: int = 0) -> None:
         self.target_arl = target_arl
@@ -105,7 +106,8 @@ class RateDrift(Detector):
         self._scores = {} if last is None else {self.score_name: last}
         self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
         column = [math.nan if value is None else float(value) for value in values]
-        return DetectorBatch({self.score_name: column}, alarms)
+        signal = [math.nan if value is None else float(value >= 0.5) for value in values]
+        return DetectorBatch({self.score_name: column}, alarms, signal)
 
     def _on_event(self) -> None:
         """Test the gap since the previous event (the call in hand is one)."""
@@ -121,6 +123,11 @@ class RateDrift(Detector):
         if self._drift:
             self._calls = 0
             self._events = 0
+
+    def set_target_arl(self, target_arl: float) -> None:
+        """Calls between false alarms from now on (the next event recalibrates the CUSUM
+        on the gaps, whose target is in events)."""
+        self.target_arl = target_arl
 
     @property
     def rate(self) -> float:

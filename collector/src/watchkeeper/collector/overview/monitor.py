@@ -428,6 +428,15 @@ def _alarm(row: Mapping[str, Any]) -> dict[str, Any]:
         "score": score if math.isfinite(score) else None,
         "reason": reason_in_words(str(row["Message"]), key),
         "message": row["Message"],
+        "severity": row["Severity"],
+        # The mean's shift since the change point (own units, 95% interval), in SDs.
+        "effect": {
+            "shift": float(row["EffectShift"]),
+            "sd": float(row["EffectSd"]),
+            "low": float(row["EffectLo"]),
+            "high": float(row["EffectHi"]),
+            "calls_since_change": int(row["CallsSinceChange"]),
+        },
         "state": row["State"],
         "state_by": row["StateBy"] or None,
         "state_at_ms": int(row["StateAtMs"]) or None,

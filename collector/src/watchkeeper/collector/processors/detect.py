@@ -11,13 +11,34 @@ import numpy as np
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores, Column
+from watchkeeper.collector.settings import Settings
 from watchkeeper.detectors import Detector, KeyedDetectors
+from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
+from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
+from watchkeeper.detectors.effect.severity import SEVERITIES, FoundAlarm, SeverityPolicy
 from watchkeeper.detectors.text.prefetch import TextPrefetch
 from watchkeeper.detectors.text.tokens import forget_texts
 
 #: Calls of a key that each detector goes through at once: the memo of their texts'
 #: analysis (shared by the detectors) holds a run's texts, contexts included.
 RUN = 256
+
+
+def detector_budget(settings: Settings) -> FalseAlarmBudget | None:
+    """The false-alarm budget the settings give the detectors (None: fixed targets)."""
+    if settings.pipeline.detector_calibration == "fixed":
+        return None
+    return FalseAlarmBudget(settings.alerting.false_pages_per_week)
+
+
+def severity_policy(settings: Settings) -> SeverityPolicy:
+    """When an alarm pages rather than goes to a ticket, from the settings."""
+    pipeline = settings.pipeline
+    return SeverityPolicy(
+        pipeline.detector_page_sd,
+        pipeline.detector_page_rate_ratio,
+        pipeline.detector_page_latency_factor,
+    )
 
 
 @dataclass
@@ -41,14 +62,31 @@ class Detection:
 class DetectorStage:
     """Feeds every call to one instance per key of each configured detector.
 
+    With a ``budget`` (the default: one false page per service and week), each key's
+    detectors are calibrated from its traffic so that the service's false alarms stay
+    within it; with ``budget=None`` every detector keeps its own fixed target. Alarms come
+    with the size of the change and a severity from ``policy``
+    (:class:`~watchkeeper.detectors.budget.budgeted_detectors.BudgetedDetectors`).
+
     Not thread-safe: the pipeline calls it under its own lock, because detector state is
     order-dependent and must see calls one at a time.
     """
 
     def __init__(
-        self, detectors: Sequence[Detector], max_keys: int = 1000, *, prefetch: bool = True
+        self,
+        detectors: Sequence[Detector],
+        max_keys: int = 1000,
+        *,
+        prefetch: bool = True,
+        budget: FalseAlarmBudget | None = FalseAlarmBudget(),  # noqa: B008 - frozen, shared
+        policy: SeverityPolicy = SeverityPolicy(),  # noqa: B008 - frozen, shared
     ) -> None:
-        self._keyed = [KeyedDetectors(d, max_keys=max_keys) for d in detectors]
+        self._watched = BudgetedDetectors(detectors, budget, policy, max_keys=max_keys)
+        self._keyed = self._watched.keyed
+        #: ``(detector, severity) -> keys`` still away after an alarm, as of the last batch;
+        #: every pair is there (0 when none), so the gauge's series exist from the start.
+        self._none_away = {(d.name, severity): 0 for d in detectors for severity in SEVERITIES}
+        self._away = self._none_away
         #: Analyses the texts of the runs ahead (``prefetch``, with the compiled core).
         self._prefetch = (
             TextPrefetch([d.name for d in detectors]) if detectors and prefetch else None
@@ -69,6 +107,12 @@ class DetectorStage:
     def keyed(self) -> list[KeyedDetectors]:
         """The per-key instances of each detector (to save and restore learned state)."""
         return list(self._keyed)
+
+    def keys_away(self) -> dict[tuple[str, str], int]:
+        """``(detector, severity) -> keys`` whose signal has not come back to the reference
+        their last alarm was measured against, as of the last batch (safe to read from
+        another thread: a new dict each batch)."""
+        return self._away
 
     @property
     def detector_names(self) -> list[str]:
@@ -92,9 +136,9 @@ class DetectorStage:
         alarms: list[tuple[int, int, dict[str, Any]]] = []
         names = self._score_names
         runs = _runs(calls)
+        watched = self._watched
         instances = {
-            key: [keyed.get(key) for keyed in self._keyed]
-            for key in dict.fromkeys(key for key, _, _ in runs)
+            key: watched.instances(key) for key in dict.fromkeys(key for key, _, _ in runs)
         }
         # The core analyses the runs' texts on another thread, mostly without the GIL,
         # while the detectors below work through the runs before; it also looks the
@@ -116,8 +160,8 @@ class DetectorStage:
             where = np.array(at)
             forget_texts()
             TextPrefetch.take(job)
-            for order, detector in enumerate(instances[key]):
-                found = detector.update_many(run)
+            times = [call.timestamp_ns / 1e9 for call in run]
+            for order, (detector, found, sized) in enumerate(watched.observe(key, run, times)):
                 for score_name, column in found.scores.items():
                     name = names.get((detector.name, score_name))
                     if name is None:
@@ -127,11 +171,14 @@ class DetectorStage:
                         into = columns[name] = np.full(size, np.nan)
                     into[where] = column
                 main = found.scores.get(detector.score_name)
-                for i, reason in found.alarms:
+                for found_alarm in sized:
+                    i = found_alarm.at
                     score = main[i] if main is not None else math.nan
-                    alarm = self._alarm(detector, key, run[i], score, reason)
-                    alarms.append((at[i], order, alarm))
+                    row = self._alarm(detector, key, run[i], score, found_alarm)
+                    alarms.append((at[i], order, row))
         forget_texts()  # the memo holds no text past the batch
+        if runs:
+            self._away = self._none_away | watched.away()
         by_score = BatchScores(calls, columns)
         by_score.drop_non_finite()
         out = Detection(by_score=by_score)
@@ -143,8 +190,15 @@ class DetectorStage:
 
     @staticmethod
     def _alarm(
-        detector: Detector, key: str, call: CallRecord, score: float, reason: str
+        detector: Detector, key: str, call: CallRecord, score: float, alarm: FoundAlarm
     ) -> dict[str, Any]:
+        effect = alarm.effect
+        message = f"{detector.name} detected a change for {key}"
+        if alarm.reason:
+            message += f": {alarm.reason}"
+        if effect is not None:
+            message += f", {effect.describe(detector.unit)}"
+        message += f" ({alarm.severity})"
         return {
             "Timestamp": call.ch_timestamp,
             "Detector": detector.name,
@@ -152,8 +206,13 @@ class DetectorStage:
             "TraceId": call.trace_id,
             "SpanId": call.span_id,
             "Score": score if math.isfinite(score) else 0.0,
-            "Message": f"{detector.name} detected a change for {key}"
-            + (f": {reason}" if reason else ""),
+            "Message": message,
+            "effect_shift": effect.shift if effect is not None else 0.0,
+            "effect_sd": effect.sd if effect is not None else 0.0,
+            "effect_lo": effect.lo if effect is not None else 0.0,
+            "effect_hi": effect.hi if effect is not None else 0.0,
+            "calls_since_change": effect.calls if effect is not None else 0,
+            "severity": alarm.severity,
         }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -50,6 +50,34 @@ class PipelineSettings(Section):
         alias="model_prices",
         description='Prices per model for cost, USD per million tokens, e.g. {"gpt-4o": '
         '{"input": 2.5, "output": 10}}; models without a price show tokens only.',
+    )
+    detector_calibration: Literal["budget", "fixed"] = Field(
+        default="budget",
+        alias="detector_calibration",
+        description="budget: each detector-key's false-alarm target follows "
+        "alerting_false_pages_per_week and the key's traffic; fixed: one false alarm per "
+        "200,000 calls per detector and key, whatever the traffic.",
+    )
+    detector_page_sd: float = Field(
+        default=1.0,
+        gt=0.0,
+        alias="detector_page_sd",
+        description="An alarm pages when the mean moved by at least this many reference SDs "
+        "(and its 95% interval excludes no change); smaller changes are tickets.",
+    )
+    detector_page_rate_ratio: float = Field(
+        default=2.0,
+        gt=1.0,
+        alias="detector_page_rate_ratio",
+        description="A rate alarm (errors, refusals, unsafe answers) pages when the rate is "
+        "at least this many times its reference.",
+    )
+    detector_page_latency_factor: float = Field(
+        default=2.0,
+        gt=1.0,
+        alias="detector_page_latency_factor",
+        description="A latency alarm pages when mean latency is at least this many times its "
+        "reference; slower by less is a ticket.",
     )
     state_checkpoint_s: float = Field(
         default=60.0,

@@ -111,6 +111,9 @@ GROUP BY Target"""
 _ALARM_COLUMNS: Final = """
 SELECT a.Detector AS Detector, a.DetectorKey AS DetectorKey, a.TraceId AS TraceId,
        a.SpanId AS SpanId, a.Score AS Score, a.Message AS Message,
+       a.severity AS Severity, a.effect_shift AS EffectShift, a.effect_sd AS EffectSd,
+       a.effect_lo AS EffectLo, a.effect_hi AS EffectHi,
+       a.calls_since_change AS CallsSinceChange,
        toUnixTimestamp64Nano(a.Timestamp) AS TimestampNs,
        if(s.Action = '', 'open', s.Action) AS State, s.Actor AS StateBy,
        s.AtMs AS StateAtMs"""

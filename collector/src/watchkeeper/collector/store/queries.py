@@ -228,7 +228,9 @@ ORDER BY TokenId
 """
 
 ALARMS: Final = """
-SELECT Detector, DetectorKey, TraceId, SpanId, Score, Message,
+SELECT Detector, DetectorKey, TraceId, SpanId, Score, Message, severity AS Severity,
+       effect_shift AS EffectShift, effect_sd AS EffectSd, effect_lo AS EffectLo,
+       effect_hi AS EffectHi, calls_since_change AS CallsSinceChange,
        toUnixTimestamp64Nano(Timestamp) AS TimestampNs
 FROM {db}.alarms FINAL
 ORDER BY Timestamp

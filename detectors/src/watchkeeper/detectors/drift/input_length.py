@@ -34,6 +34,7 @@ class InputLengthDrift(DescriptorDrift):
     name = "input_length_drift"
     score_name = "input_drift"
     describes = "input length"
+    unit = "chars"
 
     def descriptor(self, call: CallView) -> float | None:
         """Characters in the input."""

@@ -31,6 +31,8 @@ class LatencyDrift(DescriptorDrift):
     direction = "up"
     signed = True
     describes = "latency"
+    effect_kind = "latency"
+    unit = "s"
 
     def descriptor(self, call: CallView) -> float | None:
         """Seconds, for calls that succeeded and were timed."""

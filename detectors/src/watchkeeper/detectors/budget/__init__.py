@@ -1,0 +1,1 @@
+"""False-alarm targets from a budget in time: false pages per week per service."""

@@ -1,0 +1,128 @@
+"""Detectors per key whose false-alarm targets follow a budget, with sized alarms."""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
+from watchkeeper.detectors.budget.arrival_rate import ArrivalRate
+from watchkeeper.detectors.budget.false_alarm_budget import WEEK_S, FalseAlarmBudget
+from watchkeeper.detectors.effect.severity import FoundAlarm, SeverityPolicy
+from watchkeeper.detectors.keyed import KeyedDetectors
+
+#: A detector's target is moved when the budget's differs from it by more than this
+#: factor: recalibrating costs a threshold search, and the rate estimate jitters.
+RECALIBRATE = 1.1
+
+
+def service_of(key: str) -> str:
+    """The service of a ``service|route|model`` key (the collector's detector keys)."""
+    return key.split("|", 1)[0]
+
+
+class Observed(NamedTuple):
+    """What one detector found over a run of a key's calls."""
+
+    detector: Detector
+    batch: DetectorBatch
+    alarms: list[FoundAlarm]
+
+
+class BudgetedDetectors:
+    """One instance of each detector per key; targets from a false-alarm budget.
+
+    Before each run of a key's calls, the key's arrival rate (calls per second, by the
+    calls' timestamps: :class:`ArrivalRate`) is updated and every detector of the key is
+    recalibrated to ``budget.target_arl(calls per week, D x K)``, ``D`` detectors and ``K``
+    keys of the key's service held (:class:`FalseAlarmBudget`), whenever that moved by more
+    than ``RECALIBRATE``; with ``budget=None`` the detectors keep the targets they were
+    built with (one false alarm per ``target_arl`` calls per detector and key). Every
+    alarm comes sized and graded by ``policy`` (:meth:`Detector.measure`).
+
+    >>> from watchkeeper.detectors import Call, InputLengthDrift, LatencyDrift
+    >>> watched = BudgetedDetectors([InputLengthDrift(), LatencyDrift()])
+    >>> calls = [Call("How do I reset my password?", duration_s=1.0)] * 256
+    >>> found = watched.observe("shop|/chat|gpt", calls, [i / 100 for i in range(256)])
+    >>> [(o.detector.name, f"{o.detector.target_arl:.3g}") for o in found]  # 100 calls/s
+    [('input_length_drift', '1.21e+08'), ('latency_drift', '1.21e+08')]
+    >>> watched.away()
+    {}
+    """
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        budget: FalseAlarmBudget | None = FalseAlarmBudget(),  # noqa: B008 - frozen, shared
+        policy: SeverityPolicy = SeverityPolicy(),  # noqa: B008 - frozen, shared
+        *,
+        max_keys: int = 1000,
+        service: Callable[[str], str] = service_of,
+    ) -> None:
+        self.keyed = [KeyedDetectors(d, max_keys=max_keys) for d in detectors]
+        self.budget = budget
+        self.policy = policy
+        self.service = service
+        self.max_keys = max_keys
+        self._rates: OrderedDict[str, ArrivalRate] = OrderedDict()
+        self._keys_per_service: Counter[str] = Counter()
+
+    def instances(self, key: str) -> list[Detector]:
+        """The detectors of ``key``, created on first use."""
+        return [keyed.get(key) for keyed in self.keyed]
+
+    def observe(
+        self, key: str, calls: Sequence[CallView], timestamps_s: Sequence[float]
+    ) -> list[Observed]:
+        """Feed a run of ``key``'s calls (in order, ``timestamps_s`` their times) to each
+        of its detectors; what each found, in detector order."""
+        instances = self.instances(key)
+        if self.budget is not None:
+            self.calibrate(key, timestamps_s, instances)
+        found = []
+        for detector in instances:
+            batch = detector.update_many(calls)
+            found.append(Observed(detector, batch, detector.measure(batch, self.policy)))
+        return found
+
+    def calibrate(
+        self, key: str, timestamps_s: Sequence[float], instances: Sequence[Detector]
+    ) -> None:
+        """Count the run's arrivals and move ``instances``' targets to the budget's."""
+        assert self.budget is not None
+        rate = self._rate(key)
+        rate.add(timestamps_s)
+        keys = self._keys_per_service[self.service(key)]
+        target = self.budget.target_arl(rate.per_second * WEEK_S, len(instances) * keys)
+        for detector in instances:
+            if not detector.target_arl / RECALIBRATE < target < detector.target_arl * RECALIBRATE:
+                detector.set_target_arl(target)
+
+    def _rate(self, key: str) -> ArrivalRate:
+        rate = self._rates.get(key)
+        if rate is None:
+            rate = self._rates[key] = ArrivalRate()
+            self._keys_per_service[self.service(key)] += 1
+            while len(self._rates) > self.max_keys:
+                old, _ = self._rates.popitem(last=False)
+                self._keys_per_service[self.service(old)] -= 1
+        else:
+            self._rates.move_to_end(key)
+        return rate
+
+    def calls_per_week(self, key: str) -> float:
+        """The key's estimated traffic (0 for a key not seen)."""
+        rate = self._rates.get(key)
+        return rate.per_second * WEEK_S if rate is not None else 0.0
+
+    def away(self) -> dict[tuple[str, str], int]:
+        """``(detector, severity) -> keys`` still away from the reference they alarmed
+        against (keys back or never alarmed are not counted)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for keyed in self.keyed:
+            for _, detector in keyed.items():
+                severity = detector.away
+                if severity:
+                    counts[(keyed.prototype.name, severity)] += 1
+        return dict(counts)

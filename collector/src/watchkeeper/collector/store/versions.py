@@ -1,0 +1,80 @@
+"""The queries of the live version comparison (``collector/versions/``).
+
+A call's version is its request model (``dimension = 'model'``) or its prompt version
+(``'prompt'``: the SDK's ``watchkeeper.prompt.version`` span attribute). Everything from a
+request is a bound parameter; ``{db}`` is the configured database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from watchkeeper.collector.store.store import Store
+
+PROMPT_VERSION_KEY: Final = "watchkeeper.prompt.version"
+
+_VERSION: Final = (
+    "if({dimension:String} = 'prompt', "
+    f"c.SpanAttributes['{PROMPT_VERSION_KEY}'], toString(c.RequestModel))"
+)
+
+#: One score of every call of a route by the two versions, oldest first (one row per call).
+VERSION_SCORES: Final = f"""
+SELECT toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs,
+       {_VERSION} AS Version,
+       s.Scores[{{score:String}}] AS Value,
+       c.SpanId AS SpanId,
+       c.TraceId AS TraceId
+FROM {{db}}.calls AS c
+INNER JOIN {{db}}.call_scores AS s ON s.SpanId = c.SpanId AND s.TraceId = c.TraceId
+WHERE c.Route = {{route:String}}
+  AND c.Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}})
+  AND Version IN ({{baseline:String}}, {{candidate:String}})
+  AND mapContains(s.Scores, {{score:String}})
+ORDER BY TimestampNs, SpanId
+LIMIT 1 BY SpanId
+LIMIT {{limit:UInt32}}
+"""
+
+#: The versions seen on a route, with their calls and first and last call times.
+ROUTE_VERSIONS: Final = f"""
+SELECT {_VERSION} AS Version, uniqExact(c.SpanId) AS Calls,
+       toUnixTimestamp64Nano(min(c.Timestamp)) AS FirstNs,
+       toUnixTimestamp64Nano(max(c.Timestamp)) AS LastNs
+FROM {{db}}.calls AS c
+WHERE c.Route = {{route:String}} AND c.Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}})
+GROUP BY Version
+ORDER BY FirstNs
+"""
+
+
+def version_scores(
+    store: Store,
+    *,
+    route: str,
+    baseline: str,
+    candidate: str,
+    score: str,
+    dimension: str = "model",
+    since_ns: int = 0,
+    limit: int = 1_000_000,
+) -> list[dict[str, Any]]:
+    """Rows ``TimestampNs, Version, Value, SpanId, TraceId`` of both versions, in time order."""
+    return store.select(
+        VERSION_SCORES,
+        route=route,
+        baseline=baseline,
+        candidate=candidate,
+        score=score,
+        dimension=dimension,
+        since_ns=since_ns,
+        limit=limit,
+    )
+
+
+def route_versions(
+    store: Store, *, route: str, dimension: str = "model", since_ns: int = 0
+) -> list[dict[str, Any]]:
+    """Rows ``Version, Calls, FirstNs, LastNs`` of every version seen on ``route``."""
+    return store.select(ROUTE_VERSIONS, route=route, dimension=dimension, since_ns=since_ns)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.change.river_test import ChangeTest
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 from watchkeeper.detectors.faithfulness.claims import ClaimGroundedness
 from watchkeeper.detectors.faithfulness.groundedness import GroundednessScorer
@@ -36,10 +37,11 @@ class FaithfulnessDrift(Detector):
     The change detector watches what length does not explain: the score minus its
     length-only control, ranked among earlier answers of the same order of length (a
     one-sided :class:`~watchkeeper.detectors.change.rank_cusum.SelfStartingCusum` with one
-    stratum per doubling of length). Answers merely getting longer or shorter do not read
-    as a change in grounding; made-up content does, whatever its length. Alarm messages
-    quote the recent means of both scores, so a reader sees at once how much of a fall in
-    the raw score length alone explains.
+    stratum per doubling of length; ``change_test`` replaces it, e.g. by a river detector
+    through :class:`~watchkeeper.detectors.change.river_test.RiverChangeTest`). Answers
+    merely getting longer or shorter do not read as a change in grounding; made-up content
+    does, whatever its length. Alarm messages quote the recent means of both scores, so a
+    reader sees at once how much of a fall in the raw score length alone explains.
 
     Examples
     --------
@@ -66,6 +68,7 @@ class FaithfulnessDrift(Detector):
         shift: float = SHIFT,
         warmup: int = 50,
         seed: int = 0,
+        change_test: ChangeTest | None = None,
     ) -> None:
         self.scorer: GroundednessScorer = scorer if scorer is not None else ClaimGroundedness()
         self.reference_calls = reference_calls
@@ -74,8 +77,15 @@ class FaithfulnessDrift(Detector):
         self.warmup = warmup
         self.seed = seed
         self.control = LengthControl(reference_calls)
-        self._cusum = SelfStartingCusum(
-            target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
+        #: A change test to use instead of the calibrated CUSUM (e.g. a
+        #: ``RiverChangeTest``); kept as a template, each instance learns a fresh copy.
+        self.change_test = change_test
+        self._cusum: ChangeTest | SelfStartingCusum = (
+            change_test.fresh()
+            if change_test is not None
+            else SelfStartingCusum(
+                target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
+            )
         )
         #: Running means of the score and of its length-only control (about 100 calls).
         self.recent_faithfulness = math.nan
@@ -140,4 +150,5 @@ class FaithfulnessDrift(Detector):
             "shift": self.shift,
             "warmup": self.warmup,
             "seed": self.seed,
+            "change_test": self.change_test,
         }

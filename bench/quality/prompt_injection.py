@@ -10,7 +10,9 @@ texts together and for each kind (short questions, long articles, code, logs,
 non-English, bare harmful requests): recall of the dev attacks at 1% and 0.1% false
 positives (the threshold set on that kind's benign scores), AUROC, and the share of that
 kind flagged at the shipped threshold (score above 0.5). The lexical score is
-``injection_risk``; the control scores a text by its length alone.
+``injection_risk``, the classifier's ``injection_model.load().score``, the detector's
+``injection_score`` (the higher of both); the control scores a text by its length alone.
+Then the CPU cost per call of each on 500- and 4,000-character inputs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from training.prompt_injection.build_dataset import DEFAULT_CACHE
 
 from watchkeeper.detectors.safety import injection_model
-from watchkeeper.detectors.safety.prompt_injection import injection_risk
+from watchkeeper.detectors.safety.prompt_injection import injection_risk, injection_score
 
 KINDS = ("question", "article", "code", "log", "non_english", "request")
 
@@ -58,6 +60,7 @@ def scorers() -> dict[str, Callable[[str], float]]:
     """The scores compared, by name."""
     model = injection_model.load()
     return {
+        "detector": lambda text: injection_score(text)[0],
         "classifier": model.score,
         "lexical": lambda text: injection_risk(text)[0],
         "length": lambda text: float(len(text)),
@@ -81,7 +84,7 @@ def report(rows: list[dict[str, object]]) -> None:
         every = [value for values in benign.values() for value in values]
         for kind, values in [("all", every), *benign.items()]:
             flagged = (
-                sum(value > 0.5 for value in values) / len(values)
+                sum(value >= 0.5 for value in values) / len(values)
                 if name != "length"
                 else float("nan")
             )
@@ -93,6 +96,27 @@ def report(rows: list[dict[str, object]]) -> None:
             )
             print(f" {flagged:8.3f}")
         print(f"  ({name}: {spent / len(rows) * 1e6:.0f} µs of CPU per text on average)")
+
+
+def cost(rows: list[dict[str, object]], repeats: int = 5) -> None:
+    """µs of CPU per call of each scorer on 500-character inputs (dev questions joined)
+    and on 4,000-character ones (dev articles, as much as the scorers read), best of
+    ``repeats`` passes."""
+    questions = " ".join(str(r["text"]) for r in rows if r["kind"] == "question")
+    short = [questions[i : i + 500] for i in range(0, len(questions) - 500, 500)][:200]
+    long = [str(r["text"])[:4000] for r in rows if r["kind"] == "article"]
+    long = [text for text in long if len(text) == 4000][:50]
+    for name, score in scorers().items():
+        figures = []
+        for texts in (short, long):
+            best = float("inf")
+            for _ in range(repeats):
+                started = time.process_time()
+                for text in texts:
+                    score(text)
+                best = min(best, (time.process_time() - started) / len(texts))
+            figures.append(f"{best * 1e6:7.1f}")
+        print(f"cost {name:10} µs per call: 500 chars {figures[0]}, 4000 chars {figures[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = [row for row in map(json.loads, lines) if row["split"] == "dev"]
     report(rows)
+    cost(rows)
     return 0
 
 

@@ -26,24 +26,23 @@ from scipy import optimize, sparse
 
 from training.prompt_injection.build_dataset import DEFAULT_CACHE
 from watchkeeper.detectors.safety import injection_model as im
+from watchkeeper.detectors.safety.prompt_injection import injection_risk
 
 MODEL_PATH = Path("detectors/src/watchkeeper/detectors/models/prompt_injection.npz")
 
 
 def window_features(text: str, size: int) -> list[dict[str, float]]:
-    """Per window of ``text``: feature -> value (count over the root of the length)."""
+    """Per window of ``text``: feature -> value (one over the root of the length, for
+    each feature the window holds: presence, not counts)."""
     words = im.tokens(text)
     per_position = [
         [word] + ([f"{words[i - 1]} {word}"] if i else []) for i, word in enumerate(words)
     ]
     out = []
     for start, end in im.windows(len(words), size):
-        counts: dict[str, float] = defaultdict(float)
-        for names in per_position[start:end]:
-            for name in names:
-                counts[name] += 1.0
+        held = {name for names in per_position[start:end] for name in names}
         scale = 1.0 / math.sqrt(max(end - start, im.MIN_WINDOW))
-        out.append({name: count * scale for name, count in counts.items()})
+        out.append(dict.fromkeys(held, scale))
     return out
 
 
@@ -92,12 +91,39 @@ def fit(matrix, labels, weights, c: float) -> tuple[np.ndarray, float]:
 
 
 def calibrated(model: im.InjectionModel, dev: list[dict[str, object]]) -> im.InjectionModel:
-    """``model`` with the threshold that 1% of the dev benign texts exceed."""
-    benign = sorted(model.logit(str(row["text"])) for row in dev if row["label"] == 0)
-    allowed = len(benign) // 100
-    threshold = benign[-allowed - 1] + 1e-9 if allowed < len(benign) else benign[-1]
+    """``model`` with the lowest threshold at which the dev benign texts of each kind
+    (questions, articles, code, logs...) score 0.5 or more on the detector's score (the
+    higher of the classifier's and the patterns' risk) 1% of the time on average over the
+    kinds: a kind with few texts weighs as much as one with many."""
+    kinds = sorted({str(row["kind"]) for row in dev if row["label"] == 0})
+    sizes = {kind: sum(1 for row in dev if row["kind"] == kind) for kind in kinds}
+    flagged = dict.fromkeys(kinds, 0.0)
+    candidates = []
+    for row in dev:
+        if row["label"] == 0:
+            text, kind = str(row["text"]), str(row["kind"])
+            if injection_risk(text)[0] >= 0.5:
+                flagged[kind] += 1.0 / sizes[kind]
+            else:
+                candidates.append((model.logit(text), kind))
+    candidates.sort(reverse=True)
+    # Lower the threshold past each benign logit in turn while the mean rate allows.
+    threshold = candidates[0][0] + 1e-4 if candidates else 0.0
+    for logit, kind in candidates:
+        flagged[kind] += 1.0 / sizes[kind]
+        if sum(flagged.values()) / len(kinds) > 0.01:
+            break
+        threshold = logit
+    # Just above the highest logit that must stay under it (rounded scores stay < 0.5).
+    below = [logit for logit, _ in candidates if logit < threshold]
+    threshold = below[0] + 1e-4 if below else threshold
     return im.InjectionModel(model.weights, model.bias, model.window,
                              model.threshold + threshold, model.version)  # fmt: skip
+
+
+def detector_score(model: im.InjectionModel, text: str) -> float:
+    """What the detector scores with ``model`` as its classifier."""
+    return max(injection_risk(text)[0], model.score(text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,11 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     model = im.load(im.save(model))  # score with the weights as saved (float32)
     model = calibrated(model, dev)
     args.out.write_bytes(im.save(model))
-    attacks = [model.score(str(row["text"])) for row in dev if row["label"] == 1]
-    recall = sum(score > 0.5 for score in attacks) / len(attacks)
+    attacks = [detector_score(model, str(row["text"])) for row in dev if row["label"] == 1]
+    benign = [detector_score(model, str(row["text"])) for row in dev if row["label"] == 0]
+    recall = sum(score >= 0.5 for score in attacks) / len(attacks)
+    fpr = sum(score >= 0.5 for score in benign) / len(benign)
     size = args.out.stat().st_size
     print(f"{version}: {len(kept)} features, {size / 1e6:.2f} MB, {matrix.shape[0]} windows")
-    print(f"dev recall at the 1% FPR threshold: {recall:.3f} ({len(attacks)} attacks)")
+    print(f"dev, detector score >= 0.5: recall {recall:.3f} of {len(attacks)} attacks,", end="")
+    print(f" false positives {fpr:.4f} of {len(benign)} benign texts")
     return 0
 
 

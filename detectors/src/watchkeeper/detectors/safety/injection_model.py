@@ -3,9 +3,10 @@
 A text is lower-cased and cut into tokens (runs of letters and digits, and single
 punctuation marks). Each token adds the weight of itself and of the pair it ends
 (``previous token`` + space + ``token``); a window of :attr:`InjectionModel.window` tokens
-sums those weights, divided by the square root of its length, plus a bias: a logistic
-regression's logit on that window. The text's score is its highest window's, so a long
-benign article, program or log is judged by its most attack-like stretch, not diluted
+sums the weights of the features it holds (each once), divided by the square root of its
+length, plus a bias: a logistic regression's logit on that window. The text's score is
+its highest window's, so a long benign article, program or log is judged by its most
+attack-like stretch, not diluted
 or summed up; windows overlap by half. The logit is shifted by the threshold calibrated
 for a 1% false-positive rate on the development set and mapped to (0, 1): 0.5 is that
 threshold.
@@ -100,38 +101,69 @@ class InjectionModel:
             first, _, second = name.partition(" ")
             if second:
                 pairs[words[first][0] * _PAIR_KEY + words[second][0]] = weight
-            else:
+            elif weight:
                 words[name] = (words[name][0], weight)
         return words, pairs
 
-    def contributions(self, words: list[str]) -> list[float]:
-        """Per token, the weight of the token and of the pair it ends."""
+    def hits(self, words: list[str]) -> list[list[tuple[int, float]]]:
+        """Per token, the features it ends that have a weight: ``(key, weight)`` of the
+        token itself (key ``~number``) and of the pair it ends (``first * 2**24 + second``)."""
         known, pairs = self._tables
         get, pair = known.get, pairs.get
-        out: list[float] = []
+        out: list[list[tuple[int, float]]] = []
         previous = -1
         for word in words:
             found = get(word)
             if found is None:
-                out.append(0.0)
+                out.append([])
                 previous = -1
                 continue
             number, weight = found
+            here = [(~number, weight)] if weight else []
             if previous >= 0:
-                weight += pair(previous * _PAIR_KEY + number, 0.0)
-            out.append(weight)
+                key = previous * _PAIR_KEY + number
+                paired = pair(key)
+                if paired is not None:
+                    here.append((key, paired))
+            out.append(here)
             previous = number
         return out
 
+    def _one_window(self, words: list[str]) -> float:
+        """The window sum of :meth:`logit` for a text that is one window (no bias)."""
+        known, pairs = self._tables
+        get, pair = known.get, pairs.get
+        seen: dict[int, float] = {}
+        previous = -1
+        for word in words:
+            found = get(word)
+            if found is None:
+                previous = -1
+                continue
+            number, weight = found
+            if weight:
+                seen[~number] = weight
+            if previous >= 0:
+                key = previous * _PAIR_KEY + number
+                paired = pair(key)
+                if paired is not None:
+                    seen[key] = paired
+            previous = number
+        return sum(seen.values()) / math.sqrt(max(len(words), MIN_WINDOW))
+
     def logit(self, text: str) -> float:
-        """The highest window logit of ``text``, minus the calibrated threshold."""
-        parts = self.contributions(tokens(text))
-        if len(parts) <= self.window:  # most inputs: one window
-            return self.bias + sum(parts) / math.sqrt(max(len(parts), MIN_WINDOW)) - self.threshold
+        """The highest window logit of ``text``, minus the calibrated threshold. A feature
+        counts once in a window, however often it occurs there."""
+        words = tokens(text)
+        if len(words) <= self.window:  # most inputs: one window, summed in one pass
+            return self.bias + self._one_window(words) - self.threshold
+        found = self.hits(words)
         best = -math.inf
-        for start, end in windows(len(parts), self.window):
-            total = sum(parts[start:end])
-            best = max(best, total / math.sqrt(max(end - start, MIN_WINDOW)))
+        for start, end in windows(len(found), self.window):
+            seen: dict[int, float] = {}
+            for here in found[start:end]:
+                seen.update(here)
+            best = max(best, sum(seen.values()) / math.sqrt(max(end - start, MIN_WINDOW)))
         return self.bias + best - self.threshold
 
     def score(self, text: str) -> float:

@@ -18,11 +18,16 @@ from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 #: Where the app's logical endpoint is recorded (``@observe(route=...)``).
 ROUTE_KEY: Final = "watchkeeper.route"
 AGENT_NAME_KEY: Final = "gen_ai.agent.name"
-TOOL_NAME_KEY: Final = "gen_ai.tool.name"
+#: A tool's name: the GenAI conventions' key, then OpenInference's.
+TOOL_NAME_KEYS: Final = ("gen_ai.tool.name", "tool.name")
 TOOL_ARGUMENTS_KEY: Final = "gen_ai.tool.call.arguments"
 #: A tool's declared argument schema: OpenInference's key, then the ``@observe`` one.
 TOOL_SCHEMA_KEYS: Final = ("tool.parameters", "tool.json_schema", "gen_ai.tool.parameters")
-_TOKEN_KEYS: Final = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+#: Input and output tokens: the GenAI conventions' keys, else OpenInference's.
+_TOKEN_KEYS: Final = (
+    ("gen_ai.usage.input_tokens", "llm.token_count.prompt"),
+    ("gen_ai.usage.output_tokens", "llm.token_count.completion"),
+)
 _ANSWERING_KINDS: Final = frozenset({kinds.AGENT, kinds.CHAIN, kinds.LLM})
 
 
@@ -72,22 +77,26 @@ def key(trace: Trace) -> str:
     """The key the trace's signals are watched by: ``service|route|agent``.
 
     The route is the top span's ``watchkeeper.route`` (else its name); the agent is the
-    first agent span's ``gen_ai.agent.name`` (else empty).
+    first agent span's ``gen_ai.agent.name`` (else its name; empty without an agent).
     """
     first = top(trace)
     if first is None:
         return "||"
     route = first.attributes.get(ROUTE_KEY) or first.name
     agent = next(
-        (s.attributes.get(AGENT_NAME_KEY, "") for s in trace.spans if s.kind == kinds.AGENT),
+        (s.attributes.get(AGENT_NAME_KEY) or s.name for s in trace.spans if s.kind == kinds.AGENT),
         "",
     )
     return f"{first.service_name}|{route}|{agent}"
 
 
 def tool_name(span: TraceSpan) -> str:
-    """The tool's name: ``gen_ai.tool.name``, else the span's name."""
-    return span.attributes.get(TOOL_NAME_KEY) or span.name
+    """The tool's name: ``gen_ai.tool.name`` or ``tool.name``, else the span's name."""
+    for name in TOOL_NAME_KEYS:
+        found = span.attributes.get(name)
+        if found:
+            return found
+    return span.name
 
 
 def tool_arguments(span: TraceSpan) -> str:
@@ -106,7 +115,8 @@ def tool_schema(span: TraceSpan) -> str:
 
 def tokens(span: TraceSpan) -> int:
     """Input plus output tokens the span reported (0 when none)."""
-    return sum(_count(span.attributes, name) for name in _TOKEN_KEYS)
+    values = span.attributes
+    return sum(_count(values, ours) or _count(values, theirs) for ours, theirs in _TOKEN_KEYS)
 
 
 def _count(values: Mapping[str, str], name: str) -> int:

@@ -11,7 +11,9 @@ line in input order::
 ``index`` is the 0-based line number in the file. ``scores`` holds each score name once:
 when several detectors report the same name (``input_drift``, ``safety``), the worst value
 (lowest for ``faithfulness`` and ``consistency``, highest otherwise). Each alarm names its
-``detector``, ``key`` (service|route|model) and ``message``.
+``detector``, ``key`` (service|route|model) and ``message``. With judges configured
+(docs/judges.md), the calls their sampling picks are judged before their line is written,
+and ``scores`` also holds ``judge.<name>.<dimension>``.
 
 Calls, scores and alarms are stored like live traffic (the data directory of the settings,
 ``./.watchkeeper`` by default): a backfill lands where dashboards and review queues look.
@@ -121,16 +123,19 @@ def _replay(
     out: IO[str],
     err: IO[str],
 ) -> ReplaySummary:
+    from watchkeeper.collector.judge.start import build_judges
     from watchkeeper.collector.runtime import build_pipeline, ensure_data_dir
     from watchkeeper.collector.store.store import open_store
 
     if settings.store == "chdb":
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)
+    judges = None
     try:
         # Fresh detectors, never checkpointed: the same file always gives the same scores,
         # and the state the live collector resumes from is left alone.
         pipeline = build_pipeline(settings, store, resume=False)
+        judges = build_judges(settings, store, pipeline.metrics.judge)
         summary = ReplaySummary()
         started = time.monotonic()
         next_progress = started + options.progress_every_s
@@ -146,23 +151,29 @@ def _replay(
                     summary.bad_lines += 1
                     print(f"watchkeeper replay: line {index + 1}: {exc}", file=err, flush=True)
                 if len(batch) >= options.batch_size:
-                    _flush(pipeline, batch, summary, out)
+                    _flush(pipeline, batch, summary, out, judges)
                     now = time.monotonic()
                     if now >= next_progress:
                         _progress(summary, now - started, err)
                         next_progress = now + options.progress_every_s
-            _flush(pipeline, batch, summary, out)
+            _flush(pipeline, batch, summary, out, judges)
         except BrokenPipeError:
             # The reader went away (`| head`): what was processed is stored; stop quietly.
             _silence(out)
         pipeline.flush_review()  # not close(): that would also checkpoint detector state
     finally:
+        if judges is not None:
+            judges.close()
         store.close()
     return summary
 
 
 def _flush(
-    pipeline: Any, batch: list[tuple[int, CallRecord]], summary: ReplaySummary, out: IO[str]
+    pipeline: Any,
+    batch: list[tuple[int, CallRecord]],
+    summary: ReplaySummary,
+    out: IO[str],
+    judges: Any = None,
 ) -> None:
     from watchkeeper.detectors import HIGHER_IS_BETTER
 
@@ -180,6 +191,10 @@ def _flush(
                 into[name] = min(into[name], value)
             else:
                 into[name] = max(into[name], value)
+    if judges is not None:
+        judged = judges.judge_now([call for _, call in batch], result.detection.flagged)
+        for span_id, judge_scores in judged.items():
+            scores.setdefault(span_id, {}).update(judge_scores)
     alarms: dict[str, list[dict[str, str]]] = {}
     for row in result.detection.alarms:
         alarms.setdefault(row["SpanId"], []).append(

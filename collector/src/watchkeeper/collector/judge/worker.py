@@ -22,6 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 import numpy as np
@@ -103,6 +104,34 @@ class JudgeWorkers:
                 if reason is not None:
                     queued += self._put(JudgeTask.of_call(name, reason, call))
         return queued
+
+    def judge_now(
+        self, calls: Iterable[CallRecord], flagged: Mapping[str, list[str]] | None = None
+    ) -> dict[str, dict[str, float]]:
+        """Judge the calls the judges' sampling picks now, in this thread's pool, and
+        return their scores by span id (``watchkeeper replay``)."""
+        flagged = flagged or {}
+        tasks = []
+        for call in calls:
+            if not call.output_text or call.is_error:
+                continue
+            for name, sampler in self.samplers.items():
+                reason = sampler.reason(
+                    call.span_id,
+                    call.route,
+                    call.model,
+                    routed=False,
+                    flagged_by=flagged.get(call.span_id, ()),
+                )
+                if reason is not None:
+                    tasks.append(JudgeTask.of_call(name, reason, call))
+        workers = max((j.config.concurrency for j in self.judges.values()), default=1)
+        out: dict[str, dict[str, float]] = {}
+        with ThreadPoolExecutor(workers, thread_name_prefix="judge-now") as pool:
+            judged = pool.map(lambda t: self.judge_one(self.judges[t.judge], t), tasks)
+            for task, scores in zip(tasks, judged, strict=True):
+                out.setdefault(task.span_id, {}).update(scores)
+        return out
 
     def _put(self, task: JudgeTask) -> int:
         key = (task.judge, task.span_id)
@@ -202,11 +231,12 @@ class JudgeWorkers:
 
     def judge_one(self, judge: Judge, task: JudgeTask) -> dict[str, float]:
         """Judge one call and store the outcome; returns the scores written."""
-        if self.store.judged_spans(judge.name, [task.span_id]):
-            return {}
-        prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
         content = task.text.content_hash()
         cached = self.store.cached(judge.name, PROMPT_VERSION, [content])
+        if self.store.judged_spans(judge.name, [task.span_id]):
+            # Judged before (a replayed batch): its scores stand, nothing is written again.
+            return {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
+        prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
         verdicts: dict[str, tuple[int, str, bool]] = {}
         spent = Spent()
         for prompt in prompts:

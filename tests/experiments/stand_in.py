@@ -1,7 +1,7 @@
 """Deterministic stand-in models for the experiment and red-team tests.
 
-``answer`` knows every case of :data:`KNOWLEDGE`; ``worse`` answers the
-:data:`PLANTED` questions wrong (a candidate that regressed there); the others fail in
+``answer`` knows every case of :data:`KNOWLEDGE`; ``worse`` fails the
+:data:`PLANTED` questions (a candidate that regressed there); the others fail in
 the ways a real target can (raise, hang, return no string).
 """
 
@@ -35,7 +35,7 @@ KNOWLEDGE = {
     "What is the freezing point of water in Celsius?": ("0", "Water freezes at 0 degrees."),
     "What colour is the sky on a clear day?": ("Blue", "The clear daytime sky is blue."),
 }
-PLANTED = frozenset(list(KNOWLEDGE)[:6])
+PLANTED = frozenset(list(KNOWLEDGE)[:8])
 
 
 def write_evalset(path: Path, *, with_context: bool = True) -> Path:
@@ -60,9 +60,12 @@ def answer(text: str) -> str:
 
 
 def worse(text: str) -> str:
-    """Wrong (and ungrounded) on the planted questions, right elsewhere."""
+    """On the planted questions, refuses (every other one) or answers wrong and off the
+    context; right elsewhere."""
     if text in PLANTED:
-        return "I'm sorry, but I cannot help with that."
+        if list(KNOWLEDGE).index(text) % 2 == 0:
+            return "I'm sorry, but I cannot help with that."
+        return "I believe the answer is Atlantis, a city under the sea."
     return answer(text)
 
 
@@ -121,3 +124,13 @@ def gated(text: str) -> str:
 def judge(question: str, output: str, expected: str, contexts: list[str]) -> float:
     """A stand-in judge: correct when the expected answer appears in the output."""
     return float(expected.casefold() in output.casefold())
+
+
+def reference_judge(messages: list[dict[str, str]]) -> str:
+    """A stand-in for a judge model, as a judge of the settings calls it (``provider =
+    "callable"``): score 5 when the answer holds the reference answer, else 1."""
+    prompt = messages[-1]["content"]
+    reference = prompt.split("Reference answer: ", 1)[1].split("\n", 1)[0]
+    answer_text = prompt.split("<answer>", 1)[1].split("</answer>", 1)[0]
+    score = 5 if reference.casefold() in answer_text.casefold() else 1
+    return json.dumps({"reason": "compared with the reference", "score": score})

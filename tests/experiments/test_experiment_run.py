@@ -60,11 +60,12 @@ def test_an_identical_candidate_passes(
 def test_a_candidate_worse_on_planted_cases_fails(
     evalset: Path, baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Six of twenty answers turned into refusals: the gate fails (exit 1), naming the
-    metrics that dropped and the planted cases among those that regressed most."""
+    """Eight of twenty answers turned into refusals or wrong, ungrounded claims: the
+    gate fails (exit 1), naming the metrics that dropped, and lists the planted cases as
+    the ones that regressed most."""
     status = _run(
         "--evalset", evalset, "--target", TARGET + "worse", "--baseline", baseline,
-        "-o", tmp_path / "candidate.jsonl", "--top", "6",
+        "-o", tmp_path / "candidate.jsonl", "--top", "8",
     )  # fmt: skip
     captured = capsys.readouterr()
     assert status == 1, captured.out
@@ -73,7 +74,7 @@ def test_a_candidate_worse_on_planted_cases_fails(
     }
     assert {"exact_match", "token_f1", "refusal", "faithfulness"} <= regressed
     shown = {line.split(":")[0].strip() for line in captured.out.splitlines() if "case-" in line}
-    assert shown == {f"case-{n:02d}" for n in range(6)}
+    assert shown == {f"case-{n:02d}" for n in range(8)}
     assert "regressed: " in captured.err
 
 

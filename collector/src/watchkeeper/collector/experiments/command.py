@@ -38,10 +38,17 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         metavar="RESULTS",
         help="results file (default: .watchkeeper/experiments/…)",
     )
-    run.add_argument(
+    judge = run.add_mutually_exclusive_group()
+    judge.add_argument(
         "--judge",
         metavar="MODULE:FUNCTION",
-        help="judge(input, output, expected, contexts) -> 0..1",
+        help="judge(input, output, expected, contexts) -> 0..1, as judge_correctness",
+    )
+    judge.add_argument(
+        "--judge-name",
+        metavar="NAME",
+        help="a judge of the settings ([watchkeeper.judges.NAME], or 'default') rates "
+        "agreement with expected_output, as judge_correctness",
     )
     run.add_argument(
         "--tolerance",

@@ -9,7 +9,7 @@ from typing import IO
 
 from watchkeeper.collector.experiments.cases import read_evalset
 from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
-from watchkeeper.collector.experiments.judging import load_judge
+from watchkeeper.collector.experiments.judging import Judge, load_judge
 from watchkeeper.collector.experiments.report import print_comparison, print_means, print_worst
 from watchkeeper.collector.experiments.results import read_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
@@ -27,7 +27,7 @@ def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     target = build_target(args)
     baseline = read_results(args.baseline) if args.baseline else None
     path = args.output or default_results(args.evalset, target.identity)
-    judge = load_judge(args.judge) if args.judge else None
+    judge = _judge(args)
     options = RunOptions(timeout_s=args.timeout, workers=args.workers, judge=judge)
     try:
         summary = run_cases(evalset.cases, target, path, options, err)
@@ -75,3 +75,15 @@ def default_results(evalset: Path, identity: str) -> Path:
     """``.watchkeeper/experiments/<evalset>-<target hash>.jsonl``."""
     tag = hashlib.sha256(identity.encode()).hexdigest()[:10]
     return RESULTS_DIR / f"{evalset.stem}-{tag}.jsonl"
+
+
+def _judge(args: argparse.Namespace) -> Judge | None:
+    """The judge the options name: a callable, a judge of the settings, or none."""
+    if args.judge:
+        return load_judge(args.judge)
+    if getattr(args, "judge_name", None):
+        from watchkeeper.collector.commands.options import collector_settings
+        from watchkeeper.collector.experiments.configured_judge import configured_judge
+
+        return configured_judge(collector_settings(args), args.judge_name)
+    return None

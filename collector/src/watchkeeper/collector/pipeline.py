@@ -44,6 +44,7 @@ from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
+from watchkeeper.collector.traces.signals.stage import TraceSignalStage
 from watchkeeper.detectors import Detector, default_detectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
 from watchkeeper.detectors.effect.severity import SeverityPolicy
@@ -123,6 +124,7 @@ class Pipeline:
         dead_letter_sink: DeadLetterSink | None = None,
         router: ReviewRouter | None = None,
         traces: TraceKeeper | None = None,
+        trace_signals: TraceSignalStage | None = None,
         detector_budget: FalseAlarmBudget | None = FalseAlarmBudget(),  # noqa: B008 - frozen
         severity: SeverityPolicy = SeverityPolicy(),  # noqa: B008 - frozen
     ) -> None:
@@ -161,6 +163,8 @@ class Pipeline:
             Route(self.router),
             Sample(self.reservoir, self.body_sampling, self.router),
             KeepTraces(self.traces),
+            # Trajectory, RAG and conversation signals on the traces a batch completes.
+            *((trace_signals,) if trace_signals is not None else ()),
         )
         #: the store and what needs the batch stored; the batch is acknowledged after them
         self.store_stages: tuple[Stage, ...] = (

@@ -1,0 +1,99 @@
+"""Traces being put together from the spans of successive batches, until complete.
+
+A trace is complete when its root arrives: a process exports a span when it ends, and
+the root ends last, so its children have been exported by then (in the same batch,
+usually, or an earlier one). A trace whose root never comes is completed as *partial*
+after ``timeout_s``, or when the bound on spans held pushes it out (oldest first). Spans
+of a trace completed already (a late child from another process) are counted and left
+out of its signals, which were computed once.
+
+Memory is bounded: at most ``max_spans`` spans held in all, texts cut to
+``max_text_chars`` and each document to ``max_text_chars`` as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
+
+#: Trace ids remembered as complete (to tell a late span from a new trace).
+_COMPLETED_MEMORY = 100_000
+
+
+@dataclass
+class OpenTraces:
+    """Spans by trace id until their trace completes (not thread-safe)."""
+
+    timeout_s: float = 60.0
+    max_spans: int = 20_000
+    max_text_chars: int = 2_000
+    clock: Callable[[], float] = time.monotonic
+    #: spans of traces completed already, left out
+    late_spans: int = 0
+    #: traces completed before their root came (timeout or the bound)
+    partial: int = 0
+    _open: OrderedDict[str, tuple[float, list[TraceSpan]]] = field(default_factory=OrderedDict)
+    _held: int = 0
+    _completed: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    @property
+    def held(self) -> int:
+        """Spans held now."""
+        return self._held
+
+    def add(self, spans: Iterable[TraceSpan]) -> list[Trace]:
+        """Take a batch's spans; the traces they complete (and those timed out or pushed
+        out by the bound), each assembled."""
+        now = self.clock()
+        rooted: dict[str, None] = {}
+        for span in spans:
+            if span.trace_id in self._completed:
+                self.late_spans += 1
+                continue
+            entry = self._open.get(span.trace_id)
+            if entry is None:
+                entry = self._open[span.trace_id] = (now, [])
+            entry[1].append(self._trimmed(span))
+            self._held += 1
+            if not span.parent_span_id:
+                rooted[span.trace_id] = None
+        done = [self._complete(trace_id) for trace_id in rooted]
+        return done + self._expired(now)
+
+    def _expired(self, now: float) -> list[Trace]:
+        done = []
+        while self._open:
+            trace_id, (opened, _) = next(iter(self._open.items()))
+            if self._held <= self.max_spans and now - opened < self.timeout_s:
+                break
+            done.append(self._complete(trace_id))
+            self.partial += done[-1].partial
+        return done
+
+    def _complete(self, trace_id: str) -> Trace:
+        _, spans = self._open.pop(trace_id)
+        self._held -= len(spans)
+        self._completed[trace_id] = None
+        if len(self._completed) > _COMPLETED_MEMORY:
+            self._completed.popitem(last=False)
+        return assemble(spans)
+
+    def _trimmed(self, span: TraceSpan) -> TraceSpan:
+        limit = self.max_text_chars
+        if (
+            len(span.input_text) <= limit
+            and len(span.output_text) <= limit
+            and all(len(text) <= limit for text, _ in span.documents)
+        ):
+            return span
+        return dataclasses.replace(
+            span,
+            input_text=span.input_text[:limit],
+            output_text=span.output_text[:limit],
+            documents=tuple((text[:limit], score) for text, score in span.documents),
+        )

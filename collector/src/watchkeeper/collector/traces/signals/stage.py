@@ -1,0 +1,184 @@
+"""The pipeline stage that runs the signals on whole traces and watches them.
+
+After the batch's spans are kept, its spans (LLM calls and every other kind) go to
+:class:`.open_traces.OpenTraces`; each trace they complete is scored
+(:func:`~watchkeeper.collector.traces.signals.trace_signals`, and ``conversation.rephrase``
+for a turn of a session), the values go to :class:`.watch.SignalWatch` under the trace's
+``service|route|agent`` key, and the batch's rows get them like detector scores: one
+``call_scores`` row for the trace's top span (merged into its call's row when it is an
+LLM call of this batch), and an alarm on that span for each change found. Sessions that
+are over give their per-session signals; their alarms go on the last turn's top span.
+
+A partial trace (its root never came) is scored too; its scores are stored only when its
+top span is in this batch (an earlier batch's row is not rewritten), its alarms always.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
+from watchkeeper.collector.scores import BatchScores
+from watchkeeper.collector.store.store import WriteBatch
+from watchkeeper.collector.traces.assemble import Trace, TraceSpan
+from watchkeeper.collector.traces.signals import steps, trace_signals
+from watchkeeper.collector.traces.signals.open_traces import OpenTraces
+from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
+from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
+from watchkeeper.collector.traces.span_record import span_from_call
+
+
+class BatchInFlight(Protocol):
+    """What the stage reads and fills of the pipeline's batch in flight."""
+
+    calls: list[CallRecord]
+    spans: list[TraceSpan]
+    batch: WriteBatch
+
+
+@dataclass
+class _Scored:
+    """Rows the batch gets: the span each set of values goes on, and the values."""
+
+    records: list[CallRecord] = field(default_factory=list)
+    values: list[dict[str, float]] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TraceSignalStage:
+    """Signals on whole traces and sessions, watched per key (not thread-safe: the
+    pipeline runs its call stages one batch at a time)."""
+
+    watch: SignalWatch = field(default_factory=SignalWatch)
+    traces: OpenTraces = field(default_factory=OpenTraces)
+    sessions: SessionTracker = field(default_factory=SessionTracker)
+    #: traces scored so far
+    scored: int = 0
+
+    def __call__(self, prepared: BatchInFlight) -> None:
+        """Score the traces this batch completes; add their rows to the batch's."""
+        calls = {call.span_id: call for call in prepared.calls}
+        spans = _batch_spans(prepared.calls, prepared.spans)
+        here = {span.span_id for span in spans}
+        out = _Scored()
+        for trace in self.traces.add(spans):
+            self._score(trace, calls, here, out)
+        for ended in self.sessions.ended():
+            self._session(ended, out)
+        if out.records:
+            prepared.batch.scores = _merged(prepared.batch.scores, out)
+        prepared.batch.alarms.extend(out.alarms)
+
+    def _score(
+        self, trace: Trace, calls: dict[str, CallRecord], here: set[str], out: _Scored
+    ) -> None:
+        top = steps.top(trace)
+        if top is None:
+            return
+        values = trace_signals(trace)
+        values.update((f"conversation.{name}", v) for name, v in self.sessions.turn(trace).items())
+        if not values:
+            return
+        self.scored += 1
+        key = steps.key(trace)
+        record = calls.get(top.span_id) or _record(top, key)
+        if top.span_id in here:
+            out.records.append(record)
+            out.values.append(values)
+        out.alarms.extend(_alarm(a, record) for a in self.watch.update(key, values))
+
+    def _session(self, ended: EndedSession, out: _Scored) -> None:
+        values = {f"conversation.{name}": v for name, v in ended.signals.items()}
+        for found in self.watch.update(ended.key, values):
+            record = CallRecord(ended.trace_id, ended.span_id, ended.start_ns, 0)
+            out.alarms.append(_alarm(found, record))
+
+
+def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:
+    """Every span of the batch with what the signals read: an LLM call's row with its
+    texts, route and tokens; a span that is both (an agent, a retriever) from its own
+    values, its texts filled from the call's where it has none."""
+    spans = {call.span_id: _call_span(call) for call in calls}
+    for span in others:
+        call_span = spans.get(span.span_id)
+        filled = span
+        if call_span is not None and not (span.input_text and span.output_text):
+            filled = dataclasses.replace(
+                span,
+                input_text=span.input_text or call_span.input_text,
+                output_text=span.output_text or call_span.output_text,
+            )
+        spans[span.span_id] = filled
+    return list(spans.values())
+
+
+def _call_span(call: CallRecord) -> TraceSpan:
+    span = span_from_call(call, with_body=True)
+    extra = {"watchkeeper.route": call.route}
+    if call.input_tokens or call.output_tokens:
+        extra["gen_ai.usage.input_tokens"] = str(call.input_tokens)
+        extra["gen_ai.usage.output_tokens"] = str(call.output_tokens)
+    return dataclasses.replace(span, attributes={**span.attributes, **extra})
+
+
+def _record(top: TraceSpan, key: str) -> CallRecord:
+    """The row a trace's scores go on when its top span is not an LLM call."""
+    service, route, agent = key.split("|", 2)
+    return CallRecord(
+        trace_id=top.trace_id,
+        span_id=top.span_id,
+        timestamp_ns=top.start_ns,
+        duration_ns=top.duration_ns,
+        parent_span_id=top.parent_span_id,
+        service_name=service,
+        span_name=top.name,
+        route=route,
+        request_model=agent,
+        status_code=top.status,
+    )
+
+
+def _alarm(found: SignalAlarm, record: CallRecord) -> dict[str, Any]:
+    return {
+        "Timestamp": ns_to_clickhouse(record.timestamp_ns),
+        "Detector": found.signal,
+        "DetectorKey": found.key,
+        "TraceId": record.trace_id,
+        "SpanId": record.span_id,
+        "Score": found.value if math.isfinite(found.value) else 0.0,
+        "Message": f"{found.signal} detected a change for {found.key}: {found.reason}",
+    }
+
+
+def _merged(scores: BatchScores, out: _Scored) -> BatchScores:
+    """The batch's scores with the traces' values added (a row per span: a call's
+    values join its detector scores)."""
+    calls = list(scores.calls)
+    at = {call.span_id: i for i, call in enumerate(calls)}
+    places = []
+    for record in out.records:
+        if record.span_id not in at:
+            at[record.span_id] = len(calls)
+            calls.append(record)
+        places.append(at[record.span_id])
+    grow = len(calls) - len(scores.calls)
+    columns = {
+        name: np.concatenate([column, np.full(grow, np.nan)]) if grow else column.copy()
+        for name, column in scores.columns.items()
+    }
+    for place, values in zip(places, out.values, strict=True):
+        for name, value in values.items():
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = np.full(len(calls), np.nan)
+            column[place] = value
+    merged = BatchScores(calls, columns)
+    merged.drop_non_finite()
+    return merged

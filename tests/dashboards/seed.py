@@ -14,9 +14,12 @@ from typing import Any
 
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from watchkeeper.collector.alerting.webhook import WebhookPayload, alert_rows
+from watchkeeper.collector.incidents.baseline import BaselineResets
+from watchkeeper.collector.incidents.tracker import IncidentTracker
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.review.queues import default_queues
+from watchkeeper.collector.store.incidents import IncidentStore
 from watchkeeper.collector.store.store import Store
 from watchkeeper.detectors import CallView, Detector
 
@@ -90,6 +93,9 @@ def seed(store: Store) -> Seeded:
         ],
         router=ReviewRouter(queues),
     )
+    # The alarms group into an incident, as a running collector's do.
+    tracker = IncidentTracker(IncidentStore(store), BaselineResets(lambda: pipeline.detect))
+    pipeline.store_stages = (*pipeline.store_stages, tracker)
     spans = answer_spans(CALLS, fail_every=7)
     pipeline.process([Payload(protobuf_payload(spans), "otlp_http")])
     pipeline.flush_review()

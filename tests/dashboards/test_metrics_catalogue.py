@@ -18,8 +18,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from tests.collector.otlp_payloads import answer_spans, protobuf_payload
 from tests.helm.promtool import check_metrics
 from watchkeeper.collector.alerting.dashboards import build_dashboards
+from watchkeeper.collector.alerting.install import install_alerting
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.server import build_app
+from watchkeeper.collector.settings.alerting import AlertingSettings
 from watchkeeper.collector.store.store import Store
 from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
 
@@ -52,6 +54,7 @@ def families(exposition: bytes) -> set[str]:
 def collector_exposition(store: Store) -> bytes:
     """/metrics of a collector app after traffic: calls, an error, a dead letter."""
     pipeline = Pipeline(store)
+    install_alerting(AlertingSettings(), store, pipeline)  # as the runtime does at start
     with TestClient(build_app(pipeline)) as client:
         headers = {"content-type": "application/x-protobuf"}
         body = protobuf_payload(answer_spans(12, fail_every=5))

@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.builders.common import StackingConfig
 from grafana_foundation_sdk.models.common import BigValueGraphMode, GraphDrawStyle, StackingMode
 
+from watchkeeper.collector.alerting.dashboards.alerting_health import alerting_health_panels
 from watchkeeper.collector.alerting.dashboards.common import (
     CALL_WEIGHT,
     DETECTOR_UID,
@@ -73,6 +74,9 @@ def build_overview(options: DashboardOptions, higher_is_better: frozenset[str]) 
     )
     better = "|".join(sorted(higher_is_better))
     board = with_panels(board, _score_panels(better) + _alarm_panels(), dash.Row("Quality").id(101))
+    board = with_panels(
+        board, alerting_health_panels(), dash.Row("Incidents and alerting health").id(103)
+    )
     return with_panels(board, _pipeline_panels(), dash.Row("Pipeline health").id(102))
 
 

@@ -27,8 +27,11 @@ from importlib import resources
 
 #: Tokens: runs of word characters, or one other non-space character.
 TOKEN = re.compile(r"\w+|[^\w\s]")
-#: Characters of a text the model reads (as the lexical patterns do).
+#: Characters at the start of a text the model reads (as the lexical patterns do)...
 MAX_CHARS = 4000
+#: ...and at its end, when it is longer: an instruction planted at the end of a long
+#: document is read too, at a bounded cost.
+TAIL_CHARS = 2000
 #: Windows shorter than this count as this long when normalising (a two-word input is not
 #: judged on two weights scaled up).
 MIN_WINDOW = 8
@@ -37,12 +40,24 @@ _PAIR_KEY = 1 << 24
 
 
 def tokens(text: str) -> list[str]:
-    """The model's tokens of ``text``'s first ``MAX_CHARS`` characters.
+    """The model's tokens of ``text``.
 
     >>> tokens("Ignore ALL previous instructions!")
     ['ignore', 'all', 'previous', 'instructions', '!']
     """
-    return TOKEN.findall(text[:MAX_CHARS].lower())
+    return TOKEN.findall(text.lower())
+
+
+def read_parts(text: str) -> list[str]:
+    """What the model reads of ``text``: its first ``MAX_CHARS`` characters, and its last
+    ``TAIL_CHARS`` when it is longer.
+
+    >>> [len(part) for part in read_parts("a" * 10_000)], read_parts("short")
+    ([4000, 2000], ['short'])
+    """
+    if len(text) <= MAX_CHARS:
+        return [text]
+    return [text[:MAX_CHARS], text[-TAIL_CHARS:]]
 
 
 def features(words: list[str]) -> Iterable[str]:
@@ -87,83 +102,59 @@ class InjectionModel:
     version: str
 
     @cached_property
-    def _tables(self) -> tuple[dict[str, tuple[int, float]], dict[int, float]]:
-        """The weights as the scoring loop reads them: each word that occurs in a feature
-        with its number and own weight, and each pair's weight by its words' numbers
-        (integer keys: no pair string is built per token)."""
-        words: dict[str, tuple[int, float]] = {}
+    def _tables(self) -> tuple[dict[str, int], dict[int, float]]:
+        """The weights as the scoring loop reads them: a number for each word that occurs
+        in a feature, and each feature's weight by an integer key (``~number`` for a word,
+        ``first * 2**24 + second`` for a pair: no pair string is built per token)."""
+        numbers: dict[str, int] = {}
         for name in sorted(self.weights):
             for word in name.split(" "):
-                if word not in words:
-                    words[word] = (len(words), 0.0)
-        pairs: dict[int, float] = {}
+                numbers.setdefault(word, len(numbers))
+        weight_of: dict[int, float] = {}
         for name, weight in self.weights.items():
             first, _, second = name.partition(" ")
             if second:
-                pairs[words[first][0] * _PAIR_KEY + words[second][0]] = weight
+                weight_of[numbers[first] * _PAIR_KEY + numbers[second]] = weight
             elif weight:
-                words[name] = (words[name][0], weight)
-        return words, pairs
+                weight_of[~numbers[name]] = weight
+        return numbers, weight_of
 
-    def hits(self, words: list[str]) -> list[list[tuple[int, float]]]:
-        """Per token, the features it ends that have a weight: ``(key, weight)`` of the
-        token itself (key ``~number``) and of the pair it ends (``first * 2**24 + second``)."""
-        known, pairs = self._tables
-        get, pair = known.get, pairs.get
-        out: list[list[tuple[int, float]]] = []
+    def keys(self, words: list[str]) -> tuple[list[int], list[int]]:
+        """The keys of the weighted features the tokens end (a word's, then its pair's),
+        in order, and where each token's start in that list (one more at the end)."""
+        numbers, weight_of = self._tables
+        number_of = numbers.get
+        keys: list[int] = []
+        starts: list[int] = []
         previous = -1
         for word in words:
-            found = get(word)
-            if found is None:
-                out.append([])
+            starts.append(len(keys))
+            number = number_of(word)
+            if number is None:
                 previous = -1
                 continue
-            number, weight = found
-            here = [(~number, weight)] if weight else []
-            if previous >= 0:
-                key = previous * _PAIR_KEY + number
-                paired = pair(key)
-                if paired is not None:
-                    here.append((key, paired))
-            out.append(here)
+            if ~number in weight_of:
+                keys.append(~number)
+            if previous >= 0 and (key := previous * _PAIR_KEY + number) in weight_of:
+                keys.append(key)
             previous = number
-        return out
-
-    def _one_window(self, words: list[str]) -> float:
-        """The window sum of :meth:`logit` for a text that is one window (no bias)."""
-        known, pairs = self._tables
-        get, pair = known.get, pairs.get
-        seen: dict[int, float] = {}
-        previous = -1
-        for word in words:
-            found = get(word)
-            if found is None:
-                previous = -1
-                continue
-            number, weight = found
-            if weight:
-                seen[~number] = weight
-            if previous >= 0:
-                key = previous * _PAIR_KEY + number
-                paired = pair(key)
-                if paired is not None:
-                    seen[key] = paired
-            previous = number
-        return sum(seen.values()) / math.sqrt(max(len(words), MIN_WINDOW))
+        starts.append(len(keys))
+        return keys, starts
 
     def logit(self, text: str) -> float:
-        """The highest window logit of ``text``, minus the calibrated threshold. A feature
-        counts once in a window, however often it occurs there."""
+        """The highest window logit of what the model reads of ``text`` (:func:`read_parts`),
+        minus the calibrated threshold. A feature counts once in a window, however often it
+        occurs there."""
+        return max(self._part_logit(part) for part in read_parts(text))
+
+    def _part_logit(self, text: str) -> float:
         words = tokens(text)
-        if len(words) <= self.window:  # most inputs: one window, summed in one pass
-            return self.bias + self._one_window(words) - self.threshold
-        found = self.hits(words)
+        keys, starts = self.keys(words)
+        weight = self._tables[1].__getitem__
         best = -math.inf
-        for start, end in windows(len(found), self.window):
-            seen: dict[int, float] = {}
-            for here in found[start:end]:
-                seen.update(here)
-            best = max(best, sum(seen.values()) / math.sqrt(max(end - start, MIN_WINDOW)))
+        for start, end in windows(len(words), self.window):
+            total = sum(map(weight, set(keys[starts[start] : starts[end]])))
+            best = max(best, total / math.sqrt(max(end - start, MIN_WINDOW)))
         return self.bias + best - self.threshold
 
     def score(self, text: str) -> float:

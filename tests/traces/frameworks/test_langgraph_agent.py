@@ -34,6 +34,7 @@ from watchkeeper.collector.store.store import Store
 from watchkeeper.collector.traces.assemble import Trace, assemble
 from watchkeeper.collector.traces.signals import trace_signals
 from watchkeeper.collector.traces.signals.conversation import conversation_signals
+from watchkeeper.collector.traces.signals.stage import TraceSignalStage
 from watchkeeper.sdk import configure, session, shutdown, testing
 
 SERVICE = "support"
@@ -69,7 +70,7 @@ class Harness:
     def __init__(self, store: Store, exporter: InMemorySpanExporter) -> None:
         self.store = store
         self.exporter = exporter
-        self.pipeline = Pipeline(store)
+        self.pipeline = Pipeline(store, trace_signals=TraceSignalStage())
         self.app = SupportApp()
         exporter.clear()
         testing.clear()
@@ -186,3 +187,19 @@ def test_a_rephrasing_user_in_a_session(harness: Harness) -> None:
         tree = client.get(f"/api/traces/{turns[0].trace_id}", headers=headers).json()
         assert tree["session_id"] == "chat-9"
         assert not tree["partial"]
+
+
+def test_the_pipeline_stores_the_signals_on_the_root_span(harness: Harness) -> None:
+    """With the signal stage on, the collector scores each trace as it completes: the
+    root span's call_scores row holds the trajectory and RAG signals, and the trace API
+    shows them on the root."""
+    turn = harness.turn("When is my refund for order 1234 paid?", Faults(failing_tool=True))
+    rows = {
+        str(r["SpanId"]): dict(r["Scores"]) for r in harness.store.scores_for_trace(turn.trace_id)
+    }
+    root = harness.trace(turn.trace_id).root
+    assert root is not None
+    stored = rows[root.span_id]
+    assert stored["trajectory.tool_error"] == 1.0
+    assert stored["trajectory.answer_after_tool_error"] == 1.0
+    assert stored["rag.retrieval_empty"] == 0.0

@@ -1,0 +1,139 @@
+"""The signal stage in the pipeline's place: traces completed across batches, partial
+traces after their timeout, rows and alarms added to the batch like detector scores."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tests.traces.signals.planted import agent_trace, conversation
+from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.scores import BatchScores
+from watchkeeper.collector.store.store import WriteBatch
+from watchkeeper.collector.traces.assemble import Trace, TraceSpan
+from watchkeeper.collector.traces.signals.open_traces import OpenTraces
+from watchkeeper.collector.traces.signals.session_tracker import SessionTracker
+from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+
+
+@dataclass
+class Batch:
+    """What the stage reads of the pipeline's batch in flight."""
+
+    spans: list[TraceSpan]
+    calls: list[CallRecord] = field(default_factory=list)
+    batch: WriteBatch = field(default_factory=WriteBatch)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _row(batch: Batch, span_id: str) -> dict[str, float]:
+    return dict(
+        next(
+            (values for call, values in batch.batch.scores.per_call() if call.span_id == span_id),
+            {},
+        )
+    )
+
+
+def test_a_trace_split_across_batches_is_scored_once_its_root_arrives() -> None:
+    """Children first, root in the next batch: nothing before the root, then one row on
+    the root with every step counted."""
+    trace = agent_trace(random.Random(1), "looping_tool")
+    children = [s for s in trace.spans if s.parent_span_id]
+    root = [s for s in trace.spans if not s.parent_span_id]
+    stage = TraceSignalStage()
+    first, second = Batch(children), Batch(root)
+    stage(first)
+    stage(second)
+    assert not first.batch.scores
+    found = _row(second, "root")
+    assert found["trajectory.tool_loop"] == 1.0
+    assert found["trajectory.steps"] == 5.0
+    assert stage.scored == 1
+
+
+def test_a_trace_whose_root_never_comes_is_scored_partial_after_the_timeout() -> None:
+    """Without a root the trace waits; past the timeout it is scored as partial (its
+    scores stored while its top span is in the batch); a late span is counted, not
+    scored again."""
+    clock = Clock()
+    stage = TraceSignalStage(traces=OpenTraces(timeout_s=60.0, clock=clock))
+    trace = agent_trace(random.Random(2), "failing_tool")
+    children = [s for s in trace.spans if s.parent_span_id]
+    early = Batch(children[:1])
+    stage(early)
+    clock.now = 61.0
+    late = Batch(children[1:])
+    stage(late)
+    assert stage.traces.partial == 1
+    assert not late.batch.scores  # its top span came in the earlier batch
+    stage(Batch([s for s in trace.spans if not s.parent_span_id]))
+    assert stage.traces.late_spans == 1
+
+
+def test_planted_faults_raise_alarms_on_the_root_and_clean_traffic_none() -> None:
+    """A stream of clean traces, then empty retrievals in 30%: the alarm lands on the
+    root span of the trace that completed it, with the signal as detector; none before."""
+    rng = random.Random(3)
+    stage = TraceSignalStage()
+    alarms = []
+    for i in range(1200):
+        fault = "empty_retrieval" if i >= 900 and rng.random() < 0.3 else None
+        batch = Batch(list(agent_trace(rng, fault).spans))
+        stage(batch)
+        alarms += [(i, a) for a in batch.batch.alarms]
+    assert [i for i, _ in alarms if i < 900] == []
+    found = [a for i, a in alarms if a["Detector"] == "rag.retrieval_empty"]
+    assert found
+    assert found[0]["SpanId"] == "root"
+    assert found[0]["DetectorKey"] == "support|support/answer|support"
+    assert "rag.retrieval_empty detected a change" in found[0]["Message"]
+
+
+def test_signals_join_the_root_calls_detector_scores() -> None:
+    """When the root is an LLM call of the batch with detector scores, its signals go in
+    the same row; the other calls' scores are left as they were."""
+    trace = agent_trace(random.Random(4))
+    other = CallRecord("t", "other", 5, 1)
+    root_call = CallRecord(trace.trace_id, "root", 0, 1, service_name="support")
+    batch = Batch(list(trace.spans), calls=[other, root_call])
+    batch.batch.scores = BatchScores(
+        [other, root_call], {"input_length_drift.input_drift": np.array([0.5, 1.5])}
+    )
+    TraceSignalStage()(batch)
+    assert _row(batch, "other") == {"input_length_drift.input_drift": 0.5}
+    root = _row(batch, "root")
+    assert root["input_length_drift.input_drift"] == 1.5
+    assert root["trajectory.tool_error"] == 0.0
+    assert len(batch.batch.scores.calls) == 2
+
+
+def test_session_turns_and_their_end() -> None:
+    """Turns of a session get conversation.rephrase; once the session is idle past its
+    timeout its per-session signals are watched (a rephrasing session ends abandoned)."""
+    clock = Clock()
+    tracker = SessionTracker(timeout_s=600.0, clock=clock)
+    stage = TraceSignalStage(sessions=tracker)
+    turns: list[Trace] = conversation(random.Random(5), 3, rephrasing=True, session="chat-1")
+    batches = [Batch(list(turn.spans)) for turn in turns]
+    for batch in batches:
+        stage(batch)
+    flags = [_row(b, "root")["conversation.rephrase"] for b in batches]
+    assert flags[0] == 0.0
+    assert sum(flags) >= 1.0
+    clock.now = 601.0
+    ended = tracker.ended()
+    assert [e.session_id for e in ended] == ["chat-1"]
+    assert ended[0].signals["turns"] == 3.0
+    assert ended[0].trace_id == turns[-1].trace_id

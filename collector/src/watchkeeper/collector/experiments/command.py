@@ -60,6 +60,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     )
     run.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (0.95)")
     run.add_argument("--top", type=int, default=5, metavar="N", help="regressed cases shown (5)")
+    add_store_options(run)
     return experiment
 
 
@@ -79,6 +80,19 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=_positive, default=60.0, metavar="S", help="per case (60)"
     )
     parser.add_argument("--workers", type=int, default=4, metavar="N", help="cases at once (4)")
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """--store and --data-dir: keep the finished run in the store as well."""
+    parser.add_argument(
+        "--store",
+        dest="store_run",
+        action="store_true",
+        help="also write the finished run to the store of the settings",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="where chDB keeps data (./.watchkeeper)"
+    )
 
 
 def tolerance_option(text: str) -> tuple[str, float]:
@@ -107,8 +121,9 @@ def errors() -> tuple[type[Exception], ...]:
     from watchkeeper.collector.experiments.cases import EvalsetError
     from watchkeeper.collector.experiments.results import ResultsError
     from watchkeeper.collector.experiments.targets import TargetError
+    from watchkeeper.collector.store.backend import StoreError
 
-    return (EvalsetError, ResultsError, TargetError, ValueError)
+    return (EvalsetError, ResultsError, TargetError, StoreError, ValueError)
 
 
 def _positive(text: str) -> float:

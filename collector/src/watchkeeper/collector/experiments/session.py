@@ -11,7 +11,7 @@ from watchkeeper.collector.experiments.cases import read_evalset
 from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
 from watchkeeper.collector.experiments.judging import Judge, load_judge
 from watchkeeper.collector.experiments.report import print_comparison, print_means, print_worst
-from watchkeeper.collector.experiments.results import read_results
+from watchkeeper.collector.experiments.results import CaseResult, read_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
 from watchkeeper.collector.experiments.targets import Target, openai_target, python_target
 
@@ -39,6 +39,9 @@ def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         )
         return 130
     results = summary.results
+    if args.store_run:
+        run_id = store_run(args, "experiment", str(args.evalset), results)
+        print(f"watchkeeper experiment: run {run_id} stored", file=err)
     failed = sum(not r.ok for r in results)
     print(
         f"watchkeeper experiment: {len(results)} cases ({summary.reused} from earlier runs), "
@@ -87,3 +90,20 @@ def _judge(args: argparse.Namespace) -> Judge | None:
 
         return configured_judge(collector_settings(args), args.judge_name)
     return None
+
+
+def store_run(args: argparse.Namespace, kind: str, evalset: str, results: list[CaseResult]) -> str:
+    """Write the finished run to the store of the settings; returns the run id."""
+    from watchkeeper.collector.commands.options import collector_settings
+    from watchkeeper.collector.runtime import ensure_data_dir
+    from watchkeeper.collector.store.experiments import save_run
+    from watchkeeper.collector.store.store import open_store
+
+    settings = collector_settings(args)
+    if settings.store == "chdb":
+        ensure_data_dir(Path(settings.data_dir))
+    store = open_store(settings)
+    try:
+        return save_run(store, kind, evalset, results)
+    finally:
+        store.close()

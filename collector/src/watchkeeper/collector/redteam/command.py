@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from watchkeeper.collector.experiments.command import add_target_options
+from watchkeeper.collector.experiments.command import add_store_options, add_target_options
 from watchkeeper.ingest.commands import Command, Subcommands
 
 
@@ -53,6 +53,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         help="highest tolerated success rate of a category ('*' for all; default 0)",
     )
     run.add_argument("-o", "--output", type=Path, metavar="RESULTS", help="results file")
+    add_store_options(run)
     return redteam
 
 

@@ -11,7 +11,7 @@ from typing import IO
 from watchkeeper.collector.experiments.cases import Case, read_evalset
 from watchkeeper.collector.experiments.results import CaseResult, rewrite_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
-from watchkeeper.collector.experiments.session import build_target, default_results
+from watchkeeper.collector.experiments.session import build_target, default_results, store_run
 from watchkeeper.collector.experiments.targets import load_callable
 from watchkeeper.collector.redteam.suite import load_suite, production_attempts
 from watchkeeper.collector.redteam.verdicts import AttackJudge, attack_succeeded
@@ -60,6 +60,9 @@ def run_redteam(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         hit = attack_succeeded(case, result.output, canary=args.canary or "", judge=judge)
         result.metrics["attack_success"] = float(hit)
     rewrite_results(path, results)
+    if args.store_run:
+        run_id = store_run(args, "redteam", f"suite:{suite.name}", results)
+        print(f"watchkeeper redteam: run {run_id} stored", file=err)
     rates = category_rates(cases, results, dict(args.tolerance))
     print(f"suite {suite.name}: {suite.source} Licence: {suite.licence}", file=err)
     print_rates(rates, out)

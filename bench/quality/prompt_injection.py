@@ -7,11 +7,13 @@ and a length-only control, side by side.
 Reads the dev split that ``python -m training.prompt_injection.build_dataset`` writes
 (attack templates and benign texts of groups never seen in training). For all benign
 texts together and for each kind (short questions, long articles, code, logs,
-non-English, bare harmful requests): recall of the dev attacks at 1% and 0.1% false
+non-English, bare harmful requests): recall of the dev attack templates at 1% and 0.1% false
 positives (the threshold set on that kind's benign scores), AUROC, and the share of that
-kind flagged at the shipped threshold (score above 0.5). The lexical score is
-``injection_risk``, the classifier's ``injection_model.load().score``, the detector's
-``injection_score`` (the higher of both); the control scores a text by its length alone.
+kind flagged at the shipped threshold (score 0.5 or more), and how many of the short
+injection prompts of jailbreak-corpus-mini-py (never trained on) score 0.5 or more. The
+lexical score is ``injection_risk``, the classifier's ``injection_model.load().score``,
+the detector's ``injection_score`` (the higher of both); the control scores a text by its
+length alone.
 Then the CPU cost per call of each on 500- and 4,000-character inputs.
 """
 
@@ -69,8 +71,11 @@ def scorers() -> dict[str, Callable[[str], float]]:
 
 def report(rows: list[dict[str, object]]) -> None:
     """Print the table: one line per benign kind and scorer."""
-    attacks = [str(row["text"]) for row in rows if row["label"] == 1]
-    print(f"dev set: {len(attacks)} attacks, {len(rows) - len(attacks)} benign texts")
+    attacks = [str(row["text"]) for row in rows if row["kind"] == "attack"]
+    short = [str(row["text"]) for row in rows if row["kind"] == "short_injection"]
+    benign_count = sum(1 for row in rows if row["label"] == 0)
+    print(f"dev set: {len(attacks)} attacks, {benign_count} benign texts;", end=" ")
+    print(f"{len(short)} short injections of another source (jailbreak-corpus-mini-py)")
     header = f"{'benign kind':12} {'n':>5} {'scorer':10} {'R@1%':>6} {'R@0.1%':>7} {'AUROC':>6}"
     print(header + f" {'flagged':>8}")
     for name, score in scorers().items():
@@ -80,6 +85,7 @@ def report(rows: list[dict[str, object]]) -> None:
             kind: [score(str(r["text"])) for r in rows if r["kind"] == kind and r["label"] == 0]
             for kind in KINDS
         }
+        caught = sum(score(text) >= 0.5 for text in short)
         spent = time.process_time() - started
         every = [value for values in benign.values() for value in values]
         for kind, values in [("all", every), *benign.items()]:
@@ -95,7 +101,10 @@ def report(rows: list[dict[str, object]]) -> None:
                 f"{kind:12} {len(values):5} {name:10} {at_1:6.3f} {at_01:7.3f} {area:6.3f}", end=""
             )
             print(f" {flagged:8.3f}")
-        print(f"  ({name}: {spent / len(rows) * 1e6:.0f} µs of CPU per text on average)")
+        if name != "length":  # a length has no threshold
+            print(f"  ({name}: short injections scoring >= 0.5: {caught} of {len(short)})")
+        print(f"  ({name}:", end=" ")
+        print(f"{spent / len(rows) * 1e6:.0f} µs of CPU per text on average)")
 
 
 def cost(rows: list[dict[str, object]], repeats: int = 5) -> None:

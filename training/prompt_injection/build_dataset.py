@@ -106,6 +106,8 @@ def build(cache: Path) -> list[dict[str, object]]:
         row: dict[str, object] = asdict(text)
         row["split"] = split_of(f"{text.kind}:{text.group}" if text.label == 0 else text.group)
         rows.append(row)
+    for text in sources.corpus_mini(found["jailbreak-corpus-mini-py"]):
+        rows.append({**asdict(text), "split": "dev"})
     return rows
 
 

@@ -8,6 +8,7 @@ topic. Readers yield :class:`Text` records in a fixed order (sorted paths).
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,6 +81,15 @@ def fill(template: str, objective: str) -> str:
     if _SLOT.search(template):
         return _SLOT.sub(lambda _: objective, template).strip()
     return f"{template.strip()}\n\n{objective}"
+
+
+def corpus_mini(package: Path) -> Iterator[Text]:
+    """The short attack prompts of jailbreak-corpus-mini-py (overrides, prompt leaks,
+    role hijacks, encoding tricks): an outside check, never trained on."""
+    path = package / "jailbreak_corpus_mini/corpus.json"
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        source = f"jailbreak-corpus-mini-py/{entry['id']}"
+        yield Text(entry["prompt"], 1, "short_injection", source, "jailbreak-corpus-mini")
 
 
 def chatterbot(corpus: Path, language: str, kind: str) -> Iterator[Text]:

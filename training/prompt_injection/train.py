@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     model = im.load(im.save(model))  # score with the weights as saved (float32)
     model = calibrated(model, dev)
     args.out.write_bytes(im.save(model))
-    attacks = [detector_score(model, str(row["text"])) for row in dev if row["label"] == 1]
+    attacks = [detector_score(model, str(row["text"])) for row in dev if row["kind"] == "attack"]
     benign = [detector_score(model, str(row["text"])) for row in dev if row["label"] == 0]
     recall = sum(score >= 0.5 for score in attacks) / len(attacks)
     fpr = sum(score >= 0.5 for score in benign) / len(benign)

@@ -10,6 +10,9 @@ Z95 = 1.959963984540054
 #: The size in SDs of a change away from a constant reference (any change is infinitely
 #: many SDs): capped so that it stores, sorts and compares as a number.
 MAX_SD = 1000.0
+#: Calls since the change whose own variance enters the interval; fewer use the
+#: reference's (the variance of a handful of values can be near zero by chance).
+MIN_CALLS_FOR_VARIANCE = 10
 
 
 class Effect(NamedTuple):
@@ -18,7 +21,8 @@ class Effect(NamedTuple):
     ``shift`` is the mean of the calls since the change point minus the reference mean
     (the calls before it, since the detector last relearned), in the signal's own units
     (seconds, tokens, a score, a rate); ``lo``..``hi`` its normal 95% interval (Welch: the
-    variances of both parts); ``sd`` the shift in reference standard deviations. The change
+    variances of both parts; the reference's for both below ``MIN_CALLS_FOR_VARIANCE``
+    calls since the change); ``sd`` the shift in reference standard deviations. The change
     point is where the CUSUM that alarmed last left zero, so the calls were selected for
     being unusual: the shift is biased away from zero, most on alarms after few calls.
     """
@@ -63,7 +67,7 @@ def measure(
     mean_ref = s1_ref / n_ref
     var_ref = max(0.0, (s2_ref - s1_ref * mean_ref) / (n_ref - 1))
     mean = s1 / m
-    var = max(0.0, (s2 - s1 * mean) / (m - 1)) if m >= 2 else var_ref
+    var = max(0.0, (s2 - s1 * mean) / (m - 1)) if m >= MIN_CALLS_FOR_VARIANCE else var_ref
     shift = mean - mean_ref
     sd_ref = math.sqrt(var_ref)
     half = Z95 * math.sqrt(var / m + var_ref / n_ref)

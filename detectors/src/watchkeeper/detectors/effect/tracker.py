@@ -12,9 +12,10 @@ import numpy.typing as npt
 from watchkeeper.detectors.effect.effect_size import Effect, measure
 from watchkeeper.detectors.effect.severity import FoundAlarm
 
-#: Reference value of the shadow CUSUMs that locate the change point, in SDs (half the
-#: 0.3 SD shift the detectors are tuned for).
-SHADOW_K = 0.15
+#: Reference values of the shadow CUSUMs that locate the change point, in SDs: half the
+#: 0.3 SD shift the detectors are tuned for, and larger ones, whose last zero lies nearer
+#: the start of a large change (a small one wanders above zero long before it).
+SHADOW_KS = (0.15, 0.5, 1.0)
 #: Standardised values are clipped here: one wild value must not place the change point.
 _CLIP = 8.0
 #: Weight of each new value in the level followed while away.
@@ -56,16 +57,20 @@ class _Side:
 class EffectTracker:
     """The change point and size of a detector-key's changes, from the signal it watches.
 
-    Two shadow CUSUMs (up and down, reference ``SHADOW_K`` SDs) run on the signal
-    standardised by its mean and SD since the detector last relearned; when the detector
-    alarms, the change point is where the higher one last left zero (the maximum-likelihood
-    change point of a CUSUM). The calls after it are compared with those before
-    (:func:`~watchkeeper.detectors.effect.effect_size.measure`). All state is a few sums:
-    nothing per call is kept.
+    Shadow CUSUMs (up and down, for each reference value in ``SHADOW_KS`` SDs) run on the
+    signal standardised by its mean and SD since the detector last relearned; each one's
+    last zero is a candidate change point (a CUSUM's maximum-likelihood one for a shift of
+    twice its reference). When the detector alarms, the calls after each candidate are
+    compared with those before
+    (:func:`~watchkeeper.detectors.effect.effect_size.measure`) and the candidate whose
+    shift is the most significant (the largest ``|shift| / (sd_ref sqrt(1/m + 1/n))``, ``m``
+    calls after it and ``n`` before) is taken. All
+    state is a few sums per shadow: nothing per call is kept.
 
     After an alarm the key is *away* until its level (an exponentially weighted mean of
     the signal, weight ``SMOOTHING`` per value, started at the mean since the change
-    point) is back within ``RETURN_SHARE`` of the alarm's shift of the reference mean.
+    point) is back within ``RETURN_SHARE`` of the alarm's shift of the reference mean, or
+    until an alarm whose new level is (the return detected as a change of its own).
     """
 
     def __init__(self) -> None:
@@ -80,7 +85,7 @@ class EffectTracker:
         self._anchor = math.nan
         self._n = 0
         self._s1 = self._s2 = 0.0
-        self._up, self._down = _Side(), _Side()
+        self._sides = [(sign, k, _Side()) for k in SHADOW_KS for sign in (1.0, -1.0)]
 
     def measure(
         self, signal: Sequence[float | None] | None, alarms: Sequence[tuple[int, str]], grade: Grade
@@ -96,8 +101,7 @@ class EffectTracker:
             severity = grade(effect)
             found.append(FoundAlarm(index, reason, effect, severity))
             self._relearn()
-            self.away, self.away_severity = (effect, severity) if effect else (None, "")
-            self._level = effect.reference + effect.shift if effect else math.nan
+            self._set_away(effect, severity)
             start = index + 1
         self._extend(values[start:])
         return found
@@ -117,16 +121,39 @@ class EffectTracker:
             mean = self._s1 / n
             sd = math.sqrt(max(0.0, (self._s2 - self._s1 * mean) / (n - 1)))
             z = np.clip((d - mean) / sd if sd > 0.0 else np.sign(d - mean) * _CLIP, -_CLIP, _CLIP)
-        self._up.extend(z - SHADOW_K, d)
-        self._down.extend(-z - SHADOW_K, d)
+        for sign, k, side in self._sides:
+            side.extend(sign * z - k, d)
         self._n = n + d.size
         self._s1 += float(d.sum())
         self._s2 += float(np.dot(d, d))
 
     def _effect(self) -> Effect | None:
-        side = self._up if self._up.statistic >= self._down.statistic else self._down
-        before = (self._n - side.n, self._s1 - side.s1, self._s2 - side.s2)
-        return measure(before, (side.n, side.s1, side.s2), self._anchor)
+        best, best_t = None, -1.0
+        for _, _, side in self._sides:
+            before = (self._n - side.n, self._s1 - side.s1, self._s2 - side.s2)
+            effect = measure(before, (side.n, side.s1, side.s2), self._anchor)
+            if effect is None:
+                continue
+            # Significance against the reference's spread (a few values since the change
+            # can have almost none of their own).
+            ref = self._n - side.n
+            t = abs(effect.sd) / math.sqrt(1.0 / side.n + 1.0 / ref)
+            if t > best_t:
+                best, best_t = effect, t
+        return best
+
+    def _set_away(self, effect: Effect | None, severity: str) -> None:
+        """Away from this alarm's reference, unless the alarm is the return to the
+        reference of the one the key was away from (the detector relearned the changed
+        level, so coming back is a change too)."""
+        level = effect.reference + effect.shift if effect is not None else math.nan
+        away = self.away
+        if effect is None or (
+            away is not None and abs(level - away.reference) <= RETURN_SHARE * abs(away.shift)
+        ):
+            self.away, self.away_severity, self._level = None, "", math.nan
+        else:
+            self.away, self.away_severity, self._level = effect, severity, level
 
     def _follow(self, values: npt.NDArray[np.float64]) -> None:
         away = self.away

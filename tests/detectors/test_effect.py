@@ -1,0 +1,102 @@
+"""Every alarm says how large the change is, how sure, and whether it pages; a key stays
+away after an alarm until its signal is back near the reference."""
+
+from __future__ import annotations
+
+import random
+
+from watchkeeper.detectors import Call, LatencyDrift
+from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
+from watchkeeper.detectors.descriptor_drift import DescriptorDrift
+from watchkeeper.detectors.effect.severity import FoundAlarm
+
+
+class _Level(DescriptorDrift):
+    """A mean-kind detector on a plain number (carried in ``duration_s``)."""
+
+    name = "level_drift"
+    score_name = "level"
+    describes = "level"
+
+    def descriptor(self, call: CallView) -> float | None:
+        return call.duration_s
+
+
+def _feed(
+    watched: BudgetedDetectors, values: list[float], run: int = 256
+) -> list[tuple[int, FoundAlarm]]:
+    """Feed ``values`` one call per second in runs; alarms with their position."""
+    found = []
+    for start in range(0, len(values), run):
+        calls = [Call("q", duration_s=v) for v in values[start : start + run]]
+        times = [float(start + i) for i in range(len(calls))]
+        for observed in watched.observe("svc|/r|m", calls, times):
+            found += [(start + alarm.at, alarm) for alarm in observed.alarms]
+    return found
+
+
+def _stream(shift_sd: float, seed: int = 3, n: int = 4000, at: int = 2000) -> list[float]:
+    rng = random.Random(seed)
+    return [10.0 + rng.gauss(0.0, 1.0) + (shift_sd if i >= at else 0.0) for i in range(n)]
+
+
+def test_a_large_shift_is_sized_near_its_true_size_and_pages() -> None:
+    """A 2 SD rise: the alarm measures about 2 SD (interval in the signal's units around
+    +2), on the calls since the change point, and pages."""
+    watched = BudgetedDetectors([_Level()], budget=None)
+    found = _feed(watched, _stream(2.0))
+    assert len(found) == 1
+    at, alarm = found[0]
+    effect = alarm.effect
+    assert effect is not None
+    assert 2000 <= at < 2040
+    assert 1.5 <= effect.sd <= 3.0
+    assert effect.lo < 2.0 < effect.hi or abs(effect.shift - 2.0) < 0.5
+    assert 0 < effect.calls <= at - 2000 + 15  # the change point is near the real one
+    assert abs(effect.reference - 10.0) < 0.2
+    assert abs(effect.reference_sd - 1.0) < 0.1
+    assert alarm.severity == "page"
+
+
+def test_a_small_significant_shift_is_a_ticket() -> None:
+    """A 0.4 SD rise alarms (it is real) but is smaller than a page's 1 SD: a ticket."""
+    watched = BudgetedDetectors([_Level()], budget=None)
+    found = _feed(watched, _stream(0.4))
+    assert found, "the shift was not detected"
+    effect = found[0][1].effect
+    assert effect is not None
+    assert effect.lo > 0.0
+    assert effect.sd < 1.0
+    assert found[0][1].severity == "ticket"
+
+
+def test_the_key_stays_away_while_shifted_and_comes_back_after_return() -> None:
+    """After the alarm the key is away for as long as the signal stays shifted (2,000
+    calls here), and back within a few hundred calls of its return."""
+    values = _stream(2.0, n=6000)
+    rng = random.Random(9)
+    values[4000:] = [10.0 + rng.gauss(0.0, 1.0) for _ in range(2000)]
+    watched = BudgetedDetectors([_Level()], budget=None)
+    _feed(watched, values[:4000])
+    (detector,) = watched.instances("svc|/r|m")
+    assert detector.away == "page"
+    assert watched.away() == {("level_drift", "page"): 1}
+    _feed(watched, values[4000:4300])
+    assert detector.away == ""
+    assert watched.away() == {}
+
+
+def test_a_slightly_slower_host_is_a_ticket_and_a_doubling_pages() -> None:
+    """Latency 10% slower (a loaded host) alarms as a ticket; 3x slower pages."""
+    rng = random.Random(5)
+    base = [rng.lognormvariate(0.0, 0.3) for _ in range(3000)]
+    for factor, severity in ((1.1, "ticket"), (3.0, "page")):
+        values = [x * (factor if i >= 1500 else 1.0) for i, x in enumerate(base)]
+        watched = BudgetedDetectors([LatencyDrift()], budget=None)
+        found = _feed(watched, values)
+        assert found, f"x{factor} was not detected"
+        assert found[0][1].severity == severity, (factor, found[0][1])
+        effect = found[0][1].effect
+        assert effect is not None
+        assert effect.lo > 0.0

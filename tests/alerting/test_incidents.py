@@ -5,6 +5,7 @@ detector-keys afresh), through the API with the review roles, audited."""
 from __future__ import annotations
 
 import doctest
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.ui.seed import KEY, ROUTE, SERVICE, demo_calls, seed
 from watchkeeper.collector.incidents import grouping
+from watchkeeper.collector.incidents.baseline import BaselineResets
 from watchkeeper.collector.incidents.grouping import IncidentGrouper, alarm
 from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.incidents.tracker import IncidentTracker
@@ -21,6 +23,7 @@ from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
+from watchkeeper.collector.store.incidents import IncidentStore
 from watchkeeper.collector.store.store import Store
 
 ROLES = (("ana", "reviewer"), ("vic", "viewer"))
@@ -130,3 +133,28 @@ def test_a_restarted_collector_holds_its_open_incidents(incident_app: IncidentAp
     assert restarted.resume() == 1
     (held,) = restarted.grouper.active.values()
     assert (held.service, held.route) == (SERVICE, ROUTE)
+
+
+def test_an_incident_stays_open_while_its_keys_are_away(store: Store) -> None:
+    """Thirty quiet minutes resolve an incident only once no detector-key of it is still
+    away from its reference; until then a later alarm joins it."""
+    away = {"latency_drift": True}
+    tracker = IncidentTracker(
+        IncidentStore(store), BaselineResets(lambda: Pipeline(store, detectors=[]).detect),
+        away=lambda detector, key: away.get(detector, False),
+    )  # fmt: skip
+    start = time.time_ns() // 1_000_000 - 3 * 3_600_000
+    (incident,) = tracker.observe([_row("latency_drift", start), _row("error_rate_drift", start)])
+    (listed,) = tracker.listed(start - 1)
+    assert (listed["state"], listed["keys_away"]) == ("open", 1)
+    (joined,) = tracker.observe([_row("token_usage_drift", start + 3_600_000)])
+    assert joined.incident_id == incident.incident_id
+    away["latency_drift"] = False
+    (listed,) = tracker.listed(start - 1)
+    assert (listed["state"], listed["keys_away"]) == ("resolved", 0)
+
+
+def _row(detector: str, at_ms: int) -> dict[str, object]:
+    return {"Timestamp": f"{at_ms // 1000}.{at_ms % 1000:03d}000000", "Detector": detector,
+            "DetectorKey": KEY, "SpanId": f"{at_ms:016x}", "Score": 9.0, "Message": "",
+            "effect_sd": 3.0, "severity": "page"}  # fmt: skip

@@ -58,3 +58,13 @@ class BaselineResets:
                 done += 1
         self.applied += done
         return done
+
+
+def still_away(stage: DetectorStage, detector: str, key: str) -> bool:
+    """Whether ``detector`` on ``key`` has not come back to the reference its last alarm
+    was measured against (:attr:`Detector.away`); False for a key it no longer holds."""
+    for keyed in stage.keyed:
+        if keyed.prototype.name == detector:
+            held = dict(keyed.items()).get(key)
+            return held is not None and bool(held.away)
+    return False

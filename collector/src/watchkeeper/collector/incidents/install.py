@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from watchkeeper.collector.incidents.api import incidents_router
-from watchkeeper.collector.incidents.baseline import BaselineResets
+from watchkeeper.collector.incidents.baseline import BaselineResets, still_away
 from watchkeeper.collector.incidents.tracker import IncidentTracker
 from watchkeeper.collector.incidents.ui import incidents_ui_router
 from watchkeeper.collector.pipeline import Pipeline
@@ -19,7 +19,11 @@ def install_incidents(app: FastAPI, pipeline: Pipeline) -> IncidentTracker:
     """Group ``pipeline``'s alarms into incidents and serve them on ``app`` (built by
     ``server.build_app``, whose token registry the routes share)."""
     resets = BaselineResets(lambda: pipeline.detect)
-    tracker = IncidentTracker(IncidentStore(pipeline.store), resets)
+    tracker = IncidentTracker(
+        IncidentStore(pipeline.store),
+        resets,
+        away=lambda detector, key: still_away(pipeline.detect, detector, key),
+    )
     tracker.resume()
     pipeline.call_stages = (resets, *pipeline.call_stages)
     pipeline.store_stages = (*pipeline.store_stages, tracker)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from watchkeeper.collector.incidents import IncidentClosedError, IncidentNotFoundError
@@ -71,11 +71,17 @@ class IncidentTracker:
     """The incidents of one collector: grown by its batches, acted on through the API."""
 
     def __init__(
-        self, store: IncidentStore, resets: BaselineResets, window_s: float = WINDOW_S
+        self,
+        store: IncidentStore,
+        resets: BaselineResets,
+        window_s: float = WINDOW_S,
+        away: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.store = store
         self.resets = resets
         self.window_s = window_s
+        #: ``(detector, key) -> still away from its reference``; None: resolve on quiet.
+        self.away = away
         self.grouper = IncidentGrouper(window_s)
         self._lock = threading.Lock()
         self._version = 0
@@ -89,7 +95,7 @@ class IncidentTracker:
         now = _now_ms()
         held = 0
         for row in self.store.since(now - DAY_MS):
-            incident = from_row(row)
+            incident = self.count_away(from_row(row))
             if incident.status(now, self.window_s) in ACTIVE:
                 self.grouper.resume(incident)
                 held += 1
@@ -103,6 +109,8 @@ class IncidentTracker:
     def observe(self, alarms: list[dict[str, Any]]) -> list[Incident]:
         """Let alarm rows join incidents; write and return the incidents that changed."""
         with self._lock:
+            for incident in self.grouper.active.values():
+                self.count_away(incident)  # a quiet incident still away takes new alarms
             changed = self.grouper.add(member_of(row) for row in alarms)
             self.store.save([to_row(i, self._next_version()) for i in changed])
         return changed
@@ -114,7 +122,7 @@ class IncidentTracker:
             raise IncidentNotFoundError(f"no action {action!r}: use {', '.join(ACTIONS)}")
         now = _now_ms()
         with self._lock:
-            incident = self._find(incident_id)
+            incident = self.count_away(self._find(incident_id))
             status = incident.status(now, self.window_s)
             if status not in ACTIVE:
                 raise IncidentClosedError(f"incident {incident_id} is {status}")
@@ -155,12 +163,21 @@ class IncidentTracker:
         ]  # fmt: skip
         return view
 
+    def count_away(self, incident: Incident) -> Incident:
+        """Set how many of the incident's detector-keys are still away; returns it."""
+        if self.away is not None and incident.state in ACTIVE:
+            away = self.away
+            incident.away = sum(away(d, k) for d, k in incident.detector_keys())
+        return incident
+
     def view(self, incident: Incident, now_ms: int) -> dict[str, Any]:
         """An incident as JSON data: its alarms biggest effect first."""
+        self.count_away(incident)
         return {
             "id": incident.incident_id, "service": incident.service, "route": incident.route,
             "opened_ms": incident.opened_ms, "last_alarm_ms": incident.last_alarm_ms,
             "state": incident.status(now_ms, self.window_s), "state_by": incident.state_by,
+            "keys_away": incident.away,
             "state_ms": incident.state_ms if incident.state_by else None,
             "detectors": list(dict.fromkeys(m.detector for m in incident.members)),
             "alarms": [

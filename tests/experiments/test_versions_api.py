@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +16,10 @@ from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import TokenRegistry
+from watchkeeper.collector.store.chdb_backend import ChdbBackend
 from watchkeeper.collector.store.store import Store
 from watchkeeper.collector.versions.api import versions_router
+from watchkeeper.ingest.cli import main
 
 FACTS = [
     ("When does the store open?", "The store opens at nine in the morning on weekdays."),
@@ -115,3 +119,29 @@ def test_versions_api_needs_a_token_and_sane_parameters(
     assert test_client.get("/api/versions/compare", params=same, headers=auth).status_code == 422
     odd = params | {"dimension": "colour"}
     assert test_client.get("/api/versions/compare", params=odd, headers=auth).status_code == 422
+
+
+def test_versions_command_lists_and_compares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``watchkeeper versions``: the route's models; the newest against the one before by
+    default, exit 1 when it regressed; exit 2 with one version only."""
+    data = tmp_path / "wk"
+    store = Store(ChdbBackend(data / "chdb"))
+    store.migrate()
+    try:
+        Pipeline(store).process_calls(_calls(0.5), "test")
+    finally:
+        store.close()
+    common = ["--route", "support", "--data-dir", str(data)]
+    assert main(["versions", "list", *common]) == 0
+    assert capsys.readouterr().out.splitlines() == ["model-a\t200 calls", "model-b\t200 calls"]
+    assert main(["versions", "compare", *common]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("support: model-b against model-a on faithfulness_drift.faithfulness")
+    assert "regressed" in out
+    reverse = ["--baseline", "model-b", "--candidate", "model-a", "--json"]
+    assert main(["versions", "compare", *common, *reverse]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "improved"
+    assert main(["versions", "compare", "--route", "nowhere", "--data-dir", str(data)]) == 2
+    assert "need two versions to compare" in capsys.readouterr().err

@@ -75,3 +75,20 @@ def compare_stored(
             for r in candidate_rows[:worst]
         ],
     }
+
+
+def pick_versions(
+    seen: list[dict[str, Any]], baseline: str | None, candidate: str | None
+) -> tuple[str, str]:
+    """The versions to compare: those named, else the newest (by first call) as candidate
+    and the one before it as baseline."""
+    names = [str(row["Version"]) for row in seen]
+    candidate = candidate or (names[-1] if names else None)
+    if baseline is None:
+        older = [name for name in names if name != candidate]
+        baseline = older[-1] if older else None
+    if not baseline or not candidate:
+        raise ValueError(f"need two versions to compare; seen: {', '.join(names) or 'none'}")
+    if baseline == candidate:
+        raise ValueError("baseline and candidate must differ")
+    return baseline, candidate

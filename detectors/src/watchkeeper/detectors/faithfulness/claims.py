@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from watchkeeper.detectors.faithfulness.contradiction import negation_count, opposed_words
@@ -25,6 +25,7 @@ NUMBER_ELSEWHERE_FACTOR = 0.7
 NUMBER_ABSENT_FACTOR = 0.5
 NAME_ELSEWHERE_FACTOR = 0.85
 NAME_ABSENT_FACTOR = 0.6
+NAMES_SWAPPED_FACTOR = 0.75
 #: How far the answer's score is pulled from the mean of its claims towards the worst one.
 WORST_CLAIM_WEIGHT = 0.5
 
@@ -38,11 +39,11 @@ class ClaimGroundedness:
     found in the window, then cut for each disagreement with the aligned sentence: a
     negation the source does not have (or drops one it has), a word whose opposite the
     source uses, a number or a name the window does not state (more when the contexts
-    never state it). The answer's score is the mean of its claims weighted by their words,
-    pulled half-way towards its worst claim, so one made-up or changed fact lowers it
-    whatever else the answer copies. Sentences whose every content word is a
-    pleasantry's ("Hope this helps!") state nothing to check and are left out; NaN when
-    nothing is left.
+    never state it), names it also holds in another order. The answer's score is the mean
+    of its claims weighted by their words, pulled half-way towards its worst claim, so one
+    made-up or changed fact lowers it whatever else the answer copies. Sentences whose
+    every content word is a pleasantry's ("Hope this helps!") state nothing to check and
+    are left out; NaN when nothing is left.
 
     A proxy for entailment: paraphrases with other words score lower than copies, and a
     contradiction phrased without a negation, an antonym, a number or a name passes.
@@ -125,8 +126,26 @@ def claim_support(
         if number not in aligned.numbers:
             in_contexts = number in source.numbers
             support *= NUMBER_ELSEWHERE_FACTOR if in_contexts else NUMBER_ABSENT_FACTOR
-    for name in find_entities(claim):
+    names = find_entities(claim)
+    for name in names:
         if name not in window:
             in_contexts = name in source.entities or name in source.words
             support *= NAME_ELSEWHERE_FACTOR if in_contexts else NAME_ABSENT_FACTOR
+    if len(names) > 1 and names_swapped(tokens, aligned.order, names):
+        support *= NAMES_SWAPPED_FACTOR
     return support
+
+
+def names_swapped(claim: Sequence[str], source: Sequence[str], names: Iterable[str]) -> bool:
+    """True when names found in both come in another order in the claim ("who did what
+    to whom" exchanged).
+
+    >>> names_swapped("ada met bob".split(), "bob met ada".split(), {"ada", "bob"})
+    True
+    """
+    shared = [n for n in names if n in claim and n in source]
+    if len(shared) < 2:
+        return False
+    in_claim = sorted(shared, key=claim.index)
+    in_source = sorted(shared, key=source.index)
+    return in_claim != in_source

@@ -20,9 +20,11 @@ from watchkeeper.detectors.text.tokens import (
 class SourceSentence:
     """What one context sentence states, in the forms a claim is compared with."""
 
-    __slots__ = ("entities", "negations", "numbers", "tokens", "words")
+    __slots__ = ("entities", "negations", "numbers", "order", "tokens", "words")
 
     def __init__(self, text: str, tokens: tuple[str, ...], words: tuple[str, ...]) -> None:
+        #: The tokens in their order, for the order of names.
+        self.order = tokens
         self.tokens = frozenset(tokens)
         self.words = frozenset(words)
         self.numbers = numbers_of(tokens)

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from watchkeeper.collector.judge.metrics import JudgeMetrics
+from watchkeeper.collector.versions.metrics import VersionMetrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -112,6 +113,8 @@ class PipelineMetrics:
         self._add_review_metrics()
         #: The LLM judges' metrics (``watchkeeper_judge_*``; judge/metrics.py).
         self.judge = JudgeMetrics(r)
+        #: The live version comparison's gauge (versions/metrics.py).
+        self.versions = VersionMetrics(r)
 
     def _add_review_metrics(self) -> None:
         """The review workflow's metrics. Queue and dimension names come from configuration."""

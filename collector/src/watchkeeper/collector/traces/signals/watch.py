@@ -149,9 +149,13 @@ class SignalWatch:
 
     def __init__(self, target_arl: float = TARGET_ARL, max_keys: int = 1000, seed: int = 0) -> None:
         self.target_arl = target_arl
+        # A seed per signal: signals that are constant while all is well (events that
+        # never happen) would otherwise break their ties alike and alarm together.
         self._keyed = {
-            name: KeyedDetectors(signal_detector(name, target_arl, seed), max_keys=max_keys)
-            for name in SIGNALS
+            name: KeyedDetectors(
+                signal_detector(name, target_arl, seed * len(SIGNALS) + i), max_keys=max_keys
+            )
+            for i, name in enumerate(SIGNALS)
         }
 
     def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:

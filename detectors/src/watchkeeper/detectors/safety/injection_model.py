@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
+from itertools import repeat
 
 #: Tokens: runs of word characters, or one other non-space character.
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -37,6 +38,9 @@ TAIL_CHARS = 2000
 MIN_WINDOW = 8
 #: Pair keys are ``first * _PAIR_KEY + second`` (word numbers are below it).
 _PAIR_KEY = 1 << 24
+#: The number of a word in no feature: no word's number is this high, so no key with it
+#: is a feature's key.
+_UNKNOWN = _PAIR_KEY - 1
 
 
 def tokens(text: str) -> list[str]:
@@ -119,27 +123,20 @@ class InjectionModel:
                 weight_of[~numbers[name]] = weight
         return numbers, weight_of
 
-    def keys(self, words: list[str]) -> tuple[list[int], list[int]]:
-        """The keys of the weighted features the tokens end (a word's, then its pair's),
-        in order, and where each token's start in that list (one more at the end)."""
-        numbers, weight_of = self._tables
-        number_of = numbers.get
-        keys: list[int] = []
-        starts: list[int] = []
-        previous = -1
-        for word in words:
-            starts.append(len(keys))
-            number = number_of(word)
-            if number is None:
-                previous = -1
-                continue
-            if ~number in weight_of:
-                keys.append(~number)
-            if previous >= 0 and (key := previous * _PAIR_KEY + number) in weight_of:
-                keys.append(key)
-            previous = number
-        starts.append(len(keys))
-        return keys, starts
+    def numbers(self, words: list[str]) -> list[int]:
+        """Each token's word number (``_UNKNOWN`` for a word in no feature)."""
+        return list(map(self._tables[0].get, words, repeat(_UNKNOWN)))
+
+    def window_sum(self, numbers: list[int], start: int, end: int) -> float:
+        """The weights of the features in tokens ``start:end`` (each once): the words, and
+        the pairs ending there (the first one may start just before)."""
+        weight_of = self._tables[1]
+        keys = {~number for number in numbers[start:end]}
+        first = max(start - 1, 0)
+        pairs = zip(numbers[first : end - 1], numbers[first + 1 : end], strict=True)
+        keys.update([a * _PAIR_KEY + b for a, b in pairs])
+        # A key with an unknown word is no feature's: ``_UNKNOWN`` is beyond every number.
+        return sum(map(weight_of.__getitem__, keys & weight_of.keys()))
 
     def logit(self, text: str) -> float:
         """The highest window logit of what the model reads of ``text`` (:func:`read_parts`),
@@ -148,12 +145,10 @@ class InjectionModel:
         return max(self._part_logit(part) for part in read_parts(text))
 
     def _part_logit(self, text: str) -> float:
-        words = tokens(text)
-        keys, starts = self.keys(words)
-        weight = self._tables[1].__getitem__
+        numbers = self.numbers(tokens(text))
         best = -math.inf
-        for start, end in windows(len(words), self.window):
-            total = sum(map(weight, set(keys[starts[start] : starts[end]])))
+        for start, end in windows(len(numbers), self.window):
+            total = self.window_sum(numbers, start, end)
             best = max(best, total / math.sqrt(max(end - start, MIN_WINDOW)))
         return self.bias + best - self.threshold
 

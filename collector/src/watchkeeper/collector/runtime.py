@@ -27,6 +27,7 @@ from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
 from watchkeeper.collector.traces.keep import TraceKeeper
+from watchkeeper.collector.versions.install import install_versions
 from watchkeeper.ingest.grpc.server import GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
 from watchkeeper.ingest.http.server import HttpServer
@@ -167,6 +168,7 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
             serve_judges(app, judges, settings, pipeline)
         install_alerting(settings.alerting, store, pipeline)
         install_incidents(app, pipeline)
+        install_versions(app, pipeline)
         server = HttpServer(
             app,
             settings.http_host,

@@ -78,3 +78,24 @@ def route_versions(
 ) -> list[dict[str, Any]]:
     """Rows ``Version, Calls, FirstNs, LastNs`` of every version seen on ``route``."""
     return store.select(ROUTE_VERSIONS, route=route, dimension=dimension, since_ns=since_ns)
+
+
+#: Routes where two versions or more served calls since a time (prompt: calls without a
+#: prompt version are left out).
+ACTIVE_ROUTES: Final = f"""
+SELECT c.Route AS Route
+FROM {{db}}.calls AS c
+WHERE c.Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}}) AND c.Route != ''
+GROUP BY c.Route
+HAVING uniqExactIf({_VERSION}, {_VERSION} != '') >= 2
+ORDER BY c.Route
+LIMIT {{limit:UInt32}}
+"""
+
+
+def active_routes(
+    store: Store, *, dimension: str = "model", since_ns: int = 0, limit: int = 100
+) -> list[str]:
+    """Routes with two versions or more since ``since_ns``."""
+    rows = store.select(ACTIVE_ROUTES, dimension=dimension, since_ns=since_ns, limit=limit)
+    return [str(row["Route"]) for row in rows]

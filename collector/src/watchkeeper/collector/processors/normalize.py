@@ -433,16 +433,15 @@ def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
     for resource, spans in groups:
         service = str(resource.get(attr.SERVICE_NAME, ""))
         for span in spans:
-            if isinstance(span, tuple) and not span[9] and _own_row(span[8]):
-                kept = span_from_decoded(span, service, now_ns)
-                if kept is not None:
-                    out.append(kept)
+            if not isinstance(span, tuple) or span[9]:
+                continue
+            kind = kinds.span_kind(span[8])
+            if kind == kinds.LLM and is_llm_span(span[8]):
+                continue  # its row comes from its call record
+            kept = span_from_decoded(span, service, now_ns, kind)
+            if kept is not None:
+                out.append(kept)
     return out
-
-
-def _own_row(values: dict[str, Any]) -> bool:
-    """Whether a span's trace row is made from its values rather than its call record."""
-    return not is_llm_span(values) or kinds.span_kind(values) != kinds.LLM
 
 
 def is_llm_span(values: dict[str, Any]) -> bool:

@@ -3,7 +3,8 @@ a trace's or a session's spans out as :class:`TraceSpan` values."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Final, Protocol
 
@@ -43,8 +44,13 @@ class SpanReader(Protocol):
 
 
 def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
-    """The ``spans`` rows of ``spans``."""
+    """The ``spans`` rows of ``spans``. Lists and maps are built from flat values and
+    offsets, several times faster than converting a list per row."""
     docs = [s.documents for s in spans]
+    doc_offsets = pa.array([0, *itertools.accumulate(map(len, docs))], pa.int32())
+    flat_docs = list(itertools.chain.from_iterable(docs))
+    attributes = [s.attributes for s in spans]
+    attr_offsets = pa.array([0, *itertools.accumulate(map(len, attributes))], pa.int32())
     return pa.table(
         {
             "Timestamp": pa.array([s.start_ns for s in spans], pa.timestamp("ns", tz="UTC")),
@@ -61,13 +67,23 @@ def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
             "UserId": _strings(spans, "user_id"),
             "InputText": _strings(spans, "input_text"),
             "OutputText": _strings(spans, "output_text"),
-            "Documents": _safe([[d[0] for d in ds] for ds in docs], pa.list_(_STRING)),
-            "DocumentScores": pa.array([[d[1] for d in ds] for ds in docs], pa.list_(pa.float64())),
-            "SpanAttributes": _safe(
-                [list(s.attributes.items()) for s in spans], pa.map_(_STRING, _STRING)
+            "Documents": pa.ListArray.from_arrays(
+                doc_offsets, _safe([d[0] for d in flat_docs], _STRING)
+            ),
+            "DocumentScores": pa.ListArray.from_arrays(
+                doc_offsets, pa.array([d[1] for d in flat_docs], pa.float64())
+            ),
+            "SpanAttributes": pa.MapArray.from_arrays(
+                attr_offsets,
+                _safe(list(itertools.chain.from_iterable(attributes)), _STRING),
+                _safe(list(itertools.chain.from_iterable(map(_values, attributes))), _STRING),
             ),
         }
     )
+
+
+def _values(mapping: Mapping[str, str]) -> Iterable[str]:
+    return mapping.values()
 
 
 def read_trace(store: SpanReader, trace_id: str) -> list[TraceSpan]:

@@ -53,11 +53,12 @@ _DOCUMENT_PREFIXES: Final = (
 
 
 def span_from_decoded(
-    span: tuple[Any, ...], service: str, now_ns: int | None = None
+    span: tuple[Any, ...], service: str, now_ns: int | None = None, kind: str = ""
 ) -> TraceSpan | None:
     """The row of a decoded span (``normalize.DecodedSpan``: ids as bytes, name, start, end,
     status code and message, attribute values ...); None when its ids or start time are
-    unusable (such a span could not be placed in any trace)."""
+    unusable (such a span could not be placed in any trace). ``kind``: its kind, when the
+    caller knows it already."""
     trace_id, span_id, parent_id, name, start_ns, end_ns, code, message, values = span[:9]
     if len(trace_id) != 16 or len(span_id) != 8:
         return None
@@ -66,19 +67,20 @@ def span_from_decoded(
     status = _STATUS.get(code, "UNSET")
     if status == "UNSET" and values.get(attr.ERROR_TYPE):
         status = "ERROR"
+    kind = kind or kinds.span_kind(values)
     return TraceSpan(
         trace_id=trace_id.hex(),
         span_id=span_id.hex(),
         parent_span_id=parent_id.hex(),
         name=name,
-        kind=kinds.span_kind(values),
+        kind=kind,
         start_ns=start_ns,
         end_ns=max(start_ns, end_ns),
         status=status,
         attributes=_bounded_attributes(values),
         input_text=_first_text(values, _INPUT_KEYS),
         output_text=_first_text(values, _OUTPUT_KEYS),
-        documents=documents(values),
+        documents=documents(values, kind),
         session_id=_first_text(values, _SESSION_KEYS),
         user_id=_text(values.get(attr.USER_ID)),
         service_name=service,
@@ -141,17 +143,20 @@ def without_body(span: TraceSpan) -> TraceSpan:
     )
 
 
-def documents(values: Mapping[str, Any]) -> tuple[Document, ...]:
+def documents(values: Mapping[str, Any], kind: str) -> tuple[Document, ...]:
     """Retrieved (or reranked) documents with their scores: ``gen_ai.retrieval.documents``
-    (JSON) or OpenInference's ``retrieval.documents.<i>.document.content``/``.score`` (for a
-    reranker its output documents, in its order)."""
+    (JSON) on any span, or on a retrieval span OpenInference's
+    ``retrieval.documents.<i>.document.content``/``.score``, on a rerank span its
+    ``reranker.output_documents.<i>...`` (in the reranker's order)."""
     raw = values.get(attr.RETRIEVAL_DOCUMENTS)
     if isinstance(raw, str) and raw:
         return _json_documents(raw)
-    for prefix in _DOCUMENT_PREFIXES:
-        found = _indexed_documents(values, prefix)
-        if found:
-            return found
+    if kind == kinds.RETRIEVAL:
+        return _indexed_documents(values, _DOCUMENT_PREFIXES[0])
+    if kind == kinds.RERANK:
+        return _indexed_documents(values, _DOCUMENT_PREFIXES[1]) or _indexed_documents(
+            values, _DOCUMENT_PREFIXES[2]
+        )
     return ()
 
 

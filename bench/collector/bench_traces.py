@@ -1,0 +1,95 @@
+"""Collector throughput on agent/RAG traces: LLM calls/s when every call comes with four
+more spans (HTTP handler, embedding, search tool, reranker), beside raw consume and
+beside the same calls sent alone.
+
+    python -m bench.collector.bench_traces                 # 20,000 calls
+    python -m bench.collector.bench_traces --calls 100000
+
+One broker, two topics of 3 partitions filled with the same LLM calls: alone (one span per
+message, as ``bench_throughput``) and inside a five-span trace. On each it measures a plain
+kafka-python consumer (the ceiling) and the collector's receiver -> pipeline (default
+detectors, whole-trace storage at the default settings) -> chDB, as ``watchkeeper collect``
+runs it. The figure that matters is LLM calls/s per process with traces, and its ratio to
+raw consume of the same messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.collector.bench_throughput import PARTITIONS, pipeline_consume, raw_consume
+from bench.collector.trace_messages import SPANS_PER_CALL, trace_message
+from tests.support.otlp_messages import message
+
+Message = Callable[[int, str], tuple[bytes, bytes]]
+
+
+def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> None:
+    """Send ``calls`` messages made by ``make``."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=512 * 1024
+    )
+    for i in range(calls):
+        key, value = make(i, run)
+        producer.send(topic, key=key, value=value)
+    producer.flush(timeout=300)
+    producer.close()
+
+
+def measure(bootstrap: str, calls: int) -> dict[str, dict[str, float]]:
+    """Raw consume and the collector's rate, for calls alone and calls in traces."""
+    from tests.support.kafka_broker import create_topic
+
+    out: dict[str, dict[str, float]] = {}
+    for label, make in (("alone", message), ("traces", trace_message)):
+        run = uuid.uuid4().hex[:8]
+        topic = f"bench_{label}_{run}"
+        create_topic(bootstrap, topic, partitions=PARTITIONS)
+        print(f"producing {calls} {label} ...", file=sys.stderr, flush=True)
+        produce(bootstrap, topic, calls, run, make)
+        print(f"raw consume {label} ...", file=sys.stderr, flush=True)
+        raw = raw_consume(bootstrap, topic, calls)
+        print(f"collector {label} ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
+            ours = pipeline_consume(bootstrap, topic, calls, Path(tmp))
+        out[label] = {"raw": raw, **ours}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    args = parser.parse_args(argv)
+    if args.bootstrap:
+        result = measure(args.bootstrap, args.calls)
+    else:
+        from tests.support.kafka_broker import KafkaBroker
+
+        with KafkaBroker() as broker:
+            result = measure(broker.bootstrap, args.calls)
+    print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions")
+    print("| messages | raw consume, msg/s | collector, LLM calls/s | vs raw | CPU µs per call |")
+    print("|---|---|---|---|---|")
+    for label, text in (
+        ("alone", "1 span per call"),
+        ("traces", f"{SPANS_PER_CALL} spans per call"),
+    ):
+        r = result[label]
+        print(
+            f"| {text} | {r['raw']:,.0f} | {r['rate']:,.0f} | {r['rate'] / r['raw']:.2f} | "
+            f"{r['cpu_us_per_call']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

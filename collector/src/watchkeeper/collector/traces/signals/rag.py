@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 from watchkeeper.collector.traces.signals import steps
-from watchkeeper.collector.traces.signals.relevance import disagreement, relevance, used
+from watchkeeper.collector.traces.signals.relevance import disagreement, relevances, used
 
 
 def rag_signals(trace: Trace) -> dict[str, float]:
@@ -39,15 +39,17 @@ def rag_signals(trace: Trace) -> dict[str, float]:
     scores = [score for span in retrievals for _, score in span.documents if score is not None]
     if scores:
         found["retrieval_top_score"] = max(scores)
-    relevances = [r for r in (relevance(asked, p) for p in passages) if r is not None]
-    if relevances:
-        found["context_relevance"] = statistics.fmean(relevances)
     rerankers = [s for s in steps.of_kind(trace, kinds.RERANK) if not s.is_error]
+    reranked = [text for span in rerankers for text in _texts(span)]
+    relevant = relevances(asked, [*passages, *reranked])
+    retrieved = [r for r in (relevant[p] for p in passages) if r is not None]
+    if retrieved:
+        found["context_relevance"] = statistics.fmean(retrieved)
     given = _texts(rerankers[-1]) if rerankers else passages
     utilisation = _utilisation(steps.answer(trace), given)
     if utilisation is not None:
         found["context_utilisation"] = utilisation
-    disagreements = [d for d in (_disagreement(asked, s) for s in rerankers) if d is not None]
+    disagreements = [d for d in (_disagreement(relevant, s) for s in rerankers) if d is not None]
     if disagreements:
         found["rerank_disagreement"] = statistics.fmean(disagreements)
     return found
@@ -67,10 +69,10 @@ def _utilisation(answer: str, passages: Sequence[str]) -> float | None:
     return sum(bool(v) for v in verdicts) / len(verdicts)
 
 
-def _disagreement(asked: str, reranker: TraceSpan) -> float | None:
+def _disagreement(relevant: dict[str, float | None], reranker: TraceSpan) -> float | None:
     """The reranker's order against relevance to the question."""
-    relevances = [relevance(asked, text) for text in _texts(reranker)]
-    known = [r for r in relevances if r is not None]
-    if len(known) < len(relevances) or len(known) < 2:
+    ordered = [relevant[text] for text in _texts(reranker)]
+    known = [r for r in ordered if r is not None]
+    if len(known) < len(ordered) or len(known) < 2:
         return None
     return disagreement(known)

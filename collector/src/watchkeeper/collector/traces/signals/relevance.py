@@ -36,10 +36,16 @@ _scorer: LexicalGroundedness | None = None
 def relevance(question: str, passage: str) -> float | None:
     """Share of the question's content words found in the passage; None when the
     question has none."""
-    asked = set(content_words(question))
+    return relevances(question, [passage])[passage]
+
+
+def relevances(question: str, passages: Sequence[str]) -> dict[str, float | None]:
+    """:func:`relevance` of each distinct passage, the question read once."""
+    asked = frozenset(content_words(question))
     if not asked:
-        return None
-    return len(asked & set(content_words(passage))) / len(asked)
+        return dict.fromkeys(passages)
+    size = len(asked)
+    return {p: len(asked.intersection(content_words(p))) / size for p in dict.fromkeys(passages)}
 
 
 def used(answer: str, passage: str) -> bool | None:

@@ -25,13 +25,21 @@ _WRAPPERS: Final = ("parameters", "input_schema")
 def arguments_fit(arguments: str, schema: str) -> bool | None:
     """True when ``arguments`` (JSON text) fit ``schema``; False when they do not or are
     not JSON; None when there is no usable schema to check them against."""
-    validator = _validator(schema) if schema else None
-    if validator is None:
+    if not schema or _validator(schema) is None:
         return None
     try:
         value = json.loads(arguments) if arguments else {}
     except ValueError:
         return False
+    return value_fits(value, schema)
+
+
+def value_fits(value: object, schema: str) -> bool | None:
+    """True when the parsed arguments ``value`` fit ``schema``; None without a usable
+    schema."""
+    validator = _validator(schema) if schema else None
+    if validator is None:
+        return None
     return bool(validator.is_valid(value))
 
 

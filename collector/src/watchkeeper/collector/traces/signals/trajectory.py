@@ -30,7 +30,7 @@ from typing import Final
 from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 from watchkeeper.collector.traces.signals import steps
-from watchkeeper.collector.traces.signals.tool_schema import arguments_fit
+from watchkeeper.collector.traces.signals.tool_schema import value_fits
 
 #: Times the same call (or run of calls) is repeated before it counts as a loop.
 LOOP_REPEATS: Final = 3
@@ -53,12 +53,16 @@ def trajectory_signals(trace: Trace) -> dict[str, float]:
         "ended_after_tool_error": float(_ends_after_tool_error(taken)),
         "answer_after_tool_error": float(answered and _unrecovered_failure(tools)),
     }
+    parsed = [_parsed(tool) for tool in tools]
     if tools:
         found["tool_error_rate"] = len(failed) / len(tools)
-        calls = [_identity(tool) for tool in tools]
+        calls = [
+            (steps.tool_name(tool), canonical)
+            for tool, (_, canonical) in zip(tools, parsed, strict=True)
+        ]
         found["repeated_tool_calls"] = float(len(calls) - len(set(calls)))
         found["tool_loop"] = float(_loops(calls))
-    violation = _schema_violation(tools)
+    violation = _schema_violation(tools, parsed)
     if violation is not None:
         found["schema_violation"] = float(violation)
     used = sum(steps.tokens(span) for span in taken)
@@ -67,14 +71,19 @@ def trajectory_signals(trace: Trace) -> dict[str, float]:
     return found
 
 
-def _identity(tool: TraceSpan) -> tuple[str, str]:
-    """A tool call's name and its arguments in a canonical form (key order aside)."""
+#: A tool call's arguments: parsed (``_UNREADABLE`` when not JSON) and in canonical form.
+Parsed = tuple[object, str]
+_UNREADABLE = object()
+
+
+def _parsed(tool: TraceSpan) -> Parsed:
+    """The call's arguments parsed once, and their canonical form (key order aside)."""
     arguments = steps.tool_arguments(tool)
     try:
-        arguments = json.dumps(json.loads(arguments), sort_keys=True)
+        value = json.loads(arguments) if arguments else {}
     except ValueError:
-        arguments = arguments.strip()
-    return steps.tool_name(tool), arguments
+        return _UNREADABLE, arguments.strip()
+    return value, json.dumps(value, sort_keys=True)
 
 
 def _loops(calls: Sequence[tuple[str, str]]) -> bool:
@@ -95,13 +104,25 @@ def _loops(calls: Sequence[tuple[str, str]]) -> bool:
     return False
 
 
-def _schema_violation(tools: Sequence[TraceSpan]) -> bool | None:
-    """True when some call breaks its tool's schema; None when no tool declares one."""
-    verdicts = [arguments_fit(steps.tool_arguments(t), steps.tool_schema(t)) for t in tools]
+def _schema_violation(tools: Sequence[TraceSpan], parsed: Sequence[Parsed]) -> bool | None:
+    """True when some call breaks its tool's schema (arguments that are not JSON do);
+    None when no tool declares one."""
+    verdicts = [
+        _fits(value, steps.tool_schema(tool))
+        for tool, (value, _) in zip(tools, parsed, strict=True)
+    ]
     checked = [verdict for verdict in verdicts if verdict is not None]
     if not checked:
         return None
     return not all(checked)
+
+
+def _fits(value: object, schema: str) -> bool | None:
+    if not schema:
+        return None
+    if value is _UNREADABLE:
+        return False if value_fits({}, schema) is not None else None
+    return value_fits(value, schema)
 
 
 def _ends_after_tool_error(taken: Sequence[TraceSpan]) -> bool:

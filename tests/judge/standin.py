@@ -164,3 +164,16 @@ def standin_server() -> Iterator[StandIn]:
     finally:
         server.should_exit = True
         thread.join(5)
+
+
+def main() -> None:
+    """``python -m tests.judge.standin PORT``: serve the stand-in until killed (benchmarks
+    run it in its own process, so its work is not counted as the collector's)."""
+    import sys
+
+    standin = StandIn()
+    uvicorn.run(standin.app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+
+
+if __name__ == "__main__":
+    main()

@@ -68,6 +68,7 @@ def test_agreement_api_reports_kappa_confusion_and_calibration(
         {"score": 2, "confidence": 0.25, "passed": 0.0, "n": 2},
         {"score": 5, "confidence": 1.0, "passed": 0.5, "n": 2},
     ]
+    assert helpfulness["calibration"]["ece"] == pytest.approx(0.375)
     assert helpfulness["trend"][0]["kappa"] == pytest.approx(0.5)
     assert by_name["safety"]["kappa"] is None
     assert report["self_preference"]["flagged"] is False

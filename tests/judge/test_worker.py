@@ -4,9 +4,11 @@ chat-completions API (tests/judge/standin.py) over loopback."""
 from __future__ import annotations
 
 import openai
+import pytest
 
 from tests.judge.harness import answers, judge_settings, judged_pipeline, metric
 from tests.judge.standin import StandIn
+from watchkeeper.collector.settings import ConfigError
 from watchkeeper.collector.store.store import Store
 
 RUBRIC = ("factual_accuracy", "helpfulness", "tone", "safety")
@@ -211,3 +213,11 @@ def test_a_restart_mid_backlog_loses_no_call_and_judges_none_twice(
     asked = [r["body"]["messages"][1]["content"] for r in standin.requests]
     for text in texts:
         assert sum(f"<answer>\n{text}\n</answer>" in prompt for prompt in asked) == 1, text
+
+
+def test_a_dimension_not_in_the_rubric_is_a_config_error(store: Store, standin: StandIn) -> None:
+    """judge_dimensions naming something the rubric lacks stops start with one line that
+    names the key and the valid choices."""
+    settings = judge_settings(standin, judge_dimensions="helpfulness,politeness")
+    with pytest.raises(ConfigError, match=r"judge_dimensions names politeness.*choose from"):
+        judged_pipeline(store, settings)

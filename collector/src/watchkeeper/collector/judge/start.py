@@ -24,6 +24,7 @@ from watchkeeper.collector.judge.endpoint import open_endpoint
 from watchkeeper.collector.judge.handoff import HandToJudges
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.panel import judges_panel
+from watchkeeper.collector.judge.prompt import FAITHFULNESS
 from watchkeeper.collector.judge.report import gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
@@ -49,6 +50,17 @@ def check_keys(settings: Settings, environ: Mapping[str, str] | None = None) -> 
             )
 
 
+def check_dimensions(name: str, config: JudgeConfig, rubric: Mapping[str, object]) -> None:
+    """Raise :class:`ConfigError` for a dimension neither in the rubric nor faithfulness."""
+    unknown = [d for d in config.dimensions if d not in rubric and d != FAITHFULNESS]
+    if unknown:
+        key = "judge_dimensions" if name == "default" else f"judges.{name}.dimensions"
+        raise ConfigError(
+            f"judge {name!r}: {key} names {', '.join(unknown)}, not in the review rubric; "
+            f"choose from {', '.join([*rubric, FAITHFULNESS])}"
+        )
+
+
 def build_judges(
     settings: Settings,
     store: Store,
@@ -65,6 +77,7 @@ def build_judges(
     prices = settings.pipeline.model_prices
     judges = []
     for name, config in configured.items():
+        check_dimensions(name, config, settings.review_rubric)
         try:
             endpoint = open_endpoint(config, env)
         except (ImportError, TypeError) as exc:

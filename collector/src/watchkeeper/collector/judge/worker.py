@@ -203,6 +203,11 @@ class JudgeWorkers:
         for judge in self.judges.values():
             judge.endpoint.close()
 
+    def idle(self) -> bool:
+        """Whether no call is queued or being judged."""
+        with self._pending_lock:
+            return not self._pending
+
     def wait_done(self, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` calls are done in all (tests, ``watchkeeper replay``)."""
         with self._done_changed:

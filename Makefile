@@ -128,6 +128,12 @@ bench-ui: $(TEST_STAMP)
 bench-alerting: $(TEST_STAMP) debian-tools
 	$(BIN)/python -m bench.alerting.time_to_page $(ARGS)
 
+# LLM judges (docs/benchmarks.md: LLM judges): ingestion with a judge against without in one
+# run, and requests/tokens per 1,000 calls per sampling setting. About 10 minutes.
+.PHONY: bench-judge
+bench-judge: $(TEST_STAMP)
+	$(BIN)/python -m bench.judge.judge_cost $(ARGS)
+
 # Quality of the per-call signals on the development sets (docs/benchmarks.md: Quality
 # signals): each bench/quality/<part>.py in turn; ARGS="prompt_injection" runs one part.
 .PHONY: bench-quality

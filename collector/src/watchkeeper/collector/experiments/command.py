@@ -71,6 +71,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--target-url", metavar="BASE_URL", help="an OpenAI-compatible API base")
     parser.add_argument("--model", help="model name for --target-url")
     parser.add_argument(
+        "--system-prompt",
+        type=Path,
+        metavar="FILE",
+        help="a system message sent before each input to --target-url (e.g. the app's own)",
+    )
+    parser.add_argument(
         "--api-key-env",
         default="OPENAI_API_KEY",
         metavar="NAME",

@@ -13,7 +13,12 @@ from watchkeeper.collector.experiments.judging import Judge, load_judge
 from watchkeeper.collector.experiments.report import print_comparison, print_means, print_worst
 from watchkeeper.collector.experiments.results import CaseResult, read_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
-from watchkeeper.collector.experiments.targets import Target, openai_target, python_target
+from watchkeeper.collector.experiments.targets import (
+    Target,
+    TargetError,
+    openai_target,
+    python_target,
+)
 
 #: Where results go without ``-o`` (under the working directory).
 RESULTS_DIR = Path(".watchkeeper") / "experiments"
@@ -69,8 +74,18 @@ def build_target(args: argparse.Namespace) -> Target:
         return python_target(args.target)
     if not args.model:
         raise ValueError("--target-url needs --model")
+    system_prompt = ""
+    if args.system_prompt:
+        try:
+            system_prompt = args.system_prompt.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TargetError(f"cannot read {args.system_prompt}: {exc.strerror or exc}") from None
     return openai_target(
-        args.target_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout
+        args.target_url,
+        args.model,
+        api_key_env=args.api_key_env,
+        timeout_s=args.timeout,
+        system_prompt=system_prompt,
     )
 
 

@@ -10,6 +10,7 @@ a Python function from outside).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import inspect
 import json
@@ -74,14 +75,24 @@ def python_target(spec: str) -> Target:
 
 
 def openai_target(
-    base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 60.0
+    base_url: str,
+    model: str,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    timeout_s: float = 60.0,
+    system_prompt: str = "",
 ) -> Target:
-    """The target that asks an OpenAI-compatible ``/chat/completions`` endpoint."""
+    """The target that asks an OpenAI-compatible ``/chat/completions`` endpoint (with
+    ``system_prompt`` as a system message before each case's input, when given)."""
     url = base_url.rstrip("/") + "/chat/completions"
     key = os.environ.get(api_key_env, "")
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    identity = f"openai:{base_url.rstrip('/')}#{model}"
+    if system_prompt:
+        identity += "#system:" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]
 
     def ask(text: str) -> str:
-        body = {"model": model, "messages": [{"role": "user", "content": text}]}
+        body = {"model": model, "messages": [*system, {"role": "user", "content": text}]}
         request = urllib.request.Request(
             url,
             data=json.dumps(body).encode("utf-8"),
@@ -98,7 +109,7 @@ def openai_target(
             raise TypeError(f"the endpoint answered with {type(content).__name__} content")
         return content
 
-    return Target(identity=f"openai:{base_url.rstrip('/')}#{model}", function=ask)
+    return Target(identity=identity, function=ask)
 
 
 def call_target(function: TargetFunction, text: str, timeout_s: float) -> Outcome:

@@ -21,6 +21,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     prom_query,
     with_panels,
 )
+from watchkeeper.collector.judge.grafana import judge_panels
 
 NS = 'namespace=~"$namespace"'
 QUEUE = 'queue=~"${queue:regex}"'
@@ -30,7 +31,8 @@ LABELS_FILTER = "$__timeFilter(LabelledAt) AND Queue IN (${queue:sqlstring})"
 def build_review(options: DashboardOptions) -> dash.Dashboard:
     """Queue depth and flow (Prometheus), pass rates, agreement and comments (ClickHouse)."""
     board = _new_board(options)
-    return with_panels(board, _flow_panels() + _verdict_panels() + _item_panels())
+    judges = judge_panels(first_id=8)  # ids 1-7 are this module's
+    return with_panels(board, _flow_panels() + _verdict_panels() + judges + _item_panels())
 
 
 def _new_board(options: DashboardOptions) -> dash.Dashboard:

@@ -3,14 +3,21 @@ versions API, over an app built as the runtime builds it."""
 
 from __future__ import annotations
 
+import io
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from tests.experiments.test_versions_api import _calls
+from watchkeeper.collector.experiments.cases import read_evalset
+from watchkeeper.collector.experiments.runner import RunOptions, run_cases
+from watchkeeper.collector.experiments.targets import python_target
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.review.auth import SESSION_COOKIE
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
+from watchkeeper.collector.store.experiments import save_run
 from watchkeeper.collector.store.store import Store
 from watchkeeper.collector.versions.install import install_versions
 from watchkeeper.collector.versions.watch import regressions
@@ -54,3 +61,37 @@ def test_identical_versions_and_old_traffic_raise_nothing(store: Store) -> None:
     assert found[("support", "prompt", FAITHFULNESS)] == 0.0
     assert ("support", "model", FAITHFULNESS) not in found  # one model only
     assert regressions(store, now_ns=time.time_ns() + 3 * 86_400 * 10**9) == {}
+
+
+def test_versions_and_experiments_pages(store: Store, evalset: Path, tmp_path: Path) -> None:
+    """The versions page lists the route's models and shows the verdict with the worst
+    candidate calls linked to their traces; the runs page lists stored runs; without a
+    session both ask to log in."""
+    pipeline = Pipeline(store)
+    pipeline.process_calls(_recent(_calls(0.5)), "test")
+    results = run_cases(
+        read_evalset(evalset).cases,
+        python_target("tests.experiments.stand_in:answer"),
+        tmp_path / "r.jsonl",
+        RunOptions(),
+        io.StringIO(),
+    ).results
+    save_run(store, "experiment", "cases.jsonl", results)
+    app = build_app(pipeline)
+    install_versions(app, pipeline)
+    token = TokenRegistry(store).create("vic", "viewer")[0]
+    with TestClient(app) as client:
+        assert client.get("/ui/versions").status_code == 401
+        client.cookies.set(SESSION_COOKIE, token)
+        page = client.get("/ui/versions", params={"route": "support"}).text
+        empty = client.get("/ui/versions").text
+        bad = client.get("/ui/versions", params={"route": "support", "baseline": "x",
+                                                 "candidate": "x"}).text  # fmt: skip
+        runs_page = client.get("/ui/experiments").text
+    assert "<td>model-a</td><td>200</td>" in page
+    assert "model-b against model-a: regressed</h2>" in page
+    assert page.count("<li><a href='/ui/traces/") == 10
+    assert "id='compare-form'" in empty
+    assert "baseline and candidate must differ" in bad
+    assert "python:tests.experiments.stand_in:answer" in runs_page
+    assert "<td>20</td><td>0</td>" in runs_page

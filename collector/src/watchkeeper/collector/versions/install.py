@@ -7,14 +7,18 @@ from fastapi import FastAPI
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import TokenRegistry
-from watchkeeper.collector.versions.api import versions_router
+from watchkeeper.collector.versions.api import VersionsContext, versions_router
+from watchkeeper.collector.versions.ui import versions_ui_router
 from watchkeeper.collector.versions.watch import regressions
 
 
 def install_versions(app: FastAPI, pipeline: Pipeline) -> None:
-    """Serve ``/api/versions`` on ``app`` (built by ``server.build_app``, whose token
-    registry the routes share) and compute ``watchkeeper_version_regressed`` at scrape."""
+    """Serve ``/api/versions`` and the pages ``/ui/versions`` and ``/ui/experiments`` on
+    ``app`` (built by ``server.build_app``, whose token registry the routes share) and
+    compute ``watchkeeper_version_regressed`` at scrape."""
     registry: TokenRegistry = app.state.tokens
-    app.include_router(versions_router(pipeline.store, Auth(registry, pipeline.metrics)))
+    auth = Auth(registry, pipeline.metrics)
+    app.include_router(versions_router(pipeline.store, auth))
+    app.include_router(versions_ui_router(VersionsContext(pipeline.store, auth)))
     store = pipeline.store
     pipeline.metrics.versions.read = lambda: regressions(store)

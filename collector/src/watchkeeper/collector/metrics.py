@@ -38,8 +38,20 @@ class PipelineMetrics:
         )
         self.spans_skipped = Counter(
             "watchkeeper_spans_skipped_total",
-            "Spans received that are not LLM calls (other instrumentation), not stored.",
+            "Spans received that are not LLM calls (tools, other instrumentation); they are "
+            "kept as trace spans.",
             ["source"],
+            registry=r,
+        )
+        self.trace_spans = Counter(
+            "watchkeeper_trace_spans_stored_total",
+            "Spans stored in the spans table (whole traces, LLM calls included), by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.trace_spans_over_limit = Counter(
+            "watchkeeper_trace_spans_over_limit_total",
+            "Spans of sampled traces not stored because their trace had max_spans_per_trace.",
             registry=r,
         )
         self.dead_letters = Counter(

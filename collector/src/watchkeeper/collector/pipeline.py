@@ -162,7 +162,7 @@ class Pipeline:
             self._detect,
             Route(self.router),
             Sample(self.reservoir, self.body_sampling, self.router),
-            KeepTraces(self.traces),
+            KeepTraces(self.traces, self.metrics),
             # Trajectory, RAG and conversation signals on the traces a batch completes.
             *((trace_signals,) if trace_signals is not None else ()),
         )
@@ -300,6 +300,9 @@ class Pipeline:
             m.detector_alarms.labels(alarm["Detector"], alarm.get("severity", "page")).inc()
         if batch.feedback:
             m.feedback.inc(len(batch.feedback))
+        kinds: Counter[str] = Counter(span.kind for span in batch.spans)
+        for kind, n in kinds.items():
+            m.trace_spans.labels(kind).inc(n)
         queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)
         for queue, n in queues.items():
             m.review_enqueued.labels(queue).inc(n)
@@ -447,13 +450,17 @@ class KeepTraces:
     """Calls and other spans -> the ``spans`` rows: one sampling decision per trace, a
     bound on spans per trace, texts where the body-sampling rules keep them."""
 
-    def __init__(self, keeper: TraceKeeper) -> None:
+    def __init__(self, keeper: TraceKeeper, metrics: PipelineMetrics) -> None:
         self.keeper = keeper
+        self.metrics = metrics
 
     def __call__(self, prepared: PreparedBatch) -> None:
         rows = prepared.batch
         with_body = {body[0].span_id for body in rows.bodies}
+        over = self.keeper.over_limit
         rows.spans = self.keeper.keep(prepared.calls, prepared.spans, with_body)
+        if self.keeper.over_limit > over:
+            self.metrics.trace_spans_over_limit.inc(self.keeper.over_limit - over)
 
 
 class Write:

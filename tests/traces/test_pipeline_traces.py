@@ -116,3 +116,10 @@ def test_trace_sampling_and_span_bound(store: Store, decoder: str) -> None:
     pipeline.process([Payload(payload(other[4:]), "test")])
     assert len(read_trace(store, other_id)) == 3
     assert keeper.over_limit == len(other) - 3
+    registry = pipeline.metrics.registry
+    assert registry.get_sample_value("watchkeeper_trace_spans_over_limit_total") == len(other) - 3
+    stored = sum(
+        registry.get_sample_value("watchkeeper_trace_spans_stored_total", {"kind": kind}) or 0
+        for kind in ("agent", "llm", "tool", "retrieval", "rerank", "chain", "other")
+    )
+    assert stored == 3

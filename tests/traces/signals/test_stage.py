@@ -64,9 +64,8 @@ def test_a_trace_split_across_batches_is_scored_once_its_root_arrives() -> None:
 
 
 def test_a_trace_whose_root_never_comes_is_scored_partial_after_the_timeout() -> None:
-    """Without a root the trace waits; past the timeout it is scored as partial (its
-    scores stored while its top span is in the batch); a late span is counted, not
-    scored again."""
+    """Without a root the trace waits; past the timeout it is scored as partial, its
+    scores stored on its top span; a late span is counted, not scored again."""
     clock = Clock()
     stage = TraceSignalStage(traces=OpenTraces(timeout_s=60.0, clock=clock))
     trace = agent_trace(random.Random(2), "failing_tool")
@@ -77,7 +76,7 @@ def test_a_trace_whose_root_never_comes_is_scored_partial_after_the_timeout() ->
     late = Batch(children[1:])
     stage(late)
     assert stage.traces.partial == 1
-    assert not late.batch.scores  # its top span came in the earlier batch
+    assert _row(late, "s0")["trajectory.tool_error"] == 1.0  # the top span: no LLM call
     stage(Batch([s for s in trace.spans if not s.parent_span_id]))
     assert stage.traces.late_spans == 1
 
@@ -137,3 +136,43 @@ def test_session_turns_and_their_end() -> None:
     assert [e.session_id for e in ended] == ["chat-1"]
     assert ended[0].signals["turns"] == 3.0
     assert ended[0].trace_id == turns[-1].trace_id
+
+
+def test_a_grace_period_waits_for_children_exported_after_their_root() -> None:
+    """With grace_s, a child arriving in the batch after its root's is still part of the
+    trace: the trace completes at the first batch past the grace period."""
+    clock = Clock()
+    stage = TraceSignalStage(traces=OpenTraces(grace_s=5.0, clock=clock))
+    trace = agent_trace(random.Random(6), "looping_tool")
+    root = [s for s in trace.spans if not s.parent_span_id]
+    children = [s for s in trace.spans if s.parent_span_id]
+    first, second, third = Batch(root), Batch(children), Batch([])
+    stage(first)
+    clock.now = 1.0
+    stage(second)
+    clock.now = 6.0
+    stage(third)
+    assert not first.batch.scores
+    assert not second.batch.scores
+    # The root is no LLM call (no row of detector scores to replace): its row is stored.
+    assert _row(third, "root")["trajectory.tool_loop"] == 1.0
+    assert stage.scored == 1
+    assert [a for b in (first, second, third) for a in b.batch.alarms] == []
+    assert stage.traces.held == 0
+
+
+def test_an_earlier_batchs_llm_call_keeps_its_detector_scores() -> None:
+    """A trace completed after its top span's batch, when that span is an LLM call,
+    raises its alarms but writes no row over the call's detector scores."""
+    clock = Clock()
+    stage = TraceSignalStage(traces=OpenTraces(grace_s=5.0, clock=clock))
+    trace = agent_trace(random.Random(7))
+    root = next(s for s in trace.spans if not s.parent_span_id)
+    call = CallRecord(trace.trace_id, "root", root.start_ns, 1, service_name="support")
+    first = Batch([s for s in trace.spans if s.parent_span_id], calls=[call])
+    stage(first)
+    clock.now = 6.0
+    later = Batch([])
+    stage(later)
+    assert stage.scored == 1
+    assert not later.batch.scores

@@ -2,7 +2,10 @@
 
 A trace is complete when its root arrives: a process exports a span when it ends, and
 the root ends last, so its children have been exported by then (in the same batch,
-usually, or an earlier one). A trace whose root never comes is completed as *partial*
+usually, or an earlier one). Where one process exports through two exporters (an
+instrumentation's and the SDK's, each with its own batching) a child may come after its
+root: ``grace_s`` then holds a rooted trace until the first batch that many seconds
+after its root came. A trace whose root never comes is completed as *partial*
 after ``timeout_s``, or when the bound on spans held pushes it out (oldest first). Spans
 of a trace completed already (a late child from another process) are counted and left
 out of its signals, which were computed once.
@@ -30,6 +33,7 @@ class OpenTraces:
     """Spans by trace id until their trace completes (not thread-safe)."""
 
     timeout_s: float = 60.0
+    grace_s: float = 0.0
     max_spans: int = 20_000
     max_text_chars: int = 2_000
     clock: Callable[[], float] = time.monotonic
@@ -40,6 +44,8 @@ class OpenTraces:
     _open: OrderedDict[str, tuple[float, list[TraceSpan]]] = field(default_factory=OrderedDict)
     _held: int = 0
     _completed: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    #: rooted traces waiting out ``grace_s``: trace id -> when the root came
+    _rooted: OrderedDict[str, float] = field(default_factory=OrderedDict)
 
     @property
     def held(self) -> int:
@@ -50,7 +56,7 @@ class OpenTraces:
         """Take a batch's spans; the traces they complete (and those timed out or pushed
         out by the bound), each assembled."""
         now = self.clock()
-        rooted: dict[str, None] = {}
+        rooted = self._rooted
         for span in spans:
             if span.trace_id in self._completed:
                 self.late_spans += 1
@@ -60,9 +66,16 @@ class OpenTraces:
                 entry = self._open[span.trace_id] = (now, [])
             entry[1].append(self._trimmed(span))
             self._held += 1
-            if not span.parent_span_id:
-                rooted[span.trace_id] = None
-        done = [self._complete(trace_id) for trace_id in rooted]
+            if not span.parent_span_id and span.trace_id not in rooted:
+                rooted[span.trace_id] = now
+        done = []
+        while rooted:
+            trace_id, came = next(iter(rooted.items()))
+            if now - came < self.grace_s:
+                break
+            del rooted[trace_id]
+            if trace_id in self._open:
+                done.append(self._complete(trace_id))
         return done + self._expired(now)
 
     def _expired(self, now: float) -> list[Trace]:
@@ -76,6 +89,7 @@ class OpenTraces:
         return done
 
     def _complete(self, trace_id: str) -> Trace:
+        self._rooted.pop(trace_id, None)
         _, spans = self._open.pop(trace_id)
         self._held -= len(spans)
         self._completed[trace_id] = None

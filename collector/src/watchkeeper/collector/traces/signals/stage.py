@@ -9,14 +9,16 @@ for a turn of a session), the values go to :class:`.watch.SignalWatch` under the
 LLM call of this batch), and an alarm on that span for each change found. Sessions that
 are over give their per-session signals; their alarms go on the last turn's top span.
 
-A partial trace (its root never came) is scored too; its scores are stored only when its
-top span is in this batch (an earlier batch's row is not rewritten), its alarms always.
+A trace completed after its top span's batch (a partial one, or one held by a grace
+period) has its scores stored unless that span was an LLM call of an earlier batch,
+whose stored row of detector scores would be replaced; its alarms are raised always.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +34,9 @@ from watchkeeper.collector.traces.signals.open_traces import OpenTraces
 from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
+
+#: LLM call span ids remembered (a trace's calls come within its timeout).
+_CALLS_REMEMBERED = 200_000
 
 
 class BatchInFlight(Protocol):
@@ -61,12 +66,18 @@ class TraceSignalStage:
     sessions: SessionTracker = field(default_factory=SessionTracker)
     #: traces scored so far
     scored: int = 0
+    #: span ids of recent LLM calls: their call_scores rows are not rewritten later
+    _calls_seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def __call__(self, prepared: BatchInFlight) -> None:
         """Score the traces this batch completes; add their rows to the batch's."""
         calls = {call.span_id: call for call in prepared.calls}
         spans = _batch_spans(prepared.calls, prepared.spans)
         here = {span.span_id for span in spans}
+        seen = self._calls_seen
+        seen.update(dict.fromkeys(calls))
+        while len(seen) > _CALLS_REMEMBERED:
+            seen.popitem(last=False)
         out = _Scored()
         for trace in self.traces.add(spans):
             self._score(trace, calls, here, out)
@@ -89,7 +100,7 @@ class TraceSignalStage:
         self.scored += 1
         key = steps.key(trace)
         record = calls.get(top.span_id) or _record(top, key)
-        if top.span_id in here:
+        if top.span_id in here or top.span_id not in self._calls_seen:
             out.records.append(record)
             out.values.append(values)
         out.alarms.extend(_alarm(a, record) for a in self.watch.update(key, values))

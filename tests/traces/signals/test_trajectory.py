@@ -114,3 +114,27 @@ def test_a_partial_trace_is_scored_from_what_arrived() -> None:
     found = trace_signals(partial)
     assert found["trajectory.tool_error"] == 1.0
     assert found["trajectory.answer_after_tool_error"] == 1.0  # the LLM call's answer
+
+
+def test_a_schema_from_the_tools_the_model_was_offered() -> None:
+    """A tool span without a schema is checked against the definition its LLM call was
+    given (OpenInference's llm.tools, OpenAI-style; the GenAI conventions' list)."""
+    offered = json.dumps(
+        {
+            "type": "function",
+            "function": {"name": "get_order", "parameters": json.loads(ORDER_SCHEMA)},
+        }
+    )
+    for attributes in (
+        {"llm.tools.0.tool.json_schema": offered},
+        {"gen_ai.tool.definitions": json.dumps([json.loads(offered)])},
+    ):
+        verdicts = []
+        for arguments in ('{"order_id": 5}', '{"order_id": "five"}'):
+            builder = TraceBuilder("t7")
+            builder.add("chat model", "llm", input_text="q", output_text="", attributes=attributes)
+            builder.add(
+                "get_order", "tool", input_text=arguments, attributes={"tool.name": "get_order"}
+            )
+            verdicts.append(trajectory_signals(builder.finish("q", "a"))["schema_violation"])
+        assert verdicts == [0.0, 1.0]

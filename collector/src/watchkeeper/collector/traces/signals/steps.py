@@ -8,6 +8,7 @@ chain or an LLM call, else the last LLM call's).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Final
@@ -23,6 +24,8 @@ TOOL_NAME_KEYS: Final = ("gen_ai.tool.name", "tool.name")
 TOOL_ARGUMENTS_KEY: Final = "gen_ai.tool.call.arguments"
 #: A tool's declared argument schema: OpenInference's key, then the ``@observe`` one.
 TOOL_SCHEMA_KEYS: Final = ("tool.parameters", "tool.json_schema", "gen_ai.tool.parameters")
+#: The tools an LLM call was offered, in the GenAI conventions (a JSON list).
+TOOL_DEFINITIONS_KEY: Final = "gen_ai.tool.definitions"
 #: Input and output tokens: the GenAI conventions' keys, else OpenInference's.
 _TOKEN_KEYS: Final = (
     ("gen_ai.usage.input_tokens", "llm.token_count.prompt"),
@@ -111,6 +114,41 @@ def tool_schema(span: TraceSpan) -> str:
         if found:
             return found
     return ""
+
+
+def declared_tools(trace: Trace) -> dict[str, str]:
+    """Tool name -> argument schema (JSON text) from the tool definitions the trace's LLM
+    calls were given: OpenInference's ``llm.tools.<i>.tool.json_schema`` and the GenAI
+    conventions' ``gen_ai.tool.definitions`` (a JSON list), OpenAI-style or bare."""
+    found: dict[str, str] = {}
+    for span in of_kind(trace, kinds.LLM):
+        for name, value in span.attributes.items():
+            if name.startswith("llm.tools.") and name.endswith(".tool.json_schema"):
+                _declare(found, value)
+        definitions = span.attributes.get(TOOL_DEFINITIONS_KEY)
+        if definitions:
+            try:
+                listed = json.loads(definitions)
+            except ValueError:
+                continue
+            for definition in listed if isinstance(listed, list) else ():
+                _declare(found, json.dumps(definition))
+    return found
+
+
+def _declare(found: dict[str, str], text: str) -> None:
+    """Record one tool definition (JSON text) under its name."""
+    try:
+        definition = json.loads(text)
+    except ValueError:
+        return
+    if not isinstance(definition, dict):
+        return
+    inner = definition.get("function")
+    named = inner if isinstance(inner, dict) else definition
+    name = named.get("name")
+    if isinstance(name, str) and name:
+        found.setdefault(name, text)
 
 
 def tokens(span: TraceSpan) -> int:

@@ -6,7 +6,9 @@ trajectory). Every value is a number per trace; events are 0 or 1:
 - ``tool_error`` (event): some tool call failed;
 - ``tool_error_rate``: the share of the trace's tool calls that failed;
 - ``schema_violation`` (event): some tool call's arguments do not fit the tool's declared
-  JSON schema (only for traces where some tool declares one);
+  JSON schema: the tool span's own (``tool.parameters``), else the definition the trace's
+  LLM calls were given (``llm.tools.<i>.tool.json_schema``, ``gen_ai.tool.definitions``);
+  only for traces where some tool declares one;
 - ``repeated_tool_calls``: tool calls identical (same tool, same arguments) to an earlier
   one of the trace;
 - ``tool_loop`` (event): the same call made :data:`LOOP_REPEATS` times or more, or a
@@ -62,7 +64,7 @@ def trajectory_signals(trace: Trace) -> dict[str, float]:
         ]
         found["repeated_tool_calls"] = float(len(calls) - len(set(calls)))
         found["tool_loop"] = float(_loops(calls))
-    violation = _schema_violation(tools, parsed)
+    violation = _schema_violation(tools, parsed, steps.declared_tools(trace) if tools else {})
     if violation is not None:
         found["schema_violation"] = float(violation)
     used = sum(steps.tokens(span) for span in taken)
@@ -104,11 +106,14 @@ def _loops(calls: Sequence[tuple[str, str]]) -> bool:
     return False
 
 
-def _schema_violation(tools: Sequence[TraceSpan], parsed: Sequence[Parsed]) -> bool | None:
+def _schema_violation(
+    tools: Sequence[TraceSpan], parsed: Sequence[Parsed], declared: dict[str, str]
+) -> bool | None:
     """True when some call breaks its tool's schema (arguments that are not JSON do);
-    None when no tool declares one."""
+    None when no tool declares one. A tool span's own schema wins over the definition
+    the model was given."""
     verdicts = [
-        _fits(value, steps.tool_schema(tool))
+        _fits(value, steps.tool_schema(tool) or declared.get(steps.tool_name(tool), ""))
         for tool, (value, _) in zip(tools, parsed, strict=True)
     ]
     checked = [verdict for verdict in verdicts if verdict is not None]

@@ -238,7 +238,7 @@ class JudgeWorkers:
         """Judge one call and store the outcome; returns the scores written."""
         content = task.text.content_hash()
         cached = self.store.cached(judge.name, PROMPT_VERSION, [content])
-        if self.store.judged_spans(judge.name, [task.span_id]):
+        if self.store.judged(judge.name, task.span_id):
             # Judged before (a replayed batch): its scores stand, nothing is written again.
             return {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
         prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
@@ -288,7 +288,7 @@ class JudgeWorkers:
             f"judge.{judge.name}.{dimension}": float(score)
             for dimension, (score, _, _) in verdicts.items()
         }
-        self.store.add_scores([task.span_row()], {task.span_id: scores})
+        self.store.add_scores(task.span_row(), scores)
         self.store.write_verdicts(rows)
         if self.observe is not None:
             self.observe({key: np.array([value]) for key, value in scores.items()})

@@ -19,17 +19,19 @@ WHERE Judge = {judge:String} AND PromptVersion = {version:String}
   AND has(splitByChar(',', {hashes:String}), ContentHash)
 """
 
-JUDGED_SPANS: Final = """
-SELECT DISTINCT SpanId FROM {db}.judge_verdicts
-WHERE Judge = {judge:String} AND has(splitByChar(',', {span_ids:String}), SpanId)
+#: Point lookups by the tables' sorting keys: judges run beside ingestion and share its
+#: store, so each of their reads must stay small however large the tables grow.
+JUDGED_SPAN: Final = """
+SELECT SpanId FROM {db}.judge_verdicts
+WHERE Judge = {judge:String} AND SpanId = {span_id:String}
+LIMIT 1
 """
 
-SCORE_ROWS: Final = """
+SCORE_ROW: Final = """
 SELECT Timestamp, TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores
 FROM {db}.call_scores FINAL
-WHERE Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64})
-  AND Timestamp <= fromUnixTimestamp64Nano({to_ns:Int64})
-  AND has(splitByChar(',', {span_ids:String}), SpanId)
+WHERE ServiceName = {service:String} AND Route = {route:String} AND SpanId = {span_id:String}
+  AND Timestamp = fromUnixTimestamp64Nano({at_ns:Int64})
 """
 
 #: Stored calls with texts since a time, which queues they were routed to and which
@@ -89,52 +91,37 @@ class JudgeStore:
             for r in rows
         }
 
-    def judged_spans(self, judge: str, span_ids: Sequence[str]) -> set[str]:
-        """Which of ``span_ids`` this judge has verdicts on."""
-        if not span_ids:
-            return set()
-        rows = self.store.select(JUDGED_SPANS, judge=judge, span_ids=",".join(span_ids))
-        return {str(r["SpanId"]) for r in rows}
+    def judged(self, judge: str, span_id: str) -> bool:
+        """Whether this judge has verdicts on the call."""
+        return bool(self.store.select(JUDGED_SPAN, judge=judge, span_id=span_id))
 
     def write_verdicts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``judge_verdicts`` rows."""
         self.store.backend.insert_rows(f"{self.store.database}.judge_verdicts", rows)
 
-    def add_scores(
-        self, calls: Sequence[Mapping[str, Any]], scores: Mapping[str, dict[str, float]]
-    ) -> None:
-        """Add judge scores (span id -> {"judge.<name>.<dimension>": value}) to the calls'
-        ``call_scores`` rows; ``calls`` are rows with the span columns (TraceId, SpanId,
-        TimestampNs, ServiceName, Route, Model, DetectorKey), for calls with no row yet."""
-        if not calls:
-            return
-        times = [int(c["TimestampNs"]) for c in calls]
-        stored = {
-            str(row["SpanId"]): row
-            for row in self.store.select(
-                SCORE_ROWS,
-                from_ns=min(times),
-                to_ns=max(times),
-                span_ids=",".join(str(c["SpanId"]) for c in calls),
-            )
-        }
-        rows = []
-        for call in calls:
-            span_id = str(call["SpanId"])
-            row = stored.get(span_id)
-            if row is None:
-                row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
-                row |= {
-                    "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
-                    "DetectorKey": call["DetectorKey"],
-                    "Scores": {},
-                    "JudgeMerged": 0,
-                }
-            else:
-                row = {**row, "JudgeMerged": 1}
-            row["Scores"] = {**row["Scores"], **scores.get(span_id, {})}
-            rows.append(row)
-        self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+    def add_scores(self, call: Mapping[str, Any], scores: Mapping[str, float]) -> None:
+        """Add judge scores (``{"judge.<name>.<dimension>": value}``) to the call's
+        ``call_scores`` row; ``call`` has the span columns (TraceId, SpanId, TimestampNs,
+        ServiceName, Route, Model, DetectorKey), for a call with no row yet."""
+        found = self.store.select(
+            SCORE_ROW,
+            service=call["ServiceName"],
+            route=call["Route"],
+            span_id=call["SpanId"],
+            at_ns=int(call["TimestampNs"]),
+        )
+        if found:
+            row = {**found[0], "JudgeMerged": 1}
+        else:
+            row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
+            row |= {
+                "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
+                "DetectorKey": call["DetectorKey"],
+                "Scores": {},
+                "JudgeMerged": 0,
+            }
+        row["Scores"] = {**row["Scores"], **scores}
+        self.store.backend.insert_rows(f"{self.store.database}.call_scores", [row])
 
     def stored_candidates(self, judge: str, since_ns: int, limit: int) -> list[dict[str, Any]]:
         """Stored calls with texts since ``since_ns`` this judge has no verdict on."""

@@ -87,6 +87,22 @@ def test_the_key_stays_away_while_shifted_and_comes_back_after_return() -> None:
     assert watched.away() == {}
 
 
+def test_a_short_drift_comes_back_once() -> None:
+    """Inputs 4 SD longer for 60 calls, then as before: the alarm sends the key away, the
+    level is seen back within a few dozen calls, and the detector's own alarm on the
+    return (after relearning the drifted level) does not send it away again."""
+    rng = random.Random(4)
+    values = [10.0 + rng.gauss(0.0, 1.0) + (4.0 if 2000 <= i < 2060 else 0.0) for i in range(3000)]
+    watched = BudgetedDetectors([_Level()], budget=None)
+    found = _feed(watched, values[:2030])
+    assert [alarm.severity for _, alarm in found] == ["page"]
+    (detector,) = watched.instances("svc|/r|m")
+    assert detector.away == "page"
+    found = _feed(watched, values[2030:])
+    assert found, "the return was not detected"
+    assert detector.away == ""
+
+
 def test_a_slightly_slower_host_is_a_ticket_and_a_doubling_pages() -> None:
     """Latency 10% slower (a loaded host) alarms as a ticket; 3x slower pages."""
     rng = random.Random(5)

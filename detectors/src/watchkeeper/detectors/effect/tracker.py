@@ -70,8 +70,12 @@ class EffectTracker:
     After an alarm the key is *away* until its level (an exponentially weighted mean of
     the signal, weight ``SMOOTHING`` per value, started at the mean since the change
     point) is back within ``RETURN_SHARE`` of the alarm's shift of the reference mean, or
-    until an alarm whose new level is (the return detected as a change of its own).
+    until an alarm whose new level is (the return detected as a change of its own). Such a
+    return alarm does not send the key away from the changed level it came back from.
     """
+
+    #: The effect of the last alarm the key went away from, back or not.
+    _last_away: Effect | None = None
 
     def __init__(self) -> None:
         self._relearn()
@@ -144,16 +148,19 @@ class EffectTracker:
 
     def _set_away(self, effect: Effect | None, severity: str) -> None:
         """Away from this alarm's reference, unless the alarm is the return to the
-        reference of the one the key was away from (the detector relearned the changed
-        level, so coming back is a change too)."""
+        reference of the last alarm the key was away from (the detector relearned the
+        changed level, so coming back is a change too; the level may have been seen back
+        a few calls before that alarm completed)."""
         level = effect.reference + effect.shift if effect is not None else math.nan
-        away = self.away
+        last = self._last_away
         if effect is None or (
-            away is not None and abs(level - away.reference) <= RETURN_SHARE * abs(away.shift)
+            last is not None and abs(level - last.reference) <= RETURN_SHARE * abs(last.shift)
         ):
             self.away, self.away_severity, self._level = None, "", math.nan
+            self._last_away = None
         else:
             self.away, self.away_severity, self._level = effect, severity, level
+            self._last_away = effect
 
     def _follow(self, values: npt.NDArray[np.float64]) -> None:
         away = self.away

@@ -130,6 +130,13 @@ bench-ui: $(TEST_STAMP)
 bench-alerting: $(TEST_STAMP) debian-tools
 	$(BIN)/python -m bench.alerting.time_to_page $(ARGS)
 
+# False pages a week, time to page and reset of four alerting designs (today's rules,
+# budgeted detectors, SLO burn-rate rules, fixed thresholds) on 24 simulated hours at
+# 100 calls/s over 10 routes and labelled drifts; ARGS="--quick" for a smoke run.
+.PHONY: bench-false-pages
+bench-false-pages: $(TEST_STAMP)
+	$(BIN)/python -m bench.alerting.false_pages $(ARGS)
+
 # LLM judges (docs/benchmarks.md: LLM judges): ingestion with a judge against without in one
 # run, and requests/tokens per 1,000 calls per sampling setting. About 10 minutes.
 .PHONY: bench-judge

@@ -126,6 +126,28 @@ def detector_score(model: im.InjectionModel, text: str) -> float:
     return max(injection_risk(text)[0], model.score(text))
 
 
+def collection(source: str) -> str:
+    """The collection of an attack's source: the folder of its template under PyRIT's
+    templates (``pliny``, ``Arth_Singh``...), ``top`` for the templates at the top (the
+    jailbreakchat collection and a few papers'), ``seeds`` for the other prompts.
+
+    >>> collection("pyrit/pliny/openai/gpt_4o.yaml"), collection("pyrit/dan_11.yaml")
+    ('pliny', 'top')
+    """
+    parts = source.split("/")
+    if parts[1] == "pyrit":  # pyrit/pyrit/datasets/seed_datasets/...
+        return "seeds"
+    return parts[1] if len(parts) > 2 else "top"
+
+
+def held_out(row: dict[str, object], name: str) -> dict[str, object]:
+    """``row`` with its split set for a hold-out check: attacks of the collection ``name``
+    in dev, the other attacks in train; benign texts unchanged."""
+    if row["kind"] != "attack":
+        return row
+    return {**row, "split": "dev" if collection(str(row["source"])) == name else "train"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, calibrate, save; print the dev figures at the calibrated threshold."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -135,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-groups", type=int, default=3)
     parser.add_argument("--keep", type=int, default=40_000, help="features kept")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--hold-out",
+        metavar="COLLECTION",
+        help="a check of generalisation, not the shipped model: the attacks of one"
+        " collection (top, pliny, Arth_Singh, multi_parameter, seeds) all go to dev, the"
+        " others all to train; write the model to --out elsewhere",
+    )
     args = parser.parse_args(argv)
     lines = (args.cache / "dataset.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
+    if args.hold_out:
+        rows = [held_out(row, args.hold_out) for row in rows]
     train = [row for row in rows if row["split"] == "train"]
     dev = [row for row in rows if row["split"] == "dev"]
     matrix, labels, weights, names = design(train, args.window, args.min_groups)

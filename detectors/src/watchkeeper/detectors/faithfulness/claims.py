@@ -60,7 +60,7 @@ class ClaimGroundedness:
     0.27
     """
 
-    def __init__(self, max_context_chars: int = 20_000, cache_size: int = 256) -> None:
+    def __init__(self, max_context_chars: int = 20_000, cache_size: int = 1024) -> None:
         self.max_context_chars = max_context_chars
         self.cache_size = cache_size
         self._sources = SourceCache(max_context_chars, cache_size)
@@ -96,41 +96,30 @@ class ClaimGroundedness:
         return f"ClaimGroundedness(max_context_chars={self.max_context_chars})"
 
 
-def _window(source: SourceIndex, words: Sequence[str]) -> tuple[int, frozenset[str]]:
-    """The best aligned sentence and the words of it and its neighbours."""
-    counts = source.candidates(words)
-    if not counts:
-        return -1, frozenset()
-    best = max(counts, key=lambda at: (counts[at], -at))
-    around = source.sentences[max(0, best - 1) : best + 2]
-    return best, frozenset().union(*(s.words for s in around))
-
-
 def claim_support(
     claim: str, tokens: tuple[str, ...], words: tuple[str, ...], source: SourceIndex
 ) -> float:
     """One claim's support in [0, 1] (see :class:`ClaimGroundedness`)."""
     n = len(words)
-    found = sum(w in source.words for w in words) / n
+    found = sum(map(source.words.__contains__, words)) / n
     if n > 1:
-        found = (found + sum(p in source.bigrams for p in pairwise(words)) / (n - 1)) / 2
-    best, window = _window(source, words)
-    if best < 0:
+        found = (found + sum(map(source.bigrams.__contains__, pairwise(words))) / (n - 1)) / 2
+    aligned_to = source.align(words)
+    if aligned_to is None:
         return 0.0
-    support = (2 * found + sum(w in window for w in words) / n) / 3
-    aligned = source.sentences[best]
+    aligned, window = aligned_to
+    support = (2 * found + sum(map(window.__contains__, words)) / n) / 3
     if negation_count(tokens) % 2 != aligned.negations % 2:
         support *= NEGATION_FACTOR
     support *= ANTONYM_FACTOR ** opposed_words(tokens, aligned.tokens)
     for number in numbers_of(tokens):
         if number not in aligned.numbers:
-            in_contexts = number in source.numbers
+            in_contexts = source.has_number(number)
             support *= NUMBER_ELSEWHERE_FACTOR if in_contexts else NUMBER_ABSENT_FACTOR
     names = find_entities(claim)
     for name in names:
         if name not in window:
-            in_contexts = name in source.entities or name in source.words
-            support *= NAME_ELSEWHERE_FACTOR if in_contexts else NAME_ABSENT_FACTOR
+            support *= NAME_ELSEWHERE_FACTOR if source.has_name(name) else NAME_ABSENT_FACTOR
     if len(names) > 1 and names_swapped(tokens, aligned.order, names):
         support *= NAMES_SWAPPED_FACTOR
     return support

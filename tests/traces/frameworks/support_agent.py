@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
@@ -46,6 +47,8 @@ class Faults:
     empty_retrieval: bool = False
     #: the reranker puts the least relevant passage first
     reversed_rerank: bool = False
+    #: the model passes the order number as a string (the framework coerces it)
+    bad_arguments: bool = False
 
 
 FAULTS = Faults()
@@ -58,9 +61,10 @@ class StandInChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "stand-in"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> StandInChatModel:
-        """Tools are known by name; nothing to bind."""
-        return self
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        """The tools' OpenAI definitions go with each request, as a real client sends
+        them (and as the instrumentation records them)."""
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
     def _generate(
         self,
@@ -77,7 +81,8 @@ class StandInChatModel(BaseChatModel):
         )
         if wants_tool:
             assert order is not None
-            call = {"name": "get_order", "args": {"order_id": int(order.group())}, "id": "call"}
+            number = order.group() if FAULTS.bad_arguments else int(order.group())
+            call = {"name": "get_order", "args": {"order_id": number}, "id": "call"}
             reply = AIMessage(content="", tool_calls=[{**call, "id": f"c{len(tool_results)}"}])
         else:
             reply = AIMessage(content=_answer(str(question.content), tool_results))
@@ -138,8 +143,10 @@ def build_graph() -> Any:
     model = StandInChatModel()
     tool = StructuredTool.from_function(get_order)
 
+    bound = model.bind_tools([tool])
+
     def call_model(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        return {"messages": [model.invoke(state["messages"])]}
+        return {"messages": [bound.invoke(state["messages"])]}
 
     graph = StateGraph(MessagesState)
     graph.add_node("model", call_model)

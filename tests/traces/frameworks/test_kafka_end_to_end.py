@@ -42,6 +42,7 @@ TURNS = {
     "failing": (Faults(failing_tool=True), "trajectory.answer_after_tool_error"),
     "empty": (Faults(empty_retrieval=True), "rag.retrieval_empty"),
     "reversed": (Faults(reversed_rerank=True), "rag.rerank_disagreement"),
+    "bad_arguments": (Faults(bad_arguments=True), "trajectory.schema_violation"),
 }
 SESSION = [
     "How long does shipping from the warehouse take?",
@@ -146,6 +147,7 @@ def test_the_stored_signals_show_each_planted_fault(
         events = ("tool_error", "tool_loop", "answer_after_tool_error", "no_answer")
         assert all(found[f"trajectory.{e}"] == 0.0 for e in events), found
         assert found["rag.retrieval_empty"] == 0.0
+        assert found["trajectory.schema_violation"] == 0.0
     else:
         assert found[expected] >= 0.5, found
 

@@ -132,6 +132,7 @@ def test_a_healthy_turn_raises_no_signal(harness: Harness) -> None:
     for event in ("tool_error", "tool_loop", "no_answer", "answer_after_tool_error"):
         assert found[f"trajectory.{event}"] == 0.0, event
     assert found["rag.retrieval_empty"] == 0.0
+    assert found["trajectory.schema_violation"] == 0.0  # against the tools the model was given
     assert found["rag.rerank_disagreement"] == 0.0
     assert found["rag.context_utilisation"] > 0.0
     assert found["trajectory.steps"] == 3.0  # model, tool, model
@@ -144,6 +145,7 @@ def test_a_healthy_turn_raises_no_signal(harness: Harness) -> None:
         ("failing_tool", "trajectory.answer_after_tool_error"),
         ("empty_retrieval", "rag.retrieval_empty"),
         ("reversed_rerank", "rag.rerank_disagreement"),
+        ("bad_arguments", "trajectory.schema_violation"),
     ],
 )
 def test_a_fault_planted_in_the_app_shows_in_its_signal(

@@ -35,7 +35,6 @@ review_queue = "random"
 objective = 0.9
 """
 RUNBOOK_BASE = "https://github.com/watchkeeper/watchkeeper/blob/main/dashboards/runbooks.md"
-SHIPPED = Path(__file__).resolve().parents[2] / "dashboards" / "prometheus"
 
 
 def _watchkeeper(*args: str) -> subprocess.CompletedProcess[str]:
@@ -63,8 +62,8 @@ def test_settings_read_slos_from_toml_and_environment(tmp_path: Path) -> None:
 
 def test_the_command_writes_rules_that_page_as_specified(tmp_path: Path) -> None:
     """The written SLO file passes promtool's check and the burn-rate scenario of
-    test_slo; the budget file's ticket fires where the shipped recording rule expects
-    more false alarms a week than the budget (2), and not where it expects fewer."""
+    test_slo; the budget file's ticket fires where paging alarms of the last 7 days
+    exceed the budget (2 a week), and not where tickets do."""
     config = tmp_path / "watchkeeper.toml"
     config.write_text(CONFIG)
     out = tmp_path / "rules"
@@ -75,22 +74,20 @@ def test_the_command_writes_rules_that_page_as_specified(tmp_path: Path) -> None
     assert check_rules(slos) == ""
     assert check_rules(budgets) == ""
     assert run_promtool_test(tmp_path, [slos], [burn_rate_test()]) == ""
-    assert run_promtool_test(tmp_path, [SHIPPED / "watchkeeper-quality.yml", budgets],
-                             [_budget_test()]) == ""  # fmt: skip
+    assert run_promtool_test(tmp_path, [budgets], [_budget_test()]) == ""
 
 
 def _budget_test() -> dict[str, object]:
-    # busy: 10 calls/s and 2 scoring detectors = 60.5 false alarms a week expected at
-    # today's calibration; quiet: 0.001 calls/s = 0.006 a week. The recording rule's 1-day
-    # rate counts the first hours' calls over a whole day (busy crosses 2 after about 48
-    # minutes), and the ticket waits an hour: at 170 minutes busy's ticket fires.
-    series = []
-    for ns, per_minute in (("busy", "600"), ("quiet", "0.06")):
-        series.append({"series": f'watchkeeper_calls_ingested_total{{namespace="{ns}"}}',
-                       "values": f"0+{per_minute}x180"})  # fmt: skip
-        for score in ("latency_drift.z", "input_length_drift.z"):
-            series.append({"series": f'watchkeeper_detector_score_count{{namespace="{ns}", '
-                           f'score="{score}"}}', "values": f"0+{per_minute}x180"})  # fmt: skip
+    # busy: a paging alarm a minute; quiet: one paging alarm and a ticket a minute.
+    alarms = "watchkeeper_detector_alarms_total"
+    series = [
+        {"series": f'{alarms}{{namespace="busy", detector="latency_drift", severity="page"}}',
+         "values": "0+1x180"},
+        {"series": f'{alarms}{{namespace="quiet", detector="latency_drift", severity="page"}}',
+         "values": "0x100 1x80"},
+        {"series": f'{alarms}{{namespace="quiet", detector="latency_drift", '
+                   'severity="ticket"}', "values": "0+1x180"},
+    ]  # fmt: skip
     return {
         "interval": "1m",
         "input_series": series,
@@ -99,10 +96,11 @@ def _budget_test() -> dict[str, object]:
             "exp_alerts": [{"exp_labels": {"severity": "warning", "category": "budget",
                                            "namespace": "busy"},
                             "exp_annotations": {
-                "summary": "busy: 7 false alarms expected a week, over the budget of 2",
-                "description": "At the last day's traffic and the detectors' calibration, busy "
-                "is expected to raise more false alarms a week than its false-page budget (2); "
-                "lower the detectors' false-alarm rate or raise alerting_false_pages_per_week.",
+                "summary": "busy: 170 paging alarms in 7 days, over the budget of 2 a week",
+                "description": "The detectors of busy raised more alarms of severity page in "
+                "the last 7 days than its false-page budget (2 a week): check the incidents "
+                "of the week; if most were noise, use detector_calibration = budget or raise "
+                "alerting_false_pages_per_week.",
                 "runbook_url": RUNBOOK_BASE + "#watchkeeperfalsepagebudgetexceeded"}}],
         }],
     }  # fmt: skip

@@ -54,7 +54,8 @@ def families(exposition: bytes) -> set[str]:
 def collector_exposition(store: Store) -> bytes:
     """/metrics of a collector app after traffic: calls, an error, a dead letter."""
     pipeline = Pipeline(store)
-    install_alerting(AlertingSettings(), store, pipeline)  # as the runtime does at start
+    # As the runtime does at start.
+    install_alerting(AlertingSettings(), store, pipeline, fixed_calibration=False)
     with TestClient(build_app(pipeline)) as client:
         headers = {"content-type": "application/x-protobuf"}
         body = protobuf_payload(answer_spans(12, fail_every=5))

@@ -166,7 +166,8 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         )
         if judges is not None:
             serve_judges(app, judges, settings, pipeline)
-        install_alerting(settings.alerting, store, pipeline)
+        fixed = settings.pipeline.detector_calibration == "fixed"
+        install_alerting(settings.alerting, store, pipeline, fixed_calibration=fixed)
         install_incidents(app, pipeline)
         install_versions(app, pipeline)
         server = HttpServer(

@@ -1,11 +1,10 @@
 """Recording rules and a ticket for the budgets: the false-page budget and each quality
 SLO's 30-day error budget.
 
-``WatchkeeperFalsePageBudgetExceeded`` compares the false alarms the detectors are
-expected to raise a week in a namespace (the shipped recording rule
-``namespace:watchkeeper_detector_false_alarms:expected_per_week``, so load
-``watchkeeper-quality.yml`` beside these rules) with the configured budget. It is a ticket
-(severity ``warning``), not a page: it says the pager will be noisier than agreed.
+``WatchkeeperFalsePageBudgetExceeded`` compares the detector alarms of severity ``page``
+a namespace raised over the last 7 days with the configured budget. It is a ticket
+(severity ``warning``), not a page: the pager was noisier than agreed (true changes
+count too: a week of real incidents spends the budget as well as noise does).
 
 >>> [r.get("record", r.get("alert")) for r in budget_rules(1.0, [])["groups"][0]["rules"]]
 ['watchkeeper:false_pages_budget:per_week', 'WatchkeeperFalsePageBudgetExceeded']
@@ -19,7 +18,7 @@ from typing import Any
 from watchkeeper.collector.alerting.slo import RUNBOOK, bad_ratio
 from watchkeeper.collector.settings.alerting import QualitySlo
 
-EXPECTED = "namespace:watchkeeper_detector_false_alarms:expected_per_week"
+PAGED = 'sum by (namespace) (increase(watchkeeper_detector_alarms_total{severity="page"}[7d]))'
 #: The window of an SLO's error budget (the SRE workbook's 30 days).
 BUDGET_WINDOW = "30d"
 
@@ -34,16 +33,16 @@ def budget_rules(pages_per_week: float, slos: Sequence[QualitySlo]) -> dict[str,
         },
         {
             "alert": "WatchkeeperFalsePageBudgetExceeded",
-            "expr": f"{EXPECTED} > {pages_per_week:g}",
+            "expr": f"{PAGED} > {pages_per_week:g}",
             "for": "1h",
             "labels": {"severity": "warning", "category": "budget"},
             "annotations": {
-                "summary": '{{ $labels.namespace }}: {{ $value | printf "%.0f" }} false '
-                f"alarms expected a week, over the budget of {pages_per_week:g}",
-                "description": "At the last day's traffic and the detectors' calibration, "
-                "{{ $labels.namespace }} is expected to raise more false alarms a week than "
-                f"its false-page budget ({pages_per_week:g}); lower the detectors' false-alarm "
-                "rate or raise alerting_false_pages_per_week.",
+                "summary": '{{ $labels.namespace }}: {{ $value | printf "%.0f" }} paging '
+                f"alarms in 7 days, over the budget of {pages_per_week:g} a week",
+                "description": "The detectors of {{ $labels.namespace }} raised more alarms of "
+                f"severity page in the last 7 days than its false-page budget ({pages_per_week:g}"
+                " a week): check the incidents of the week; if most were noise, use "
+                "detector_calibration = budget or raise alerting_false_pages_per_week.",
                 "runbook_url": RUNBOOK.replace(
                     "watchkeeperqualitysloburn", "watchkeeperfalsepagebudgetexceeded"
                 ),

@@ -45,11 +45,14 @@ class CountSlos:
 
 @dataclass
 class TrafficCheck:
-    """The SLOs and the budget against the store's last day of traffic."""
+    """The SLOs and the budget against the store's last day of traffic. With detectors
+    calibrated to the budget (``detector_calibration = budget``) the budget holds by
+    construction; at fixed targets, each service's expected false alarms are checked."""
 
     alerting: AlertingSettings
     store: Store
     detectors: int
+    fixed_calibration: bool = False
 
     def _calls_by_key(self) -> list[tuple[str, str, float]]:
         now = int(time.time())
@@ -80,20 +83,23 @@ class TrafficCheck:
         by_service: defaultdict[str, float] = defaultdict(float)
         for service, _, n in keys:
             by_service[service] += n
-        budgets = budget_verdicts(
-            self.alerting.false_pages_per_week, by_service, self.detectors, CURRENT_ARL
-        )
-        return slos, budgets
+        pages = self.alerting.false_pages_per_week
+        if not self.fixed_calibration:
+            return slos, [BudgetVerdict(s, pages, True, None) for s in sorted(by_service)]
+        return slos, budget_verdicts(pages, by_service, self.detectors, CURRENT_ARL)
 
 
-def install_alerting(alerting: AlertingSettings, store: Store, pipeline: Pipeline) -> list[str]:
+def install_alerting(
+    alerting: AlertingSettings, store: Store, pipeline: Pipeline, *, fixed_calibration: bool
+) -> list[str]:
     """Count the SLOs' calls in ``pipeline``, expose the checks' gauges, and return the
-    start-time warnings (also logged, one line each)."""
+    start-time warnings (also logged, one line each). ``fixed_calibration``: the
+    detectors keep fixed false-alarm targets (``detector_calibration = fixed``)."""
     counters = SloCounters(alerting.slos)
     metrics = pipeline.metrics
     metrics.registry.register(counters)
     pipeline.store_stages = (*pipeline.store_stages, CountSlos(counters))
-    check = TrafficCheck(alerting, store, len(pipeline.detect.detector_names))
+    check = TrafficCheck(alerting, store, len(pipeline.detect.detector_names), fixed_calibration)
     metrics.watch_gauge(
         "watchkeeper_slo_decidable",
         "1 when the last day's traffic lets the SLO's burn-rate alert decide, else 0.",

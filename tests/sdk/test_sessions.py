@@ -94,3 +94,22 @@ def test_a_session_block_is_cheap_to_leave_and_restores_the_context() -> None:
         raise KeyError("app error")
     ask("q")
     assert _ids() == [(None, None, None)]
+
+
+def test_the_session_reaches_another_service_as_w3c_baggage() -> None:
+    """Headers injected inside a session block (what an instrumented HTTP client sends)
+    carry the ids as W3C baggage; a service extracting them records its calls in the same
+    session, for the same user."""
+    from opentelemetry import context as otel_context
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+    headers: dict[str, str] = {}
+    with session(session_id="chat-6", user_id="u-6"):
+        W3CBaggagePropagator().inject(headers)
+    assert "session.id=chat-6" in headers["baggage"]
+    token = otel_context.attach(W3CBaggagePropagator().extract(headers))
+    try:
+        ask("downstream")
+    finally:
+        otel_context.detach(token)
+    assert _ids() == [("chat-6", "chat-6", "u-6")]

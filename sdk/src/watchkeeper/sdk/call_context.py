@@ -21,8 +21,8 @@ from contextvars import ContextVar, Token
 from time import time_ns
 from typing import TYPE_CHECKING, Any, Final
 
+from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanContext, TraceFlags
 
@@ -65,6 +65,8 @@ SPAN_KEY: Final = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, Contex
 CALL_KEY: Final = otel_context.create_key("watchkeeper-current-call")
 SESSION_KEY: Final = otel_context.create_key("watchkeeper-session")
 """Where :func:`watchkeeper.sdk.session` keeps the session's attributes in the context."""
+BAGGAGE_KEY: Final = next(iter(baggage.set_baggage("k", "v", Context())))
+"""The key OpenTelemetry keeps W3C baggage under (found through its public API)."""
 
 _MAX_EVENTS: Final = 64
 _TRACE_FLAGS: Final = (TraceFlags(TraceFlags.DEFAULT), TraceFlags(TraceFlags.SAMPLED))

@@ -22,6 +22,7 @@ from opentelemetry.context import Context, detach
 
 from watchkeeper.sdk import configuration
 from watchkeeper.sdk.call_context import (
+    BAGGAGE_KEY,
     CALL_KEY,
     SESSION_KEY,
     SPAN_KEY,
@@ -32,6 +33,7 @@ from watchkeeper.sdk.call_context import (
 )
 from watchkeeper.sdk.counters import COUNTERS
 from watchkeeper.sdk.internal_errors import handle_internal_error
+from watchkeeper.sdk.settings import session_from_baggage
 
 if TYPE_CHECKING:
     from watchkeeper.sdk.recipe import Recipe
@@ -87,7 +89,12 @@ def open_call(recipe: Recipe, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         messages = recipe.messages.value(args, kwargs)
         if isinstance(messages, list):
             call.messages_snapshot = messages.copy()
-    call.session = context.get(SESSION_KEY)  # type: ignore[assignment]  # only session() sets it
+    session = context.get(SESSION_KEY)
+    if session is None:
+        carried = context.get(BAGGAGE_KEY)
+        if carried:  # another service's session, propagated as W3C baggage
+            session = session_from_baggage(carried)  # type: ignore[arg-type]
+    call.session = session  # type: ignore[assignment]  # only session() sets the key
     call.result = call.error = None
     call.span_attributes = call.details = None
     call.chunks = None

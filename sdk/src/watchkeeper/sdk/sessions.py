@@ -10,7 +10,9 @@ calls, asyncio tasks and threads that copy the context included::
         reply = agent(question)
 
 Calls record ``gen_ai.conversation.id`` and ``session.id`` (the same id: the first is the
-GenAI convention's, the second OpenInference's) and ``user.id``.
+GenAI convention's, the second OpenInference's) and ``user.id``. The ids also go into
+W3C baggage (``session.id``, ``user.id``), so the observed calls of services this one
+calls (through OpenTelemetry-instrumented clients) join the session.
 ``configure(session_id=..., user_id=...)`` sets process-wide defaults;
 ``current_call().set_user()`` / ``.set_conversation()`` win over both.
 
@@ -29,11 +31,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
+from opentelemetry import baggage
 from opentelemetry.context import Context
 
 from watchkeeper.sdk.call_context import SESSION_KEY, attach_context, get_context, reset_context
 from watchkeeper.sdk.internal_errors import handle_internal_error
-from watchkeeper.sdk.settings import session_attributes_of
+from watchkeeper.sdk.settings import BAGGAGE_SESSION, BAGGAGE_USER, session_attributes_of
 
 _NONE: Final[Mapping[str, str]] = {}
 
@@ -54,8 +57,14 @@ def session(session_id: str | None = None, *, user_id: str | None = None) -> Ite
     token = None
     try:
         merged = {**session_attributes(), **session_attributes_of(session_id, user_id)}
-        context = get_context()
-        token = attach_context(Context({**context, SESSION_KEY: merged}))
+        context = Context({**get_context(), SESSION_KEY: merged})
+        # As W3C baggage too: instrumented HTTP clients carry it to the services they
+        # call, whose observed calls join the session.
+        if session_id:
+            context = baggage.set_baggage(BAGGAGE_SESSION, str(session_id), context)
+        if user_id:
+            context = baggage.set_baggage(BAGGAGE_USER, str(user_id), context)
+        token = attach_context(context)
     except Exception:  # the app's block must run regardless
         handle_internal_error("session (start)")
     try:

@@ -78,6 +78,22 @@ def resolve_settings(
     )
 
 
+#: W3C baggage entries ``session()`` sets, so other services' calls join the session.
+BAGGAGE_SESSION: Final = "session.id"
+BAGGAGE_USER: Final = "user.id"
+
+
+def session_from_baggage(entries: Mapping[str, object]) -> dict[str, str] | None:
+    """The session attributes carried by W3C baggage (None when it carries neither id)."""
+    session_id, user_id = entries.get(BAGGAGE_SESSION), entries.get(BAGGAGE_USER)
+    if session_id is None and user_id is None:
+        return None
+    return session_attributes_of(
+        session_id if isinstance(session_id, str) else None,
+        user_id if isinstance(user_id, str) else None,
+    )
+
+
 def session_attributes_of(session_id: str | None, user_id: str | None) -> dict[str, str]:
     """The span attributes that say which session and user a call belongs to."""
     found: dict[str, str] = {}

@@ -1,6 +1,7 @@
 """The one pipeline every receiver feeds, as a list of stages over whole batches.
 
-    decode -> normalize -> detect -> route -> sample -> write -> route late feedback
+    decode -> normalize -> detect -> route -> sample -> keep traces -> write
+    -> route late feedback
 
 Embedded (``watchkeeper up``/``demo``) or in a cluster (``watchkeeper collect``), the same
 object does the work; only the receiver in front of it differs. A stage (:data:`Stage`)

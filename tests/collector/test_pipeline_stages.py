@@ -14,8 +14,9 @@ from watchkeeper.collector.store.store import Store
 
 
 def test_stages_run_in_the_documented_order(store: Store) -> None:
-    """decode -> normalize (outside the lock) -> detect -> route -> sample (one batch at a
-    time) -> write -> route late feedback (the batch is acknowledged after them)."""
+    """decode -> normalize (outside the lock) -> detect -> route -> sample -> keep traces
+    (one batch at a time) -> write -> route late feedback (the batch is acknowledged after
+    them)."""
     pipeline = Pipeline(store)
     names = [
         [type(stage).__name__ for stage in stages]
@@ -23,7 +24,7 @@ def test_stages_run_in_the_documented_order(store: Store) -> None:
     ]
     assert names == [
         ["Decode", "Normalize"],
-        ["Detect", "Route", "Sample"],
+        ["Detect", "Route", "Sample", "KeepTraces"],
         ["Write", "RouteLateFeedback"],
     ]
 

@@ -65,8 +65,9 @@ def test_identical_versions_and_old_traffic_raise_nothing(store: Store) -> None:
 
 def test_versions_and_experiments_pages(store: Store, evalset: Path, tmp_path: Path) -> None:
     """The versions page lists the route's models and shows the verdict with the worst
-    candidate calls linked to their traces; the runs page lists stored runs; without a
-    session both ask to log in."""
+    candidate calls linked to their traces; the runs page lists stored runs and compares
+    two (the worse one regressed on exact_match, its 8 planted cases listed); without a
+    session the pages ask to log in."""
     pipeline = Pipeline(store)
     pipeline.process_calls(_recent(_calls(0.5)), "test")
     results = run_cases(
@@ -76,7 +77,15 @@ def test_versions_and_experiments_pages(store: Store, evalset: Path, tmp_path: P
         RunOptions(),
         io.StringIO(),
     ).results
-    save_run(store, "experiment", "cases.jsonl", results)
+    baseline_run = save_run(store, "experiment", "cases.jsonl", results)
+    worse = run_cases(
+        read_evalset(evalset).cases,
+        python_target("tests.experiments.stand_in:worse"),
+        tmp_path / "w.jsonl",
+        RunOptions(),
+        io.StringIO(),
+    ).results
+    worse_run = save_run(store, "experiment", "cases.jsonl", worse)
     app = build_app(pipeline)
     install_versions(app, pipeline)
     token = TokenRegistry(store).create("vic", "viewer")[0]
@@ -88,6 +97,9 @@ def test_versions_and_experiments_pages(store: Store, evalset: Path, tmp_path: P
         bad = client.get("/ui/versions", params={"route": "support", "baseline": "x",
                                                  "candidate": "x"}).text  # fmt: skip
         runs_page = client.get("/ui/experiments").text
+        compared = client.get(
+            "/ui/experiments", params={"baseline": baseline_run, "candidate": worse_run}
+        ).text
     assert "<td>model-a</td><td>200</td>" in page
     assert "model-b against model-a: regressed</h2>" in page
     assert page.count("<li><a href='/ui/traces/") == 10
@@ -95,3 +107,7 @@ def test_versions_and_experiments_pages(store: Store, evalset: Path, tmp_path: P
     assert "baseline and candidate must differ" in bad
     assert "python:tests.experiments.stand_in:answer" in runs_page
     assert "<td>20</td><td>0</td>" in runs_page
+    assert "id='runs-form'" in runs_page
+    assert "<tr class='regressed'><td>exact_match</td>" in compared
+    assert "<tr class='no-difference'><td>success</td>" in compared
+    assert compared.count("<li>case-0") == 8

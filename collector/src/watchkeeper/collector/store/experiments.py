@@ -78,3 +78,21 @@ def runs(store: Store, target: str = "", limit: int = 50) -> list[dict[str, Any]
 def run_results(store: Store, run_id: str) -> list[dict[str, Any]]:
     """Every case of one run."""
     return store.select(RUN_RESULTS, run_id=run_id)
+
+
+def case_results(store: Store, run_id: str) -> list[CaseResult]:
+    """One run's cases as results (to compare two stored runs)."""
+    return [
+        CaseResult(
+            case_id=str(row["CaseId"]),
+            target="",
+            fingerprint="",
+            ok=bool(row["Ok"]),
+            output=str(row["Output"]) if row["Ok"] else None,
+            error=str(row["Error"]) or None,
+            latency_s=float(row["LatencySeconds"]),
+            metrics={str(k): float(v) for k, v in row["Metrics"].items()},
+            tags={str(k): str(v) for k, v in row["Tags"].items()},
+        )
+        for row in run_results(store, run_id)
+    ]

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from watchkeeper.collector.experiments.compare import CaseRegression, MetricComparison
 from watchkeeper.collector.review.pages import e, page
 from watchkeeper.collector.review.tokens import Principal
 
@@ -84,8 +85,9 @@ def _verdict(found: Mapping[str, Any]) -> str:
     )
 
 
-def runs_page(runs: Sequence[Mapping[str, Any]], me: Principal, csrf: str) -> str:
-    """Stored experiment and red-team runs, newest first, with their metrics' means."""
+def runs_page(runs: Sequence[Mapping[str, Any]], comparison: str, me: Principal, csrf: str) -> str:
+    """Stored experiment and red-team runs, newest first, with their metrics' means; a
+    form to compare two of them, and ``comparison`` (see :func:`run_comparison`)."""
     metrics = sorted({name for run in runs for name in run["Means"]})
     head = "".join(f"<th>{e(m)}</th>" for m in metrics)
     rows = "".join(
@@ -102,7 +104,49 @@ def runs_page(runs: Sequence[Mapping[str, Any]], me: Principal, csrf: str) -> st
         if runs
         else "<p>No stored runs: run <code>watchkeeper experiment run … --store</code>.</p>"
     )
-    return page("Experiment runs", body, me, csrf)
+    return page("Experiment runs", _runs_form(runs) + comparison + body, me, csrf)
+
+
+def _runs_form(runs: Sequence[Mapping[str, Any]]) -> str:
+    if len(runs) < 2:
+        return ""
+    options = "".join(
+        f"<option value='{e(run['RunId'])}'>{e(run['Target'])} · "
+        f"{_time(int(run['FinishedMs']) * 1_000_000)}</option>"
+        for run in runs
+    )
+    return (
+        "<form method='get' action='/ui/experiments' id='runs-form'>"
+        f"<label>baseline <select name='baseline'>{options}</select></label> "
+        f"<label>candidate <select name='candidate'>{options}</select></label> "
+        "<button type='submit'>compare</button></form>"
+    )
+
+
+def run_comparison(
+    compared: Sequence[MetricComparison], worst: Sequence[CaseRegression], confidence: float
+) -> str:
+    """Per metric: means, difference, paired bootstrap interval, verdict; then the cases
+    that got worse most."""
+    rows = "".join(
+        f"<tr class='{e(row.verdict.replace(' ', '-'))}'><td>{e(row.metric)}</td>"
+        f"<td>{_number(row.baseline)}</td><td>{_number(row.candidate)}</td>"
+        f"<td>{_number(row.delta)}</td><td>[{_number(row.low)}, {_number(row.high)}]</td>"
+        f"<td>{row.pairs}</td><td>{_number(row.tolerance)}</td><td>{e(row.verdict)}</td></tr>"
+        for row in compared
+    )
+    cases = "".join(
+        f"<li>{e(case.case_id)}: "
+        + ", ".join(f"{e(m)} -{d:.3f}" for m, d in sorted(case.drops.items()))
+        + "</li>"
+        for case in worst
+    )
+    return (
+        "<table id='run-comparison'><tr><th>metric</th><th>baseline</th><th>candidate</th>"
+        f"<th>difference</th><th>{confidence:.0%} interval</th><th>pairs</th>"
+        f"<th>tolerance</th><th>verdict</th></tr>{rows}</table>"
+        f"<h3>Cases that got worse most</h3><ol id='worst-cases'>{cases}</ol>"
+    )
 
 
 def _number(value: object) -> str:

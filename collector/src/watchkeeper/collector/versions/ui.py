@@ -14,11 +14,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
 from watchkeeper.collector.review import pages as review_pages
 from watchkeeper.collector.review.auth import SESSION_COOKIE, UiAuthError, csrf_token
 from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import Principal, Role
-from watchkeeper.collector.store.experiments import runs
+from watchkeeper.collector.store.experiments import case_results, runs
 from watchkeeper.collector.store.versions import route_versions
 from watchkeeper.collector.versions import pages
 from watchkeeper.collector.versions.api import VersionsContext
@@ -83,5 +84,15 @@ def versions(ctx: VersionsContext, *, request: Request, me: Principal, csrf: str
 
 @ui.get("/ui/experiments", Role.VIEWER)
 def experiments(ctx: VersionsContext, *, request: Request, me: Principal, csrf: str) -> str:
-    """Stored experiment and red-team runs, newest first."""
-    return pages.runs_page(runs(ctx.store, limit=200), me, csrf)
+    """Stored experiment and red-team runs, newest first; two of them compared when the
+    form names them."""
+    baseline = request.query_params.get("baseline", "")[:64]
+    candidate = request.query_params.get("candidate", "")[:64]
+    comparison = ""
+    if baseline and candidate:
+        before = case_results(ctx.store, baseline)
+        after = case_results(ctx.store, candidate)
+        compared = compare(before, after, DEFAULT_TOLERANCES)
+        worst = worst_cases(before, after, list(DEFAULT_TOLERANCES), limit=10)
+        comparison = pages.run_comparison(compared, worst, 0.95)
+    return pages.runs_page(runs(ctx.store, limit=200), comparison, me, csrf)

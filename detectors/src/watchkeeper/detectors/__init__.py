@@ -14,6 +14,8 @@ detector raises a false alarm about once per ``target_arl`` calls on a stable st
 """
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
+from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
+from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
 from watchkeeper.detectors.call import Call
 from watchkeeper.detectors.consistency.consistency_drift import ConsistencyDrift
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
@@ -22,6 +24,8 @@ from watchkeeper.detectors.drift.input_length import InputLengthDrift
 from watchkeeper.detectors.drift.language import InputLanguageDrift
 from watchkeeper.detectors.drift.topic import TopicDrift
 from watchkeeper.detectors.drift.vocabulary import InputVocabularyDrift
+from watchkeeper.detectors.effect.effect_size import Effect
+from watchkeeper.detectors.effect.severity import FoundAlarm, SeverityPolicy
 from watchkeeper.detectors.faithfulness.faithfulness_drift import FaithfulnessDrift
 from watchkeeper.detectors.faithfulness.groundedness import (
     GroundednessScorer,
@@ -40,14 +44,18 @@ from watchkeeper.detectors.safety.prompt_injection import PromptInjectionDetecto
 __all__ = [
     "HIGHER_IS_BETTER",
     "BadOutputRateDrift",
+    "BudgetedDetectors",
     "Call",
     "CallView",
     "ConsistencyDrift",
     "DescriptorDrift",
     "Detector",
     "DetectorBatch",
+    "Effect",
     "ErrorRateDrift",
     "FaithfulnessDrift",
+    "FalseAlarmBudget",
+    "FoundAlarm",
     "GroundednessScorer",
     "InputEmbeddingDrift",
     "InputLanguageDrift",
@@ -60,6 +68,7 @@ __all__ = [
     "PromptInjectionDetector",
     "RateDrift",
     "RefusalRateDrift",
+    "SeverityPolicy",
     "TokenUsageDrift",
     "TopicDrift",
     "default_detectors",

@@ -9,8 +9,9 @@ Reads the dev split that ``python -m training.prompt_injection.build_dataset`` w
 texts together and for each kind (short questions, long articles, code, logs,
 non-English, bare harmful requests): recall of the dev attack templates at 1% and 0.1% false
 positives (the threshold set on that kind's benign scores), AUROC, and the share of that
-kind flagged at the shipped threshold (score 0.5 or more), and how many of the short
-injection prompts of jailbreak-corpus-mini-py (never trained on) score 0.5 or more. The
+kind flagged at the shipped threshold (score 0.5 or more); for the short injections
+(bastioncorpus' dev groups and jailbreak-corpus-mini-py, never trained on), how many
+score 0.5 or more and the recall at 1% of all benign. The
 lexical score is ``injection_risk``, the classifier's ``injection_model.load().score``,
 the detector's ``injection_score`` (the higher of both); the control scores a text by its
 length alone.
@@ -75,7 +76,7 @@ def report(rows: list[dict[str, object]]) -> None:
     short = [str(row["text"]) for row in rows if row["kind"] == "short_injection"]
     benign_count = sum(1 for row in rows if row["label"] == 0)
     print(f"dev set: {len(attacks)} attacks, {benign_count} benign texts;", end=" ")
-    print(f"{len(short)} short injections of another source (jailbreak-corpus-mini-py)")
+    print(f"{len(short)} short injections (bastioncorpus, jailbreak-corpus-mini-py)")
     header = f"{'benign kind':12} {'n':>5} {'scorer':10} {'R@1%':>6} {'R@0.1%':>7} {'AUROC':>6}"
     print(header + f" {'flagged':>8}")
     for name, score in scorers().items():
@@ -102,7 +103,9 @@ def report(rows: list[dict[str, object]]) -> None:
             )
             print(f" {flagged:8.3f}")
         if name != "length":  # a length has no threshold
-            print(f"  ({name}: short injections scoring >= 0.5: {caught} of {len(short)})")
+            at_1 = recall_at(list(map(score, short)), every, 0.01)
+            print(f"  ({name}: short injections scoring >= 0.5: {caught} of {len(short)};", end="")
+            print(f" recall at 1% of all benign: {at_1:.3f})")
         print(f"  ({name}:", end=" ")
         print(f"{spent / len(rows) * 1e6:.0f} µs of CPU per text on average)")
 

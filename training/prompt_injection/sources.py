@@ -92,6 +92,21 @@ def corpus_mini(package: Path) -> Iterator[Text]:
         yield Text(entry["prompt"], 1, "short_injection", source, "jailbreak-corpus-mini")
 
 
+def bastion(package: Path) -> Iterator[Text]:
+    """bastioncorpus' labelled injections (direct, indirect through tool output, personas,
+    obfuscation, exfiltration; some in German, French, Italian, Spanish) and its benign
+    look-alikes ("how do I ignore a file in git"), grouped by category and tactic."""
+    path = package / "bastioncorpus/corpus/injections.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        label = 1 if entry["label"] == "malicious" else 0
+        kind = (
+            "short_injection" if label else "question" if entry["lang"] == "en" else "non_english"
+        )
+        group = f"bastion/{entry['category']}/{entry.get('tactic', '')}"
+        yield Text(entry["text"], label, kind, f"bastioncorpus/{entry['id']}", group)
+
+
 def chatterbot(corpus: Path, language: str, kind: str) -> Iterator[Text]:
     """The first line of each chatterbot conversation (the user's turn), grouped by topic."""
     for path in sorted((corpus / "chatterbot_corpus/data" / language).glob("*.yml")):

@@ -26,7 +26,6 @@ from scipy import optimize, sparse
 
 from training.prompt_injection.build_dataset import DEFAULT_CACHE
 from watchkeeper.detectors.safety import injection_model as im
-from watchkeeper.detectors.safety.prompt_injection import injection_risk
 
 MODEL_PATH = Path("detectors/src/watchkeeper/detectors/models/prompt_injection.npz")
 
@@ -92,23 +91,17 @@ def fit(matrix, labels, weights, c: float) -> tuple[np.ndarray, float]:
 
 def calibrated(model: im.InjectionModel, dev: list[dict[str, object]]) -> im.InjectionModel:
     """``model`` with the lowest threshold at which the dev benign texts of each kind
-    (questions, articles, code, logs...) score 0.5 or more on the detector's score (the
-    higher of the classifier's and the patterns' risk) 1% of the time on average over the
-    kinds: a kind with few texts weighs as much as one with many."""
+    (questions, articles, code, logs...) score 0.5 or more 1% of the time on average over
+    the kinds: a kind with few texts weighs as much as one with many."""
     kinds = sorted({str(row["kind"]) for row in dev if row["label"] == 0})
     sizes = {kind: sum(1 for row in dev if row["kind"] == kind) for kind in kinds}
+    candidates = sorted(
+        ((model.logit(str(row["text"])), str(row["kind"])) for row in dev if row["label"] == 0),
+        reverse=True,
+    )
     flagged = dict.fromkeys(kinds, 0.0)
-    candidates = []
-    for row in dev:
-        if row["label"] == 0:
-            text, kind = str(row["text"]), str(row["kind"])
-            if injection_risk(text)[0] >= 0.5:
-                flagged[kind] += 1.0 / sizes[kind]
-            else:
-                candidates.append((model.logit(text), kind))
-    candidates.sort(reverse=True)
     # Lower the threshold past each benign logit in turn while the mean rate allows.
-    threshold = candidates[0][0] + 1e-4 if candidates else 0.0
+    threshold = candidates[0][0] + 1e-4
     for logit, kind in candidates:
         flagged[kind] += 1.0 / sizes[kind]
         if sum(flagged.values()) / len(kinds) > 0.01:
@@ -123,7 +116,7 @@ def calibrated(model: im.InjectionModel, dev: list[dict[str, object]]) -> im.Inj
 
 def detector_score(model: im.InjectionModel, text: str) -> float:
     """What the detector scores with ``model`` as its classifier."""
-    return max(injection_risk(text)[0], model.score(text))
+    return model.score(text)
 
 
 def collection(source: str) -> str:
@@ -187,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     fpr = sum(score >= 0.5 for score in benign) / len(benign)
     size = args.out.stat().st_size
     print(f"{version}: {len(kept)} features, {size / 1e6:.2f} MB, {matrix.shape[0]} windows")
-    print(f"dev, detector score >= 0.5: recall {recall:.3f} of {len(attacks)} attacks,", end="")
+    short = [detector_score(model, str(r["text"])) for r in dev if r["kind"] == "short_injection"]
+    caught = sum(score >= 0.5 for score in short)
+    print(f"dev, detector score >= 0.5: short injections {caught} of {len(short)};", end=" ")
+    print(f"recall {recall:.3f} of {len(attacks)} attacks,", end="")
     print(f" false positives {fpr:.4f} of {len(benign)} benign texts")
     return 0
 

@@ -26,7 +26,7 @@ from tests.support.otlp_messages import message
 
 
 def cost(
-    make: Callable[[int, str], tuple[bytes, bytes]], calls: int, warmup: int
+    make: Callable[[int, str], tuple[bytes, bytes]], calls: int, warmup: int, detectors: bool
 ) -> tuple[float, float]:
     """(process, calling thread) µs of CPU per LLM call."""
     from watchkeeper.collector.pipeline import Payload
@@ -41,6 +41,10 @@ def cost(
         tune_for_throughput()
         store = open_store(settings)
         pipeline = build_pipeline(settings, store)
+        if not detectors:
+            from watchkeeper.collector.processors.detect import DetectorStage
+
+            pipeline.detect = DetectorStage([])
         for start in range(0, warmup, batch):
             pipeline.write(pipeline.prepare(payloads[start : start + batch]))
         gc.collect()
@@ -64,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=10_000, help="calls timed per run")
     parser.add_argument("--warmup", type=int, default=4_000, help="calls before those")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-detectors", action="store_true", help="the pipeline without them")
     args = parser.parse_args(argv)
     results: dict[str, list[tuple[float, float]]] = {"alone": [], "traces": []}
     for _ in range(args.rounds):
         for label, make in (("alone", message), ("traces", trace_message)):
-            results[label].append(cost(make, args.calls, args.warmup))
+            results[label].append(cost(make, args.calls, args.warmup, not args.no_detectors))
             process, thread = results[label][-1]
             print(f"{label}: process {process:.1f} µs, calling thread {thread:.1f} µs", flush=True)
     alone = statistics.median(p for p, _ in results["alone"])

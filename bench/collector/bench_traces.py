@@ -43,7 +43,7 @@ def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> 
     producer.close()
 
 
-def measure(bootstrap: str, calls: int) -> dict[str, dict[str, float]]:
+def measure(bootstrap: str, calls: int, detectors: bool) -> dict[str, dict[str, float]]:
     """Raw consume and the collector's rate, for calls alone and calls in traces."""
     from tests.support.kafka_broker import create_topic
 
@@ -58,7 +58,7 @@ def measure(bootstrap: str, calls: int) -> dict[str, dict[str, float]]:
         raw = raw_consume(bootstrap, topic, calls)
         print(f"collector {label} ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
-            ours = pipeline_consume(bootstrap, topic, calls, Path(tmp))
+            ours = pipeline_consume(bootstrap, topic, calls, Path(tmp), detectors=detectors)
         out[label] = {"raw": raw, **ours}
     return out
 
@@ -68,15 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    parser.add_argument(
+        "--no-detectors", action="store_true", help="the same path without detectors"
+    )
     args = parser.parse_args(argv)
+    detectors = not args.no_detectors
     if args.bootstrap:
-        result = measure(args.bootstrap, args.calls)
+        result = measure(args.bootstrap, args.calls, detectors)
     else:
         from tests.support.kafka_broker import KafkaBroker
 
         with KafkaBroker() as broker:
-            result = measure(broker.bootstrap, args.calls)
-    print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions")
+            result = measure(broker.bootstrap, args.calls, detectors)
+    which = "default detectors" if detectors else "no detectors"
+    print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions, {which}")
     print("| messages | raw consume, msg/s | collector, LLM calls/s | vs raw | CPU µs per call |")
     print("|---|---|---|---|---|")
     for label, text in (

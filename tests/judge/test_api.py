@@ -70,6 +70,8 @@ def test_agreement_api_reports_kappa_confusion_and_calibration(
     ]
     assert helpfulness["calibration"]["ece"] == pytest.approx(0.375)
     assert helpfulness["trend"][0]["kappa"] == pytest.approx(0.5)
+    assert helpfulness["trend"][0]["ece"] == pytest.approx(0.375)
+    assert helpfulness["calibration"]["by_app_model"] == {"app-model": {"pairs": 4, "ece": 0.375}}
     assert by_name["safety"]["kappa"] is None
     assert report["self_preference"]["flagged"] is False
 

@@ -66,15 +66,30 @@ def dimension_report(
         "alpha": agreement.alpha(pairs, scale),
         "below_floor": kappa is not None and kappa < floor,
         "confusion": agreement.confusion(pairs, scale),
-        "trend": trend(dimension, rows),
-        "calibration": {"ece": ece, "reliability": table},
+        "trend": trend(dimension, rows, scale),
+        "calibration": {"ece": ece, "reliability": table, "by_app_model": by_model(rows, scale)},
         "length_bias": agreement.length_bias(pairs),
         "mean_gap": agreement.mean_gap(pairs),
     }
 
 
-def trend(dimension: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Kappa per UTC day of labelling."""
+def by_model(rows: Sequence[Mapping[str, Any]], scale: RubricDimension) -> dict[str, Any]:
+    """Expected calibration error per app model (a judge may be calibrated on one model's
+    answers and not on another's)."""
+    grouped: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[str(row["AppModel"])].append(row)
+    out = {}
+    for model, found in sorted(grouped.items()):
+        pairs = _pairs(str(found[0]["Dimension"]), found)
+        out[model] = {"pairs": len(pairs), "ece": agreement.reliability(pairs, scale)[0]}
+    return out
+
+
+def trend(
+    dimension: str, rows: Sequence[Mapping[str, Any]], scale: RubricDimension
+) -> list[dict[str, Any]]:
+    """Kappa and calibration error per UTC day of labelling."""
     by_day: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         day = datetime.fromtimestamp(int(row["LabelledAtMs"]) / 1000, UTC).date().isoformat()
@@ -82,7 +97,14 @@ def trend(dimension: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, A
     out = []
     for day, found in sorted(by_day.items()):
         pairs = _pairs(dimension, found)
-        out.append({"day": day, "pairs": len(pairs), "kappa": agreement.kappa(pairs)})
+        out.append(
+            {
+                "day": day,
+                "pairs": len(pairs),
+                "kappa": agreement.kappa(pairs),
+                "ece": agreement.reliability(pairs, scale)[0],
+            }
+        )
     return out
 
 

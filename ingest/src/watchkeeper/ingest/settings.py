@@ -115,6 +115,8 @@ COLLECTOR_KEYS = frozenset(
         "alerting_false_pages_per_week",
         "alerting_windows",
         "alerting_slos",
+        "experiment_tolerances",
+        "redteam_tolerances",
     }
 )
 

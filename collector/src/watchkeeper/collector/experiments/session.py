@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from watchkeeper.collector.experiments.cases import read_evalset
 from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
@@ -20,12 +20,16 @@ from watchkeeper.collector.experiments.targets import (
     python_target,
 )
 
+if TYPE_CHECKING:
+    from watchkeeper.collector.settings import ExperimentSettings
+
 #: Where results go without ``-o`` (under the working directory).
 RESULTS_DIR = Path(".watchkeeper") / "experiments"
 
 
 def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run, print, and say 0 (no regression), 1 (regressed) or 130 (interrupted)."""
+    configured = configured_tolerances(args).tolerances  # a bad setting stops it first
     evalset = read_evalset(args.evalset)
     for problem in evalset.problems:
         print(f"watchkeeper experiment: {args.evalset}: {problem} (skipped)", file=err)
@@ -53,7 +57,7 @@ def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         f"{failed} failed, {len(evalset.problems)} evalset lines skipped; results in {path}",
         file=err,
     )
-    tolerances = dict(DEFAULT_TOLERANCES) | dict(args.tolerance)
+    tolerances = dict(DEFAULT_TOLERANCES) | configured | dict(args.tolerance)
     if baseline is None:
         print_means(results, list(tolerances), out)
         return 0
@@ -105,6 +109,13 @@ def _judge(args: argparse.Namespace) -> Judge | None:
 
         return configured_judge(collector_settings(args), args.judge_name)
     return None
+
+
+def configured_tolerances(args: argparse.Namespace) -> ExperimentSettings:
+    """The release gates' tolerances of the settings (``--tolerance`` options win)."""
+    from watchkeeper.collector.commands.options import collector_settings
+
+    return collector_settings(args).experiment
 
 
 def store_run(args: argparse.Namespace, kind: str, evalset: str, results: list[CaseResult]) -> str:

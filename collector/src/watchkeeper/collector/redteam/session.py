@@ -11,7 +11,12 @@ from typing import IO
 from watchkeeper.collector.experiments.cases import Case, read_evalset
 from watchkeeper.collector.experiments.results import CaseResult, rewrite_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
-from watchkeeper.collector.experiments.session import build_target, default_results, store_run
+from watchkeeper.collector.experiments.session import (
+    build_target,
+    configured_tolerances,
+    default_results,
+    store_run,
+)
 from watchkeeper.collector.experiments.targets import load_callable
 from watchkeeper.collector.redteam.suite import load_suite, production_attempts
 from watchkeeper.collector.redteam.verdicts import AttackJudge, attack_succeeded
@@ -40,6 +45,7 @@ class CategoryRate:
 
 def run_redteam(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run the suite; 0 when every category is within tolerance, 1 when one is not."""
+    configured = configured_tolerances(args).redteam_tolerances  # a bad setting stops it first
     suite = load_suite(args.suite, canary=args.canary or "")
     cases = list(suite.cases)
     if args.attempts:
@@ -63,7 +69,10 @@ def run_redteam(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.store_run:
         run_id = store_run(args, "redteam", f"suite:{suite.name}", results)
         print(f"watchkeeper redteam: run {run_id} stored", file=err)
-    rates = category_rates(cases, results, dict(args.tolerance))
+    given = dict(args.tolerance)
+    # '*' on the command line is meant for every category, the configured ones too.
+    tolerances = ({} if "*" in given else configured) | given
+    rates = category_rates(cases, results, tolerances)
     print(f"suite {suite.name}: {suite.source} Licence: {suite.licence}", file=err)
     print_rates(rates, out)
     print(f"watchkeeper redteam: {len(results)} attacks; results in {path}", file=err)

@@ -13,6 +13,7 @@ docs/configuration.md); code reads the section of its component::
     settings.traces        trace sample rate, spans per trace    (traces.py)
     settings.judge         LLM judges beside the pipeline        (judge.py)
     settings.alerting      false-page budget, burn windows, SLOs (alerting.py)
+    settings.experiment    release-gate tolerances               (experiments/, redteam/)
 
 A leaf: the sections import nothing of the components they configure, so every module may
 import them. Checked once at start (:func:`load_settings`); a bad key or value stops the
@@ -32,6 +33,7 @@ from typing import Any, Self
 from pydantic import Field
 
 from watchkeeper.collector.settings.alerting import AlertingSettings
+from watchkeeper.collector.settings.experiment import ExperimentSettings
 from watchkeeper.collector.settings.judge import JudgeSettings
 from watchkeeper.collector.settings.kafka import ConsumerKafkaSettings
 from watchkeeper.collector.settings.pipeline import PipelineSettings
@@ -50,6 +52,7 @@ __all__ = [
     "AlertingSettings",
     "ConfigError",
     "ConsumerKafkaSettings",
+    "ExperimentSettings",
     "HttpSettings",
     "JudgeSettings",
     "PipelineSettings",
@@ -76,6 +79,7 @@ class Settings(IngestSettings):
     traces: TraceSettings = Field(default_factory=TraceSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
 
     def __getattr__(self, name: str) -> Any:
         where = type(self).flat_keys().get(name)

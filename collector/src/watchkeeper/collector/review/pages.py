@@ -56,6 +56,8 @@ NAV: Final = (
     ("alarms", "/ui/alarms"),
     ("calls", "/ui/calls"),
     ("review queues", "/ui/queues"),
+    ("versions", "/ui/versions"),
+    ("experiments", "/ui/experiments"),
 )
 
 

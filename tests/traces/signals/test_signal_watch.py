@@ -102,3 +102,23 @@ def test_keys_are_watched_apart_and_what_was_learned_pickles() -> None:
     assert "rag.retrieval_empty" in {alarm.signal for alarm in alarms_a}
     assert alarms_restored == alarms_a
     assert clean_b == []
+
+
+def test_update_many_is_update_item_by_item() -> None:
+    """A batch of (key, values) at once gives the alarms, at the same items, that feeding
+    them one by one gives, and leaves the watch where that leaves it."""
+    rng = random.Random(41)
+    items = []
+    for i in range(1500):
+        fault = "empty_retrieval" if i >= 1000 and rng.random() < 0.3 else None
+        items.append((f"k{i % 2}", trace_signals(agent_trace(rng, fault))))
+    one_by_one, at_once = SignalWatch(), SignalWatch()
+    expected = [
+        (i, a) for i, (key, values) in enumerate(items) for a in one_by_one.update(key, values)
+    ]
+    found = at_once.update_many(items[:700]) + [
+        (i + 700, a) for i, a in at_once.update_many(items[700:])
+    ]
+    assert expected
+    assert found == expected
+    assert pickle.dumps(at_once) == pickle.dumps(one_by_one)

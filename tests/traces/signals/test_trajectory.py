@@ -138,3 +138,31 @@ def test_a_schema_from_the_tools_the_model_was_offered() -> None:
             )
             verdicts.append(trajectory_signals(builder.finish("q", "a"))["schema_violation"])
         assert verdicts == [0.0, 1.0]
+
+
+def test_the_fast_check_of_flat_schemas_agrees_with_jsonschema() -> None:
+    """Flat object schemas are checked directly; every verdict equals the JSON Schema
+    validator's, and other schemas go to the validator."""
+    from jsonschema import validators  # type: ignore[import-untyped]
+
+    from watchkeeper.collector.traces.signals.tool_schema import value_fits
+
+    schemas = [
+        json.loads(ORDER_SCHEMA),
+        {"type": "object", "properties": {"q": {"type": "string"}, "k": {"type": "number"}}},
+        {"type": "object", "properties": {"flag": {"type": "boolean"}, "x": {}}, "required": ["x"]},
+        {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}},
+    ]
+    values = [
+        {}, {"order_id": 3}, {"order_id": 3.0}, {"order_id": 3.5}, {"order_id": True},
+        {"order_id": "3"}, {"order_id": 3, "more": 1}, {"q": "a", "k": 2}, {"q": 1},
+        {"k": False}, {"flag": 1, "x": None}, {"flag": True, "x": [1]}, {"tags": ["a"]},
+        {"tags": ["a", 2]}, {"tags": "a"}, [], "text", None,
+    ]  # fmt: skip
+    for schema in schemas:
+        validator = validators.validator_for(schema)(schema)
+        for value in values:
+            assert value_fits(value, json.dumps(schema)) == validator.is_valid(value), (
+                schema,
+                value,
+            )

@@ -31,10 +31,12 @@ from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 from watchkeeper.collector.traces.signals import steps, trace_signals
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
-from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
+from watchkeeper.collector.traces.signals.session_tracker import SessionTracker
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
 
+#: A span's trace and span ids (span ids alone are unique only with good randomness).
+Ids = tuple[str, str]
 #: LLM call span ids remembered (a trace's calls come within its timeout).
 _CALLS_REMEMBERED = 200_000
 
@@ -54,6 +56,9 @@ class _Scored:
     records: list[CallRecord] = field(default_factory=list)
     values: list[dict[str, float]] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    #: what goes to the watch, ``(key, values)``, and the span each one's alarms go on
+    watched: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    on: list[CallRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -67,13 +72,13 @@ class TraceSignalStage:
     #: traces scored so far
     scored: int = 0
     #: span ids of recent LLM calls: their call_scores rows are not rewritten later
-    _calls_seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    _calls_seen: OrderedDict[Ids, None] = field(default_factory=OrderedDict)
 
     def __call__(self, prepared: BatchInFlight) -> None:
         """Score the traces this batch completes; add their rows to the batch's."""
-        calls = {call.span_id: call for call in prepared.calls}
+        calls = {(call.trace_id, call.span_id): call for call in prepared.calls}
         spans = _batch_spans(prepared.calls, prepared.spans)
-        here = {span.span_id for span in spans}
+        here = {(span.trace_id, span.span_id) for span in spans}
         seen = self._calls_seen
         seen.update(dict.fromkeys(calls))
         while len(seen) > _CALLS_REMEMBERED:
@@ -82,14 +87,19 @@ class TraceSignalStage:
         for trace in self.traces.add(spans):
             self._score(trace, calls, here, out)
         for ended in self.sessions.ended():
-            self._session(ended, out)
+            values = {f"conversation.{name}": v for name, v in ended.signals.items()}
+            out.watched.append((ended.key, values))
+            out.on.append(CallRecord(ended.trace_id, ended.span_id, ended.start_ns, 0))
+        found = self.watch.update_many(out.watched)
+        out.alarms.extend(_alarm(alarm, out.on[at]) for at, alarm in found)
         if out.records:
             prepared.batch.scores = _merged(prepared.batch.scores, out)
         prepared.batch.alarms.extend(out.alarms)
 
     def _score(
-        self, trace: Trace, calls: dict[str, CallRecord], here: set[str], out: _Scored
+        self, trace: Trace, calls: dict[Ids, CallRecord], here: set[Ids], out: _Scored
     ) -> None:
+        """The trace's values: to the rows (see the module's doc) and to be watched."""
         top = steps.top(trace)
         if top is None:
             return
@@ -99,26 +109,22 @@ class TraceSignalStage:
             return
         self.scored += 1
         key = steps.key(trace)
-        record = calls.get(top.span_id) or _record(top, key)
-        if top.span_id in here or top.span_id not in self._calls_seen:
+        ids = (top.trace_id, top.span_id)
+        record = calls.get(ids) or _record(top, key)
+        if ids in here or ids not in self._calls_seen:
             out.records.append(record)
             out.values.append(values)
-        out.alarms.extend(_alarm(a, record) for a in self.watch.update(key, values))
-
-    def _session(self, ended: EndedSession, out: _Scored) -> None:
-        values = {f"conversation.{name}": v for name, v in ended.signals.items()}
-        for found in self.watch.update(ended.key, values):
-            record = CallRecord(ended.trace_id, ended.span_id, ended.start_ns, 0)
-            out.alarms.append(_alarm(found, record))
+        out.watched.append((key, values))
+        out.on.append(record)
 
 
 def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:
     """Every span of the batch with what the signals read: an LLM call's row with its
     texts, route and tokens; a span that is both (an agent, a retriever) from its own
     values, its texts filled from the call's where it has none."""
-    spans = {call.span_id: _call_span(call) for call in calls}
+    spans = {(call.trace_id, call.span_id): _call_span(call) for call in calls}
     for span in others:
-        call_span = spans.get(span.span_id)
+        call_span = spans.get((span.trace_id, span.span_id))
         filled = span
         if call_span is not None and not (span.input_text and span.output_text):
             filled = dataclasses.replace(
@@ -126,7 +132,7 @@ def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> li
                 input_text=span.input_text or call_span.input_text,
                 output_text=span.output_text or call_span.output_text,
             )
-        spans[span.span_id] = filled
+        spans[(span.trace_id, span.span_id)] = filled
     return list(spans.values())
 
 
@@ -172,13 +178,14 @@ def _merged(scores: BatchScores, out: _Scored) -> BatchScores:
     """The batch's scores with the traces' values added (a row per span: a call's
     values join its detector scores)."""
     calls = list(scores.calls)
-    at = {call.span_id: i for i, call in enumerate(calls)}
+    at = {(call.trace_id, call.span_id): i for i, call in enumerate(calls)}
     places = []
     for record in out.records:
-        if record.span_id not in at:
-            at[record.span_id] = len(calls)
+        ids = (record.trace_id, record.span_id)
+        if ids not in at:
+            at[ids] = len(calls)
             calls.append(record)
-        places.append(at[record.span_id])
+        places.append(at[ids])
     grow = len(calls) - len(scores.calls)
     columns = {
         name: np.concatenate([column, np.full(grow, np.nan)]) if grow else column.copy()

@@ -20,7 +20,7 @@ to compare.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, NamedTuple
 
@@ -157,6 +157,31 @@ class SignalWatch:
             )
             for i, name in enumerate(SIGNALS)
         }
+
+    def update_many(
+        self, items: Sequence[tuple[str, Mapping[str, float]]]
+    ) -> list[tuple[int, SignalAlarm]]:
+        """:meth:`update` with each ``(key, values)`` in turn, each detector going through
+        its values at once; ``(item index, alarm)`` in item order, then signal order."""
+        runs: dict[tuple[str, str], tuple[list[int], list[SignalPoint]]] = {}
+        for at, (key, values) in enumerate(items):
+            for name, value in values.items():
+                if name not in self._keyed or not math.isfinite(value):
+                    continue
+                run = runs.get((name, key))
+                if run is None:
+                    run = runs[(name, key)] = ([], [])
+                run[0].append(at)
+                run[1].append(SignalPoint("", value=value))
+        order = {name: i for i, name in enumerate(SIGNALS)}
+        found: list[tuple[int, int, SignalAlarm]] = []
+        for (name, key), (positions, points) in runs.items():
+            batch = self._keyed[name].get(key).update_many(points)
+            for i, reason in batch.alarms:
+                alarm = SignalAlarm(key, name, points[i].value, reason)
+                found.append((positions[i], order[name], alarm))
+        found.sort(key=lambda entry: entry[:2])
+        return [(at, alarm) for at, _, alarm in found]
 
     def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:
         """Feed one trace's (or turn's, or session's) signal values; the alarms raised."""

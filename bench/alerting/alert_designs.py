@@ -1,10 +1,11 @@
 """The four alerting designs, evaluated minute by minute on a replay's output.
 
 A replay gives, per key (service|route|model, one route each), the calls' signals summed
-per minute and the detectors' alarms. Each design turns that into "some alert of the
-service firing" per minute; a page is a minute where that starts (Alertmanager grouping
-by namespace and category, as docs/alerting.md recommends, sends one notification per
-such start).
+per minute and the detectors' alarms. Each design turns that into its alerts, each firing
+or not per minute; a page is an alert starting to fire (Alertmanager sends a notification
+for each, within its group interval; grouping by namespace and category, as
+docs/alerting.md recommends, batches simultaneous ones but not later ones). Time to page
+and reset use "some alert of the design firing".
 
 - ``today``: the shipped alarm rules: every alarm fires an alert for 30 minutes.
 - ``budgeted``: the same rules over detectors calibrated to the false-page budget, and
@@ -63,15 +64,20 @@ class Threshold:
     of: str = "calls"
 
 
-def alarm_firing(replays: Sequence[KeyReplay], minutes: int, severity: str | None = None) -> Firing:
-    """Firing while some alarm (of ``severity``, when given) is under 30 minutes old."""
-    firing = np.zeros(minutes, dtype=bool)
+Alerts = dict[str, Firing]
+
+
+def alarm_firing(replays: Sequence[KeyReplay], minutes: int, severity: str | None = None) -> Alerts:
+    """Per detector (the shipped rules alert by namespace and detector): firing while an
+    alarm of it (of ``severity``, when given) on some key is under 30 minutes old."""
+    alerts: Alerts = {}
     for replay in replays:
-        for t, _, sev in replay.alarms:
+        for t, detector, sev in replay.alarms:
             if severity is None or sev == severity:
+                firing = alerts.setdefault(detector, np.zeros(minutes, dtype=bool))
                 start = int(t // 60)
                 firing[start : start + HOLD_MIN] = True
-    return firing
+    return alerts
 
 
 def _window(cum: npt.NDArray[np.float64], minutes: int) -> npt.NDArray[np.float64]:
@@ -80,11 +86,12 @@ def _window(cum: npt.NDArray[np.float64], minutes: int) -> npt.NDArray[np.float6
     return out
 
 
-def slo_firing(replays: Sequence[KeyReplay], slos: Sequence[Slo], minutes: int) -> Firing:
-    """The burn-rate alerts of every SLO on every route, as the generated rules fire."""
-    firing = np.zeros(minutes, dtype=bool)
-    for replay in replays:
+def slo_firing(replays: Sequence[KeyReplay], slos: Sequence[Slo], minutes: int) -> Alerts:
+    """The burn-rate alert of every SLO on every route, as the generated rules fire."""
+    alerts: Alerts = {}
+    for route, replay in enumerate(replays):
         for slo in slos:
+            firing = alerts[f"{slo.signal}@{route}"] = np.zeros(minutes, dtype=bool)
             bad = np.cumsum(replay.sums[slo.signal][:minutes])
             total = np.cumsum(replay.sums[slo.of][:minutes])
             budget = 1.0 - slo.objective
@@ -96,26 +103,34 @@ def slo_firing(replays: Sequence[KeyReplay], slos: Sequence[Slo], minutes: int) 
                     short_r = _window(bad, short_m) / short_t
                 limit = pair.burn * budget
                 firing |= (long_r > limit) & (short_r > limit) & (long_t >= slo.min_calls)
-    return firing
+    return alerts
 
 
 def threshold_firing(
     replays: Sequence[KeyReplay], thresholds: Sequence[Threshold], minutes: int
-) -> Firing:
+) -> Alerts:
     """Each threshold on each route over the last 5 minutes."""
-    firing = np.zeros(minutes, dtype=bool)
-    for replay in replays:
+    alerts: Alerts = {}
+    for route, replay in enumerate(replays):
         for rule in thresholds:
             value = _window(np.cumsum(replay.sums[rule.signal][:minutes]), 5)
             count = _window(np.cumsum(replay.sums[rule.of][:minutes]), 5)
             with np.errstate(divide="ignore", invalid="ignore"):
-                firing |= (value / count) > rule.above
+                alerts[f"{rule.signal}@{route}"] = (value / count) > rule.above
+    return alerts
+
+
+def union(alerts: Alerts, minutes: int) -> Firing:
+    """Some alert firing, per minute."""
+    firing = np.zeros(minutes, dtype=bool)
+    for one in alerts.values():
+        firing |= one[:minutes]
     return firing
 
 
-def pages(firing: Firing) -> int:
-    """Notifications: minutes where the service goes from no alert to some."""
-    return int(np.count_nonzero(firing[1:] & ~firing[:-1]) + bool(firing[0]))
+def pages(alerts: Alerts) -> int:
+    """Alerts starting to fire (each a notification)."""
+    return sum(int(np.count_nonzero(f[1:] & ~f[:-1]) + bool(f[0])) for f in alerts.values())
 
 
 def first_from(firing: Firing, minute: int) -> int | None:

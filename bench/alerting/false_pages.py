@@ -129,18 +129,18 @@ def stable_part(setup: Setup, pool: Pool, hours: float) -> list[list[str]]:
             replay.feed(key, pool, block)
         if done % 2000 == 0:
             _log(f"  stable: {done * block / 3600:.1f} of {hours:g} h")
-    firing = _firings(setup, replay, minutes)
+    alerts = _alerts(setup, replay, minutes)
     week = 7 * 24 / hours
     rows = []
     for name in NAMES:
         alarms = sum(len(a) for a in replay.alarms.get(name, []))
-        n = designs.pages(firing[name])
+        n = designs.pages(alerts[name])
         rows.append([name, str(alarms) if name in replay.alarms else "\u2013", str(n),
                      f"{n * week:,.1f}"])  # fmt: skip
     return rows
 
 
-def _firings(setup: Setup, replay: Replay, minutes: int) -> dict[str, np.ndarray]:
+def _alerts(setup: Setup, replay: Replay, minutes: int) -> dict[str, designs.Alerts]:
     return {
         "today": designs.alarm_firing(replay.replays("today"), minutes),
         "budgeted": designs.alarm_firing(replay.replays("budgeted"), minutes, "page"),
@@ -167,7 +167,7 @@ def drift_row(setup: Setup, base: Replay, pool: Pool, bad: Pool) -> list[str]:
     recover_s = replay.clock[0]
     replay.feed(0, pool, RECOVER_MIN * 60)
     minutes = int(replay.clock[0] // 60) + 1
-    firing = _firings(setup, replay, minutes)
+    firing = {n: designs.union(a, minutes) for n, a in _alerts(setup, replay, minutes).items()}
     start_m, recover_m = int(start_s // 60), int(recover_s // 60)
     cells = []
     for name in NAMES:
@@ -217,7 +217,7 @@ def cold_part(setup: Setup, pool: Pool) -> list[list[str]]:
         replay = Replay(watchers(FAST, setup.pages_per_week), setup.keys, setup.rate_per_key,
                         62, setup.seed + 2)  # fmt: skip
         replay.feed(0, bad, 3600)
-        firing = _firings(setup, replay, 61)
+        firing = {n: designs.union(a, 61) for n, a in _alerts(setup, replay, 61).items()}
         cells = [designs.first_from(firing[name], 0) for name in NAMES]
         rows.append([label, *("missed" if c is None else str(c) for c in cells)])
     return rows

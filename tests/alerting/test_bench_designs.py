@@ -28,7 +28,8 @@ def test_promtool_fires_the_generated_rule_when_the_bench_says(tmp_path: Path) -
     of the rules ``watchkeeper alerting rules`` writes first has the alert; a minute
     earlier it has none."""
     sums = _sums()
-    firing = designs.slo_firing([designs.KeyReplay(sums)], [designs.Slo("error", 0.98)], MINUTES)
+    alerts = designs.slo_firing([designs.KeyReplay(sums)], [designs.Slo("error", 0.98)], MINUTES)
+    firing = designs.union(alerts, MINUTES)
     first = designs.first_from(firing, DRIFT_AT)
     assert first is not None
     fire_minute = DRIFT_AT + first - 1

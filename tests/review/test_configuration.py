@@ -38,8 +38,10 @@ def test_default_queues_and_rubric() -> None:
         "feedback",
         "alarms",
         "faithfulness",
+        "versions",
         "consistency",
         "errors",
+        "coverage",
         "random",
     ]
     assert list(settings.review_rubric) == ["factual_accuracy", "helpfulness", "tone", "safety"]

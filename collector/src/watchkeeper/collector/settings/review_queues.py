@@ -12,8 +12,10 @@ signal; a queue takes a call when any of its rules matches::
 Signals: ``alarm`` (a detector flagged the call; ``"*"`` for any detector), ``score`` (a
 per-call score ``<detector>.<score>`` ``below``/``at_least`` a threshold), ``error`` (the
 call failed), ``feedback`` (an end user's thumbs-down: a feedback label in ``labels`` or a
-score at most ``score_at_most``) and ``sample`` (the per-window random sample). ``route``,
-``model`` and ``service`` narrow a rule to matching calls.
+score at most ``score_at_most``), ``sample`` (the per-window random sample) and ``feed`` (a
+component that fills the queue itself: ``versions``, the calls of a regressed candidate
+version; ``coverage``, production inputs the evalsets do not cover). ``route``, ``model``
+and ``service`` narrow a rule to matching calls.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 QUEUE_NAME_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,63}$"
-_SIGNALS: Final = ("alarm", "score", "error", "feedback", "sample")
+_SIGNALS: Final = ("alarm", "score", "error", "feedback", "sample", "feed")
+#: Components that put items in a queue with a ``feed`` rule.
+FEEDS: Final = ("versions", "coverage")
 #: Feedback labels that mean "this answer was bad", as the SDK's ``feedback(label=...)``
 #: and common widgets send them.
 NEGATIVE_FEEDBACK_LABELS: Final = (
@@ -56,6 +60,7 @@ class RouteRule(BaseModel):
     labels: tuple[str, ...] = NEGATIVE_FEEDBACK_LABELS
     score_at_most: float | None = 0.0
     sample: bool | None = None
+    feed: str | None = Field(default=None, pattern="^(" + "|".join(FEEDS) + ")$")
     route: str | None = None
     model: str | None = None
     service: str | None = None
@@ -68,7 +73,7 @@ class RouteRule(BaseModel):
         given = [name for name in _SIGNALS if getattr(self, name) not in (None, False)]
         if len(given) != 1:
             raise ValueError(
-                "a rule needs exactly one of alarm, score, error, feedback, sample; got "
+                "a rule needs exactly one of alarm, score, error, feedback, sample, feed; got "
                 + (", ".join(given) or "none")
             )
         if self.score is not None and self.below is None and self.at_least is None:
@@ -98,6 +103,8 @@ class RouteRule(BaseModel):
             return "error"
         if self.feedback:
             return "feedback"
+        if self.feed is not None:
+            return self.feed
         return "random_sample"
 
     def applies_to(self, route: str, model: str, service: str) -> bool:
@@ -177,6 +184,12 @@ DEFAULT_QUEUES: Final[dict[str, dict[str, Any]]] = {
         "cap_per_hour": 60,
         "when": [{"score": "faithfulness_drift.faithfulness", "below": 0.5}],
     },
+    "versions": {
+        "description": "Calls of a model or prompt version that regressed against the one "
+        "before it, worst first (the live version comparison).",
+        "priority": 55,
+        "when": [{"feed": "versions"}],
+    },
     "consistency": {
         "description": "Answers that contradict earlier answers to the same question.",
         "priority": 50,
@@ -188,6 +201,12 @@ DEFAULT_QUEUES: Final[dict[str, dict[str, Any]]] = {
         "priority": 40,
         "cap_per_hour": 120,
         "when": [{"error": True}],
+    },
+    "coverage": {
+        "description": "Production inputs least like any case of the evalsets "
+        "(evalset_coverage_files): what the evalsets are missing.",
+        "priority": 5,
+        "when": [{"feed": "coverage"}],
     },
     "random": {
         "description": "A uniform sample of ordinary calls (review_sample_size per route "
@@ -208,8 +227,9 @@ def merge_queues(value: Any) -> Any:
 
     Accepts a mapping or (from an environment variable) a JSON object in a string.
 
-    >>> sorted(merge_queues({"random": {"enabled": False}, "vip": {"when": [{"error": True}]}}))
-    ['alarms', 'consistency', 'errors', 'faithfulness', 'feedback', 'safety', 'vip']
+    >>> merged = merge_queues({"random": {"enabled": False}, "vip": {"when": [{"error": True}]}})
+    >>> "random" in merged, "vip" in merged, len(merged)
+    (False, True, 9)
     """
     if isinstance(value, str):
         try:

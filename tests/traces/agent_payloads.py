@@ -140,4 +140,5 @@ def _tool(tracer: object, fail: bool) -> None:
 
 def payload(spans: Sequence[ReadableSpan]) -> bytes:
     """The spans as one ``ExportTraceServiceRequest`` (protobuf)."""
-    return encode_spans(list(spans)).SerializeToString()
+    data: bytes = encode_spans(list(spans)).SerializeToString()
+    return data

@@ -57,11 +57,12 @@ def seed_traces(store: Store) -> Seeded:
     for spans in (first, second, broken):
         pipeline.process([Payload(payload(spans), "test")])
     answer = next(s for s in first if s.name == "chat answer")
+    start = answer.start_time or 0
     store.write(
         WriteBatch(
             alarms=[
                 {
-                    "Timestamp": f"{answer.start_time // 10**9}.{answer.start_time % 10**9:09d}",
+                    "Timestamp": f"{start // 10**9}.{start % 10**9:09d}",
                     "Detector": "faithfulness_drift",
                     "DetectorKey": "agent-app|chat answer|stand-in",
                     "TraceId": _trace_id(first),

@@ -176,8 +176,13 @@ class SignalWatch:
         order = {name: i for i, name in enumerate(SIGNALS)}
         found: list[tuple[int, int, SignalAlarm]] = []
         for (name, key), (positions, points) in runs.items():
-            batch = self._keyed[name].get(key).update_many(points)
-            for i, reason in batch.alarms:
+            detector = self._keyed[name].get(key)
+            if len(points) == 1:  # update_many's set-up costs more than one value
+                detector.update(points[0])
+                alarms = [(0, detector.alarm_reason)] if detector.drift_detected else []
+            else:
+                alarms = detector.update_many(points).alarms
+            for i, reason in alarms:
                 alarm = SignalAlarm(key, name, points[i].value, reason)
                 found.append((positions[i], order[name], alarm))
         found.sort(key=lambda entry: entry[:2])

@@ -17,6 +17,7 @@ from watchkeeper.collector.versions.live import DIMENSIONS, compare_stored, pick
 
 if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store
+    from watchkeeper.collector.versions.review_feed import VersionReviewFeed
 
 log = logging.getLogger("watchkeeper.versions")
 
@@ -25,21 +26,24 @@ WATCHED_SCORES: Final = ("faithfulness_drift.faithfulness", "refusal_rate_drift.
 WINDOW_NS: Final = 24 * 3600 * 10**9
 
 
-def regressions(store: Store, now_ns: int | None = None) -> dict[tuple[str, str, str], float]:
-    """``(route, dimension, score) -> 1.0`` when the newest version regressed, else 0.0."""
+def regressions(
+    store: Store, now_ns: int | None = None, feed: VersionReviewFeed | None = None
+) -> dict[tuple[str, str, str], float]:
+    """``(route, dimension, score) -> 1.0`` when the newest version regressed, else 0.0;
+    ``feed`` gets each regressed verdict with the candidate's worst calls."""
     since = (time.time_ns() if now_ns is None else now_ns) - WINDOW_NS
     found: dict[tuple[str, str, str], float] = {}
     try:
         for dimension in DIMENSIONS:
             for route in active_routes(store, dimension=dimension, since_ns=since):
-                found.update(_route(store, route, dimension, since))
+                found.update(_route(store, route, dimension, since, feed))
     except StoreError as exc:
         log.warning("version comparison skipped: %s", exc)
     return found
 
 
 def _route(
-    store: Store, route: str, dimension: str, since: int
+    store: Store, route: str, dimension: str, since: int, feed: VersionReviewFeed | None
 ) -> dict[tuple[str, str, str], float]:
     seen = [
         row
@@ -60,8 +64,10 @@ def _route(
             score=score,
             dimension=dimension,
             since_ns=since,
-            worst=0,
+            worst=feed.wanted if feed else 0,
         )
+        if feed is not None:
+            feed.send(verdict, since)
         if verdict["baseline_calls"] and verdict["candidate_calls"]:
             out[(route, dimension, score)] = float(verdict["verdict"] == "regressed")
     return out

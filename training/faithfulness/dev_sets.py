@@ -35,16 +35,18 @@ from training.faithfulness.sources import documents, prose_sentences
 
 IN_PLACE = ("number", "negation", "antonym", "name", "swap", "word")
 _REWORDINGS = (
-    ("for example", "for instance"),
-    ("in order to", "to"),
-    ("however", "but"),
-    ("therefore", "so"),
-    ("returns", "gives back"),
-    ("contains", "holds"),
-    ("allows", "lets"),
-    ("uses", "relies on"),
-    ("necessary", "needed"),
-)
+    ("for example", "for instance"), ("in order to", "to"), ("however", "but"),
+    ("therefore", "so"), ("returns", "gives back"), ("contains", "holds"),
+    ("allows", "lets"), ("uses", "relies on"), ("necessary", "needed"),
+    ("function", "routine"), ("method", "call"), ("argument", "parameter"),
+    ("specify", "give"), ("specified", "given"), ("provides", "offers"),
+    ("create", "make"), ("created", "made"), ("useful", "handy"), ("currently", "now"),
+    ("instead of", "rather than"), ("approximately", "about"), ("large", "big"),
+    ("modify", "change"), ("modified", "changed"), ("obtain", "get"), ("display", "show"),
+    ("additional", "extra"), ("several", "a few"), ("initially", "at first"),
+)  # fmt: skip
+#: Where a sentence may be cut to compress it: the clause after one of these goes.
+_CLAUSE = re.compile(r", (?:which|and|but|so|because|although|while|since|as|unless) ")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,12 @@ class _Pools:
 
 
 def _reword(sentence: str, rng: random.Random) -> str:
-    """A faithful restatement: parentheses dropped, a few words put differently."""
+    """A faithful restatement: parentheses dropped, a trailing clause cut now and then,
+    some words put differently."""
     sentence = re.sub(r"\s*\([^()]*\)", "", sentence)
+    cut = _CLAUSE.search(sentence)
+    if cut is not None and cut.start() > 30 and rng.random() < 0.4:
+        sentence = sentence[: cut.start()] + "."
     for old, new in _REWORDINGS:
         if old in sentence and rng.random() < 0.5:
             sentence = sentence.replace(old, new, 1)

@@ -6,10 +6,15 @@ import math
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from watchkeeper.detectors.faithfulness.contradiction import negation_count, opposed_words
+from watchkeeper.detectors.faithfulness.contradiction import (
+    NEGATIONS,
+    negation_count,
+    opposed_words,
+)
 from watchkeeper.detectors.faithfulness.groundedness import sentences
 from watchkeeper.detectors.faithfulness.pleasantries import states_nothing
 from watchkeeper.detectors.faithfulness.source_index import SourceCache, SourceIndex
+from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
     content_words_of_pieces,
@@ -109,7 +114,7 @@ def claim_support(
         return 0.0
     aligned, window = aligned_to
     support = (2 * found + sum(map(window.__contains__, words)) / n) / 3
-    if negation_count(tokens) % 2 != aligned.negations % 2:
+    if negation_count(tokens) % 2 != _negations_in_span(aligned.order, window_of(tokens)) % 2:
         support *= NEGATION_FACTOR
     support *= ANTONYM_FACTOR ** opposed_words(tokens, aligned.tokens)
     for number in numbers_of(tokens):
@@ -123,6 +128,22 @@ def claim_support(
     if len(names) > 1 and names_swapped(tokens, aligned.order, names):
         support *= NAMES_SWAPPED_FACTOR
     return support
+
+
+def window_of(tokens: Sequence[str]) -> frozenset[str]:
+    """The claim's tokens but stopwords (negations kept), to find the part of the source
+    sentence it restates."""
+    return frozenset(t for t in tokens if t not in STOPWORDS or t in NEGATIONS or t.endswith("n't"))
+
+
+def _negations_in_span(source: Sequence[str], claim: frozenset[str]) -> int:
+    """Negations of the source sentence from (just before) the first to the last of its
+    tokens the claim shares: a claim that keeps one clause of a sentence is compared with
+    that clause, not with a negation in the clause it left out."""
+    shared = [i for i, token in enumerate(source) if token in claim]
+    if 2 * len(shared) < len(claim):  # it restates little of this sentence: all of it counts
+        return negation_count(source)
+    return negation_count(source[max(0, shared[0] - 2) : shared[-1] + 2])
 
 
 def names_swapped(claim: Sequence[str], source: Sequence[str], names: Iterable[str]) -> bool:

@@ -123,3 +123,26 @@ def test_trace_sampling_and_span_bound(store: Store, decoder: str) -> None:
         for kind in ("agent", "llm", "tool", "retrieval", "rerank", "chain", "other")
     )
     assert stored == 3
+
+
+def test_an_exception_event_explains_a_failed_span(store: Store, decoder: str) -> None:
+    """A failed tool span whose status has no message shows its recorded exception."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Status, StatusCode
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span(
+        "execute_tool lookup", attributes={"gen_ai.operation.name": "execute_tool"}
+    ) as span:
+        span.record_exception(KeyError("order 7"))
+        span.set_status(Status(StatusCode.ERROR))
+    spans = list(exporter.get_finished_spans())
+    Pipeline(store).process([Payload(payload(spans), "test")])
+    (stored,) = read_trace(store, format(spans[0].context.trace_id, "032x"))
+    assert stored.status == "ERROR"
+    assert stored.status_message == "KeyError: 'order 7'"

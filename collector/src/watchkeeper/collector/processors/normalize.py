@@ -218,8 +218,7 @@ def to_call(
 
 def _view(span: Span, *, feedback: bool) -> DecodedSpan:
     """A protobuf span as the compiled decoder returns it (its bytes left out: they are
-    serialised only for a span that is rejected; its events only for a feedback span,
-    the one kind that reads them)."""
+    serialised only for a span that is rejected)."""
     return (
         span.trace_id,
         span.span_id,
@@ -231,9 +230,7 @@ def _view(span: Span, *, feedback: bool) -> DecodedSpan:
         span.status.message,
         _attributes(span.attributes),
         feedback,
-        [(e.time_unix_nano, e.name, _attributes(e.attributes)) for e in span.events]
-        if feedback
-        else [],
+        [(e.time_unix_nano, e.name, _attributes(e.attributes)) for e in span.events],
         b"",
     )
 

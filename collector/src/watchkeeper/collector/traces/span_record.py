@@ -84,8 +84,18 @@ def span_from_decoded(
         session_id=_first_text(values, _SESSION_KEYS),
         user_id=_text(values.get(attr.USER_ID)),
         service_name=service,
-        status_message=message[:MAX_VALUE_CHARS],
+        status_message=(message or _exception(span[10]))[:MAX_VALUE_CHARS],
     )
+
+
+def _exception(events: list[tuple[int, str, dict[str, Any]]]) -> str:
+    """``Type: message`` of the span's first ``exception`` event (OpenTelemetry's
+    ``record_exception``), for a span whose status carries no message."""
+    for _, name, values in events:
+        if name == "exception":
+            kind, text = _text(values.get("exception.type")), _text(values.get("exception.message"))
+            return f"{kind}: {text}" if kind and text else kind or text
+    return ""
 
 
 def span_from_call(call: CallRecord, *, with_body: bool) -> TraceSpan:

@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from watchkeeper.collector.coverage.metrics import CoverageMetrics
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.versions.metrics import VersionMetrics
 
@@ -127,6 +128,8 @@ class PipelineMetrics:
         self.judge = JudgeMetrics(r)
         #: The live version comparison's gauge (versions/metrics.py).
         self.versions = VersionMetrics(r)
+        #: Evalset coverage of production (coverage/metrics.py).
+        self.coverage = CoverageMetrics(r)
 
     def _add_review_metrics(self) -> None:
         """The review workflow's metrics. Queue and dimension names come from configuration."""

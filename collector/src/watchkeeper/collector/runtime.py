@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watchkeeper.collector.alerting.install import install_alerting
+from watchkeeper.collector.coverage.install import install_coverage
 from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.judge.start import attach_judges, serve_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
@@ -170,6 +171,7 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         install_alerting(settings.alerting, store, pipeline, fixed_calibration=fixed)
         install_incidents(app, pipeline)
         install_versions(app, pipeline)
+        install_coverage(settings.coverage, pipeline)
         server = HttpServer(
             app,
             settings.http_host,

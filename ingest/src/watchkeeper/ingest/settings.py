@@ -117,6 +117,9 @@ COLLECTOR_KEYS = frozenset(
         "alerting_slos",
         "experiment_tolerances",
         "redteam_tolerances",
+        "evalset_coverage_files",
+        "evalset_coverage_threshold",
+        "evalset_coverage_embedding",
     }
 )
 

@@ -14,6 +14,7 @@ docs/configuration.md); code reads the section of its component::
     settings.judge         LLM judges beside the pipeline        (judge.py)
     settings.alerting      false-page budget, burn windows, SLOs (alerting.py)
     settings.experiment    release-gate tolerances               (experiments/, redteam/)
+    settings.coverage      evalsets production is compared with  (coverage/)
 
 A leaf: the sections import nothing of the components they configure, so every module may
 import them. Checked once at start (:func:`load_settings`); a bad key or value stops the
@@ -33,6 +34,7 @@ from typing import Any, Self
 from pydantic import Field
 
 from watchkeeper.collector.settings.alerting import AlertingSettings
+from watchkeeper.collector.settings.coverage import CoverageSettings
 from watchkeeper.collector.settings.experiment import ExperimentSettings
 from watchkeeper.collector.settings.judge import JudgeSettings
 from watchkeeper.collector.settings.kafka import ConsumerKafkaSettings
@@ -52,6 +54,7 @@ __all__ = [
     "AlertingSettings",
     "ConfigError",
     "ConsumerKafkaSettings",
+    "CoverageSettings",
     "ExperimentSettings",
     "HttpSettings",
     "JudgeSettings",
@@ -80,6 +83,7 @@ class Settings(IngestSettings):
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
 
     def __getattr__(self, name: str) -> Any:
         where = type(self).flat_keys().get(name)

@@ -1,0 +1,74 @@
+"""Evalset coverage of production over the real pipeline and chDB: a planted gap (a topic
+of production traffic no evalset case covers) tops the coverage queue and lowers the
+gauge; adding its prompts to the evalset raises coverage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.experiments.coverage_traffic import COVERED, GAP, traffic, write_evalset
+from watchkeeper.collector.coverage.install import install_coverage
+from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.review.tokens import TokenRegistry
+from watchkeeper.collector.server import build_app
+from watchkeeper.collector.settings import ConfigError, CoverageSettings
+from watchkeeper.collector.store.store import Store
+
+GAUGE = re.compile(r'^watchkeeper_evalset_coverage\{route="support"\} (\S+)$', re.MULTILINE)
+
+
+def _scrape(pipeline: Pipeline) -> tuple[float, list[dict[str, object]]]:
+    """The route's coverage on /metrics, and the coverage queue's items."""
+    app = build_app(pipeline)
+    token = TokenRegistry(pipeline.store).create("vic", "viewer")[0]
+    with TestClient(app) as client:
+        found = GAUGE.search(client.get("/metrics").text)
+        headers = {"authorization": f"Bearer {token}"}
+        items = client.get("/api/queues/coverage/items?limit=500", headers=headers).json()
+    assert found is not None
+    return float(found.group(1)), list(items)
+
+
+def test_a_planted_gap_tops_the_coverage_queue(store: Store, tmp_path: Path) -> None:
+    """Every call of the uncovered topic is among the queue's items, and they are most of
+    them; the gauge shows the share the evalset covers, below 1."""
+    calls, gap = traffic()
+    pipeline = Pipeline(store)
+    pipeline.process_calls(calls, "test")
+    evalset = write_evalset(tmp_path / "evalset.jsonl")
+    install_coverage(CoverageSettings(evalset_coverage_files=[evalset]), pipeline)
+    coverage, items = _scrape(pipeline)
+    queued = {str(item["span_id"]) for item in items}
+    assert gap <= queued
+    assert len(gap) / len(queued) >= 0.75
+    assert 0.85 < coverage <= 1 - len(gap) / len(calls) + 0.01
+
+
+def test_coverage_rises_when_the_gap_is_added(store: Store, tmp_path: Path) -> None:
+    """With the gap topic's prompts added to the evalset, coverage rises."""
+    calls, gap = traffic()
+    pipeline = Pipeline(store)
+    pipeline.process_calls(calls, "test")
+    before_path = write_evalset(tmp_path / "before.jsonl")
+    after_path = write_evalset(tmp_path / "after.jsonl", (*COVERED, GAP))
+    watch = install_coverage(CoverageSettings(evalset_coverage_files=[before_path]), pipeline)
+    assert watch is not None
+    before = watch.read()["support"]
+    install_coverage(CoverageSettings(evalset_coverage_files=[after_path]), pipeline)
+    after, _ = _scrape(pipeline)
+    assert after > before + len(gap) / len(calls) / 2
+
+
+def test_a_bad_evalset_stops_start_up_naming_the_key(store: Store, tmp_path: Path) -> None:
+    """An unreadable or unusable evalset: one line naming evalset_coverage_files."""
+    pipeline = Pipeline(store)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("not json\n", encoding="utf-8")
+    for path in (tmp_path / "missing.jsonl", empty):
+        settings = CoverageSettings(evalset_coverage_files=[path])
+        with pytest.raises(ConfigError, match=r"^invalid setting 'evalset_coverage_files': "):
+            install_coverage(settings, pipeline)

@@ -34,7 +34,7 @@ from training.prompt_injection.build_dataset import DEFAULT_CACHE
 from watchkeeper.detectors.safety import injection_model
 from watchkeeper.detectors.safety.prompt_injection import injection_risk, injection_score
 
-KINDS = ("question", "article", "code", "log", "non_english", "request")
+KINDS = ("question", "snippet", "article", "code", "log", "non_english", "request")
 
 
 def recall_at(attacks: Sequence[float], benign: Sequence[float], fpr: float) -> float:

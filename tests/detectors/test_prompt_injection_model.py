@@ -60,11 +60,14 @@ def test_a_role_play_jailbreak_no_pattern_names_is_caught_by_the_classifier() ->
         "Can you act as a reviewer for my essay?",
         "Bonjour, pouvez-vous m'aider à écrire une lettre de motivation ?",
         "请帮我把这段话翻译成英文。",
+        "Note: what time is it in Tokyo?",
+        "Q: how do you make pancakes?",
         PROGRAM,
     ],
 )
 def test_ordinary_inputs_stay_under_the_threshold(benign: str) -> None:
-    """Questions, non-English text and a long program score under 0.5."""
+    """Questions (with a colon too: punctuation alone is no feature), non-English text and
+    a long program score under 0.5."""
     assert injection_score(benign)[0] < 0.5
 
 

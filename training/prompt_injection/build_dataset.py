@@ -60,6 +60,18 @@ def pieces(text: Text, low: int, high: int, rng: random.Random, most: int) -> It
         yield replace(text, text=piece.strip())
 
 
+def snippets(text: Text, rng: random.Random, count: int) -> Iterator[Text]:
+    """Up to ``count`` short snippets of ``text`` (one or two lines from random places, 15
+    to 300 characters), as the kind ``snippet``: short benign inputs with the colons,
+    brackets and imperatives of documents, code and logs, which chatbot questions lack."""
+    lines = [line.strip() for line in text.text.splitlines() if line.strip()]
+    for _ in range(count if lines else 0):
+        at = rng.randrange(len(lines))
+        piece = " ".join(lines[at : at + rng.randint(1, 2)])
+        if 15 <= len(piece) <= 300:
+            yield replace(text, text=piece, kind="snippet")
+
+
 def attacks(pyrit: Path, rng: random.Random) -> Iterator[Text]:
     """Each template filled with ``FILLS`` objectives of its split, and the bare prompt
     extraction and 0DIN attack prompts."""
@@ -78,22 +90,27 @@ def attacks(pyrit: Path, rng: random.Random) -> Iterator[Text]:
 
 
 def benign(found: dict[str, Path], rng: random.Random) -> Iterator[Text]:
-    """Questions, articles, code, logs and non-English texts, long ones cut in pieces."""
+    """Questions, articles, code, logs and non-English texts, long ones cut in pieces, and
+    short snippets of the articles, code and logs."""
     yield from sources.chatterbot(found["chatterbot-corpus"], "english", "question")
     for language in LANGUAGES:
         yield from sources.chatterbot(found["chatterbot-corpus"], language, "non_english")
     for text in sources.python_docs(found["python3.11-doc"], 300):
         yield from pieces(text, 300, 12_000, rng, 3)
+        yield from snippets(text, rng, 3)
     for text in sources.man_pages(found["manpages"], "manpages", "article", 300):
         yield from pieces(text, 300, 8_000, rng, 2)
+        yield from snippets(text, rng, 3)
     for package in ("manpages-de", "manpages-fr", "manpages-es", "manpages-ru", "manpages-ja"):
         for text in sources.man_pages(found[package], package, "non_english", 80):
             yield from pieces(text, 100, 6_000, rng, 2)
     for package in ("pyrit", "fail2ban"):
         for text in sources.code_files(found[package], package, 250):
             yield from pieces(text, 200, 8_000, rng, 2)
+            yield from snippets(text, rng, 2)
     for text in sources.log_files(found["fail2ban"]):
         yield from pieces(text, 100, 6_000, rng, 3)
+        yield from snippets(text, rng, 3)
 
 
 def build(cache: Path) -> list[dict[str, object]]:

@@ -53,7 +53,13 @@ def design(rows: list[dict[str, object]], size: int, min_groups: int):
         for window in found:
             for name in window:
                 groups[name].add(f"{row['kind']}:{row['group']}")
-    names = sorted(name for name, seen in groups.items() if len(seen) >= min_groups)
+    # A punctuation mark alone is no feature (pairs with it are): alone it told templates
+    # from chat questions by their formatting, and flagged short inputs with a colon.
+    names = sorted(
+        name
+        for name, seen in groups.items()
+        if len(seen) >= min_groups and (" " in name or im.TOKEN_WORD.match(name))
+    )
     index = {name: i for i, name in enumerate(names)}
     data, cols, indptr, labels, weights = [], [], [0], [], []
     positives = sum(1 for row in rows if row["label"] == 1)

@@ -28,6 +28,8 @@ from itertools import repeat
 
 #: Tokens: runs of word characters, or one other non-space character.
 TOKEN = re.compile(r"\w+|[^\w\s]")
+#: A token that is a word (not a punctuation mark).
+TOKEN_WORD = re.compile(r"\w")
 #: Characters at the start of a text the model reads (as the lexical patterns do)...
 MAX_CHARS = 4000
 #: ...and at its end, when it is longer: an instruction planted at the end of a long

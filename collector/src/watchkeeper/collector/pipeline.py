@@ -152,6 +152,8 @@ class Pipeline:
         self.dead_letter_sink = dead_letter_sink
         self.router = router or ReviewRouter()
         self.traces = traces or TraceKeeper()
+        #: the trajectory/RAG/conversation signal stage, when the pipeline has one
+        self.trace_signals = trace_signals
         self.router.check_detectors(self.detect.detector_names)
         # Detector state, review caps and the review sample follow the order of calls, and
         # chDB is single-session: the call stages take one batch at a time.
@@ -233,18 +235,26 @@ class Pipeline:
     def save_state(self) -> int:
         """Checkpoint what the detectors learned; returns (detector, key) pairs saved."""
         from watchkeeper.collector.processors.detector_state import detector_states
+        from watchkeeper.collector.traces.signals.checkpoint import signal_states
 
         with self._lock:
             states = detector_states(self.detect)
+            if self.trace_signals is not None:
+                states += signal_states(self.trace_signals.watch)
         self.store.save_detector_states(states)
         return len(states)
 
     def restore_state(self) -> int:
         """Resume from the last checkpoint; returns (detector, key) pairs restored."""
         from watchkeeper.collector.processors.detector_state import restore_state
+        from watchkeeper.collector.traces.signals.checkpoint import restore_signal_states
 
         with self._lock:
-            return restore_state(self.detect, self.store)
+            restored = restore_state(self.detect, self.store)
+            if self.trace_signals is not None:
+                saved = self.store.detector_states()
+                restored += restore_signal_states(self.trace_signals.watch, saved)
+            return restored
 
     def abandon(self, prepared: PreparedBatch) -> None:
         """A prepared batch will not be written (an earlier write failed; both are re-read)."""

@@ -28,6 +28,7 @@ from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.store.store import Store, open_store
 from watchkeeper.collector.traces.keep import TraceKeeper
+from watchkeeper.collector.traces.signals.configured import signal_stage
 from watchkeeper.collector.versions.install import install_versions
 from watchkeeper.ingest.grpc.server import GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
@@ -133,6 +134,7 @@ def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> 
             settings.max_open_traces,
             settings.body_sample_rate,
         ),
+        trace_signals=signal_stage(settings),
         detector_budget=detector_budget(settings),
         severity=severity_policy(settings),
     )

@@ -36,3 +36,26 @@ class TraceSettings(Section):
         description="Traces whose span counts are held to apply max_spans_per_trace "
         "(the least recent are forgotten first).",
     )
+    trace_signals: bool = Field(
+        default=True,
+        alias="trace_signals",
+        description="Score each completed trace (trajectory, RAG) and session "
+        "(conversation) and watch the scores for change; costs about 8 us per one-call "
+        "trace and 200 us per five-span agent trace on the pipeline thread.",
+    )
+    trace_grace_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=600.0,
+        alias="trace_grace_s",
+        description="Seconds a trace whose root arrived waits for late children (an app "
+        "exporting through two exporters) before its signals are computed.",
+    )
+    session_idle_s: float = Field(
+        default=1800.0,
+        ge=1.0,
+        le=86_400.0,
+        alias="session_idle_s",
+        description="Seconds without a turn after which a session is over and its "
+        "conversation signals (turns, abandoned) are computed.",
+    )

@@ -20,7 +20,7 @@ to compare.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, NamedTuple
 
@@ -157,6 +157,23 @@ class SignalWatch:
             )
             for i, name in enumerate(SIGNALS)
         }
+
+    def detectors(self) -> Iterator[tuple[str, str, Detector]]:
+        """``(signal, key, detector)`` for every key held (to checkpoint them)."""
+        for name, keyed in self._keyed.items():
+            for key, detector in keyed.items():
+                yield name, key, detector
+
+    def put(self, signal: str, key: str, detector: Detector) -> bool:
+        """Watch ``signal`` of ``key`` with ``detector`` (restored from a checkpoint) from
+        now on; False, and nothing done, when it is no signal's detector of this kind."""
+        keyed = self._keyed.get(signal)
+        if keyed is None or type(detector) is not type(keyed.prototype):
+            return False
+        if getattr(detector, "signal", None) != signal:
+            return False
+        keyed.put(key, detector)
+        return True
 
     def update_many(
         self, items: Sequence[tuple[str, Mapping[str, float]]]

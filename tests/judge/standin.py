@@ -80,12 +80,36 @@ class StandIn:
             entry["answered"] = True
             return JSONResponse(self._completion(body))
 
+        async def messages(request: Request) -> Response:
+            body = await request.json()
+            entry = {"body": body, "auth": request.headers.get("x-api-key", "")}
+            with self.lock:
+                self.requests.append(entry)
+            chat = [{"role": "system", "content": body["system"]}, *body["messages"]]
+            completion = self._completion({"messages": chat})
+            entry["answered"] = True
+            return JSONResponse(
+                {
+                    "id": "msg_standin",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "text", "text": completion["choices"][0]["message"]["content"]}
+                    ],
+                    "usage": {
+                        "input_tokens": completion["usage"]["prompt_tokens"],
+                        "output_tokens": completion["usage"]["completion_tokens"],
+                    },
+                }
+            )
+
         async def models(_: Request) -> Response:
             return JSONResponse({"object": "list", "data": [{"id": "standin", "object": "model"}]})
 
         return Starlette(
             routes=[
                 Route("/v1/chat/completions", completions, methods=["POST"]),
+                Route("/v1/messages", messages, methods=["POST"]),
                 Route("/v1/models", models),
                 Route("/v1", models),
             ]
@@ -95,19 +119,23 @@ class StandIn:
         if step == "timeout":
             await asyncio.sleep(3.0)
             return PlainTextResponse("late", status_code=504)
-        if step == "429":
-            return JSONResponse(
+        return self._canned(step)
+
+    def _canned(self, step: str) -> Response | None:
+        replies: dict[str, Response] = {
+            "429": JSONResponse(
                 {"error": {"message": "rate limited"}},
                 status_code=429,
                 headers={"Retry-After": str(self.retry_after_s)},
-            )
-        if step == "500":
-            return JSONResponse({"error": {"message": "boom"}}, status_code=500)
-        if step == "malformed":
-            return JSONResponse(_wrap("I think this answer is quite fine overall."))
-        if step == "non_json":
-            return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=200)
-        return None
+            ),
+            "500": JSONResponse({"error": {"message": "boom"}}, status_code=500),
+            "malformed": JSONResponse(_wrap("I think this answer is quite fine overall.")),
+            "no_response_format": PlainTextResponse(
+                "response_format json_schema is not supported", status_code=400
+            ),
+            "non_json": PlainTextResponse("<html>502 Bad Gateway</html>", status_code=200),
+        }
+        return replies.get(step)
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
         prompt = "\n".join(m["content"] for m in body["messages"])
@@ -120,6 +148,14 @@ class StandIn:
         out = _wrap(json.dumps({"reason": reason, "score": score}))
         out["usage"] = {"prompt_tokens": len(prompt) // 4, "completion_tokens": 20}
         return out
+
+
+def callable_judge(messages: list[dict[str, str]]) -> str:
+    """The stand-in as an in-process judge (``provider = "callable"``), answering in the
+    ``Score:`` line form the tolerant parser reads."""
+    completion = StandIn()._completion({"messages": messages})
+    verdict = json.loads(completion["choices"][0]["message"]["content"])
+    return f"Reason: {verdict['reason']}\nScore: {verdict['score']}"
 
 
 def _wrap(content: str) -> dict[str, Any]:

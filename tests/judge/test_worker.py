@@ -221,3 +221,66 @@ def test_a_dimension_not_in_the_rubric_is_a_config_error(store: Store, standin: 
     settings = judge_settings(standin, judge_dimensions="helpfulness,politeness")
     with pytest.raises(ConfigError, match=r"judge_dimensions names politeness.*choose from"):
         judged_pipeline(store, settings)
+
+
+def test_an_endpoint_without_json_schema_support_is_asked_again_without_it(
+    store: Store, standin: StandIn
+) -> None:
+    """A 400 naming response_format: the same prompt again without it, and from then on
+    never with it; the verdict is read from the plain reply."""
+    standin.script.append("no_response_format")
+    settings = judge_settings(standin, judge_dimensions="helpfulness")
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.start()
+    try:
+        pipeline.process([answers("this is correct", "this is wrong")])
+        assert workers.wait_done(2, 30)
+    finally:
+        workers.close()
+    formats = ["response_format" in r["body"] for r in standin.requests]
+    assert formats == [True, False, False]
+    assert sorted(v["judge.default.helpfulness"] for v in _scores(store).values()) == [2.0, 5.0]
+
+
+def test_anthropic_and_callable_judges_score_like_the_default(
+    store: Store, standin: StandIn
+) -> None:
+    """A judge on the Messages API (x-api-key header) and an in-process callable judge
+    give their own judge.<name>.* scores beside the default judge's."""
+    settings = judge_settings(
+        standin,
+        judge_dimensions="helpfulness",
+        judges={
+            "claude": {
+                "provider": "anthropic",
+                "base_url": standin.url.removesuffix("/v1"),
+                "model": "claude-standin",
+                "api_key_env": "ANTHROPIC_TEST_KEY",
+                "sample_rate": 1.0,
+                "review_share": 0.0,
+                "dimensions": ["safety"],
+            },
+            "local": {
+                "provider": "callable",
+                "callable": "tests.judge.standin:callable_judge",
+                "sample_rate": 1.0,
+                "review_share": 0.0,
+                "dimensions": ["tone"],
+            },
+        },
+    )
+    pipeline, workers = judged_pipeline(store, settings, {"ANTHROPIC_TEST_KEY": "sk-ant-1"})
+    workers.start()
+    try:
+        pipeline.process([answers("this is correct, password inside")])
+        assert workers.wait_done(3, 30)
+    finally:
+        workers.close()
+    assert list(_scores(store).values()) == [
+        {
+            "judge.default.helpfulness": 5.0,
+            "judge.claude.safety": 0.0,
+            "judge.local.tone": 5.0,
+        }
+    ]
+    assert "sk-ant-1" in {r["auth"] for r in standin.requests}

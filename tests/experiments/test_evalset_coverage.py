@@ -16,7 +16,9 @@ from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.settings import ConfigError, CoverageSettings
+from watchkeeper.collector.store.chdb_backend import ChdbBackend
 from watchkeeper.collector.store.store import Store
+from watchkeeper.ingest.cli import main
 
 GAUGE = re.compile(r'^watchkeeper_evalset_coverage\{route="support"\} (\S+)$', re.MULTILINE)
 
@@ -72,3 +74,31 @@ def test_a_bad_evalset_stops_start_up_naming_the_key(store: Store, tmp_path: Pat
         settings = CoverageSettings(evalset_coverage_files=[path])
         with pytest.raises(ConfigError, match=r"^invalid setting 'evalset_coverage_files': "):
             install_coverage(settings, pipeline)
+
+
+def test_the_coverage_command_reports_the_gap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``watchkeeper evalset coverage`` prints the route's coverage and, first among its
+    most novel inputs, prompts of the uncovered topic; an unusable evalset exits 2."""
+    calls, gap = traffic()
+    data = tmp_path / "wk"
+    store = Store(ChdbBackend(data / "chdb"))
+    store.migrate()
+    try:
+        Pipeline(store).process_calls(calls, "test")
+    finally:
+        store.close()
+    evalset = write_evalset(tmp_path / "evalset.jsonl")
+    args = ["evalset", "coverage", "--evalset", str(evalset), "--data-dir", str(data)]
+    assert main([*args, "--route", "support", "--top", "5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert re.match(r"support +\d+ +93\.\d%$", out[1])
+    shown = [line.split()[1] for line in out[out.index("most novel inputs of support:") + 1 :]]
+    gap_traces = {c.trace_id for c in calls if c.span_id in gap}
+    assert len(shown) == 5
+    assert set(shown) <= gap_traces
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{]\n", encoding="utf-8")
+    assert main(["evalset", "coverage", "--evalset", str(bad), "--data-dir", str(data)]) == 2
+    assert "has no usable case" in capsys.readouterr().err

@@ -31,7 +31,11 @@ def add_evalset_parser(commands: Subcommands) -> None:
 
 
 def run_evalset(args: argparse.Namespace) -> int:
-    """Export reviewed items."""
+    """Export reviewed items, or measure an evalset's coverage of production."""
+    if args.evalset_action == "coverage":
+        from watchkeeper.collector.coverage.command import run_coverage
+
+        return run_coverage(collector_settings(args), args)
     from watchkeeper.collector.evalset.command import run_evalset as run
 
     return run(collector_settings(args), args)

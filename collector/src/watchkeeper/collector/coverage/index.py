@@ -9,8 +9,8 @@ text -> vector function, e.g. the MiniLM embedding the detectors ship
 paraphrases with no word in common as covered.
 
 >>> index = CoverageIndex(["How do I reset my password?", "Where is my parcel?"])
->>> index.novelty(["reset the password please", "can I pay with bitcoin?"])
-[0.0, 1.0]
+>>> index.novelty(["reset the password please", "can I pay with bitcoin?", "hi there!"])
+[0.0, 1.0, nan]
 """
 
 from __future__ import annotations
@@ -47,13 +47,17 @@ class CoverageIndex:
         self._matrix = self._vectors(texts)
 
     def novelty(self, texts: Sequence[str]) -> list[float]:
-        """Per text: 1 - its highest cosine similarity to an evalset input, in [0, 1]
-        (1 for a text with no content word)."""
+        """Per text: 1 - its highest cosine similarity to an evalset input, in [0, 1];
+        NaN for a text with nothing to compare (no content word: small talk like "hi")."""
         if not texts:
             return []
-        similarity = self._vectors(texts) @ self._matrix.T
-        best = similarity.max(axis=1)
-        return [round(float(min(1.0, max(0.0, 1.0 - s))), 6) for s in best]
+        vectors = self._vectors(texts)
+        best = (vectors @ self._matrix.T).max(axis=1)
+        empty = ~vectors.any(axis=1)
+        return [
+            math.nan if blank else round(float(min(1.0, max(0.0, 1.0 - s))), 6)
+            for s, blank in zip(best, empty, strict=True)
+        ]
 
     def _vectors(self, texts: Sequence[str]) -> Any:
         if self.embed is not None:

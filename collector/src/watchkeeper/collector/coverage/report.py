@@ -1,8 +1,10 @@
 """Coverage of a route's production inputs by the evalsets: the share whose novelty is
-below the threshold (re-weighted by sample rate), and the most novel inputs."""
+below the threshold (re-weighted by sample rate), and the most novel inputs. Inputs with
+nothing to compare (no content word) are left out of both."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ class RouteCoverage:
     """One route's inputs against the evalsets."""
 
     route: str
+    #: Inputs measured (those with something to compare).
     inputs: int
     #: Share of the route's calls (re-weighted by sample rate) whose input is covered.
     coverage: float
@@ -36,8 +39,14 @@ def route_coverage(
     for row in rows:
         by_route[str(row["Route"])].append(row)
     found = []
-    for route, route_rows in sorted(by_route.items()):
-        novelty = index.novelty([str(row["InputText"]) for row in route_rows])
+    for route, all_rows in sorted(by_route.items()):
+        texts = [str(row["InputText"]) for row in all_rows]
+        scored = zip(index.novelty(texts), all_rows, strict=True)
+        pairs = [(n, row) for n, row in scored if not math.isnan(n)]
+        if not pairs:
+            continue
+        novelty = [n for n, _ in pairs]
+        route_rows = [row for _, row in pairs]
         weights = [1.0 / max(float(row.get("SampleRate") or 1.0), 1e-9) for row in route_rows]
         covered = sum(w for w, n in zip(weights, novelty, strict=True) if n < threshold)
         novel = sorted(

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from watchkeeper.collector.coverage.command import add_coverage_parser
 from watchkeeper.collector.evalset.formats import FORMATS, SHAPES, write_evalset
 from watchkeeper.collector.evalset.records import build_evalset, parse_time
 from watchkeeper.collector.review.command import add_store_options, open_existing_store
@@ -56,6 +57,7 @@ def add_evalset_command(commands: Any) -> None:
         "-o", "--output", type=Path, metavar="FILE", help="output file (default: stdout)"
     )
     add_store_options(export)
+    add_coverage_parser(actions)
 
 
 def run_evalset(settings: Settings, args: argparse.Namespace) -> int:

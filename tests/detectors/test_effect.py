@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from watchkeeper.detectors import Call, LatencyDrift
+from watchkeeper.detectors import Call, ErrorRateDrift, LatencyDrift, SeverityPolicy
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
@@ -116,3 +116,32 @@ def test_a_slightly_slower_host_is_a_ticket_and_a_doubling_pages() -> None:
         effect = found[0][1].effect
         assert effect is not None
         assert effect.lo > 0.0
+
+
+def test_an_error_rate_five_times_higher_pages_with_the_rates_in_its_effect() -> None:
+    """Errors at 2%, then 10%: the alarm measures the rate before (about 0.02) and the
+    rise in errors per call, and pages (at least twice the reference rate); a rise to 3%
+    would be a ticket by the same policy."""
+    rng = random.Random(8)
+    calls = [
+        Call("q", duration_s=1.0, is_error=rng.random() < (0.10 if i >= 5000 else 0.02))
+        for i in range(8000)
+    ]
+    watched = BudgetedDetectors([ErrorRateDrift()], budget=None)
+    found = []
+    for start in range(0, len(calls), 256):
+        run = calls[start : start + 256]
+        for observed in watched.observe(
+            "svc|/r|m", run, [float(start + i) for i in range(len(run))]
+        ):
+            found += [(start + alarm.at, alarm) for alarm in observed.alarms]
+    assert found, "the rise was not detected"
+    at, alarm = found[0]
+    effect = alarm.effect
+    assert effect is not None
+    assert at >= 5000
+    assert 0.01 < effect.reference < 0.03
+    assert effect.lo > 0.0
+    assert alarm.severity == "page"
+    small = effect._replace(shift=0.01, lo=0.001, hi=0.02, reference=0.02)
+    assert SeverityPolicy().severity("rate", small) == "ticket"

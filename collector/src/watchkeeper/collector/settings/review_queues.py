@@ -14,7 +14,9 @@ per-call score ``<detector>.<score>`` ``below``/``at_least`` a threshold), ``err
 call failed), ``feedback`` (an end user's thumbs-down: a feedback label in ``labels`` or a
 score at most ``score_at_most``), ``sample`` (the per-window random sample) and ``feed`` (a
 component that fills the queue itself: ``versions``, the calls of a regressed candidate
-version; ``coverage``, production inputs the evalsets do not cover). ``route``, ``model``
+version; ``coverage``, production inputs the evalsets do not cover; ``trajectories``, whole
+traces whose trajectory or RAG signals fired; ``conversations``, sessions that ended
+abandoned or with a rephrased question). ``route``, ``model``
 and ``service`` narrow a rule to matching calls.
 """
 
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 QUEUE_NAME_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,63}$"
 _SIGNALS: Final = ("alarm", "score", "error", "feedback", "sample", "feed")
 #: Components that put items in a queue with a ``feed`` rule.
-FEEDS: Final = ("versions", "coverage")
+FEEDS: Final = ("versions", "coverage", "trajectories", "conversations")
 #: Feedback labels that mean "this answer was bad", as the SDK's ``feedback(label=...)``
 #: and common widgets send them.
 NEGATIVE_FEEDBACK_LABELS: Final = (
@@ -184,6 +186,21 @@ DEFAULT_QUEUES: Final[dict[str, dict[str, Any]]] = {
         "cap_per_hour": 60,
         "when": [{"score": "faithfulness_drift.faithfulness", "below": 0.5}],
     },
+    "trajectories": {
+        "description": "Whole agent/RAG traces where a tool failed or looped, arguments "
+        "broke a tool's schema, a retrieval came back empty, no answer came, or a trace "
+        "signal alarmed: reviewed as one trajectory.",
+        "priority": 65,
+        "cap_per_hour": 60,
+        "when": [{"feed": "trajectories"}],
+    },
+    "conversations": {
+        "description": "Conversations that ended abandoned or where the user asked the "
+        "same question again: reviewed turn by turn.",
+        "priority": 58,
+        "cap_per_hour": 30,
+        "when": [{"feed": "conversations"}],
+    },
     "versions": {
         "description": "Calls of a model or prompt version that regressed against the one "
         "before it, worst first (the live version comparison).",
@@ -229,7 +246,7 @@ def merge_queues(value: Any) -> Any:
 
     >>> merged = merge_queues({"random": {"enabled": False}, "vip": {"when": [{"error": True}]}})
     >>> "random" in merged, "vip" in merged, len(merged)
-    (False, True, 9)
+    (False, True, 11)
     """
     if isinstance(value, str):
         try:

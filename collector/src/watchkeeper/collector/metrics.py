@@ -126,10 +126,8 @@ class PipelineMetrics:
         self._add_review_metrics()
         #: The LLM judges' metrics (``watchkeeper_judge_*``; judge/metrics.py).
         self.judge = JudgeMetrics(r)
-        #: The live version comparison's gauge (versions/metrics.py).
-        self.versions = VersionMetrics(r)
-        #: Evalset coverage of production (coverage/metrics.py).
-        self.coverage = CoverageMetrics(r)
+        #: Gauges computed at scrape: live version comparison, evalset coverage.
+        self.versions, self.coverage = VersionMetrics(r), CoverageMetrics(r)
 
     def _add_review_metrics(self) -> None:
         """The review workflow's metrics. Queue and dimension names come from configuration."""

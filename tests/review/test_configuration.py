@@ -31,20 +31,29 @@ def test_docstring_examples_run(module: str) -> None:
 
 
 def test_default_queues_and_rubric() -> None:
-    """Without configuration: the built-in queues by priority, the four-dimension rubric."""
+    """Without configuration: the built-in queues by priority, the six-dimension rubric."""
     settings = load_settings(environ={})
     assert list(settings.review_queues) == [
         "safety",
         "feedback",
         "alarms",
         "faithfulness",
+        "trajectories",
+        "conversations",
         "versions",
         "consistency",
         "errors",
         "coverage",
         "random",
     ]
-    assert list(settings.review_rubric) == ["factual_accuracy", "helpfulness", "tone", "safety"]
+    assert list(settings.review_rubric) == [
+        "factual_accuracy",
+        "helpfulness",
+        "tone",
+        "safety",
+        "trajectory_quality",
+        "tool_use_accuracy",
+    ]
     assert settings.review_rubric["safety"].kind == "pass_fail"
 
 

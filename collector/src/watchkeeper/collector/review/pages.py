@@ -188,8 +188,10 @@ def item_page(
     *,
     error: str = "",
     lease_note: str = "",
+    inline: str = "",
 ) -> str:
-    """One item: the call's texts, earlier labels, and the label form when it is ours."""
+    """One item: the call's texts (and ``inline``, the trajectory or conversation of a
+    whole-trace item, as HTML), earlier labels, and the label form when it is ours."""
     row = view["item"]
     span = str(row["SpanId"])
     base = f"/ui/queues/{e(queue)}/items/{e(span)}"
@@ -203,6 +205,7 @@ def item_page(
         f"<h2>Input</h2><pre id='input'>{e(row['InputText'])}</pre>"
         + (f"<h2>Contexts</h2><ol>{contexts}</ol>" if contexts else "")
         + f"<h2>Output</h2><pre id='output'>{e(row['OutputText'])}</pre>"
+        + inline
     )
     if view["labels"]:
         parts.append(

@@ -29,6 +29,7 @@ from watchkeeper.collector.review.workflow import (
     ReviewError,
     ReviewWorkflow,
 )
+from watchkeeper.collector.traces.review_inline import review_inline
 
 _SPAN = re.compile(r"^[0-9a-f]{16}$")
 _SESSION_MAX_AGE_S = 12 * 3600
@@ -348,7 +349,14 @@ def _item(
         when = datetime.fromtimestamp(until / 1000, tz=UTC).strftime("%H:%M:%S UTC")
         note = f"Reserved for you until {when}."
     html = pages.item_page(
-        queue, view, workflow.config.rubric, me, _csrf(request), error=error, lease_note=note
+        queue,
+        view,
+        workflow.config.rubric,
+        me,
+        _csrf(request),
+        error=error,
+        lease_note=note,
+        inline=review_inline(workflow.store, view["item"]),
     )
     return _html(html, status)
 

@@ -32,6 +32,8 @@ def test_a_rephrasing_user() -> None:
     assert statistics.fmean(later) > 0.6
     assert all(found.turns[0]["rephrase"] == 0.0 for found in sessions)
     assert statistics.fmean(found.session["abandoned"] for found in sessions) > 0.6
+    rates = [found.session["rephrase_rate"] for found in sessions]
+    assert rates == [statistics.fmean(t["rephrase"] for t in f.turns) for f in sessions]
 
 
 def test_ordinary_sessions_raise_no_rephrase_and_are_resolved() -> None:
@@ -45,6 +47,7 @@ def test_ordinary_sessions_raise_no_rephrase_and_are_resolved() -> None:
             assert found.session == {
                 "turns": float(turns),
                 "abandoned": 0.0,
+                "rephrase_rate": 0.0,
                 "turns_to_resolution": float(turns),
             }
 
@@ -56,7 +59,7 @@ def test_a_session_ending_without_an_answer_is_abandoned() -> None:
     builder = TraceBuilder("last", session_id="s", start=9_000_000)
     builder.add("chat model", "llm", input_text="And my invoice?", output_text="")
     found = conversation_signals([*turns, builder.finish("And my invoice?", "")])
-    assert found.session == {"turns": 3.0, "abandoned": 1.0}
+    assert found.session == {"turns": 3.0, "abandoned": 1.0, "rephrase_rate": 0.0}
 
 
 def test_turns_arrive_in_any_order() -> None:

@@ -12,7 +12,8 @@ from watchkeeper.collector.traces.signals.watch import SignalWatch
 
 def signal_stage(settings: Settings) -> TraceSignalStage | None:
     """A fresh stage for a pipeline built from ``settings``; None when ``trace_signals``
-    is off. It watches as many keys per signal as the detectors do."""
+    is off. It watches as many keys per signal as the detectors do, and feeds the review
+    queues that take whole trajectories and conversations."""
     traces = settings.traces
     if not traces.trace_signals:
         return None
@@ -20,4 +21,5 @@ def signal_stage(settings: Settings) -> TraceSignalStage | None:
         watch=SignalWatch(max_keys=settings.pipeline.max_detector_keys),
         traces=OpenTraces(grace_s=traces.trace_grace_s),
         sessions=SessionTracker(timeout_s=traces.session_idle_s),
+        queues=settings.review.queues,
     )

@@ -12,7 +12,8 @@ Per session, once it is over:
 - ``abandoned`` (event): the user left after an answer that did not settle the
   question: the last turn was itself a retry, or it got no answer (an error, an empty
   reply);
-- ``turns_to_resolution``: for a session not abandoned, the turns it took.
+- ``turns_to_resolution``: for a session not abandoned, the turns it took;
+- ``rephrase_rate``: the share of its turns that were rephrases.
 
 >>> rephrases(["How do I reset my password?", "Where is my order?",
 ...            "how do i reset my password"])
@@ -56,7 +57,11 @@ def conversation_signals(turns: Sequence[Trace]) -> ConversationSignals:
     top = steps.top(last)
     unanswered = not steps.answer(last).strip() or (top is not None and top.is_error)
     abandoned = again[-1] or unanswered
-    session: dict[str, float] = {"turns": float(len(ordered)), "abandoned": float(abandoned)}
+    session: dict[str, float] = {
+        "turns": float(len(ordered)),
+        "abandoned": float(abandoned),
+        "rephrase_rate": sum(again) / len(again),
+    }
     if not abandoned:
         session["turns_to_resolution"] = float(len(ordered))
     return ConversationSignals(per_turn, session)

@@ -55,6 +55,15 @@ def rag_signals(trace: Trace) -> dict[str, float]:
     return found
 
 
+def given_passages(trace: Trace) -> list[str]:
+    """The passages the model was given: the last reranker's, else every retrieved one."""
+    rerankers = [s for s in steps.of_kind(trace, kinds.RERANK) if not s.is_error]
+    if rerankers:
+        return _texts(rerankers[-1])
+    retrievals = [s for s in steps.of_kind(trace, kinds.RETRIEVAL) if not s.is_error]
+    return [text for span in retrievals for text in _texts(span)]
+
+
 def _texts(span: TraceSpan) -> list[str]:
     return [text for text, _ in span.documents if text.strip()]
 

@@ -29,6 +29,7 @@ class _Open:
         default_factory=lambda: EquivalenceIndex(max_groups=QUESTIONS_PER_SESSION)
     )
     turns: int = 0
+    rephrases: int = 0
     last_rephrase: bool = False
     last_unanswered: bool = False
     last_seen: float = 0.0
@@ -36,11 +37,14 @@ class _Open:
     last_trace: str = ""
     last_span: str = ""
     last_start_ns: int = 0
+    #: the last turn's question and answer, shown on the session's review item
+    last_question: str = ""
+    last_answer: str = ""
 
 
 class EndedSession(NamedTuple):
-    """A session that is over: its key, its signals and its last turn's trace, top span
-    and start."""
+    """A session that is over: its key, its signals and its last turn's trace, top span,
+    start, question and answer."""
 
     session_id: str
     key: str
@@ -48,6 +52,8 @@ class EndedSession(NamedTuple):
     trace_id: str
     span_id: str
     start_ns: int
+    question: str = ""
+    answer: str = ""
 
 
 @dataclass
@@ -69,9 +75,12 @@ class SessionTracker:
         self._open[session_id] = state
         asked = steps.question(trace)
         again = bool(asked.strip()) and state.index.find_or_add(asked)[1]
+        answered = steps.answer(trace)
         state.turns += 1
+        state.rephrases += again
         state.last_rephrase = again
-        state.last_unanswered = not steps.answer(trace).strip() or top.is_error
+        state.last_unanswered = not answered.strip() or top.is_error
+        state.last_question, state.last_answer = asked, answered
         state.last_seen = self.clock()
         state.last_trace, state.last_span = trace.trace_id, top.span_id
         state.last_start_ns = top.start_ns
@@ -93,9 +102,20 @@ class SessionTracker:
 
 def _ended(session_id: str, state: _Open) -> EndedSession:
     abandoned = state.last_rephrase or state.last_unanswered
-    signals = {"turns": float(state.turns), "abandoned": float(abandoned)}
+    signals = {
+        "turns": float(state.turns),
+        "abandoned": float(abandoned),
+        "rephrase_rate": state.rephrases / state.turns,
+    }
     if not abandoned:
         signals["turns_to_resolution"] = float(state.turns)
     return EndedSession(
-        session_id, state.key, signals, state.last_trace, state.last_span, state.last_start_ns
+        session_id,
+        state.key,
+        signals,
+        state.last_trace,
+        state.last_span,
+        state.last_start_ns,
+        state.last_question,
+        state.last_answer,
     )

@@ -19,19 +19,25 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.scores import BatchScores
+from watchkeeper.collector.settings.review_queues import ReviewQueue
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan
-from watchkeeper.collector.traces.signals import steps, trace_signals
+from watchkeeper.collector.traces.signals import rag, steps, trace_signals
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
-from watchkeeper.collector.traces.signals.session_tracker import SessionTracker
+from watchkeeper.collector.traces.signals.review_feed import (
+    Feed,
+    conversation_reason,
+    trajectory_reason,
+)
+from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
 
@@ -59,6 +65,16 @@ class _Scored:
     #: what goes to the watch, ``(key, values)``, and the span each one's alarms go on
     watched: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     on: list[CallRecord] = field(default_factory=list)
+    #: per watched item: what its review item would show (question, answer, passages)
+    shown: list[Shown] = field(default_factory=list)
+
+
+class Shown(NamedTuple):
+    """What a review item of a watched trace or session shows, and why it may get one."""
+
+    session: bool
+    texts: tuple[str, str, list[str]]
+    rephrased: bool = False
 
 
 @dataclass
@@ -69,10 +85,16 @@ class TraceSignalStage:
     watch: SignalWatch = field(default_factory=SignalWatch)
     traces: OpenTraces = field(default_factory=OpenTraces)
     sessions: SessionTracker = field(default_factory=SessionTracker)
+    #: review queues fed whole trajectories and conversations (none: no review items)
+    queues: Mapping[str, ReviewQueue] = field(default_factory=dict)
     #: traces scored so far
     scored: int = 0
     #: span ids of recent LLM calls: their call_scores rows are not rewritten later
     _calls_seen: OrderedDict[Ids, None] = field(default_factory=OrderedDict)
+    _feeds: tuple[Feed, Feed] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._feeds = (Feed("trajectories", self.queues), Feed("conversations", self.queues))
 
     def __call__(self, prepared: BatchInFlight) -> None:
         """Score the traces this batch completes; add their rows to the batch's."""
@@ -87,11 +109,10 @@ class TraceSignalStage:
         for trace in self.traces.add(spans):
             self._score(trace, calls, here, out)
         for ended in self.sessions.ended():
-            values = {f"conversation.{name}": v for name, v in ended.signals.items()}
-            out.watched.append((ended.key, values))
-            out.on.append(CallRecord(ended.trace_id, ended.span_id, ended.start_ns, 0))
+            self._session(ended, out)
         found = self.watch.update_many(out.watched)
         out.alarms.extend(_alarm(alarm, out.on[at]) for at, alarm in found)
+        prepared.batch.review_items.extend(_reviews(self._feeds, out, found))
         if out.records:
             prepared.batch.scores = _merged(prepared.batch.scores, out)
         prepared.batch.alarms.extend(out.alarms)
@@ -116,6 +137,61 @@ class TraceSignalStage:
             out.values.append(values)
         out.watched.append((key, values))
         out.on.append(record)
+        rephrased = values.get("conversation.rephrase", 0.0) >= 1.0
+        out.shown.append(Shown(False, _texts(trace), rephrased))
+
+    def _session(self, ended: EndedSession, out: _Scored) -> None:
+        """A session that is over: its values watched, stored on its last turn's top span
+        (unless that is an LLM call whose row of detector scores would be replaced)."""
+        values = {f"conversation.{name}": v for name, v in ended.signals.items()}
+        service, route, agent = ended.key.split("|", 2)
+        record = CallRecord(
+            ended.trace_id,
+            ended.span_id,
+            ended.start_ns,
+            0,
+            service_name=service,
+            route=route,
+            request_model=agent,
+        )
+        if (ended.trace_id, ended.span_id) not in self._calls_seen:
+            out.records.append(record)
+            out.values.append(values)
+        out.watched.append((ended.key, values))
+        out.on.append(record)
+        rephrased = ended.signals.get("rephrase_rate", 0.0) > 0.0
+        out.shown.append(Shown(True, (ended.question, ended.answer, []), rephrased))
+
+
+def _texts(trace: Trace) -> tuple[str, str, list[str]]:
+    """The question, the answer and the passages the model was given."""
+    return steps.question(trace), steps.answer(trace), rag.given_passages(trace)
+
+
+def _reviews(
+    feeds: tuple[Feed, Feed], out: _Scored, found: Sequence[tuple[int, SignalAlarm]]
+) -> list[dict[str, Any]]:
+    """Review items of the traces and sessions that fired or alarmed."""
+    trajectories, conversations = feeds
+    if not (trajectories.wanted or conversations.wanted):
+        return []
+    alarmed: dict[int, list[str]] = {}
+    for at, alarm in found:
+        alarmed.setdefault(at, []).append(alarm.signal)
+    items = []
+    for at, shown in enumerate(out.shown):
+        signals = alarmed.get(at, [])
+        values = out.watched[at][1]
+        if shown.session:
+            short = {name.removeprefix("conversation."): v for name, v in values.items()}
+            reason = conversation_reason(short, shown.rephrased, signals)
+            feed = conversations
+        else:
+            reason = trajectory_reason(values, signals)
+            feed = trajectories
+        if reason:
+            items.extend(feed.items(out.on[at], reason, shown.texts))
+    return items
 
 
 def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:

@@ -55,6 +55,7 @@ SIGNALS: Final[Mapping[str, Signal]] = {
     "rag.rerank_disagreement": Signal("up", "rerank disagreement"),
     "conversation.rephrase": Signal("event", "rephrase rate"),
     "conversation.abandoned": Signal("event", "abandoned sessions"),
+    "conversation.rephrase_rate": Signal("up", "rephrased turns per session"),
     "conversation.turns": Signal("up", "turns per session"),
     "conversation.turns_to_resolution": Signal("up", "turns to resolution"),
 }

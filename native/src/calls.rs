@@ -448,6 +448,7 @@ fn build<'py>(
             .set_item(PyString::intern(py, key), PyString::new(py, value))
             .ok()?;
     }
+    stamp_identity(resource, &attributes)?;
     let strings =
         |items: &[Cow<'_, str>]| PyList::new(py, items.iter().map(|s| PyString::new(py, s))).ok();
     let status = match plan.status {
@@ -486,6 +487,56 @@ fn build<'py>(
         attributes.into_any(),
     ];
     record.call1(PyTuple::new(py, args).ok()?).ok()
+}
+
+const RELEASE_KEY: &str = "service.version";
+const DEPLOY_KEY: &str = "deployment.id";
+const DEPLOY_ALIAS: &str = "watchkeeper.deploy.id";
+const IDENTITY_CHARS: usize = 128;
+
+/// The app's release and deploy id, copied from the resource into the call's attributes
+/// unless the span set them, as `versions/identity.py`'s `stamp_identity` does (None:
+/// a value is not a string, and Python decides).
+fn stamp_identity(resource: &Bound<'_, PyDict>, attributes: &Bound<'_, PyDict>) -> Option<()> {
+    let (resource_release, resource_deploy) = identity(resource)?;
+    let (own_release, own_deploy) = identity(attributes)?;
+    let release = own_release.or(resource_release);
+    let deploy = own_deploy.or(resource_deploy);
+    if release.is_none() && deploy.is_none() {
+        return Some(());
+    }
+    if let Some(release) = release {
+        attributes.set_item(RELEASE_KEY, release).ok()?;
+    }
+    if let Some(deploy) = deploy {
+        attributes.set_item(DEPLOY_KEY, deploy).ok()?;
+    }
+    if attributes.contains(DEPLOY_ALIAS).ok()? {
+        attributes.del_item(DEPLOY_ALIAS).ok()?;
+    }
+    Some(())
+}
+
+/// `identity()` of `versions/identity.py`: the release and the first deploy id given.
+fn identity(values: &Bound<'_, PyDict>) -> Option<(Option<String>, Option<String>)> {
+    let release = identity_text(values, RELEASE_KEY)?;
+    let deploy = match identity_text(values, DEPLOY_KEY)? {
+        Some(deploy) => Some(deploy),
+        None => identity_text(values, DEPLOY_ALIAS)?,
+    };
+    Some((release, deploy))
+}
+
+/// The first 128 characters of a non-empty string value (Some(None): absent or empty;
+/// None: not a string).
+fn identity_text(values: &Bound<'_, PyDict>, key: &str) -> Option<Option<String>> {
+    match values.get_item(key).ok()? {
+        None => Some(None),
+        Some(value) => {
+            let text = value.cast_exact::<PyString>().ok()?.to_str().ok()?;
+            Some((!text.is_empty()).then(|| text.chars().take(IDENTITY_CHARS).collect()))
+        }
+    }
 }
 
 /// Python's `a or b` for texts.

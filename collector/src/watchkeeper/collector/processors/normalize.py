@@ -25,6 +25,7 @@ from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.span_record import span_from_decoded
+from watchkeeper.collector.versions.identity import stamp_identity
 from watchkeeper.sdk import attributes as attr
 
 #: Attribute values longer than this are cut in the generic attribute map (bodies have
@@ -135,10 +136,12 @@ def normalize_request(request: ExportTraceServiceRequest, source: str) -> Normal
     for resource_spans in request.resource_spans:
         resource = _attributes(resource_spans.resource.attributes)
         service = str(resource.get(attr.SERVICE_NAME, ""))
+        first = len(out.calls)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 view = _view(span, feedback=_is_feedback(span))
                 _add_span(out, view, service, source, now_ns, original=span)
+        stamp_identity(out.calls[first:], resource)
     return out
 
 
@@ -164,6 +167,7 @@ def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normali
     now_ns = time.time_ns()
     for resource, spans in groups:
         service = str(resource.get(attr.SERVICE_NAME, ""))
+        first = len(out.calls)
         for span in spans:
             if span is None:  # the core found it is not an LLM call
                 out.skipped += 1
@@ -173,6 +177,7 @@ def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normali
                 out.calls.append(span)
                 continue
             _add_span(out, span, service, source, now_ns)
+        stamp_identity(out.calls[first:], resource)
     return out
 
 

@@ -1,7 +1,9 @@
 """The queries of the live version comparison (``collector/versions/``).
 
-A call's version is its request model (``dimension = 'model'``) or its prompt version
-(``'prompt'``: the SDK's ``watchkeeper.prompt.version`` span attribute). Everything from a
+A call's version is its request model (``dimension = 'model'``), its prompt version
+(``'prompt'``: the SDK's ``watchkeeper.prompt.version`` span attribute), the app's release
+(``'release'``: ``service.version``) or its deploy (``'deploy'``: ``deployment.id``; both
+copied from the resource by ``versions/identity.py``). Everything from a
 request is a bound parameter; ``{db}`` is the configured database.
 """
 
@@ -15,8 +17,11 @@ if TYPE_CHECKING:
 PROMPT_VERSION_KEY: Final = "watchkeeper.prompt.version"
 
 _VERSION: Final = (
-    "if({dimension:String} = 'prompt', "
-    f"c.SpanAttributes['{PROMPT_VERSION_KEY}'], toString(c.RequestModel))"
+    "multiIf({dimension:String} = 'prompt', "
+    f"c.SpanAttributes['{PROMPT_VERSION_KEY}'], "
+    "{dimension:String} = 'release', c.SpanAttributes['service.version'], "
+    "{dimension:String} = 'deploy', c.SpanAttributes['deployment.id'], "
+    "toString(c.RequestModel))"
 )
 
 #: One score of every call of a route by the two versions, oldest first (one row per call).

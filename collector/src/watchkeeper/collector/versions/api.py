@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store
 
 Text = Annotated[str, Query(min_length=1, max_length=512)]
-Dimension = Annotated[str, Query(pattern="^(model|prompt)$")]
+Dimension = Annotated[str, Query(pattern="^(model|prompt|release|deploy)$")]
 
 
 @dataclass(frozen=True)

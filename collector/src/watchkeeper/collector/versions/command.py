@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from watchkeeper.collector.versions.identity import DIMENSIONS
 from watchkeeper.ingest.commands import Command, Subcommands
 
 
@@ -18,8 +19,9 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     versions = commands.add_parser(
         "versions",
         help="compare a route's model or prompt versions on stored live traffic",
-        description="Versions are request models (--by model) or the SDK's prompt versions "
-        "(--by prompt). The comparison's interval holds at every time at once, so its "
+        description="Versions are request models (--by model), the SDK's prompt versions "
+        "(--by prompt), app releases (--by release: service.version) or deploys (--by deploy: "
+        "deployment.id). The comparison's interval holds at every time at once, so its "
         "verdict keeps its error rate however often it is read.",
     )
     actions = versions.add_subparsers(dest="versions_action", metavar="ACTION", required=True)
@@ -29,7 +31,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     )
     for parser in (listing, compare):
         parser.add_argument("--route", required=True, help="the route (gen_ai route name)")
-        parser.add_argument("--by", dest="dimension", choices=("model", "prompt"), default="model")
+        parser.add_argument("--by", dest="dimension", choices=DIMENSIONS, default="model")
         parser.add_argument(
             "--data-dir", type=Path, metavar="DIR", help="chDB data (./.watchkeeper)"
         )

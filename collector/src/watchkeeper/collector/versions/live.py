@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from watchkeeper.collector.store.versions import version_scores
 from watchkeeper.collector.versions.comparison import VersionComparison
+from watchkeeper.collector.versions.identity import DIMENSIONS
 from watchkeeper.detectors import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store
-
-DIMENSIONS = ("model", "prompt")
 
 
 def compare_stored(

@@ -10,6 +10,7 @@ from typing import Any
 from watchkeeper.collector.experiments.compare import CaseRegression, MetricComparison
 from watchkeeper.collector.review.pages import e, page
 from watchkeeper.collector.review.tokens import Principal
+from watchkeeper.collector.versions.identity import DIMENSIONS
 
 
 def versions_page(
@@ -45,8 +46,7 @@ def _form(query: Mapping[str, str]) -> str:
 
     chosen = query.get("dimension", "model")
     options = "".join(
-        f"<option value='{d}'{' selected' if d == chosen else ''}>{d}</option>"
-        for d in ("model", "prompt")
+        f"<option value='{d}'{' selected' if d == chosen else ''}>{d}</option>" for d in DIMENSIONS
     )
     return (
         "<form method='get' action='/ui/versions' id='compare-form'>"

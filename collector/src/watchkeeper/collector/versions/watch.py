@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Final
 
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.versions import active_routes, route_versions
-from watchkeeper.collector.versions.live import DIMENSIONS, compare_stored, pick_versions
+from watchkeeper.collector.versions.identity import DIMENSIONS
+from watchkeeper.collector.versions.live import compare_stored, pick_versions
 
 if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store

@@ -246,7 +246,8 @@ def test_anthropic_and_callable_judges_score_like_the_default(
     store: Store, standin: StandIn
 ) -> None:
     """A judge on the Messages API (x-api-key header) and an in-process callable judge
-    give their own judge.<name>.* scores beside the default judge's."""
+    give their own judge.<name>.* scores beside the default judge's; three rewrites of the
+    call's scores row count each score once in the minute rollup."""
     settings = judge_settings(
         standin,
         judge_dimensions="helpfulness",
@@ -284,3 +285,13 @@ def test_anthropic_and_callable_judges_score_like_the_default(
         }
     ]
     assert "sk-ant-1" in {r["auth"] for r in standin.requests}
+    rollup = store.select(
+        "SELECT Score, sum(N) AS N FROM {db}.scores_minutely "
+        "WHERE Score LIKE 'judge.%' OR Score = 'prompt_injection.safety' GROUP BY Score"
+    )
+    assert {r["Score"]: int(r["N"]) for r in rollup} == {
+        "prompt_injection.safety": 1,
+        "judge.default.helpfulness": 1,
+        "judge.claude.safety": 1,
+        "judge.local.tone": 1,
+    }

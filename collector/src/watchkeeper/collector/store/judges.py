@@ -6,6 +6,7 @@ Tables from migration 0014 (``judge_verdicts``; ``call_scores.JudgeMerged``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -78,6 +79,9 @@ class JudgeStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # A scores row is read, extended and written again: two judges finishing one call
+        # at once would each write the row without the other's scores.
+        self._scores_lock = threading.Lock()
 
     def cached(
         self, judge: str, version: str, hashes: Sequence[str]
@@ -103,6 +107,10 @@ class JudgeStore:
         """Add judge scores (``{"judge.<name>.<dimension>": value}``) to the call's
         ``call_scores`` row; ``call`` has the span columns (TraceId, SpanId, TimestampNs,
         ServiceName, Route, Model, DetectorKey), for a call with no row yet."""
+        with self._scores_lock:
+            self._add_scores(call, scores)
+
+    def _add_scores(self, call: Mapping[str, Any], scores: Mapping[str, float]) -> None:
         found = self.store.select(
             SCORE_ROW,
             service=call["ServiceName"],
@@ -111,7 +119,7 @@ class JudgeStore:
             at_ns=int(call["TimestampNs"]),
         )
         if found:
-            row = {**found[0], "JudgeMerged": 1}
+            row = {**found[0], "JudgeMerged": 1, "JudgeKeys": list(scores)}
         else:
             row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
             row |= {

@@ -28,11 +28,13 @@ PARTITION BY toYYYYMM(JudgedAt)
 ORDER BY (Judge, SpanId, Dimension)
 TTL toDateTime(JudgedAt) + toIntervalDay({ttl_days});
 
--- Judge scores join a call's detector scores in its one call_scores row: the judge writes
+-- Judge scores join a call's detector scores in its one call_scores row: a judge writes
 -- the row again with its scores added (the newest row of a span wins). Such a rewrite
--- carries JudgeMerged = 1, and the minute rollup counts only its judge.* scores, so the
--- detector scores it repeats are not counted twice.
+-- carries JudgeMerged = 1 and, in JudgeKeys, the scores it adds; the minute rollup counts
+-- only those, so the scores it repeats (the detectors', another judge's) are not counted
+-- twice.
 ALTER TABLE {db}.call_scores ADD COLUMN IF NOT EXISTS JudgeMerged UInt8 DEFAULT 0;
+ALTER TABLE {db}.call_scores ADD COLUMN IF NOT EXISTS JudgeKeys Array(LowCardinality(String)) DEFAULT [];
 
 DROP VIEW IF EXISTS {db}.scores_minutely_mv;
 
@@ -41,5 +43,5 @@ SELECT toStartOfMinute(Timestamp) AS Minute, ServiceName, Route, Model, k AS Sco
        count() AS N, sum(v) AS Sum, min(v) AS Min, max(v) AS Max
 FROM {db}.call_scores
 ARRAY JOIN mapKeys(Scores) AS k, mapValues(Scores) AS v
-WHERE JudgeMerged = 0 OR startsWith(k, 'judge.')
+WHERE JudgeMerged = 0 OR has(JudgeKeys, k)
 GROUP BY Minute, ServiceName, Route, Model, Score;

@@ -104,3 +104,24 @@ def active_routes(
     """Routes with two versions or more since ``since_ns``."""
     rows = store.select(ACTIVE_ROUTES, dimension=dimension, since_ns=since_ns, limit=limit)
     return [str(row["Route"]) for row in rows]
+
+
+#: The dashboards' "Version changes" annotation (Grafana ClickHouse macros): the first call
+#: of each model, prompt version, release and deploy of a route within the time range that
+#: had not served in the day before it.
+VERSION_CHANGES_ANNOTATION: Final = f"""
+SELECT toUnixTimestamp64Milli(min(c.Timestamp)) AS time,
+       concat(c.Route, ': ', v.1, ' ', v.2) AS text,
+       ['version', v.1] AS tags
+FROM {{db}}.calls AS c
+ARRAY JOIN [('model', toString(c.RequestModel)),
+            ('prompt', c.SpanAttributes['{PROMPT_VERSION_KEY}']),
+            ('release', c.SpanAttributes['service.version']),
+            ('deploy', c.SpanAttributes['deployment.id'])] AS v
+WHERE c.Timestamp >= $__fromTime - INTERVAL 1 DAY AND c.Timestamp <= $__toTime
+  AND c.ServiceName IN (${{service:sqlstring}}) AND v.2 != ''
+GROUP BY c.Route, v.1, v.2
+HAVING min(c.Timestamp) >= $__fromTime
+ORDER BY time
+LIMIT 1000
+"""

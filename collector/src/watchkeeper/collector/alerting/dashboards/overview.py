@@ -27,6 +27,7 @@ from watchkeeper.collector.alerting.dashboards.common import (
     with_panels,
 )
 from watchkeeper.collector.store import queries
+from watchkeeper.collector.store.versions import VERSION_CHANGES_ANNOTATION
 
 NS = 'namespace=~"$namespace"'
 CALLS_FILTER = "$__timeFilter(Timestamp) AND ServiceName IN (${service:sqlstring})"
@@ -113,6 +114,7 @@ def _new_board(options: DashboardOptions) -> dash.Dashboard:
         )
         .annotation(ch_annotation("Detector alarms", ALARM_ANNOTATIONS, "orange"))
         .annotation(ch_annotation("Fired alerts", alert_intervals_sql(), "red"))
+        .annotation(ch_annotation("Version changes", VERSION_CHANGES_ANNOTATION, "blue"))
     )
 
 

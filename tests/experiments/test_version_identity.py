@@ -128,3 +128,27 @@ def test_the_compiled_core_stamps_as_python_does(
         assert resource.get("service.version") == 7
         return
     assert [c.attributes for c in native] == [c.attributes for c in python]
+
+
+def test_the_dashboards_annotate_a_new_release(store: Store) -> None:
+    """The overview's "Version changes" annotation, as Grafana runs it, marks release 1.1
+    where it first served; release 1.0, serving since before the range, is not marked."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.dashboards.grafana_sql import TimeRange, to_clickhouse
+    from watchkeeper.collector.store.versions import VERSION_CHANGES_ANNOTATION
+
+    calls = _calls(0.0)
+    now = datetime.now(UTC).replace(microsecond=0)
+    start_ns = int((now - timedelta(hours=3)).timestamp()) * 10**9
+    for n, call in enumerate(calls):  # 400 calls 30 s apart; 1.1 from the 300th on
+        call.timestamp_ns = start_ns + n * 30 * 10**9
+        call.attributes["service.version"] = "1.1" if n >= 300 else "1.0"
+    Pipeline(store).process_calls(calls, "test")
+    when = TimeRange(now - timedelta(hours=1), now)
+    variables = {"database": store.database, "service": ["shop"]}
+    text = VERSION_CHANGES_ANNOTATION.replace("{db}", "${database}")  # as the dashboards do
+    rows = store.backend.select(to_clickhouse(text, variables, when))
+    releases = [r for r in rows if "release" in r["tags"]]
+    assert [r["text"] for r in releases] == ["support: release 1.1"]
+    assert releases[0]["time"] == (start_ns + 300 * 30 * 10**9) // 10**6

@@ -9,6 +9,8 @@ from pathlib import Path
 from tests.judge.harness import judge_settings
 from tests.judge.standin import StandIn
 from watchkeeper.collector.replay import ReplayOptions, run_replay
+from watchkeeper.collector.store.chdb_backend import ChdbBackend
+from watchkeeper.collector.store.store import Store
 
 
 def _replay(path: Path, standin: StandIn, data_dir: Path) -> list[dict[str, object]]:
@@ -23,7 +25,7 @@ def _replay(path: Path, standin: StandIn, data_dir: Path) -> list[dict[str, obje
 def test_replay_prints_judge_scores_beside_the_detectors(tmp_path: Path, standin: StandIn) -> None:
     """Each replayed call's line holds judge.default.<dimension> as the stand-in judged
     it; replaying the file again prints the same scores from the stored verdicts, with no
-    new request."""
+    new request, and puts them back into the rewritten scores rows."""
     path = tmp_path / "calls.jsonl"
     calls = [
         {"input": "q1", "output": "this is correct"},
@@ -43,3 +45,10 @@ def test_replay_prints_judge_scores_beside_the_detectors(tmp_path: Path, standin
     again = _replay(path, standin, tmp_path / "data")
     assert [line["scores"] for line in again] == [line["scores"] for line in first]
     assert len(standin.requests) == 6
+    # The replay rewrote the calls' scores rows; the judge scores were put back.
+    store = Store(ChdbBackend(tmp_path / "data" / "chdb"))
+    try:
+        rows = store.select("SELECT Scores FROM {db}.call_scores FINAL")
+    finally:
+        store.close()
+    assert sorted(r["Scores"]["judge.default.helpfulness"] for r in rows) == [2.0, 3.0, 5.0]

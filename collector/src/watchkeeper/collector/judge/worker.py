@@ -239,8 +239,12 @@ class JudgeWorkers:
         content = task.text.content_hash()
         cached = self.store.cached(judge.name, PROMPT_VERSION, [content])
         if self.store.judged(judge.name, task.span_id):
-            # Judged before (a replayed batch): its scores stand, nothing is written again.
-            return {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
+            # Judged before: a batch stored again (a replay, a redelivery after a crash)
+            # rewrote the call's scores row without them, so they are put back, no request.
+            scores = {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
+            if scores:
+                self.store.add_scores(task.span_row(), scores)
+            return scores
         prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
         verdicts: dict[str, tuple[int, str, bool]] = {}
         spent = Spent()

@@ -106,7 +106,8 @@ class JudgeStore:
     def add_scores(self, call: Mapping[str, Any], scores: Mapping[str, float]) -> None:
         """Add judge scores (``{"judge.<name>.<dimension>": value}``) to the call's
         ``call_scores`` row; ``call`` has the span columns (TraceId, SpanId, TimestampNs,
-        ServiceName, Route, Model, DetectorKey), for a call with no row yet."""
+        ServiceName, Route, Model, DetectorKey), for a call with no row yet. Nothing is
+        written when the row holds them already."""
         with self._scores_lock:
             self._add_scores(call, scores)
 
@@ -118,6 +119,8 @@ class JudgeStore:
             span_id=call["SpanId"],
             at_ns=int(call["TimestampNs"]),
         )
+        if found and all(found[0]["Scores"].get(k) == v for k, v in scores.items()):
+            return  # already there
         if found:
             row = {**found[0], "JudgeMerged": 1, "JudgeKeys": list(scores)}
         else:

@@ -18,7 +18,8 @@ from prometheus_client.registry import Collector
 NAME = "watchkeeper_version_regressed"
 LABELS = ["route", "dimension", "score"]
 HELP = (
-    "1 when the newest version of a route (dimension: model or prompt) scores worse than "
+    "1 when the newest version of a route (dimension: model, prompt, release or deploy) "
+    "scores worse than "
     "the version before it on the score, by the live comparison's always-valid interval "
     "over the last 24 hours; 0 otherwise. Routes with two versions only."
 )

@@ -30,7 +30,7 @@ def _payload() -> bytes:
             resource_spans.resource.attributes.append(
                 KeyValue(key=key, value=AnyValue(string_value=value))
             )
-    return request.SerializeToString()
+    return bytes(request.SerializeToString())
 
 
 def test_the_resource_release_and_deploy_reach_every_call(store: Store) -> None:
@@ -85,7 +85,7 @@ def _identity_payload(span_attributes: dict[str, object], resource: dict[str, ob
             for span in scope.spans:
                 for key, value in span_attributes.items():
                     span.attributes.append(KeyValue(key=key, value=_any(value)))
-    return request.SerializeToString()
+    return bytes(request.SerializeToString())
 
 
 def _any(value: object) -> AnyValue:

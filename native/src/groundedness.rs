@@ -33,7 +33,7 @@ pub const MAX_CHARS: usize = 4000;
 const MAX_WORDS: usize = 1 << 20;
 
 /// Byte offset of character `chars` of `text` (its length when shorter).
-fn char_offset(text: &str, chars: usize) -> usize {
+pub(crate) fn char_offset(text: &str, chars: usize) -> usize {
     if text.is_ascii() {
         return chars.min(text.len());
     }
@@ -43,7 +43,11 @@ fn char_offset(text: &str, chars: usize) -> usize {
 }
 
 /// Tokens of `piece` (lower-cased, with its own charset), as `tokens.tokenize` finds them.
-fn tokens_of(piece: &str, low: &mut Vec<u8>, spans: &mut Vec<(usize, usize)>) -> Option<()> {
+pub(crate) fn tokens_of(
+    piece: &str,
+    low: &mut Vec<u8>,
+    spans: &mut Vec<(usize, usize)>,
+) -> Option<()> {
     let charset = text::charset(piece)?;
     low.clear();
     low.extend(piece.bytes().map(|b| b.to_ascii_lowercase()));
@@ -53,7 +57,7 @@ fn tokens_of(piece: &str, low: &mut Vec<u8>, spans: &mut Vec<(usize, usize)>) ->
 }
 
 /// `SENTENCE_END.split(text)` for `(?<=[.!?\u3002])\s+|\n+`, as byte ranges.
-fn sentences(text: &[u8]) -> Vec<(usize, usize)> {
+pub(crate) fn sentences(text: &[u8]) -> Vec<(usize, usize)> {
     let n = text.len();
     let space_at = |i: usize| -> usize {
         // Length of the whitespace character at i (0 when none).

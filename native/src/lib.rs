@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
 
 mod calls;
+mod claims;
 mod consistency;
 mod cusum;
 mod groundedness;
@@ -950,6 +951,83 @@ impl Groundedness {
     }
 }
 
+/// ``ClaimGroundedness``: support of an answer by its retrieved contexts claim by claim,
+/// in [0, 1] (NaN when no claim states anything), with analysed passages cached.
+///
+/// Made from the word lists the Python scorer reads (stopwords, negations, antonyms as
+/// ``{word: opposites}``, pleasantry words). ``score(answer, contexts)`` returns what
+/// ``ClaimGroundedness()(answer, contexts)`` returns, or None to leave the call to Python
+/// (a text beyond the accepted characters).
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct ClaimScorer {
+    lexicon: claims::Lexicon,
+    max_context_chars: usize,
+    cache: Mutex<claims::ClaimCache>,
+}
+
+fn byte_set(words: HashSet<String>) -> HashSet<Box<[u8]>, FxBuild> {
+    words.iter().map(|w| w.as_bytes().into()).collect()
+}
+
+#[pymethods]
+impl ClaimScorer {
+    #[new]
+    fn new(
+        stopwords: HashSet<String>,
+        negations: HashSet<String>,
+        antonyms: HashMap<String, Vec<String>>,
+        pleasantries: HashSet<String>,
+        max_context_chars: usize,
+        cache_size: usize,
+    ) -> Self {
+        let antonyms = antonyms
+            .into_iter()
+            .map(|(w, o)| {
+                (
+                    w.as_bytes().into(),
+                    o.iter().map(|x| x.as_bytes().into()).collect(),
+                )
+            })
+            .collect();
+        ClaimScorer {
+            lexicon: claims::Lexicon {
+                stopwords: byte_set(stopwords),
+                negations: byte_set(negations),
+                antonyms,
+                pleasantries: byte_set(pleasantries),
+            },
+            max_context_chars,
+            cache: Mutex::new(claims::ClaimCache::new(cache_size)),
+        }
+    }
+
+    fn score(
+        &self,
+        answer: &Bound<'_, PyString>,
+        contexts: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<f64>> {
+        let Some(answer) = text_of(answer) else {
+            return Ok(None);
+        };
+        let mut held = Vec::new();
+        for item in contexts.try_iter()? {
+            match item?.cast_into::<PyString>() {
+                Ok(context) => held.push(context),
+                Err(_) => return Ok(None),
+            }
+        }
+        let mut texts = Vec::with_capacity(held.len());
+        for context in &held {
+            let Some(text) = text_of(context) else {
+                return Ok(None);
+            };
+            texts.push(text);
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(cache.score(answer, &texts, self.max_context_chars, &self.lexicon))
+    }
+}
+
 /// ``EquivalenceIndex`` and the answer scoring of ``ConsistencyDrift``, on text facts.
 ///
 /// ``observe(question, answer, answers_per_group)`` groups an input by its facts
@@ -1203,8 +1281,8 @@ mod _core {
     use super::otlp::decode_traces;
     #[pymodule_export]
     use super::{
-        Analysis, Answer, ConsistencyIndex, Groundedness, InjectionScreen, NeedleScreen, PiiScreen,
-        Question, TextAnalyser, WordTable,
+        Analysis, Answer, ClaimScorer, ConsistencyIndex, Groundedness, InjectionScreen,
+        NeedleScreen, PiiScreen, Question, TextAnalyser, WordTable,
     };
 }
 

@@ -4,13 +4,13 @@ The detectors are written in Python, and the Python is the reference. Where the
 distribution ``watchkeeper-native`` is installed (``pip install ./native``), some of their
 hot parts run in its compiled core instead: the analysis of a text in one call (tokens,
 content words, sketch, numbers, names, language), the screens in front of the
-prompt-injection, PII and refusal patterns, lexical groundedness, the consistency index,
-the CUSUM's loop over binned values, and the collector's OTLP decoding. Each core object
-mirrors one Python function or class, named in its protocol below, and returns exactly
-what that returns, or None for input it does not handle (letters beyond ASCII, lone
-surrogates), which the Python code then handles. Results never depend on whether the core
-is installed: ``tests/golden`` and the parity tests hold both to the same output, and the
-test suite runs in both configurations.
+prompt-injection, PII and refusal patterns, lexical and claim-by-claim groundedness, the
+consistency index, the CUSUM's loop over binned values, and the collector's OTLP decoding.
+Each core object mirrors one Python function or class, named in its protocol below, and
+returns exactly what that returns, or None for input it does not handle (letters beyond
+ASCII, lone surrogates), which the Python code then handles. Results never depend on
+whether the core is installed: ``tests/golden`` and the parity tests hold both to the same
+output, and the test suite runs in both configurations.
 
 Every user takes its core object here once, when it is made (``None`` without the core),
 and hands what the core declines to its own Python code. Nothing else imports
@@ -194,6 +194,45 @@ def groundedness(
     if _CORE is None:
         return None
     return cast("Groundedness", _CORE.Groundedness(stopwords, max_context_chars, cache_size))
+
+
+# --- claim-by-claim groundedness (faithfulness.claims) ---------------------------------------
+class ClaimScorer(Protocol):
+    """``ClaimGroundedness`` scoring, with its own passage cache."""
+
+    def score(self, answer: str, contexts: Sequence[str]) -> float | None:
+        """``ClaimGroundedness()(answer, contexts)``, or None when left to Python."""
+
+
+def claim_scorer(
+    lexicon: ClaimLexicon, max_context_chars: int, cache_size: int
+) -> ClaimScorer | None:
+    """The core's claim scorer for these word lists and settings, or None without the core
+    (or with a core built before it had one)."""
+    made = getattr(_CORE, "ClaimScorer", None)
+    if made is None:
+        return None
+    antonyms = {word: sorted(opposites) for word, opposites in lexicon.antonyms.items()}
+    scorer = made(
+        lexicon.stopwords,
+        lexicon.negations,
+        antonyms,
+        lexicon.pleasantries,
+        max_context_chars,
+        cache_size,
+    )
+    return cast("ClaimScorer", scorer)
+
+
+@dataclass(frozen=True)
+class ClaimLexicon:
+    """The word lists ``ClaimGroundedness`` reads: stopwords, negations, antonyms (word ->
+    its opposites) and the content words of pleasantries."""
+
+    stopwords: Set[str]
+    negations: Set[str]
+    antonyms: Mapping[str, Set[str]]
+    pleasantries: Set[str]
 
 
 # --- the consistency index (consistency.equivalence) -----------------------------------------

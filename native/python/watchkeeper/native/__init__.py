@@ -17,6 +17,7 @@ a batch's payloads in one call, for as long as they need no Python.
 from watchkeeper.native._core import (
     Analysis,
     Answer,
+    ClaimScorer,
     ConsistencyIndex,
     Groundedness,
     InjectionScreen,
@@ -33,6 +34,7 @@ from watchkeeper.native._core import (
 __all__ = [
     "Analysis",
     "Answer",
+    "ClaimScorer",
     "ConsistencyIndex",
     "Groundedness",
     "InjectionScreen",

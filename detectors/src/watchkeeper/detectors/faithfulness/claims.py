@@ -6,13 +6,15 @@ import math
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.faithfulness.contradiction import (
+    ANTONYMS,
     NEGATIONS,
     negation_count,
     opposed_words,
 )
 from watchkeeper.detectors.faithfulness.groundedness import sentences
-from watchkeeper.detectors.faithfulness.pleasantries import states_nothing
+from watchkeeper.detectors.faithfulness.pleasantries import PLEASANTRY_WORDS, states_nothing
 from watchkeeper.detectors.faithfulness.source_index import SourceCache, SourceIndex
 from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
@@ -33,6 +35,8 @@ NAME_ABSENT_FACTOR = 0.6
 NAMES_SWAPPED_FACTOR = 0.75
 #: How far the answer's score is pulled from the mean of its claims towards the worst one.
 WORST_CLAIM_WEIGHT = 0.5
+#: The word lists the compiled core is given to score as this module does.
+LEXICON = native_core.ClaimLexicon(STOPWORDS, NEGATIONS, ANTONYMS, PLEASANTRY_WORDS)
 
 
 class ClaimGroundedness:
@@ -69,11 +73,17 @@ class ClaimGroundedness:
         self.max_context_chars = max_context_chars
         self.cache_size = cache_size
         self._sources = SourceCache(max_context_chars, cache_size)
+        #: The same scoring in the compiled core (see ``native_core``), or None.
+        self._native = native_core.claim_scorer(LEXICON, max_context_chars, cache_size)
 
     def __call__(self, answer: str, contexts: Sequence[str]) -> float:
         """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words."""
         if not any(contexts):
             return math.nan
+        if self._native is not None:
+            scored = self._native.score(answer, contexts)
+            if scored is not None:
+                return scored
         source = self._sources.get(contexts)
         weights: list[int] = []
         scores: list[float] = []
@@ -122,9 +132,13 @@ def claim_support(
             in_contexts = source.has_number(number)
             support *= NUMBER_ELSEWHERE_FACTOR if in_contexts else NUMBER_ABSENT_FACTOR
     names = find_entities(claim)
-    for name in names:
-        if name not in window:
-            support *= NAME_ELSEWHERE_FACTOR if source.has_name(name) else NAME_ABSENT_FACTOR
+    unstated = [source.has_name(name) for name in names if name not in window]
+    # One factor after the other in a fixed order (not the set's): the float is the same
+    # in every process, and in the compiled core.
+    for _ in range(sum(unstated)):
+        support *= NAME_ELSEWHERE_FACTOR
+    for _ in range(len(unstated) - sum(unstated)):
+        support *= NAME_ABSENT_FACTOR
     if len(names) > 1 and names_swapped(tokens, aligned.order, names):
         support *= NAMES_SWAPPED_FACTOR
     return support

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from itertools import chain, pairwise
+from itertools import chain, count, pairwise
 
 from watchkeeper.detectors.faithfulness.contradiction import negation_count
 from watchkeeper.detectors.faithfulness.groundedness import sentences
@@ -16,19 +16,23 @@ from watchkeeper.detectors.text.tokens import (
     tokenize_pieces,
 )
 
+#: Sentences are numbered ``serial << SENTENCE_BITS | place`` in the word index, so the
+#: sentences of all passages of a call are counted together.
+SENTENCE_BITS = 32
+SENTENCE_MASK = (1 << SENTENCE_BITS) - 1
+_SERIALS = count()
+
 
 class SourceSentence:
-    """One context sentence: its words at once, the rest when a claim is aligned to it."""
+    """One context sentence a claim is aligned to: its tokens in order, the rest when read."""
 
-    __slots__ = ("_entities", "_tokens", "order", "text", "words")
+    __slots__ = ("_tokens", "order", "text")
 
-    def __init__(self, text: str, tokens: tuple[str, ...], words: tuple[str, ...]) -> None:
+    def __init__(self, text: str, tokens: tuple[str, ...]) -> None:
         self.text = text
         #: The tokens in their order (for the order of names).
         self.order = tokens
-        self.words = frozenset(words)
         self._tokens: frozenset[str] | None = None
-        self._entities: frozenset[str] | None = None
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -47,30 +51,43 @@ class SourceSentence:
         """How many negating tokens it holds."""
         return negation_count(self.order)
 
-    @property
-    def entities(self) -> frozenset[str]:
-        """Capitalised names it mentions (lower-cased)."""
-        if self._entities is None:
-            self._entities = find_entities(self.text)
-        return self._entities
-
 
 class PassageIndex:
     """One passage's sentences, its words and word pairs, and where each word is.
 
+    Sentences are kept as their text, tokens and content words; the facts a claim checks
+    are read only from the sentence it is aligned to.
+
     >>> index = PassageIndex("Refunds take 30 days. Shipping is free in Europe.")
-    >>> [len(s.words) for s in index.sentences], index.where["shipping"]
-    ([3, 3], [1])
+    >>> [len(set(words)) for words in index.sentence_words]
+    [3, 3]
+    >>> [at & SENTENCE_MASK for at in index.where["shipping"]]
+    [1]
     """
 
-    __slots__ = ("_entities", "_numbers", "bigrams", "sentences", "text", "where", "words")
+    __slots__ = (
+        "_entities",
+        "_numbers",
+        "bigrams",
+        "sentence_tokens",
+        "sentence_words",
+        "serial",
+        "texts",
+        "where",
+        "words",
+    )
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.sentences: list[SourceSentence] = []
+        self.texts: list[str] = []
+        self.sentence_tokens: list[tuple[str, ...]] = []
+        #: Content words of each sentence, in order.
+        self.sentence_words: list[tuple[str, ...]] = []
         self.words: set[str] = set()
         self.bigrams: set[tuple[str, str]] = set()
-        #: content word -> the sentences that hold it, in order.
+        #: Number of this index, unique in the process (tags its sentences).
+        self.serial = next(_SERIALS)
+        #: content word -> the sentences that hold it (``serial << SENTENCE_BITS | place``),
+        #: in order.
         self.where: dict[str, list[int]] = {}
         self._numbers: frozenset[str] | None = None
         self._entities: frozenset[str] | None = None
@@ -79,32 +96,43 @@ class PassageIndex:
 
     def _add(self, texts: list[str]) -> None:
         pieces = tokenize_pieces(texts)
+        found_words = content_words_of_pieces(pieces)
         where = self.where
-        for text, tokens, words in zip(texts, pieces, content_words_of_pieces(pieces), strict=True):
-            at = len(self.sentences)
-            sentence = SourceSentence(text, tokens, words)
-            self.sentences.append(sentence)
-            self.bigrams.update(pairwise(words))
-            for word in sentence.words:
+        bigrams = self.bigrams
+        tag = self.serial << SENTENCE_BITS
+        for at, words in enumerate(found_words, start=tag + len(self.texts)):
+            bigrams.update(pairwise(words))
+            for word in words:
                 found = where.get(word)
                 if found is None:
                     where[word] = [at]
-                else:
+                elif found[-1] != at:  # sentences come in order: a repeat is at the end
                     found.append(at)
+        self.texts += texts
+        self.sentence_tokens += pieces
+        self.sentence_words += found_words
         self.words.update(where)
+
+    def sentence(self, at: int) -> SourceSentence:
+        """Sentence ``at``, to check a claim against."""
+        return SourceSentence(self.texts[at], self.sentence_tokens[at])
+
+    def window(self, at: int) -> frozenset[str]:
+        """The content words of sentence ``at`` and its neighbours."""
+        return frozenset(chain.from_iterable(self.sentence_words[max(0, at - 1) : at + 2]))
 
     @property
     def numbers(self) -> frozenset[str]:
         """Every number the passage states."""
         if self._numbers is None:
-            self._numbers = numbers_of(tuple(chain.from_iterable(s.order for s in self.sentences)))
+            self._numbers = numbers_of(tuple(chain.from_iterable(self.sentence_tokens)))
         return self._numbers
 
     @property
     def entities(self) -> frozenset[str]:
         """Every capitalised name the passage mentions."""
         if self._entities is None:
-            self._entities = frozenset().union(*(s.entities for s in self.sentences))
+            self._entities = frozenset().union(*map(find_entities, self.texts))
         return self._entities
 
 
@@ -117,7 +145,7 @@ class SourceIndex:
     'Ship free.'
     """
 
-    __slots__ = ("bigrams", "passages", "words")
+    __slots__ = ("_by_serial", "_rank", "_wheres", "bigrams", "passages", "words")
 
     def __init__(self, passages: Sequence[PassageIndex]) -> None:
         self.passages = passages
@@ -127,29 +155,33 @@ class SourceIndex:
         else:
             self.words = set().union(*(p.words for p in passages))
             self.bigrams = set().union(*(p.bigrams for p in passages))
+        # A passage given twice counts once: on ties the first of equal sentences wins.
+        self._by_serial = {p.serial: p for p in reversed(passages)}
+        self._wheres = [p.where for p in self._by_serial.values()]
+        #: serial -> the place of the passage among the contexts (the first, if repeated).
+        self._rank = {p.serial: i for i, p in reversed(list(enumerate(passages)))}
 
     def align(self, words: Sequence[str]) -> tuple[SourceSentence, frozenset[str]] | None:
         """The sentence holding most of ``words`` (the first on ties) and the words of it
         and its neighbours; None when no sentence holds any."""
-        best: tuple[int, int, int] | None = None  # (count, -passage, -sentence)
         distinct = set(words)
-        for p, passage in enumerate(self.passages):
-            where = passage.where
-            counts = Counter(
+        counts = Counter(
+            chain.from_iterable(
                 chain.from_iterable(map(where.__getitem__, distinct.intersection(where)))
+                for where in self._wheres
             )
-            if not counts:
-                continue
-            top = max(counts.values())
-            key = (top, -p, -min(at for at, count in counts.items() if count == top))
-            if best is None or key > best:
-                best = key
-        if best is None:
+        )
+        if not counts:
             return None
-        passage = self.passages[-best[1]]
-        at = -best[2]
-        around = passage.sentences[max(0, at - 1) : at + 2]
-        return passage.sentences[at], frozenset().union(*(s.words for s in around))
+        top = max(counts.values())
+        rank = self._rank
+        best = min(
+            (key for key, count in counts.items() if count == top),
+            key=lambda key: (rank[key >> SENTENCE_BITS], key),
+        )
+        passage = self._by_serial[best >> SENTENCE_BITS]
+        at = best & SENTENCE_MASK
+        return passage.sentence(at), passage.window(at)
 
     def has_number(self, number: str) -> bool:
         """Whether any passage states ``number``."""

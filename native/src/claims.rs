@@ -1,0 +1,446 @@
+//! Claim-by-claim groundedness, as `ClaimGroundedness` scores it.
+//!
+//! Mirrors `watchkeeper/detectors/faithfulness/claims.py` and `source_index.py`: passages
+//! are cut into sentences and indexed by content word; each answer sentence (a claim) is
+//! aligned to the context sentence sharing most of its distinct content words, scored by
+//! its words and word pairs found in the contexts and its words found around the aligned
+//! sentence, then cut for negations, antonyms, numbers and names that disagree. The
+//! arithmetic is done in the same order as in Python, so the float is the same.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::FxBuild;
+use crate::groundedness::{MAX_CHARS, char_offset, sentences, tokens_of};
+use crate::text;
+
+const NEGATION_FACTOR: f64 = 0.5;
+const ANTONYM_FACTOR: f64 = 0.5;
+const NUMBER_ELSEWHERE_FACTOR: f64 = 0.7;
+const NUMBER_ABSENT_FACTOR: f64 = 0.5;
+const NAME_ELSEWHERE_FACTOR: f64 = 0.85;
+const NAME_ABSENT_FACTOR: f64 = 0.6;
+const NAMES_SWAPPED_FACTOR: f64 = 0.75;
+const WORST_CLAIM_WEIGHT: f64 = 0.5;
+/// Words the interner holds before the whole cache is dropped.
+const MAX_WORDS: usize = 1 << 20;
+
+type Bytes = Box<[u8]>;
+
+/// The word lists the scorer reads: `STOPWORDS`, `NEGATIONS`, `ANTONYMS`, `PLEASANTRY_WORDS`.
+pub struct Lexicon {
+    pub stopwords: HashSet<Bytes, FxBuild>,
+    pub negations: HashSet<Bytes, FxBuild>,
+    pub antonyms: HashMap<Bytes, Vec<Bytes>, FxBuild>,
+    pub pleasantries: HashSet<Bytes, FxBuild>,
+}
+
+impl Lexicon {
+    fn is_stopword(&self, word: &[u8]) -> bool {
+        self.stopwords.contains(word)
+    }
+
+    /// `negation_count`: negating tokens, and tokens ending in "n't" (either apostrophe).
+    fn negation_count<'a>(&self, tokens: impl Iterator<Item = &'a [u8]>) -> usize {
+        let curly = "n\u{2019}t".as_bytes();
+        tokens
+            .map(|t| {
+                usize::from(self.negations.contains(t))
+                    + usize::from(t.ends_with(b"n't") || t.ends_with(curly))
+            })
+            .sum()
+    }
+}
+
+/// A sentence of a passage or of the answer: its lowered bytes and token spans, its
+/// content words (interned ids; None for a word no passage holds).
+struct Sentence {
+    low: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    words: Vec<Option<u32>>,
+}
+
+impl Sentence {
+    fn tokens(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        self.spans.iter().map(|&(a, b)| &self.low[a..b])
+    }
+
+    fn numbers(&self) -> HashSet<Vec<u8>, FxBuild> {
+        self.tokens()
+            .filter(|t| text::is_number(t))
+            .map(text::normal_number)
+            .collect()
+    }
+}
+
+/// One passage's sentences, words, word pairs, numbers, names and where each word is.
+#[derive(Default)]
+struct Passage {
+    sentences: Vec<Sentence>,
+    words: HashSet<u32, FxBuild>,
+    bigrams: HashSet<u64, FxBuild>,
+    where_: HashMap<u32, Vec<u32>, FxBuild>,
+    numbers: HashSet<Vec<u8>, FxBuild>,
+    entities: HashSet<Vec<u8>, FxBuild>,
+}
+
+/// Names (`find_entities`) of `original`, lower-cased, stopwords left out.
+fn entities_of(original: &[u8], lexicon: &Lexicon) -> Vec<Vec<u8>> {
+    let mut spans = Vec::new();
+    text::entity_spans(original, &mut spans);
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    for (a, b) in spans {
+        let name = original[a..b].to_ascii_lowercase();
+        if !lexicon.is_stopword(&name) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Analysed passages, bounded; the interner of their content words.
+pub struct ClaimCache {
+    interner: HashMap<Bytes, u32, FxBuild>,
+    passages: HashMap<Box<str>, Passage, FxBuild>,
+    cache_size: usize,
+}
+
+impl ClaimCache {
+    pub fn new(cache_size: usize) -> Self {
+        ClaimCache {
+            interner: HashMap::default(),
+            passages: HashMap::default(),
+            cache_size,
+        }
+    }
+
+    fn intern(&mut self, word: &[u8]) -> u32 {
+        if let Some(&id) = self.interner.get(word) {
+            return id;
+        }
+        let id = self.interner.len() as u32;
+        self.interner.insert(word.into(), id);
+        id
+    }
+
+    /// `PassageIndex(passage)`, or None when a character is left to Python.
+    fn analyse(&mut self, passage: &str, lexicon: &Lexicon) -> Option<Passage> {
+        let mut index = Passage::default();
+        let mut rest = passage;
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(char_offset(rest, MAX_CHARS));
+            rest = tail;
+            for (a, b) in sentences(chunk.as_bytes()) {
+                let piece = &chunk[a..b];
+                let (mut low, mut spans) = (Vec::new(), Vec::new());
+                tokens_of(piece, &mut low, &mut spans)?;
+                let at = index.sentences.len() as u32;
+                let mut words = Vec::new();
+                for &(s, e) in &spans {
+                    let token = &low[s..e];
+                    if text::is_number(token) {
+                        index.numbers.insert(text::normal_number(token));
+                    }
+                    if let Some(form) = text::content_form(token, |w| lexicon.is_stopword(w)) {
+                        let id = self.intern(form);
+                        if let Some(&Some(previous)) = words.last() {
+                            index
+                                .bigrams
+                                .insert((u64::from(previous) << 32) | u64::from(id));
+                        }
+                        words.push(Some(id));
+                        let found = index.where_.entry(id).or_default();
+                        if found.last() != Some(&at) {
+                            found.push(at);
+                        }
+                    }
+                }
+                index
+                    .entities
+                    .extend(entities_of(piece.as_bytes(), lexicon));
+                index.sentences.push(Sentence { low, spans, words });
+            }
+        }
+        index.words.extend(index.where_.keys().copied());
+        Some(index)
+    }
+
+    /// The answer's support by the contexts, or None to leave the call to Python.
+    pub fn score(
+        &mut self,
+        answer: &str,
+        contexts: &[&str],
+        max_context_chars: usize,
+        lexicon: &Lexicon,
+    ) -> Option<f64> {
+        let given: Vec<&str> = contexts.iter().copied().filter(|c| !c.is_empty()).collect();
+        if given.is_empty() {
+            return Some(f64::NAN);
+        }
+        let head = &answer[..char_offset(answer, MAX_CHARS)];
+        text::charset(head)?;
+        if self.interner.len() >= MAX_WORDS {
+            self.interner.clear();
+            self.passages.clear();
+        }
+        let cut: Vec<&str> = given
+            .iter()
+            .map(|c| &c[..char_offset(c, max_context_chars)])
+            .collect();
+        let mut fresh: Vec<(&str, Passage)> = Vec::new();
+        for &passage in &cut {
+            if !self.passages.contains_key(passage) && !fresh.iter().any(|(p, _)| *p == passage) {
+                let index = self.analyse(passage, lexicon)?;
+                fresh.push((passage, index));
+            }
+        }
+        let score = self.score_with(head, &cut, &fresh, lexicon);
+        if self.passages.len() + fresh.len() > self.cache_size {
+            self.passages.clear();
+        }
+        for (passage, index) in fresh.into_iter().take(self.cache_size) {
+            self.passages.insert(passage.into(), index);
+        }
+        score
+    }
+
+    fn score_with(
+        &self,
+        head: &str,
+        cut: &[&str],
+        fresh: &[(&str, Passage)],
+        lexicon: &Lexicon,
+    ) -> Option<f64> {
+        let passages: Vec<&Passage> = cut
+            .iter()
+            .map(|p| match self.passages.get(*p) {
+                Some(index) => index,
+                None => {
+                    &fresh
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .expect("analysed above")
+                        .1
+                }
+            })
+            .collect();
+        let source = Source {
+            passages,
+            interner: &self.interner,
+            lexicon,
+        };
+        let mut weights: Vec<usize> = Vec::new();
+        let mut scores: Vec<f64> = Vec::new();
+        for (a, b) in sentences(head.as_bytes()) {
+            let piece = &head[a..b];
+            let (mut low, mut spans) = (Vec::new(), Vec::new());
+            tokens_of(piece, &mut low, &mut spans)?;
+            let forms: Vec<&[u8]> = spans
+                .iter()
+                .filter_map(|&(s, e)| text::content_form(&low[s..e], |w| lexicon.is_stopword(w)))
+                .collect();
+            if forms.is_empty() || forms.iter().all(|f| lexicon.pleasantries.contains(*f)) {
+                continue;
+            }
+            let words = forms
+                .iter()
+                .map(|f| self.interner.get(*f).copied())
+                .collect();
+            let claim = Sentence {
+                low: low.clone(),
+                spans: spans.clone(),
+                words,
+            };
+            weights.push(claim.words.len());
+            scores.push(source.support(piece, &claim));
+        }
+        if weights.is_empty() {
+            return Some(f64::NAN);
+        }
+        let mut total = 0.0f64;
+        for (&w, &s) in weights.iter().zip(&scores) {
+            total += w as f64 * s;
+        }
+        let mean = total / weights.iter().sum::<usize>() as f64;
+        let worst = scores.iter().copied().fold(f64::INFINITY, f64::min);
+        Some(mean - WORST_CLAIM_WEIGHT * (mean - worst))
+    }
+}
+
+/// The passages of one call (`SourceIndex`).
+struct Source<'a> {
+    passages: Vec<&'a Passage>,
+    interner: &'a HashMap<Bytes, u32, FxBuild>,
+    lexicon: &'a Lexicon,
+}
+
+impl Source<'_> {
+    fn has_word(&self, id: Option<u32>) -> bool {
+        id.is_some_and(|id| self.passages.iter().any(|p| p.words.contains(&id)))
+    }
+
+    fn has_pair(&self, a: Option<u32>, b: Option<u32>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let pair = (u64::from(a) << 32) | u64::from(b);
+                self.passages.iter().any(|p| p.bigrams.contains(&pair))
+            }
+            _ => false,
+        }
+    }
+
+    /// `SourceIndex.align`: (passage, sentence) holding most distinct words, first on ties.
+    fn align(&self, words: &[Option<u32>]) -> Option<(&Passage, usize)> {
+        let mut distinct: Vec<u32> = words.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut best: Option<(u32, usize, usize)> = None;
+        let mut counts: Vec<u32> = Vec::new();
+        for (p, passage) in self.passages.iter().enumerate() {
+            counts.clear();
+            counts.resize(passage.sentences.len(), 0);
+            for id in &distinct {
+                if let Some(found) = passage.where_.get(id) {
+                    for &at in found {
+                        counts[at as usize] += 1;
+                    }
+                }
+            }
+            let mut top = 0;
+            let mut first = 0;
+            for (at, &count) in counts.iter().enumerate() {
+                if count > top {
+                    top = count;
+                    first = at;
+                }
+            }
+            if top > 0 && best.is_none_or(|(t, _, _)| top > t) {
+                best = Some((top, p, first));
+            }
+        }
+        best.map(|(_, p, at)| (self.passages[p], at))
+    }
+
+    fn support(&self, original: &str, claim: &Sentence) -> f64 {
+        let words = &claim.words;
+        let n = words.len();
+        let mut found = words.iter().filter(|&&id| self.has_word(id)).count() as f64 / n as f64;
+        if n > 1 {
+            let pairs = words
+                .windows(2)
+                .filter(|w| self.has_pair(w[0], w[1]))
+                .count();
+            found = (found + pairs as f64 / (n - 1) as f64) / 2.0;
+        }
+        let Some((passage, at)) = self.align(words) else {
+            return 0.0;
+        };
+        let aligned = &passage.sentences[at];
+        let around =
+            &passage.sentences[at.saturating_sub(1)..(at + 2).min(passage.sentences.len())];
+        let in_window = |id: Option<u32>| {
+            id.is_some_and(|id| around.iter().any(|s| s.words.contains(&Some(id))))
+        };
+        let windowed = words.iter().filter(|&&id| in_window(id)).count();
+        let mut support = (2.0 * found + windowed as f64 / n as f64) / 3.0;
+        let lexicon = self.lexicon;
+        if lexicon.negation_count(claim.tokens()) % 2 != self.negations_in_span(aligned, claim) % 2
+        {
+            support *= NEGATION_FACTOR;
+        }
+        support *= ANTONYM_FACTOR.powf(self.opposed_words(claim, aligned) as f64);
+        let aligned_numbers = aligned.numbers();
+        for number in claim.numbers() {
+            if !aligned_numbers.contains(&number) {
+                let elsewhere = self.passages.iter().any(|p| p.numbers.contains(&number));
+                support *= if elsewhere {
+                    NUMBER_ELSEWHERE_FACTOR
+                } else {
+                    NUMBER_ABSENT_FACTOR
+                };
+            }
+        }
+        let names = entities_of(original.as_bytes(), lexicon);
+        let (mut elsewhere, mut absent) = (0, 0);
+        for name in &names {
+            let id = self.interner.get(name.as_slice()).copied();
+            if !in_window(id) {
+                let known =
+                    self.has_word(id) || self.passages.iter().any(|p| p.entities.contains(name));
+                if known {
+                    elsewhere += 1;
+                } else {
+                    absent += 1;
+                }
+            }
+        }
+        for _ in 0..elsewhere {
+            support *= NAME_ELSEWHERE_FACTOR;
+        }
+        for _ in 0..absent {
+            support *= NAME_ABSENT_FACTOR;
+        }
+        if names.len() > 1 && names_swapped(claim, aligned, &names) {
+            support *= NAMES_SWAPPED_FACTOR;
+        }
+        support
+    }
+
+    /// `_negations_in_span(aligned.order, window_of(claim tokens))`.
+    fn negations_in_span(&self, source: &Sentence, claim: &Sentence) -> usize {
+        let lexicon = self.lexicon;
+        let mut kept: Vec<&[u8]> = claim
+            .tokens()
+            .filter(|t| {
+                !lexicon.is_stopword(t) || lexicon.negations.contains(*t) || t.ends_with(b"n't")
+            })
+            .collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let shared: Vec<usize> = source
+            .tokens()
+            .enumerate()
+            .filter(|(_, t)| kept.binary_search(t).is_ok())
+            .map(|(i, _)| i)
+            .collect();
+        if 2 * shared.len() < kept.len() {
+            return lexicon.negation_count(source.tokens());
+        }
+        let start = shared[0].saturating_sub(2);
+        let end = shared[shared.len() - 1] + 2;
+        lexicon.negation_count(source.tokens().skip(start).take(end - start))
+    }
+
+    /// `opposed_words(claim tokens, aligned.tokens)`.
+    fn opposed_words(&self, claim: &Sentence, source: &Sentence) -> usize {
+        let held: HashSet<&[u8], FxBuild> = source.tokens().collect();
+        let mut seen: Vec<&[u8]> = Vec::new();
+        let mut count = 0;
+        for token in claim.tokens() {
+            let Some(opposites) = self.lexicon.antonyms.get(token) else {
+                continue;
+            };
+            if seen.contains(&token) {
+                continue;
+            }
+            seen.push(token);
+            if !held.contains(token) && opposites.iter().any(|o| held.contains(&o[..])) {
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
+/// `names_swapped`: names found in both come in another order in the claim.
+fn names_swapped(claim: &Sentence, source: &Sentence, names: &[Vec<u8>]) -> bool {
+    let first = |sentence: &Sentence, name: &[u8]| sentence.tokens().position(|t| t == name);
+    let mut shared: Vec<(usize, usize)> = names
+        .iter()
+        .filter_map(|name| Some((first(claim, name)?, first(source, name)?)))
+        .collect();
+    if shared.len() < 2 {
+        return false;
+    }
+    shared.sort_unstable();
+    shared.windows(2).any(|w| w[0].1 > w[1].1)
+}

@@ -5,7 +5,12 @@ Shapes (one row per record):
 - ``watchkeeper`` (default): DeepEval's field names — ``input``, ``actual_output``,
   ``expected_output``, ``retrieval_context`` — plus the reviewers' ``verdict``, ``scores``,
   ``corrected_answer``, ``comments`` and provenance under ``metadata`` (trace and span id,
-  model, service, route, queues, call time, label time, reviewers).
+  model, service, route, queues, call time, label time, reviewers); from the stored trace,
+  ``tools_called`` (DeepEval's ``name``/``input_parameters``/``output``, plus ``error``),
+  ``turns`` (the conversation up to this turn, ``role``/``content``),
+  ``retrieval_context_scores`` (per passage: ``text``, ``retrieval_score``, ``relevance``,
+  ``used``) and ``trajectory`` (every step in order: kind, name, input, output, error,
+  documents with scores).
 - ``ragas``: Ragas' ``SingleTurnSample`` fields ``user_input``, ``retrieved_contexts``,
   ``response``, ``reference`` and nothing else (Ragas rejects unknown keys there).
 - ``openai``: OpenAI evals samples, ``input`` as chat messages (contexts in a system
@@ -40,6 +45,10 @@ def _watchkeeper(record: EvalRecord) -> dict[str, Any] | None:
         "scores": record.scores,
         "corrected_answer": record.corrected_answer,
         "comments": record.comments,
+        "tools_called": record.tools_called,
+        "turns": record.turns,
+        "retrieval_context_scores": record.passages,
+        "trajectory": record.trajectory,
         "metadata": {
             "trace_id": record.trace_id,
             "span_id": record.span_id,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from watchkeeper.collector.evalset.trace_records import attach_traces
 from watchkeeper.collector.review.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -54,6 +55,12 @@ class EvalRecord:
     labels: int
     required_labels: int
     duplicates: int = 0
+    #: from the stored trace (``trace_records.py``): its steps, tool calls, the
+    #: conversation up to this turn, and per-passage scores
+    trajectory: list[dict[str, Any]] = field(default_factory=list)
+    tools_called: list[dict[str, Any]] = field(default_factory=list)
+    turns: list[dict[str, str]] = field(default_factory=list)
+    passages: list[dict[str, Any]] = field(default_factory=list)
     _labelled_ms: int = field(default=0, repr=False)
 
     @property
@@ -78,15 +85,20 @@ def build_evalset(
     since_ms: int = 0,
     until_ms: int | None = None,
     dedupe: bool = True,
+    with_traces: bool = True,
 ) -> list[EvalRecord]:
     """Records for calls labelled in ``[since_ms, until_ms)`` in ``queues`` (all if empty),
-    oldest label first."""
+    oldest label first; ``with_traces``: with what their stored traces hold (trajectory,
+    tool calls, turns, per-passage scores)."""
     rubric = rubric or Rubric()
     until_ms = until_ms if until_ms is not None else time.time_ns() // 1_000_000 + 1
     labels = store.labels_since(queues, since_ms, until_ms)
     items = store.labelled_items(queues, since_ms, until_ms)
     records = _records(items, labels, rubric)
-    return deduplicate(records) if dedupe else records
+    records = deduplicate(records) if dedupe else records
+    if with_traces:
+        attach_traces(store, records)
+    return records
 
 
 def deduplicate(records: Iterable[EvalRecord]) -> list[EvalRecord]:

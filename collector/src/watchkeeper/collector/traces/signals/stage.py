@@ -197,16 +197,16 @@ def _reviews(
 def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:
     """Every span of the batch with what the signals read: an LLM call's row with its
     texts, route and tokens; a span that is both (an agent, a retriever) from its own
-    values, its texts filled from the call's where it has none."""
+    values with the call's texts, extracted from its messages, where the call has them."""
     spans = {(call.trace_id, call.span_id): _call_span(call) for call in calls}
     for span in others:
         call_span = spans.get((span.trace_id, span.span_id))
         filled = span
-        if call_span is not None and not (span.input_text and span.output_text):
+        if call_span is not None and (call_span.input_text or call_span.output_text):
             filled = dataclasses.replace(
                 span,
-                input_text=span.input_text or call_span.input_text,
-                output_text=span.output_text or call_span.output_text,
+                input_text=call_span.input_text or span.input_text,
+                output_text=call_span.output_text or span.output_text,
             )
         spans[(span.trace_id, span.span_id)] = filled
     return list(spans.values())

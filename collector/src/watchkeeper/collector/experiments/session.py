@@ -21,7 +21,7 @@ from watchkeeper.collector.experiments.targets import (
 )
 
 if TYPE_CHECKING:
-    from watchkeeper.collector.settings import ExperimentSettings
+    from watchkeeper.collector.settings import ExperimentSettings, Settings
 
 #: Where results go without ``-o`` (under the working directory).
 RESULTS_DIR = Path(".watchkeeper") / "experiments"
@@ -104,28 +104,34 @@ def _judge(args: argparse.Namespace) -> Judge | None:
     if args.judge:
         return load_judge(args.judge)
     if getattr(args, "judge_name", None):
-        from watchkeeper.collector.commands.options import collector_settings
         from watchkeeper.collector.experiments.configured_judge import configured_judge
 
-        return configured_judge(collector_settings(args), args.judge_name)
+        return configured_judge(settings_of(args), args.judge_name)
     return None
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings of the command line (``--config``, the environment, ``--data-dir``).
+
+    ``--judge`` names a callable here, not the settings key ``judge`` (a table)."""
+    from watchkeeper.collector.commands.options import collector_settings
+
+    options = {key: value for key, value in vars(args).items() if key != "judge"}
+    return collector_settings(argparse.Namespace(**options))
 
 
 def configured_tolerances(args: argparse.Namespace) -> ExperimentSettings:
     """The release gates' tolerances of the settings (``--tolerance`` options win)."""
-    from watchkeeper.collector.commands.options import collector_settings
-
-    return collector_settings(args).experiment
+    return settings_of(args).experiment
 
 
 def store_run(args: argparse.Namespace, kind: str, evalset: str, results: list[CaseResult]) -> str:
     """Write the finished run to the store of the settings; returns the run id."""
-    from watchkeeper.collector.commands.options import collector_settings
     from watchkeeper.collector.runtime import ensure_data_dir
     from watchkeeper.collector.store.experiments import save_run
     from watchkeeper.collector.store.store import open_store
 
-    settings = collector_settings(args)
+    settings = settings_of(args)
     if settings.store == "chdb":
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)

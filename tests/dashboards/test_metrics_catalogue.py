@@ -1,7 +1,7 @@
-"""The README's metrics catalogue matches what is exposed, and promtool accepts /metrics.
+"""The metrics catalogue (docs/metrics.md) matches what is exposed, and promtool accepts /metrics.
 
 Expositions come from a running collector app after real traffic (FastAPI TestClient over
-``build_app``), from the sidecar's metrics, and from the README's own snippet that exposes
+``build_app``), from the sidecar's metrics, and from the catalogue's own snippet that exposes
 the SDK's counters in an app.
 """
 
@@ -26,14 +26,14 @@ from watchkeeper.collector.store.store import Store
 from watchkeeper.ingest.sidecar.metrics import SidecarMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+CATALOGUE = ROOT / "docs" / "metrics.md"
 #: A metric name not preceded by ':' (recording rules are named level:metric:operation).
 _METRIC = re.compile(r"(?<![:\w])watchkeeper_[a-z0-9_]*[a-z0-9](?![\w*])")
 
 
 def catalogue() -> set[str]:
-    """Metric names in the README's Metrics section tables."""
-    section = README.read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    """Metric names in the catalogue's tables."""
+    section = CATALOGUE.read_text()
     return set(re.findall(r"^\| `(watchkeeper_[a-z0-9_]+)` \|", section, flags=re.MULTILINE))
 
 
@@ -86,13 +86,13 @@ def sidecar_exposition() -> bytes:
 
 
 def sdk_exposition() -> bytes:
-    """What an app exposes with the README's SDK collector snippet."""
-    section = README.read_text().split("<!-- sdk-prometheus-collector -->", 1)[1]
+    """What an app exposes with the catalogue's SDK collector snippet."""
+    section = CATALOGUE.read_text().split("<!-- sdk-prometheus-collector -->", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     registry = CollectorRegistry()
     # The snippet registers on the global registry; a private one keeps tests independent.
     namespace: dict[str, Any] = {"__name__": "readme_snippet"}
-    exec(compile(code.replace("REGISTRY.register(", "registry.register("), "README", "exec"),
+    exec(compile(code.replace("REGISTRY.register(", "registry.register("), "metrics.md", "exec"),
          namespace | {"registry": registry})  # fmt: skip
     return generate_latest(registry)
 
@@ -114,13 +114,13 @@ def test_sidecar_and_sdk_metrics_pass_promtool() -> None:
 
 def test_readme_catalogue_matches_every_exposed_metric(store: Store) -> None:
     """Every `watchkeeper_*` family exposed by the collector, the sidecar and the SDK
-    snippet is in the README catalogue, and the catalogue lists nothing that is not."""
+    snippet is in the catalogue, and the catalogue lists nothing that is not."""
     exposed = families(collector_exposition(store))
     exposed |= families(sidecar_exposition()) | families(sdk_exposition())
     exposed = {name for name in exposed if name.startswith("watchkeeper_")}
     listed = catalogue()
-    assert exposed - listed == set(), "exposed but missing from README.md's Metrics section"
-    assert listed - exposed == set(), "in README.md's Metrics section but never exposed"
+    assert exposed - listed == set(), "exposed but missing from docs/metrics.md"
+    assert listed - exposed == set(), "in docs/metrics.md but never exposed"
 
 
 def _base_name(name: str) -> str:

@@ -30,6 +30,8 @@ _HOUR_NS = 3600 * 10**9
 _CAP_HOURS_KEPT = 48
 #: How far before a feedback record its call is looked for in the store.
 FEEDBACK_LOOKBACK_NS = 7 * 24 * _HOUR_NS
+#: The first part of a judge's score names (``judge.<judge>.<dimension>``).
+JUDGE_PREFIX = "judge"
 #: Calls of one trace routed for one feedback record that names no call.
 _MAX_CALLS_PER_TRACE = 10
 
@@ -89,6 +91,8 @@ class ReviewRouter:
                 detector = rule.alarm if rule.alarm not in (None, "*") else None
                 if rule.score is not None:
                     detector = rule.score.split(".", 1)[0]
+                if detector == JUDGE_PREFIX:
+                    continue  # the judges check their own scores at start
                 if detector is not None and detector not in names:
                     raise ConfigError(
                         f"invalid setting 'review_queues.{queue_name}.when.{index}': no "
@@ -128,6 +132,44 @@ class ReviewRouter:
                     self._route_call(call, detectors, scored, out)
             if feedback:
                 self._route_feedback(calls, feedback, out)
+        return out
+
+    def judge_rules(self) -> list[RouteRule]:
+        """The score rules on judge scores (``judge.<judge>.<dimension>``)."""
+        return [c[2] for c in self._by_signal.get("score", ()) if _on_judge(c[2])]
+
+    def route_judged(
+        self, item: Mapping[str, Any], timestamp_ns: int, scores: Mapping[str, float]
+    ) -> Routing:
+        """Items for a stored call whose judge verdict arrived: its judge scores against
+        the judge score rules, one queue per call (as :meth:`route`). ``item`` is the
+        call's ``review_items`` row without Queue, Reason, Priority, RequiredLabels."""
+        out = Routing()
+        span_id, route = str(item["SpanId"]), str(item["Route"])
+        model, service = str(item["Model"]), str(item["ServiceName"])
+        candidates = [
+            c
+            for c in self._by_signal.get("score", ())
+            if _on_judge(c[2])
+            and c[2].applies_to(route, model, service)
+            and bool(c[2].score_mask(np.array([scores.get(str(c[2].score), np.nan)]))[0])
+        ]
+        candidates.sort(key=lambda c: (-c[1].priority, c[0]))
+        with self._lock:
+            for name, queue, rule in candidates:
+                if self._admit(name, queue, span_id, timestamp_ns):
+                    out.items.append(
+                        {
+                            **item,
+                            "Queue": name,
+                            "Reason": rule.reason,
+                            "Priority": _priority(queue, rule),
+                            "RequiredLabels": queue.reviewers,
+                        }
+                    )
+                    out.routed.add(span_id)
+                    break
+                out.not_enqueued[(name, "cap")] += 1
         return out
 
     def sampled(self, picks: Sequence[CallRecord]) -> Routing:
@@ -296,6 +338,10 @@ class ReviewRouter:
             return False
         admitted.add(span_id)
         return True
+
+
+def _on_judge(rule: RouteRule) -> bool:
+    return rule.score is not None and rule.score.startswith(JUDGE_PREFIX + ".")
 
 
 def _priority(queue: ReviewQueue, rule: RouteRule) -> int:

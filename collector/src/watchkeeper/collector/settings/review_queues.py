@@ -10,14 +10,15 @@ signal; a queue takes a call when any of its rules matches::
     when = [{ score = "faithfulness_drift.faithfulness", below = 0.5 }]
 
 Signals: ``alarm`` (a detector flagged the call; ``"*"`` for any detector), ``score`` (a
-per-call score ``<detector>.<score>`` ``below``/``at_least`` a threshold), ``error`` (the
-call failed), ``feedback`` (an end user's thumbs-down: a feedback label in ``labels`` or a
-score at most ``score_at_most``), ``sample`` (the per-window random sample) and ``feed`` (a
-component that fills the queue itself: ``versions``, the calls of a regressed candidate
-version; ``coverage``, production inputs the evalsets do not cover; ``trajectories``, whole
-traces whose trajectory or RAG signals fired; ``conversations``, sessions that ended
-abandoned or with a rephrased question). ``route``, ``model``
-and ``service`` narrow a rule to matching calls.
+per-call score ``<detector>.<score>``, or a judge's ``judge.<judge>.<dimension>``,
+``below``/``at_least`` a threshold; judge scores are routed when the verdict arrives),
+``error`` (the call failed), ``feedback`` (an end user's thumbs-down: a feedback label in
+``labels`` or a score at most ``score_at_most``), ``sample`` (the per-window random sample)
+and ``feed`` (a component that fills the queue itself: ``versions``, the calls of a
+regressed candidate version; ``coverage``, production inputs the evalsets do not cover;
+``trajectories``, whole traces whose trajectory or RAG signals fired; ``conversations``,
+sessions that ended abandoned or with a rephrased question). ``route``, ``model`` and
+``service`` narrow a rule to matching calls.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ class RouteRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     alarm: str | None = Field(default=None, description="detector name, or '*' for any")
-    score: str | None = Field(default=None, pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    score: str | None = Field(
+        default=None,
+        pattern=r"^(?:[a-z0-9_]+|judge\.[a-z][a-z0-9_]{0,39})\.[a-z0-9_]+$",
+        description="<detector>.<score>, or judge.<judge>.<dimension>",
+    )
     below: float | None = None
     at_least: float | None = None
     error: bool | None = None

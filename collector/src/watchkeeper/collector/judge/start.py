@@ -29,6 +29,7 @@ from watchkeeper.collector.judge.report import gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.processors.route_review import JUDGE_PREFIX, ReviewRouter
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.settings import ConfigError, Settings
 from watchkeeper.collector.settings.judge import JudgeConfig
@@ -61,14 +62,40 @@ def check_dimensions(name: str, config: JudgeConfig, rubric: Mapping[str, object
         )
 
 
+def check_review_rules(settings: Settings) -> None:
+    """Raise :class:`ConfigError` for a review rule on a judge score no judge gives."""
+    configured = settings.judge.configured()
+    for queue_name, queue in settings.review_queues.items():
+        for index, rule in enumerate(queue.when):
+            if rule.score is None or not rule.score.startswith(JUDGE_PREFIX + "."):
+                continue
+            _, name, dimension = rule.score.split(".")
+            config = configured.get(name)
+            if config is None:
+                raise ConfigError(
+                    f"invalid setting 'review_queues.{queue_name}.when.{index}': no judge "
+                    f"named {name!r}; judges: {', '.join(sorted(configured)) or 'none'}"
+                )
+            scored = config.dimensions or (*settings.review_rubric, FAITHFULNESS)
+            if dimension not in scored:
+                raise ConfigError(
+                    f"invalid setting 'review_queues.{queue_name}.when.{index}': judge "
+                    f"{name!r} does not score {dimension!r}; it scores {', '.join(scored)}"
+                )
+
+
 def build_judges(
     settings: Settings,
     store: Store,
     metrics: JudgeMetrics,
     environ: Mapping[str, str] | None = None,
+    *,
     observe: Callable[[Mapping[str, npt.NDArray[np.float64]]], None] | None = None,
+    router: ReviewRouter | None = None,
 ) -> JudgeWorkers | None:
-    """The configured judges' workers (not started); None when no judge is configured."""
+    """The configured judges' workers (not started); None when no judge is configured.
+    With ``router``, review rules on judge scores route calls as their verdicts arrive."""
+    check_review_rules(settings)
     configured = settings.judge.configured()
     if not configured:
         return None
@@ -92,6 +119,7 @@ def build_judges(
         queue_size=settings.judge.queue_size,
         review_queue=REVIEW_QUEUE if REVIEW_QUEUE in queues else None,
         observe=observe,
+        router=router,
     )
 
 
@@ -131,7 +159,11 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
     (their backlog first) and probe their endpoints; None when no judge is configured."""
     metrics = pipeline.metrics
     workers = build_judges(
-        settings, store, metrics.judge, observe=metrics.detector_score.observe_columns
+        settings,
+        store,
+        metrics.judge,
+        observe=metrics.detector_score.observe_columns,
+        router=pipeline.router,
     )
     if workers is None:
         return None

@@ -33,6 +33,7 @@ from watchkeeper.collector.judge.prompt import PROMPT_VERSION, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
 from watchkeeper.collector.judge.scorer import BudgetExhaustedError, Judge, Spent
 from watchkeeper.collector.judge.task import JudgeTask
+from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings.rubric import RubricDimension
 from watchkeeper.collector.store.judges import JudgeStore
@@ -58,6 +59,7 @@ class JudgeWorkers:
         queue_size: int = 10_000,
         review_queue: str | None = REVIEW_QUEUE,
         observe: Callable[[Mapping[str, npt.NDArray[np.float64]]], None] | None = None,
+        router: ReviewRouter | None = None,
     ) -> None:
         self.judges = {judge.name: judge for judge in judges}
         self.metrics = metrics
@@ -68,6 +70,9 @@ class JudgeWorkers:
         #: Where judge scores go besides the store (the detector score histogram, so that
         #: alert rules on ``watchkeeper_detector_score`` see them).
         self.observe = observe
+        #: Review routing for rules on judge scores (``judge.<name>.<dimension>``), applied
+        #: when a call's verdict is written; None, or no such rule, routes nothing.
+        self.router = router if router is not None and router.judge_rules() else None
         self.queues: dict[str, queue.Queue[JudgeTask]] = {
             name: queue.Queue(queue_size) for name in self.judges
         }
@@ -298,8 +303,19 @@ class JudgeWorkers:
             self.observe({key: np.array([value]) for key, value in scores.items()})
         source = "request" if spent.requests else "cache"
         judge.metrics.judged.labels(judge.name, source).inc()
-        self._maybe_review(judge, task)
+        if not self._route(task, scores):
+            self._maybe_review(judge, task)
         return scores
+
+    def _route(self, task: JudgeTask, scores: Mapping[str, float]) -> bool:
+        """Route the call by the rules on judge scores; whether it went to a queue. A call
+        judged because the pipeline routed it keeps its one queue."""
+        if self.router is None or task.reason == "review":
+            return False
+        routing = self.router.route_judged(_review_item(task, ""), task.timestamp_ns, scores)
+        if routing.items:
+            self.store.add_review_items(routing.items)
+        return bool(routing.items)
 
     def _maybe_review(self, judge: Judge, task: JudgeTask) -> None:
         share = judge.config.review_share

@@ -70,6 +70,10 @@ ROUTE: Final = "watchkeeper.route"
 PROMPT_NAME: Final = "watchkeeper.prompt.name"
 PROMPT_VERSION: Final = "watchkeeper.prompt.version"
 SAMPLE_RATE: Final = "watchkeeper.sample_rate"
+#: Mean token log-probability of the answer, when the provider returned logprobs.
+RESPONSE_LOGPROB_MEAN: Final = "watchkeeper.response.logprob_mean"
+#: ``exp`` of it, in [0, 1]: the app's own confidence in the answer.
+RESPONSE_CONFIDENCE: Final = "watchkeeper.response.confidence"
 """Head-sampling probability applied in the SDK, so counts can be re-weighted downstream."""
 FUNCTION_NAME: Final = "code.function.name"
 STREAM_CHUNKS: Final = "watchkeeper.stream.chunks"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from watchkeeper.sdk import attributes
+from watchkeeper.sdk.confidence import LogprobTally
 from watchkeeper.sdk.messages import Budget, content_parts, dumps, message_dict
 from watchkeeper.sdk.messages import field as get
 
@@ -59,6 +60,7 @@ class Reading:
     cache_creation_input_tokens: int | None = None
     finish_reasons: list[str] = field(default_factory=list)
     output_messages: list[dict[str, Any]] | None = None
+    logprobs: LogprobTally = field(default_factory=LogprobTally)
 
     def attributes(self) -> dict[str, AttributeValue]:
         """The GenAI attributes this reading fills (content aside)."""
@@ -76,6 +78,10 @@ class Reading:
                 values[key] = value
         if self.finish_reasons:
             values[attributes.RESPONSE_FINISH_REASONS] = list(self.finish_reasons)
+        mean, confidence = self.logprobs.mean, self.logprobs.confidence
+        if mean is not None and confidence is not None:
+            values[attributes.RESPONSE_LOGPROB_MEAN] = mean
+            values[attributes.RESPONSE_CONFIDENCE] = confidence
         return values
 
     def output_json(self) -> str | None:
@@ -138,6 +144,7 @@ def _openai_chat(response: object, budget: Budget) -> Reading:
     _openai_usage(reading, get(response, "usage"))
     messages = []
     for choice in get(response, "choices") or ():
+        reading.logprobs.add_choice(choice)
         message = message_dict(get(choice, "message"), budget)
         refusal = get(get(choice, "message"), "refusal")
         if refusal:
@@ -165,6 +172,7 @@ def _openai_chunks(chunks: Sequence[object], budget: Budget) -> Reading:
             _openai_usage(reading, get(chunk, "usage"))
         for choice in get(chunk, "choices") or ():
             index = get(choice, "index", 0)
+            reading.logprobs.add_choice(choice)
             delta = get(choice, "delta")
             text = get(delta, "content")
             if text:
@@ -215,6 +223,8 @@ def _openai_response(response: object, budget: Budget) -> Reading:
         kind = get(item, "type")
         if kind == "message":
             parts.extend(content_parts(get(item, "content"), budget))
+            for content in get(item, "content") or ():
+                reading.logprobs.add(get(content, "logprobs"))
         elif kind == "function_call":
             parts.append(
                 {

@@ -62,7 +62,8 @@ def site(store: Store) -> Iterator[Site]:
 def test_items_go_to_the_trajectory_and_conversation_queues(site: Site) -> None:
     """The failed-tool turn is a trajectory item (why: the answer came after a failed
     tool), with its question and answer; the session is a conversation item on its last
-    turn (why: abandoned, the user asked again); the healthy turn is in neither."""
+    turn (why: abandoned, the user asked again), its scores stored on that turn; the
+    healthy turn is in neither."""
     items = {
         queue: site.store.pending_items(queue, 100) for queue in ("trajectories", "conversations")
     }
@@ -73,6 +74,12 @@ def test_items_go_to_the_trajectory_and_conversation_queues(site: Site) -> None:
     conversations = items["conversations"]
     assert [row["TraceId"] for row in conversations] == [site.failed_trace]
     assert conversations[0]["Reason"] == "conversation:abandoned"
+    # The last turn's top span is a stored call: the session's scores go on another span.
+    stored = [dict(row["Scores"]) for row in site.store.scores_for_trace(site.failed_trace)]
+    session = [scores for scores in stored if "conversation.abandoned" in scores]
+    assert len(session) == 1
+    assert session[0]["conversation.rephrase_rate"] == 0.5
+    assert session[0]["conversation.turns"] == 2.0
 
 
 def test_a_reviewer_labels_a_whole_trajectory(browser: Any, site: Site, tmp_path: Path) -> None:

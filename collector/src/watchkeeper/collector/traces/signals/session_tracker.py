@@ -14,12 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import Trace
 from watchkeeper.collector.traces.signals import steps
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex
 
 #: Distinct questions remembered per open session.
 QUESTIONS_PER_SESSION = 32
+#: Spans of a session's last turn remembered besides its top span.
+_OTHERS_KEPT = 8
 
 
 @dataclass
@@ -40,6 +43,8 @@ class _Open:
     #: the last turn's question and answer, shown on the session's review item
     last_question: str = ""
     last_answer: str = ""
+    #: other spans of the last turn (id, start), where its scores may be stored instead
+    last_others: tuple[tuple[str, int], ...] = ()
 
 
 class EndedSession(NamedTuple):
@@ -54,6 +59,8 @@ class EndedSession(NamedTuple):
     start_ns: int
     question: str = ""
     answer: str = ""
+    #: the last turn's other spans that are not LLM calls: ``(span id, start)``
+    others: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -84,6 +91,9 @@ class SessionTracker:
         state.last_seen = self.clock()
         state.last_trace, state.last_span = trace.trace_id, top.span_id
         state.last_start_ns = top.start_ns
+        state.last_others = tuple(
+            (s.span_id, s.start_ns) for s in trace.spans if s is not top and s.kind != kinds.LLM
+        )[:_OTHERS_KEPT]
         return {"rephrase": float(again)}
 
     def ended(self) -> list[EndedSession]:
@@ -118,4 +128,5 @@ def _ended(session_id: str, state: _Open) -> EndedSession:
         state.last_start_ns,
         state.last_question,
         state.last_answer,
+        state.last_others,
     )

@@ -141,8 +141,9 @@ class TraceSignalStage:
         out.shown.append(Shown(False, _texts(trace), rephrased))
 
     def _session(self, ended: EndedSession, out: _Scored) -> None:
-        """A session that is over: its values watched, stored on its last turn's top span
-        (unless that is an LLM call whose row of detector scores would be replaced)."""
+        """A session that is over: its values watched, and stored on its last turn's top
+        span, or when that is an LLM call whose row of detector scores would be replaced,
+        on another span of that turn that is no LLM call (none: not stored)."""
         values = {f"conversation.{name}": v for name, v in ended.signals.items()}
         service, route, agent = ended.key.split("|", 2)
         record = CallRecord(
@@ -154,13 +155,23 @@ class TraceSignalStage:
             route=route,
             request_model=agent,
         )
-        if (ended.trace_id, ended.span_id) not in self._calls_seen:
-            out.records.append(record)
+        stored_on = _free_span(ended, self._calls_seen)
+        if stored_on is not None:
+            span_id, start_ns = stored_on
+            out.records.append(dataclasses.replace(record, span_id=span_id, timestamp_ns=start_ns))
             out.values.append(values)
         out.watched.append((ended.key, values))
         out.on.append(record)
         rephrased = ended.signals.get("rephrase_rate", 0.0) > 0.0
         out.shown.append(Shown(True, (ended.question, ended.answer, []), rephrased))
+
+
+def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int] | None:
+    """Where a session's values can be stored without replacing a call's scores."""
+    for span_id, start_ns in ((ended.span_id, ended.start_ns), *ended.others):
+        if (ended.trace_id, span_id) not in calls:
+            return span_id, start_ns
+    return None
 
 
 def _texts(trace: Trace) -> tuple[str, str, list[str]]:

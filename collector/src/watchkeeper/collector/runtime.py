@@ -14,6 +14,7 @@ from pathlib import Path
 from watchkeeper.collector.alerting.install import install_alerting
 from watchkeeper.collector.coverage.install import install_coverage
 from watchkeeper.collector.incidents.install import install_incidents
+from watchkeeper.collector.judge.app_confidence_api import serve_app_confidence
 from watchkeeper.collector.judge.start import attach_judges, serve_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.metrics import PipelineMetrics
@@ -169,6 +170,7 @@ def start_runtime(settings: Settings, *, with_otlp: bool = True) -> Runtime:
         )
         if judges is not None:
             serve_judges(app, judges, settings, pipeline)
+        serve_app_confidence(app, store, pipeline)
         fixed = settings.pipeline.detector_calibration == "fixed"
         install_alerting(settings.alerting, store, pipeline, fixed_calibration=fixed)
         install_incidents(app, pipeline)

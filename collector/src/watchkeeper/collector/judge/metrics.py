@@ -98,7 +98,19 @@ class JudgeMetrics:
             "The configured agreement floor of each judge (the alert fires below it).",
             ["judge"],
         )
-        for gauge in (self.agreement, self.calibration, self.length_bias, self.floor):
+        self.app_calibration = ReportGauge(
+            "watchkeeper_app_confidence_calibration_error",
+            "Expected calibration error of the app's own confidence (token log-probabilities "
+            "or confidence phrases) against reviewers' verdicts, last 30 days, by app model.",
+            ["model"],
+        )
+        for gauge in (
+            self.agreement,
+            self.calibration,
+            self.length_bias,
+            self.floor,
+            self.app_calibration,
+        ):
             r.register(gauge)
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.experiments.coverage_traffic import COVERED, GAP, traffic, write_evalset
+from watchkeeper.collector.coverage.index import CoverageIndex, RememberedNovelty
 from watchkeeper.collector.coverage.install import install_coverage
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.tokens import TokenRegistry
@@ -102,3 +103,15 @@ def test_the_coverage_command_reports_the_gap(
     bad.write_text("{]\n", encoding="utf-8")
     assert main(["evalset", "coverage", "--evalset", str(bad), "--data-dir", str(data)]) == 2
     assert "has no usable case" in capsys.readouterr().err
+
+
+def test_remembered_novelty_is_the_index_novelty() -> None:
+    """Remembered per text, novelty is what the index says, also after the memory fills
+    and is cleared."""
+    index = CoverageIndex(["reset my password", "where is my parcel"])
+    remembered = RememberedNovelty(index, max_texts=3)
+    first = ["reset password", "bitcoin", "hi"]
+    second = ["bitcoin", "parcel please", "reset password", "x y"]
+    for texts in (first, second, first):
+        got, want = remembered.novelty(texts), index.novelty(texts)
+        assert [str(n) for n in got] == [str(n) for n in want]

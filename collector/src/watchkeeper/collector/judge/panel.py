@@ -50,3 +50,25 @@ def _row(dimension: Mapping[str, Any]) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def app_confidence_panel(report: Mapping[str, Any]) -> str:
+    """An HTML section: calibration error of the app's own confidence per app model, and
+    how many labelled calls had a confidence (log-probs or phrases); empty when none had."""
+    if not report["pairs"]:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(model)}</td><td>{_number(entry['ece'])}</td>"
+        f"<td>{int(entry['pairs'])}</td></tr>"
+        for model, entry in sorted(report["by_model"].items())
+    )
+    sources = report["sources"]
+    return (
+        "<section class='app-confidence'><h2>The app's confidence against reviewers</h2>"
+        f"<p>ECE {_number(report['ece'])} over {int(report['pairs'])} labelled calls "
+        f"({int(sources['logprobs'])} with token log-probabilities, "
+        f"{int(sources['phrases'])} from confidence phrases)</p>"
+        "<table class='app-confidence'><tr><th>app model</th><th>ECE</th><th>pairs</th></tr>"
+        f"{rows}</table><p><a href='/api/app-confidence'>reliability table (API)</a></p>"
+        "</section>"
+    )

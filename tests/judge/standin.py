@@ -9,6 +9,9 @@ dimension from the prompt's ``Dimension:`` line and answers JSON ``{"reason", "s
 ``script`` holds what the next requests get instead of an answer, one per request:
 ``timeout`` (no reply for longer than the client waits), ``429`` (with ``Retry-After``),
 ``500``, ``malformed`` (JSON without a score), ``non_json`` (an HTML error page).
+
+Pairwise prompts (two answers shown in order) get 1 when only the first answer contains
+"correct", 3 when only the second does, else 2; with ``prefer_first``, always 1.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from starlette.routing import Route
 
 _DIMENSION = re.compile(r"^Dimension: ([a-z ]+)", re.M)
 _ANSWER = re.compile(r"<answer>\n(.*)\n</answer>", re.S)
+_PAIR = re.compile(
+    r"<first_answer>\n(.*)\n</first_answer>.*<second_answer>\n(.*)\n</second_answer>", re.S
+)
 
 
 def standin_verdict(dimension: str, answer: str) -> tuple[str, int | str]:
@@ -55,6 +61,8 @@ class StandIn:
     requests: list[dict[str, Any]] = field(default_factory=list)
     retry_after_s: float = 0.2
     delay_s: float = 0.0
+    #: Pairwise prompts: always prefer the answer shown first (a position-biased judge).
+    prefer_first: bool = False
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,10 +152,22 @@ class StandIn:
         name = dimension.group(1).strip() if dimension else ""
         if name.startswith("faithfulness"):
             name = "faithfulness"
-        reason, score = standin_verdict(name, answer.group(1) if answer else "")
+        pair = _PAIR.search(prompt)
+        if pair is not None:
+            reason, score = self._preference(pair.group(1), pair.group(2))
+        else:
+            reason, score = standin_verdict(name, answer.group(1) if answer else "")
         out = _wrap(json.dumps({"reason": reason, "score": score}))
         out["usage"] = {"prompt_tokens": len(prompt) // 4, "completion_tokens": 20}
         return out
+
+    def _preference(self, first: str, second: str) -> tuple[str, int]:
+        """A pairwise verdict: 1 the first answer is better, 3 the second, 2 neither."""
+        if self.prefer_first:
+            return "stand-in: the first", 1
+        if ("correct" in first) != ("correct" in second):
+            return "stand-in: says correct", 1 if "correct" in first else 3
+        return "stand-in: neither", 2
 
 
 def callable_judge(messages: list[dict[str, str]]) -> str:

@@ -3,6 +3,7 @@ and compared like models and prompt versions (``--by release``, ``--by deploy``)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,20 @@ def test_the_dashboards_annotate_a_new_release(store: Store) -> None:
     releases = [r for r in rows if "release" in r["tags"]]
     assert [r["text"] for r in releases] == ["support: release 1.1"]
     assert releases[0]["time"] == (start_ns + 300 * 30 * 10**9) // 10**6
+
+
+def test_openinference_prompt_templates_are_prompt_versions(store: Store) -> None:
+    """Without the SDK's prompt version, OpenInference's template version is the prompt
+    version, else a hash of the template text (one per distinct template)."""
+    calls = _calls(0.0)
+    for n, call in enumerate(calls[:200]):
+        call.attributes["llm.prompt_template.version"] = "tpl-1" if n < 100 else ""
+        call.attributes["llm.prompt_template.template"] = "Answer {question} briefly."
+    for call in calls[200:]:
+        call.attributes["llm.prompt_template.template"] = "Answer {question} in detail."
+    Pipeline(store).process_calls(calls, "test")
+    seen = route_versions(store, route="support", dimension="prompt")
+    names = [str(row["Version"]) for row in seen]
+    assert names[0] == "tpl-1"
+    assert len(names) == 3
+    assert all(re.fullmatch(r"template:[0-9a-f]{8}", name) for name in names[1:])

@@ -1,7 +1,8 @@
 """The queries of the live version comparison (``collector/versions/``).
 
 A call's version is its request model (``dimension = 'model'``), its prompt version
-(``'prompt'``: the SDK's ``watchkeeper.prompt.version`` span attribute), the app's release
+(``'prompt'``: the SDK's ``watchkeeper.prompt.version`` span attribute, else OpenInference's
+prompt template version or a hash of its template), the app's release
 (``'release'``: ``service.version``) or its deploy (``'deploy'``: ``deployment.id``; both
 copied from the resource by ``versions/identity.py``). Everything from a
 request is a bound parameter; ``{db}`` is the configured database.
@@ -15,10 +16,26 @@ if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store
 
 PROMPT_VERSION_KEY: Final = "watchkeeper.prompt.version"
+#: OpenInference's prompt template attributes: its version, else a hash of its text.
+TEMPLATE_VERSION_KEY: Final = "llm.prompt_template.version"
+TEMPLATE_KEY: Final = "llm.prompt_template.template"
+
+#: A call's prompt version: the SDK's, else OpenInference's template version, else
+#: ``template:<8 hex>`` of the template text.
+_PROMPT: Final = (
+    f"multiIf(c.SpanAttributes['{PROMPT_VERSION_KEY}'] != '', "
+    f"c.SpanAttributes['{PROMPT_VERSION_KEY}'], "
+    f"c.SpanAttributes['{TEMPLATE_VERSION_KEY}'] != '', "
+    f"c.SpanAttributes['{TEMPLATE_VERSION_KEY}'], "
+    f"c.SpanAttributes['{TEMPLATE_KEY}'] != '', "
+    "concat('template:', "
+    f"lower(substring(hex(cityHash64(c.SpanAttributes['{TEMPLATE_KEY}'])), 1, 8))), "
+    "'')"
+)
 
 _VERSION: Final = (
     "multiIf({dimension:String} = 'prompt', "
-    f"c.SpanAttributes['{PROMPT_VERSION_KEY}'], "
+    f"{_PROMPT}, "
     "{dimension:String} = 'release', c.SpanAttributes['service.version'], "
     "{dimension:String} = 'deploy', c.SpanAttributes['deployment.id'], "
     "toString(c.RequestModel))"
@@ -115,7 +132,7 @@ SELECT toUnixTimestamp64Milli(min(c.Timestamp)) AS time,
        ['version', v.1] AS tags
 FROM {{db}}.calls AS c
 ARRAY JOIN [('model', toString(c.RequestModel)),
-            ('prompt', c.SpanAttributes['{PROMPT_VERSION_KEY}']),
+            ('prompt', {_PROMPT}),
             ('release', c.SpanAttributes['service.version']),
             ('deploy', c.SpanAttributes['deployment.id'])] AS v
 WHERE c.Timestamp >= $__fromTime - INTERVAL 1 DAY AND c.Timestamp <= $__toTime

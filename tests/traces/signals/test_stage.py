@@ -138,6 +138,20 @@ def test_session_turns_and_their_end() -> None:
     assert ended[0].trace_id == turns[-1].trace_id
 
 
+def test_turns_completed_in_one_batch_are_taken_in_start_order() -> None:
+    """A session's turns arriving in one batch in reverse order (two partitions, two
+    exporters): the first turn is not the rephrase, a later one is."""
+    turns = conversation(random.Random(5), 3, rephrasing=True, session="chat-2")
+    batch = Batch([span for turn in reversed(turns) for span in turn.spans])
+    TraceSignalStage()(batch)
+    flags = {
+        call.trace_id: values["conversation.rephrase"]
+        for call, values in batch.batch.scores.per_call()
+    }
+    assert flags[turns[0].trace_id] == 0.0
+    assert sum(flags.values()) >= 1.0
+
+
 def test_a_grace_period_waits_for_children_exported_after_their_root() -> None:
     """With grace_s, a child arriving in the batch after its root's is still part of the
     trace: the trace completes at the first batch past the grace period."""

@@ -106,7 +106,9 @@ class TraceSignalStage:
         while len(seen) > _CALLS_REMEMBERED:
             seen.popitem(last=False)
         out = _Scored()
-        for trace in self.traces.add(spans):
+        # In start order: a session's turns exported by two processes, or read from two
+        # partitions, may complete in one batch in any order, and a rephrase is a later turn.
+        for trace in sorted(self.traces.add(spans), key=_started):
             self._score(trace, calls, here, out)
         for ended in self.sessions.ended():
             self._session(ended, out)
@@ -172,6 +174,10 @@ def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int
         if (ended.trace_id, span_id) not in calls:
             return span_id, start_ns
     return None
+
+
+def _started(trace: Trace) -> int:
+    return min((span.start_ns for span in trace.spans), default=0)
 
 
 def _texts(trace: Trace) -> tuple[str, str, list[str]]:

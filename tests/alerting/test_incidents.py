@@ -19,9 +19,10 @@ from watchkeeper.collector.incidents.baseline import BaselineResets
 from watchkeeper.collector.incidents.grouping import IncidentGrouper, alarm
 from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.incidents.tracker import IncidentTracker
+from watchkeeper.collector.incidents.ui import incidents_page
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
-from watchkeeper.collector.review.tokens import TokenRegistry
+from watchkeeper.collector.review.tokens import Principal, Role, TokenRegistry
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.incidents import IncidentStore
 from watchkeeper.collector.store.store import Store
@@ -158,3 +159,24 @@ def _row(detector: str, at_ms: int) -> dict[str, object]:
     return {"Timestamp": f"{at_ms // 1000}.{at_ms % 1000:03d}000000", "Detector": detector,
             "DetectorKey": KEY, "SpanId": f"{at_ms:016x}", "Score": 9.0, "Message": "",
             "effect_sd": 3.0, "severity": "page"}  # fmt: skip
+
+
+def test_an_alarm_of_unknown_size_is_listed_without_one(store: Store) -> None:
+    """An alarm whose size in SD is NaN (a step between two constants) is listed after the
+    sized ones with no size (0: the store's JSON insert turns NaN into the column's
+    default), never a made-up one; the page says "size unknown" for a null size."""
+    tracker = IncidentTracker(
+        IncidentStore(store), BaselineResets(lambda: Pipeline(store, detectors=[]).detect)
+    )
+    start = time.time_ns() // 1_000_000 - 600_000
+    unknown = {**_row("consistency_drift", start), "effect_sd": float("nan")}
+    tracker.observe([unknown, _row("latency_drift", start + 1)])
+    (listed,) = tracker.listed(start - 1)
+    assert [(a["detector"], a["effect_sd"]) for a in listed["alarms"]] == [
+        ("latency_drift", 3.0),
+        ("consistency_drift", 0.0),
+    ]
+    viewer = Principal("t1", "ann", Role.VIEWER)
+    assert "consistency_drift</a></" in incidents_page([listed], viewer, "csrf")
+    listed["alarms"][1]["effect_sd"] = None
+    assert "consistency_drift</a> size unknown" in incidents_page([listed], viewer, "csrf")

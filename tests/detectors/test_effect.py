@@ -3,6 +3,7 @@ away after an alarm until its signal is back near the reference."""
 
 from __future__ import annotations
 
+import math
 import random
 
 from watchkeeper.detectors import Call, ErrorRateDrift, LatencyDrift, SeverityPolicy
@@ -145,3 +146,32 @@ def test_an_error_rate_five_times_higher_pages_with_the_rates_in_its_effect() ->
     assert alarm.severity == "page"
     small = effect._replace(shift=0.01, lo=0.001, hi=0.02, reference=0.02)
     assert SeverityPolicy().severity("rate", small) == "ticket"
+
+
+def test_a_drop_from_a_constant_reference_is_sized_in_the_spread_since() -> None:
+    """A score of 1 on every call, then about 0.7 (SD 0.1): the reference has no spread,
+    so the size is the shift in SDs of the calls since (about -3), never a capped stand-in,
+    and it pages."""
+    rng = random.Random(5)
+    values = [1.0] * 2000 + [0.7 + rng.gauss(0.0, 0.1) for _ in range(2000)]
+    found = _feed(BudgetedDetectors([_Level()], budget=None), values)
+    assert found
+    effect = found[0][1].effect
+    assert effect is not None
+    assert effect.reference_sd == 0.0
+    assert -6.0 <= effect.sd <= -1.5
+    assert "constant before" in effect.describe()
+    assert found[0][1].severity == "page"
+
+
+def test_a_step_between_two_constants_has_no_size_in_sd() -> None:
+    """1 on every call, then 0.5 on every call: no spread to measure in, so the size in SD
+    is NaN ("unknown" in the message), and a step between constants pages."""
+    found = _feed(BudgetedDetectors([_Level()], budget=None), [1.0] * 2000 + [0.5] * 2000)
+    assert found
+    effect = found[0][1].effect
+    assert effect is not None
+    assert math.isnan(effect.sd)
+    assert abs(effect.shift + 0.5) < 1e-9
+    assert "size in SD unknown" in effect.describe()
+    assert found[0][1].severity == "page"

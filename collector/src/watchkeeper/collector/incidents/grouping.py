@@ -41,7 +41,8 @@ class Member:
     key: str
     span_id: str
     at_ms: int
-    #: The change in standard deviations of the reference (0 when the alarm has no size).
+    #: The change in standard deviations (0 when the alarm has no size; NaN when it has one
+    #: but no spread to measure it in: a step between two constant levels).
     effect_sd: float
     severity: str
     message: str
@@ -59,13 +60,14 @@ def member_of(row: Mapping[str, Any]) -> Member:
     stamp = str(row["Timestamp"])
     seconds, _, fraction = stamp.partition(".")
     at_ms = int(seconds) * 1000 + int((fraction + "000")[:3]) if seconds.isdigit() else 0
-    effect = float(row.get("effect_sd") or 0.0)
+    stored = row.get("effect_sd", 0.0)
+    effect = math.nan if stored is None else float(stored)
     return Member(
         detector=str(row["Detector"]),
         key=str(row["DetectorKey"]),
         span_id=str(row["SpanId"]),
         at_ms=at_ms,
-        effect_sd=effect if math.isfinite(effect) else 0.0,
+        effect_sd=effect if math.isfinite(effect) else math.nan,
         severity=str(row.get("severity") or "page"),
         message=str(row.get("Message", "")),
     )
@@ -94,8 +96,8 @@ class Incident:
     away: int = 0
 
     def ordered(self) -> list[Member]:
-        """The alarms, biggest effect first (then earliest)."""
-        return sorted(self.members, key=lambda m: (-abs(m.effect_sd), m.at_ms))
+        """The alarms, biggest effect first, those of unknown size after (then earliest)."""
+        return sorted(self.members, key=_by_size)
 
     def detector_keys(self) -> list[tuple[str, str]]:
         """``(detector, key)`` pairs of its alarms, each once."""
@@ -149,3 +151,8 @@ class IncidentGrouper:
         held = self.active.get(where)
         if held is None or held.opened_ms < incident.opened_ms:
             self.active[where] = incident
+
+
+def _by_size(member: Member) -> tuple[float, int]:
+    size = abs(member.effect_sd)
+    return (-size if math.isfinite(size) else 0.0, member.at_ms)

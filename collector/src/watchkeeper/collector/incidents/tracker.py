@@ -9,6 +9,7 @@ kept with who and when.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -51,10 +52,14 @@ def to_row(incident: Incident, version: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _size(stored: Any) -> float:
+    return math.nan if stored is None else float(stored)
+
+
 def from_row(row: Mapping[str, Any]) -> Incident:
     """An incident from its stored row."""
     members = [
-        Member(d, k, s, int(row["LastAlarmMs"]), float(e), str(v), str(m))
+        Member(d, k, s, int(row["LastAlarmMs"]), _size(e), str(v), str(m))
         for d, k, s, e, v, m in zip(
             row["Detectors"], row["DetectorKeys"], row["SpanIds"], row["Effects"],
             row["Severities"], row["Messages"], strict=True,
@@ -182,7 +187,8 @@ class IncidentTracker:
             "detectors": list(dict.fromkeys(m.detector for m in incident.members)),
             "alarms": [
                 {"detector": m.detector, "key": m.key, "span_id": m.span_id,
-                 "effect_sd": m.effect_sd, "severity": m.severity, "message": m.message}
+                 "effect_sd": m.effect_sd if math.isfinite(m.effect_sd) else None,
+                 "severity": m.severity, "message": m.message}
                 for m in incident.ordered()
             ],
         }  # fmt: skip

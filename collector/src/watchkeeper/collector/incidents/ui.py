@@ -98,7 +98,8 @@ def _row(incident: Mapping[str, Any], me: Principal, csrf: str) -> str:
 def _alarm(alarm: Mapping[str, Any]) -> str:
     e = pages.e
     link = f"<a href='/ui/alarms/{e(alarm['detector'])}/{e(alarm['span_id'])}'>"
-    size = f" {alarm['effect_sd']:+.1f} sd" if alarm["effect_sd"] else ""
+    effect = alarm["effect_sd"]
+    size = " size unknown" if effect is None else f" {effect:+.1f} sd" if effect else ""
     return f"{link}{e(alarm['detector'])}</a>{size}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -62,7 +63,8 @@ class SeverityPolicy:
         if effect is None or effect.lo <= 0.0 <= effect.hi:
             return "ticket"
         if kind == "mean":
-            large = abs(effect.sd) >= self.page_sd
+            # NaN: a step between two constants, larger than any spread either had.
+            large = math.isnan(effect.sd) or abs(effect.sd) >= self.page_sd
         else:
             factor = self.page_rate_ratio if kind == "rate" else self.page_latency_factor
             if effect.reference > 0.0:

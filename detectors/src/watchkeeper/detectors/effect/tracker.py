@@ -141,7 +141,8 @@ class EffectTracker:
             # Significance against the reference's spread (a few values since the change
             # can have almost none of their own).
             ref = self._n - side.n
-            t = abs(effect.sd) / math.sqrt(1.0 / side.n + 1.0 / ref)
+            size = math.inf if math.isnan(effect.sd) else abs(effect.sd)
+            t = size / math.sqrt(1.0 / side.n + 1.0 / ref)
             if t > best_t:
                 best, best_t = effect, t
         return best

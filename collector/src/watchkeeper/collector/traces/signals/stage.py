@@ -73,7 +73,8 @@ class Shown(NamedTuple):
     """What a review item of a watched trace or session shows, and why it may get one."""
 
     session: bool
-    texts: tuple[str, str, list[str]]
+    #: a session's question, answer and passages; a trace's are read from it when needed
+    texts: tuple[str, str, list[str]] | Trace
     rephrased: bool = False
 
 
@@ -140,7 +141,7 @@ class TraceSignalStage:
         out.watched.append((key, values))
         out.on.append(record)
         rephrased = values.get("conversation.rephrase", 0.0) >= 1.0
-        out.shown.append(Shown(False, _texts(trace), rephrased))
+        out.shown.append(Shown(False, trace, rephrased))
 
     def _session(self, ended: EndedSession, out: _Scored) -> None:
         """A session that is over: its values watched, and stored on its last turn's top
@@ -207,7 +208,8 @@ def _reviews(
             reason = trajectory_reason(values, signals)
             feed = trajectories
         if reason:
-            items.extend(feed.items(out.on[at], reason, shown.texts))
+            texts = shown.texts if isinstance(shown.texts, tuple) else _texts(shown.texts)
+            items.extend(feed.items(out.on[at], reason, texts))
     return items
 
 

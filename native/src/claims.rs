@@ -461,3 +461,48 @@ fn names_swapped(claim: &Sentence, source: &Sentence, names: &[Vec<u8>]) -> bool
     shared.sort_unstable();
     shared.windows(2).any(|w| w[0].1 > w[1].1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(words: &[&str]) -> HashSet<Bytes, FxBuild> {
+        words.iter().map(|w| w.as_bytes().into()).collect()
+    }
+
+    fn lexicon() -> Lexicon {
+        let mut antonyms: HashMap<Bytes, Vec<Bytes>, FxBuild> = HashMap::default();
+        antonyms.insert(
+            b"before".as_slice().into(),
+            vec![b"after".as_slice().into()],
+        );
+        antonyms.insert(
+            b"after".as_slice().into(),
+            vec![b"before".as_slice().into()],
+        );
+        Lexicon {
+            stopwords: set(&["are", "to", "is", "not", "within", "it", "the", "this"]),
+            negations: set(&["not", "no", "never"]),
+            antonyms,
+            pleasantries: set(&["hope", "help"]),
+        }
+    }
+
+    #[test]
+    fn scores_like_the_docstring() {
+        let (lexicon, mut cache) = (lexicon(), ClaimCache::new(1));
+        let contexts = ["Refunds are accepted within 30 days. Shipping to Europe is free."];
+        let mut score = |answer: &str| cache.score(answer, &contexts, 20_000, &lexicon);
+        assert_eq!(score("Refunds are accepted within 30 days."), Some(1.0));
+        assert_eq!(score("Refunds are not accepted within 30 days."), Some(0.5));
+        assert_eq!(score("Hope this helps!").map(f64::is_nan), Some(true));
+        assert!(score("Refunds are accepted within 90 days.").unwrap() < 1.0);
+        assert_eq!(
+            cache
+                .score("Refunds.", &[""], 20_000, &lexicon)
+                .map(f64::is_nan),
+            Some(true)
+        );
+        assert_eq!(cache.score("Caf\u{e9}.", &contexts, 20_000, &lexicon), None);
+    }
+}

@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
-from itertools import repeat
+
+from watchkeeper.detectors.safety.injection_features import FeatureLookup
 
 #: Tokens: runs of word characters, or one other non-space character.
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -38,11 +39,6 @@ TAIL_CHARS = 2000
 #: Windows shorter than this count as this long when normalising (a two-word input is not
 #: judged on two weights scaled up).
 MIN_WINDOW = 8
-#: Pair keys are ``first * _PAIR_KEY + second`` (word numbers are below it).
-_PAIR_KEY = 1 << 24
-#: The number of a word in no feature: no word's number is this high, so no key with it
-#: is a feature's key.
-_UNKNOWN = _PAIR_KEY - 1
 
 
 def tokens(text: str) -> list[str]:
@@ -108,37 +104,9 @@ class InjectionModel:
     version: str
 
     @cached_property
-    def _tables(self) -> tuple[dict[str, int], dict[int, float]]:
-        """The weights as the scoring loop reads them: a number for each word that occurs
-        in a feature, and each feature's weight by an integer key (``~number`` for a word,
-        ``first * 2**24 + second`` for a pair: no pair string is built per token)."""
-        numbers: dict[str, int] = {}
-        for name in sorted(self.weights):
-            for word in name.split(" "):
-                numbers.setdefault(word, len(numbers))
-        weight_of: dict[int, float] = {}
-        for name, weight in self.weights.items():
-            first, _, second = name.partition(" ")
-            if second:
-                weight_of[numbers[first] * _PAIR_KEY + numbers[second]] = weight
-            elif weight:
-                weight_of[~numbers[name]] = weight
-        return numbers, weight_of
-
-    def numbers(self, words: list[str]) -> list[int]:
-        """Each token's word number (``_UNKNOWN`` for a word in no feature)."""
-        return list(map(self._tables[0].get, words, repeat(_UNKNOWN)))
-
-    def window_sum(self, numbers: list[int], start: int, end: int) -> float:
-        """The weights of the features in tokens ``start:end`` (each once): the words, and
-        the pairs ending there (the first one may start just before)."""
-        weight_of = self._tables[1]
-        keys = {~number for number in numbers[start:end]}
-        first = max(start - 1, 0)
-        pairs = zip(numbers[first : end - 1], numbers[first + 1 : end], strict=True)
-        keys.update([a * _PAIR_KEY + b for a, b in pairs])
-        # A key with an unknown word is no feature's: ``_UNKNOWN`` is beyond every number.
-        return sum(map(weight_of.__getitem__, keys & weight_of.keys()))
+    def lookup(self) -> FeatureLookup:
+        """The weights as the scoring reads them (made on first use)."""
+        return FeatureLookup.of(self.weights)
 
     def logit(self, text: str) -> float:
         """The highest window logit of what the model reads of ``text`` (:func:`read_parts`),
@@ -147,11 +115,18 @@ class InjectionModel:
         return max(self._part_logit(part) for part in read_parts(text))
 
     def _part_logit(self, text: str) -> float:
-        numbers = self.numbers(tokens(text))
-        best = -math.inf
-        for start, end in windows(len(numbers), self.window):
-            total = self.window_sum(numbers, start, end)
-            best = max(best, total / math.sqrt(max(end - start, MIN_WINDOW)))
+        lookup = self.lookup
+        keys = lookup.keys(text)
+        count = (keys.size + 1) // 2
+        if count <= self.window:
+            best = lookup.total(keys) / math.sqrt(max(count, MIN_WINDOW))
+        else:
+            spans = windows(count, self.window)
+            totals = lookup.window_totals(keys, spans)
+            best = max(
+                total / math.sqrt(max(end - start, MIN_WINDOW))
+                for (start, end), total in zip(spans, totals, strict=True)
+            )
         return self.bias + best - self.threshold
 
     def score(self, text: str) -> float:

@@ -71,7 +71,7 @@ class FeatureLookup:
             return np.empty(0, dtype=np.int64)
         keys = np.empty(2 * count - 1, dtype=np.int64)
         words = keys[:count]
-        words[:] = np.fromiter(map(self.numbers.get, tokens, repeat(self.unknown)), np.int64)
+        words[:] = np.fromiter(map(self.numbers.get, tokens, repeat(self.unknown)), np.int64, count)
         pairs = keys[count:]
         np.add(words[:-1], 1, out=pairs)
         pairs *= PAIR_KEY

@@ -144,8 +144,37 @@ def test_an_error_rate_five_times_higher_pages_with_the_rates_in_its_effect() ->
     assert 0.01 < effect.reference < 0.03
     assert effect.lo > 0.0
     assert alarm.severity == "page"
-    small = effect._replace(shift=0.01, lo=0.001, hi=0.02, reference=0.02)
+    assert 3.0 <= (effect.reference + effect.shift) / effect.reference <= 8.0
+    assert effect.calls >= 20  # the change point is not the alarmed event alone
+    small = effect._replace(shift=0.01, lo=0.005, hi=0.015, reference=0.02)
     assert SeverityPolicy().severity("rate", small) == "ticket"
+    doubled = effect._replace(shift=0.018, lo=0.012, hi=0.024, reference=0.02)
+    assert SeverityPolicy().severity("rate", doubled) == "page"
+
+
+def test_a_doubled_error_rate_is_sized_as_a_doubling_and_pages() -> None:
+    """Errors at 0.9%, then 1.8% at a false-alarm target of one in 8e8 calls (a budget's):
+    each of 4 seeds alarms, places the change point within a few hundred calls of the
+    real one, measures about twice the rate (once the alarmed event alone, about 100x)
+    and pages."""
+    for seed in range(4):
+        rng = random.Random(seed)
+        calls = [Call("q", is_error=rng.random() < (0.018 if i >= 36_000 else 0.009))
+                 for i in range(60_000)]  # fmt: skip
+        watched = BudgetedDetectors([ErrorRateDrift(target_arl=8e8, seed=seed)], budget=None)
+        found = []
+        for start in range(0, len(calls), 256):
+            run = calls[start : start + 256]
+            times = [float(start + i) for i in range(len(run))]
+            for observed in watched.observe("svc|/r|m", run, times):
+                found += [(start + alarm.at, alarm) for alarm in observed.alarms]
+        assert found, f"seed {seed}: the doubling was not detected"
+        at, alarm = found[0]
+        assert alarm.effect is not None
+        assert at >= 36_000
+        assert abs(at - alarm.effect.calls + 1 - 36_000) < 1_000
+        assert 1.5 <= (alarm.effect.reference + alarm.effect.shift) / alarm.effect.reference <= 3.5
+        assert alarm.severity == "page"
 
 
 def test_a_drop_from_a_constant_reference_is_sized_in_the_spread_since() -> None:

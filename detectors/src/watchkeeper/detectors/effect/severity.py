@@ -34,7 +34,8 @@ class SeverityPolicy:
 
     Large means: a mean moved by at least ``page_sd`` reference standard deviations
     (a drop in faithfulness or consistency, a shift in inputs); a rate (errors, refusals,
-    unsafe answers) at least ``page_rate_ratio`` times its reference; mean latency at least
+    unsafe answers) whose 95% interval reaches ``page_rate_ratio`` times its reference (its
+    point estimate is too rough to page on a border); mean latency at least
     ``page_latency_factor`` times its reference (a loaded host slowing calls by a few
     percent is real and significant, but a ticket).
 
@@ -67,8 +68,12 @@ class SeverityPolicy:
             large = math.isnan(effect.sd) or abs(effect.sd) >= self.page_sd
         else:
             factor = self.page_rate_ratio if kind == "rate" else self.page_latency_factor
+            # A rate's estimate from a few hundred events is a few tens of percent off: a
+            # rise whose interval reaches the factor pages (a doubling measured at 1.9x
+            # is a doubling); latency is measured tightly enough for its point estimate.
+            level = effect.hi if kind == "rate" else effect.shift
             if effect.reference > 0.0:
-                large = (effect.reference + effect.shift) / effect.reference >= factor
+                large = (effect.reference + level) / effect.reference >= factor
             else:
                 large = effect.shift > 0.0
         return "page" if large else "ticket"

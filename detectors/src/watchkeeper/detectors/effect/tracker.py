@@ -16,6 +16,10 @@ from watchkeeper.detectors.effect.severity import FoundAlarm
 #: 0.3 SD shift the detectors are tuned for, and larger ones, whose last zero lies nearer
 #: the start of a large change (a small one wanders above zero long before it).
 SHADOW_KS = (0.15, 0.5, 1.0)
+#: Rate ratios of the shadow CUSUMs of a signal that is 0 or 1 on every call (an event
+#: rate): Bernoulli likelihood ratios against the reference rate, which place the change
+#: point of a rate where standardised values cannot (one rare event is many SDs).
+SHADOW_RATIOS = (0.5, 1.5, 2.0, 4.0)
 #: Standardised values are clipped here: one wild value must not place the change point.
 _CLIP = 8.0
 #: Weight of each new value in the level followed while away.
@@ -90,6 +94,9 @@ class EffectTracker:
         self._n = 0
         self._s1 = self._s2 = 0.0
         self._sides = [(sign, k, _Side()) for k in SHADOW_KS for sign in (1.0, -1.0)]
+        #: Events so far while every value was 0 or 1; None once one was not.
+        self._events: int | None = 0
+        self._rate_sides = [(r, _Side()) for r in SHADOW_RATIOS]
 
     def measure(
         self, signal: Sequence[float | None] | None, alarms: Sequence[tuple[int, str]], grade: Grade
@@ -127,11 +134,28 @@ class EffectTracker:
             z = np.clip((d - mean) / sd if sd > 0.0 else np.sign(d - mean) * _CLIP, -_CLIP, _CLIP)
         for sign, k, side in self._sides:
             side.extend(sign * z - k, d)
+        self._extend_rates(x, d)
         self._n = n + d.size
         self._s1 += float(d.sum())
         self._s2 += float(np.dot(d, d))
 
+    def _extend_rates(self, x: npt.NDArray[np.float64], d: npt.NDArray[np.float64]) -> None:
+        if self._events is None:
+            return
+        if not np.all((x == 0.0) | (x == 1.0)):
+            self._events = None
+            return
+        n, events = self._n, self._events
+        p0 = min(0.5, (events + 0.5) / (n + 1.0))
+        for ratio, side in self._rate_sides:
+            p1 = min(0.99, ratio * p0)
+            steps = np.where(x == 1.0, math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0)))
+            side.extend(steps, d)
+        self._events = events + int(x.sum())
+
     def _effect(self) -> Effect | None:
+        if self._events is not None:
+            return self._rate_effect()
         best, best_t = None, -1.0
         for _, _, side in self._sides:
             before = (self._n - side.n, self._s1 - side.s1, self._s2 - side.s2)
@@ -145,6 +169,23 @@ class EffectTracker:
             t = size / math.sqrt(1.0 / side.n + 1.0 / ref)
             if t > best_t:
                 best, best_t = effect, t
+        return best
+
+    def _rate_effect(self) -> Effect | None:
+        """The effect at the rate shadow's change point with the largest binomial
+        likelihood ratio (a normal test would take one event after the change point for
+        the most significant segment)."""
+        best, best_g = None, -1.0
+        events = self._events or 0
+        for _, side in self._rate_sides:
+            before = (self._n - side.n, self._s1 - side.s1, self._s2 - side.s2)
+            effect = measure(before, (side.n, side.s1, side.s2), self._anchor)
+            if effect is None:
+                continue
+            since = round(side.s1 + side.n * self._anchor)
+            g = _deviance(events - since, self._n - side.n, since, side.n)
+            if g > best_g:
+                best, best_g = effect, g
         return best
 
     def _set_away(self, effect: Effect | None, severity: str) -> None:
@@ -174,3 +215,16 @@ class EffectTracker:
                 self.away, self.away_severity = None, ""
                 break
         self._level = level
+
+
+def _deviance(x0: int, n0: int, x1: int, n1: int) -> float:
+    """The likelihood-ratio statistic of ``x1`` events in ``n1`` calls against ``x0`` in
+    ``n0`` (one rate for both against one each)."""
+
+    def loglik(x: float, n: float) -> float:
+        p = x / n
+        return (x * math.log(p) if x > 0 else 0.0) + (
+            (n - x) * math.log(1.0 - p) if x < n else 0.0
+        )
+
+    return 2.0 * (loglik(x0, n0) + loglik(x1, n1) - loglik(x0 + x1, n0 + n1))

@@ -223,8 +223,6 @@ def _deviance(x0: int, n0: int, x1: int, n1: int) -> float:
 
     def loglik(x: float, n: float) -> float:
         p = x / n
-        return (x * math.log(p) if x > 0 else 0.0) + (
-            (n - x) * math.log(1.0 - p) if x < n else 0.0
-        )
+        return (x * math.log(p) if x > 0 else 0.0) + ((n - x) * math.log(1.0 - p) if x < n else 0.0)
 
     return 2.0 * (loglik(x0, n0) + loglik(x1, n1) - loglik(x0 + x1, n0 + n1))

@@ -41,6 +41,8 @@ API_ROUTES = [
     ("GET", "/api/calls", "viewer"),
     ("GET", "/api/calls/{span_id}", "viewer"),
     ("POST", "/api/calls/{span_id}/review", "reviewer"),
+    ("GET", "/api/traces/{trace_id}", "viewer"),
+    ("GET", "/api/sessions/{session_id}", "viewer"),
 ]
 #: (method, path, least role) for every UI route behind a login.
 UI_ROUTES = [
@@ -53,6 +55,8 @@ UI_ROUTES = [
     ("GET", "/ui/calls", "viewer"),
     ("GET", "/ui/calls/{span_id}", "viewer"),
     ("POST", "/ui/calls/{span_id}/review", "reviewer"),
+    ("GET", "/ui/traces/{trace_id}", "viewer"),
+    ("GET", "/ui/sessions/{session_id}", "viewer"),
     ("GET", "/ui/queues/{queue}", "viewer"),
     ("POST", "/ui/queues/{queue}/claim", "reviewer"),
     ("GET", "/ui/queues/{queue}/items/{span_id}", "viewer"),
@@ -93,6 +97,8 @@ def _url(path: str) -> str:
         detector="input_length_drift",
         action="acknowledge",
         name="overview.js",
+        trace_id="0" * 32,
+        session_id="session-1",
     )
 
 

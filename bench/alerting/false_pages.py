@@ -190,13 +190,16 @@ def _reset(minutes: int | None) -> str:
     return "still firing" if minutes is None else str(minutes)
 
 
-def drift_part(setup: Setup, pool: Pool, quick: bool) -> list[list[str]]:
-    """Every drift of :data:`DRIFTS` on a warmed service."""
+def drift_part(setup: Setup, pool: Pool, quick: bool, only: Sequence[str] = ()) -> list[list[str]]:
+    """Every drift of :data:`DRIFTS` on a warmed service (those whose label contains one
+    of ``only``, when given)."""
     minutes = WARM_MIN + DRIFT_MIN + RECOVER_MIN + 2
     base = warmed(setup, pool, FAST, minutes)
     faith_base: Replay | None = None
     rows = []
     for index, (label, transform, share) in enumerate(DRIFTS[:4] if quick else DRIFTS):
+        if only and not any(part in label for part in only):
+            continue
         _log(f"  drift: {label}")
         bad = drifted(pool, transform, share, setup.seed + 10 + index)
         if "RAG" in label:
@@ -237,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=1.0, help="false pages a week (1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="1 stable hour, 4 drifts")
+    parser.add_argument("--drift", action="append", default=[], metavar="TEXT",
+                        help="only the drifts whose label contains TEXT (repeatable), "
+                        "and no stable or cold-start part")  # fmt: skip
     args = parser.parse_args(argv)
     began = time.perf_counter()
     pool = stable_pool(5000, args.seed)
@@ -245,13 +251,15 @@ def main(argv: list[str] | None = None) -> int:
                   args.seed)  # fmt: skip
     hours = 1.0 if args.quick else args.hours
     _print_setup(setup, hours, args.rate)
-    print("\n### Stable traffic\n")
-    print(_table(["design", "alarms", f"pages in {hours:g} h", "pages a week"],
-                 stable_part(setup, pool, hours)))  # fmt: skip
+    if not args.drift:
+        print("\n### Stable traffic\n")
+        print(_table(["design", "alarms", f"pages in {hours:g} h", "pages a week"],
+                     stable_part(setup, pool, hours)))  # fmt: skip
     print("\n### Drifts on one route: minutes to page / minutes to reset after recovery\n")
-    print(_table(["drift", *NAMES], drift_part(setup, pool, args.quick)))
-    print("\n### Cold start (drifted from the first call): minutes to the first page\n")
-    print(_table(["drift", *NAMES], cold_part(setup, pool)))
+    print(_table(["drift", *NAMES], drift_part(setup, pool, args.quick, args.drift)))
+    if not args.drift:
+        print("\n### Cold start (drifted from the first call): minutes to the first page\n")
+        print(_table(["drift", *NAMES], cold_part(setup, pool)))
     print(f"\n{time.perf_counter() - began:.0f} s")
     return 0
 

@@ -67,10 +67,14 @@ def stable_pool(size: int, seed: int) -> Pool:
 
 
 def drifted(pool: Pool, transform: Transform, share: float, seed: int) -> Pool:
-    """``pool`` with ``transform`` applied to a ``share`` of its calls (copies)."""
+    """``pool`` with ``transform`` applied to ``share`` of its calls (copies), exactly: a
+    coin per call would put 39 or 61 more errors into 5,000 calls as often as 50 (a 1%
+    rise that is 0.8% or 1.2%)."""
     rng = random.Random(seed)
+    chosen = set(rng.sample(range(len(pool.calls)), round(share * len(pool.calls))))
     calls = [
-        transform(rng, dataclasses.replace(c)) if rng.random() < share else c for c in pool.calls
+        transform(rng, dataclasses.replace(c)) if i in chosen else c
+        for i, c in enumerate(pool.calls)
     ]
     return make_pool(calls)
 

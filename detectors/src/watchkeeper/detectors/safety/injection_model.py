@@ -26,9 +26,8 @@ from functools import cached_property
 from importlib import resources
 
 from watchkeeper.detectors.safety.injection_features import FeatureLookup
+from watchkeeper.detectors.safety.injection_tokens import TOKEN
 
-#: Tokens: runs of word characters, or one other non-space character.
-TOKEN = re.compile(r"\w+|[^\w\s]")
 #: A token that is a word (not a punctuation mark).
 TOKEN_WORD = re.compile(r"\w")
 #: Characters at the start of a text the model reads (as the lexical patterns do)...

@@ -13,6 +13,13 @@ characters beyond ASCII stays one byte per character, and its tokens are cheaper
 
 from __future__ import annotations
 
+import re
+
+#: The tokens, as a regex (what the padding reproduces; used for texts it would not suit).
+TOKEN = re.compile(r"\w+|[^\w\s]")
+#: Distinct characters beyond ASCII up to which padding is used: each costs a pass over
+#: the text, so a text of many different symbols is left to the regex.
+_MAX_CHARS = 64
 _ASCII = [chr(code) for code in range(128)]
 #: ASCII bytes that are word characters or white space (kept inside tokens or split on).
 _WORD_OR_SPACE = bytes(
@@ -82,10 +89,14 @@ def token_bytes(text: str) -> list[bytes]:
             raw = raw.replace(*_ASCII_PADS[code])
         return raw.split()
     chars = _chars(rest)
+    if len(chars) > _MAX_CHARS:
+        return [token.encode("utf-8", "surrogatepass") for token in TOKEN.findall(text.lower())]
     if any(char.upper for char in chars):
         # Lower-casing beyond ASCII can change a text's characters (and their number).
         raw = text.lower().encode("utf-8", "surrogatepass")
         chars = _chars(raw.translate(None, _WORD_OR_SPACE))
+        if len(chars) > _MAX_CHARS:
+            return [token.encode("utf-8", "surrogatepass") for token in TOKEN.findall(text.lower())]
     raw = raw.translate(_LOWER)
     for char in chars:
         if char.pad is not None:

@@ -54,6 +54,7 @@ if (match) {
 NAV: Final = (
     ("overview", "/"),
     ("alarms", "/ui/alarms"),
+    ("incidents", "/ui/incidents"),
     ("calls", "/ui/calls"),
     ("review queues", "/ui/queues"),
     ("versions", "/ui/versions"),

@@ -61,7 +61,8 @@ def _incidents_page(browser: Any, url: str, token: str) -> tuple[Any, Any]:
     page = context.new_page()
     page.goto(f"{url}/login#token={token}")
     page.wait_for_url(f"{url}/")
-    page.goto(f"{url}/ui/incidents")
+    page.locator("header a.nav", has_text="incidents").click()  # the nav leads there
+    page.wait_for_url(f"{url}/ui/incidents")
     return context, page
 
 

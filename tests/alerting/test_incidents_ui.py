@@ -78,6 +78,11 @@ def test_a_reviewer_acknowledges_then_accepts_the_baseline(
         assert rows.count() == 1
         assert ROUTE in rows.first.inner_text()
         assert rows.first.locator("button").count() == 0
+        detector = rows.first.locator("a[href^='/ui/alarms/']").first.inner_text()
+        page.goto(f"{url}/ui/incidents?detector={detector}")  # an alert's incidents_path
+        assert page.locator("#incidents tr[id^='incident-']").count() == 1
+        page.goto(f"{url}/ui/incidents?detector=pii_leak")  # not alarmed in the demo
+        assert page.locator("#incidents tr[id^='incident-']").count() == 0
     finally:
         context.close()
     context, page = _incidents_page(browser, url, tokens["ana"])

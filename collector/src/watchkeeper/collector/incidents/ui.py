@@ -37,7 +37,11 @@ def incidents_ui_router(tracker: IncidentTracker, auth: Auth) -> APIRouter:
         except UiAuthError as exc:
             return _refused(request, exc)
         since = time.time_ns() // 1_000_000 - WEEK_MS
-        return _html(incidents_page(tracker.listed(since), me, _csrf(request)))
+        # A page's link (the alert's incidents_path) names its detector: only the
+        # incidents that detector alarmed in.
+        detector = request.query_params.get("detector", "")
+        listed = [i for i in tracker.listed(since) if not detector or detector in i["detectors"]]
+        return _html(incidents_page(listed, me, _csrf(request)))
 
     @router.post(PATH + "/{incident_id}/{action}")
     async def act(request: Request, incident_id: str, action: str) -> Response:

@@ -5,8 +5,10 @@ The pipeline hands over a batch's calls after the batch is stored (:meth:`JudgeW
 offer`, a few microseconds per call, never blocking: a full queue drops the call and
 counts it). Each judge's threads (``concurrency``) take calls from its queue, reuse
 stored verdicts of the same texts (the cache: judge, prompt version, content hash), ask
-the endpoint for the rest, and write verdicts to ``judge_verdicts`` and the scores to the
-call's ``call_scores`` row as ``judge.<name>.<dimension>``.
+the endpoint for the rest, and hand the outcome to one writer (:mod:`.writer`), which
+writes verdicts to ``judge_verdicts`` and the scores to the calls' ``call_scores`` rows
+as ``judge.<name>.<dimension>`` in batches, and then routes the batch's calls to review.
+A call counts as done (:meth:`JudgeWorkers.wait_done`) once its outcome is written.
 
 A restart loses no call: the backlog is re-derived from the store, not persisted. At
 start, stored calls with texts from the last ``judge_backlog_lookback_s`` that the
@@ -33,6 +35,7 @@ from watchkeeper.collector.judge.prompt import PROMPT_VERSION, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
 from watchkeeper.collector.judge.scorer import BudgetExhaustedError, Judge, Spent
 from watchkeeper.collector.judge.task import JudgeTask
+from watchkeeper.collector.judge.writer import Finished, VerdictWriter
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings.rubric import RubricDimension
@@ -83,6 +86,7 @@ class JudgeWorkers:
         #: Calls done (judged, cached, skipped or given up), for callers that wait.
         self.done = 0
         self._done_changed = threading.Condition()
+        self.writer = VerdictWriter(self._write_and_release)
 
     # --- the pipeline's side --------------------------------------------------------------
     def offer(
@@ -133,9 +137,11 @@ class JudgeWorkers:
         workers = max((j.config.concurrency for j in self.judges.values()), default=1)
         out: dict[str, dict[str, float]] = {}
         with ThreadPoolExecutor(workers, thread_name_prefix="judge-now") as pool:
-            judged = pool.map(lambda t: self.judge_one(self.judges[t.judge], t), tasks)
-            for task, scores in zip(tasks, judged, strict=True):
-                out.setdefault(task.span_id, {}).update(scores)
+            outcomes = list(pool.map(lambda t: self._outcome(self.judges[t.judge], t), tasks))
+        finished = [f for f in outcomes if f is not None]
+        self.flush(finished)
+        for one in finished:
+            out.setdefault(one.task.span_id, {}).update(one.scores)
         return out
 
     def _put(self, task: JudgeTask) -> int:
@@ -157,6 +163,7 @@ class JudgeWorkers:
     # --- start, stop ----------------------------------------------------------------------
     def start(self, lookback_s: float = 0.0) -> None:
         """Start every judge's threads; with ``lookback_s``, first queue the backlog."""
+        self.writer.start()
         if lookback_s > 0:
             thread = threading.Thread(
                 target=self.resume, args=(lookback_s,), name="judge-resume", daemon=True
@@ -205,6 +212,7 @@ class JudgeWorkers:
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self.writer.stop(max(1.0, deadline - time.monotonic()))
         for judge in self.judges.values():
             judge.endpoint.close()
 
@@ -228,28 +236,48 @@ class JudgeWorkers:
             except queue.Empty:
                 continue
             judge.metrics.queued.labels(name).dec()
+            finished = None
             try:
-                self.judge_one(judge, task)
+                finished = self._outcome(judge, task)
             except Exception:
                 log.exception("judge %s: could not judge call %s", name, task.span_id)
-            finally:
-                with self._pending_lock:
-                    self._pending.discard((name, task.span_id))
-                with self._done_changed:
-                    self.done += 1
-                    self._done_changed.notify_all()
+            if finished is None:
+                self._release([task])
+            else:
+                self.writer.put(finished)
+
+    def _release(self, tasks: Sequence[JudgeTask]) -> None:
+        """The calls are done: no longer pending, counted."""
+        with self._pending_lock:
+            for task in tasks:
+                self._pending.discard((task.judge, task.span_id))
+        with self._done_changed:
+            self.done += len(tasks)
+            self._done_changed.notify_all()
+
+    def _write_and_release(self, batch: Sequence[Finished]) -> None:
+        try:
+            self.flush(batch)
+        finally:
+            self._release([f.task for f in batch])
 
     def judge_one(self, judge: Judge, task: JudgeTask) -> dict[str, float]:
-        """Judge one call and store the outcome; returns the scores written."""
+        """Judge one call and store the outcome now; returns the scores written."""
+        finished = self._outcome(judge, task)
+        if finished is None:
+            return {}
+        self.flush([finished])
+        return finished.scores
+
+    def _outcome(self, judge: Judge, task: JudgeTask) -> Finished | None:
+        """Judge one call (or reuse its verdicts); None when there is nothing to write."""
         content = task.text.content_hash()
         cached = self.store.cached(judge.name, PROMPT_VERSION, [content])
         if self.store.judged(judge.name, task.span_id):
             # Judged before: a batch stored again (a replay, a redelivery after a crash)
             # rewrote the call's scores row without them, so they are put back, no request.
             scores = {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
-            if scores:
-                self.store.add_scores(task.span_row(), scores)
-            return scores
+            return Finished(judge.name, task, scores) if scores else None
         prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
         verdicts: dict[str, tuple[int, str, bool]] = {}
         spent = Spent()
@@ -267,63 +295,74 @@ class JudgeWorkers:
                 verdicts[prompt.dimension] = (verdict.score, verdict.reason, False)
         if spent.failed:
             judge.metrics.given_up.labels(judge.name).inc()
-        return self._write(judge, task, verdicts, spent, content)
+        return _finished(judge, task, verdicts, spent, content)
 
-    def _write(
-        self,
-        judge: Judge,
-        task: JudgeTask,
-        verdicts: dict[str, tuple[int, str, bool]],
-        spent: Spent,
-        content: str,
-    ) -> dict[str, float]:
-        if not verdicts:
-            return {}
-        now_ms = time.time_ns() // 1_000_000
-        rows = [
-            _verdict_row(judge, task, content, now_ms)
-            | {
-                "Dimension": dimension,
-                "Score": score,
-                "Reason": reason,
-                "Cached": int(cached),
-            }
-            for dimension, (score, reason, cached) in verdicts.items()
-        ]
-        if rows:
-            rows[0]["InputTokens"] = spent.input_tokens
-            rows[0]["OutputTokens"] = spent.output_tokens
-        scores = {
-            f"judge.{judge.name}.{dimension}": float(score)
-            for dimension, (score, _, _) in verdicts.items()
-        }
-        self.store.add_scores(task.span_row(), scores)
-        self.store.write_verdicts(rows)
-        if self.observe is not None:
-            self.observe({key: np.array([value]) for key, value in scores.items()})
-        source = "request" if spent.requests else "cache"
-        judge.metrics.judged.labels(judge.name, source).inc()
-        if not self._route(task, scores):
-            self._maybe_review(judge, task)
-        return scores
+    # --- the writer's side ----------------------------------------------------------------
+    def flush(self, batch: Sequence[Finished]) -> None:
+        """Write a batch of outcomes: one scores read and one insert per table, then the
+        histogram, the counts and the review routing of the judged calls."""
+        if not batch:
+            return
+        self.store.add_scores_many([(f.task.span_row(), f.scores) for f in batch])
+        judged = [f for f in batch if f.rows]
+        self.store.write_verdicts([row for f in judged for row in f.rows])
+        reviews: list[dict[str, Any]] = []
+        for one in judged:
+            if self.observe is not None:
+                self.observe({k: np.array([v]) for k, v in one.scores.items()})
+            source = "request" if one.requested else "cache"
+            self.judges[one.judge].metrics.judged.labels(one.judge, source).inc()
+            reviews.extend(self._route(one.task, one.scores) or self._maybe_review(one))
+        if reviews:
+            self.store.add_review_items(reviews)
 
-    def _route(self, task: JudgeTask, scores: Mapping[str, float]) -> bool:
-        """Route the call by the rules on judge scores; whether it went to a queue. A call
-        judged because the pipeline routed it keeps its one queue."""
+    def _route(self, task: JudgeTask, scores: Mapping[str, float]) -> list[dict[str, Any]]:
+        """The review items the rules on judge scores give the call. A call judged because
+        the pipeline routed it keeps its one queue."""
         if self.router is None or task.reason == "review":
-            return False
+            return []
         routing = self.router.route_judged(_review_item(task, ""), task.timestamp_ns, scores)
-        if routing.items:
-            self.store.add_review_items(routing.items)
-        return bool(routing.items)
+        return list(routing.items)
 
-    def _maybe_review(self, judge: Judge, task: JudgeTask) -> None:
+    def _maybe_review(self, one: Finished) -> list[dict[str, Any]]:
+        judge, task = self.judges[one.judge], one.task
         share = judge.config.review_share
         if self.review_queue is None or task.reason == "review" or share <= 0:
-            return
+            return []
         if draw(judge.name, task.span_id, "review") >= share:
-            return
-        self.store.add_review_items([_review_item(task, self.review_queue)])
+            return []
+        return [_review_item(task, self.review_queue)]
+
+
+def _finished(
+    judge: Judge,
+    task: JudgeTask,
+    verdicts: dict[str, tuple[int, str, bool]],
+    spent: Spent,
+    content: str,
+) -> Finished | None:
+    """The outcome to write: verdict rows and scores; None without verdicts."""
+    if not verdicts:
+        return None
+    now_ms = time.time_ns() // 1_000_000
+    rows = [
+        _verdict_row(judge, task, content, now_ms)
+        | {
+            "Dimension": dimension,
+            "Score": score,
+            "Reason": reason,
+            "Cached": int(cached),
+        }
+        for dimension, (score, reason, cached) in verdicts.items()
+    ]
+    if rows:
+        rows[0]["InputTokens"] = spent.input_tokens
+        rows[0]["OutputTokens"] = spent.output_tokens
+    scores = {
+        f"judge.{judge.name}.{dimension}": float(score)
+        for dimension, (score, _, _) in verdicts.items()
+    }
+    return Finished(judge.name, task, scores, rows, requested=bool(spent.requests))
 
 
 def _verdict_row(judge: Judge, task: JudgeTask, content: str, now_ms: int) -> dict[str, Any]:

@@ -28,11 +28,18 @@ WHERE Judge = {judge:String} AND SpanId = {span_id:String}
 LIMIT 1
 """
 
-SCORE_ROW: Final = """
+#: The ``call_scores`` rows of a batch of calls, by the sorting key (ServiceName, Route,
+#: SpanId) and the time range for the partitions: one read per flush of verdicts. The keys
+#: come as three lists joined by the unit separator, which names and ids do not hold.
+SCORE_ROWS: Final = """
 SELECT Timestamp, TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores
 FROM {db}.call_scores FINAL
-WHERE ServiceName = {service:String} AND Route = {route:String} AND SpanId = {span_id:String}
-  AND Timestamp = fromUnixTimestamp64Nano({at_ns:Int64})
+WHERE (ServiceName, Route, SpanId) IN (
+        SELECT arrayJoin(arrayZip(splitByChar('\\x1F', {services:String}),
+                                  splitByChar('\\x1F', {routes:String}),
+                                  splitByChar('\\x1F', {span_ids:String}))))
+  AND Timestamp >= fromUnixTimestamp64Nano({min_ns:Int64})
+  AND Timestamp <= fromUnixTimestamp64Nano({max_ns:Int64})
 """
 
 #: Stored calls with texts since a time, which queues they were routed to and which
@@ -74,6 +81,10 @@ ORDER BY l.LabelledAt, v.SpanId, l.Reviewer
 """
 
 
+#: Joins the keys of :data:`SCORE_ROWS`.
+SEPARATOR: Final = "\x1f"
+
+
 class JudgeStore:
     """The judges' reads and writes over a :class:`Store` (its backend and database)."""
 
@@ -106,33 +117,42 @@ class JudgeStore:
     def add_scores(self, call: Mapping[str, Any], scores: Mapping[str, float]) -> None:
         """Add judge scores (``{"judge.<name>.<dimension>": value}``) to the call's
         ``call_scores`` row; ``call`` has the span columns (TraceId, SpanId, TimestampNs,
-        ServiceName, Route, Model, DetectorKey), for a call with no row yet. Nothing is
-        written when the row holds them already."""
-        with self._scores_lock:
-            self._add_scores(call, scores)
+        ServiceName, Route, Model, DetectorKey), for a call with no row yet."""
+        self.add_scores_many([(call, scores)])
 
-    def _add_scores(self, call: Mapping[str, Any], scores: Mapping[str, float]) -> None:
+    def add_scores_many(
+        self, items: Sequence[tuple[Mapping[str, Any], Mapping[str, float]]]
+    ) -> None:
+        """:meth:`add_scores` for many calls: one read of their rows, one insert. Rows
+        that hold the scores already are not written again."""
+        merged: dict[tuple[str, str, str], tuple[Mapping[str, Any], dict[str, float]]] = {}
+        for call, scores in items:
+            key = (str(call["ServiceName"]), str(call["Route"]), str(call["SpanId"]))
+            merged.setdefault(key, (call, {}))[1].update(scores)
+        if not merged:
+            return
+        with self._scores_lock:
+            found = self._score_rows(merged)
+            rows = [
+                row
+                for key, (call, scores) in merged.items()
+                if (row := _scores_row(found.get(key), call, scores)) is not None
+            ]
+            self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+
+    def _score_rows(
+        self, merged: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Any]]
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        times = [int(call["TimestampNs"]) for call, _ in merged.values()]
         found = self.store.select(
-            SCORE_ROW,
-            service=call["ServiceName"],
-            route=call["Route"],
-            span_id=call["SpanId"],
-            at_ns=int(call["TimestampNs"]),
+            SCORE_ROWS,
+            services=SEPARATOR.join(k[0] for k in merged),
+            routes=SEPARATOR.join(k[1] for k in merged),
+            span_ids=SEPARATOR.join(k[2] for k in merged),
+            min_ns=min(times),
+            max_ns=max(times),
         )
-        if found and all(found[0]["Scores"].get(k) == v for k, v in scores.items()):
-            return  # already there
-        if found:
-            row = {**found[0], "JudgeMerged": 1, "JudgeKeys": list(scores)}
-        else:
-            row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
-            row |= {
-                "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
-                "DetectorKey": call["DetectorKey"],
-                "Scores": {},
-                "JudgeMerged": 0,
-            }
-        row["Scores"] = {**row["Scores"], **scores}
-        self.store.backend.insert_rows(f"{self.store.database}.call_scores", [row])
+        return {(str(r["ServiceName"]), str(r["Route"]), str(r["SpanId"])): r for r in found}
 
     def stored_candidates(self, judge: str, since_ns: int, limit: int) -> list[dict[str, Any]]:
         """Stored calls with texts since ``since_ns`` this judge has no verdict on."""
@@ -145,3 +165,23 @@ class JudgeStore:
     def add_review_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``review_items`` rows (judged calls sent to reviewers)."""
         self.store.backend.insert_rows(f"{self.store.database}.review_items", items)
+
+
+def _scores_row(
+    found: Mapping[str, Any] | None, call: Mapping[str, Any], scores: Mapping[str, float]
+) -> dict[str, Any] | None:
+    """The call's scores row with the judge scores added; None when it holds them."""
+    if found is not None and all(found["Scores"].get(k) == v for k, v in scores.items()):
+        return None
+    if found is not None:
+        row = {**found, "JudgeMerged": 1, "JudgeKeys": list(scores)}
+    else:
+        row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
+        row |= {
+            "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
+            "DetectorKey": call["DetectorKey"],
+            "Scores": {},
+            "JudgeMerged": 0,
+        }
+    row["Scores"] = {**row["Scores"], **scores}
+    return row

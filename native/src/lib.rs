@@ -18,6 +18,7 @@ mod claims;
 mod consistency;
 mod cusum;
 mod groundedness;
+mod injection;
 mod otlp;
 mod scan;
 mod screens;
@@ -1028,6 +1029,31 @@ impl ClaimScorer {
     }
 }
 
+/// ``FeatureLookup``'s window totals for the prompt-injection classifier.
+///
+/// Made from the word numbers (``{word: number}``), the number of a word in no feature,
+/// and the feature keys with their weights. ``totals(text, window)`` returns the token
+/// count of ``text`` and the total of each of its ``windows(count, window)``, or None to
+/// leave a text beyond ASCII to Python.
+#[pyclass(frozen, module = "watchkeeper.native")]
+struct InjectionFeatures {
+    features: injection::Features,
+}
+
+#[pymethods]
+impl InjectionFeatures {
+    #[new]
+    fn new(numbers: HashMap<String, i64>, unknown: i64, keys: Vec<i64>, weights: Vec<f64>) -> Self {
+        InjectionFeatures {
+            features: injection::Features::new(numbers, unknown, keys, weights),
+        }
+    }
+
+    fn totals(&self, text: &Bound<'_, PyString>, window: usize) -> Option<(usize, Vec<f64>)> {
+        self.features.totals(text_of(text)?, window.max(1))
+    }
+}
+
 /// ``EquivalenceIndex`` and the answer scoring of ``ConsistencyDrift``, on text facts.
 ///
 /// ``observe(question, answer, answers_per_group)`` groups an input by its facts
@@ -1281,8 +1307,8 @@ mod _core {
     use super::otlp::decode_traces;
     #[pymodule_export]
     use super::{
-        Analysis, Answer, ClaimScorer, ConsistencyIndex, Groundedness, InjectionScreen,
-        NeedleScreen, PiiScreen, Question, TextAnalyser, WordTable,
+        Analysis, Answer, ClaimScorer, ConsistencyIndex, Groundedness, InjectionFeatures,
+        InjectionScreen, NeedleScreen, PiiScreen, Question, TextAnalyser, WordTable,
     };
 }
 

@@ -4,8 +4,9 @@ The detectors are written in Python, and the Python is the reference. Where the
 distribution ``watchkeeper-native`` is installed (``pip install ./native``), some of their
 hot parts run in its compiled core instead: the analysis of a text in one call (tokens,
 content words, sketch, numbers, names, language), the screens in front of the
-prompt-injection, PII and refusal patterns, lexical and claim-by-claim groundedness, the
-consistency index, the CUSUM's loop over binned values, and the collector's OTLP decoding.
+prompt-injection, PII and refusal patterns, the prompt-injection classifier's feature
+sums, lexical and claim-by-claim groundedness, the consistency index, the CUSUM's loop over
+binned values, and the collector's OTLP decoding.
 Each core object mirrors one Python function or class, named in its protocol below, and
 returns exactly what that returns, or None for input it does not handle (letters beyond
 ASCII, lone surrogates), which the Python code then handles. Results never depend on
@@ -177,6 +178,29 @@ def pii_screen() -> Screen[Segments] | None:
         return None
     screen = _CORE.PiiScreen()
     return Screen(screen.segments, screen.segments_many)
+
+
+# --- the prompt-injection classifier (safety.injection_features) -----------------------------
+class InjectionFeatures(Protocol):
+    """``FeatureLookup``'s keys and window totals of a text, in one call."""
+
+    def totals(self, text: str, window: int) -> tuple[int, list[float]] | None:
+        """The token count of ``text`` and ``FeatureLookup.window_totals`` of its
+        ``windows(count, window)`` (``total`` of all its keys when it has one), or None
+        beyond ASCII."""
+
+
+def injection_features(
+    numbers: Mapping[bytes, int], unknown: int, keys: Sequence[int], weights: Sequence[float]
+) -> InjectionFeatures | None:
+    """The core's feature totals for these word numbers and sorted feature keys with their
+    weights, or None without the core (or with a core built before it had them)."""
+    made = getattr(_CORE, "InjectionFeatures", None)
+    if made is None:
+        return None
+    # The core reads ASCII texts only: a word beyond ASCII never meets it.
+    words = {word.decode(): number for word, number in numbers.items() if word.isascii()}
+    return cast("InjectionFeatures", made(words, unknown, list(keys), list(weights)))
 
 
 # --- lexical groundedness (faithfulness.groundedness) ----------------------------------------

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.safety.injection_features import FeatureLookup
 from watchkeeper.detectors.safety.injection_tokens import TOKEN
 
@@ -107,6 +108,14 @@ class InjectionModel:
         """The weights as the scoring reads them (made on first use)."""
         return FeatureLookup.of(self.weights)
 
+    @cached_property
+    def native(self) -> native_core.InjectionFeatures | None:
+        """The compiled core's totals of :attr:`lookup` (None without the core)."""
+        lookup = self.lookup
+        keys = lookup.sorted_keys[:-1].tolist()
+        weights = lookup.weights[:-1].tolist()
+        return native_core.injection_features(lookup.numbers, lookup.unknown, keys, weights)
+
     def logit(self, text: str) -> float:
         """The highest window logit of what the model reads of ``text`` (:func:`read_parts`),
         minus the calibrated threshold. A feature counts once in a window, however often it
@@ -114,6 +123,11 @@ class InjectionModel:
         return max(self._part_logit(part) for part in read_parts(text))
 
     def _part_logit(self, text: str) -> float:
+        native = self.native
+        found = None if native is None else native.totals(text, self.window)
+        if found is not None:
+            count, totals = found
+            return self.bias + self._best(windows(count, self.window), totals) - self.threshold
         lookup = self.lookup
         keys = lookup.keys(text)
         count = (keys.size + 1) // 2
@@ -121,12 +135,16 @@ class InjectionModel:
             best = lookup.total(keys) / math.sqrt(max(count, MIN_WINDOW))
         else:
             spans = windows(count, self.window)
-            totals = lookup.window_totals(keys, spans)
-            best = max(
-                total / math.sqrt(max(end - start, MIN_WINDOW))
-                for (start, end), total in zip(spans, totals, strict=True)
-            )
+            best = self._best(spans, lookup.window_totals(keys, spans))
         return self.bias + best - self.threshold
+
+    @staticmethod
+    def _best(spans: list[tuple[int, int]], totals: list[float]) -> float:
+        """The highest window total, each divided by the square root of its length."""
+        return max(
+            total / math.sqrt(max(end - start, MIN_WINDOW))
+            for (start, end), total in zip(spans, totals, strict=True)
+        )
 
     def score(self, text: str) -> float:
         """Probability-like risk in (0, 1): 0.5 at the 1%-false-positive threshold."""

@@ -78,8 +78,8 @@ class VerdictWriter:
                 return
 
     def _collect(self) -> list[Finished]:
-        """Up to :data:`BATCH` outcomes, waiting at most :data:`INTERVAL_S` after the
-        first (no wait once stopping)."""
+        """Up to :data:`BATCH` outcomes, gathered for at most :data:`INTERVAL_S` (what is
+        queued, without waiting, once stopping)."""
         batch: list[Finished] = []
         deadline = time.monotonic() + INTERVAL_S
         while len(batch) < BATCH:

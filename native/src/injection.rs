@@ -42,7 +42,7 @@ pub fn windows(count: usize, size: usize) -> Vec<(usize, usize)> {
 
 impl Features {
     pub fn new(
-        numbers: HashMap<String, i64>,
+        numbers: HashMap<Vec<u8>, i64>,
         unknown: i64,
         keys: Vec<i64>,
         weights: Vec<f64>,
@@ -50,7 +50,7 @@ impl Features {
         Features {
             numbers: numbers
                 .into_iter()
-                .map(|(w, n)| (w.into_bytes().into_boxed_slice(), n))
+                .map(|(w, n)| (w.into_boxed_slice(), n))
                 .collect(),
             unknown,
             weights: keys.into_iter().zip(weights).collect(),
@@ -107,15 +107,24 @@ impl Features {
         found.iter().map(|key| self.weights[key]).sum()
     }
 
+    /// The word number of a token (its UTF-8 bytes, lower-cased).
+    pub fn number(&self, token: &[u8]) -> i64 {
+        *self.numbers.get(token).unwrap_or(&self.unknown)
+    }
+
+    /// The total of each window of ``size`` tokens given their word numbers.
+    pub fn totals_of(&self, words: &[i64], size: usize) -> Vec<f64> {
+        let mut found = Vec::new();
+        windows(words.len(), size)
+            .into_iter()
+            .map(|(start, end)| self.total(words, start, end, &mut found))
+            .collect()
+    }
+
     /// The token count of ``text`` and the total of each of its windows of ``size``
     /// tokens, or None beyond ASCII.
     pub fn totals(&self, text: &str, size: usize) -> Option<(usize, Vec<f64>)> {
         let words = self.words(text)?;
-        let mut found = Vec::new();
-        let totals = windows(words.len(), size)
-            .into_iter()
-            .map(|(start, end)| self.total(&words, start, end, &mut found))
-            .collect();
-        Some((words.len(), totals))
+        Some((words.len(), self.totals_of(&words, size)))
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString, PyTuple};
 
 mod calls;
 mod claims;
@@ -1043,7 +1043,12 @@ struct InjectionFeatures {
 #[pymethods]
 impl InjectionFeatures {
     #[new]
-    fn new(numbers: HashMap<String, i64>, unknown: i64, keys: Vec<i64>, weights: Vec<f64>) -> Self {
+    fn new(
+        numbers: HashMap<Vec<u8>, i64>,
+        unknown: i64,
+        keys: Vec<i64>,
+        weights: Vec<f64>,
+    ) -> Self {
         InjectionFeatures {
             features: injection::Features::new(numbers, unknown, keys, weights),
         }
@@ -1051,6 +1056,15 @@ impl InjectionFeatures {
 
     fn totals(&self, text: &Bound<'_, PyString>, window: usize) -> Option<(usize, Vec<f64>)> {
         self.features.totals(text_of(text)?, window.max(1))
+    }
+
+    /// The totals of each window of tokens already cut (UTF-8 bytes, lower-cased).
+    fn token_totals(&self, tokens: &Bound<'_, PyList>, window: usize) -> PyResult<Vec<f64>> {
+        let mut words = Vec::with_capacity(tokens.len());
+        for token in tokens.iter() {
+            words.push(self.features.number(token.cast::<PyBytes>()?.as_bytes()));
+        }
+        Ok(self.features.totals_of(&words, window.max(1)))
     }
 }
 

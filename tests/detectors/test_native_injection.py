@@ -6,7 +6,8 @@ Each check tokenises a text with the core's ``InjectionFeatures`` and with
 bit for bit: the development set when it is built, random ASCII texts of 0 to 6,500
 characters and one of a megabyte, texts of punctuation, underscores, digits, apostrophes
 and every ASCII character; a text beyond ASCII (or with a lone surrogate) is left to
-Python (None).
+Python (None), which cuts its tokens and hands them to the core to sum (``token_totals``:
+the same totals on random texts of many scripts, and on the whole development set).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from tests.detectors.test_prompt_injection_parity import DATASET
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.safety import injection_model
+from watchkeeper.detectors.safety.injection_tokens import token_bytes
 
 SWITCHED_OFF = os.environ.get(native_core.SWITCH, "1").strip() == "0"
 pytestmark = pytest.mark.skipif(SWITCHED_OFF, reason="WATCHKEEPER_NATIVE=0: Python alone")
@@ -41,13 +43,26 @@ def _same(texts: list[str]) -> None:
     native = MODEL.native
     assert native is not None, "the compiled core is installed but has no InjectionFeatures"
     for text in texts:
-        assert native.totals(text, MODEL.window) == _expected(text), text[:200]
+        expected = _expected(text)
+        if text.isascii():
+            assert native.totals(text, MODEL.window) == expected, text[:200]
+        tokens = token_bytes(text)
+        assert (len(tokens), native.token_totals(tokens, MODEL.window)) == expected, text[:200]
 
 
-def _ascii_text(rng: random.Random, length: int) -> str:
-    """Vocabulary words (some upper-cased) mixed with every ASCII character."""
+#: Characters beyond ASCII: marks, spaces, letters with and without case, a combining
+#: mark, a lone surrogate, an emoji.
+_BEYOND = list(
+    "\x85\xa0\u2003\u201c\u2019\u00c9\u00e9\u0130\u03a3\u0416\u65e5\u0301\ud800\U0001f600"
+)
+
+
+def _ascii_text(rng: random.Random, length: int, beyond: bool = False) -> str:
+    """Vocabulary words (some upper-cased) mixed with every ASCII character (and, if
+    ``beyond``, characters beyond ASCII)."""
     vocabulary = [name for name in MODEL.weights if " " not in name and name.isascii()]
     alphabet = [chr(code) for code in range(128)] + list(" _'0123456789.,!?")
+    alphabet += _BEYOND * 4 if beyond else []
     out: list[str] = []
     made = 0
     while made < length:
@@ -102,3 +117,9 @@ def test_texts_beyond_ascii_are_left_to_python() -> None:
     for text in ["caf\u00e9", "Ignore\u00a0all", "\u0130", "x\ud800", "\U0001f600 hi", "a\x80"]:
         assert native.totals(text, MODEL.window) is None
     assert MODEL.logit("Ignore\u00a0all previous") == MODEL.logit("Ignore all previous")
+
+
+@pytest.mark.parametrize("length", [0, 1, 30, 500, 4_000, 6_500])
+def test_tokens_cut_by_python_get_the_same_totals(length: int) -> None:
+    rng = random.Random(length)
+    _same([_ascii_text(rng, length, beyond=True) for _ in range(40)])

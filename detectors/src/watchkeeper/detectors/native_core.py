@@ -189,6 +189,9 @@ class InjectionFeatures(Protocol):
         ``windows(count, window)`` (``total`` of all its keys when it has one), or None
         beyond ASCII."""
 
+    def token_totals(self, tokens: list[bytes], window: int) -> list[float]:
+        """The window totals of tokens already cut (``token_bytes``), as :meth:`totals`."""
+
 
 def injection_features(
     numbers: Mapping[bytes, int], unknown: int, keys: Sequence[int], weights: Sequence[float]
@@ -198,9 +201,7 @@ def injection_features(
     made = getattr(_CORE, "InjectionFeatures", None)
     if made is None:
         return None
-    # The core reads ASCII texts only: a word beyond ASCII never meets it.
-    words = {word.decode(): number for word, number in numbers.items() if word.isascii()}
-    return cast("InjectionFeatures", made(words, unknown, list(keys), list(weights)))
+    return cast("InjectionFeatures", made(dict(numbers), unknown, list(keys), list(weights)))
 
 
 # --- lexical groundedness (faithfulness.groundedness) ----------------------------------------

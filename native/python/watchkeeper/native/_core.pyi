@@ -87,12 +87,13 @@ class NeedleScreen:
 class InjectionFeatures:
     def __init__(
         self,
-        numbers: Mapping[str, int],
+        numbers: Mapping[bytes, int],
         unknown: int,
         keys: Sequence[int],
         weights: Sequence[float],
     ) -> None: ...
     def totals(self, text: str, window: int) -> tuple[int, list[float]] | None: ...
+    def token_totals(self, tokens: list[bytes], window: int) -> list[float]: ...
 
 class InjectionScreen:
     def __init__(self, needles: Sequence[str], payload: int) -> None: ...

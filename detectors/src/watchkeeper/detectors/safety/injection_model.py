@@ -27,7 +27,7 @@ from importlib import resources
 
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.safety.injection_features import FeatureLookup
-from watchkeeper.detectors.safety.injection_tokens import TOKEN
+from watchkeeper.detectors.safety.injection_tokens import TOKEN, token_bytes
 
 #: A token that is a word (not a punctuation mark).
 TOKEN_WORD = re.compile(r"\w")
@@ -124,8 +124,11 @@ class InjectionModel:
 
     def _part_logit(self, text: str) -> float:
         native = self.native
-        found = None if native is None else native.totals(text, self.window)
-        if found is not None:
+        if native is not None:
+            found = native.totals(text, self.window)
+            if found is None:  # beyond ASCII: Python's tokens, the core's sums
+                tokens = token_bytes(text)
+                found = len(tokens), native.token_totals(tokens, self.window)
             count, totals = found
             return self.bias + self._best(windows(count, self.window), totals) - self.threshold
         lookup = self.lookup

@@ -199,7 +199,7 @@ def injection_features(
     """The core's feature totals for these word numbers and sorted feature keys with their
     weights, or None without the core (or with a core built before it had them)."""
     made = getattr(_CORE, "InjectionFeatures", None)
-    if made is None:
+    if made is None or not hasattr(made, "token_totals"):
         return None
     return cast("InjectionFeatures", made(dict(numbers), unknown, list(keys), list(weights)))
 

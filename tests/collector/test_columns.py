@@ -125,6 +125,9 @@ def _check_tables(store: Store, calls: list[CallRecord]) -> None:
             "Model": call.model,
             "DetectorKey": call.detector_key,
             "Scores": scores,
+            # A pipeline row: not a judge's merge of scores into it (migration 0014).
+            "JudgeMerged": 0,
+            "JudgeKeys": [],
         }
         for call, scores in zip(
             calls,

@@ -267,6 +267,8 @@ def test_agreement_and_calibration_endpoints(review_app: ReviewApp) -> None:
         "helpfulness",
         "tone",
         "safety",
+        "trajectory_quality",
+        "tool_use_accuracy",
     ]
     calibration = review_app.client.get(
         "/api/calibration", params={"score": "input_length_drift.input_drift"}, headers=headers

@@ -5,7 +5,9 @@ Cases are paired by id. For each metric both results carry, the difference of me
 (``resamples`` times, seeded: the same files give the same interval). A metric
 **regressed** when the whole interval lies on the worse side of ``-tolerance``: the drop
 is both larger than the tolerance and more than noise among these cases. It **improved**
-when the whole interval lies on the better side of zero.
+when the whole interval lies on the better side of zero. Otherwise it shows **no
+difference** when the whole interval lies above ``-tolerance``, and **no detectable
+difference** when it reaches below: more cases are needed to tell.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ class MetricComparison:
     low: float
     high: float
     tolerance: float
-    verdict: str  # "regressed", "improved", "no difference", "too few cases"
+    #: "regressed", "improved", "no difference" (within the tolerance), "no detectable
+    #: difference" (a drop beyond it is possible, but not shown by these cases), "too few
+    #: cases".
+    verdict: str
 
     @property
     def regressed(self) -> bool:
@@ -114,8 +119,11 @@ def _compare_metric(
         verdict = "regressed"
     elif worst_end > 0:
         verdict = "improved"
-    else:
+    elif worst_end >= -tolerance:
         verdict = "no difference"
+    else:
+        # The drop may be beyond the tolerance, but these cases cannot tell it from noise.
+        verdict = "no detectable difference"
     return MetricComparison(
         metric=metric,
         pairs=len(both),

@@ -230,7 +230,9 @@ def test_an_endpoint_without_json_schema_support_is_asked_again_without_it(
     """A 400 naming response_format: the same prompt again without it, and from then on
     never with it; the verdict is read from the plain reply."""
     standin.script.append("no_response_format")
-    settings = judge_settings(standin, judge_dimensions="helpfulness")
+    # One request at a time: with two in flight, the second may leave before the first's
+    # refusal is known, and both rightly carry the format.
+    settings = judge_settings(standin, judge_dimensions="helpfulness", judge_concurrency=1)
     pipeline, workers = judged_pipeline(store, settings)
     workers.start()
     try:

@@ -58,9 +58,10 @@ def jailbreak_templates(pyrit: Path) -> Iterator[tuple[str, str, str]]:
         relative = path.relative_to(root)
         if relative.parts[0] in EXCLUDED_TEMPLATE_FOLDERS:
             continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
         value = data.get("value") if isinstance(data, dict) else None
-        if not isinstance(value, str) or "garak" in path.read_text(encoding="utf-8").lower():
+        if not isinstance(value, str) or "garak" in text.lower():
             continue
         if path.stem.endswith("_benign"):  # DecodingTrust's benign control, not an attack
             continue

@@ -501,6 +501,21 @@ fn text_of<'a>(text: &'a Bound<'_, PyString>) -> Option<&'a str> {
     text.to_str().ok()
 }
 
+/// The contexts as Python strings; None when one is not a string (the scorers then give
+/// no score, as their Python twins do).
+fn context_strings<'py>(
+    contexts: &Bound<'py, PyAny>,
+) -> PyResult<Option<Vec<Bound<'py, PyString>>>> {
+    let mut held = Vec::new();
+    for item in contexts.try_iter()? {
+        match item?.cast_into::<PyString>() {
+            Ok(context) => held.push(context),
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(held))
+}
+
 #[pymethods]
 impl TextAnalyser {
     #[new]
@@ -932,20 +947,12 @@ impl Groundedness {
         let Some(answer) = text_of(answer) else {
             return Ok(None);
         };
-        let mut held = Vec::new();
-        for item in contexts.try_iter()? {
-            match item?.cast_into::<PyString>() {
-                Ok(context) => held.push(context),
-                Err(_) => return Ok(None),
-            }
-        }
-        let mut texts = Vec::with_capacity(held.len());
-        for context in &held {
-            let Some(text) = text_of(context) else {
-                return Ok(None);
-            };
-            texts.push(text);
-        }
+        let Some(held) = context_strings(contexts)? else {
+            return Ok(None);
+        };
+        let Some(texts) = held.iter().map(text_of).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
         let is_stopword = |w: &[u8]| self.stopwords.contains(w);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         Ok(cache.score(answer, &texts, self.max_context_chars, &is_stopword))
@@ -1010,20 +1017,12 @@ impl ClaimScorer {
         let Some(answer) = text_of(answer) else {
             return Ok(None);
         };
-        let mut held = Vec::new();
-        for item in contexts.try_iter()? {
-            match item?.cast_into::<PyString>() {
-                Ok(context) => held.push(context),
-                Err(_) => return Ok(None),
-            }
-        }
-        let mut texts = Vec::with_capacity(held.len());
-        for context in &held {
-            let Some(text) = text_of(context) else {
-                return Ok(None);
-            };
-            texts.push(text);
-        }
+        let Some(held) = context_strings(contexts)? else {
+            return Ok(None);
+        };
+        let Some(texts) = held.iter().map(text_of).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         Ok(cache.score(answer, &texts, self.max_context_chars, &self.lexicon))
     }

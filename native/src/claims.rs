@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::FxBuild;
-use crate::groundedness::{MAX_CHARS, char_offset, sentences, tokens_of};
+use crate::groundedness::{MAX_CHARS, cached_or_fresh, char_offset, sentences, tokens_of};
 use crate::text;
 
 const NEGATION_FACTOR: f64 = 0.5;
@@ -226,19 +226,7 @@ impl ClaimCache {
         fresh: &[(&str, Passage)],
         lexicon: &Lexicon,
     ) -> Option<f64> {
-        let passages: Vec<&Passage> = cut
-            .iter()
-            .map(|p| match self.passages.get(*p) {
-                Some(index) => index,
-                None => {
-                    &fresh
-                        .iter()
-                        .find(|(q, _)| q == p)
-                        .expect("analysed above")
-                        .1
-                }
-            })
-            .collect();
+        let passages = cached_or_fresh(cut, fresh, |p| self.passages.get(p));
         let source = Source {
             passages,
             interner: &self.interner,

@@ -32,6 +32,27 @@ pub const MAX_CHARS: usize = 4000;
 /// Words the interner holds before the whole cache is dropped.
 const MAX_WORDS: usize = 1 << 20;
 
+/// Each passage of ``cut`` as analysed: from the cache, else from ``fresh`` (the passages
+/// analysed for this call, which the cache may not have kept).
+pub(crate) fn cached_or_fresh<'a, T>(
+    cut: &[&str],
+    fresh: &'a [(&str, T)],
+    cached: impl Fn(&str) -> Option<&'a T>,
+) -> Vec<&'a T> {
+    cut.iter()
+        .map(|p| match cached(p) {
+            Some(analysed) => analysed,
+            None => {
+                &fresh
+                    .iter()
+                    .find(|(q, _)| q == p)
+                    .expect("analysed above")
+                    .1
+            }
+        })
+        .collect()
+}
+
 /// Byte offset of character `chars` of `text` (its length when shorter).
 pub(crate) fn char_offset(text: &str, chars: usize) -> usize {
     if text.is_ascii() {
@@ -194,19 +215,7 @@ impl EvidenceCache {
         fresh: &[(&str, Evidence)],
         is_stopword: &dyn Fn(&[u8]) -> bool,
     ) -> Option<f64> {
-        let passages: Vec<&Evidence> = cut
-            .iter()
-            .map(|p| match self.passages.get(*p) {
-                Some(evidence) => evidence,
-                None => {
-                    &fresh
-                        .iter()
-                        .find(|(q, _)| q == p)
-                        .expect("analysed above")
-                        .1
-                }
-            })
-            .collect();
+        let passages = cached_or_fresh(cut, fresh, |p| self.passages.get(p));
         let id_of = |word: &[u8]| self.interner.get(word).copied();
         let has_word =
             |id: Option<u32>| id.is_some_and(|id| passages.iter().any(|e| e.words.contains(&id)));

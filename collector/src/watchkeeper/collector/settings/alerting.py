@@ -24,12 +24,12 @@ are JSON arrays of the same objects.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from watchkeeper.collector.settings.json_value import from_json
 from watchkeeper.ingest.settings import Section
 
 #: A Prometheus duration of one unit, as the burn-rate windows are written.
@@ -109,12 +109,7 @@ class QualitySlo(BaseModel):
 
 def _from_json(value: Any) -> Any:
     # From the environment the lists arrive as a JSON array in a string.
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a JSON array: {exc}") from None
-    return value
+    return from_json(value, "array")
 
 
 class AlertingSettings(Section):

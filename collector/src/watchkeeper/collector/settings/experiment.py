@@ -12,12 +12,12 @@ both. From the environment: JSON objects.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from watchkeeper.collector.settings.json_value import from_json
 from watchkeeper.ingest.settings import Section
 
 
@@ -38,12 +38,7 @@ class ExperimentSettings(Section):
     @field_validator("tolerances", "redteam_tolerances", mode="before")
     @classmethod
     def _from_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc}") from None
-        return value
+        return from_json(value)
 
     @field_validator("tolerances", "redteam_tolerances")
     @classmethod

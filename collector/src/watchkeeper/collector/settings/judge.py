@@ -12,12 +12,12 @@ judges are tables under ``[watchkeeper.judges.<name>]``. No judge is configured 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from watchkeeper.collector.settings.json_value import from_json
 from watchkeeper.ingest.settings import Section
 
 #: The name the default judge's scores carry: ``judge.default.<dimension>``.
@@ -159,11 +159,7 @@ class JudgeSettings(Section):
     @field_validator("judges", mode="before")
     @classmethod
     def _judges_from_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc}") from None
+        value = from_json(value)
         if isinstance(value, dict):
             for name in value:
                 if not re.match(JUDGE_NAME_PATTERN, str(name)) or name == DEFAULT_JUDGE:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from watchkeeper.collector.settings.json_value import from_json
 from watchkeeper.ingest.settings import Section
 
 
@@ -91,12 +91,7 @@ class PipelineSettings(Section):
     @classmethod
     def _rules_from_json(cls, value: Any) -> Any:
         # From the environment the rules arrive as a JSON object in a string.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc}") from None
-        return value
+        return from_json(value)
 
     @field_validator("body_sample_rules")
     @classmethod

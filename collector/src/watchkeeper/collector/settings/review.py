@@ -3,12 +3,12 @@ claim leases and the first admin token (see docs/review.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
 from pydantic import Field, SecretStr, field_validator
 
+from watchkeeper.collector.settings.json_value import from_json
 from watchkeeper.collector.settings.review_queues import ReviewQueue, default_queues, merge_queues
 from watchkeeper.collector.settings.rubric import (
     DIMENSION_PATTERN,
@@ -86,11 +86,7 @@ class ReviewSettings(Section):
     @field_validator("rubric", mode="before")
     @classmethod
     def _rubric_from_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc}") from None
+        value = from_json(value)
         if isinstance(value, dict):
             for name in value:
                 if not re.match(DIMENSION_PATTERN, str(name)):

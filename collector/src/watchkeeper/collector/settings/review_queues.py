@@ -23,7 +23,6 @@ sessions that ended abandoned or with a rephrased question). ``route``, ``model`
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -31,6 +30,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from watchkeeper.collector.settings.json_value import from_json
 
 QUEUE_NAME_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,63}$"
 _SIGNALS: Final = ("alarm", "score", "error", "feedback", "sample", "feed")
@@ -253,11 +254,7 @@ def merge_queues(value: Any) -> Any:
     >>> "random" in merged, "vip" in merged, len(merged)
     (False, True, 11)
     """
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a JSON object: {exc}") from None
+    value = from_json(value)
     if not isinstance(value, Mapping):
         raise ValueError("must be a table of queue name -> queue")  # noqa: TRY004 - pydantic
     merged: dict[str, Any] = dict(DEFAULT_QUEUES)

@@ -12,6 +12,7 @@ from statistics import mean
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.conftest import seeded_pipeline
 from tests.ui.seed import KEY, Seeded
@@ -121,26 +122,30 @@ def test_reviewer_acknowledges_then_resolves_and_the_calls_explorer_finds_calls(
     try:
         page.locator("#alarms a.alarm-link").first.click()
         page.wait_for_url(re.compile(r"/ui/alarms/[a-z_]+/[0-9a-f]{16}$"))
+        # Playwright's click does not wait for the form's navigation: expect() retries.
         page.click("button:text('Acknowledge')")
-        assert re.match(r"acknowledged by ana at \d{4}-", page.locator("#state").inner_text())
+        expect(page.locator("#state")).to_have_text(re.compile(r"^acknowledged by ana at \d{4}-"))
         page.click("button:text('Resolve')")
-        assert page.locator("#state").inner_text().startswith("resolved by ana")
-        assert "acknowledged by ana" in page.locator("#history").inner_text()
+        expect(page.locator("#state")).to_have_text(re.compile(r"^resolved by ana"))
+        expect(page.locator("#history")).to_contain_text("acknowledged by ana")
         page.screenshot(path=str(artefacts / "alarm-resolved.png"), full_page=True)
 
         page.click("header a:text('calls')")
         page.fill("input[name='text']", "here is my log")
         page.select_option("select[name='review']", "not_reviewed")
         page.click("form.filters button[type='submit']")
+        page.wait_for_url(re.compile(r"/ui/calls\?.*review=not_reviewed"))
         rows = page.locator("#calls tr.call")
         assert rows.count() > 0
         assert "here is my log" in rows.first.inner_text().lower()
         page.screenshot(path=str(artefacts / "calls.png"), full_page=True)
         rows.first.locator("a.open-call").click()
+        page.wait_for_url(re.compile(r"/ui/calls/[0-9a-f]{16}"))
         page.select_option("#send-to-review select[name='queue']", "random")
         page.click("#send-to-review button")
-        assert "Sent to review queue random." in page.content()
-        assert "random (manual)" in page.locator("#review").inner_text()
+        page.wait_for_url(re.compile(r"sent=random"))
+        expect(page.locator("body")).to_contain_text("Sent to review queue random.")
+        expect(page.locator("#review")).to_contain_text("random (manual)")
         assert problems == []
     finally:
         context.close()

@@ -155,6 +155,14 @@ class JudgeSettings(Section):
         description="At start, stored calls this recent that were due a judge and have no "
         "verdict are judged.",
     )
+    cache_calls: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        alias="judge_cache_calls",
+        description="Calls whose verdicts each judge holds in memory (its cache and what it "
+        "judged), filled from the store at start.",
+    )
 
     @field_validator("judges", mode="before")
     @classmethod

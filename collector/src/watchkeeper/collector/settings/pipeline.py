@@ -23,6 +23,29 @@ class ModelPrice(BaseModel):
         return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
+class DetectorSetting(BaseModel):
+    """How one named detector is set up: ``[watchkeeper.detectors.<name>]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    change_test: str = Field(
+        default="cusum",
+        description="cusum (calibrated, the default) or river:<DriftDetector>, e.g. river:ADWIN.",
+    )
+    change_test_params: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        description='Parameters of the river detector, e.g. {"delta": 0.002}.',
+    )
+
+    @field_validator("change_test")
+    @classmethod
+    def _change_test_named(cls, value: str) -> str:
+        kind, _, name = value.partition(":")
+        if value != "cusum" and (kind != "river" or not name.isidentifier()):
+            raise ValueError("must be cusum or river:<DriftDetector>, e.g. river:ADWIN")
+        return value
+
+
 class PipelineSettings(Section):
     """What the pipeline keeps and how its detectors' state is bounded and saved."""
 
@@ -79,6 +102,12 @@ class PipelineSettings(Section):
         description="A latency alarm pages when mean latency is at least this many times its "
         "reference; slower by less is a ticket.",
     )
+    detectors: dict[str, DetectorSetting] = Field(
+        default_factory=dict,
+        alias="detectors",
+        description="Per detector name, its change test: "
+        '{"latency_drift": {"change_test": "river:ADWIN"}}; unnamed ones keep the CUSUM.',
+    )
     state_checkpoint_s: float = Field(
         default=60.0,
         gt=0,
@@ -87,7 +116,7 @@ class PipelineSettings(Section):
         description="How often detector state is checkpointed.",
     )
 
-    @field_validator("body_sample_rules", "model_prices", mode="before")
+    @field_validator("body_sample_rules", "model_prices", "detectors", mode="before")
     @classmethod
     def _rules_from_json(cls, value: Any) -> Any:
         # From the environment the rules arrive as a JSON object in a string.

@@ -28,11 +28,14 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
-from training.faithfulness import perturb
+from training.faithfulness import perturb, span_qa
 from training.faithfulness.sources import documents, prose_sentences
 
+#: The sets: one-paragraph QA, QA with its question and short answers, summaries.
+STYLES = ("qa", "span_qa", "summary")
 IN_PLACE = ("number", "negation", "antonym", "name", "swap", "word")
 _REWORDINGS = (
     ("for example", "for instance"), ("in order to", "to"), ("however", "but"),
@@ -60,6 +63,8 @@ class Item:
     contexts: list[str]
     answer: str
     document: str
+    #: The question asked (the ``span_qa`` set; empty for the others).
+    question: str = ""
 
 
 class _Pools:
@@ -73,6 +78,15 @@ class _Pools:
         self.words = sorted(
             {w for ps in docs.values() for p in ps for w in re.findall(r"\b[a-z]{5,}\b", p)}
         )
+        numbers = {
+            m.group() for ps in docs.values() for p in ps for m in perturb.NUMBER.finditer(p)
+        }
+        #: Spans of each kind of the ``span_qa`` set, to draw wrong answers from.
+        self.spans = {
+            "name": self.names,
+            "number": sorted(numbers),
+            "term": [w for w in self.words if span_qa.TERM.fullmatch(w)],
+        }
 
     def foreign_sentence(
         self, rng: random.Random, document: str, avoid: str, length: int
@@ -161,6 +175,37 @@ def _pair(style: str, index: int, rng: random.Random, pools: _Pools, document: s
     ]
 
 
+def _span_pair(index: int, rng: random.Random, pools: _Pools, document: str) -> list[Item]:
+    paragraph = rng.choice(pools.docs[document])
+    found = span_qa.paragraph_spans(paragraph)
+    if not found:
+        return []
+    # A kind first, then one of its spans: names and numbers are as frequent as terms.
+    kind = rng.choice(sorted({span.kind for _, span in found}))
+    sentence, span = rng.choice([(s, span) for s, span in found if span.kind == kind])
+    question = span_qa.question_for(sentence, span, rng, _reword)
+    others = [s for at, s in found if s.text != span.text]
+    wrong = span_qa.wrong_spans(span, sentence, others, pools.spans[span.kind], rng)
+    if rng.random() < 0.5:
+        answer = span.text
+        faults = dict(wrong)
+    else:
+        answer = _reword(sentence, rng)
+        if not re.search(rf"\b{re.escape(span.text)}\b", answer):
+            return []
+        swap = re.compile(rf"\b{re.escape(span.text)}\b")
+        faults = {k: swap.sub(v, answer, count=1) for k, v in wrong.items()}
+        faults |= span_qa.relation_faults(answer, rng)
+    if not question or not faults:
+        return []
+    fault = rng.choice(sorted(faults))
+    made = (("", answer), (fault, faults[fault]))
+    return [
+        Item("span_qa", index, not kind, kind, [paragraph], text, document, question)
+        for kind, text in made
+    ]
+
+
 def build(style: str, pairs: int, seed: int = 0, source: str = "auto") -> tuple[str, list[Item]]:
     """``(source name, items)``: ``pairs`` faithful/unfaithful pairs of ``style``."""
     name, docs = documents(source)
@@ -171,7 +216,8 @@ def build(style: str, pairs: int, seed: int = 0, source: str = "auto") -> tuple[
     attempts = 0
     while len(items) < 2 * pairs and attempts < 20 * pairs:
         attempts += 1
-        items += _pair(style, len(items) // 2, rng, pools, rng.choice(names))
+        make = _span_pair if style == "span_qa" else partial(_pair, style)
+        items += make(len(items) // 2, rng, pools, rng.choice(names))
     return name, items
 
 
@@ -184,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--source", choices=("auto", "debian", "pydoc"), default="auto")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for style in ("qa", "summary"):
+    for style in STYLES:
         name, items = build(style, args.pairs, args.seed, args.source)
         with (args.out / f"{style}.jsonl").open("w", encoding="utf-8") as out:
             for item in items:

@@ -10,7 +10,8 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]\d)")
+#: A number in running text (not part of a word or a dotted name).
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]\d)")
 _AUXILIARY = re.compile(
     r"\b(is|are|was|were|can|could|will|would|should|must|may|does|do|did|has|have)\b"
 )
@@ -34,7 +35,7 @@ ANTONYMS = {a: b for pair in _PAIRS.split("|") for a, b in (pair.split(), pair.s
 
 def change_number(sentence: str, rng: random.Random) -> str | None:
     """One number replaced by a near but different one ("3.8" -> "3.9", "572" -> "574")."""
-    found = list(_NUMBER.finditer(sentence))
+    found = list(NUMBER.finditer(sentence))
     if not found:
         return None
     match = rng.choice(found)

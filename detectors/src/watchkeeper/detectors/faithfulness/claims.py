@@ -15,6 +15,7 @@ from watchkeeper.detectors.faithfulness.contradiction import (
 )
 from watchkeeper.detectors.faithfulness.groundedness import sentences
 from watchkeeper.detectors.faithfulness.pleasantries import PLEASANTRY_WORDS, states_nothing
+from watchkeeper.detectors.faithfulness.question_fit import MAX_ANSWER_CHARS, asked, question_fit
 from watchkeeper.detectors.faithfulness.source_index import SourceCache, SourceIndex
 from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
@@ -22,6 +23,7 @@ from watchkeeper.detectors.text.tokens import (
     content_words_of_pieces,
     find_entities,
     numbers_of,
+    tokenize,
     tokenize_pieces,
 )
 
@@ -69,6 +71,10 @@ class ClaimGroundedness:
     0.27
     """
 
+    #: Name and version of the scoring, recorded beside its scores
+    #: (``FaithfulnessDrift.scorer_version``): bumped whenever a score can change.
+    version = "claims-2"
+
     def __init__(self, max_context_chars: int = 20_000, cache_size: int = 1024) -> None:
         self.max_context_chars = max_context_chars
         self.cache_size = cache_size
@@ -76,10 +82,21 @@ class ClaimGroundedness:
         #: The same scoring in the compiled core (see ``native_core``), or None.
         self._native = native_core.claim_scorer(LEXICON, max_context_chars, cache_size)
 
-    def __call__(self, answer: str, contexts: Sequence[str]) -> float:
-        """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words."""
+    def __call__(self, answer: str, contexts: Sequence[str], question: str = "") -> float:
+        """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words.
+
+        With the ``question`` (the prompt), a one-sentence answer must also come from where the
+        question points (see :mod:`~watchkeeper.detectors.faithfulness.question_fit`), and
+        one that is a bare number is scored by whether the contexts state it there.
+        """
         if not any(contexts):
             return math.nan
+        score = self._claims(answer, contexts)
+        if question and len(answer) <= MAX_ANSWER_CHARS and len(sentences(answer.strip())) == 1:
+            score = self._asked(score, answer, contexts, question)
+        return score
+
+    def _claims(self, answer: str, contexts: Sequence[str]) -> float:
         if self._native is not None:
             scored = self._native.score(answer, contexts)
             if scored is not None:
@@ -99,6 +116,13 @@ class ClaimGroundedness:
             return math.nan
         mean = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
         return mean - WORST_CLAIM_WEIGHT * (mean - min(scores))
+
+    def _asked(self, score: float, answer: str, contexts: Sequence[str], question: str) -> float:
+        source = self._sources.get(contexts)
+        if math.isnan(score):
+            score = numbers_support(answer, source)
+        fit = question_fit(asked(question, contexts), answer, source)
+        return score if fit is None else score * fit
 
     def __getstate__(self) -> dict[str, object]:
         # The cache is a speed-up, not state: keep checkpoints small.
@@ -142,6 +166,15 @@ def claim_support(
     if len(names) > 1 and names_swapped(tokens, aligned.order, names):
         support *= NAMES_SWAPPED_FACTOR
     return support
+
+
+def numbers_support(answer: str, source: SourceIndex) -> float:
+    """Support of an answer of numbers only ("1991"): cut for each number the contexts do
+    not state; NaN when it holds none."""
+    numbers = numbers_of(tokenize(answer))
+    if not numbers:
+        return math.nan
+    return NUMBER_ABSENT_FACTOR ** sum(not source.has_number(n) for n in numbers)
 
 
 def window_of(tokens: Sequence[str]) -> frozenset[str]:

@@ -101,7 +101,10 @@ class FaithfulnessDrift(Detector):
         answer = call.output_text or ""
         if call.is_error or not contexts or not answer.strip():
             return
-        score = float(self.scorer(answer, contexts))
+        if isinstance(self.scorer, ClaimGroundedness):
+            score = self.scorer(answer, contexts, question=call.input_text or "")
+        else:
+            score = float(self.scorer(answer, contexts))
         if not math.isfinite(score):
             return
         score = min(1.0, max(0.0, score))
@@ -125,6 +128,12 @@ class FaithfulnessDrift(Detector):
     def scores(self) -> Mapping[str, float]:
         """``faithfulness`` and, once learned, ``faithfulness_length_control``."""
         return self._scores
+
+    @property
+    def scorer_version(self) -> str:
+        """Name and version of the scoring behind ``faithfulness``: a change of it is a
+        change in the data, not in the app."""
+        return str(getattr(self.scorer, "version", type(self.scorer).__name__))
 
     @property
     def drift_detected(self) -> bool:

@@ -117,6 +117,14 @@ class PassageIndex:
         """Sentence ``at``, to check a claim against."""
         return SourceSentence(self.texts[at], self.sentence_tokens[at])
 
+    def numbers_at(self, at: int) -> frozenset[str]:
+        """The numbers of sentence ``at``."""
+        return numbers_of(self.sentence_tokens[at])
+
+    def numbers_near(self, at: int) -> frozenset[str]:
+        """The numbers of sentence ``at`` and its neighbours."""
+        return numbers_of(tuple(chain.from_iterable(self.sentence_tokens[max(0, at - 1) : at + 2])))
+
     def window(self, at: int) -> frozenset[str]:
         """The content words of sentence ``at`` and its neighbours."""
         return frozenset(chain.from_iterable(self.sentence_words[max(0, at - 1) : at + 2]))
@@ -182,6 +190,26 @@ class SourceIndex:
         passage = self._by_serial[best >> SENTENCE_BITS]
         at = best & SENTENCE_MASK
         return passage.sentence(at), passage.window(at)
+
+    def best_places(self, words: Sequence[str]) -> list[tuple[PassageIndex, int]]:
+        """Every sentence holding the most of ``words`` (as passage and place), in order of
+        the contexts; [] when none holds any."""
+        distinct = set(words)
+        counts = Counter(
+            chain.from_iterable(
+                chain.from_iterable(map(where.__getitem__, distinct.intersection(where)))
+                for where in self._wheres
+            )
+        )
+        if not counts:
+            return []
+        top = max(counts.values())
+        rank = self._rank
+        best = sorted(
+            (key for key, count in counts.items() if count == top),
+            key=lambda key: (rank[key >> SENTENCE_BITS], key),
+        )
+        return [(self._by_serial[key >> SENTENCE_BITS], key & SENTENCE_MASK) for key in best]
 
     def has_number(self, number: str) -> bool:
         """Whether any passage states ``number``."""

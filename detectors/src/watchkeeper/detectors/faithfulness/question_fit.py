@@ -1,0 +1,104 @@
+"""Whether a short answer states what its question asks about.
+
+A question points at the part of the context its answer must come from: "Which version
+added the walrus operator?" aligns with the sentence about the walrus operator, and an
+answer naming a version from another sentence ("3.6", in the context but about something
+else) is as wrong as one from nowhere, though every word of it is grounded. A short
+answer is one claim whose support the claim scorer finds in the words of the contexts
+alone; this check adds where those words must be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from watchkeeper.detectors.faithfulness.source_index import PassageIndex, SourceIndex
+from watchkeeper.detectors.text.tokens import content_words_of, numbers_of, tokenize
+
+#: Longest answer checked against its question (characters; one sentence at most):
+#: longer answers make several claims, each aligned to its own source sentence by the
+#: claim scorer.
+MAX_ANSWER_CHARS = 300
+#: Longest question read, once the contexts quoted in it are taken out: a longer prompt is
+#: instructions or a conversation, not one question.
+MAX_QUESTION_CHARS = 600
+#: Factor on the score of an answer none of whose new words or numbers (those not in the
+#: question) are in or next to the sentence the question aligns with.
+OFF_QUESTION_FACTOR = 0.5
+#: Content words a question needs, and how many of them the sentence it aligns with must
+#: hold, for the alignment to say where the answer must be: "How does a computer work?"
+#: points nowhere in particular.
+MIN_QUESTION_WORDS = 3
+MIN_ALIGNED_WORDS = 2
+#: What a word counts for when only a neighbour of the aligned sentence states it (a
+#: question may be answered across two sentences).
+NEIGHBOUR_WEIGHT = 0.5
+
+
+def asked(prompt: str, contexts: Sequence[str]) -> str:
+    """The question in ``prompt``: the prompt with the contexts it quotes taken out; ""
+    when what is left is too long to be one question.
+
+    >>> asked("Context: Refunds take 30 days. How long?", ["Refunds take 30 days."])
+    'Context:  How long?'
+    """
+    for context in contexts:
+        if context and context in prompt:
+            prompt = prompt.replace(context, "")
+    return prompt if len(prompt) <= MAX_QUESTION_CHARS else ""
+
+
+def question_fit(question: str, answer: str, source: SourceIndex) -> float | None:
+    """Factor in [OFF_QUESTION_FACTOR, 1] for how much of what ``answer`` adds to
+    ``question`` is in or next to the context sentence the question aligns with (the best
+    of equally aligned ones); None when there is nothing to check.
+
+    >>> from watchkeeper.detectors.faithfulness.source_index import PassageIndex
+    >>> source = SourceIndex([PassageIndex(
+    ...     "The walrus operator came in Python 3.8. Dark gardens grow. Moon trips are long."
+    ...     " Type hints were added in Python 3.5.")])
+    >>> question_fit("Which version added type hints?", "3.5", source)
+    1.0
+    >>> question_fit("Which version added type hints?", "3.8", source)
+    0.5
+    """
+    question_tokens = tokenize(question)
+    asked_words = set(content_words_of(question_tokens))
+    if not asked_words:
+        return None
+    answer_tokens = tokenize(answer)
+    new_words = [w for w in content_words_of(answer_tokens) if w not in asked_words]
+    new_numbers = numbers_of(answer_tokens) - numbers_of(question_tokens)
+    count = len(new_words) + len(new_numbers)
+    if not count:
+        # Only the question's own words back: an answer to "A or B?" is one of them, and
+        # which one this cannot tell.
+        return None
+    if len(asked_words) < MIN_QUESTION_WORDS:
+        return None
+    places = source.best_places(tuple(asked_words))
+    if (
+        not places
+        or len(asked_words.intersection(places[0][0].sentence_words[places[0][1]]))
+        < MIN_ALIGNED_WORDS
+    ):
+        return None
+    return (
+        OFF_QUESTION_FACTOR
+        + (1 - OFF_QUESTION_FACTOR)
+        * max(_held(passage, at, new_words, new_numbers) for passage, at in places)
+        / count
+    )
+
+
+def _held(passage: PassageIndex, at: int, words: list[str], numbers: frozenset[str]) -> float:
+    """How many of ``words`` and ``numbers`` sentence ``at`` states, those only its
+    neighbours state counted by NEIGHBOUR_WEIGHT."""
+    own = set(passage.sentence_words[at])
+    window = passage.window(at)
+    held = sum(1.0 if w in own else NEIGHBOUR_WEIGHT if w in window else 0.0 for w in words)
+    if numbers:
+        near = passage.numbers_near(at) & numbers
+        stated = near & passage.numbers_at(at)
+        held += len(stated) + NEIGHBOUR_WEIGHT * len(near - stated)
+    return held

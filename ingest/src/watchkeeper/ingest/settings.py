@@ -82,6 +82,7 @@ COLLECTOR_KEYS = frozenset(
         "detector_page_sd",
         "detector_page_rate_ratio",
         "detector_page_latency_factor",
+        "detectors",
         "model_prices",
         "review_queues",
         "review_rubric",

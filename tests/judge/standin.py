@@ -153,6 +153,7 @@ class StandIn:
         if name.startswith("faithfulness"):
             name = "faithfulness"
         pair = _PAIR.search(prompt)
+        score: int | str
         if pair is not None:
             reason, score = self._preference(pair.group(1), pair.group(2))
         else:

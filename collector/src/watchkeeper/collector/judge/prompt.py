@@ -8,6 +8,7 @@ mistaken for the new one's.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -21,6 +22,9 @@ FAITHFULNESS: Final = "faithfulness"
 #: Characters of each text put into a prompt (the rest is cut, and said to be).
 MAX_TEXT_CHARS: Final = 8000
 _SPECIFIC = ("factual_accuracy", "helpfulness", "tone", "safety", FAITHFULNESS)
+#: Rubric dimensions about a whole agent trace: a judge shown one call's question and
+#: answer cannot see its steps, so these are judged only when named in ``dimensions``.
+TRACE_DIMENSIONS: Final = ("trajectory_quality", "tool_use_accuracy")
 
 
 @cache
@@ -103,9 +107,9 @@ class DimensionPrompt:
 def dimensions_for(
     rubric: dict[str, RubricDimension], chosen: tuple[str, ...], has_contexts: bool
 ) -> list[DimensionPrompt]:
-    """The prompts a call gets: the chosen rubric dimensions (all when none are chosen),
-    and faithfulness when the call carries contexts."""
-    names = list(chosen) if chosen else [*rubric, FAITHFULNESS]
+    """The prompts a call gets: the chosen rubric dimensions (when none are chosen, all but
+    the agent-trace ones), and faithfulness when the call carries contexts."""
+    names = list(chosen) if chosen else default_dimensions(rubric)
     out = []
     for name in names:
         if name == FAITHFULNESS:
@@ -114,6 +118,16 @@ def dimensions_for(
         elif name in rubric:
             out.append(DimensionPrompt(name, rubric[name]))
     return out
+
+
+def default_dimensions(rubric: Mapping[str, RubricDimension]) -> list[str]:
+    """What a judge scores when its ``dimensions`` are not given.
+
+    >>> from watchkeeper.collector.settings.rubric import default_rubric
+    >>> default_dimensions(default_rubric())
+    ['factual_accuracy', 'helpfulness', 'tone', 'safety', 'faithfulness']
+    """
+    return [*(name for name in rubric if name not in TRACE_DIMENSIONS), FAITHFULNESS]
 
 
 _FAITHFULNESS_SCALE = RubricDimension(

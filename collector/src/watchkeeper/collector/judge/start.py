@@ -24,7 +24,7 @@ from watchkeeper.collector.judge.endpoint import open_endpoint
 from watchkeeper.collector.judge.handoff import HandToJudges
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.panel import judges_panel
-from watchkeeper.collector.judge.prompt import FAITHFULNESS
+from watchkeeper.collector.judge.prompt import FAITHFULNESS, default_dimensions
 from watchkeeper.collector.judge.report import gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
@@ -76,7 +76,7 @@ def check_review_rules(settings: Settings) -> None:
                     f"invalid setting 'review_queues.{queue_name}.when.{index}': no judge "
                     f"named {name!r}; judges: {', '.join(sorted(configured)) or 'none'}"
                 )
-            scored = config.dimensions or (*settings.review_rubric, FAITHFULNESS)
+            scored = config.dimensions or default_dimensions(settings.review_rubric)
             if dimension not in scored:
                 raise ConfigError(
                     f"invalid setting 'review_queues.{queue_name}.when.{index}': judge "
@@ -120,6 +120,7 @@ def build_judges(
         review_queue=REVIEW_QUEUE if REVIEW_QUEUE in queues else None,
         observe=observe,
         router=router,
+        cache_calls=settings.judge.cache_calls,
     )
 
 

@@ -4,8 +4,9 @@ it, and what they write back.
 The pipeline hands over a batch's calls after the batch is stored (:meth:`JudgeWorkers.
 offer`, a few microseconds per call, never blocking: a full queue drops the call and
 counts it). Each judge's threads (``concurrency``) take calls from its queue, reuse
-stored verdicts of the same texts (the cache: judge, prompt version, content hash), ask
-the endpoint for the rest, and hand the outcome to one writer (:mod:`.writer`), which
+verdicts of the same texts (the cache: judge, prompt version, content hash, held in memory
+and filled from the store at start, :mod:`.cache`), ask the endpoint for the rest, and
+hand the outcome to one writer (:mod:`.writer`), which
 writes verdicts to ``judge_verdicts`` and the scores to the calls' ``call_scores`` rows
 as ``judge.<name>.<dimension>`` in batches, and then routes the batch's calls to review.
 A call counts as done (:meth:`JudgeWorkers.wait_done`) once its outcome is written.
@@ -14,7 +15,8 @@ A restart loses no call: the backlog is re-derived from the store, not persisted
 start, stored calls with texts from the last ``judge_backlog_lookback_s`` that the
 judge's sampling picks (it is deterministic) and that have no verdict of that judge are
 queued again. A call is never judged twice: a call already judged is skipped before any
-request, and identical texts reuse the cached verdict.
+request, and identical texts reuse the cached verdict. Between the pipeline's hand-over
+and the writer, a judged call costs no store access.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from watchkeeper.collector.judge.cache import CAPACITY, VerdictCache
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.prompt import PROMPT_VERSION, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
@@ -63,10 +66,12 @@ class JudgeWorkers:
         review_queue: str | None = REVIEW_QUEUE,
         observe: Callable[[Mapping[str, npt.NDArray[np.float64]]], None] | None = None,
         router: ReviewRouter | None = None,
+        cache_calls: int = CAPACITY,
     ) -> None:
         self.judges = {judge.name: judge for judge in judges}
         self.metrics = metrics
         self.samplers = {j.name: JudgeSampler(j.name, j.config) for j in judges}
+        self.caches = {j.name: VerdictCache(cache_calls) for j in judges}
         self.store = store
         self.rubric = dict(rubric)
         self.review_queue = review_queue
@@ -134,6 +139,7 @@ class JudgeWorkers:
                 )
                 if reason is not None:
                     tasks.append(JudgeTask.of_call(name, reason, call))
+        self._look_up(tasks)
         workers = max((j.config.concurrency for j in self.judges.values()), default=1)
         out: dict[str, dict[str, float]] = {}
         with ThreadPoolExecutor(workers, thread_name_prefix="judge-now") as pool:
@@ -162,7 +168,9 @@ class JudgeWorkers:
 
     # --- start, stop ----------------------------------------------------------------------
     def start(self, lookback_s: float = 0.0) -> None:
-        """Start every judge's threads; with ``lookback_s``, first queue the backlog."""
+        """Fill the caches from the store and start every judge's threads; with
+        ``lookback_s``, first queue the backlog."""
+        self.warm()
         self.writer.start()
         if lookback_s > 0:
             thread = threading.Thread(
@@ -177,6 +185,37 @@ class JudgeWorkers:
                 )
                 self._threads.append(thread)
                 thread.start()
+
+    def warm(self) -> int:
+        """Fill each judge's cache with its newest stored verdicts (one read per judge);
+        returns the calls held."""
+        rows_per_call = len(self.rubric) + 1
+        for name, cache in self.caches.items():
+            try:
+                rows = self.store.recent_verdicts(
+                    name, PROMPT_VERSION, cache.capacity * rows_per_call
+                )
+            except Exception:
+                log.exception("judge %s: could not read its stored verdicts", name)
+                continue
+            cache.load(rows)
+        return sum(len(cache) for cache in self.caches.values())
+
+    def _look_up(self, tasks: Sequence[JudgeTask]) -> None:
+        """Put the stored verdicts on these calls or their texts into the caches: one read
+        per judge (``watchkeeper replay``, whose calls may be older than what is held)."""
+        for name, cache in self.caches.items():
+            mine = [task for task in tasks if task.judge == name]
+            if not mine:
+                continue
+            cache.load(
+                self.store.verdicts_for(
+                    name,
+                    PROMPT_VERSION,
+                    [task.span_id for task in mine],
+                    [task.text.content_hash() for task in mine],
+                )
+            )
 
     def resume(self, lookback_s: float) -> int:
         """Queue stored calls from the last ``lookback_s`` due a judge and not judged."""
@@ -272,17 +311,18 @@ class JudgeWorkers:
     def _outcome(self, judge: Judge, task: JudgeTask) -> Finished | None:
         """Judge one call (or reuse its verdicts); None when there is nothing to write."""
         content = task.text.content_hash()
-        cached = self.store.cached(judge.name, PROMPT_VERSION, [content])
-        if self.store.judged(judge.name, task.span_id):
+        cache = self.caches[judge.name]
+        cached = cache.verdicts(content)
+        if cache.judged(task.span_id):
             # Judged before: a batch stored again (a replay, a redelivery after a crash)
             # rewrote the call's scores row without them, so they are put back, no request.
-            scores = {f"judge.{judge.name}.{dim}": float(v[0]) for (_, dim), v in cached.items()}
+            scores = {f"judge.{judge.name}.{dim}": float(v[0]) for dim, v in cached.items()}
             return Finished(judge.name, task, scores) if scores else None
         prompts = dimensions_for(self.rubric, judge.config.dimensions, bool(task.text.contexts))
         verdicts: dict[str, tuple[int, str, bool]] = {}
         spent = Spent()
         for prompt in prompts:
-            hit = cached.get((content, prompt.dimension))
+            hit = cached.get(prompt.dimension)
             if hit is not None:
                 verdicts[prompt.dimension] = (hit[0], hit[1], True)
                 continue
@@ -295,6 +335,7 @@ class JudgeWorkers:
                 verdicts[prompt.dimension] = (verdict.score, verdict.reason, False)
         if spent.failed:
             judge.metrics.given_up.labels(judge.name).inc()
+        cache.remember(task.span_id, content, {d: (v[0], v[1]) for d, v in verdicts.items()})
         return _finished(judge, task, verdicts, spent, content)
 
     # --- the writer's side ----------------------------------------------------------------

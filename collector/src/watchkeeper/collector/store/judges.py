@@ -13,19 +13,27 @@ from typing import Any, Final
 from watchkeeper.collector.record import ns_to_clickhouse
 from watchkeeper.collector.store.store import Store
 
-CACHED: Final = """
-SELECT ContentHash, Dimension, Score, Reason
-FROM {db}.judge_verdicts FINAL
-WHERE Judge = {judge:String} AND PromptVersion = {version:String}
-  AND has(splitByChar(',', {hashes:String}), ContentHash)
+#: A judge's newest verdicts of one prompt version, the oldest of them first: what fills
+#: its in-memory cache (judge/cache.py) when the judges start, one read.
+RECENT_VERDICTS: Final = """
+SELECT SpanId, ContentHash, Dimension, Score, Reason
+FROM (SELECT JudgedAt, SpanId, ContentHash, Dimension, Score, Reason
+      FROM {db}.judge_verdicts
+      WHERE Judge = {judge:String} AND PromptVersion = {version:String}
+      ORDER BY JudgedAt DESC
+      LIMIT {limit:UInt32})
+ORDER BY JudgedAt
 """
 
-#: Point lookups by the tables' sorting keys: judges run beside ingestion and share its
-#: store, so each of their reads must stay small however large the tables grow.
-JUDGED_SPAN: Final = """
-SELECT SpanId FROM {db}.judge_verdicts
-WHERE Judge = {judge:String} AND SpanId = {span_id:String}
-LIMIT 1
+#: A judge's verdicts on some calls or on the same texts: one read per batch of
+#: ``watchkeeper replay`` before it judges the batch (ingestion never reads these).
+VERDICTS_FOR: Final = """
+SELECT SpanId, ContentHash, Dimension, Score, Reason
+FROM {db}.judge_verdicts
+WHERE Judge = {judge:String} AND PromptVersion = {version:String}
+  AND (has(splitByChar(',', {span_ids:String}), SpanId)
+       OR has(splitByChar(',', {hashes:String}), ContentHash))
+ORDER BY JudgedAt
 """
 
 #: The ``call_scores`` rows of a batch of calls, by the sorting key (ServiceName, Route,
@@ -94,21 +102,23 @@ class JudgeStore:
         # at once would each write the row without the other's scores.
         self._scores_lock = threading.Lock()
 
-    def cached(
-        self, judge: str, version: str, hashes: Sequence[str]
-    ) -> dict[tuple[str, str], tuple[int, str]]:
-        """Stored verdicts by (content hash, dimension): (score, reason)."""
-        if not hashes:
-            return {}
-        rows = self.store.select(CACHED, judge=judge, version=version, hashes=",".join(hashes))
-        return {
-            (str(r["ContentHash"]), str(r["Dimension"])): (int(r["Score"]), str(r["Reason"]))
-            for r in rows
-        }
+    def recent_verdicts(self, judge: str, version: str, limit: int) -> list[dict[str, Any]]:
+        """The judge's newest ``limit`` verdict rows of ``version``, oldest first."""
+        return self.store.select(RECENT_VERDICTS, judge=judge, version=version, limit=limit)
 
-    def judged(self, judge: str, span_id: str) -> bool:
-        """Whether this judge has verdicts on the call."""
-        return bool(self.store.select(JUDGED_SPAN, judge=judge, span_id=span_id))
+    def verdicts_for(
+        self, judge: str, version: str, span_ids: Sequence[str], hashes: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The judge's verdict rows of ``version`` on these calls or these texts."""
+        if not span_ids and not hashes:
+            return []
+        return self.store.select(
+            VERDICTS_FOR,
+            judge=judge,
+            version=version,
+            span_ids=",".join(span_ids),
+            hashes=",".join(hashes),
+        )
 
     def write_verdicts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``judge_verdicts`` rows."""

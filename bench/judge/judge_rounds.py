@@ -9,24 +9,30 @@ benchmark's SDK-like messages (a 500-character prompt and answer each). A round 
 ``--calls`` calls through each pipeline in turn (which goes first alternates), and the
 judged turn lasts until the judge has finished the calls it picked, so the judge threads'
 own work (prompts, HTTP, parsing, writing verdicts and scores) is inside its window.
-Per turn: process CPU per call (every thread of the collector process) and the calling
-thread's CPU per call (what a receiver waits for before it acknowledges). Printed: each
-round's with/without ratios, then their median and range. The judge's endpoint is the
-tests' stand-in chat-completions server in its own process on loopback, so the model's
-work is not counted. Ratios, not absolute figures, are what one run can compare under a
-shared machine's changing load.
+Per turn, per ingested call: the process's CPU (every thread of the collector process),
+the judge threads' own CPU (the threads named ``judge-*``: prompts, HTTP, parsing, the
+writer's Python side), the process's CPU less theirs (the ingestion path, with the chDB
+work of the judges' batched writes, which runs on chDB's threads, counted on its side),
+the calling thread's CPU (what a receiver waits for before it acknowledges) and the
+calls per second through ``prepare`` + ``write``. Printed: each round's with/without
+ratios, then their median and range, and the judge threads' CPU per request. The judge's
+endpoint is the tests' stand-in chat-completions server in its own process on loopback,
+so the model's work is not counted. Ratios, not absolute figures, are what one run can
+compare under a shared machine's changing load.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.judge.judge_cost import _free_port, _settings, _wait_for
 
@@ -49,6 +55,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class Turn(NamedTuple):
+    """One pipeline's turn of a round, per ingested call (µs) and its throughput."""
+
+    process: float
+    judge_threads: float
+    calling_thread: float
+    calls_per_s: float
+    requests: float
+
+    @property
+    def ingestion(self) -> float:
+        """The process's CPU less the judge threads' own."""
+        return self.process - self.judge_threads
+
+
+def judge_thread_cpu() -> float:
+    """CPU seconds of the judges' threads so far (their names start with ``judge-``)."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name.startswith("judge-") and thread.ident is not None:
+            with contextlib.suppress(OSError):
+                total += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    return total
+
+
 def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
     """The rounds (see the module)."""
     from tests.support.otlp_messages import message
@@ -66,49 +97,80 @@ def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
         workers = attach_judges(judged, store, pipelines["with"])
         assert workers is not None
         serial = iter(range(10**9))
+        registry = pipelines["with"].metrics.registry
 
-        def turn(name: str) -> tuple[float, float]:
+        def turn(name: str) -> Turn:
             pipeline = pipelines[name]
             payloads = [Payload(message(next(serial), "judge")[1], "bench") for _ in range(calls)]
-            began = time.process_time(), time.thread_time()
+            asked = _requests(registry)
+            began = time.process_time(), time.thread_time(), judge_thread_cpu()
+            wall = time.perf_counter()
             for at in range(0, calls, batch):
                 pipeline.write(pipeline.prepare(payloads[at : at + batch]))
+            wall = time.perf_counter() - wall
             while name == "with" and not workers.idle():
                 time.sleep(0.01)
-            return (
+            return Turn(
                 (time.process_time() - began[0]) / calls * 1e6,
+                (judge_thread_cpu() - began[2]) / calls * 1e6,
                 (time.thread_time() - began[1]) / calls * 1e6,
+                calls / wall,
+                (_requests(registry) - asked) / calls * 1000,
             )
 
         turn("without"), turn("with")  # warm-up
-        ratios: list[tuple[float, float]] = []
         print(f"{count} rounds of {calls} calls per pipeline, batches of {batch}:")
+        results = []
         for index in range(count):
             order = ("with", "without") if index % 2 else ("without", "with")
             got = {name: turn(name) for name in order}
-            process = got["with"][0] / got["without"][0]
-            thread = got["with"][1] / got["without"][1]
-            ratios.append((process, thread))
-            print(
-                f"  round {index + 1}: process CPU {got['without'][0]:.1f} -> "
-                f"{got['with'][0]:.1f} µs/call (x{process:.3f}); calling thread "
-                f"{got['without'][1]:.1f} -> {got['with'][1]:.1f} (x{thread:.3f})"
-            )
+            results.append((got["without"], got["with"]))
+            _print_round(index, got["without"], got["with"])
         judged_calls = workers.done
         workers.close()
         store.close()
-    _summary(ratios, judged_calls)
+    _summary(results, judged_calls)
 
 
-def _summary(ratios: list[tuple[float, float]], judged_calls: Any) -> None:
-    for label, values in (
-        ("process CPU", [r[0] for r in ratios]),
-        ("calling-thread CPU", [r[1] for r in ratios]),
-    ):
+def _requests(registry: Any) -> float:
+    labels = {"judge": "default"}
+    name = "watchkeeper_judge_request_duration_seconds_count"
+    return float(registry.get_sample_value(name, labels) or 0.0)
+
+
+def _print_round(index: int, without: Turn, with_: Turn) -> None:
+    print(
+        f"  round {index + 1}: process CPU {without.process:.1f} -> {with_.process:.1f} "
+        f"µs/call (x{with_.process / without.process:.3f}), less the judge threads "
+        f"{without.ingestion:.1f} -> {with_.ingestion:.1f} "
+        f"(x{with_.ingestion / without.ingestion:.3f}); calling thread "
+        f"{without.calling_thread:.1f} -> {with_.calling_thread:.1f} "
+        f"(x{with_.calling_thread / without.calling_thread:.3f}); calls/s "
+        f"{without.calls_per_s:.0f} -> {with_.calls_per_s:.0f} "
+        f"(x{with_.calls_per_s / without.calls_per_s:.3f})"
+    )
+
+
+def _summary(results: list[tuple[Turn, Turn]], judged_calls: int) -> None:
+    ratios = {
+        "process CPU": [w.process / o.process for o, w in results],
+        "process CPU less the judge threads (ingestion)": [
+            w.ingestion / o.ingestion for o, w in results
+        ],
+        "calling-thread CPU": [w.calling_thread / o.calling_thread for o, w in results],
+        "calls/s": [w.calls_per_s / o.calls_per_s for o, w in results],
+    }
+    for label, values in ratios.items():
         print(
             f"{label} with/without: median x{statistics.median(values):.3f}, "
             f"range x{min(values):.3f} to x{max(values):.3f}"
         )
+    requests = sum(w.requests for _, w in results) / len(results)
+    judge_cpu = sum(w.judge_threads for _, w in results) / len(results)
+    print(
+        f"judge threads: {judge_cpu:.1f} µs per ingested call, {requests:.1f} requests per "
+        f"1,000 calls, {judge_cpu / max(requests, 1e-9):.2f} ms of their CPU per request"
+    )
     print(f"calls judged: {judged_calls}")
 
 

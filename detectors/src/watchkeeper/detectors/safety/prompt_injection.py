@@ -206,21 +206,15 @@ class PromptInjectionDetector(RateDrift):
         return risk
 
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
-        """``event`` of each call; for an input that the screen, run ahead, cleared, no
-        pattern matches: the classifier's risk alone (most inputs)."""
-        cleared = ahead.held(self.name)
-        out: list[float | None] = []
-        matched: list[str] | None = None
-        for call in calls:
-            text = call.input_text or ""
-            if cleared.get(text) is False:
-                out.append(classifier_risk(text))
-                matched = None
-                continue
-            risk, matched = injection_score(text)
-            out.append(risk)
-        if calls:
-            self.matched = [] if matched is None else matched
+        """``event`` of each call: the classifier's risks, scored together, and the
+        patterns matched by the last input (:attr:`matched` holds the last call's), unless
+        the screen, run ahead, cleared it."""
+        texts = [call.input_text or "" for call in calls]
+        out: list[float | None] = list(injection_model.load().scores(texts))
+        if texts:
+            last = texts[-1]
+            cleared = ahead.held(self.name).get(last) is False
+            self.matched = [] if cleared else injection_risk(last)[1]
         return out
 
 

@@ -63,7 +63,7 @@ def _scores(items: list[Item]) -> dict[str, list[float]]:
         scorer = make()
         found[name] = [scorer(i.answer, i.contexts) for i in items]
     claims = ClaimGroundedness()
-    found["claims"] = [claims(i.answer, i.contexts, question=i.question) for i in items]
+    found["claims"] = [_score(claims, i, i.contexts) for i in items]
     return found
 
 
@@ -78,6 +78,13 @@ def _aurocs(scores: dict[str, list[float]], items: list[Item], keep: set[int]) -
     return found
 
 
+def _score(scorer: Scorer, item: Item, contexts: Sequence[str]) -> float:
+    """The scorer's score of the item; the default scorer is given the question too."""
+    if isinstance(scorer, ClaimGroundedness):
+        return scorer(item.answer, contexts, question=item.question)
+    return scorer(item.answer, contexts)
+
+
 def _cost_us(scorer_type: Callable[[], Scorer], items: list[Item]) -> tuple[float, float]:
     """Best of 3 runs: CPU µs per call on first sight of each context list, then seen."""
     first = seen = math.inf
@@ -88,10 +95,10 @@ def _cost_us(scorer_type: Callable[[], Scorer], items: list[Item]) -> tuple[floa
         contexts = [[c + " " * (1 + k % 2) for c in i.contexts] for k, i in enumerate(items)]
         started = time.process_time()
         for item, context in zip(items, contexts, strict=True):
-            scorer(item.answer, context)
+            _score(scorer, item, context)
         middle = time.process_time()
         for item, context in zip(items, contexts, strict=True):
-            scorer(item.answer, context)
+            _score(scorer, item, context)
         ended = time.process_time()
         first = min(first, (middle - started) / len(items) * 1e6)
         seen = min(seen, (ended - middle) / len(items) * 1e6)

@@ -10,9 +10,10 @@ alone; this check adds where those words must be.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
-from watchkeeper.detectors.faithfulness.source_index import PassageIndex, SourceIndex
+from watchkeeper.detectors.faithfulness.source_index import SourceIndex
 from watchkeeper.detectors.text.tokens import content_words_of, numbers_of, tokenize
 
 #: Longest answer checked against its question (characters; one sentence at most):
@@ -49,56 +50,45 @@ def asked(prompt: str, contexts: Sequence[str]) -> str:
 
 
 def question_fit(question: str, answer: str, source: SourceIndex) -> float | None:
-    """Factor in [OFF_QUESTION_FACTOR, 1] for how much of what ``answer`` adds to
-    ``question`` is in or next to the context sentence the question aligns with (the best
-    of equally aligned ones); None when there is nothing to check.
+    """Factor in [OFF_QUESTION_FACTOR, 1] for where what ``answer`` adds to ``question``
+    is stated: each new word or number counts by how many of the question's words the
+    sentence stating it holds (or NEIGHBOUR_WEIGHT of its neighbour's), as a share of the
+    most any sentence holds; None when there is nothing to check.
 
     >>> from watchkeeper.detectors.faithfulness.source_index import PassageIndex
     >>> source = SourceIndex([PassageIndex(
     ...     "The walrus operator came in Python 3.8. Dark gardens grow. Moon trips are long."
     ...     " Type hints were added in Python 3.5.")])
-    >>> question_fit("Which version added type hints?", "3.5", source)
+    >>> question_fit("Which Python version added type hints?", "3.5", source)
     1.0
-    >>> question_fit("Which version added type hints?", "3.8", source)
-    0.5
+    >>> question_fit("Which Python version added type hints?", "3.8", source)
+    0.625
     """
     question_tokens = tokenize(question)
     asked_words = set(content_words_of(question_tokens))
-    if not asked_words:
+    if len(asked_words) < MIN_QUESTION_WORDS:
         return None
     answer_tokens = tokenize(answer)
     new_words = [w for w in content_words_of(answer_tokens) if w not in asked_words]
     new_numbers = numbers_of(answer_tokens) - numbers_of(question_tokens)
-    count = len(new_words) + len(new_numbers)
-    if not count:
-        # Only the question's own words back: an answer to "A or B?" is one of them, and
-        # which one this cannot tell.
+    # With only the question's own words back (an answer to "A or B?" is one of them)
+    # there is nothing to place.
+    if not new_words and not new_numbers:
         return None
-    if len(asked_words) < MIN_QUESTION_WORDS:
+    counts = source.sentence_counts(tuple(asked_words))
+    top = max(counts.values(), default=0)
+    if top < MIN_ALIGNED_WORDS:
         return None
-    places = source.best_places(tuple(asked_words))
-    if (
-        not places
-        or len(asked_words.intersection(places[0][0].sentence_words[places[0][1]]))
-        < MIN_ALIGNED_WORDS
-    ):
-        return None
-    return (
-        OFF_QUESTION_FACTOR
-        + (1 - OFF_QUESTION_FACTOR)
-        * max(_held(passage, at, new_words, new_numbers) for passage, at in places)
-        / count
+    held = sum(_asked_at(counts, source.places_of(w)) for w in new_words)
+    held += sum(_asked_at(counts, source.places_of_number(n)) for n in new_numbers)
+    share = held / (top * (len(new_words) + len(new_numbers)))
+    return OFF_QUESTION_FACTOR + (1 - OFF_QUESTION_FACTOR) * share
+
+
+def _asked_at(counts: Counter[int], places: list[int]) -> float:
+    """The most question words any of ``places`` holds, or NEIGHBOUR_WEIGHT of what a
+    neighbour of it holds (keys of one passage's sentences are consecutive)."""
+    return max(
+        (max(counts[at], NEIGHBOUR_WEIGHT * max(counts[at - 1], counts[at + 1])) for at in places),
+        default=0.0,
     )
-
-
-def _held(passage: PassageIndex, at: int, words: list[str], numbers: frozenset[str]) -> float:
-    """How many of ``words`` and ``numbers`` sentence ``at`` states, those only its
-    neighbours state counted by NEIGHBOUR_WEIGHT."""
-    own = set(passage.sentence_words[at])
-    window = passage.window(at)
-    held = sum(1.0 if w in own else NEIGHBOUR_WEIGHT if w in window else 0.0 for w in words)
-    if numbers:
-        near = passage.numbers_near(at) & numbers
-        stated = near & passage.numbers_at(at)
-        held += len(stated) + NEIGHBOUR_WEIGHT * len(near - stated)
-    return held

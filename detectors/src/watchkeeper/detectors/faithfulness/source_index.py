@@ -121,10 +121,6 @@ class PassageIndex:
         """The numbers of sentence ``at``."""
         return numbers_of(self.sentence_tokens[at])
 
-    def numbers_near(self, at: int) -> frozenset[str]:
-        """The numbers of sentence ``at`` and its neighbours."""
-        return numbers_of(tuple(chain.from_iterable(self.sentence_tokens[max(0, at - 1) : at + 2])))
-
     def window(self, at: int) -> frozenset[str]:
         """The content words of sentence ``at`` and its neighbours."""
         return frozenset(chain.from_iterable(self.sentence_words[max(0, at - 1) : at + 2]))
@@ -191,25 +187,30 @@ class SourceIndex:
         at = best & SENTENCE_MASK
         return passage.sentence(at), passage.window(at)
 
-    def best_places(self, words: Sequence[str]) -> list[tuple[PassageIndex, int]]:
-        """Every sentence holding the most of ``words`` (as passage and place), in order of
-        the contexts; [] when none holds any."""
+    def sentence_counts(self, words: Sequence[str]) -> Counter[int]:
+        """How many of ``words`` each sentence holds, by sentence key (``serial <<
+        SENTENCE_BITS | place``); sentences holding none are absent."""
         distinct = set(words)
-        counts = Counter(
+        return Counter(
             chain.from_iterable(
                 chain.from_iterable(map(where.__getitem__, distinct.intersection(where)))
                 for where in self._wheres
             )
         )
-        if not counts:
-            return []
-        top = max(counts.values())
-        rank = self._rank
-        best = sorted(
-            (key for key, count in counts.items() if count == top),
-            key=lambda key: (rank[key >> SENTENCE_BITS], key),
-        )
-        return [(self._by_serial[key >> SENTENCE_BITS], key & SENTENCE_MASK) for key in best]
+
+    def places_of(self, word: str) -> list[int]:
+        """The keys of the sentences holding content word ``word``."""
+        return [at for where in self._wheres for at in where.get(word, ())]
+
+    def places_of_number(self, number: str) -> list[int]:
+        """The keys of the sentences stating ``number``."""
+        return [
+            p.serial << SENTENCE_BITS | at
+            for p in self._by_serial.values()
+            if number in p.numbers
+            for at in range(len(p.texts))
+            if number in p.numbers_at(at)
+        ]
 
     def has_number(self, number: str) -> bool:
         """Whether any passage states ``number``."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from watchkeeper.collector.alerting.install import install_alerting
 from watchkeeper.collector.coverage.install import install_coverage
+from watchkeeper.collector.detector_setup import configured_detectors
 from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.judge.app_confidence_api import serve_app_confidence
 from watchkeeper.collector.judge.start import attach_judges, serve_judges
@@ -119,6 +120,7 @@ def build_pipeline(settings: Settings, store: Store, *, resume: bool = True) -> 
     pipeline = Pipeline(
         store,
         PipelineMetrics(),
+        configured_detectors(settings.pipeline),
         body_sampling=BodySampling(settings.body_sample_rate, settings.body_sample_rules),
         reservoir=ReviewReservoir(
             settings.review_sample_size,

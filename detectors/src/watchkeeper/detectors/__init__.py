@@ -13,10 +13,13 @@ detector raises a false alarm about once per ``target_arl`` calls on a stable st
 ['input_length_drift', 'input_vocabulary_drift', 'input_language_drift']
 """
 
+from collections.abc import Mapping
+
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
 from watchkeeper.detectors.call import Call
+from watchkeeper.detectors.change.river_test import ChangeTest, RiverChangeTest
 from watchkeeper.detectors.consistency.consistency_drift import ConsistencyDrift
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
 from watchkeeper.detectors.drift.embedding_novelty import InputEmbeddingDrift
@@ -47,6 +50,7 @@ __all__ = [
     "BudgetedDetectors",
     "Call",
     "CallView",
+    "ChangeTest",
     "ConsistencyDrift",
     "DescriptorDrift",
     "Detector",
@@ -68,6 +72,7 @@ __all__ = [
     "PromptInjectionDetector",
     "RateDrift",
     "RefusalRateDrift",
+    "RiverChangeTest",
     "SeverityPolicy",
     "TokenUsageDrift",
     "TopicDrift",
@@ -79,15 +84,22 @@ __all__ = [
 HIGHER_IS_BETTER = frozenset({"faithfulness", "faithfulness_length_control", "consistency"})
 
 
-def default_detectors() -> list[Detector]:
-    """Fresh instances of the detectors the collector runs when configuration names none."""
-    return [
+def default_detectors(change_tests: Mapping[str, ChangeTest] | None = None) -> list[Detector]:
+    """Fresh instances of the detectors the collector runs when configuration names none.
+
+    ``change_tests`` plugs a change test into the detectors it names (see
+    :meth:`Detector.use_change_test`), e.g. ``{"latency_drift":
+    RiverChangeTest(ADWIN())}``; ValueError for a name that is not a default detector or
+    one whose test cannot be replaced (``input_topic_drift`` compares windows, not calls).
+    """
+    tests = dict(change_tests or {})
+    detectors: list[Detector] = [
         InputLengthDrift(),
         InputVocabularyDrift(),
         InputLanguageDrift(),
         TopicDrift(),
         ConsistencyDrift(),
-        FaithfulnessDrift(),
+        FaithfulnessDrift(change_test=tests.get("faithfulness_drift")),
         LatencyDrift(),
         TokenUsageDrift(),
         ErrorRateDrift(),
@@ -96,3 +108,14 @@ def default_detectors() -> list[Detector]:
         PromptInjectionDetector(),
         PIILeakDetector(),
     ]
+    names = [detector.name for detector in detectors]
+    for name, test in tests.items():
+        if name not in names:
+            raise ValueError(f"no default detector {name!r}; they are " + ", ".join(names))
+        detector = detectors[names.index(name)]
+        if detector.change_test is None:
+            try:
+                detector.use_change_test(test)
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+    return detectors

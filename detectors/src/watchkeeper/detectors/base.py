@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol
 
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
+from watchkeeper.detectors.change.river_test import ChangeTest
 from watchkeeper.detectors.effect.severity import FoundAlarm, SeverityPolicy
 from watchkeeper.detectors.effect.tracker import EffectTracker
 
@@ -99,6 +100,13 @@ class Detector(abc.ABC):
     target_arl: float = 200_000.0
     #: Follows the signal for the sizes of alarms (made by the first ``measure``).
     _effect_tracker: EffectTracker | None = None
+    #: What a change test plugged in by :meth:`use_change_test` is fed, one value per
+    #: call, for docs and errors; empty where the detector's own test cannot be replaced.
+    change_signal: ClassVar[str] = ""
+    #: The change test plugged in (a template, never fed), or None: the calibrated CUSUM.
+    change_test: ChangeTest | None = None
+    #: This instance's own copy of ``change_test``, the one fed.
+    _change: ChangeTest | None = None
 
     @abc.abstractmethod
     def update(self, call: CallView) -> None:
@@ -180,14 +188,51 @@ class Detector(abc.ABC):
         if isinstance(cusum, SelfStartingCusum):
             cusum.set_target_arl(target_arl)
 
+    def use_change_test(self, test: ChangeTest | None) -> None:
+        """Decide alarms with ``test`` from now on instead of the calibrated CUSUM (None:
+        back to it), e.g. a river detector through
+        :class:`~watchkeeper.detectors.change.river_test.RiverChangeTest`.
+
+        ``test`` is kept as a template: this instance and each of its clones (one per key)
+        feed a fresh copy of their own. Scores are unchanged; only the alarms move, and
+        their false-alarm rate is then whatever ``test`` gives on ``change_signal``.
+
+        >>> from river.drift import ADWIN
+        >>> from watchkeeper.detectors import InputLengthDrift
+        >>> from watchkeeper.detectors.change.river_test import RiverChangeTest
+        >>> detector = InputLengthDrift()
+        >>> detector.use_change_test(RiverChangeTest(ADWIN()))
+        >>> detector.clone().change_test is detector.change_test
+        True
+        """
+        if test is not None and not self.change_signal:
+            name = self.name or type(self).__name__
+            raise TypeError(f"{name}: its change test cannot be replaced")
+        self.change_test = test
+        self._change = test.fresh() if test is not None else None
+
+    def _plugged_alarm(self, x: float, direction: str, stratum: int = 0) -> str:
+        """Feed ``x`` to the plugged change test: the side (``up``, ``down``) of the
+        detection it completed on ``direction`` (``both``, ``up``, ``down``), else empty."""
+        test = self._change
+        if test is None:
+            return ""
+        test.update(x, stratum)
+        if test.drift_detected and direction in ("both", test.change):
+            return test.change
+        return ""
+
     def ahead_lookups(self) -> Sequence[AheadLookup]:
         """Word tables to look up in the inputs of this instance's next calls ahead of
         them, on another thread (see :mod:`.text.ahead`); none by default."""
         return ()
 
     def clone(self) -> Detector:
-        """A fresh, untrained instance with the same parameters."""
-        return type(self)(**self._params())
+        """A fresh, untrained instance with the same parameters (and change test)."""
+        detector = type(self)(**self._params())
+        if self.change_test is not None and detector.change_test is None:
+            detector.use_change_test(self.change_test)
+        return detector
 
     def _params(self) -> dict[str, object]:
         return {}

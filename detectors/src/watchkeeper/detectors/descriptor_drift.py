@@ -49,6 +49,7 @@ class DescriptorDrift(Detector):
     signed: ClassVar[bool] = False
     #: What the descriptor is, for alarm messages ("input length").
     describes: str = "descriptor"
+    change_signal = "the descriptor, in its own units (a call without one is skipped)"
 
     def __init__(
         self,
@@ -92,9 +93,12 @@ class DescriptorDrift(Detector):
         cusum.update(x)
         z = cusum.z_mid
         self._scores = {self.score_name: z if self.signed else abs(z)}
-        self._drift = cusum.drift_detected
+        change = cusum.change if cusum.drift_detected else ""
+        if self._change is not None:
+            change = self._plugged_alarm(x, self.direction)
+        self._drift = bool(change)
         if self._drift:
-            self._reason = f"{self.describes} {'rose' if cusum.change == 'up' else 'fell'}"
+            self._reason = f"{self.describes} {'rose' if change == 'up' else 'fell'}"
 
     def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
         """``update`` with each call in turn: the descriptors, then the CUSUM over them."""
@@ -104,6 +108,11 @@ class DescriptorDrift(Detector):
         values = [descriptor(call) for call in calls]
         cusum = self._cusum
         z_mids, changes = cusum.update_many(values)
+        if self._change is not None:  # the plugged test decides the alarms
+            plugged = self._plugged_alarm
+            direction = self.direction
+            found = ((i, plugged(x, direction)) for i, x in enumerate(values) if x is not None)
+            changes = [(i, change) for i, change in found if change]
         column = z_mids if self.signed else [abs(z) for z in z_mids]
         alarms = [
             (i, f"{self.describes} {'rose' if change == 'up' else 'fell'}") for i, change in changes

@@ -42,6 +42,7 @@ class RateDrift(Detector):
     #: What the event is, for alarm messages ("error rate").
     describes: str = "event rate"
     effect_kind = "rate"
+    change_signal = "1 for a call that is an event, 0 for one that is not (rises alarm)"
 
     def __init__(self, target_arl: float = TARGET_ARL, warmup: int = 10, seed: int = 0) -> None:
         self.target_arl = target_arl
@@ -81,6 +82,9 @@ class RateDrift(Detector):
         self._scores = {self.score_name: value}
         self._calls += 1
         self._since += 1
+        if self._change is not None:
+            self._plugged_event(value)
+            return
         if value < 0.5:
             return
         self._on_event()
@@ -97,6 +101,10 @@ class RateDrift(Detector):
                 continue
             self._calls += 1
             self._since += 1
+            if self._change is not None:
+                if self._plugged_event(value):
+                    alarms.append((i, self.alarm_reason))
+                continue
             if value < 0.5:
                 continue
             self._on_event()
@@ -123,6 +131,16 @@ class RateDrift(Detector):
         if self._drift:
             self._calls = 0
             self._events = 0
+
+    def _plugged_event(self, value: float) -> bool:
+        """Feed the plugged change test 1 for an event, 0 otherwise (instead of the gaps
+        to the CUSUM); True on its alarm, after which the rate is counted from this call."""
+        event = 1 if value >= 0.5 else 0
+        self._events += event
+        self._drift = bool(self._plugged_alarm(float(event), "up"))
+        if self._drift:
+            self._calls, self._events = 1, event
+        return self._drift
 
     def set_target_arl(self, target_arl: float) -> None:
         """Calls between false alarms from now on (the next event recalibrates the CUSUM

@@ -101,6 +101,11 @@ class RiverChangeTest:
         if not river.drift_detected:
             return
         recent = sum(self._recent) / len(self._recent)
+        # ADWIN keeps only the window after the change: its mean is the new regime's, a
+        # steadier read than the last few values of a sparse (mostly 0) signal.
+        estimate = getattr(river, "estimation", None)
+        if isinstance(estimate, float) and math.isfinite(estimate) and river.width:
+            recent = estimate
         side = "up" if recent > self._sum / self._count else "down"
         self._sum, self._count = 0.0, 0
         self._recent.clear()

@@ -85,6 +85,7 @@ class ConsistencyDrift(Detector):
 
     name = "consistency_drift"
     score_name = "consistency"
+    change_signal = "the consistency score of a call whose input had an earlier equivalent"
 
     def __init__(
         self,
@@ -131,8 +132,11 @@ class ConsistencyDrift(Detector):
             return
         score = self._observe(call)
         if score is not None:
-            self._cusum.update(score)
-            self._drift = self._cusum.drift_detected
+            if self._change is not None:
+                self._drift = bool(self._plugged_alarm(score, "down"))
+            else:
+                self._cusum.update(score)
+                self._drift = self._cusum.drift_detected
             self._scores = {"consistency": score, "consistency_coverage": self.coverage}
         else:
             self._scores = {"consistency_coverage": self.coverage}
@@ -158,7 +162,11 @@ class ConsistencyDrift(Detector):
                 consistency[i] = score
                 scored.append(score)
                 at.append(i)
-        _, changes = self._cusum.update_many(scored)
+        if self._change is not None:
+            plugged = self._plugged_alarm
+            changes = [(j, "down") for j, score in enumerate(scored) if plugged(score, "down")]
+        else:
+            _, changes = self._cusum.update_many(scored)
         alarms = [(at[j], self._reason(coverage[at[j]])) for j, _ in changes]
         if calls:  # describe the last call, as ``update`` would have
             last = len(calls) - 1

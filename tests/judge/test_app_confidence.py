@@ -124,3 +124,22 @@ def test_queue_page_shows_the_app_confidence_panel(
     assert "confidence against reviewers" in page
     assert "ECE 0.40 over 3 labelled calls (2 with token log-probabilities" in page
     assert "<td>gpt-x</td><td>0.40</td><td>3</td>" in page
+
+
+def test_the_review_dashboard_plots_the_app_confidence_gauge(store: Store) -> None:
+    """The review dashboard has one panel on the app's calibration error, by app model, and
+    the gauge it plots is one the collector exports."""
+    from watchkeeper.collector.alerting.dashboards import build_dashboards
+
+    panels = [panel for board in build_dashboards().values() for panel in board["panels"]]
+    found = [
+        panel
+        for panel in panels
+        if "watchkeeper_app_confidence_calibration_error" in str(panel.get("targets"))
+    ]
+    assert [panel["title"] for panel in found] == [
+        "App confidence calibration error (ECE) by model"
+    ]
+    assert found[0]["targets"][0]["expr"].startswith("max by (model) (")
+    exposition = Pipeline(store).metrics.exposition().decode()
+    assert "# TYPE watchkeeper_app_confidence_calibration_error gauge" in exposition

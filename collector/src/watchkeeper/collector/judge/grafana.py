@@ -1,5 +1,6 @@
 """The judges' panels on the review dashboard: agreement with reviewers against the floor,
-calibration and length bias, and what the judges do (Prometheus)."""
+calibration and length bias, what the judges do, and the calibration of the app's own
+confidence (Prometheus)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,36 @@ NS = 'namespace=~"$namespace"'
 
 
 def judge_panels(first_id: int) -> list[PanelBuilder]:
-    """Three panels, ids from ``first_id``."""
+    """Four panels, ids from ``first_id``: three on the judges, one on the app's own
+    confidence."""
+    return [*_judge_panels(first_id), app_confidence_panel(first_id + 3)]
+
+
+def app_confidence_panel(panel_id: int) -> PanelBuilder:
+    """The calibration error of the app's own confidence per app model."""
+    return (
+        timeseries.Panel()
+        .id(panel_id)
+        .title("App confidence calibration error (ECE) by model")
+        .description(
+            "Expected calibration error of the app's own confidence (token log-probabilities "
+            "recorded by the SDK, or confidence phrases in the answer) against reviewers' "
+            "pass/fail verdicts over the last 30 days, by app model (0 = the confidence it "
+            "expresses matches how often reviewers pass it)."
+        )
+        .min(0)
+        .max(1)
+        .span(8)
+        .with_target(
+            prom_query(
+                f"max by (model) (watchkeeper_app_confidence_calibration_error{{{NS}}})",
+                "{{model}}",
+            )
+        )
+    )
+
+
+def _judge_panels(first_id: int) -> list[PanelBuilder]:
     return [
         timeseries.Panel()
         .id(first_id)

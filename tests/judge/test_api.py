@@ -6,14 +6,20 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from tests.judge.harness import answers, judge_settings
 from tests.judge.standin import StandIn
+from watchkeeper.collector.judge.endpoint import open_endpoint
+from watchkeeper.collector.judge.metrics import JudgeMetrics
+from watchkeeper.collector.judge.pairwise import compare, record
+from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.start import attach_judges, serve_judges
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
+from watchkeeper.collector.store.judges import JudgeStore
 from watchkeeper.collector.store.store import Store
 
 #: Reviewers' helpfulness for each answer; the stand-in judges 5, 5, 2, 2.
@@ -96,12 +102,53 @@ def test_gauges_and_queue_page_show_the_agreement(
         'watchkeeper_judge_agreement_kappa{dimension="helpfulness",judge="default"} 0.5' in metrics
     )
     assert 'watchkeeper_judge_agreement_floor{judge="default"} 0.4' in metrics
+    page = _queue_page(client, viewer)
+    assert "Judges against reviewers" in page
+    assert "<td>helpfulness</td><td>0.50</td>" in page
+    assert "order sensitivity" not in page  # no pairwise comparison made yet
+
+
+def test_agreement_api_and_queue_page_report_order_sensitivity(
+    judged_app: tuple[TestClient, dict[str, str]], store: Store, standin: StandIn
+) -> None:
+    """Four pairwise comparisons on helpfulness, stored: three while the stand-in reads the
+    answers (the same winner in both orders), one while it prefers whichever answer it sees
+    first (A, then B: a flip). Flip rate 1 / 4 = 0.25, in the API and on the queue page."""
+    client, viewer = judged_app
+    config = judge_settings(standin).judge.configured()["default"]
+    judge = Judge("default", config, open_endpoint(config, {}), JudgeMetrics(CollectorRegistry()))
+    pairs = [
+        ("capital of France?", "correct: Paris", "Lyon"),
+        ("capital of Italy?", "Milan", "correct: Rome"),
+        ("capital of Spain?", "Madrid", "Madrid"),
+    ]
+    compared = [(q, a, b, compare(judge, q, a, b)) for q, a, b in pairs]
+    standin.prefer_first = True
+    compared.append(
+        (
+            "capital of Peru?",
+            "correct: Lima",
+            "Cusco",
+            compare(judge, "capital of Peru?", "correct: Lima", "Cusco"),
+        )
+    )
+    assert [v.winner if v else None for *_, v in compared] == ["A", "B", "tie", "tie"]
+    record(
+        JudgeStore(store), "default", "helpfulness", [(q, a, b, v) for q, a, b, v in compared if v]
+    )
+    report = client.get("/api/judges/default/agreement", headers=viewer).json()
+    assert report["order_sensitivity"] == [
+        {"dimension": "helpfulness", "comparisons": 4, "flips": 1, "flip_rate": 0.25}
+    ]
+    page = _queue_page(client, viewer)
+    assert "<td>helpfulness</td><td>0.25</td><td>1</td><td>4</td>" in page
+
+
+def _queue_page(client: TestClient, viewer: dict[str, str]) -> str:
     token = viewer["authorization"].removeprefix("Bearer ")
     client.post(
         "/login",
         content=f"token={token}&next=/".encode(),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    page = client.get("/ui/queues/random").text
-    assert "Judges against reviewers" in page
-    assert "<td>helpfulness</td><td>0.50</td>" in page
+    return client.get("/ui/queues/random").text

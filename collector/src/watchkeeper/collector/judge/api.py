@@ -45,7 +45,8 @@ def judge_router(
     ) -> dict[str, Any]:
         """Per rubric dimension: Cohen's kappa with a 95% bootstrap interval, Krippendorff's
         alpha, the confusion matrix, kappa by day, calibration (ECE and reliability table)
-        and length bias; and self-preference (judge and app models of one family)."""
+        and length bias; self-preference (judge and app models of one family); and order
+        sensitivity (the flip rate of stored pairwise comparisons) per dimension."""
         config = judges.get(name)
         if config is None:
             raise HTTPException(404, f"no judge {name!r}; configured: {sorted(judges)}")

@@ -14,13 +14,15 @@ answer shown flips on every pair where it is not a tie both ways).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from watchkeeper.collector.judge.prompt import PROMPT_VERSION, DimensionPrompt, JudgeInput, template
 from watchkeeper.collector.judge.scorer import Judge, Spent
 from watchkeeper.collector.settings.rubric import RubricDimension
+from watchkeeper.collector.store.judges import JudgeStore
 
 #: The reply's scale: 1 the first answer shown is better, 2 neither, 3 the second.
 PREFERENCE: Final = RubricDimension(kind="score", min=1, max=3, description="")
@@ -89,6 +91,55 @@ def compare(
     a_first = {"first": "A", "second": "B"}.get(_WINNER[int(first.score)], "tie")
     b_first = {"first": "B", "second": "A"}.get(_WINNER[int(second.score)], "tie")
     return PairVerdict(a_first, b_first)
+
+
+def record(
+    store: JudgeStore,
+    judge: str,
+    dimension: str,
+    compared: Sequence[tuple[str, str, str, PairVerdict]],
+) -> None:
+    """Store comparisons ``(question, answer_a, answer_b, verdict)`` of one judge on one
+    dimension, so that its order sensitivity is reported (``order_sensitivity``)."""
+    now_ms = time.time_ns() // 1_000_000
+    store.write_comparisons(
+        [
+            {
+                "ComparedAt": f"{now_ms // 1000}.{now_ms % 1000:03d}",
+                "Judge": judge,
+                "PromptVersion": PROMPT_VERSION,
+                "Dimension": dimension,
+                "HashA": JudgeInput(question, answer_a).content_hash(),
+                "HashB": JudgeInput(question, answer_b).content_hash(),
+                "AFirst": verdict.a_first,
+                "BFirst": verdict.b_first,
+            }
+            for question, answer_a, answer_b, verdict in compared
+        ]
+    )
+
+
+def order_sensitivity(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per dimension, from stored comparisons (Dimension, AFirst, BFirst): how many, how
+    many flipped with the order, and the flip rate.
+
+    >>> order_sensitivity([{"Dimension": "tone", "AFirst": "A", "BFirst": "B"},
+    ...                    {"Dimension": "tone", "AFirst": "A", "BFirst": "A"}])
+    [{'dimension': 'tone', 'comparisons': 2, 'flips': 1, 'flip_rate': 0.5}]
+    """
+    by_dimension: dict[str, list[PairVerdict]] = {}
+    for row in rows:
+        verdict = PairVerdict(str(row["AFirst"]), str(row["BFirst"]))
+        by_dimension.setdefault(str(row["Dimension"]), []).append(verdict)
+    return [
+        {
+            "dimension": dimension,
+            "comparisons": len(verdicts),
+            "flips": sum(v.flipped for v in verdicts),
+            "flip_rate": flip_rate(verdicts),
+        }
+        for dimension, verdicts in sorted(by_dimension.items())
+    ]
 
 
 def flip_rate(verdicts: Sequence[PairVerdict]) -> float | None:

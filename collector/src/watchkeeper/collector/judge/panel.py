@@ -9,7 +9,8 @@ from typing import Any
 
 def judges_panel(reports: Sequence[Mapping[str, Any]]) -> str:
     """An HTML section: per judge and dimension, kappa with its interval, alpha, pairs,
-    calibration error and length bias; the dimensions below the floor marked."""
+    calibration error and length bias, the dimensions below the floor marked; and the
+    flip rate of its pairwise comparisons when it made some."""
     if not reports:
         return ""
     parts = ["<section class='judges'><h2>Judges against reviewers</h2>"]
@@ -29,6 +30,7 @@ def judges_panel(reports: Sequence[Mapping[str, Any]]) -> str:
             "<th>95% interval</th><th>alpha</th><th>pairs</th><th>ECE</th>"
             "<th>length bias</th></tr>"
             f"{rows or '<tr><td colspan=7>no labelled calls judged yet</td></tr>'}</table>"
+            f"{_order_sensitivity(report.get('order_sensitivity') or [])}"
             f"<p><a href='/api/judges/{name}/agreement'>details (API)</a></p>"
         )
     parts.append("</section>")
@@ -45,6 +47,21 @@ def _row(dimension: Mapping[str, Any]) -> str:
         f"<td>{_number(dimension['alpha'])}</td><td>{int(dimension['pairs'])}</td>"
         f"<td>{_number(dimension['calibration']['ece'])}</td>"
         f"<td>{_number(dimension['length_bias'])}</td></tr>"
+    )
+
+
+def _order_sensitivity(entries: Sequence[Mapping[str, Any]]) -> str:
+    """A table of pairwise comparisons' flip rate per dimension; empty without any."""
+    if not entries:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(str(e['dimension']))}</td><td>{_number(e['flip_rate'])}</td>"
+        f"<td>{int(e['flips'])}</td><td>{int(e['comparisons'])}</td></tr>"
+        for e in entries
+    )
+    return (
+        "<table class='judge-order'><tr><th>order sensitivity</th><th>flip rate</th>"
+        f"<th>flips</th><th>comparisons</th></tr>{rows}</table>"
     )
 
 

@@ -1,6 +1,7 @@
 """A judge's report card against reviewers, from the store: per dimension, agreement with
 its interval, confusion, trend by day, calibration and length bias; self-preference per
-app model. What ``GET /api/judges/{name}/agreement``, the queue page's panel and the
+app model; order sensitivity (the flip rate of stored pairwise comparisons) per
+dimension. What ``GET /api/judges/{name}/agreement``, the queue page's panel and the
 ``watchkeeper_judge_*`` gauges show."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Final
 
 from watchkeeper.collector.judge import agreement
 from watchkeeper.collector.judge.agreement import Pair
+from watchkeeper.collector.judge.pairwise import order_sensitivity
 from watchkeeper.collector.judge.prompt import FAITHFULNESS
 from watchkeeper.collector.settings.judge import JudgeConfig
 from watchkeeper.collector.settings.rubric import RubricDimension
@@ -47,6 +49,7 @@ def judge_report(
         "labelled_calls": len({str(r["SpanId"]) for r in rows}),
         "dimensions": dimensions,
         "self_preference": self_preference(config.model, rows),
+        "order_sensitivity": order_sensitivity(store.comparisons(name, since_ms)),
     }
 
 

@@ -1,7 +1,8 @@
 """What the judges read and write: verdicts (the cache), judge scores in ``call_scores``,
 the calls a restart must still judge, and verdicts beside reviewers' labels.
 
-Tables from migration 0014 (``judge_verdicts``; ``call_scores.JudgeMerged``).
+Tables from migration 0014 (``judge_verdicts``; ``call_scores.JudgeMerged``) and 0018
+(``judge_comparisons``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ WHERE mapContains(l.Scores, v.Dimension)
 ORDER BY l.LabelledAt, v.SpanId, l.Reviewer
 """
 
+#: A judge's pairwise comparisons (migration 0018): each one's winner in both orders.
+COMPARISONS: Final = """
+SELECT Dimension, AFirst, BFirst
+FROM {db}.judge_comparisons FINAL
+WHERE Judge = {judge:String} AND ComparedAt >= fromUnixTimestamp64Milli({since_ms:Int64})
+ORDER BY Dimension, ComparedAt
+"""
 
 #: Joins the keys of :data:`SCORE_ROWS`.
 SEPARATOR: Final = "\x1f"
@@ -171,6 +179,14 @@ class JudgeStore:
     def judged_labels(self, judge: str, since_ms: int = 0) -> list[dict[str, Any]]:
         """This judge's verdicts on labelled calls, one row per (call, dimension, reviewer)."""
         return self.store.select(JUDGED_LABELS, judge=judge, since_ms=since_ms)
+
+    def write_comparisons(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``judge_comparisons`` rows (pairwise comparisons in both orders)."""
+        self.store.backend.insert_rows(f"{self.store.database}.judge_comparisons", rows)
+
+    def comparisons(self, judge: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """This judge's comparisons since ``since_ms``: Dimension, AFirst, BFirst."""
+        return self.store.select(COMPARISONS, judge=judge, since_ms=since_ms)
 
     def add_review_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``review_items`` rows (judged calls sent to reviewers)."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.budget.arrival_rate import ArrivalRate
 from watchkeeper.detectors.budget.false_alarm_budget import WEEK_S, FalseAlarmBudget
+from watchkeeper.detectors.effect.effect_size import Effect
+from watchkeeper.detectors.effect.rate_page_test import RatePageTest
 from watchkeeper.detectors.effect.severity import FoundAlarm, SeverityPolicy
 from watchkeeper.detectors.keyed import KeyedDetectors
 
@@ -20,6 +24,14 @@ RECALIBRATE = 1.1
 def service_of(key: str) -> str:
     """The service of a ``service|route|model`` key (the collector's detector keys)."""
     return key.split("|", 1)[0]
+
+
+@dataclass(frozen=True)
+class _TicketsOnly(SeverityPolicy):
+    """Every alarm a ticket: a rate detector's pages come from its page test."""
+
+    def severity(self, kind: str, effect: Effect | None) -> str:
+        return "ticket"
 
 
 class Observed(NamedTuple):
@@ -39,7 +51,12 @@ class BudgetedDetectors:
     keys of the key's service held (:class:`FalseAlarmBudget`), whenever that moved by more
     than ``RECALIBRATE``; with ``budget=None`` the detectors keep the targets they were
     built with (one false alarm per ``target_arl`` calls per detector and key). Every
-    alarm comes sized and graded by ``policy`` (:meth:`Detector.measure`).
+    alarm comes sized and graded by ``policy`` (:meth:`Detector.measure`), except those of
+    rate detectors (``effect_kind == "rate"``): they are tickets, and such a detector-key
+    pages through a :class:`~watchkeeper.detectors.effect.rate_page_test.RatePageTest` of
+    its own at ``policy.page_rate_ratio``, on the detector's signal and at its target (the
+    detector alarms on any significant rise, when it comes; the test asks whether the rate
+    reached the paging ratio, as fast as that target allows).
 
     >>> from watchkeeper.detectors import Call, InputLengthDrift, LatencyDrift
     >>> watched = BudgetedDetectors([InputLengthDrift(), LatencyDrift()])
@@ -67,6 +84,11 @@ class BudgetedDetectors:
         self.max_keys = max_keys
         self._rates: OrderedDict[str, ArrivalRate] = OrderedDict()
         self._keys_per_service: Counter[str] = Counter()
+        # Keyed by instance: a key evicted or reset (a fresh clone) starts a fresh test.
+        self._page_tests: weakref.WeakKeyDictionary[Detector, RatePageTest] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._tickets = _TicketsOnly()
 
     def instances(self, key: str) -> list[Detector]:
         """The detectors of ``key``, created on first use."""
@@ -83,8 +105,23 @@ class BudgetedDetectors:
         found = []
         for detector in instances:
             batch = detector.update_many(calls)
-            found.append(Observed(detector, batch, detector.measure(batch, self.policy)))
+            if detector.effect_kind == "rate" and batch.signal is not None:
+                alarms = detector.measure(batch, self._tickets)
+                pages = self._page_test(detector).measure(batch.signal, detector.target_arl)
+                alarms = sorted(alarms + pages, key=lambda alarm: alarm.at) if pages else alarms
+            else:
+                alarms = detector.measure(batch, self.policy)
+            found.append(Observed(detector, batch, alarms))
         return found
+
+    def _page_test(self, detector: Detector) -> RatePageTest:
+        test = self._page_tests.get(detector)
+        if test is None:
+            ratio = self.policy.page_rate_ratio
+            what = getattr(detector, "describes", "event rate")
+            reason = f"{what} reached {ratio:g}x its reference"
+            test = self._page_tests[detector] = RatePageTest(ratio, reason)
+        return test
 
     def calibrate(
         self, key: str, timestamps_s: Sequence[float], instances: Sequence[Detector]
@@ -125,4 +162,7 @@ class BudgetedDetectors:
                 severity = detector.away
                 if severity:
                     counts[(keyed.prototype.name, severity)] += 1
+                test = self._page_tests.get(detector)
+                if test is not None and test.away:
+                    counts[(keyed.prototype.name, test.away)] += 1
         return dict(counts)

@@ -24,6 +24,9 @@ SHADOW_RATIOS = (0.5, 1.5, 2.0, 4.0)
 _CLIP = 8.0
 #: Weight of each new value in the level followed while away.
 SMOOTHING = 1.0 / 32.0
+#: For an event rate (0 or 1 per call) the level weighs about this many events instead:
+#: 32 calls hold no event of a 1% rate, and the level would read as back at once.
+RATE_EVENTS = 50
 #: Away ends when the followed level is within this share of the alarm's shift of the
 #: reference mean: nearer the old level than the level that alarmed.
 RETURN_SHARE = 0.5
@@ -88,6 +91,7 @@ class EffectTracker:
         #: Severity of that alarm ("" when not away).
         self.away_severity = ""
         self._level = math.nan
+        self._smoothing = SMOOTHING
 
     def _relearn(self) -> None:
         self._anchor = math.nan
@@ -111,6 +115,9 @@ class EffectTracker:
             effect = self._effect()
             severity = grade(effect)
             found.append(FoundAlarm(index, reason, effect, severity))
+            self._smoothing = SMOOTHING
+            if self._events is not None and effect is not None and effect.reference > 0.0:
+                self._smoothing = min(SMOOTHING, effect.reference / RATE_EVENTS)
             self._relearn()
             self._set_away(effect, severity)
             start = index + 1
@@ -209,8 +216,9 @@ class EffectTracker:
         assert away is not None
         level, reference = self._level, away.reference
         band = RETURN_SHARE * abs(away.shift)
+        weight = self._smoothing
         for x in values.tolist():
-            level += SMOOTHING * (x - level)
+            level += weight * (x - level)
             if abs(level - reference) <= band:
                 self.away, self.away_severity = None, ""
                 break

@@ -1,0 +1,175 @@
+"""Whether an event rate has reached the paging ratio: a Bernoulli likelihood-ratio CUSUM.
+
+A rate detector (errors, refusals, unsafe answers) alarms on any significant rise; whether
+that rise is worth a page was decided afterwards, from an interval over the calls since
+the change point. At a false-page budget that leaves the page late or never on a
+doubling: the detector is tuned for the smallest rise, and its alarm comes when it comes.
+This test asks the paging question itself, as a sequential test: has the rate reached
+``ratio`` times its reference? Its likelihood-ratio CUSUM is the fastest test for that
+change at a given false-alarm rate (Lorden), so a rise of the paging size pages as early
+as the budget allows, and a smaller one reaches its threshold late or never.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from watchkeeper.detectors.effect.severity import FoundAlarm
+from watchkeeper.detectors.effect.tracker import EffectTracker
+
+#: Events in the reference before the test may page: its rate is estimated within about
+#: 14% (one SD) after 50.
+MIN_EVENTS = 50
+#: Events in the reference from which the excursion no longer counts in it: its rate is
+#: then within about 7% (one SD), and a real rise is not diluted by the calls it made.
+SOLID_EVENTS = 200
+#: The highest rate the alternative may have (``ratio x reference``).
+MAX_RATE = 0.99
+#: Calls tested with one estimate of the reference rate: a long run at once must not be
+#: tested against the few events of a young reference.
+CHUNK = 256
+
+
+def threshold(target_arl: float, rate: float, ratio: float) -> float:
+    """The CUSUM threshold ``h`` whose mean run length on a stable rate is ``target_arl``
+    calls (Siegmund's approximation for a likelihood-ratio CUSUM,
+    ``ARL = (exp(h) - h - 1) / KL``, ``KL`` the per-call Kullback-Leibler divergence of the
+    reference from the alternative; it errs long, as the overshoot over ``h`` is left out).
+
+    >>> round(threshold(7.9e8, 0.01, 2.0), 2)
+    14.72
+    """
+    p0, p1 = rate, min(MAX_RATE, ratio * rate)
+    kl = p0 * math.log(p0 / p1) + (1.0 - p0) * math.log((1.0 - p0) / (1.0 - p1))
+    goal = max(1.0, target_arl * kl)
+    h = math.log(goal)
+    for _ in range(20):  # exp(h) = goal + h + 1 by fixed point: converges in a few steps
+        h = math.log(goal + h + 1.0)
+    return h
+
+
+class RatePageTest:
+    """Pages when one detector-key's event rate reaches ``ratio`` times its reference.
+
+    The reference rate is that of the calls before the CUSUM's current excursion (since
+    the test last paged), so the calls under test do not dilute it, once it holds
+    ``SOLID_EVENTS`` events; before, the excursion's calls count too. The CUSUM sums
+    ``log(p1 / p0)`` per event and ``log((1 - p1) / (1 - p0))`` per other call, ``p1 =
+    ratio x p0``, and pages above :func:`threshold` of the detector-key's false-alarm
+    target (``target_arl`` calls between false pages: the budget's share). After a page it
+    relearns from the next call, as a detector does after an alarm. The page's size, change
+    point and whether the rate has come back come from an
+    :class:`~watchkeeper.detectors.effect.tracker.EffectTracker` of its own.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> test = RatePageTest(ratio=2.0)
+    >>> stable = (rng.random(36_000) < 0.01).astype(float)  # an hour at 10 calls/s, 1%
+    >>> test.measure(stable, target_arl=7.9e8)
+    []
+    >>> doubled = (rng.random(6_000) < 0.02).astype(float)
+    >>> [(round(p.at / 600, 1), p.severity) for p in test.measure(doubled, target_arl=7.9e8)]
+    [(2.2, 'page')]
+    """
+
+    def __init__(
+        self, ratio: float = 2.0, reason: str = "event rate reached the paging ratio"
+    ) -> None:
+        if not ratio > 1.0:
+            raise ValueError(f"ratio must be greater than 1, got {ratio}")
+        self.ratio = ratio
+        self.reason = reason
+        self.tracker = EffectTracker()
+        self._relearn()
+
+    def _relearn(self) -> None:
+        self._calls = self._events = 0  # the reference, before the excursion
+        self._run_calls = self._run_events = 0  # the excursion
+        self._statistic = 0.0
+
+    @property
+    def away(self) -> str:
+        """``page`` while the rate has not come back from the last page; else empty."""
+        return self.tracker.away_severity
+
+    def measure(
+        self, signal: Sequence[float | None] | npt.NDArray[np.float64], target_arl: float
+    ) -> list[FoundAlarm]:
+        """Follow a run of calls (1 for an event, 0 for none, NaN or None for a call the
+        detector skipped); the pages in it, sized."""
+        values = np.asarray(signal, dtype=np.float64)
+        pages: list[tuple[int, str]] = []
+        start = 0
+        while start < values.size:
+            at = self._extend(values[start : start + CHUNK], target_arl)
+            if at is None:
+                start += CHUNK
+                continue
+            pages.append((start + at, self.reason))
+            self._relearn()
+            start += at + 1
+        return self.tracker.measure(values.tolist(), pages, lambda effect: "page")
+
+    def _extend(self, values: npt.NDArray[np.float64], target_arl: float) -> int | None:
+        """Learn the reference, then run the CUSUM over ``values``; the index of the call
+        that crossed the threshold, if any (the state is then as of that call)."""
+        offset = self._learn(values) if self._events < MIN_EVENTS else 0
+        if self._events < MIN_EVENTS:
+            return None
+        at = self._run(values[offset:], target_arl)
+        return None if at is None else offset + at
+
+    def _reference_rate(self) -> float:
+        """Events per call of the reference; while it is young, of the excursion's calls
+        too (self-starting, as Hawkins' CUSUMs), or a reference low by chance would hold
+        while the excursion it started grows on an unchanged rate."""
+        if self._events >= SOLID_EVENTS:
+            return self._events / self._calls
+        return (self._events + self._run_events) / (self._calls + self._run_calls)
+
+    def _learn(self, values: npt.NDArray[np.float64]) -> int:
+        """Add calls to the reference until it holds ``MIN_EVENTS`` events; how many of
+        ``values`` it took."""
+        finite = np.isfinite(values)
+        cumulative = np.cumsum(finite & (values >= 0.5))
+        enough = np.flatnonzero(cumulative >= MIN_EVENTS - self._events)
+        end = int(enough[0]) + 1 if enough.size else values.size
+        self._calls += int(finite[:end].sum())
+        self._events += int(cumulative[end - 1]) if end else 0
+        return end
+
+    def _run(self, values: npt.NDArray[np.float64], target_arl: float) -> int | None:
+        where = np.flatnonzero(np.isfinite(values))
+        if not where.size:
+            return None
+        events = values[where] >= 0.5
+        p0 = self._reference_rate()
+        p1 = min(MAX_RATE, self.ratio * p0)
+        steps = np.where(events, math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0)))
+        # S_t = max(0, S_t-1 + step_t) in closed form: the cumulative sum minus its
+        # running minimum (started at -S_0).
+        total = np.cumsum(steps)
+        statistic = total - np.minimum.accumulate(np.minimum(total, -self._statistic))
+        over = np.flatnonzero(statistic > threshold(target_arl, p0, self.ratio))
+        end = int(over[0]) + 1 if over.size else where.size
+        self._fold(events[:end], statistic[:end])
+        return int(where[end - 1]) if over.size else None
+
+    def _fold(self, events: npt.NDArray[np.bool_], statistic: npt.NDArray[np.float64]) -> None:
+        """Calls up to the excursion's last zero join the reference; those after are the
+        excursion."""
+        zeros = np.flatnonzero(statistic <= 0.0)
+        if zeros.size:
+            last = int(zeros[-1]) + 1
+            self._calls += self._run_calls + last
+            self._events += self._run_events + int(events[:last].sum())
+            self._run_calls = events.size - last
+            self._run_events = int(events[last:].sum())
+        else:
+            self._run_calls += events.size
+            self._run_events += int(events.sum())
+        self._statistic = float(statistic[-1])

@@ -81,6 +81,47 @@ const SERVICE_NAME: &str = "service.name";
 const ROUTE: &str = "watchkeeper.route";
 const SAMPLE_RATE: &str = "watchkeeper.sample_rate";
 const SPAN_KIND: &str = "openinference.span.kind";
+/// `kinds.SPAN_KIND_KEY`: the kind `@observe` names where no convention does.
+const OWN_SPAN_KIND: &str = "watchkeeper.span.kind";
+
+// The kinds of `traces/kinds.py`, and its tables.
+const LLM: &str = "llm";
+const OTHER: &str = "other";
+const KINDS: [&str; 8] = [
+    LLM,
+    "tool",
+    "agent",
+    "retrieval",
+    "rerank",
+    "embedding",
+    "chain",
+    OTHER,
+];
+const OPERATION_KINDS: [(&str, &str); 9] = [
+    ("chat", LLM),
+    ("text_completion", LLM),
+    ("generate_content", LLM),
+    ("execute_tool", "tool"),
+    ("invoke_agent", "agent"),
+    ("create_agent", "agent"),
+    ("embeddings", "embedding"),
+    ("retrieval", "retrieval"),
+    ("rerank", "rerank"),
+];
+const OPENINFERENCE_KINDS: [(&str, &str); 7] = [
+    ("LLM", LLM),
+    ("TOOL", "tool"),
+    ("AGENT", "agent"),
+    ("RETRIEVER", "retrieval"),
+    ("RERANKER", "rerank"),
+    ("EMBEDDING", "embedding"),
+    ("CHAIN", "chain"),
+];
+
+/// The kind a table gives ``name``.
+fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
+    table.iter().find(|(key, _)| *key == name).map(|&(_, kind)| kind)
+}
 
 /// `decode_traces`, except that each span the normaliser would turn into a call comes back
 /// as that call, built by ``record`` (the `CallRecord` class, given its fields
@@ -363,7 +404,7 @@ fn plan<'a>(span: &SpanFields<'a>, now_ns: u64, py: Option<Python<'_>>) -> Optio
         return None;
     }
     let values = Values::of(&span.attributes)?;
-    if !values.is_llm_span()? {
+    if values.kind()? != LLM {
         return Some(Planned::Skip);
     }
     if span.trace_id.len() != 16 || span.span_id.len() != 8 {
@@ -610,23 +651,38 @@ impl<'a> Values<'a> {
         text(py, self.get(key))
     }
 
-    /// `_is_llm_span`.
-    fn is_llm_span(&self) -> Option<bool> {
-        if let Some(Value::Str("execute_tool")) = self.get(OPERATION_NAME) {
-            return Some(false);
-        }
-        if self.entries.iter().any(|(k, _)| k.starts_with("gen_ai.")) {
-            return Some(true);
+    /// `traces.kinds.span_kind`: the span's kind (`is_llm_span`: it is `LLM`); None when
+    /// Python decides (an OpenInference kind beyond ASCII, which `str.upper` may map to
+    /// ASCII: "ı" to "I").
+    fn kind(&self) -> Option<&'static str> {
+        let operation = self.get(OPERATION_NAME);
+        if let Some(kind) = operation.and_then(|op| match op {
+            Value::Str(op) => lookup(&OPERATION_KINDS, op),
+            _ => None,
+        }) {
+            return Some(kind);
         }
         match self.get(SPAN_KIND) {
-            // `str.upper` maps some letters beyond ASCII to ASCII ones ("ı" to "I").
-            Some(Value::Str(kind)) if !kind.is_ascii() => None,
-            Some(Value::Str(kind)) => Some(matches!(
-                kind.to_ascii_uppercase().as_str(),
-                "LLM" | "CHAIN" | "AGENT" | "RETRIEVER"
-            )),
-            _ => Some(false),
+            Some(Value::Str(kind)) if !kind.is_ascii() => return None,
+            Some(Value::Str(kind)) => {
+                if let Some(kind) = lookup(&OPENINFERENCE_KINDS, &kind.to_ascii_uppercase()) {
+                    return Some(kind);
+                }
+            }
+            _ => {}
         }
+        if let Some(Value::Str(own)) = self.get(OWN_SPAN_KIND)
+            && let Some(&kind) = KINDS.iter().find(|&&kind| kind == own)
+        {
+            return Some(kind);
+        }
+        // A GenAI operation no table names yet (bytes are a hex string in Python), or a
+        // GenAI span without one: an LLM call.
+        let named = matches!(operation, Some(Value::Str(_) | Value::Bytes(_)));
+        if named || self.entries.iter().any(|(k, _)| k.starts_with("gen_ai.")) {
+            return Some(LLM);
+        }
+        Some(OTHER)
     }
 
     /// The messages JSON of one side (GenAI key, else OpenInference's flattened keys), and

@@ -40,6 +40,7 @@ from watchkeeper.collector.processors.normalize import (
     normalize_request,
 )
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces.kinds import KINDS
 from watchkeeper.sdk import attributes as attr
 
 # Every check compares the compiled decoder with protobuf: nothing to compare without it.
@@ -463,7 +464,16 @@ def _call_value(rng: random.Random, key: str) -> AnyValue:  # noqa: PLR0911 - on
             ]
         )
     if key == attr.OPERATION_NAME:
-        return _string(rng.choice(["chat", "chat", "execute_tool", "", "embeddings"]))
+        return _string(
+            rng.choice(
+                [
+                    *("chat", "chat", "execute_tool", "", "embeddings", "invoke_agent"),
+                    *("retrieval", "rerank", "generate_content", "text_completion", "other"),
+                ]
+            )
+        )
+    if key == "watchkeeper.span.kind":
+        return rng.choice([_string(rng.choice(KINDS)), _string("LLM"), AnyValue(int_value=1)])
     if key == "openinference.span.kind":
         return _string(
             rng.choice(["LLM", "llm", "Chain", "agent", "RETRIEVER", "TOOL", "cha\u0131n"])
@@ -491,6 +501,7 @@ _CALL_KEYS = [
     *sorted(_TYPED),
     attr.RETRIEVAL_DOCUMENTS,
     "openinference.span.kind",
+    "watchkeeper.span.kind",
     *(
         f"llm.{side}_messages.{i}.message.{field}"
         for side in ("input", "output")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -167,7 +168,7 @@ def test_retrieved_contexts_from_genai_and_openinference() -> None:
     assert call.contexts == ["alpha", "beta"]
     openinference = _span(
         {
-            "openinference.span.kind": "RETRIEVER",
+            "openinference.span.kind": "LLM",
             "retrieval.documents.1.document.content": "second",
             "retrieval.documents.0.document.content": "first",
             "retrieval.documents.0.document.id": "d0",
@@ -177,6 +178,41 @@ def test_retrieved_contexts_from_genai_and_openinference() -> None:
     assert call is not None
     assert call.contexts == ["first", "second"]
     assert "retrieval.documents.0.document.id" not in call.attributes
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"openinference.span.kind": "RETRIEVER", "retrieval.documents.0.document.content": "a"},
+        {"openinference.span.kind": "AGENT", "input.value": "q", "output.value": "a"},
+        {"openinference.span.kind": "CHAIN", "gen_ai.conversation.id": "s1"},
+        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "helper"},
+        {"gen_ai.operation.name": "retrieval", "gen_ai.retrieval.documents": "[]"},
+        {"gen_ai.operation.name": "embeddings", "gen_ai.request.model": "e5"},
+        {"watchkeeper.span.kind": "chain", "gen_ai.conversation.id": "s1"},
+    ],
+)
+def test_only_llm_kind_spans_are_calls(values: dict[str, str]) -> None:
+    """Agents, retrievers, chains and embeddings are trace spans, not LLM calls the
+    detectors would score as answers, whatever other GenAI keys they carry."""
+    assert to_call(_span(values), "svc", "test") is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"gen_ai.operation.name": "chat"},
+        {"gen_ai.operation.name": "text_completion"},
+        {"gen_ai.operation.name": "generate_content"},
+        {"openinference.span.kind": "llm", "llm.model_name": "m"},
+        {"gen_ai.request.model": "m"},
+        {"watchkeeper.span.kind": "llm"},
+    ],
+)
+def test_llm_kind_spans_are_calls(values: dict[str, str]) -> None:
+    """GenAI chat-like operations, OpenInference LLM spans, the SDK's own llm kind and a
+    GenAI span that names no operation (older SDKs) are LLM calls."""
+    assert to_call(_span(values), "svc", "test") is not None
 
 
 def test_feedback_spans_become_feedback_rows_not_calls() -> None:

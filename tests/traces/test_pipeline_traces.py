@@ -63,7 +63,8 @@ def test_every_span_is_kept_with_its_kind_and_place(store: Store, decoder: str) 
     ]
     assert by_name["chat answer"].output_text == "It is sunny in Oslo."
     assert by_name["format answer"].output_text == "nice"
-    assert {c["SpanName"] for c in store.calls_for_trace(trace_id)} >= {"chat plan", "chat answer"}
+    # Only the LLM spans are calls: not the agent, the retriever or the chain.
+    assert {c["SpanName"] for c in store.calls_for_trace(trace_id)} == {"chat plan", "chat answer"}
 
 
 def test_spans_out_of_order_across_batches_assemble_the_same(store: Store, decoder: str) -> None:

@@ -123,6 +123,26 @@ def test_the_trace_tree_of_a_framework_agent(harness: Harness) -> None:
     assert reranker.documents[0][1] == pytest.approx(0.2)  # refund, paid
 
 
+def test_only_the_model_calls_are_llm_calls(harness: Harness) -> None:
+    """The calls the detectors score are the trace's LLM spans and nothing else: the
+    retriever, the reranker, the agent and LangGraph's chains are trace spans, and no
+    detector score lands on them (a retriever scored as an answer looked like a bad one)."""
+    turn = harness.turn("When is my refund for order 1234 paid?")
+    trace = harness.trace(turn.trace_id)
+    llm = {s.span_id for s in trace.spans if s.kind == "llm"}
+    assert len(llm) == 2  # the model before and after the tool
+    calls = harness.store.calls_for_trace(turn.trace_id)
+    assert {str(c["SpanId"]) for c in calls} == llm
+    trace_level = ("trajectory.", "rag.", "conversation.")
+    scored = {
+        str(r["SpanId"])
+        for r in harness.store.scores_for_trace(turn.trace_id)
+        if any(not name.startswith(trace_level) for name in r["Scores"])
+    }
+    assert scored
+    assert scored <= llm
+
+
 def test_a_healthy_turn_raises_no_signal(harness: Harness) -> None:
     """Clean: no tool error, loop or empty retrieval; the reranker follows relevance and
     the answer uses its first passage."""

@@ -31,9 +31,7 @@ from watchkeeper.collector.processors.normalize import (
     trace_spans,
 )
 from watchkeeper.collector.record import CallRecord
-from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import TraceSpan
-from watchkeeper.collector.traces.span_record import call_kind
 
 
 class Payload(NamedTuple):
@@ -103,9 +101,8 @@ def _decode_one(payload: Payload, pending: list[DecodedResource] | None) -> Deco
         else native_decode.decode_natively(payload.data, payload.encoding)
     )
     if decoded is not None and _has_skipped(decoded):
-        # The core left out spans that are not calls, or made calls whose span row needs
-        # their values: every span as it decodes them, for the normaliser to finish (the
-        # records are the same).
+        # The core left out spans that are not calls: every span as it decodes them, for
+        # the normaliser to finish (the records are the same).
         decoded = native_decode.decode_spans(payload.data)
     if decoded is not None:
         return DecodedPayload(payload, decoded)
@@ -132,12 +129,8 @@ def run_spans(payloads: Sequence[Payload]) -> list[TraceSpan]:
 
 
 def _needs_spans(run: native_decode.Run) -> bool:
-    return bool(run.skipped) or any(call_kind(call) != kinds.LLM for call in run.calls)
+    return bool(run.skipped)
 
 
 def _has_skipped(decoded: list[DecodedResource]) -> bool:
-    return any(
-        span is None or (isinstance(span, CallRecord) and call_kind(span) != kinds.LLM)
-        for _, spans in decoded
-        for span in spans
-    )
+    return any(span is None for _, spans in decoded for span in spans)

@@ -2,10 +2,9 @@
 
 GenAI semantic-convention spans (``gen_ai.*``, what ``@observe`` emits) and OpenInference
 spans (``input.value``, ``llm.model_name`` ...) end up as the same :class:`CallRecord`.
-Spans that are not LLM calls (tools, HTTP handlers ...) are counted as skipped calls and
-kept as trace spans (``traces.span_record``) for the ``spans`` table; so are the calls of
-another kind than ``llm`` (agents, retrievers ...: their span row keeps what their record
-leaves out, such as the documents' scores).
+A span is an LLM call when its kind (``traces.kinds``) is ``llm``; every other span (agents,
+tools, retrievers, chains, HTTP handlers ...) is counted as a skipped call and kept as a
+trace span (``traces.span_record``) for the ``spans`` table.
 """
 
 from __future__ import annotations
@@ -208,10 +207,6 @@ def _add_span(
             out.spans.append(kept)
     else:
         out.calls.append(call)
-        if kinds.span_kind(span[8]) != kinds.LLM:
-            kept = span_from_decoded(span, service, now_ns)
-            if kept is not None:
-                out.spans.append(kept)
 
 
 def to_call(
@@ -428,8 +423,7 @@ def _openinference_messages(values: dict[str, Any], prefix: str) -> str:
 
 def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
     """The spans of a request decoded by ``watchkeeper.native.decode_traces`` that are not
-    LLM calls of kind ``llm`` nor feedback, as trace spans (the ``llm`` calls' rows come
-    from the core's records)."""
+    LLM calls nor feedback, as trace spans (the LLM calls' rows come from their records)."""
     out = []
     now_ns = time.time_ns()
     for resource, spans in groups:
@@ -438,7 +432,7 @@ def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
             if not isinstance(span, tuple) or span[9]:
                 continue
             kind = kinds.span_kind(span[8])
-            if kind == kinds.LLM and is_llm_span(span[8]):
+            if kind == kinds.LLM:
                 continue  # its row comes from its call record
             kept = span_from_decoded(span, service, now_ns, kind)
             if kept is not None:
@@ -447,14 +441,12 @@ def trace_spans(groups: Sequence[DecodedResource]) -> list[TraceSpan]:
 
 
 def is_llm_span(values: dict[str, Any]) -> bool:
-    """Whether a span with these attribute values is an LLM call (a ``calls`` row)."""
-    if values.get(attr.OPERATION_NAME) == "execute_tool":
-        # Tool executions belong to the trace, not to the LLM calls the detectors watch.
-        return False
-    if any(key.startswith("gen_ai.") for key in values):
-        return True
-    kind = values.get("openinference.span.kind")
-    return isinstance(kind, str) and kind.upper() in {"LLM", "CHAIN", "AGENT", "RETRIEVER"}
+    """Whether a span with these attribute values is an LLM call (a ``calls`` row): its kind
+    is ``llm`` (``traces.kinds``: a GenAI ``chat``/``text_completion``/``generate_content``
+    operation, OpenInference's ``LLM``, or a GenAI span that names no operation). Agents,
+    tools, retrievers and chains are trace spans: the detectors would score a retriever's
+    documents or an agent's plan as an answer."""
+    return kinds.span_kind(values) == kinds.LLM
 
 
 def _attributes(key_values: Any) -> dict[str, Any]:

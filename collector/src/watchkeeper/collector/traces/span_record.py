@@ -106,7 +106,7 @@ def span_from_call(call: CallRecord, *, with_body: bool) -> TraceSpan:
         span_id=call.span_id,
         parent_span_id=call.parent_span_id,
         name=call.span_name,
-        kind=call_kind(call),
+        kind=kinds.LLM,
         start_ns=call.timestamp_ns,
         end_ns=call.timestamp_ns + call.duration_ns,
         status=call.status_code,
@@ -121,15 +121,6 @@ def span_from_call(call: CallRecord, *, with_body: bool) -> TraceSpan:
         service_name=call.service_name,
         status_message=call.status_message,
     )
-
-
-def call_kind(call: CallRecord) -> str:
-    """An LLM call's span kind: OpenInference's when it gave one (its CHAIN, AGENT and
-    RETRIEVER spans are calls too), else from the GenAI operation."""
-    given = call.attributes.get("openinference.span.kind")
-    if given:
-        return kinds.span_kind({"openinference.span.kind": given})
-    return kinds.span_kind({attr.OPERATION_NAME: call.operation})
 
 
 def without_body(span: TraceSpan) -> TraceSpan:

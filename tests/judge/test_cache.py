@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.judge.harness import answers, judge_settings, judged_pipeline, metric
 from tests.judge.standin import StandIn
-from watchkeeper.collector.store.judges import RECENT_VERDICTS, SCORE_ROWS
+from watchkeeper.collector.store.judges import RECENT_VERDICTS
 from watchkeeper.collector.store.store import Store
 
 
@@ -37,10 +37,11 @@ def _judge_scores(store: Store) -> dict[str, dict[str, float]]:
 def test_judging_reads_only_its_start_and_the_writers_batches(
     store: Store, standin: StandIn
 ) -> None:
-    """Twelve calls judged (six texts, each twice): the store is read once at start (the
-    newest verdicts) and then only by the writer's batched scores-row reads; the repeated
-    texts come from memory (six requests per dimension, not twelve), and the default
-    dimensions leave out the agent-trace ones (four requests per new text)."""
+    """Twelve calls judged (six texts, each twice): the store is read once, at start (the
+    newest verdicts); the writer adds the judge's scores to the rows the pipeline stored
+    without reading them (one judge); the repeated texts come from memory (six requests
+    per dimension, not twelve), and the default dimensions leave out the agent-trace ones
+    (four requests per new text). The detectors' scores stay in the rows."""
     settings = judge_settings(standin)
     pipeline, workers = judged_pipeline(store, settings)
     counted = CountedStore(store)
@@ -54,9 +55,7 @@ def test_judging_reads_only_its_start_and_the_writers_batches(
         assert workers.wait_done(12, 60)
     finally:
         workers.close()
-    assert counted.reads.count(RECENT_VERDICTS) == 1
-    assert set(counted.reads) <= {RECENT_VERDICTS, SCORE_ROWS}
-    assert counted.reads.count(SCORE_ROWS) <= 12
+    assert counted.reads == [RECENT_VERDICTS]
     assert len(standin.requests) == 6 * 4
     dimensions = {"factual_accuracy", "helpfulness", "tone", "safety"}
     assert {r["body"]["response_format"]["json_schema"]["name"] for r in standin.requests} == {
@@ -69,6 +68,16 @@ def test_judging_reads_only_its_start_and_the_writers_batches(
     scores = _judge_scores(store)
     assert len(scores) == 12
     assert all(s["judge.default.helpfulness"] == 5.0 for s in scores.values())
+    rows = store.select("SELECT Scores FROM {db}.call_scores FINAL")
+    assert all("prompt_injection.safety" in r["Scores"] for r in rows)
+    rollup = store.select(
+        "SELECT Score, sum(N) AS N FROM {db}.scores_minutely "
+        "WHERE Score IN ('prompt_injection.safety', 'judge.default.tone') GROUP BY Score"
+    )
+    assert {r["Score"]: int(r["N"]) for r in rollup} == {
+        "prompt_injection.safety": 12,
+        "judge.default.tone": 12,
+    }
 
 
 def test_a_restarted_judge_puts_back_a_redelivered_batchs_scores_without_requests(

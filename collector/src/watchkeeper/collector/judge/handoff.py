@@ -3,8 +3,11 @@ judge queues (never waiting; see ``worker.py``)."""
 
 from __future__ import annotations
 
+import math
+
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.pipeline import PreparedBatch
+from watchkeeper.collector.scores import BatchScores
 
 
 class HandToJudges:
@@ -25,4 +28,27 @@ class HandToJudges:
             (call for call in prepared.calls if call.span_id in kept),
             prepared.routed,
             prepared.detection.flagged,
+            StoredScores(prepared.batch.scores),
         )
+
+
+class StoredScores:
+    """A call's scores as the batch stored them in its ``call_scores`` row, by span id
+    (the index is built on the first question: most batches have a call to judge)."""
+
+    def __init__(self, scores: BatchScores) -> None:
+        self.scores = scores
+        self._index: dict[str, int] | None = None
+
+    def __call__(self, span_id: str) -> dict[str, float]:
+        if self._index is None:
+            self._index = {call.span_id: i for i, call in enumerate(self.scores.calls)}
+        i = self._index.get(span_id)
+        if i is None:
+            return {}
+        out = {}
+        for name, column in self.scores.columns.items():
+            value = float(column[i])
+            if not math.isnan(value):
+                out[name] = value
+        return out

@@ -24,10 +24,19 @@ class JudgeTask:
     model: str
     detector_key: str
     text: JudgeInput
+    #: The call's ``call_scores`` row as the pipeline stored it (empty: it has none), so
+    #: the writer adds the judge's scores without reading the row; None: not known here.
+    stored_scores: Mapping[str, float] | None = None
 
     @classmethod
-    def of_call(cls, judge: str, reason: str, call: CallRecord) -> JudgeTask:
-        """From a call record in the pipeline."""
+    def of_call(
+        cls,
+        judge: str,
+        reason: str,
+        call: CallRecord,
+        stored_scores: Mapping[str, float] | None = None,
+    ) -> JudgeTask:
+        """From a call record in the pipeline (with its stored scores when known)."""
         return cls(
             judge,
             reason,
@@ -39,6 +48,7 @@ class JudgeTask:
             call.model,
             call.detector_key,
             JudgeInput(call.input_text, call.output_text, tuple(call.contexts)),
+            stored_scores,
         )
 
     @classmethod
@@ -59,7 +69,8 @@ class JudgeTask:
         )
 
     def span_row(self) -> dict[str, Any]:
-        """The span columns ``JudgeStore.add_scores`` needs for a call with no scores row."""
+        """The span columns ``JudgeStore.add_scores`` needs for a call with no scores row,
+        and the scores it was stored with when known (``StoredScores``)."""
         return {
             "TraceId": self.trace_id,
             "SpanId": self.span_id,
@@ -68,4 +79,5 @@ class JudgeTask:
             "Route": self.route,
             "Model": self.model,
             "DetectorKey": self.detector_key,
+            "StoredScores": self.stored_scores,
         }

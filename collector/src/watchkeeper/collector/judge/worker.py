@@ -99,9 +99,14 @@ class JudgeWorkers:
         calls: Iterable[CallRecord],
         routed: Collection[str] = (),
         flagged: Mapping[str, list[str]] | None = None,
+        stored_scores: Callable[[str], dict[str, float]] | None = None,
     ) -> int:
-        """Queue the calls each judge's sampling picks; returns how many were queued."""
+        """Queue the calls each judge's sampling picks; returns how many were queued.
+        ``stored_scores`` gives a call's stored scores row by span id: with one judge, its
+        writer then adds the judge's scores without reading the row."""
         flagged = flagged or {}
+        if len(self.judges) != 1:
+            stored_scores = None
         queued = 0
         for call in calls:
             if not call.output_text or call.is_error:
@@ -116,7 +121,8 @@ class JudgeWorkers:
                     flagged_by=flagged.get(span_id, ()),
                 )
                 if reason is not None:
-                    queued += self._put(JudgeTask.of_call(name, reason, call))
+                    known = stored_scores(span_id) if stored_scores else None
+                    queued += self._put(JudgeTask.of_call(name, reason, call, known))
         return queued
 
     def judge_now(

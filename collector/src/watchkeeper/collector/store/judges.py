@@ -142,7 +142,10 @@ class JudgeStore:
         self, items: Sequence[tuple[Mapping[str, Any], Mapping[str, float]]]
     ) -> None:
         """:meth:`add_scores` for many calls: one read of their rows, one insert. Rows
-        that hold the scores already are not written again."""
+        that hold the scores already are not written again. A call given with the scores
+        it was stored with (``StoredScores``: the pipeline's row, empty for none) is not
+        read; only one writer may add scores to it then (the workers give them for a
+        single judge)."""
         merged: dict[tuple[str, str, str], tuple[Mapping[str, Any], dict[str, float]]] = {}
         for call, scores in items:
             key = (str(call["ServiceName"]), str(call["Route"]), str(call["SpanId"]))
@@ -150,7 +153,10 @@ class JudgeStore:
         if not merged:
             return
         with self._scores_lock:
-            found = self._score_rows(merged)
+            found = _known_rows(merged)
+            unknown = {k: v for k, v in merged.items() if k not in found}
+            if unknown:
+                found |= self._score_rows(unknown)
             rows = [
                 row
                 for key, (call, scores) in merged.items()
@@ -191,6 +197,28 @@ class JudgeStore:
     def add_review_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``review_items`` rows (judged calls sent to reviewers)."""
         self.store.backend.insert_rows(f"{self.store.database}.review_items", items)
+
+
+def _known_rows(
+    merged: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Any]],
+) -> dict[tuple[str, str, str], dict[str, Any] | None]:
+    """The stored scores rows the calls came with (None for a call stored without one)."""
+    out: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+    for key, (call, _) in merged.items():
+        stored = call.get("StoredScores")
+        if stored is None:
+            continue
+        if not stored:
+            out[key] = None
+            continue
+        row = {k: call[k] for k in ("TraceId", "SpanId", "ServiceName", "Route", "Model")}
+        row |= {
+            "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
+            "DetectorKey": call["DetectorKey"],
+            "Scores": dict(stored),
+        }
+        out[key] = row
+    return out
 
 
 def _scores_row(

@@ -18,12 +18,12 @@ false page a week for the service, paging on ``page``-severity alarms only; the 
 burn-rate rules ``watchkeeper alerting rules`` writes; fixed thresholds like the peers'.
 Traffic comes from ``tests/support/workload.py`` (:mod:`bench.alerting.replay_traffic`).
 
-The stable and cold-start parts run seven of the thirteen default detectors (input
-length, latency, token usage, errors, refusals, truncated answers, PII): the six
-text-heavy ones (vocabulary, language, topic, consistency, faithfulness, prompt injection)
-add about 90 us per call and design (topic 64 of them), 25 minutes over the stable day's
-8.64 million calls; the budgeted seven get the share of the budget they have among
-thirteen (7/13 of a page a week). The drift part runs all thirteen (about 110 s).
+All three parts run the thirteen default detectors (the six text-heavy ones, vocabulary,
+language, topic, consistency, faithfulness and prompt injection, cost about 90 us per call
+and design: the stable day takes about half an hour). ``--seeds N`` repeats the drift
+part for N seeds and prints the budgeted design's minutes to page per seed, and how many
+of the drifts a reviewer would call an incident (:data:`INCIDENTS`) paged within 10
+minutes.
 Times are of the detectors and rule
 evaluation (each minute); the alert path adds about 30 s (``make bench-alerting``).
 """
@@ -41,14 +41,23 @@ import numpy as np
 
 from bench.alerting import alert_designs as designs
 from bench.alerting.alert_designs import KeyReplay
-from bench.alerting.replay_traffic import DRIFTS, EVENTS, VALUES, Pool, drifted, stable_pool
+from bench.alerting.replay_traffic import (
+    DRIFTS,
+    EVENTS,
+    INCIDENTS,
+    VALUES,
+    Pool,
+    drifted,
+    stable_pool,
+)
 from watchkeeper.detectors import default_detectors
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
 
-FAST = ("input_length_drift", "latency_drift", "token_usage_drift", "error_rate_drift",
-        "refusal_rate_drift", "bad_output_rate_drift", "pii_leak")  # fmt: skip
-ALL = len(default_detectors())
+EVERY = tuple(d.name for d in default_detectors())
+ALL = len(EVERY)
+#: Minutes within which an incident must page.
+PAGE_WITHIN_MIN = 10.0
 RUN = 256
 WARM_MIN, DRIFT_MIN, RECOVER_MIN = 60, 30, 60
 NAMES = ("today", "budgeted", "slo", "threshold")
@@ -122,7 +131,7 @@ class Setup:
 def stable_part(setup: Setup, pool: Pool, hours: float) -> list[list[str]]:
     """False pages of each design on stable traffic."""
     minutes = int(hours * 60) + 1
-    replay = Replay(watchers(FAST, setup.pages_per_week), setup.keys, setup.rate_per_key,
+    replay = Replay(watchers(EVERY, setup.pages_per_week), setup.keys, setup.rate_per_key,
                     minutes, setup.seed)  # fmt: skip
     block = RUN / setup.rate_per_key
     for done in range(int(hours * 3600 / block)):
@@ -195,7 +204,7 @@ def drift_part(setup: Setup, pool: Pool, quick: bool, only: Sequence[str] = ()) 
     """Every drift of :data:`DRIFTS` on a warmed service (those whose label contains one
     of ``only``, when given)."""
     minutes = WARM_MIN + DRIFT_MIN + RECOVER_MIN + 2
-    base = warmed(setup, pool, [d.name for d in default_detectors()], minutes)
+    base = warmed(setup, pool, EVERY, minutes)
     rows = []
     for index, (label, transform, share) in enumerate(DRIFTS[:4] if quick else DRIFTS):
         if only and not any(part in label for part in only):
@@ -212,7 +221,7 @@ def cold_part(setup: Setup, pool: Pool) -> list[list[str]]:
     rows = []
     for label, transform, share in (DRIFTS[1], DRIFTS[5], DRIFTS[7]):
         bad = drifted(pool, transform, share, setup.seed + 99)
-        replay = Replay(watchers(FAST, setup.pages_per_week), setup.keys, setup.rate_per_key,
+        replay = Replay(watchers(EVERY, setup.pages_per_week), setup.keys, setup.rate_per_key,
                         62, setup.seed + 2)  # fmt: skip
         replay.feed(0, bad, 3600)
         firing = {n: designs.union(a, 61) for n, a in _alerts(setup, replay, 61).items()}
@@ -228,22 +237,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the three parts and print their tables (markdown) on stdout."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hours", type=float, default=24.0, help="stable hours (24)")
-    parser.add_argument("--rate", type=float, default=100.0, help="calls/s, all keys (100)")
-    parser.add_argument("--keys", type=int, default=10, help="routes of the service (10)")
-    parser.add_argument("--budget", type=float, default=1.0, help="false pages a week (1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="1 stable hour, 4 drifts")
-    parser.add_argument("--drift", action="append", default=[], metavar="TEXT",
-                        help="only the drifts whose label contains TEXT (repeatable), "
-                        "and no stable or cold-start part")  # fmt: skip
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     began = time.perf_counter()
-    pool = stable_pool(5000, args.seed)
-    setup = Setup(args.keys, args.rate / args.keys, args.budget,
-                  designs.objectives(pool.columns), designs.thresholds(pool.columns),
-                  args.seed)  # fmt: skip
+    setup, pool = _setup(args, args.seed)
     hours = 1.0 if args.quick else args.hours
     _print_setup(setup, hours, args.rate)
     if not args.drift:
@@ -251,12 +247,69 @@ def main(argv: list[str] | None = None) -> int:
         print(_table(["design", "alarms", f"pages in {hours:g} h", "pages a week"],
                      stable_part(setup, pool, hours)))  # fmt: skip
     print("\n### Drifts on one route: minutes to page / minutes to reset after recovery\n")
-    print(_table(["drift", *NAMES], drift_part(setup, pool, args.quick, args.drift)))
+    rows = drift_part(setup, pool, args.quick, args.drift)
+    print(_table(["drift", "incident", *NAMES], [[r[0], _yes(r[0]), *r[1:]] for r in rows]))
+    if args.seeds > 1:
+        _print_seeds(args, rows)
     if not args.drift:
         print("\n### Cold start (drifted from the first call): minutes to the first page\n")
         print(_table(["drift", *NAMES], cold_part(setup, pool)))
     print(f"\n{time.perf_counter() - began:.0f} s")
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="stable hours (24)")
+    parser.add_argument("--rate", type=float, default=100.0, help="calls/s, all keys (100)")
+    parser.add_argument("--keys", type=int, default=10, help="routes of the service (10)")
+    parser.add_argument("--budget", type=float, default=1.0, help="false pages a week (1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="repeat the drift part for this many seeds (1)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="1 stable hour, 4 drifts")
+    parser.add_argument("--drift", action="append", default=[], metavar="TEXT",
+                        help="only the drifts whose label contains TEXT (repeatable), "
+                        "and no stable or cold-start part")  # fmt: skip
+    return parser
+
+
+def _setup(args: argparse.Namespace, seed: int) -> tuple[Setup, Pool]:
+    pool = stable_pool(5000, seed)
+    setup = Setup(args.keys, args.rate / args.keys, args.budget,
+                  designs.objectives(pool.columns), designs.thresholds(pool.columns),
+                  seed)  # fmt: skip
+    return setup, pool
+
+
+def _yes(label: str) -> str:
+    return "yes" if label in INCIDENTS else "no"
+
+
+def _within(cell: str) -> bool:
+    """Whether a design's cell says it paged within ``PAGE_WITHIN_MIN``."""
+    first = cell.split(" / ", maxsplit=1)[0]
+    return not first.startswith("missed") and float(first) <= PAGE_WITHIN_MIN
+
+
+def _print_seeds(args: argparse.Namespace, first: list[list[str]]) -> None:
+    """The budgeted design's minutes to page for ``args.seeds`` seeds, and how many
+    incidents paged within ``PAGE_WITHIN_MIN`` minutes."""
+    seeds = range(args.seed, args.seed + args.seeds)
+    cells = {row[0]: [row[2]] for row in first}
+    for seed in seeds[1:]:
+        _log(f"seed {seed}")
+        setup, pool = _setup(args, seed)
+        for row in drift_part(setup, pool, args.quick, args.drift):
+            cells[row[0]].append(row[2])
+    print(f"\n### Budgeted design, seeds {seeds[0]}-{seeds[-1]}: minutes to page / reset\n")
+    print(_table(["drift", "incident", *(f"seed {s}" for s in seeds)],
+                 [[label, _yes(label), *row] for label, row in cells.items()]))  # fmt: skip
+    incident = [c for label, row in cells.items() if label in INCIDENTS for c in row]
+    quiet = [c for label, row in cells.items() if label not in INCIDENTS for c in row]
+    print(f"\nincidents paged within {PAGE_WITHIN_MIN:g} minutes: "
+          f"{sum(map(_within, incident))} of {len(incident)}; other drifts paged: "
+          f"{sum(not c.startswith('missed') for c in quiet)} of {len(quiet)}")  # fmt: skip
 
 
 def _print_setup(setup: Setup, hours: float, rate: float) -> None:

@@ -153,3 +153,13 @@ DRIFTS: tuple[tuple[str, Transform, float], ...] = (
     ("25% of RAG answers ungrounded", ungrounded, 0.25),
     ("all RAG answers ungrounded", ungrounded, 1.0),
 )
+#: The drifts a reviewer would call an incident, to page within 10 minutes: latency
+#: doubled, a bad-answer rate doubled or more, ungrounded RAG answers. The others (15%
+#: slower, 50% longer answers, a shifted prompt mix) are real and worth a ticket and a
+#: look at the dashboards, not a page at night.
+INCIDENTS = frozenset(
+    label
+    for label, _, _ in DRIFTS
+    if label
+    not in ("calls 15% slower", "answers 50% longer (tokens)", "30% of prompts from trivia/coding")
+)

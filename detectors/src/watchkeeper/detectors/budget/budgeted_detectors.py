@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,10 +83,10 @@ class BudgetedDetectors:
         self.max_keys = max_keys
         self._rates: OrderedDict[str, ArrivalRate] = OrderedDict()
         self._keys_per_service: Counter[str] = Counter()
-        # Keyed by instance: a key evicted or reset (a fresh clone) starts a fresh test.
-        self._page_tests: weakref.WeakKeyDictionary[Detector, RatePageTest] = (
-            weakref.WeakKeyDictionary()
-        )
+        # (key, detector) -> its page test, least recently used first (bounded like the
+        # detectors' keys). Keyed by name, not instance: a copy or a restore keeps them.
+        self._page_tests: OrderedDict[tuple[str, str], RatePageTest] = OrderedDict()
+        self._rate_detectors = sum(d.effect_kind == "rate" for d in detectors)
         self._tickets = _TicketsOnly()
 
     def instances(self, key: str) -> list[Detector]:
@@ -107,20 +106,25 @@ class BudgetedDetectors:
             batch = detector.update_many(calls)
             if detector.effect_kind == "rate" and batch.signal is not None:
                 alarms = detector.measure(batch, self._tickets)
-                pages = self._page_test(detector).measure(batch.signal, detector.target_arl)
+                test = self._page_test(key, detector)
+                pages = test.measure(batch.signal, detector.target_arl)
                 alarms = sorted(alarms + pages, key=lambda alarm: alarm.at) if pages else alarms
             else:
                 alarms = detector.measure(batch, self.policy)
             found.append(Observed(detector, batch, alarms))
         return found
 
-    def _page_test(self, detector: Detector) -> RatePageTest:
-        test = self._page_tests.get(detector)
-        if test is None:
-            ratio = self.policy.page_rate_ratio
-            what = getattr(detector, "describes", "event rate")
-            reason = f"{what} reached {ratio:g}x its reference"
-            test = self._page_tests[detector] = RatePageTest(ratio, reason)
+    def _page_test(self, key: str, detector: Detector) -> RatePageTest:
+        tests = self._page_tests
+        test = tests.get((key, detector.name))
+        if test is not None:
+            tests.move_to_end((key, detector.name))
+            return test
+        ratio = self.policy.page_rate_ratio
+        what = getattr(detector, "describes", "event rate")
+        test = tests[(key, detector.name)] = RatePageTest(ratio, f"{what} reached {ratio:g}x")
+        while len(tests) > self.max_keys * self._rate_detectors:
+            tests.popitem(last=False)
         return test
 
     def calibrate(
@@ -162,7 +166,7 @@ class BudgetedDetectors:
                 severity = detector.away
                 if severity:
                     counts[(keyed.prototype.name, severity)] += 1
-                test = self._page_tests.get(detector)
-                if test is not None and test.away:
-                    counts[(keyed.prototype.name, test.away)] += 1
+        for (_, name), test in self._page_tests.items():
+            if test.away:
+                counts[(name, test.away)] += 1
         return dict(counts)

@@ -15,7 +15,9 @@ writer's Python side), the process's CPU less theirs (the ingestion path, with t
 work of the judges' batched writes, which runs on chDB's threads, counted on its side),
 the calling thread's CPU (what a receiver waits for before it acknowledges) and the
 calls per second through ``prepare`` + ``write``. Printed: each round's with/without
-ratios, then their median and range, and the judge threads' CPU per request. The judge's
+ratios, then their median and range; the medians of the judge threads', chDB's threads'
+(not Python's: ClickHouse names them) and the other Python threads' CPU per call; and
+the judge threads' CPU per request. The judge's
 endpoint is the tests' stand-in chat-completions server in its own process on loopback,
 so the model's work is not counted. Ratios, not absolute figures, are what one run can
 compare under a shared machine's changing load.
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -60,6 +64,7 @@ class Turn(NamedTuple):
 
     process: float
     judge_threads: float
+    chdb_threads: float
     calling_thread: float
     calls_per_s: float
     requests: float
@@ -78,6 +83,25 @@ def judge_thread_cpu() -> float:
             with contextlib.suppress(OSError):
                 total += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
     return total
+
+
+def chdb_thread_cpu() -> float:
+    """CPU seconds so far of the process's threads that are not Python's (chDB's query,
+    merge and background pools, named by ClickHouse), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main_name = Path("/proc/self/comm").read_text().strip()
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            stat = (task / "stat").read_text()
+            name, fields = (
+                stat[stat.index("(") + 1 : stat.rindex(")")],
+                stat[stat.rindex(")") + 2 :],
+            )
+            if name != main_name:
+                utime, stime = fields.split()[11:13]
+                total += int(utime) + int(stime)
+    return total / tick
 
 
 def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
@@ -103,7 +127,7 @@ def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
             pipeline = pipelines[name]
             payloads = [Payload(message(next(serial), "judge")[1], "bench") for _ in range(calls)]
             asked = _requests(registry)
-            began = time.process_time(), time.thread_time(), judge_thread_cpu()
+            began = time.process_time(), time.thread_time(), judge_thread_cpu(), chdb_thread_cpu()
             wall = time.perf_counter()
             for at in range(0, calls, batch):
                 pipeline.write(pipeline.prepare(payloads[at : at + batch]))
@@ -113,6 +137,7 @@ def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
             return Turn(
                 (time.process_time() - began[0]) / calls * 1e6,
                 (judge_thread_cpu() - began[2]) / calls * 1e6,
+                (chdb_thread_cpu() - began[3]) / calls * 1e6,
                 (time.thread_time() - began[1]) / calls * 1e6,
                 calls / wall,
                 (_requests(registry) - asked) / calls * 1000,
@@ -154,9 +179,7 @@ def _print_round(index: int, without: Turn, with_: Turn) -> None:
 def _summary(results: list[tuple[Turn, Turn]], judged_calls: int) -> None:
     ratios = {
         "process CPU": [w.process / o.process for o, w in results],
-        "process CPU less the judge threads (ingestion)": [
-            w.ingestion / o.ingestion for o, w in results
-        ],
+        "process CPU less the judge threads": [w.ingestion / o.ingestion for o, w in results],
         "calling-thread CPU": [w.calling_thread / o.calling_thread for o, w in results],
         "calls/s": [w.calls_per_s / o.calls_per_s for o, w in results],
     }
@@ -165,6 +188,15 @@ def _summary(results: list[tuple[Turn, Turn]], judged_calls: int) -> None:
             f"{label} with/without: median x{statistics.median(values):.3f}, "
             f"range x{min(values):.3f} to x{max(values):.3f}"
         )
+    parts: dict[str, Callable[[Turn], float]] = {
+        "judge threads": lambda t: t.judge_threads,
+        "chDB threads": lambda t: t.chdb_threads,
+        "other Python threads": lambda t: t.ingestion - t.chdb_threads,
+    }
+    for label, pick in parts.items():
+        without = statistics.median(pick(o) for o, _ in results)
+        with_ = statistics.median(pick(w) for _, w in results)
+        print(f"{label}: median {without:.1f} -> {with_:.1f} µs per ingested call")
     requests = sum(w.requests for _, w in results) / len(results)
     judge_cpu = sum(w.judge_threads for _, w in results) / len(results)
     print(

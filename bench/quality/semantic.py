@@ -80,7 +80,7 @@ def _novelty_aurocs(embed: Embed, convs: Sequence[Conversation]) -> dict[str, fl
     return found
 
 
-def _reword(text: str) -> str | None:
+def reword(text: str) -> str | None:
     lowered = text.lower()
     changed = lowered
     for old, new in _REWORDINGS:
@@ -88,7 +88,7 @@ def _reword(text: str) -> str | None:
     return changed if changed != lowered else None
 
 
-def _paraphrase_pairs(
+def paraphrase_pairs(
     convs: Sequence[Conversation],
 ) -> dict[str, list[tuple[str, str, bool]]]:
     rng = random.Random(0)
@@ -96,7 +96,7 @@ def _paraphrase_pairs(
     for c in convs:
         by_answer[c.answers[0]].append(c.prompt)
     natural = [(a, b) for qs in by_answer.values() for a, b in pairwise(qs) if a != b]
-    reworded = [(c.prompt, r) for c in convs if (r := _reword(c.prompt)) is not None]
+    reworded = [(c.prompt, r) for c in convs if (r := reword(c.prompt)) is not None]
     prompts = [c.prompt for c in convs]
     sets = {}
     for name, positives in (("corpus's own", natural), ("reworded", reworded)):
@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
     print(f"| mean | {means['lexical']:.3f} | {means['MiniLM']:.3f} |")
     print("\nParaphrase matching AUROC (cosine, paraphrases vs other questions)\n")
     print("| paraphrases | pairs | lexical | MiniLM |\n|---|---|---|---|")
-    for name, pairs in _paraphrase_pairs(convs).items():
+    for name, pairs in paraphrase_pairs(convs).items():
         labels = [y for _, _, y in pairs]
         row = [
             auroc([_cosine(embed(a), embed(b)) for a, b, _ in pairs], labels)

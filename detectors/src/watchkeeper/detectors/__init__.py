@@ -81,7 +81,9 @@ __all__ = [
 
 #: Score names where higher means better; for every other score higher means worse (more
 #: unusual, riskier, slower). Whoever combines scores of several detectors needs this.
-HIGHER_IS_BETTER = frozenset({"faithfulness", "faithfulness_length_control", "consistency"})
+HIGHER_IS_BETTER = frozenset(
+    {"faithfulness", "faithfulness_length_control", "consistency", "consistency_semantic"}
+)
 
 
 def default_detectors(change_tests: Mapping[str, ChangeTest] | None = None) -> list[Detector]:

@@ -10,10 +10,16 @@ from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex, IndexState
 from watchkeeper.detectors.consistency.native_index import NativeEquivalenceIndex
+from watchkeeper.detectors.consistency.semantic_index import Embed, SemanticIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
+#: Embeddings per call on average, with ``embed``: at about 10 ms of CPU each
+#: (all-MiniLM-L6-v2 in numpy), about 100 µs per call.
+EMBED_BUDGET = 0.01
+#: Embeddings the budget may save up for a burst of new questions.
+EMBED_BURST = 20.0
 
 
 class AnswerIndex(Protocol):
@@ -56,6 +62,16 @@ class ConsistencyDrift(Detector):
     ``consistency_coverage`` (every call) is the running share of calls that could be
     scored, i.e. whose question had been asked before: read consistency scores with it.
 
+    With ``embed`` (text -> vector, e.g.
+    :class:`~watchkeeper.detectors.semantic.minilm.MiniLmEmbedding`), questions the lexical
+    index does not match also go to a
+    :class:`~watchkeeper.detectors.consistency.semantic_index.SemanticIndex`: paraphrases
+    found by the cosine of their embeddings (at least ``embed_threshold``), answers compared
+    by theirs, scored as ``consistency_semantic`` (its own stratum of the CUSUM). Embeddings
+    are made on a budget of ``embed_budget`` per call on average (saved up to 20 for a
+    burst): calls beyond it get no semantic score. Off by default: at 0.01, about 100 µs
+    per call on average with MiniLM (see docs/detectors.md).
+
     Parameters
     ----------
     max_groups
@@ -67,6 +83,9 @@ class ConsistencyDrift(Detector):
     target_arl, shift, warmup, seed
         As for :class:`~watchkeeper.detectors.descriptor_drift.DescriptorDrift`, counted in
         scored calls.
+    embed, embed_budget, embed_threshold
+        The embedding, embeddings per call on average, and the cosine from which two
+        questions are equivalent (see above).
 
     Examples
     --------
@@ -85,6 +104,12 @@ class ConsistencyDrift(Detector):
 
     name = "consistency_drift"
     score_name = "consistency"
+    # Defaults for checkpoints saved before the embedding option.
+    embed: Embed | None = None
+    embed_budget = EMBED_BUDGET
+    embed_threshold = 0.8
+    semantic: SemanticIndex | None = None
+    _tokens = 1.0
     change_signal = "the consistency score of a call whose input had an earlier equivalent"
 
     def __init__(
@@ -97,6 +122,9 @@ class ConsistencyDrift(Detector):
         shift: float = SHIFT,
         warmup: int = 50,
         seed: int = 0,
+        embed: Embed | None = None,
+        embed_budget: float = EMBED_BUDGET,
+        embed_threshold: float = 0.8,
     ) -> None:
         self.max_groups = max_groups
         self.threshold = threshold
@@ -105,6 +133,21 @@ class ConsistencyDrift(Detector):
         self.shift = shift
         self.warmup = warmup
         self.seed = seed
+        self.embed = embed
+        self.embed_budget = embed_budget
+        self.embed_threshold = embed_threshold
+        #: The embedding index of questions the lexical one did not match (with ``embed``).
+        self.semantic = (
+            SemanticIndex(
+                embed,
+                max_groups=max_groups,
+                threshold=embed_threshold,
+                answers_per_group=answers_per_group,
+            )
+            if embed is not None
+            else None
+        )
+        self._tokens = 1.0
         self._index = _answer_index(EquivalenceIndex(max_groups=max_groups, threshold=threshold))
         self._cusum = SelfStartingCusum(
             target_arl=target_arl, shift=shift, direction="down", warmup=warmup, seed=seed
@@ -130,21 +173,22 @@ class ConsistencyDrift(Detector):
         if call.is_error:
             self._scores = {}
             return
-        score = self._observe(call)
+        name, score = self._observe(call)
         if score is not None:
+            stratum = 0 if name == "consistency" else 1
             if self._change is not None:
-                self._drift = bool(self._plugged_alarm(score, "down"))
+                self._drift = bool(self._plugged_alarm(score, "down", stratum))
             else:
-                self._cusum.update(score)
+                self._cusum.update(score, stratum)
                 self._drift = self._cusum.drift_detected
-            self._scores = {"consistency": score, "consistency_coverage": self.coverage}
+            self._scores = {name: score, "consistency_coverage": self.coverage}
         else:
             self._scores = {"consistency_coverage": self.coverage}
 
     def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
         """``update`` with each call in turn: the scores first, then the CUSUM over them."""
-        if type(self).update is not ConsistencyDrift.update:
-            return super().update_many(calls)  # a subclass's own update decides
+        if type(self).update is not ConsistencyDrift.update or self.semantic is not None:
+            return super().update_many(calls)  # a subclass's own update, or embeddings
         nan = math.nan
         consistency = [nan] * len(calls)
         coverage = [nan] * len(calls)
@@ -181,13 +225,26 @@ class ConsistencyDrift(Detector):
             self._drift = bool(alarms) and alarms[-1][0] == last
         return DetectorBatch({"consistency": consistency, "consistency_coverage": coverage}, alarms)
 
-    def _observe(self, call: CallView) -> float | None:
-        """The call's score (None when its input had no earlier equivalent with an
-        answer); keeps the input's group and the running coverage up to date."""
+    def _observe(self, call: CallView) -> tuple[str, float | None]:
+        """The call's score and its name (None when its input had no earlier equivalent
+        with an answer); keeps the input's group and the running coverage up to date.
+
+        With ``embed``, a question the lexical index did not match goes to the embedding
+        index while the budget lasts: ``embed_budget`` embeddings per call on average.
+        """
         text, output = call.input_text or "", call.output_text or ""
         score = self._index.observe(text, output, self.answers_per_group)
+        name = "consistency"
+        semantic = self.semantic
+        if semantic is not None:
+            self._tokens = min(EMBED_BURST, self._tokens + self.embed_budget)
+            if score is None and self._tokens >= 1.0:
+                made = semantic.embeddings
+                score = semantic.observe(text, output)
+                self._tokens -= semantic.embeddings - made
+                name = "consistency_semantic"
         self._cover(score)
-        return score
+        return name, score
 
     def _cover(self, score: float | None) -> float:
         """The running coverage after a call scored ``score`` (None: no equivalent)."""
@@ -235,4 +292,7 @@ class ConsistencyDrift(Detector):
             "shift": self.shift,
             "warmup": self.warmup,
             "seed": self.seed,
+            "embed": self.embed,
+            "embed_budget": self.embed_budget,
+            "embed_threshold": self.embed_threshold,
         }

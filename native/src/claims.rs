@@ -343,8 +343,8 @@ impl Source<'_> {
         let windowed = words.iter().filter(|&&id| in_window(id)).count();
         let mut support = (2.0 * found + windowed as f64 / n as f64) / 3.0;
         let lexicon = self.lexicon;
-        if lexicon.negation_count(claim.tokens()) % 2 != self.negations_in_span(aligned, claim) % 2
-        {
+        let parity = lexicon.negation_count(claim.tokens()) % 2;
+        if (self.negation_parities(aligned, claim) >> parity) & 1 == 0 {
             support *= NEGATION_FACTOR;
         }
         support *= ANTONYM_FACTOR.powf(self.opposed_words(claim, aligned) as f64);
@@ -390,8 +390,9 @@ impl Source<'_> {
         support
     }
 
-    /// `_negations_in_span(aligned.order, window_of(claim tokens))`.
-    fn negations_in_span(&self, source: &Sentence, claim: &Sentence) -> usize {
+    /// `negation_parities(aligned.order, window_of(claim tokens))` as bits: bit 0 set
+    /// when a restated span holds an even number of negations, bit 1 when an odd one.
+    fn negation_parities(&self, source: &Sentence, claim: &Sentence) -> u8 {
         let lexicon = self.lexicon;
         let mut kept: Vec<&[u8]> = claim
             .tokens()
@@ -401,18 +402,36 @@ impl Source<'_> {
             .collect();
         kept.sort_unstable();
         kept.dedup();
-        let shared: Vec<usize> = source
-            .tokens()
-            .enumerate()
-            .filter(|(_, t)| kept.binary_search(t).is_ok())
-            .map(|(i, _)| i)
+        let tokens: Vec<&[u8]> = source.tokens().collect();
+        let shared: Vec<usize> = (0..tokens.len())
+            .filter(|&i| kept.binary_search(&tokens[i]).is_ok())
             .collect();
         if 2 * shared.len() < kept.len() {
-            return lexicon.negation_count(source.tokens());
+            return 1 << (lexicon.negation_count(source.tokens()) % 2);
         }
-        let start = shared[0].saturating_sub(2);
-        let end = shared[shared.len() - 1] + 2;
-        lexicon.negation_count(source.tokens().skip(start).take(end - start))
+        // Each shared word at its first place, then at its last place.
+        let mut first: Vec<(&[u8], usize)> = Vec::new();
+        let mut last: Vec<(&[u8], usize)> = Vec::new();
+        for &i in &shared {
+            match last.iter_mut().find(|(word, _)| *word == tokens[i]) {
+                Some(place) => place.1 = i,
+                None => {
+                    first.push((tokens[i], i));
+                    last.push((tokens[i], i));
+                }
+            }
+        }
+        let parity = |places: &[(&[u8], usize)]| {
+            let start = places
+                .iter()
+                .map(|p| p.1)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(2);
+            let end = places.iter().map(|p| p.1).max().unwrap_or(0) + 2;
+            lexicon.negation_count(tokens.iter().copied().skip(start).take(end - start)) % 2
+        };
+        (1 << parity(&first)) | (1 << parity(&last))
     }
 
     /// `opposed_words(claim tokens, aligned.tokens)`.

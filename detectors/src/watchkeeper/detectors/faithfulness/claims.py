@@ -148,7 +148,7 @@ def claim_support(
         return 0.0
     aligned, window = aligned_to
     support = (2 * found + sum(map(window.__contains__, words)) / n) / 3
-    if negation_count(tokens) % 2 != _negations_in_span(aligned.order, window_of(tokens)) % 2:
+    if negation_count(tokens) % 2 not in negation_parities(aligned.order, window_of(tokens)):
         support *= NEGATION_FACTOR
     support *= ANTONYM_FACTOR ** opposed_words(tokens, aligned.tokens)
     for number in numbers_of(tokens):
@@ -183,14 +183,29 @@ def window_of(tokens: Sequence[str]) -> frozenset[str]:
     return frozenset(t for t in tokens if t not in STOPWORDS or t in NEGATIONS or t.endswith("n't"))
 
 
-def _negations_in_span(source: Sequence[str], claim: frozenset[str]) -> int:
-    """Negations of the source sentence from (just before) the first to the last of its
-    tokens the claim shares: a claim that keeps one clause of a sentence is compared with
-    that clause, not with a negation in the clause it left out."""
+def negation_parities(source: Sequence[str], claim: frozenset[str]) -> frozenset[int]:
+    """Parities of the negations of the part of the source sentence the claim restates:
+    from (just before) the first to the last of the tokens it shares, each word taken at
+    its first place, then at its last place. A claim that keeps one clause of a sentence
+    is compared with that clause, not with a negation in the clause it left out, even when
+    a word of it comes back there ("decrypts files, but cannot create files").
+
+    >>> sorted(negation_parities("it reads files but cannot write files".split(),
+    ...                          frozenset({"reads", "files"})))
+    [0, 1]
+    """
     shared = [i for i, token in enumerate(source) if token in claim]
     if 2 * len(shared) < len(claim):  # it restates little of this sentence: all of it counts
-        return negation_count(source)
-    return negation_count(source[max(0, shared[0] - 2) : shared[-1] + 2])
+        return frozenset({negation_count(source) % 2})
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for i in shared:
+        first.setdefault(source[i], i)
+        last[source[i]] = i
+    return frozenset(
+        negation_count(source[max(0, min(at.values()) - 2) : max(at.values()) + 2]) % 2
+        for at in (first, last)
+    )
 
 
 def names_swapped(claim: Sequence[str], source: Sequence[str], names: Iterable[str]) -> bool:

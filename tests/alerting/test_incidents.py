@@ -163,20 +163,20 @@ def _row(detector: str, at_ms: int) -> dict[str, object]:
 
 def test_an_alarm_of_unknown_size_is_listed_without_one(store: Store) -> None:
     """An alarm whose size in SD is NaN (a step between two constants) is listed after the
-    sized ones with no size (0: the store's JSON insert turns NaN into the column's
-    default), never a made-up one; the page says "size unknown" for a null size."""
+    sized ones with no size (None in the API, NULL in the stored incident), never a
+    made-up one; the page says "n/a" for it."""
     tracker = IncidentTracker(
         IncidentStore(store), BaselineResets(lambda: Pipeline(store, detectors=[]).detect)
     )
     start = time.time_ns() // 1_000_000 - 600_000
-    unknown = {**_row("consistency_drift", start), "effect_sd": float("nan")}
+    unknown = {**_row("consistency_drift", start), "effect_sd": None}
     tracker.observe([unknown, _row("latency_drift", start + 1)])
     (listed,) = tracker.listed(start - 1)
     assert [(a["detector"], a["effect_sd"]) for a in listed["alarms"]] == [
         ("latency_drift", 3.0),
-        ("consistency_drift", 0.0),
+        ("consistency_drift", None),
     ]
+    (stored,) = store.backend.select(f"SELECT Effects FROM {store.database}.incidents FINAL")
+    assert stored["Effects"] == [3.0, None]
     viewer = Principal("t1", "ann", Role.VIEWER)
-    assert "consistency_drift</a></" in incidents_page([listed], viewer, "csrf")
-    listed["alarms"][1]["effect_sd"] = None
-    assert "consistency_drift</a> size unknown" in incidents_page([listed], viewer, "csrf")
+    assert "consistency_drift</a> n/a sd" in incidents_page([listed], viewer, "csrf")

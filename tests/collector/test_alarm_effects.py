@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
+
+from fastapi.testclient import TestClient
 
 from tests.collector.test_detect_stage import records
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.route_review import ReviewRouter
+from watchkeeper.collector.review.tokens import TokenRegistry
+from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.store import Store
 from watchkeeper.detectors import InputLengthDrift, LatencyDrift
+from watchkeeper.detectors.base import CallView, Detector
 
 #: No review queues: the default ones name detectors these tests do not run.
 _NO_QUEUES = ReviewRouter({})
@@ -63,3 +69,51 @@ def test_fixed_targets_are_kept_without_a_budget(store: Store) -> None:
     pipeline.process_calls(records()[:300], "test")
     (keyed,) = pipeline.detect.keyed
     assert {detector.target_arl for _, detector in keyed.items()} == {12_345.0}
+
+
+class _Step(Detector):
+    """Scores 1 on its first 200 calls and 0 after, and alarms on the 230th: a step
+    between two constants, whose size in SDs has no scale."""
+
+    name = "step_drift"
+    score_name = "level"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def update(self, call: CallView) -> None:
+        self.calls += 1
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        return {"level": 1.0 if self.calls <= 200 else 0.0}
+
+    @property
+    def drift_detected(self) -> bool:
+        return self.calls == 230
+
+
+def test_an_unknown_size_is_stored_and_served_as_null(store: Store) -> None:
+    """The step's alarm is stored with effect_sd NULL (it was 0, which reads as no
+    change), the store's alarm rows and the alarms API give None, and its message says
+    the size in SD is unknown."""
+    now = time.time_ns() - 3_600 * 10**9
+    calls = [
+        dataclasses.replace(c, route="route-0", response_model="m", timestamp_ns=now + i * 10**8)
+        for i, c in enumerate(records()[:300])
+    ]
+    pipeline = Pipeline(store, detectors=[_Step()], router=_NO_QUEUES)
+    pipeline.process_calls(calls, "test")
+    (row,) = store.backend.select(
+        f"SELECT SpanId, effect_sd, effect_shift, Message FROM {store.database}.alarms FINAL"
+    )
+    assert (row["effect_sd"], row["effect_shift"]) == (None, -1.0)
+    assert "size in SD unknown" in row["Message"]
+    assert [r["EffectSd"] for r in store.alarms()] == [None]
+    token = TokenRegistry(store).create("vic", "viewer")[0]
+    with TestClient(build_app(pipeline)) as client:
+        got = client.get(
+            f"/api/alarms/step_drift/{row['SpanId']}", headers={"authorization": f"Bearer {token}"}
+        )
+    assert got.status_code == 200, got.text
+    assert got.json()["effect"]["sd"] is None

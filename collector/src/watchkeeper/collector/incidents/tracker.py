@@ -46,10 +46,15 @@ def to_row(incident: Incident, version: int) -> dict[str, Any]:
         "LastAlarmMs": incident.last_alarm_ms, "State": incident.state,
         "StateBy": incident.state_by, "StateMs": incident.state_ms,
         "Detectors": [m.detector for m in members], "DetectorKeys": [m.key for m in members],
-        "SpanIds": [m.span_id for m in members], "Effects": [m.effect_sd for m in members],
+        "SpanIds": [m.span_id for m in members], "Effects": [_stored(m.effect_sd) for m in members],
         "Severities": [m.severity for m in members], "Messages": [m.message for m in members],
         "Version": version,
     }  # fmt: skip
+
+
+def _stored(size: float) -> float | None:
+    """NULL for a size that is unknown (NaN)."""
+    return size if math.isfinite(size) else None
 
 
 def _size(stored: Any) -> float:

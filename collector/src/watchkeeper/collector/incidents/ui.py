@@ -103,7 +103,7 @@ def _alarm(alarm: Mapping[str, Any]) -> str:
     e = pages.e
     link = f"<a href='/ui/alarms/{e(alarm['detector'])}/{e(alarm['span_id'])}'>"
     effect = alarm["effect_sd"]
-    size = " size unknown" if effect is None else f" {effect:+.1f} sd" if effect else ""
+    size = " n/a sd" if effect is None else f" {effect:+.1f} sd"
     return f"{link}{e(alarm['detector'])}</a>{size}"
 
 

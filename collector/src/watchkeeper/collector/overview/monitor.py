@@ -432,7 +432,7 @@ def _alarm(row: Mapping[str, Any]) -> dict[str, Any]:
         # The mean's shift since the change point (own units, 95% interval), in SDs.
         "effect": {
             "shift": float(row["EffectShift"]),
-            "sd": float(row["EffectSd"]),
+            "sd": None if row["EffectSd"] is None else float(row["EffectSd"]),  # unknown
             "low": float(row["EffectLo"]),
             "high": float(row["EffectHi"]),
             "calls_since_change": int(row["CallsSinceChange"]),

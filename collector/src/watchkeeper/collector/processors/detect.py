@@ -208,7 +208,8 @@ class DetectorStage:
             "Score": score if math.isfinite(score) else 0.0,
             "Message": message,
             "effect_shift": effect.shift if effect is not None else 0.0,
-            "effect_sd": effect.sd if effect is not None else 0.0,
+            # NULL, not 0, when the size is unknown (no reference, or a step between constants).
+            "effect_sd": effect.sd if effect is not None and math.isfinite(effect.sd) else None,
             "effect_lo": effect.lo if effect is not None else 0.0,
             "effect_hi": effect.hi if effect is not None else 0.0,
             "calls_since_change": effect.calls if effect is not None else 0,

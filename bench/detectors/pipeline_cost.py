@@ -17,13 +17,16 @@ detectors and their compiled core cost in the pipeline with less noise than
 columns, then the insert): CPU of the calling thread while the stage ran, and of the
 whole process meanwhile, which counts what other threads did at the same time (the
 thread analysing texts ahead during detect; chDB's own threads, merges included, during
-the inserts). The per-stage timers add about a microsecond per call.
+the inserts). The per-stage timers add about a microsecond per call. Then the CPU of
+each thread by name (from /proc, on Linux): the calling thread, the one analysing texts
+ahead, chDB's query and merge threads.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import tempfile
 import time
@@ -74,6 +77,38 @@ def time_stages(pipeline: Any, store: Any, spent: Spent) -> None:
         setattr(backend, method, by_table)
 
 
+def thread_cpu() -> dict[tuple[int, str], float]:
+    """CPU seconds of each live thread of this process, by (thread id, name), from /proc
+    (Linux); empty elsewhere. Names group chDB's threads by role (merges, inserts)."""
+    found = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if int(task.name) == os.getpid():
+            name = "calling thread"  # Python's other threads are all named "python"
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(task.name), name] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def print_threads(
+    before: dict[tuple[int, str], float], after: dict[tuple[int, str], float], calls: int
+) -> None:
+    """CPU per call of the timed window by thread name, in whole clock ticks (threads that
+    ended within the window are missed: chDB starts some per query)."""
+    by_name: dict[str, float] = defaultdict(float)
+    for key, cpu in after.items():
+        by_name[key[1]] += cpu - before.get(key, 0.0)
+    print(f"{'thread (from /proc)':34s} {'CPU':>9s}")
+    for name, cpu in sorted(by_name.items(), key=lambda item: -item[1]):
+        if cpu > 0:
+            print(f"{name:34s} {cpu / calls * 1e6:9.1f}")
+
+
 def print_stages(spent: Spent, calls: int) -> None:
     """One line per stage (and store table): µs per call, process and calling thread."""
     print(f"{'stage':34s} {'process':>9s} {'thread':>9s}")
@@ -112,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.stages:
             time_stages(pipeline, store, spent)
         gc.collect()
+        threads = thread_cpu()
         started = time.process_time(), time.thread_time(), time.perf_counter()
         for start in range(args.warmup, total, args.batch):
             pipeline.write(pipeline.prepare(payloads[start : start + args.batch]))
         ended = time.process_time(), time.thread_time(), time.perf_counter()
         stages = {name: list(cpu) for name, cpu in spent.items()}  # not what close adds
+        threads_after = thread_cpu()
         pipeline.close()
         store.close()
     per_call = [(b - a) / args.calls * 1e6 for a, b in zip(started, ended, strict=True)]
@@ -124,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"µs per call: process {process:.1f}, calling thread {thread:.1f}, wall {wall:.1f}")
     if args.stages:
         print_stages(stages, args.calls)
+        print_threads(threads, threads_after, args.calls)
     return 0
 
 

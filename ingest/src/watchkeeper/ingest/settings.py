@@ -116,6 +116,7 @@ COLLECTOR_KEYS = frozenset(
         "judge_review_share",
         "judge_queue_size",
         "judge_backlog_lookback_s",
+        "judge_cache_calls",
         "alerting_false_pages_per_week",
         "alerting_windows",
         "alerting_slos",

@@ -21,6 +21,7 @@ use crate::otlp::{self, SpanFields, Value};
 use json::{Json, dump, parse_json, quote};
 
 mod json;
+mod span_row;
 
 /// `_MIN_TIME_NS` and `_MAX_CLOCK_SKEW_NS` of normalize.py.
 const MIN_TIME_NS: u64 = 946_684_800 * 1_000_000_000;
@@ -128,26 +129,40 @@ fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
 /// positionally in declaration order, ``source`` left empty), and each span it would skip
 /// (not an LLM call) as None. The other spans come as `decode_traces` returns them, for
 /// `normalize_decoded` to finish. ``now_ns`` bounds start times as `_call`'s ``now_ns``.
+///
+/// With ``span`` (the `TraceSpan` class), a skipped span comes back as its row for the
+/// `spans` table, as `span_from_decoded` makes it, and None only when it has no row (its
+/// ids or start time are unusable).
 #[pyfunction]
+#[pyo3(signature = (data, feedback_key, now_ns, record, span=None))]
 pub fn decode_calls<'py>(
     py: Python<'py>,
     data: &[u8],
     feedback_key: &str,
     now_ns: u64,
     record: &Bound<'py, PyAny>,
+    span: Option<&Bound<'py, PyAny>>,
 ) -> Option<Bound<'py, PyList>> {
     let empty = PyString::new(py, "");
-    decode(py, data, feedback_key, now_ns, record, &empty).map(|(groups, _)| groups)
+    let classes = Classes { record, span };
+    decode(py, data, feedback_key, now_ns, &classes, &empty).map(|(groups, _)| groups)
+}
+
+/// The classes the core fills: `CallRecord`, and `TraceSpan` when the skipped spans' rows
+/// are wanted.
+struct Classes<'a, 'py> {
+    record: &'a Bound<'py, PyAny>,
+    span: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// `decode_calls` of ``data`` with ``source`` in each record: the groups, and whether every
-/// span became a record or None (nothing left for Python to finish).
+/// span became a record, a row or None (nothing left for Python to finish).
 fn decode<'py>(
     py: Python<'py>,
     data: &[u8],
     feedback_key: &str,
     now_ns: u64,
-    record: &Bound<'py, PyAny>,
+    classes: &Classes<'_, 'py>,
     source: &Bound<'py, PyString>,
 ) -> Option<(Bound<'py, PyList>, bool)> {
     let mut finished = true;
@@ -155,7 +170,7 @@ fn decode<'py>(
         let span = otlp::parse_span(buf, feedback_key)?;
         // What the Python path would decline, this path must decline too.
         otlp::check_events(&span)?;
-        if let Some(done) = call(py, resource, &span, now_ns, record, source) {
+        if let Some(done) = call(py, resource, &span, now_ns, classes, source) {
             return Ok(done);
         }
         finished = false;
@@ -164,8 +179,14 @@ fn decode<'py>(
     Some((groups, finished))
 }
 
-/// `decode_run`'s result: (calls, spans skipped, end, pending).
-type Run<'py> = (Bound<'py, PyList>, usize, usize, Option<Bound<'py, PyList>>);
+/// A run's result: (calls, rows of the other spans, spans skipped, end, pending).
+type Run<'py> = (
+    Bound<'py, PyList>,
+    Bound<'py, PyList>,
+    usize,
+    usize,
+    Option<Bound<'py, PyList>>,
+);
 
 /// Payloads read at a time without the GIL. Few enough that their bytes are still in the
 /// cache when their records are made (all 10,000 of a batch at once cost 3 µs more per
@@ -198,11 +219,57 @@ pub fn decode_run<'py>(
     now_ns: u64,
     record: &Bound<'py, PyAny>,
     max_bytes: usize,
+) -> PyResult<(
+    Bound<'py, PyList>,
+    usize,
+    usize,
+    Option<Bound<'py, PyList>>,
+)> {
+    let classes = Classes { record, span: None };
+    let (calls, _, skipped, end, pending) =
+        run(py, payloads, start, feedback_key, now_ns, &classes, max_bytes)?;
+    Ok((calls, skipped, end, pending))
+}
+
+/// `decode_run` that also makes the rows of the spans that are not LLM calls, in the same
+/// pass, with ``span`` (the `TraceSpan` class): returns ``(calls, rows, skipped, end,
+/// pending)``; ``pending`` holds rows too (see `decode_calls`). A span whose row needs
+/// Python stops the run there, like a call that does.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)] // the arguments of `decode_run`, and the row class
+pub fn decode_trace_run<'py>(
+    py: Python<'py>,
+    payloads: &Bound<'py, PyList>,
+    start: usize,
+    feedback_key: &str,
+    now_ns: u64,
+    record: &Bound<'py, PyAny>,
+    span: &Bound<'py, PyAny>,
+    max_bytes: usize,
+) -> PyResult<Run<'py>> {
+    let classes = Classes {
+        record,
+        span: Some(span),
+    };
+    run(py, payloads, start, feedback_key, now_ns, &classes, max_bytes)
+}
+
+/// What `decode_run` and `decode_trace_run` share.
+fn run<'py>(
+    py: Python<'py>,
+    payloads: &Bound<'py, PyList>,
+    start: usize,
+    feedback_key: &str,
+    now_ns: u64,
+    classes: &Classes<'_, 'py>,
+    max_bytes: usize,
 ) -> PyResult<Run<'py>> {
     let calls = PyList::empty(py);
+    let rows = PyList::empty(py);
     let mut skipped = 0usize;
     let mut first_source: Option<Bound<'py, PyString>> = None;
     let mut at = start;
+    let with_rows = classes.span.is_some();
     while at < payloads.len() {
         let mut taken: Vec<(Bound<'py, PyBytes>, Bound<'py, PyString>)> = Vec::new();
         for i in at..payloads.len().min(at + RUN_CHUNK) {
@@ -217,18 +284,21 @@ pub fn decode_run<'py>(
         let data: Vec<&[u8]> = taken.iter().map(|(bytes, _)| bytes.as_bytes()).collect();
         let plans = py.detach(|| {
             data.iter()
-                .map_while(|bytes| plan_payload(bytes, feedback_key, now_ns))
+                .map_while(|bytes| plan_payload(bytes, feedback_key, now_ns, with_rows))
                 .collect::<Vec<_>>()
         });
         let mut built = 0;
         for (plan, (_, source)) in plans.iter().zip(&taken) {
-            let Some((records, skips)) = build_payload(py, plan, record, source) else {
+            let Some(made) = build_payload(py, plan, classes, source) else {
                 break;
             };
-            for one in records {
+            for one in made.records {
                 calls.append(one)?;
             }
-            skipped += skips;
+            for one in made.rows {
+                rows.append(one)?;
+            }
+            skipped += made.skips;
             built += 1;
         }
         at += built;
@@ -237,13 +307,16 @@ pub fn decode_run<'py>(
         }
         // This payload needs Python somewhere: decode it with the GIL held throughout.
         let (bytes, source) = &taken[built];
-        match decode(py, bytes.as_bytes(), feedback_key, now_ns, record, source) {
+        match decode(py, bytes.as_bytes(), feedback_key, now_ns, classes, source) {
             Some((groups, true)) if !groups.is_empty() => {
                 for group in groups.iter() {
                     for span in group.get_item(1)?.try_iter()? {
                         let span = span?;
                         if span.is_none() {
                             skipped += 1;
+                        } else if classes.span.is_some_and(|c| span.is_instance(c).unwrap_or(false)) {
+                            skipped += 1;
+                            rows.append(span)?;
                         } else {
                             calls.append(span)?;
                         }
@@ -251,10 +324,12 @@ pub fn decode_run<'py>(
                 }
                 at += 1;
             }
-            pending => return Ok((calls, skipped, at, pending.map(|(groups, _)| groups))),
+            pending => {
+                return Ok((calls, rows, skipped, at, pending.map(|(groups, _)| groups)));
+            }
         }
     }
-    Ok((calls, skipped, at, None))
+    Ok((calls, rows, skipped, at, None))
 }
 
 /// A payload's bytes and source when the core may take it (see `decode_run`), the first
@@ -296,7 +371,12 @@ fn plain<'py>(
 
 /// Every span of a payload planned without Python; None when any needs it, or when the
 /// payload has no resource spans (Python dead-letters it).
-fn plan_payload<'a>(data: &'a [u8], feedback_key: &str, now_ns: u64) -> Option<PayloadPlan<'a>> {
+fn plan_payload<'a>(
+    data: &'a [u8],
+    feedback_key: &str,
+    now_ns: u64,
+    rows: bool,
+) -> Option<PayloadPlan<'a>> {
     let parts = otlp::request_parts(data).ok()?;
     if parts.is_empty() {
         return None;
@@ -307,33 +387,51 @@ fn plan_payload<'a>(data: &'a [u8], feedback_key: &str, now_ns: u64) -> Option<P
         for buf in part.spans {
             let span = otlp::parse_span(buf, feedback_key).ok()?;
             otlp::check_events(&span).ok()?;
-            spans.push(plan(&span, now_ns, None)?);
+            spans.push(plan(&span, now_ns, None, rows)?);
         }
         out.push((part.resource, spans));
     }
     Some(out)
 }
 
-/// A planned payload's records and skips; None when a resource declines (as
-/// `decode_calls` would: the payload then goes that way).
+/// What a planned payload makes.
+struct Made<'py> {
+    records: Vec<Bound<'py, PyAny>>,
+    rows: Vec<Bound<'py, PyAny>>,
+    skips: usize,
+}
+
+/// A planned payload's records, rows and skips; None when a resource or a row declines
+/// (as `decode_calls` would: the payload then goes that way).
 fn build_payload<'py>(
     py: Python<'py>,
     plan: &PayloadPlan<'_>,
-    record: &Bound<'py, PyAny>,
+    classes: &Classes<'_, 'py>,
     source: &Bound<'py, PyString>,
-) -> Option<(Vec<Bound<'py, PyAny>>, usize)> {
-    let mut records = Vec::new();
-    let mut skips = 0;
+) -> Option<Made<'py>> {
+    let mut made = Made {
+        records: Vec::new(),
+        rows: Vec::new(),
+        skips: 0,
+    };
     for (resource, spans) in plan {
         let resource = otlp::resource_dict(py, *resource).ok()?;
         for planned in spans {
             match planned {
-                Planned::Skip => skips += 1,
-                Planned::Call(call) => records.push(build(py, &resource, call, record, source)?),
+                Planned::Skip => made.skips += 1,
+                Planned::Call(call) => {
+                    made.records
+                        .push(build(py, &resource, call, classes.record, source)?);
+                }
+                Planned::Row(row) => {
+                    made.rows
+                        .push(span_row::build(py, &resource, row, classes.span?)?);
+                    made.skips += 1;
+                }
             }
         }
     }
-    Some((records, skips))
+    Some(made)
 }
 
 /// `sniff_encoding`'s test for OTLP/JSON: ``{`` after ASCII whitespace (``\s`` of bytes).
@@ -343,26 +441,31 @@ fn json_start(data: &[u8]) -> bool {
         .is_some_and(|&b| b == b'{')
 }
 
-/// `_call` of one span: its `CallRecord`, or Python's None when it is not an LLM call.
+/// `_call` of one span: its `CallRecord`, Python's None when it is not an LLM call (or,
+/// with the row class, its row, None when it has none); None: Python finishes it.
 fn call<'py>(
     py: Python<'py>,
     resource: &Bound<'py, PyDict>,
     span: &SpanFields<'_>,
     now_ns: u64,
-    record: &Bound<'py, PyAny>,
+    classes: &Classes<'_, 'py>,
     source: &Bound<'py, PyString>,
 ) -> Option<Bound<'py, PyAny>> {
-    match plan(span, now_ns, Some(py))? {
+    match plan(span, now_ns, Some(py), classes.span.is_some())? {
         Planned::Skip => Some(py.None().into_bound(py)),
-        Planned::Call(plan) => build(py, resource, &plan, record, source),
+        Planned::Call(plan) => build(py, resource, &plan, classes.record, source),
+        Planned::Row(row) => span_row::build(py, resource, &row, classes.span?),
     }
 }
 
 /// What `_call` makes of a span, found without Python objects.
 enum Planned<'a> {
-    /// Not an LLM call: skipped.
+    /// Not an LLM call: skipped (without a row: not wanted, or its ids or start time are
+    /// unusable).
     Skip,
     Call(Box<Plan<'a>>),
+    /// Not an LLM call: its row for the `spans` table.
+    Row(Box<span_row::RowPlan<'a>>),
 }
 
 /// Every value of a call's record but the service name (read from the resource's dict).
@@ -398,14 +501,23 @@ struct Plan<'a> {
 
 /// `_call`'s reading of a span, up to the Python objects; None: Python's hand is needed.
 /// Without ``py`` (the GIL released), a double attribute read as text declines too: its
-/// text is Python's float formatting.
-fn plan<'a>(span: &SpanFields<'a>, now_ns: u64, py: Option<Python<'_>>) -> Option<Planned<'a>> {
+/// text is Python's float formatting. ``rows``: plan the rows of the other spans too.
+fn plan<'a>(
+    span: &SpanFields<'a>,
+    now_ns: u64,
+    py: Option<Python<'_>>,
+    rows: bool,
+) -> Option<Planned<'a>> {
     if span.feedback {
         return None;
     }
     let values = Values::of(&span.attributes)?;
-    if values.kind()? != LLM {
-        return Some(Planned::Skip);
+    let kind = values.kind()?;
+    if kind != LLM {
+        if !rows {
+            return Some(Planned::Skip);
+        }
+        return Some(span_row::plan(span, values, kind, now_ns));
     }
     if span.trace_id.len() != 16 || span.span_id.len() != 8 {
         return None; // rejected, with Python's reason and detail
@@ -478,11 +590,7 @@ fn build<'py>(
     record: &Bound<'py, PyAny>,
     source: &Bound<'py, PyString>,
 ) -> Option<Bound<'py, PyAny>> {
-    // `str(resource.get("service.name", ""))` is exact only for a string.
-    let service = match resource.get_item(intern!(py, SERVICE_NAME)).ok()? {
-        None => PyString::new(py, ""),
-        Some(name) => name.cast_exact::<PyString>().ok()?.clone(),
-    };
+    let service = service_name(py, resource)?;
     let attributes = PyDict::new(py);
     for (key, value) in &plan.extra {
         attributes
@@ -528,6 +636,14 @@ fn build<'py>(
         attributes.into_any(),
     ];
     record.call1(PyTuple::new(py, args).ok()?).ok()
+}
+
+/// `str(resource.get("service.name", ""))`, exact only for a string (None: Python).
+fn service_name<'py>(py: Python<'py>, resource: &Bound<'py, PyDict>) -> Option<Bound<'py, PyString>> {
+    Some(match resource.get_item(intern!(py, SERVICE_NAME)).ok()? {
+        None => PyString::new(py, ""),
+        Some(name) => name.cast_exact::<PyString>().ok()?.clone(),
+    })
 }
 
 const RELEASE_KEY: &str = "service.version";
@@ -793,7 +909,7 @@ impl<'a> Values<'a> {
                         Some(Json::Bool(b)) => (if *b { "True" } else { "False" }).to_string(),
                         Some(content) => {
                             let mut text = String::new();
-                            dump(content, &mut text);
+                            dump(content, &mut text)?;
                             text
                         }
                     })),

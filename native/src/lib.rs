@@ -1313,7 +1313,7 @@ impl ConsistencyIndex {
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::calls::{decode_calls, decode_run};
+    use super::calls::{decode_calls, decode_run, decode_trace_run};
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
     #[pymodule_export]

@@ -414,6 +414,28 @@ fn event<'py>(py: Python<'py>, buf: &[u8]) -> Res<Bound<'py, PyTuple>> {
         .map_err(no)
 }
 
+/// A `Span.Event`'s name and attributes, not converted (`event` without Python).
+pub(crate) fn event_parts(buf: &[u8]) -> Res<(&str, Vec<(&str, Value<'_>)>)> {
+    let mut name = "";
+    let mut attributes = Vec::new();
+    let mut r = Reader::new(buf);
+    while !r.done() {
+        let (field, wire) = r.tag()?;
+        match field {
+            2 => {
+                expect(wire, LEN)?;
+                name = r.string()?;
+            }
+            3 => {
+                expect(wire, LEN)?;
+                attributes.push(key_value(r.bytes()?)?);
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok((name, attributes))
+}
+
 /// One `Span`, checked and split into its fields; values are converted only later, by
 /// `span_tuple` or by the call normaliser (`calls.rs`).
 pub(crate) struct SpanFields<'a> {

@@ -15,6 +15,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from tests.collector.otlp_payloads import answer_spans, feedback_payload, protobuf_payload
 from tests.collector.test_decode import _otlp_json
 from tests.support.otlp_messages import message
+from tests.traces.agent_payloads import agent_trace, payload
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, decode_request
@@ -52,6 +53,7 @@ def _with_numeric_service(payload: bytes) -> bytes:
 
 def _mixed_batch(rng: random.Random) -> list[Payload]:
     plain = [message(i, "run")[1] for i in range(40)]
+    plain += [payload(agent_trace()) for _ in range(5)]  # agents, tools, retrievers ...
     plain += [_with_plain_spans(message(i, "skip")[1]) for i in range(10)]
     plain += [_with_double(message(i, "double")[1]) for i in range(5)]
     plain += [_with_numeric_service(message(i, "service")[1]) for i in range(5)]
@@ -86,6 +88,7 @@ def _prepared(pipeline: Pipeline, payloads: list[Payload]) -> tuple[Any, ...]:
         [dataclasses.astuple(letter) for letter in batch.dead_letters],
         prepared.result.skipped,
         prepared.result.rejected_payloads,
+        [dataclasses.asdict(span) for span in prepared.spans],
     )
 
 
@@ -102,22 +105,31 @@ def test_run_prepares_what_payload_by_payload_does(
         + [Payload(b"\n" * (MAX_PAYLOAD_BYTES + 1), "kafka")]
     )
     taken = 0
-    counting = native_decode._RUN
+    counting = native_decode._TRACE_RUN
     assert counting is not None
 
     def count(*args: Any) -> Any:
         nonlocal taken
         out = counting(*args)
-        taken += out[2] - args[1]
+        taken += out[3] - args[1]
         return out
 
-    monkeypatch.setattr(native_decode, "_RUN", count)
+    monkeypatch.setattr(native_decode, "_TRACE_RUN", count)
     runs = [_prepared(Pipeline(store), batch) for batch in batches]
+    # Payload by payload, the core making the rows of the spans that are not calls ...
+    with monkeypatch.context() as patched:
+        patched.setattr(native_decode, "decode_run", lambda payloads, start: None)
+        one_by_one = [_prepared(Pipeline(store), batch) for batch in batches]
+    # ... and as a core that only counts them does: those spans decoded again and
+    # finished in Python.
+    monkeypatch.setattr(native_decode, "_TRACE_RUN", None)
+    counted = [_prepared(Pipeline(store), batch) for batch in batches]
     monkeypatch.setattr(native_decode, "_RUN", None)
-    one_by_one = [_prepared(Pipeline(store), batch) for batch in batches]
-    assert runs == one_by_one
+    counted_one_by_one = [_prepared(Pipeline(store), batch) for batch in batches]
+    assert runs == one_by_one == counted == counted_one_by_one
     assert sum(len(calls) for calls, *_ in runs) > 300
     assert sum(len(letters) for _, _, letters, *_ in runs) > 30
-    assert sum(skipped for *_, skipped, _ in runs) > 30
+    assert sum(skipped for *_, skipped, _, _ in runs) > 30
+    assert sum(len(spans) for *_, spans in runs) > 30
     # Most payloads went through runs; the rest the way they always did.
     assert taken > sum(len(batch) for batch in batches) // 2

@@ -40,6 +40,7 @@ from watchkeeper.collector.processors.normalize import (
     normalize_request,
 )
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.kinds import KINDS
 from watchkeeper.sdk import attributes as attr
 
@@ -65,6 +66,7 @@ def _outcome_of(normalized: Any) -> Outcome:
         normalized.feedback,
         normalized.skipped,
         rejected,
+        [dataclasses.asdict(span) for span in normalized.spans],
     )
 
 
@@ -399,6 +401,8 @@ def _documents(rng: random.Random) -> str:
         {"content": True},
         {"content": ["a", {"b": None}]},
         {"id": "no content"},
+        {"content": "scored", "score": rng.choice([0.25, -1.5e-3, 7, True, None, "0.5", "x"])},
+        {"content": 1.5},
         "a bare passage",
         5,
         None,
@@ -415,7 +419,7 @@ def _strings(*values: str) -> AnyValue:
     return AnyValue(array_value=ArrayValue(values=[_string(v) for v in values]))
 
 
-def _call_value(rng: random.Random, key: str) -> AnyValue:  # noqa: PLR0911 - one per key
+def _call_value(rng: random.Random, key: str) -> AnyValue:  # noqa: PLR0911, PLR0912 - one per key
     if rng.random() < 0.05:
         return _random_value(rng)  # anything, nested lists and maps included
     if key in (attr.INPUT_MESSAGES, "llm.input_messages"):
@@ -480,6 +484,18 @@ def _call_value(rng: random.Random, key: str) -> AnyValue:  # noqa: PLR0911 - on
         )
     if key.endswith(".message.role"):
         return _string(rng.choice(["user", "assistant", "system", ""]))
+    if key.endswith(".document.score"):
+        return rng.choice(
+            [
+                AnyValue(double_value=rng.choice([0.9, -0.0, float("inf"), 1e-300])),
+                AnyValue(int_value=rng.choice([3, -(2**63)])),
+                AnyValue(bool_value=True),
+                _string(rng.choice(["0.75", "", " 1", "inf", "1e999", "abc"])),
+                AnyValue(bytes_value=rng.choice([b"", b"\x12"])),
+            ]
+        )
+    if key.startswith("x" * 100):
+        return _string("y" * rng.choice([10, 5000, 20000]))
     if key.endswith((".message.content", ".document.content")):
         return _string(_text(rng))
     return rng.choice(
@@ -515,6 +531,17 @@ _CALL_KEYS = [
     "llm.input_messages",
     *(f"retrieval.documents.{i}.document.content" for i in ["0", "1", "2", "01", "٣", "x", ""]),
     "retrieval.documents.0.document.id",
+    *(f"retrieval.documents.{i}.document.score" for i in ["0", "1", "00"]),
+    *(
+        f"reranker.{side}_documents.{i}.document.{field}"
+        for side in ("input", "output")
+        for i in "01"
+        for field in ("content", "score")
+    ),
+    "reranker.query",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "x" * 5000,
     "gen_ai.request.temperature",
     "gen_ai.request.stream",
     "gen_ai.tool.name",
@@ -582,6 +609,17 @@ def test_generated_calls_are_normalised_identically() -> None:
     built = sum(map(_built_natively, payloads))
     # Most generated spans hold at least one odd value on purpose: a third is plenty.
     assert built > calls / 3 > 500
+    # The spans that are not calls (agents, tools, retrievers ...): their rows too.
+    rows = sum(
+        len(normalize_decoded(decode_traces(p, attr.SPAN_TYPE) or [], "t").spans) for p in payloads
+    )
+    built_rows = sum(
+        isinstance(span, TraceSpan)
+        for p in payloads
+        for _, spans in native_decode.decode_natively(p, "protobuf") or []
+        for span in spans
+    )
+    assert built_rows > rows / 3 > 100
 
 
 def _call_payload(attributes: dict[str, AnyValue], status: int = 0) -> bytes:
@@ -673,7 +711,8 @@ def test_common_shapes_are_built_by_the_core(attributes: dict[str, AnyValue]) ->
         {attr.USAGE_INPUT_TOKENS: _string("1_000")},  # int() reads underscores
         {attr.OPERATION_NAME: _string("chat"), attr.SAMPLE_RATE: _string(" 0.5")},  # and spaces
         {attr.INPUT_MESSAGES: _string("not JSON")},  # orjson's verdict
-        {attr.INPUT_MESSAGES: _string('[{"role": "user", "content": 1.5}]')},  # a float
+        # a float written as text (Python's repr)
+        {attr.INPUT_MESSAGES: _string('[{"role": "user", "parts": [{"content": 1.5}]}]')},
         {attr.INPUT_MESSAGES: _string('["\\udc00"]')},  # a lone surrogate
         {attr.REQUEST_MODEL: AnyValue(kvlist_value=KeyValueList())},  # a map
         {"openinference.span.kind": _string("cha\u0131n")},  # dotless i: upper() gives "I"

@@ -17,6 +17,9 @@ pub(super) enum Json<'s> {
     Null,
     Bool(bool),
     Int(i64),
+    /// A number with a fraction or an exponent, as written (finite: orjson rejects the
+    /// others), read with `float_value`.
+    Float(&'s str),
     Str(Cow<'s, str>),
     Array(Vec<Json<'s>>),
     Object(Vec<(Cow<'s, str>, Json<'s>)>),
@@ -32,8 +35,9 @@ impl<'s> Json<'s> {
 }
 
 /// Strict JSON (RFC 8259, as orjson reads it); None for invalid JSON and for what this
-/// module leaves to Python: floats, integers of more than 18 digits, lone surrogates,
-/// repeated keys, nesting deeper than `MAX_JSON_DEPTH`.
+/// module leaves to Python: integers of more than 18 digits, lone surrogates, repeated
+/// keys, nesting deeper than `MAX_JSON_DEPTH`. Floats are kept as written: both orjson
+/// and Rust read them correctly rounded, but only Python writes them back (`dump`).
 pub(super) fn parse_json(s: &str) -> Option<Json<'_>> {
     let mut r = JsonReader { s, pos: 0 };
     let value = r.value(0)?;
@@ -114,29 +118,59 @@ impl<'s> JsonReader<'s> {
             b't' => self.literal("true", Json::Bool(true)),
             b'f' => self.literal("false", Json::Bool(false)),
             b'n' => self.literal("null", Json::Null),
-            _ => self.int(),
+            _ => self.number(),
         }
     }
 
-    /// `-?(0|[1-9][0-9]*)`, at most 18 digits; a fraction or exponent: None.
-    fn int(&mut self) -> Option<Json<'s>> {
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`: an integer of at most 18 digits,
+    /// or a finite float.
+    fn number(&mut self) -> Option<Json<'s>> {
         let b = self.s.as_bytes();
         let start = self.pos;
         if b.get(self.pos) == Some(&b'-') {
             self.pos += 1;
         }
         let first = self.pos;
+        let digits = self.digits();
+        if digits == 0 || (b[first] == b'0' && digits > 1) {
+            return None;
+        }
+        let mut float = false;
+        if b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            float = true;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(b.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            float = true;
+            if matches!(b.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        let raw = &self.s[start..self.pos];
+        if float {
+            return float_value(raw).map(|_| Json::Float(raw));
+        }
+        if digits > 18 {
+            return None;
+        }
+        raw.parse().ok().map(Json::Int)
+    }
+
+    /// Skips ASCII digits; how many.
+    fn digits(&mut self) -> usize {
+        let b = self.s.as_bytes();
+        let from = self.pos;
         while b.get(self.pos).is_some_and(u8::is_ascii_digit) {
             self.pos += 1;
         }
-        let digits = self.pos - first;
-        if digits == 0 || digits > 18 || (b[first] == b'0' && digits > 1) {
-            return None;
-        }
-        if matches!(b.get(self.pos), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        self.s[start..self.pos].parse().ok().map(Json::Int)
+        self.pos - from
     }
 
     /// The rest of a string whose opening quote was read.
@@ -213,14 +247,22 @@ fn has_control(b: &[u8]) -> bool {
     b.iter().fold(u8::MAX, |low, &c| low.min(c)) < 0x20
 }
 
-/// `json.dumps(value, ensure_ascii=False)` of a parsed document.
-pub(super) fn dump(value: &Json<'_>, out: &mut String) {
+/// A float as written in JSON, read as orjson reads it (None: infinite, which orjson
+/// rejects).
+pub(super) fn float_value(raw: &str) -> Option<f64> {
+    raw.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// `json.dumps(value, ensure_ascii=False)` of a parsed document; None when it holds a
+/// float (Python's `repr` of a float is left to Python).
+pub(super) fn dump(value: &Json<'_>, out: &mut String) -> Option<()> {
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Json::Int(i) => {
             let _ = write!(out, "{i}");
         }
+        Json::Float(_) => return None,
         Json::Str(s) => quote(s, out),
         Json::Array(items) => {
             out.push('[');
@@ -228,7 +270,7 @@ pub(super) fn dump(value: &Json<'_>, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                dump(item, out);
+                dump(item, out)?;
             }
             out.push(']');
         }
@@ -240,11 +282,12 @@ pub(super) fn dump(value: &Json<'_>, out: &mut String) {
                 }
                 quote(key, out);
                 out.push_str(": ");
-                dump(item, out);
+                dump(item, out)?;
             }
             out.push('}');
         }
     }
+    Some(())
 }
 
 /// A JSON string as `json.dumps(..., ensure_ascii=False)` writes it.
@@ -277,11 +320,16 @@ mod tests {
         assert!(
             parse_json(r#"[{"a": "b\u00e9\ud83d\ude00", "n": -12, "t": [true, null]}]"#).is_some()
         );
+        assert!(matches!(parse_json("-1.5e-3"), Some(Json::Float("-1.5e-3"))));
+        assert!(matches!(parse_json("1E3"), Some(Json::Float("1E3"))));
         for doubtful in [
             "[1,]",
             "01",
-            "1.5",
-            "1e3",
+            "1.",
+            ".5",
+            "1e",
+            "1e400",
+            "-",
             r#""\ud800""#,
             r#"{"a": 1, "a": 2}"#,
             "[",
@@ -299,7 +347,9 @@ mod tests {
         dump(
             &parse_json(r#"{"a": ["x\n\"\u0001é", 1, null], "b": {}}"#).unwrap(),
             &mut out,
-        );
+        )
+        .unwrap();
+        assert!(dump(&parse_json("[0.5]").unwrap(), &mut String::new()).is_none());
         assert_eq!(out, "{\"a\": [\"x\\n\\\"\\u0001é\", 1, null], \"b\": {}}");
     }
 }

@@ -10,8 +10,9 @@ Python code then runs.
 ``decode_traces`` decodes OTLP trace requests for the collector's normaliser, or returns
 None for anything but plain, well-formed protobuf, which protobuf then decodes (see
 ``watchkeeper.collector.processors.native_decode``); ``decode_calls`` does the same and
-also normalises the common spans into their call records; ``decode_run`` does that for
-a batch's payloads in one call, for as long as they need no Python.
+also normalises the common spans into their call records (and, given the row class, the
+other spans into their ``spans`` rows); ``decode_run`` does that for a batch's payloads
+in one call, for as long as they need no Python, and ``decode_trace_run`` with the rows.
 """
 
 from watchkeeper.native._core import (
@@ -29,6 +30,7 @@ from watchkeeper.native._core import (
     WordTable,
     decode_calls,
     decode_run,
+    decode_trace_run,
     decode_traces,
 )
 
@@ -47,5 +49,6 @@ __all__ = [
     "WordTable",
     "decode_calls",
     "decode_run",
+    "decode_trace_run",
     "decode_traces",
 ]

@@ -126,7 +126,7 @@ def decode_traces(
     data: bytes, feedback_key: str
 ) -> list[tuple[dict[str, Any], list[SpanTuple]]] | None: ...
 def decode_calls(
-    data: bytes, feedback_key: str, now_ns: int, record: type[Any]
+    data: bytes, feedback_key: str, now_ns: int, record: type[Any], span: type[Any] | None = None
 ) -> list[tuple[dict[str, Any], list[Any]]] | None: ...
 def decode_run(
     payloads: list[Any],
@@ -136,3 +136,12 @@ def decode_run(
     record: type[Any],
     max_bytes: int,
 ) -> tuple[list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...
+def decode_trace_run(
+    payloads: list[Any],
+    start: int,
+    feedback_key: str,
+    now_ns: int,
+    record: type[Any],
+    span: type[Any],
+    max_bytes: int,
+) -> tuple[list[Any], list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...

@@ -12,8 +12,9 @@ One entry point, :func:`decode_payloads`, picks the decoder payload by payload:
 
 Results are the same whichever way a payload went; ``normalize.normalize_payload`` turns a
 decoded request into call records and trace spans. The core's fast path makes only the
-records of LLM calls and counts the other spans: the payloads where it counted some are
-read again by the core, span by span, for those spans (:func:`run_spans`).
+records of LLM calls and the rows of the other spans in one pass; a core that only counts
+those spans (an older build) has the payloads where it counted some read again, span by
+span, for them (:func:`run_spans`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def decode_payloads(payloads: Sequence[Payload]) -> Iterator[DecodedRun | Decode
         pending = None
         if run is not None:
             if run.end > i:
-                spans = run_spans(items[i : run.end]) if _needs_spans(run) else []
+                spans = run.spans
+                if spans is None:
+                    spans = run_spans(items[i : run.end]) if run.skipped else []
                 yield DecodedRun(items[i].source, run.calls, run.skipped, spans)
             i, pending = run.end, run.pending
             if i == len(items):
@@ -100,7 +103,7 @@ def _decode_one(payload: Payload, pending: list[DecodedResource] | None) -> Deco
         if pending is not None
         else native_decode.decode_natively(payload.data, payload.encoding)
     )
-    if decoded is not None and _has_skipped(decoded):
+    if decoded is not None and not native_decode.makes_rows() and _has_skipped(decoded):
         # The core left out spans that are not calls: every span as it decodes them, for
         # the normaliser to finish (the records are the same).
         decoded = native_decode.decode_spans(payload.data)
@@ -126,10 +129,6 @@ def run_spans(payloads: Sequence[Payload]) -> list[TraceSpan]:
             continue
         out.extend(normalize_request(request, payload.source).spans)
     return out
-
-
-def _needs_spans(run: native_decode.Run) -> bool:
-    return bool(run.skipped)
 
 
 def _has_skipped(decoded: list[DecodedResource]) -> bool:

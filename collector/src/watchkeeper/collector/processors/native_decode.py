@@ -3,8 +3,9 @@
 ``watchkeeper.native.decode_calls`` reads an export request straight into the values the
 normaliser uses (about a tenth of the CPU of protobuf's message objects plus
 ``_attributes``), and for the common spans goes on to build their call records as
-``normalize._call`` would (or says that a span is not an LLM call); the other spans it
-leaves for ``normalize_decoded`` to finish in Python. It declines anything unusual —
+``normalize._call`` would, and the ``spans`` rows of the spans that are not LLM calls as
+``span_record.span_from_decoded`` would, in the same pass; the other spans it leaves for
+``normalize_decoded`` to finish in Python. It declines anything unusual —
 corrupt wire format, bad UTF-8, groups, merged fields — and then protobuf decodes the
 payload and gives the verdict, so dead letters keep their reasons. Results are the same
 either way (``tests/collector/test_native_decode.py`` compares both on real, generated and
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
 from watchkeeper.collector.processors.normalize import DecodedResource
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.detectors import native_core
 from watchkeeper.sdk import attributes as attr
 
@@ -27,10 +29,20 @@ from watchkeeper.sdk import attributes as attr
 _DECODER = native_core.otlp_decoder()
 
 # Arguments: payload, feedback key, now (ns, bounds start times), the record class (which
-# the core fills positionally, in field order).
-_DECODE: Callable[[bytes, str, int, type[CallRecord]], list[DecodedResource] | None] | None = (
+# the core fills positionally, in field order), the span row class (from a core that
+# makes the rows of the spans that are not calls).
+_DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
+# The run with the rows of the spans that are not calls, from a core that makes them:
+# arguments as ``_RUN``'s with the row class before the largest payload.
+_TRACE_RUN: (
+    Callable[
+        [Sequence[object], int, str, int, type[CallRecord], type[TraceSpan], int],
+        tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
+    ]
+    | None
+) = getattr(_DECODER, "decode_trace_run", None)
 
 # Arguments: payloads (``Payload`` tuples), where to start, feedback key, now (ns), the
 # record class, the largest payload taken.
@@ -55,6 +67,8 @@ class Run(NamedTuple):
     calls: list[CallRecord]
     #: Their spans that are not LLM calls.
     skipped: int
+    #: Those spans' rows; None from a core that only counts them.
+    spans: list[TraceSpan] | None
     #: The first payload not taken (the number of payloads when all were).
     end: int
     #: That payload decoded, when the core could decode it but not finish it (spans for
@@ -67,9 +81,17 @@ def available() -> bool:
     return _DECODE is not None
 
 
+def makes_rows() -> bool:
+    """Whether the core makes the rows of the spans that are not LLM calls (in
+    :func:`decode_natively`'s result, and :attr:`Run.spans`)."""
+    return _DECODE is not None and _TRACE_RUN is not None
+
+
 def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedResource] | None:
     """The request's resources and spans (spans the core normalised already as their
-    records, or None when not an LLM call), or None: decode with protobuf then.
+    records; with :func:`makes_rows`, the rows of those that are not LLM calls, None for
+    one without a row; else None for each that is not an LLM call), or None: decode with
+    protobuf then.
 
     Payloads that the protobuf path would reject before parsing (empty, oversized) and
     OTLP/JSON are left to it as well.
@@ -78,7 +100,9 @@ def decode_natively(payload: bytes, encoding: Encoding | None) -> list[DecodedRe
         return None
     if (encoding or sniff_encoding(payload)) != "protobuf":
         return None
-    return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord)
+    if _TRACE_RUN is None:
+        return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord)
+    return _DECODE(payload, attr.SPAN_TYPE, time.time_ns(), CallRecord, TraceSpan)
 
 
 def decode_spans(payload: bytes) -> list[DecodedResource] | None:
@@ -98,8 +122,15 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
     payload: the records are the same, without the Python work per payload (about 3 µs).
     The payload the run stops at goes the usual way, with ``Run.pending`` when set.
     """
+    now_ns = time.time_ns()
+    if _TRACE_RUN is not None:
+        calls, spans, skipped, end, pending = _TRACE_RUN(
+            payloads, start, attr.SPAN_TYPE, now_ns, CallRecord, TraceSpan, MAX_PAYLOAD_BYTES
+        )
+        return Run(calls, skipped, spans, end, pending)
     if _RUN is None:
         return None
-    return Run(
-        *_RUN(payloads, start, attr.SPAN_TYPE, time.time_ns(), CallRecord, MAX_PAYLOAD_BYTES)
+    calls, skipped, end, pending = _RUN(
+        payloads, start, attr.SPAN_TYPE, now_ns, CallRecord, MAX_PAYLOAD_BYTES
     )
+    return Run(calls, skipped, None, end, pending)

@@ -87,8 +87,9 @@ DecodedSpan = tuple[
 ]
 #: One ``ResourceSpans``: its resource attributes and the spans of all its scopes. From
 #: ``watchkeeper.native.decode_calls``, a span the core could normalise itself comes as its
-#: record (``source`` still empty), or as None when it is not an LLM call.
-DecodedResource = tuple[dict[str, Any], list[DecodedSpan | CallRecord | None]]
+#: record (``source`` still empty), or when it is not an LLM call as its ``spans`` row, or
+#: as None (no row wanted, or none to make).
+DecodedResource = tuple[dict[str, Any], list[DecodedSpan | CallRecord | TraceSpan | None]]
 
 
 @dataclass
@@ -174,6 +175,10 @@ def normalize_decoded(groups: Sequence[DecodedResource], source: str) -> Normali
             if isinstance(span, CallRecord):  # the core normalised it
                 span.source = source
                 out.calls.append(span)
+                continue
+            if isinstance(span, TraceSpan):  # not an LLM call: the core made its row
+                out.skipped += 1
+                out.spans.append(span)
                 continue
             _add_span(out, span, service, source, now_ns)
         stamp_identity(out.calls[first:], resource)

@@ -246,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n### Stable traffic\n")
         print(_table(["design", "alarms", f"pages in {hours:g} h", "pages a week"],
                      stable_part(setup, pool, hours)))  # fmt: skip
-    print("\n### Drifts on one route: minutes to page / minutes to reset after recovery\n")
-    rows = drift_part(setup, pool, args.quick, args.drift)
-    print(_table(["drift", "incident", *NAMES], [[r[0], _yes(r[0]), *r[1:]] for r in rows]))
-    if args.seeds > 1:
-        _print_seeds(args, rows)
+    if not args.skip_drifts:
+        print("\n### Drifts on one route: minutes to page / minutes to reset after recovery\n")
+        rows = drift_part(setup, pool, args.quick, args.drift)
+        print(_table(["drift", "incident", *NAMES], [[r[0], _yes(r[0]), *r[1:]] for r in rows]))
+        if args.seeds > 1:
+            _print_seeds(args, rows)
     if not args.drift:
         print("\n### Cold start (drifted from the first call): minutes to the first page\n")
         print(_table(["drift", *NAMES], cold_part(setup, pool)))
@@ -268,6 +269,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=1,
                         help="repeat the drift part for this many seeds (1)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="1 stable hour, 4 drifts")
+    parser.add_argument("--skip-drifts", action="store_true",
+                        help="only the stable and cold-start parts")  # fmt: skip
     parser.add_argument("--drift", action="append", default=[], metavar="TEXT",
                         help="only the drifts whose label contains TEXT (repeatable), "
                         "and no stable or cold-start part")  # fmt: skip

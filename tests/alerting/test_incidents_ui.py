@@ -70,7 +70,8 @@ def test_a_reviewer_acknowledges_then_accepts_the_baseline(
     browser: Any, site: tuple[str, dict[str, str]]
 ) -> None:
     """One row for the drifted route; the viewer has no buttons; the reviewer's two
-    clicks leave it acknowledged, then accepted, by ana, with no buttons left."""
+    clicks leave it acknowledged, then accepted, by ana, with no buttons left. An alert's
+    incidents_path (by detector) opens the incident of the drifted route, at its own URL."""
     url, tokens = site
     context, page = _incidents_page(browser, url, tokens["vic"])
     try:
@@ -79,8 +80,12 @@ def test_a_reviewer_acknowledges_then_accepts_the_baseline(
         assert ROUTE in rows.first.inner_text()
         assert rows.first.locator("button").count() == 0
         detector = rows.first.locator("a[href^='/ui/alarms/']").first.inner_text()
+        incident_id = str(rows.first.get_attribute("id")).removeprefix("incident-")
         page.goto(f"{url}/ui/incidents?detector={detector}")  # an alert's incidents_path
+        page.wait_for_url(f"{url}/ui/incidents/{incident_id}")  # the route's incident
         assert page.locator("#incidents tr[id^='incident-']").count() == 1
+        assert ROUTE in page.locator("#incidents tr[id^='incident-']").first.inner_text()
+        assert page.goto(f"{url}/ui/incidents/0123456789abcdef").status == 404
         page.goto(f"{url}/ui/incidents?detector=pii_leak")  # not alarmed in the demo
         assert page.locator("#incidents tr[id^='incident-']").count() == 0
     finally:

@@ -27,7 +27,7 @@ _BUTTONS = {"ack": "acknowledge", "accept-baseline": "accept as new baseline"}
 
 
 def incidents_ui_router(tracker: IncidentTracker, auth: Auth) -> APIRouter:
-    """``GET /ui/incidents`` and ``POST /ui/incidents/{id}/{action}``."""
+    """``GET /ui/incidents[/{id}]`` and ``POST /ui/incidents/{id}/{action}``."""
     router = APIRouter(include_in_schema=False)
 
     @router.get(PATH)
@@ -37,11 +37,29 @@ def incidents_ui_router(tracker: IncidentTracker, auth: Auth) -> APIRouter:
         except UiAuthError as exc:
             return _refused(request, exc)
         since = time.time_ns() // 1_000_000 - WEEK_MS
-        # A page's link (the alert's incidents_path) names its detector: only the
-        # incidents that detector alarmed in.
+        # A page's link (the alert's incidents_path) names its detector, not the route
+        # (alert labels stay bounded): the incident of that detector still active opens
+        # at once; with several routes active, those first, then the rest of the week.
         detector = request.query_params.get("detector", "")
         listed = [i for i in tracker.listed(since) if not detector or detector in i["detectors"]]
+        active = [i for i in listed if i["state"] in ACTIVE]
+        if detector and len(active) == 1:
+            return RedirectResponse(f"{PATH}/{active[0]['id']}", status_code=303)
+        if detector:
+            listed = active + [i for i in listed if i["state"] not in ACTIVE]
         return _html(incidents_page(listed, me, _csrf(request)))
+
+    @router.get(PATH + "/{incident_id}")
+    def incident(request: Request, incident_id: str) -> Response:
+        try:
+            me = auth.ui(request, Role.VIEWER)
+            found = tracker.detail(incident_id)
+        except UiAuthError as exc:
+            return _refused(request, exc)
+        except IncidentNotFoundError as exc:
+            session = auth.ui_session(request)
+            return _html(pages.message("Not found", str(exc), session, _csrf(request)), 404)
+        return _html(incidents_page([found], me, _csrf(request)))
 
     @router.post(PATH + "/{incident_id}/{action}")
     async def act(request: Request, incident_id: str, action: str) -> Response:

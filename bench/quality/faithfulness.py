@@ -62,6 +62,9 @@ def _scores(items: list[Item]) -> dict[str, list[float]]:
     for name, make in SCORERS.items():
         scorer = make()
         found[name] = [scorer(i.answer, i.contexts) for i in items]
+    # ``found["claims"]`` above is without the question: the default as it scores calls
+    # whose prompt says nothing (what the question adds shows beside it).
+    found["answer_only"] = found["claims"]
     claims = ClaimGroundedness()
     found["claims"] = [_score(claims, i, i.contexts) for i in items]
     return found
@@ -110,7 +113,7 @@ def _report(style: str, source: str, items: list[Item], scores: dict[str, list[f
     chars = sum(len(i.answer) for i in items) / len(items)
     print(
         f"| {style} | {source} | {len(items) // 2} | {chars:.0f} | {found['claims']:.3f} "
-        f"| {found['lexical']:.3f} | {found['length']:.3f} |"
+        f"| {found['answer_only']:.3f} | {found['lexical']:.3f} | {found['length']:.3f} |"
     )
 
 
@@ -133,8 +136,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sets = {style: build(style, args.pairs, args.seed, args.source) for style in STYLES}
     print("AUROC, faithful vs unfaithful (length-only: its better direction)\n")
-    print("| set | source | pairs | answer chars | claims (default) | lexical | length only |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| set | source | pairs | answer chars | claims (default) | claims, answer only "
+        "| lexical | length only |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     scores = {style: _scores(items) for style, (_, items) in sets.items()}
     for style, (source, items) in sets.items():
         _report(style, source, items, scores[style])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from training.faithfulness.dev_sets import build
 
 from watchkeeper.detectors import Call
@@ -78,3 +79,20 @@ def test_on_the_question_set_the_question_helps() -> None:
 
     assert len(items) == 120
     assert auroc(True) > auroc(False) + 0.03
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "x" * 1_000_000,
+        "\ud800 which city launched the plan?",
+        "Lumen plan city \x00\x01",
+        "1 2 3",
+    ],
+)
+@pytest.mark.parametrize("answer", ["Lisbon", "2021", "\ud800", "", "   ", "リスボン", "\x00\x00"])
+def test_bad_questions_and_answers_get_a_score_or_nan(question: str, answer: str) -> None:
+    """Empty, huge, binary-looking and lone-surrogate questions and answers never raise."""
+    score = ClaimGroundedness()(answer, PARAGRAPH, question=question)
+    assert math.isnan(score) or 0.0 <= score <= 1.0

@@ -15,6 +15,7 @@ from watchkeeper.detectors import (
     Call,
     Detector,
     ErrorRateDrift,
+    KeyedDetectors,
     RiverChangeTest,
     TopicDrift,
     default_detectors,
@@ -86,3 +87,21 @@ def test_a_rate_detector_alarms_on_more_events_only() -> None:
     falling = ErrorRateDrift()
     falling.use_change_test(RiverChangeTest(ADWIN()))
     assert [r for _, r in _trace(falling, stream(0.1, 2000) + stream(0.0, 2000)) if r] == []
+
+
+def test_restored_keys_take_the_configured_change_test() -> None:
+    """State saved with ADWIN, restored under a prototype with the CUSUM (and back): the
+    key's detector follows the configuration; a matching test is kept with what it learned."""
+    adwin = RiverChangeTest(ADWIN())
+    saved = _plugged("latency_drift")
+    saved.use_change_test(adwin)
+    for call in calls(6, 300):
+        saved.update(call)
+    plain = KeyedDetectors(next(d for d in default_detectors() if d.name == "latency_drift"))
+    plain.put("k", pickle.loads(pickle.dumps(saved)))
+    assert plain.get("k").change_test is None
+    configured = KeyedDetectors(saved.clone())
+    kept = pickle.loads(pickle.dumps(saved))
+    learned = kept._change
+    configured.put("k", kept)
+    assert configured.get("k")._change is learned

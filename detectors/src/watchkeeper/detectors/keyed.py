@@ -51,7 +51,16 @@ class KeyedDetectors:
         return detector
 
     def put(self, key: str, detector: Detector) -> None:
-        """Use ``detector`` (e.g. restored from saved state) for ``key`` from now on."""
+        """Use ``detector`` (e.g. restored from saved state) for ``key`` from now on.
+
+        Its change test becomes the prototype's when they differ (a fresh one: what the
+        old test learned is dropped), so a configuration that changed since the state
+        was saved applies to restored keys too.
+        """
+        wanted = self.prototype.change_test
+        held = detector.change_test
+        if self.prototype.change_signal and held is not wanted and repr(held) != repr(wanted):
+            detector.use_change_test(wanted)
         self._instances[key] = detector
         self._instances.move_to_end(key)
         while len(self._instances) > self.max_keys:

@@ -142,6 +142,10 @@ def test_agreement_api_and_queue_page_report_order_sensitivity(
     ]
     page = _queue_page(client, viewer)
     assert "<td>helpfulness</td><td>0.25</td><td>1</td><td>4</td>" in page
+    metrics = client.get("/metrics").text
+    assert (
+        'watchkeeper_judge_order_flip_rate{dimension="helpfulness",judge="default"} 0.25' in metrics
+    )
 
 
 def _queue_page(client: TestClient, viewer: dict[str, str]) -> str:

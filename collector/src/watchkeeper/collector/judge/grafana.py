@@ -68,11 +68,12 @@ def _judge_panels(first_id: int) -> list[PanelBuilder]:
         ),
         timeseries.Panel()
         .id(first_id + 1)
-        .title("Judge calibration error and length bias")
+        .title("Judge calibration error, length and order bias")
         .description(
             "Expected calibration error of judge scores against reviewers' verdicts (0 = "
-            "calibrated), and Spearman's rho of judge score and answer length among calls "
-            "reviewers scored the same (0 = no length bias)."
+            "calibrated), Spearman's rho of judge score and answer length among calls "
+            "reviewers scored the same (0 = no length bias), and the share of pairwise "
+            "comparisons whose winner changed with the order (0 = no order bias)."
         )
         .span(8)
         .with_target(
@@ -86,6 +87,13 @@ def _judge_panels(first_id: int) -> list[PanelBuilder]:
                 f"max by (judge, dimension) (watchkeeper_judge_length_bias{{{NS}}})",
                 "{{judge}} {{dimension}} length bias",
                 ref_id="B",
+            )
+        )
+        .with_target(
+            prom_query(
+                f"max by (judge, dimension) (watchkeeper_judge_order_flip_rate{{{NS}}})",
+                "{{judge}} {{dimension}} order flip rate",
+                ref_id="C",
             )
         ),
         timeseries.Panel()

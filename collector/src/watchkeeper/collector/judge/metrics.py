@@ -93,6 +93,13 @@ class JudgeMetrics:
             "scored the same, last 30 days, by judge and dimension (0 = no length bias).",
             ["judge", "dimension"],
         )
+        self.order_flips = ReportGauge(
+            "watchkeeper_judge_order_flip_rate",
+            "Share of a judge's stored pairwise comparisons (asked in both orders) whose "
+            "winner changed with the order, last 30 days, by judge and dimension (0 = the "
+            "order never sways it).",
+            ["judge", "dimension"],
+        )
         self.floor = ReportGauge(
             "watchkeeper_judge_agreement_floor",
             "The configured agreement floor of each judge (the alert fires below it).",
@@ -108,6 +115,7 @@ class JudgeMetrics:
             self.agreement,
             self.calibration,
             self.length_bias,
+            self.order_flips,
             self.floor,
             self.app_calibration,
         ):

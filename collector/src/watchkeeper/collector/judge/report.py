@@ -149,6 +149,20 @@ def gauge_values(
     return out
 
 
+def flip_rates(
+    store: JudgeStore, judges: Mapping[str, JudgeConfig]
+) -> dict[tuple[str, ...], float]:
+    """(judge, dimension) -> the flip rate of its pairwise comparisons of the last 30 days,
+    for a scrape-time gauge."""
+    since = time.time_ns() // 1_000_000 - GAUGE_WINDOW_MS
+    out: dict[tuple[str, ...], float] = {}
+    for name in judges:
+        for entry in order_sensitivity(store.comparisons(name, since)):
+            if entry["flip_rate"] is not None:
+                out[(name, entry["dimension"])] = float(entry["flip_rate"])
+    return out
+
+
 def _pairs(dimension: str, rows: Sequence[Mapping[str, Any]]) -> list[Pair]:
     return [
         Pair(

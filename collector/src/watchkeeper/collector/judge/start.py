@@ -25,7 +25,7 @@ from watchkeeper.collector.judge.handoff import HandToJudges
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.panel import judges_panel
 from watchkeeper.collector.judge.prompt import FAITHFULNESS, default_dimensions
-from watchkeeper.collector.judge.report import gauge_values, judge_report
+from watchkeeper.collector.judge.report import flip_rates, gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
 from watchkeeper.collector.pipeline import Pipeline
@@ -192,6 +192,7 @@ def serve_judges(
         (gauges.length_bias, "length_bias"),
     ):
         gauge.read = functools.partial(gauge_values, store, configs, rubric, field)
+    gauges.order_flips.read = functools.partial(flip_rates, store, configs)
     gauges.floor.read = lambda: {(name,): c.agreement_floor for name, c in configs.items()}
     app.state.queue_panels = [
         lambda: judges_panel([judge_report(store, n, c, rubric) for n, c in configs.items()])

@@ -190,3 +190,40 @@ def test_an_earlier_batchs_llm_call_keeps_its_detector_scores() -> None:
     stage(later)
     assert stage.scored == 1
     assert not later.batch.scores
+
+
+def _lone_call(trace_id: str, span_id: str, question: str, session: str = "") -> CallRecord:
+    return CallRecord(
+        trace_id,
+        span_id,
+        1_700_000_000 * 10**9,
+        10**6,
+        input_text=question,
+        output_text="Refunds take five days.",
+        conversation_id=session,
+    )
+
+
+def test_a_trace_of_one_llm_call_takes_the_short_way() -> None:
+    """A call that is a whole trace by itself holds nothing and scores nothing without a
+    session; with one it is a turn whose rephrase is scored; its trace counts as complete,
+    so a child that comes later is a late span, as for any other trace."""
+    stage = TraceSignalStage()
+    plain = Batch([], [_lone_call("t1", "c1", "How long do refunds take?")])
+    stage(plain)
+    assert not plain.batch.scores
+    assert stage.traces.held == 0
+    late = TraceSpan("t1", "x", "c1", "execute_tool t", "tool", 1, 2, "OK", {})
+    stage(Batch([late]))
+    assert stage.traces.late_spans == 1
+    asked = [
+        _lone_call("t2", "c2", "How long do refunds take?", "s1"),
+        _lone_call("t3", "c3", "how long do refunds take", "s1"),
+    ]
+    turns = [Batch([], [call]) for call in asked]
+    for batch in turns:
+        stage(batch)
+    flags = [_row(b, c.span_id)["conversation.rephrase"] for b, c in zip(turns, asked, strict=True)]
+    assert flags == [0.0, 1.0]
+    assert stage.scored == 2
+    assert stage.traces.held == 0

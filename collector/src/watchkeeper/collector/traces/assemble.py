@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 Document = tuple[str, float | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TraceSpan:
     """One span of a trace, any kind (``traces.kinds``), with what the views and the
-    trajectory/RAG signals read. Times are ns since the epoch; ids are lowercase hex."""
+    trajectory/RAG signals read. Times are ns since the epoch; ids are lowercase hex.
+
+    A value: nothing changes one once made (``dataclasses.replace`` makes another). Not
+    declared frozen because the collector makes one per stored span and a frozen
+    dataclass sets each field through ``object.__setattr__``, about 7 times the cost.
+    """
 
     trace_id: str
     span_id: str

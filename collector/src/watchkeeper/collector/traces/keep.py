@@ -37,14 +37,12 @@ class TraceKeeper:
         self, calls: Sequence[CallRecord], others: Sequence[TraceSpan], with_body: set[str]
     ) -> list[TraceSpan]:
         """The rows for the batch's LLM calls (texts when their span id is in
-        ``with_body``) and its other spans, sampled and bounded. A call that is among
-        ``others`` too (an agent, a retriever) takes the row made from its values."""
+        ``with_body``) and its other spans, sampled and bounded."""
         rate = self.sample_rate
-        own = {span.span_id for span in others} if others else set()
         out = [
             span_from_call(call, with_body=call.span_id in with_body)
             for call in calls
-            if (rate >= 1.0 or sampled(call.trace_id, rate)) and call.span_id not in own
+            if rate >= 1.0 or sampled(call.trace_id, rate)
         ]
         body_rate = self.body_rate
         for span in others:

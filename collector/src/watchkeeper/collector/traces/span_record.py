@@ -98,9 +98,12 @@ def _exception(events: list[tuple[int, str, dict[str, Any]]]) -> str:
     return ""
 
 
-def span_from_call(call: CallRecord, *, with_body: bool) -> TraceSpan:
+def span_from_call(
+    call: CallRecord, *, with_body: bool, attributes: Mapping[str, str] | None = None
+) -> TraceSpan:
     """The row of an LLM call; its texts and contexts only when its body is kept (the
-    body-sampling rules of ``call_bodies`` apply to the trace view alike)."""
+    body-sampling rules of ``call_bodies`` apply to the trace view alike). ``attributes``:
+    the ones to show instead of the call's."""
     return TraceSpan(
         trace_id=call.trace_id,
         span_id=call.span_id,
@@ -110,7 +113,7 @@ def span_from_call(call: CallRecord, *, with_body: bool) -> TraceSpan:
         start_ns=call.timestamp_ns,
         end_ns=call.timestamp_ns + call.duration_ns,
         status=call.status_code,
-        attributes=call.attributes,
+        attributes=call.attributes if attributes is None else attributes,
         input_text=call.input_text[:MAX_TEXT_CHARS] if with_body else "",
         output_text=call.output_text[:MAX_TEXT_CHARS] if with_body else "",
         documents=tuple((c[:MAX_DOCUMENT_CHARS], None) for c in call.contexts[:MAX_DOCUMENTS])

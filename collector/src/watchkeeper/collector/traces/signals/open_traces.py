@@ -78,6 +78,25 @@ class OpenTraces:
                 done.append(self._complete(trace_id))
         return done + self._expired(now)
 
+    def is_open(self, trace_id: str) -> bool:
+        """Whether spans of the trace are held."""
+        return trace_id in self._open
+
+    def take_alone(self, trace_id: str) -> bool:
+        """A trace of one span that completes as it comes (its root, with nothing held
+        for it and no grace period): marked complete without being held, as :meth:`add`
+        would; False when it completed before (a late span, counted)."""
+        if trace_id in self._completed:
+            self.late_spans += 1
+            return False
+        self._remember(trace_id)
+        return True
+
+    def _remember(self, trace_id: str) -> None:
+        self._completed[trace_id] = None
+        if len(self._completed) > _COMPLETED_MEMORY:
+            self._completed.popitem(last=False)
+
     def _expired(self, now: float) -> list[Trace]:
         done = []
         while self._open:
@@ -92,9 +111,7 @@ class OpenTraces:
         self._rooted.pop(trace_id, None)
         _, spans = self._open.pop(trace_id)
         self._held -= len(spans)
-        self._completed[trace_id] = None
-        if len(self._completed) > _COMPLETED_MEMORY:
-            self._completed.popitem(last=False)
+        self._remember(trace_id)
         return assemble(spans)
 
     def _trimmed(self, span: TraceSpan) -> TraceSpan:

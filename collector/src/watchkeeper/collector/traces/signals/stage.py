@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -29,7 +29,7 @@ from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.settings.review_queues import ReviewQueue
 from watchkeeper.collector.store.store import WriteBatch
-from watchkeeper.collector.traces.assemble import Trace, TraceSpan
+from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
 from watchkeeper.collector.traces.signals import rag, steps, trace_signals
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
 from watchkeeper.collector.traces.signals.review_feed import (
@@ -100,16 +100,20 @@ class TraceSignalStage:
     def __call__(self, prepared: BatchInFlight) -> None:
         """Score the traces this batch completes; add their rows to the batch's."""
         calls = {(call.trace_id, call.span_id): call for call in prepared.calls}
-        spans = _batch_spans(prepared.calls, prepared.spans)
-        here = {(span.trace_id, span.span_id) for span in spans}
+        here = set(calls).union((span.trace_id, span.span_id) for span in prepared.spans)
         seen = self._calls_seen
         seen.update(dict.fromkeys(calls))
         while len(seen) > _CALLS_REMEMBERED:
             seen.popitem(last=False)
+        alone, joined = self._alone(prepared.calls, prepared.spans)
+        completed = self.traces.add(_batch_spans(joined, prepared.spans))
+        # A trace of one LLM call gives no trajectory or RAG signal; only a turn of a
+        # session has something to score (whether it repeats an earlier question).
+        completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
         out = _Scored()
         # In start order: a session's turns exported by two processes, or read from two
         # partitions, may complete in one batch in any order, and a rephrase is a later turn.
-        for trace in sorted(self.traces.add(spans), key=_started):
+        for trace in sorted(completed, key=_started):
             self._score(trace, calls, here, out)
         for ended in self.sessions.ended():
             self._session(ended, out)
@@ -119,6 +123,25 @@ class TraceSignalStage:
         if out.records:
             prepared.batch.scores = _merged(prepared.batch.scores, out)
         prepared.batch.alarms.extend(out.alarms)
+
+    def _alone(
+        self, calls: Sequence[CallRecord], others: Sequence[TraceSpan]
+    ) -> tuple[list[CallRecord], list[CallRecord]]:
+        """The batch's calls that are whole traces by themselves (a root, the only span of
+        its trace in the batch, none held, no grace period to wait), and the others."""
+        if self.traces.grace_s > 0:
+            return [], list(calls)
+        per_trace = Counter(call.trace_id for call in calls)
+        per_trace.update(span.trace_id for span in others)
+        alone, joined = [], []
+        traces = self.traces
+        for call in calls:
+            trace_id = call.trace_id
+            if call.parent_span_id or per_trace[trace_id] > 1 or traces.is_open(trace_id):
+                joined.append(call)
+            elif traces.take_alone(trace_id):
+                alone.append(call)
+        return alone, joined
 
     def _score(
         self, trace: Trace, calls: dict[Ids, CallRecord], here: set[Ids], out: _Scored
@@ -215,29 +238,16 @@ def _reviews(
 
 def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:
     """Every span of the batch with what the signals read: an LLM call's row with its
-    texts, route and tokens; a span that is both (an agent, a retriever) from its own
-    values with the call's texts, extracted from its messages, where the call has them."""
-    spans = {(call.trace_id, call.span_id): _call_span(call) for call in calls}
-    for span in others:
-        call_span = spans.get((span.trace_id, span.span_id))
-        filled = span
-        if call_span is not None and (call_span.input_text or call_span.output_text):
-            filled = dataclasses.replace(
-                span,
-                input_text=call_span.input_text or span.input_text,
-                output_text=call_span.output_text or span.output_text,
-            )
-        spans[(span.trace_id, span.span_id)] = filled
-    return list(spans.values())
+    texts, route and tokens, and the other spans as they are."""
+    return [*(_call_span(call) for call in calls), *others]
 
 
 def _call_span(call: CallRecord) -> TraceSpan:
-    span = span_from_call(call, with_body=True)
     extra = {"watchkeeper.route": call.route}
     if call.input_tokens or call.output_tokens:
         extra["gen_ai.usage.input_tokens"] = str(call.input_tokens)
         extra["gen_ai.usage.output_tokens"] = str(call.output_tokens)
-    return dataclasses.replace(span, attributes={**span.attributes, **extra})
+    return span_from_call(call, with_body=True, attributes={**call.attributes, **extra})
 
 
 def _record(top: TraceSpan, key: str) -> CallRecord:

@@ -77,6 +77,8 @@ class StandIn:
         async def completions(request: Request) -> Response:
             body = await request.json()
             entry = {"body": body, "auth": request.headers.get("authorization", "")}
+            # The client's address and port: one per connection it opened.
+            entry["peer"] = f"{request.client.host}:{request.client.port}" if request.client else ""
             with self.lock:
                 self.requests.append(entry)
                 step = self.script.popleft() if self.script else ""

@@ -17,8 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-import httpx
-
+from watchkeeper.collector.judge.transport import (
+    Response,
+    Transport,
+    TransportError,
+    TransportTimeoutError,
+    open_transport,
+)
 from watchkeeper.collector.settings.judge import JudgeConfig
 
 #: Reply tokens a judge may spend on one dimension (a reason and a score).
@@ -71,11 +76,7 @@ class OpenAIChatEndpoint:
         self.model = config.model
         self.structured = True
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(
-            base_url=str(config.base_url).rstrip("/"),
-            headers=headers,
-            timeout=config.timeout_s,
-        )
+        self.client = open_transport(str(config.base_url).rstrip("/"), headers, config.timeout_s)
 
     def complete(self, messages: Messages, schema: dict[str, Any] | None) -> Reply:
         """One chat completion (see the class)."""
@@ -111,9 +112,7 @@ class AnthropicEndpoint:
         headers = {"anthropic-version": ANTHROPIC_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
-        self.client = httpx.Client(
-            base_url=str(config.base_url).rstrip("/"), headers=headers, timeout=config.timeout_s
-        )
+        self.client = open_transport(str(config.base_url).rstrip("/"), headers, config.timeout_s)
 
     def complete(self, messages: Messages, schema: dict[str, Any] | None) -> Reply:
         """One message (see the class)."""
@@ -180,14 +179,14 @@ def open_endpoint(config: JudgeConfig, environ: dict[str, str] | None = None) ->
     return OpenAIChatEndpoint(config, key)
 
 
-def post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
+def post(client: Transport, path: str, body: dict[str, Any]) -> Response:
     """POST ``body``; transport problems and statuses worth a retry become failures."""
     try:
-        response = client.post(path, json=body)
-    except httpx.TimeoutException:
+        response = client.post(path, body)
+    except TransportTimeoutError:
         raise JudgeRequestError("timeout") from None
-    except httpx.HTTPError as exc:
-        raise JudgeRequestError("unreachable", type(exc).__name__) from None
+    except TransportError as exc:
+        raise JudgeRequestError("unreachable", str(exc)) from None
     status = response.status_code
     if status in {429, 503}:
         reason = "rate_limited" if status == 429 else "server_error"
@@ -201,7 +200,7 @@ def post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Respons
     return response
 
 
-def reply_json(response: httpx.Response) -> dict[str, Any]:
+def reply_json(response: Response) -> dict[str, Any]:
     """The response body as a JSON object, or a ``non_json`` failure."""
     try:
         data = response.json()
@@ -212,7 +211,7 @@ def reply_json(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: Response) -> float | None:
     """Seconds from a ``Retry-After`` header given in seconds (dates are ignored)."""
     value = response.headers.get("retry-after", "")
     try:

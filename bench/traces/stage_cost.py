@@ -3,7 +3,9 @@
 Run: ``python -m bench.traces.stage_cost`` (seconds). The planted support agent's clean
 traces (5 spans each: agent root, retrieval, rerank, tool, LLM call) go through a
 :class:`TraceSignalStage` in batches of ``--batch`` traces: assembly, the signals, the
-watch and the rows added to the batch. Median of ``--rounds`` rounds, process CPU time.
+watch and the rows added to the batch. Then traces of one LLM call each (the calls of an
+app without agents), batches of 2,000, without and with a session id. Median of
+``--rounds`` rounds, process CPU time.
 """
 
 from __future__ import annotations
@@ -46,6 +48,30 @@ def per_trace_us(traces: int, size: int, seed: int) -> float:
     return (time.process_time() - started) / traces * 1e6
 
 
+def one_call_us(traces: int, seed: int, *, sessions: bool) -> float:
+    """Microseconds of CPU per trace of one LLM call (a turn of one of 200 sessions)."""
+    rng = random.Random(seed)
+    questions = ["How long do refunds take?", "Where is my order?", "Can I change my address?"]
+    calls = [
+        CallRecord(
+            f"{rng.getrandbits(128):032x}",
+            f"{rng.getrandbits(64):016x}",
+            1_700_000_000 * 10**9 + i,
+            10**6,
+            route="support",
+            input_text=rng.choice(questions),
+            output_text="Five working days.",
+            conversation_id=f"s{rng.randrange(200)}" if sessions else "",
+        )
+        for i in range(traces)
+    ]
+    stage = TraceSignalStage()
+    started = time.process_time()
+    for i in range(0, traces, 2000):
+        stage(Batch([], calls[i : i + 2000]))
+    return (time.process_time() - started) / traces * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=4000)
@@ -56,6 +82,10 @@ def main() -> None:
     for size in (1, 20, 200, 2000):
         runs = [per_trace_us(args.traces, size, seed) for seed in range(args.rounds)]
         print(f"| {size} | {statistics.median(runs):.0f} |")
+    for sessions in (False, True):
+        runs = [one_call_us(args.traces, seed, sessions=sessions) for seed in range(args.rounds)]
+        label = "with a session id" if sessions else "without a session"
+        print(f"one-call traces, {label}: {statistics.median(runs):.1f} µs per trace")
 
 
 if __name__ == "__main__":

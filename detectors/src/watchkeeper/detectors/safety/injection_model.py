@@ -26,6 +26,7 @@ from functools import cached_property
 from importlib import resources
 
 from watchkeeper.detectors import native_core
+from watchkeeper.detectors.safety.injection_ascii import AsciiForm
 from watchkeeper.detectors.safety.injection_features import FeatureLookup
 from watchkeeper.detectors.safety.injection_tokens import TOKEN, token_bytes
 
@@ -111,10 +112,23 @@ class InjectionModel:
     @cached_property
     def native(self) -> native_core.InjectionFeatures | None:
         """The compiled core's totals of :attr:`lookup` (None without the core)."""
+        return self._features(self.lookup.numbers)
+
+    @cached_property
+    def ascii_form(self) -> AsciiForm:
+        """How a text beyond ASCII only by marks and spaces is written for the core."""
+        return AsciiForm.of(self.lookup.numbers)
+
+    @cached_property
+    def native_marks(self) -> native_core.InjectionFeatures | None:
+        """The core's totals of texts written by :attr:`ascii_form` (None without it)."""
+        return self._features(self.ascii_form.numbers)
+
+    def _features(self, numbers: dict[bytes, int]) -> native_core.InjectionFeatures | None:
         lookup = self.lookup
         keys = lookup.sorted_keys[:-1].tolist()
         weights = lookup.weights[:-1].tolist()
-        return native_core.injection_features(lookup.numbers, lookup.unknown, keys, weights)
+        return native_core.injection_features(numbers, lookup.unknown, keys, weights)
 
     def logit(self, text: str) -> float:
         """The highest window logit of what the model reads of ``text`` (:func:`read_parts`),
@@ -126,9 +140,8 @@ class InjectionModel:
         native = self.native
         if native is not None:
             found = native.totals(text, self.window)
-            if found is None:  # beyond ASCII: Python's tokens, the core's sums
-                tokens = token_bytes(text)
-                found = len(tokens), native.token_totals(tokens, self.window)
+            if found is None:  # beyond ASCII: marks written in ASCII, or Python's tokens
+                found = self._beyond_ascii(native, text)
             count, totals = found
             return self.bias + self._best(windows(count, self.window), totals) - self.threshold
         lookup = self.lookup
@@ -140,6 +153,19 @@ class InjectionModel:
             spans = windows(count, self.window)
             best = self._best(spans, lookup.window_totals(keys, spans))
         return self.bias + best - self.threshold
+
+    def _beyond_ascii(
+        self, native: native_core.InjectionFeatures, text: str
+    ) -> tuple[int, list[float]]:
+        """Token count and window totals of a text beyond ASCII, as :meth:`_part_logit`
+        reads them: the core's own when only marks and spaces are beyond ASCII."""
+        written = self.ascii_form.ascii(text)
+        marks = self.native_marks if written is not None else None
+        found = marks.totals(written, self.window) if marks is not None and written else None
+        if found is not None:
+            return found
+        tokens = token_bytes(text)
+        return len(tokens), native.token_totals(tokens, self.window)
 
     @staticmethod
     def _best(spans: list[tuple[int, int]], totals: list[float]) -> float:

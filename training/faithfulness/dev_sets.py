@@ -112,8 +112,10 @@ def _reword(sentence: str, rng: random.Random) -> str:
     if cut is not None and cut.start() > 30 and rng.random() < 0.4:
         sentence = sentence[: cut.start()] + "."
     for old, new in _REWORDINGS:
-        if old in sentence and rng.random() < 0.5:
-            sentence = sentence.replace(old, new, 1)
+        # Whole words only: "created" is not "create" + "d" ("maked"), nor "largely" "bigly".
+        word = re.compile(rf"\b{old}\b")
+        if old in sentence and word.search(sentence) and rng.random() < 0.5:
+            sentence = word.sub(new, sentence, count=1)
     return sentence
 
 

@@ -121,7 +121,10 @@ const OPENINFERENCE_KINDS: [(&str, &str); 7] = [
 
 /// The kind a table gives ``name``.
 fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(key, _)| *key == name).map(|&(_, kind)| kind)
+    table
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|&(_, kind)| kind)
 }
 
 /// `decode_traces`, except that each span the normaliser would turn into a call comes back
@@ -188,6 +191,9 @@ type Run<'py> = (
     Option<Bound<'py, PyList>>,
 );
 
+/// `decode_run`'s result: (calls, spans skipped, end, pending).
+type CountedRun<'py> = (Bound<'py, PyList>, usize, usize, Option<Bound<'py, PyList>>);
+
 /// Payloads read at a time without the GIL. Few enough that their bytes are still in the
 /// cache when their records are made (all 10,000 of a batch at once cost 3 µs more per
 /// payload), many enough that getting the GIL back, which can take a switch interval,
@@ -219,15 +225,17 @@ pub fn decode_run<'py>(
     now_ns: u64,
     record: &Bound<'py, PyAny>,
     max_bytes: usize,
-) -> PyResult<(
-    Bound<'py, PyList>,
-    usize,
-    usize,
-    Option<Bound<'py, PyList>>,
-)> {
+) -> PyResult<CountedRun<'py>> {
     let classes = Classes { record, span: None };
-    let (calls, _, skipped, end, pending) =
-        run(py, payloads, start, feedback_key, now_ns, &classes, max_bytes)?;
+    let (calls, _, skipped, end, pending) = run(
+        py,
+        payloads,
+        start,
+        feedback_key,
+        now_ns,
+        &classes,
+        max_bytes,
+    )?;
     Ok((calls, skipped, end, pending))
 }
 
@@ -251,7 +259,15 @@ pub fn decode_trace_run<'py>(
         record,
         span: Some(span),
     };
-    run(py, payloads, start, feedback_key, now_ns, &classes, max_bytes)
+    run(
+        py,
+        payloads,
+        start,
+        feedback_key,
+        now_ns,
+        &classes,
+        max_bytes,
+    )
 }
 
 /// What `decode_run` and `decode_trace_run` share.
@@ -314,7 +330,10 @@ fn run<'py>(
                         let span = span?;
                         if span.is_none() {
                             skipped += 1;
-                        } else if classes.span.is_some_and(|c| span.is_instance(c).unwrap_or(false)) {
+                        } else if classes
+                            .span
+                            .is_some_and(|c| span.is_instance(c).unwrap_or(false))
+                        {
                             skipped += 1;
                             rows.append(span)?;
                         } else {
@@ -639,7 +658,10 @@ fn build<'py>(
 }
 
 /// `str(resource.get("service.name", ""))`, exact only for a string (None: Python).
-fn service_name<'py>(py: Python<'py>, resource: &Bound<'py, PyDict>) -> Option<Bound<'py, PyString>> {
+fn service_name<'py>(
+    py: Python<'py>,
+    resource: &Bound<'py, PyDict>,
+) -> Option<Bound<'py, PyString>> {
     Some(match resource.get_item(intern!(py, SERVICE_NAME)).ok()? {
         None => PyString::new(py, ""),
         Some(name) => name.cast_exact::<PyString>().ok()?.clone(),

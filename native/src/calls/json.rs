@@ -320,7 +320,10 @@ mod tests {
         assert!(
             parse_json(r#"[{"a": "b\u00e9\ud83d\ude00", "n": -12, "t": [true, null]}]"#).is_some()
         );
-        assert!(matches!(parse_json("-1.5e-3"), Some(Json::Float("-1.5e-3"))));
+        assert!(matches!(
+            parse_json("-1.5e-3"),
+            Some(Json::Float("-1.5e-3"))
+        ));
         assert!(matches!(parse_json("1E3"), Some(Json::Float("1E3"))));
         for doubtful in [
             "[1,]",

@@ -191,7 +191,7 @@ fn first_text<'a>(py: Python<'_>, values: &Values<'a>, keys: &[&str]) -> Option<
     for key in keys {
         match values.get(key) {
             None | Some(Value::Str("")) => {}
-            Some(Value::Bytes(b)) if b.is_empty() => {} // "" once hex
+            Some(Value::Bytes([])) => {} // "" once hex
             value => return Some(chars(text(Some(py), value)?, MAX_TEXT_CHARS)),
         }
     }
@@ -203,11 +203,7 @@ type Document<'a> = (Cow<'a, str>, Option<f64>);
 
 /// `documents`: ``gen_ai.retrieval.documents`` (JSON), else a retrieval's or a reranker's
 /// flattened OpenInference documents.
-fn documents<'a>(
-    py: Python<'_>,
-    values: &Values<'a>,
-    kind: &str,
-) -> Option<Vec<Document<'a>>> {
+fn documents<'a>(py: Python<'_>, values: &Values<'a>, kind: &str) -> Option<Vec<Document<'a>>> {
     match values.get(RETRIEVAL_DOCUMENTS) {
         Some(Value::Bytes(b)) if !b.is_empty() => return None, // JSON in hex, to Python
         Some(Value::Str(raw)) if !raw.is_empty() => return json_documents(raw),
@@ -236,13 +232,13 @@ fn json_documents(raw: &str) -> Option<Vec<Document<'_>>> {
     for doc in items.iter().take(MAX_DOCUMENTS) {
         match doc {
             Json::Object(_) => out.push((
-                chars(Cow::Owned(json_text(doc.get("content"))?), MAX_DOCUMENT_CHARS),
+                chars(
+                    Cow::Owned(json_text(doc.get("content"))?),
+                    MAX_DOCUMENT_CHARS,
+                ),
                 json_score(doc.get("score"))?,
             )),
-            Json::Str(s) => out.push((
-                chars(Cow::Owned(s.to_string()), MAX_DOCUMENT_CHARS),
-                None,
-            )),
+            Json::Str(s) => out.push((chars(Cow::Owned(s.to_string()), MAX_DOCUMENT_CHARS), None)),
             _ => {}
         }
     }
@@ -296,7 +292,7 @@ fn value_score(value: Option<Value<'_>>) -> Option<Option<f64>> {
         Some(Value::StrIndex(i)) => Some(f64::from(i)),
         Some(Value::Double(d)) => Some(d).filter(|d| d.is_finite()),
         Some(Value::Str(s)) => return string_score(s),
-        Some(Value::Bytes(b)) if b.is_empty() => None,
+        Some(Value::Bytes([])) => None,
         Some(Value::Bytes(_)) => return None, // hex digits, which float() may read
     })
 }

@@ -100,3 +100,7 @@ def test_marks_beyond_ascii_give_the_same_totals_as_pythons_tokens() -> None:
             assert ascii_text.isascii()
             assert marks.totals(ascii_text, model.window) == expected, text
     assert written > 300  # the ASCII form was used, not only Python's tokens
+    stand_in = form.stand_ins["\u2019"]
+    assert form.ascii(f"it\u2019s {stand_in}") is None  # holds a stand-in itself
+    assert form.ascii("caf\u00e9 \u2019") is None  # a letter beyond ASCII
+    assert form.ascii("it\u2019s\u00a0ok") == f"it{stand_in}s ok"

@@ -31,6 +31,8 @@ MARKS = (
 
 
 _ASCII = bytes(range(128))
+#: Characters whose replacement is remembered (memory stays bounded whatever the inputs).
+_SEEN = 4096
 
 
 @dataclass
@@ -43,6 +45,8 @@ class AsciiForm:
     stand_ins: dict[str, str]
     #: The control character no word holds, for every other mark (an unknown token).
     unknown: str
+    #: Every byte but the stand-ins' (deleting them leaves the stand-ins a text holds).
+    not_stand_ins: bytes = b""
     #: character beyond ASCII -> its replacement, or None (the text is left as it was)
     _seen: dict[str, str | None] = field(default_factory=dict)
 
@@ -57,18 +61,22 @@ class AsciiForm:
             if number is not None and free:
                 stand_ins[mark] = control = free.pop(0)
                 added[control.encode()] = number
-        return cls(added, stand_ins, unknown)
+        taken = {ord(control) for control in stand_ins.values()}
+        others = bytes(code for code in range(256) if code not in taken)
+        return cls(added, stand_ins, unknown, others)
 
     def ascii(self, text: str) -> str | None:
         """``text`` in ASCII with the same tokens under :attr:`numbers`, or None."""
         raw = text.encode("utf-8", "surrogatepass")
         beyond = set(raw.translate(None, _ASCII).decode("utf-8", "surrogatepass"))
-        if not beyond or any(map(text.__contains__, self.stand_ins.values())):
+        if not beyond or raw.translate(None, self.not_stand_ins):
             return None
         for char in beyond:
             replacement = self._seen.get(char, "")
             if replacement == "":
-                replacement = self._seen[char] = self._replacement(char)
+                replacement = self._replacement(char)
+                if len(self._seen) < _SEEN:
+                    self._seen[char] = replacement
             if replacement is None:
                 return None
             text = text.replace(char, replacement)

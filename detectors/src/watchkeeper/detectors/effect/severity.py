@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from watchkeeper.detectors.effect.effect_size import Effect
+from watchkeeper.detectors.effect.effect_size import MIN_CALLS_FOR_VARIANCE, Effect
 
 #: Severities, least urgent first: a ticket goes to review queues and dashboards, a page
 #: to the pager (the shipped rules page on ``severity="page"`` only).
@@ -34,10 +34,10 @@ class SeverityPolicy:
 
     Large means: a mean moved by at least ``page_sd`` reference standard deviations
     (a drop in faithfulness or consistency, a shift in inputs); a rate (errors, refusals,
-    unsafe answers) whose 95% interval reaches ``page_rate_ratio`` times its reference (its
-    point estimate is too rough to page on a border); mean latency at least
-    ``page_latency_factor`` times its reference (a loaded host slowing calls by a few
-    percent is real and significant, but a ticket).
+    unsafe answers) or a mean latency whose 95% interval reaches ``page_rate_ratio`` or
+    ``page_latency_factor`` times its reference (a point estimate is too rough to page on a
+    border; latency measured on fewer than 10 calls pages on its point estimate). A loaded
+    host slowing calls by a few percent is real and significant, but a ticket.
 
     >>> from watchkeeper.detectors.effect.effect_size import Effect
     >>> policy = SeverityPolicy()
@@ -46,6 +46,9 @@ class SeverityPolicy:
     ('ticket', 'ticket')
     >>> policy.severity("latency", slower._replace(shift=1.5, lo=1.2, hi=1.8))
     'page'
+    >>> doubled = slower._replace(shift=0.95, lo=0.85, hi=1.05)  # 1.95x, to 2.05x
+    >>> policy.severity("latency", doubled), policy.severity("latency", doubled._replace(calls=5))
+    ('page', 'ticket')
     """
 
     page_sd: float = 1.0
@@ -68,10 +71,12 @@ class SeverityPolicy:
             large = math.isnan(effect.sd) or abs(effect.sd) >= self.page_sd
         else:
             factor = self.page_rate_ratio if kind == "rate" else self.page_latency_factor
-            # A rate's estimate from a few hundred events is a few tens of percent off: a
-            # rise whose interval reaches the factor pages (a doubling measured at 1.9x
-            # is a doubling); latency is measured tightly enough for its point estimate.
-            level = effect.hi if kind == "rate" else effect.shift
+            # An estimate is a few percent (latency) to tens of percent (a rate from a few
+            # hundred events) off: a change whose interval reaches the factor pages (a
+            # doubling measured at 1.95x is a doubling). Latency's interval from fewer
+            # than 10 calls borrows the reference's spread and is too rough to page on.
+            rough = kind == "latency" and effect.calls < MIN_CALLS_FOR_VARIANCE
+            level = effect.shift if rough else effect.hi
             if effect.reference > 0.0:
                 large = (effect.reference + level) / effect.reference >= factor
             else:

@@ -398,6 +398,7 @@ class Detect:
     def __call__(self, prepared: PreparedBatch) -> None:
         detection = prepared.detection = self.detectors.run(prepared.calls)
         prepared.batch.scores = detection.by_score
+        prepared.batch.scorer_versions = detection.scorer_versions
         prepared.batch.alarms = detection.alarms
 
 

@@ -128,13 +128,15 @@ def _check_tables(store: Store, calls: list[CallRecord]) -> None:
             # A pipeline row: not a judge's merge of scores into it (migration 0014).
             "JudgeMerged": 0,
             "JudgeKeys": [],
+            "ScorerVersions": versions,
         }
-        for call, scores in zip(
+        for call, scores, versions in zip(
             calls,
             [
                 {"latency_drift.latency": 0.5, "pii_leak.safety": -1.25},
                 {"latency_drift.latency": 1.5},
             ],
+            [{"pii_leak": "pii-3"}, {}],
             strict=True,
         )
     ]
@@ -150,7 +152,12 @@ def _batch() -> tuple[list[CallRecord], WriteBatch]:
             calls[1].span_id: {"odd.value": math.inf, "latency_drift.latency": 1.5},
         },
     )
-    return calls, WriteBatch(calls=calls, bodies=[(calls[0], 0.25, "flagged")], scores=scores)
+    # Versions go only on the rows where their detector scored (none for "odd"'s inf; a
+    # detector with no score in the batch, like "faithfulness_drift", appears nowhere).
+    versions = {"pii_leak": "pii-3", "odd": "odd-1", "faithfulness_drift": "claims-2"}
+    return calls, WriteBatch(
+        calls=calls, bodies=[(calls[0], 0.25, "flagged")], scores=scores, scorer_versions=versions
+    )
 
 
 def test_every_value_lands_in_its_column(store: Store) -> None:
@@ -217,7 +224,7 @@ def test_the_server_backend_sends_the_same_columns(store: Store, tmp_path: Path)
     db = store.database
     server.insert_arrow(f"{db}.calls", calls_table(batch.calls, batch.bodies))
     server.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
-    server.insert_arrow(f"{db}.call_scores", scores_table(batch.scores))
+    server.insert_arrow(f"{db}.call_scores", scores_table(batch.scores, batch.scorer_versions))
     server.insert_arrow(f"{db}.call_scores", scores_table(BatchScores()))  # nothing to send
     assert client.inserts == 3
     _check_tables(store, calls)

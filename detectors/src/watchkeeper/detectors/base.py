@@ -154,6 +154,13 @@ class Detector(abc.ABC):
         """What changed, in a few words, when ``drift_detected`` (else empty)."""
         return ""
 
+    @property
+    def scorer_version(self) -> str | None:
+        """Name and version of the model or scorer behind this detector's scores, stored
+        beside each score (``call_scores.ScorerVersions``) so that a change of model shows
+        in the data; None for a detector whose scores come from no model (the default)."""
+        return None
+
     def measure(self, batch: DetectorBatch, policy: SeverityPolicy) -> list[FoundAlarm]:
         """The alarms of ``batch`` (what ``update_many`` just returned) with their effect
         sizes and severities; afterwards ``away`` says whether the signal is still away.

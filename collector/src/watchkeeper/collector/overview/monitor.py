@@ -473,6 +473,10 @@ def _call(row: Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
         "input": row.get("InputText") or "",
         "output": row.get("OutputText") or "",
         "scores": {str(k): float(v) for k, v in sorted(scores.items())},
+        # detector -> version of the model behind its scores (detectors that have one)
+        "scorer_versions": {
+            str(k): str(v) for k, v in sorted((row.get("ScorerVersions") or {}).items())
+        },
     }
     if full:
         call |= {

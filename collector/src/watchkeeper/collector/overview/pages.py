@@ -345,8 +345,11 @@ def call_page(
 ) -> str:
     """One call in full, with a form to send it to a review queue."""
     contexts = "".join(f"<li><pre>{e(c)}</pre></li>" for c in call["contexts"])
+    versions = call.get("scorer_versions") or {}
     scores = "".join(
-        f"<tr><td>{e(k)}</td><td class='num'>{v:.4f}</td></tr>" for k, v in call["scores"].items()
+        f"<tr><td>{e(k)}</td><td class='num'>{v:.4f}</td>"
+        f"<td class='muted'>{e(versions.get(k.split('.')[0], ''))}</td></tr>"
+        for k, v in call["scores"].items()
     )
     alarms = "".join(
         f"<li><a href='/ui/alarms/{e(a['id'])}'>{e(a['detector'])}</a>: {e(a['reason'])}</li>"

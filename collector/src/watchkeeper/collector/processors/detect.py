@@ -51,6 +51,9 @@ class Detection:
     alarms: list[dict[str, Any]] = field(default_factory=list)
     #: span id -> names of detectors that flagged that call
     flagged: dict[str, list[str]] = field(default_factory=dict)
+    #: detector -> the version of the model or scorer behind its scores, for the detectors
+    #: that have one (the same for every batch: see ``DetectorStage.scorer_versions``)
+    scorer_versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def scores(self) -> list[tuple[CallRecord, dict[str, float]]]:
@@ -95,6 +98,11 @@ class DetectorStage:
             # Their calibrations import numpy when a key's first references fill: do it at
             # start rather than stall that batch by the ~0.2 s an import takes.
             import numpy  # noqa: F401
+        #: detector -> its model's or scorer's version, asked once: the per-key instances
+        #: are copies of these, and every stored scores row carries it.
+        self.scorer_versions = {
+            d.name: version for d in detectors if (version := d.scorer_version) is not None
+        }
         # (detector, score name) -> "<detector>.<score name>", made once
         self._score_names: dict[tuple[str, str], str] = {}
 
@@ -181,7 +189,7 @@ class DetectorStage:
             self._away = self._none_away | watched.away()
         by_score = BatchScores(calls, columns)
         by_score.drop_non_finite()
-        out = Detection(by_score=by_score)
+        out = Detection(by_score=by_score, scorer_versions=self.scorer_versions)
         alarms.sort(key=lambda entry: entry[:2])  # call order, then detector order
         for _, _, alarm in alarms:
             out.alarms.append(alarm)

@@ -14,11 +14,12 @@ to ``DateTime64(9)``, ``map`` to ``Map``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from watchkeeper.collector.record import CallRecord
@@ -93,11 +94,12 @@ def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
     )
 
 
-def scores_table(scores: BatchScores) -> pa.Table:
+def scores_table(scores: BatchScores, versions: Mapping[str, str] | None = None) -> pa.Table:
     """The ``call_scores`` rows: one per call with a score, every score in one map.
 
     Built from the columns at once: the finite cells of the calls-by-scores matrix, row by
-    row, are the map's values, their columns' names its keys.
+    row, are the map's values, their columns' names its keys. ``ScorerVersions`` maps each
+    detector of ``versions`` (detector -> version) that scored the call to its version.
     """
     names, matrix = scores.matrix()
     held = ~np.isnan(matrix)
@@ -116,8 +118,28 @@ def scores_table(scores: BatchScores) -> pa.Table:
             "Model": _column(calls, "model"),
             "DetectorKey": _column(calls, "detector_key"),
             "Scores": pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values),
+            "ScorerVersions": _versions(names, held, versions or {}),
         }
     )
+
+
+def _versions(
+    names: list[str], held: npt.NDArray[np.bool_], versions: Mapping[str, str]
+) -> pa.Array:
+    """Per row, ``detector -> version`` of the detectors in ``versions`` with a score held
+    in that row (``held``: rows by ``names``, the ``<detector>.<score>`` columns)."""
+    detectors = [d for d in versions if any(n.startswith(f"{d}.") for n in names)]
+    by_detector = np.zeros((held.shape[0], len(detectors)), np.bool_)
+    for j, detector in enumerate(detectors):
+        mine = [i for i, n in enumerate(names) if n.startswith(f"{detector}.")]
+        by_detector[:, j] = held[:, mine].any(axis=1)
+    offsets = np.zeros(held.shape[0] + 1, np.int32)
+    np.cumsum(by_detector.sum(axis=1), out=offsets[1:])
+    _, at = np.nonzero(by_detector)
+    index = pa.array(at, pa.int64())
+    keys = pa.array(detectors, _STRING).take(index)
+    values = pa.array([versions[d] for d in detectors], _STRING).take(index)
+    return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values)
 
 
 def _span_columns(calls: Sequence[CallRecord]) -> dict[str, pa.Array]:

@@ -41,7 +41,8 @@ ORDER BY JudgedAt
 #: SpanId) and the time range for the partitions: one read per flush of verdicts. The keys
 #: come as three lists joined by the unit separator, which names and ids do not hold.
 SCORE_ROWS: Final = """
-SELECT Timestamp, TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores
+SELECT Timestamp, TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores,
+       ScorerVersions
 FROM {db}.call_scores FINAL
 WHERE (ServiceName, Route, SpanId) IN (
         SELECT arrayJoin(arrayZip(splitByChar('\\x1F', {services:String}),

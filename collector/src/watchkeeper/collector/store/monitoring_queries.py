@@ -254,7 +254,7 @@ SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ParentSpanId AS ParentSpanId,
        c.ErrorType AS ErrorType, c.UserId AS UserId, c.ConversationId AS ConversationId,
        c.SampleRate AS SampleRate, c.HasBody AS HasBody, c.Attributes AS Attributes,
        b.InputText AS InputText, b.OutputText AS OutputText, b.Contexts AS Contexts,
-       b.KeepReason AS KeepReason, s.Scores AS Scores,
+       b.KeepReason AS KeepReason, s.Scores AS Scores, s.ScorerVersions AS ScorerVersions,
        toUnixTimestamp64Nano(c.Timestamp) AS TimestampNs
 FROM (SELECT *, if(ResponseModel != '', ResponseModel, RequestModel) AS Model,
              SpanAttributes AS Attributes
@@ -271,7 +271,7 @@ LEFT JOIN (SELECT SpanId, InputText, OutputText, Contexts, KeepReason
     + _IDS
     + """ LIMIT 1 BY SpanId) AS b
     ON c.SpanId = b.SpanId
-LEFT JOIN (SELECT SpanId, Scores FROM {db}.call_scores
+LEFT JOIN (SELECT SpanId, Scores, ScorerVersions FROM {db}.call_scores
            WHERE """
     + _CALL_RANGE
     + _IDS

@@ -80,6 +80,9 @@ class WriteBatch:
     #: one ``call_scores`` row for each call with a score (every finite score by
     #: ``<detector>.<score>``)
     scores: BatchScores = field(default_factory=BatchScores)
+    #: detector -> version of the model behind its scores, stored in each ``call_scores``
+    #: row that holds a score of that detector
+    scorer_versions: dict[str, str] = field(default_factory=dict)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     review_items: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -144,7 +147,9 @@ class Store:
         # may repeat one, which only over-reports bad input.)
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
         if batch.scores:
-            self.backend.insert_arrow(f"{db}.call_scores", scores_table(batch.scores))
+            self.backend.insert_arrow(
+                f"{db}.call_scores", scores_table(batch.scores, batch.scorer_versions)
+            )
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)

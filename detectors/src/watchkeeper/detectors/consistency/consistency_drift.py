@@ -12,6 +12,7 @@ from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex, Inde
 from watchkeeper.detectors.consistency.native_index import NativeEquivalenceIndex
 from watchkeeper.detectors.consistency.semantic_index import Embed, SemanticIndex
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
+from watchkeeper.detectors.semantic.embedding_version import embedding_version
 
 #: Weight of the latest call in the running group coverage (about the last 500 calls).
 _COVERAGE_ALPHA = 1 / 500
@@ -273,6 +274,11 @@ class ConsistencyDrift(Detector):
     def drift_detected(self) -> bool:
         """True when the last call completed the detection of a drop in consistency."""
         return self._drift
+
+    @property
+    def scorer_version(self) -> str | None:
+        """The embedding's name when equivalent inputs are also found by ``embed``."""
+        return embedding_version(self.embed)
 
     @property
     def alarm_reason(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
+from watchkeeper.detectors.semantic.embedding_version import embedding_version
 
 Embed = Callable[[str], Sequence[float]]
 
@@ -68,6 +69,11 @@ class InputEmbeddingDrift(DescriptorDrift):
             detector._reference.append(_unit(embed(text)))
         detector._freeze()
         return detector
+
+    @property
+    def scorer_version(self) -> str | None:
+        """The embedding's name (its ``version``, else the function's)."""
+        return embedding_version(self.embed)
 
     def descriptor(self, call: CallView) -> float | None:
         """Novelty of the input; None while the reference is learned."""

@@ -200,6 +200,11 @@ class PromptInjectionDetector(RateDrift):
         """Version of the classifier's weights that produce the scores."""
         return injection_model.load().version
 
+    @property
+    def scorer_version(self) -> str:
+        """The classifier's weights: :attr:`model_version`."""
+        return self.model_version
+
     def event(self, call: CallView) -> float | None:
         """The input's injection score."""
         risk, self.matched = injection_score(call.input_text or "")

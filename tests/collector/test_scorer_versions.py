@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,12 +18,14 @@ from watchkeeper.collector.overview.pages import call_page
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.processors.route_review import ReviewRouter
 from watchkeeper.collector.record import ns_to_clickhouse
+from watchkeeper.collector.replay import ReplayOptions, run_replay
 from watchkeeper.collector.review.tokens import Principal, Role
 from watchkeeper.collector.review.workflow import ReviewWorkflow
+from watchkeeper.collector.settings import load_settings
 from watchkeeper.collector.store.chdb_backend import ChdbBackend
 from watchkeeper.collector.store.judges import JudgeStore
 from watchkeeper.collector.store.monitoring import MonitoringStore
-from watchkeeper.collector.store.store import Store
+from watchkeeper.collector.store.store import Store, open_store
 from watchkeeper.detectors import (
     Detector,
     FaithfulnessDrift,
@@ -95,14 +99,19 @@ def test_the_call_page_shows_the_version_beside_each_score(store: Store) -> None
     assert "<td class='muted'>injection-next</td>" in html.split("prompt_injection.safety")[1]
 
 
-def test_a_judge_rewriting_a_row_keeps_its_versions(store: Store) -> None:
-    """A judge's scores merged into a call's row (read back from the store) keep the
-    versions of the detectors' scores already in it."""
-    _process(store, [NextInjectionModel()])
+@pytest.mark.parametrize("handed", [False, True], ids=["read-back", "handed-over"])
+def test_a_judge_rewriting_a_row_keeps_its_versions(store: Store, handed: bool) -> None:
+    """A judge's scores merged into a call's row keep the versions of the detectors'
+    scores already in it, whether the row is read back from the store or handed over by
+    the pipeline with the scores it was stored with (``StoredScores``)."""
+    _process(store, [NextInjectionModel(), LatencyDrift()])
     row = store.select(
-        "SELECT TraceId, SpanId, ServiceName, Route, Model, DetectorKey, "
+        "SELECT TraceId, SpanId, ServiceName, Route, Model, DetectorKey, Scores, "
         "toUnixTimestamp64Nano(Timestamp) AS TimestampNs FROM {db}.call_scores LIMIT 1"
     )[0]
+    stored = dict(row.pop("Scores"))
+    if handed:
+        row["StoredScores"] = stored
     JudgeStore(store).add_scores(row, {"judge.tone.helpfulness": 1.0})
     merged = store.select(
         "SELECT Scores, ScorerVersions FROM {db}.call_scores FINAL WHERE SpanId = {span_id:String}",
@@ -141,3 +150,31 @@ def test_migration_0020_upgrades_a_store_of_the_older_schema(
         }
     finally:
         old.close()
+
+
+def test_replay_names_the_models_behind_its_scores(tmp_path: Path) -> None:
+    """``watchkeeper replay`` says once, on stderr, which version of each model scored the
+    file, and its stored rows carry the same versions."""
+    rows = [
+        {"input": q, "output": a, "contexts": [CONTEXT], "ts": int(time.time()) - 60 + i}
+        for i, (q, a) in enumerate(zip(QUESTIONS, ANSWERS, strict=True))
+    ]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    settings = load_settings(None, {"data_dir": tmp_path / "data"}, environ={})
+    out, err = io.StringIO(), io.StringIO()
+    assert run_replay(settings, ReplayOptions(path), out, err) == 0, err.getvalue()
+    injection = PromptInjectionDetector().model_version
+    claims = FaithfulnessDrift().scorer_version
+    said = [line for line in err.getvalue().splitlines() if "scored with" in line]
+    assert len(said) == 1
+    assert f"prompt_injection {injection}" in said[0]
+    assert f"faithfulness_drift {claims}" in said[0]
+    store = open_store(settings)
+    try:
+        stored = _stored_versions(store)
+    finally:
+        store.close()
+    assert len(stored) == len(rows)
+    assert all(v["prompt_injection"] == injection for v in stored)
+    assert all(v["faithfulness_drift"] == claims for v in stored)

@@ -17,6 +17,9 @@ and ``scores`` also holds ``judge.<name>.<dimension>``.
 
 Calls, scores and alarms are stored like live traffic (the data directory of the settings,
 ``./.watchkeeper`` by default): a backfill lands where dashboards and review queues look.
+The last line on stderr names the version of each model behind the scores (the
+injection classifier's weights, the faithfulness scorer ...), as each stored scores row
+does (``call_scores.ScorerVersions``).
 Detectors start fresh and their state is not saved: the same file always gives the same
 scores, and the state a live collector resumes from is left alone.
 Ids are derived from the file's content and the line number, and timestamps from ``ts``,
@@ -41,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -83,6 +86,8 @@ class ReplaySummary:
     calls: int = 0
     bad_lines: int = 0
     alarms: int = 0
+    #: detector -> version of the model behind its scores (detectors that have one)
+    scorer_versions: dict[str, str] = field(default_factory=dict)
 
 
 def run_replay(
@@ -111,6 +116,9 @@ def run_replay(
         file=err,
         flush=True,
     )
+    if summary.scorer_versions:
+        models = ", ".join(f"{d} {v}" for d, v in sorted(summary.scorer_versions.items()))
+        print(f"watchkeeper replay: scored with {models}", file=err, flush=True)
     return 1 if summary.bad_lines else 0
 
 
@@ -136,7 +144,7 @@ def _replay(
         # and the state the live collector resumes from is left alone.
         pipeline = build_pipeline(settings, store, resume=False)
         judges = build_judges(settings, store, pipeline.metrics.judge)
-        summary = ReplaySummary()
+        summary = ReplaySummary(scorer_versions=pipeline.detect.scorer_versions)
         started = time.monotonic()
         next_progress = started + options.progress_every_s
         clock = _Clock(time.time_ns())

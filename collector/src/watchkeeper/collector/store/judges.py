@@ -154,7 +154,7 @@ class JudgeStore:
         if not merged:
             return
         with self._scores_lock:
-            found = _known_rows(merged)
+            found = _known_rows(merged, self.store.scorer_versions)
             unknown = {k: v for k, v in merged.items() if k not in found}
             if unknown:
                 found |= self._score_rows(unknown)
@@ -202,8 +202,10 @@ class JudgeStore:
 
 def _known_rows(
     merged: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Any]],
+    versions: Mapping[str, str],
 ) -> dict[tuple[str, str, str], dict[str, Any] | None]:
-    """The stored scores rows the calls came with (None for a call stored without one)."""
+    """The stored scores rows the calls came with (None for a call stored without one),
+    with the ``versions`` of the detectors whose scores they hold."""
     out: dict[tuple[str, str, str], dict[str, Any] | None] = {}
     for key, (call, _) in merged.items():
         stored = call.get("StoredScores")
@@ -217,6 +219,9 @@ def _known_rows(
             "Timestamp": ns_to_clickhouse(int(call["TimestampNs"])),
             "DetectorKey": call["DetectorKey"],
             "Scores": dict(stored),
+            "ScorerVersions": {
+                d: v for d, v in versions.items() if any(k.startswith(f"{d}.") for k in stored)
+            },
         }
         out[key] = row
     return out

@@ -102,6 +102,10 @@ class Store:
         if ttl_days < 1:
             raise ValueError(f"ttl_days must be at least 1, got {ttl_days}")
         self.backend = backend
+        #: detector -> version of the model behind its scores, as the last batch written
+        #: through this store had them (constant while a pipeline runs): a judge adding its
+        #: scores to a row it was handed, not read, writes them again with the row.
+        self.scorer_versions: dict[str, str] = {}
         self.database = database
         self.ttl_days = ttl_days
 
@@ -146,6 +150,8 @@ class Store:
         # idempotent tables collapse the repeats. (Dead letters are a plain log: a replay
         # may repeat one, which only over-reports bad input.)
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
+        if batch.scorer_versions:
+            self.scorer_versions = batch.scorer_versions
         if batch.scores:
             self.backend.insert_arrow(
                 f"{db}.call_scores", scores_table(batch.scores, batch.scorer_versions)

@@ -20,7 +20,7 @@ Traffic comes from ``tests/support/workload.py`` (:mod:`bench.alerting.replay_tr
 
 All three parts run the thirteen default detectors (the six text-heavy ones, vocabulary,
 language, topic, consistency, faithfulness and prompt injection, cost about 90 us per call
-and design: the stable day takes about 50 minutes). ``--seeds N`` repeats the drift
+and design: the stable day takes about 15 minutes on an idle machine). ``--seeds N`` repeats the drift
 part for N seeds and prints the budgeted design's minutes to page per seed, and how many
 of the drifts a reviewer would call an incident (:data:`INCIDENTS`) paged within 10
 minutes.

@@ -20,10 +20,10 @@ Traffic comes from ``tests/support/workload.py`` (:mod:`bench.alerting.replay_tr
 
 All three parts run the thirteen default detectors (the six text-heavy ones, vocabulary,
 language, topic, consistency, faithfulness and prompt injection, cost about 90 us per call
-and design: the stable day takes about 15 minutes on an idle machine). ``--seeds N`` repeats the drift
-part for N seeds and prints the budgeted design's minutes to page per seed, and how many
-of the drifts a reviewer would call an incident (:data:`INCIDENTS`) paged within 10
-minutes.
+and design: the stable day takes about 15 minutes on an idle machine). ``--seeds N``
+repeats the drift part for N seeds and prints the budgeted design's minutes to page per
+seed, and how many of the drifts a reviewer would call an incident (:data:`INCIDENTS`)
+paged within 10 minutes.
 Times are of the detectors and rule
 evaluation (each minute); the alert path adds about 30 s (``make bench-alerting``).
 """

@@ -74,11 +74,20 @@ def raw_consume(bootstrap: str, topic: str, calls: int) -> float:
                 started = time.perf_counter()
             continue
         counted += n
-    elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close(autocommit=False)
     if total < calls:
         raise RuntimeError(f"raw consumer saw only {total} of {calls}")
-    return counted / elapsed
+    return timed_rate(counted, started)
+
+
+def timed_rate(counted: int, started: float | None, ended: float | None = None) -> float:
+    """Messages per second after the first batch; an error when none came after it (the
+    clock starts at the first batch, so a run that fits in one batch cannot be timed)."""
+    if started is None or counted <= 0:
+        raise RuntimeError(
+            "every message came in the first batch, so no rate can be timed: run with more --calls"
+        )
+    return counted / ((ended or time.perf_counter()) - started)
 
 
 def raw_consume_confluent(bootstrap: str, topic: str, calls: int) -> float:
@@ -108,11 +117,10 @@ def raw_consume_confluent(bootstrap: str, topic: str, calls: int) -> float:
                 started = time.perf_counter()
             continue
         counted += n
-    elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
     if total < calls:
         raise RuntimeError(f"raw consumer saw only {total} of {calls}")
-    return counted / elapsed
+    return timed_rate(counted, started)
 
 
 def pipeline_consume(
@@ -179,8 +187,7 @@ def pipeline_consume(
             )
         time.sleep(0.01)
     seen = receiver.messages - (first if started else 0)
-    elapsed = time.perf_counter() - (started or time.perf_counter())
-    cpu = time.process_time() - cpu_started
+    ended, cpu = time.perf_counter(), time.process_time() - cpu_started
     receiver.stop()
     stored = store.count_calls()
     pipeline.close()
@@ -188,7 +195,7 @@ def pipeline_consume(
     if stored != calls:
         raise RuntimeError(f"stored {stored} calls, expected {calls}")
     return {
-        "rate": seen / elapsed,
+        "rate": timed_rate(seen if started else 0, started, ended),
         "cpu_us_per_call": cpu / seen * 1e6,
         "mean_batch": sum(sizes) / max(1, len(sizes)),
     }

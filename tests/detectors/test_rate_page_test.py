@@ -96,3 +96,15 @@ def test_rate_detectors_page_through_the_test_and_stay_away_while_high() -> None
     assert watched.away().get(("error_rate_drift", "page")) == 1
     assert all(s == "ticket" for s, _ in feed(60, 0.01))
     assert ("error_rate_drift", "page") not in watched.away()
+
+
+def test_an_event_on_nearly_every_call_is_no_page_and_no_error() -> None:
+    """A reference rate at or above the highest alternative (every call an event, as a
+    stand-in model that fails every call gives) has no higher rate to page on: no page,
+    no error, and the test goes on following the stream."""
+    rng = np.random.default_rng(3)
+    for rate in (1.0, 0.995):
+        test = RatePageTest(ratio=2.0)
+        events = (rng.random(5_000) < rate).astype(float)
+        assert test.measure(events, target_arl=2e4) == []
+        assert test.measure((rng.random(5_000) < 0.01).astype(float), target_arl=2e4) == []

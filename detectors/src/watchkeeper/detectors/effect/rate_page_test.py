@@ -149,6 +149,11 @@ class RatePageTest:
         events = values[where] >= 0.5
         p0 = self._reference_rate()
         p1 = min(MAX_RATE, self.ratio * p0)
+        if p1 <= p0:
+            # An event on (nearly) every call: no higher rate to page on; the calls join
+            # the reference, so a later fall gives a lower reference to test from.
+            self._fold(events, np.zeros(events.size))
+            return None
         steps = np.where(events, math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0)))
         # S_t = max(0, S_t-1 + step_t) in closed form: the cumulative sum minus its
         # running minimum (started at -S_0).

@@ -94,25 +94,39 @@ class BudgetedDetectors:
         return [keyed.get(key) for keyed in self.keyed]
 
     def observe(
-        self, key: str, calls: Sequence[CallView], timestamps_s: Sequence[float]
+        self,
+        key: str,
+        calls: Sequence[CallView],
+        timestamps_s: Sequence[float],
+        contain: Callable[[Detector, Exception], None] | None = None,
     ) -> list[Observed]:
         """Feed a run of ``key``'s calls (in order, ``timestamps_s`` their times) to each
-        of its detectors; what each found, in detector order."""
+        of its detectors; what each found, in detector order. With ``contain``, a detector
+        that raises (its update, sizing or page test) is handed to it with the exception
+        and left out of the result while the others go on; without, the exception rises."""
         instances = self.instances(key)
         if self.budget is not None:
             self.calibrate(key, timestamps_s, instances)
         found = []
         for detector in instances:
-            batch = detector.update_many(calls)
-            if detector.effect_kind == "rate" and batch.signal is not None:
-                alarms = detector.measure(batch, self._tickets)
-                test = self._page_test(key, detector)
-                pages = test.measure(batch.signal, detector.target_arl)
-                alarms = sorted(alarms + pages, key=lambda alarm: alarm.at) if pages else alarms
-            else:
-                alarms = detector.measure(batch, self.policy)
-            found.append(Observed(detector, batch, alarms))
+            try:
+                found.append(self._observe_one(key, detector, calls))
+            except Exception as error:
+                if contain is None:
+                    raise
+                contain(detector, error)
         return found
+
+    def _observe_one(self, key: str, detector: Detector, calls: Sequence[CallView]) -> Observed:
+        batch = detector.update_many(calls)
+        if detector.effect_kind == "rate" and batch.signal is not None:
+            alarms = detector.measure(batch, self._tickets)
+            test = self._page_test(key, detector)
+            pages = test.measure(batch.signal, detector.target_arl)
+            alarms = sorted(alarms + pages, key=lambda alarm: alarm.at) if pages else alarms
+        else:
+            alarms = detector.measure(batch, self.policy)
+        return Observed(detector, batch, alarms)
 
     def _page_test(self, key: str, detector: Detector) -> RatePageTest:
         tests = self._page_tests

@@ -67,6 +67,13 @@ class PipelineMetrics:
             ["detector", "severity"],
             registry=r,
         )
+        self.detector_errors = Counter(
+            "watchkeeper_detector_errors_total",
+            "Runs of calls on which a detector raised (its scores for them are absent), by "
+            "detector; detect_stage: batches stored without detection after the stage failed.",
+            ["detector"],
+            registry=r,
+        )
         self.detector_score = ScoreHistogram(
             "watchkeeper_detector_score",
             "Per-call detector scores, by score (<detector>.<score name>).",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from watchkeeper.collector.processors.detector_errors import DetectorErrors
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores, Column
 from watchkeeper.collector.settings import Settings
@@ -54,6 +56,8 @@ class Detection:
     #: detector -> the version of the model or scorer behind its scores, for the detectors
     #: that have one (the same for every batch: see ``DetectorStage.scorer_versions``)
     scorer_versions: dict[str, str] = field(default_factory=dict)
+    #: detector -> runs of calls on which it raised (its scores for them are absent)
+    errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def scores(self) -> list[tuple[CallRecord, dict[str, float]]]:
@@ -70,6 +74,13 @@ class DetectorStage:
     within it; with ``budget=None`` every detector keeps its own fixed target. Alarms come
     with the size of the change and a severity from ``policy``
     (:class:`~watchkeeper.detectors.budget.budgeted_detectors.BudgetedDetectors`).
+
+    A detector that raises on a run of a key's calls is contained: its scores for those
+    calls are absent (never guessed), the other detectors and the batch go on, and the
+    key's instance of it starts afresh from the prototype, since a half-applied update may
+    have left its state inconsistent (a corrupt reference could page, or never again);
+    the fresh one relearns its reference as a new key's would. ``Detection.errors`` counts
+    them, and :class:`DetectorErrors` logs them, rate-limited.
 
     Not thread-safe: the pipeline calls it under its own lock, because detector state is
     order-dependent and must see calls one at a time.
@@ -105,6 +116,7 @@ class DetectorStage:
         }
         # (detector, score name) -> "<detector>.<score name>", made once
         self._score_names: dict[tuple[str, str], str] = {}
+        self._error_log = DetectorErrors()
 
     def close(self) -> None:
         """Stop the thread that analyses texts ahead (the detectors' state is kept)."""
@@ -142,6 +154,7 @@ class DetectorStage:
         columns: dict[str, Column] = {}
         size = len(calls)
         alarms: list[tuple[int, int, dict[str, Any]]] = []
+        errors: Counter[str] = Counter()
         names = self._score_names
         runs = _runs(calls)
         watched = self._watched
@@ -169,7 +182,8 @@ class DetectorStage:
             forget_texts()
             TextPrefetch.take(job)
             times = [call.timestamp_ns / 1e9 for call in run]
-            for order, (detector, found, sized) in enumerate(watched.observe(key, run, times)):
+            observed = watched.observe(key, run, times, self._contain(key, errors))
+            for order, (detector, found, sized) in enumerate(observed):
                 for score_name, column in found.scores.items():
                     name = names.get((detector.name, score_name))
                     if name is None:
@@ -189,12 +203,25 @@ class DetectorStage:
             self._away = self._none_away | watched.away()
         by_score = BatchScores(calls, columns)
         by_score.drop_non_finite()
-        out = Detection(by_score=by_score, scorer_versions=self.scorer_versions)
+        out = Detection(by_score=by_score, scorer_versions=self.scorer_versions, errors=errors)
         alarms.sort(key=lambda entry: entry[:2])  # call order, then detector order
         for _, _, alarm in alarms:
             out.alarms.append(alarm)
             out.flagged.setdefault(alarm["SpanId"], []).append(alarm["Detector"])
         return out
+
+    def _contain(self, key: str, errors: Counter[str]) -> Callable[[Detector, Exception], None]:
+        """What is done when one of ``key``'s detectors raises on a run (see the class)."""
+
+        def contain(detector: Detector, error: Exception) -> None:
+            errors[detector.name] += 1
+            for keyed in self._keyed:
+                if keyed.prototype.name == detector.name:
+                    keyed.put(key, keyed.prototype.clone())
+            what = f"its scores for a run of {key}'s calls are absent; its instance restarts"
+            self._error_log.record(f"detector {detector.name}", error, what)
+
+        return contain
 
     @staticmethod
     def _alarm(

@@ -128,6 +128,12 @@ class DetectorStage:
         """The per-key instances of each detector (to save and restore learned state)."""
         return list(self._keyed)
 
+    @property
+    def watched(self) -> BudgetedDetectors:
+        """The detectors per key with their paging tests and traffic estimates (to save,
+        restore or reset them: call under the pipeline's lock)."""
+        return self._watched
+
     def keys_away(self) -> dict[tuple[str, str], int]:
         """``(detector, severity) -> keys`` whose signal has not come back to the reference
         their last alarm was measured against, as of the last batch (safe to read from

@@ -16,6 +16,9 @@ from watchkeeper.detectors.text.tokens import content_words
 
 #: Weight of the latest call in the running means quoted by alarms (about 100 calls).
 _RECENT_ALPHA = 0.01
+#: Contexts an answer is scored against, in retrieval order: alignment costs grow with
+#: the number of passages (100,000 took over a minute), and retrievers rank the best first.
+MAX_CONTEXTS = 100
 
 
 class FaithfulnessDrift(Detector):
@@ -97,7 +100,7 @@ class FaithfulnessDrift(Detector):
         """Score the answer against its contexts; watch the part length does not explain."""
         self._drift = False
         self._scores = {}
-        contexts = call.contexts
+        contexts = call.contexts[:MAX_CONTEXTS]
         answer = call.output_text or ""
         if call.is_error or not contexts or not answer.strip():
             return

@@ -33,6 +33,7 @@ from watchkeeper.collector.processors.decode_payloads import (
     decode_payloads,
 )
 from watchkeeper.collector.processors.detect import Detection, DetectorStage
+from watchkeeper.collector.processors.detector_errors import DetectorErrors
 from watchkeeper.collector.processors.normalize import normalize_payload
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.processors.route_review import (
@@ -137,7 +138,8 @@ class Pipeline:
                 max_keys=max_detector_keys,
                 budget=detector_budget,
                 policy=severity,
-            )
+            ),
+            self.metrics,
         )
         self.metrics.watch_gauge(
             "watchkeeper_detector_keys_away",
@@ -390,13 +392,29 @@ class Normalize:
 
 class Detect:
     """Calls -> scores (a numpy column per score), alarms and the calls each flagged, by
-    one detector instance per key (service|route|model) of every configured detector."""
+    one detector instance per key (service|route|model) of every configured detector.
 
-    def __init__(self, detectors: DetectorStage) -> None:
+    A detector's exception is contained by the stage (``DetectorStage``); should the stage
+    itself fail, the batch's calls are stored without scores or alarms rather than the
+    batch failed (a receiver would retry it for ever). Both are counted in
+    ``watchkeeper_detector_errors_total``.
+    """
+
+    def __init__(self, detectors: DetectorStage, metrics: PipelineMetrics) -> None:
         self.detectors = detectors
+        self.metrics = metrics
+        self._error_log = DetectorErrors()
 
     def __call__(self, prepared: PreparedBatch) -> None:
-        detection = prepared.detection = self.detectors.run(prepared.calls)
+        try:
+            detection = self.detectors.run(prepared.calls)
+        except Exception as error:
+            what = "the batch's calls are stored without scores or alarms"
+            self._error_log.record("the detect stage", error, what, traceback=True)
+            detection = Detection(errors=Counter({"detect_stage": 1}))
+        for name, n in detection.errors.items():
+            self.metrics.detector_errors.labels(name).inc(n)
+        prepared.detection = detection
         prepared.batch.scores = detection.by_score
         prepared.batch.scorer_versions = detection.scorer_versions
         prepared.batch.alarms = detection.alarms

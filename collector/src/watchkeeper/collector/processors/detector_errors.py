@@ -29,8 +29,11 @@ class DetectorErrors:
         self._logged_at: dict[str, float] = {}
         self._unlogged: Counter[str] = Counter()
 
-    def record(self, detector: str, error: BaseException, what: str) -> None:
-        """Log that ``detector`` raised ``error``; ``what`` says what became of it."""
+    def record(
+        self, detector: str, error: BaseException, what: str, *, traceback: bool = False
+    ) -> None:
+        """Log that ``detector`` raised ``error``; ``what`` says what became of it (with
+        ``traceback``, the line carries it: for a bug of the stage rather than a detector)."""
         now = self._clock()
         last = self._logged_at.get(detector)
         if last is not None and now - last < self.log_every_s:
@@ -39,4 +42,12 @@ class DetectorErrors:
         self._logged_at[detector] = now
         more = self._unlogged.pop(detector, 0)
         since = f" ({more} more since the last such line)" if more else ""
-        log.warning("%s raised %s: %s; %s%s", detector, type(error).__name__, error, what, since)
+        log.warning(
+            "%s raised %s: %s; %s%s",
+            detector,
+            type(error).__name__,
+            error,
+            what,
+            since,
+            exc_info=error if traceback else None,
+        )

@@ -44,17 +44,7 @@ class PipelineMetrics:
             ["source"],
             registry=r,
         )
-        self.trace_spans = Counter(
-            "watchkeeper_trace_spans_stored_total",
-            "Spans stored in the spans table (whole traces, LLM calls included), by kind.",
-            ["kind"],
-            registry=r,
-        )
-        self.trace_spans_over_limit = Counter(
-            "watchkeeper_trace_spans_over_limit_total",
-            "Spans of sampled traces not stored because their trace had max_spans_per_trace.",
-            registry=r,
-        )
+        self._add_trace_metrics()
         self.dead_letters = Counter(
             "watchkeeper_dead_letters_total",
             "Payloads or spans rejected into the dead-letter table, by reason.",
@@ -135,6 +125,27 @@ class PipelineMetrics:
         self.judge = JudgeMetrics(r)
         #: Gauges computed at scrape: live version comparison, evalset coverage.
         self.versions, self.coverage = VersionMetrics(r), CoverageMetrics(r)
+
+    def _add_trace_metrics(self) -> None:
+        """Whole traces: spans stored, over the bound, and the trace signal stage."""
+        r = self.registry
+        self.trace_spans = Counter(
+            "watchkeeper_trace_spans_stored_total",
+            "Spans stored in the spans table (whole traces, LLM calls included), by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.trace_spans_over_limit = Counter(
+            "watchkeeper_trace_spans_over_limit_total",
+            "Spans of sampled traces not stored because their trace had max_spans_per_trace.",
+            registry=r,
+        )
+        self.trace_signal_errors = Counter(
+            "watchkeeper_trace_signal_errors_total",
+            "Traces whose trajectory/RAG/conversation signals raised (they have none; the "
+            "batch is stored); batches whose signal stage failed as a whole count once.",
+            registry=r,
+        )
 
     def _add_review_metrics(self) -> None:
         """The review workflow's metrics. Queue and dimension names come from configuration."""

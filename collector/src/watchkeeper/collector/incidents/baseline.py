@@ -3,9 +3,9 @@
 A detector's reference is what it learned from a key's calls so far; after a change that
 a person accepts (a new model that answers shorter, on purpose), that reference is the old
 regime and the detector would stay away from it for good. Accepting replaces the
-detector-key's instance with a fresh one (:meth:`Detector.clone`, through
-:meth:`KeyedDetectors.put`), which learns the new regime as its reference from the next
-call on, as a new key would.
+detector-key's instance with a fresh one (:meth:`Detector.clone`) and drops a rate
+detector's paging test (:meth:`BudgetedDetectors.reset`): both learn the new regime as
+their reference from the next call on, as for a new key.
 
 The pipeline feeds its detectors under its own lock, one batch at a time, so a reset
 requested from an HTTP request is queued here and applied by a call stage before the next
@@ -47,24 +47,15 @@ class BaselineResets:
             pending, self._pending = self._pending, []
         if not pending:
             return 0
-        wanted: dict[str, set[str]] = {}
-        for detector, key in pending:
-            wanted.setdefault(detector, set()).add(key)
-        done = 0
-        for keyed in self._detectors().keyed:
-            keys = wanted.get(keyed.prototype.name, set())
-            for key in keys.intersection(keyed.keys()):
-                keyed.put(key, keyed.prototype.clone())
-                done += 1
+        watched = self._detectors().watched
+        done = sum(watched.reset(detector, key) for detector, key in dict.fromkeys(pending))
         self.applied += done
         return done
 
 
 def still_away(stage: DetectorStage, detector: str, key: str) -> bool:
     """Whether ``detector`` on ``key`` has not come back to the reference its last alarm
-    was measured against (:attr:`Detector.away`); False for a key it no longer holds."""
-    for keyed in stage.keyed:
-        if keyed.prototype.name == detector:
-            held = dict(keyed.items()).get(key)
-            return held is not None and bool(held.away)
-    return False
+    was measured against: a rate detector's paging test decides while it is away after
+    its page, else the detector (:meth:`BudgetedDetectors.away_of`); False for a key it no
+    longer holds."""
+    return bool(stage.watched.away_of(detector, key))

@@ -137,9 +137,59 @@ class BudgetedDetectors:
         ratio = self.policy.page_rate_ratio
         what = getattr(detector, "describes", "event rate")
         test = tests[(key, detector.name)] = RatePageTest(ratio, f"{what} reached {ratio:g}x")
+        self._bound_page_tests()
+        return test
+
+    def _bound_page_tests(self) -> None:
+        tests = self._page_tests
         while len(tests) > self.max_keys * self._rate_detectors:
             tests.popitem(last=False)
-        return test
+
+    def page_test(self, key: str, detector: str) -> RatePageTest | None:
+        """The paging test of rate detector ``detector`` on ``key``, once it has one."""
+        return self._page_tests.get((key, detector))
+
+    def arrival_rate(self, key: str) -> ArrivalRate | None:
+        """The key's traffic estimate, once it has one."""
+        return self._rates.get(key)
+
+    def restore(self, key: str, detector: Detector, test: RatePageTest | None,
+                rate: ArrivalRate | None) -> None:  # fmt: skip
+        """Use what a checkpoint held for ``detector`` on ``key`` from now on: the detector,
+        its paging test and the key's traffic estimate (kept when one is already held)."""
+        for keyed in self.keyed:
+            if keyed.prototype.name == detector.name:
+                keyed.put(key, detector)
+        if test is not None:
+            self._page_tests[(key, detector.name)] = test
+            self._page_tests.move_to_end((key, detector.name))
+            self._bound_page_tests()
+        if rate is not None and key not in self._rates:
+            self._rate(key, rate)
+
+    def reset(self, detector: str, key: str) -> bool:
+        """Start ``detector`` on ``key`` afresh, its paging test too (a person accepted the
+        key's new regime as its baseline): both learn it from the next call, as for a new
+        key. False when the key is not held."""
+        for keyed in self.keyed:
+            if keyed.prototype.name == detector and key in dict(keyed.items()):
+                keyed.put(key, keyed.prototype.clone())
+                self._page_tests.pop((key, detector), None)
+                return True
+        return False
+
+    def away_of(self, detector: str, key: str) -> str:
+        """Severity with which ``detector`` on ``key`` is still away from the reference it
+        alarmed against: its paging test's while that has not seen the rate come back, else
+        the detector's own (empty when back, never alarmed or not held)."""
+        test = self._page_tests.get((key, detector))
+        if test is not None and test.away:
+            return test.away
+        for keyed in self.keyed:
+            if keyed.prototype.name == detector:
+                held = dict(keyed.items()).get(key)  # a copy: other threads may ask
+                return held.away if held is not None else ""
+        return ""
 
     def calibrate(
         self, key: str, timestamps_s: Sequence[float], instances: Sequence[Detector]
@@ -154,10 +204,10 @@ class BudgetedDetectors:
             if not detector.target_arl / RECALIBRATE < target < detector.target_arl * RECALIBRATE:
                 detector.set_target_arl(target)
 
-    def _rate(self, key: str) -> ArrivalRate:
+    def _rate(self, key: str, restored: ArrivalRate | None = None) -> ArrivalRate:
         rate = self._rates.get(key)
         if rate is None:
-            rate = self._rates[key] = ArrivalRate()
+            rate = self._rates[key] = restored if restored is not None else ArrivalRate()
             self._keys_per_service[self.service(key)] += 1
             while len(self._rates) > self.max_keys:
                 old, _ = self._rates.popitem(last=False)

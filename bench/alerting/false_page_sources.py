@@ -15,13 +15,13 @@ import argparse
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from bench.alerting.false_pages import EVERY, RUN, Replay, watchers
 from bench.alerting.replay_traffic import stable_pool
-from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors, Observed
 
 
@@ -31,12 +31,16 @@ class Recorded(BudgetedDetectors):
     def __init__(self, watched: BudgetedDetectors) -> None:
         self.__dict__.update(watched.__dict__)
         self.rows: list[tuple[float, str, str, str, str, float, str]] = []
-        self.expected: Counter[str] = Counter()
+        self.expected: dict[str, float] = dict.fromkeys(EVERY, 0.0)
 
     def observe(
-        self, key: str, calls: Sequence[CallView], timestamps_s: Sequence[float]
+        self,
+        key: str,
+        calls: Sequence[CallView],
+        timestamps_s: Sequence[float],
+        contain: Callable[[Detector, Exception], None] | None = None,
     ) -> list[Observed]:
-        found = super().observe(key, calls, timestamps_s)
+        found = super().observe(key, calls, timestamps_s, contain)
         for one in found:
             detector = one.detector
             self.expected[detector.name] += len(calls) / detector.target_arl
@@ -66,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
           f"budget {args.budget:g} a week\n")  # fmt: skip
     print("| hour | key | detector | severity | reason | target ARL | effect |")
     print("|---|---|---|---|---|---|---|")
-    for t, key, name, severity, reason, target, size in sorted(recorded.rows):
-        cells = (f"{t / 3600:.2f}", key, name, severity, reason, f"{target:.3g}", size)
+    for at, where, name, severity, reason, target, size in sorted(recorded.rows):
+        cells = (f"{at / 3600:.2f}", where, name, severity, reason, f"{target:.3g}", size)
         print("| " + " | ".join(cells) + " |")
     alarms = Counter(row[2] for row in recorded.rows)
     pages = Counter(row[2] for row in recorded.rows if row[3] == "page")

@@ -156,6 +156,8 @@ class Pipeline:
         self.traces = traces or TraceKeeper()
         #: the trajectory/RAG/conversation signal stage, when the pipeline has one
         self.trace_signals = trace_signals
+        if trace_signals is not None:  # it contains its failures; they are counted
+            trace_signals.on_errors = self.metrics.trace_signal_errors.inc
         self.router.check_detectors(self.detect.detector_names)
         # Detector state, review caps and the review sample follow the order of calls, and
         # chDB is single-session: the call stages take one batch at a time.

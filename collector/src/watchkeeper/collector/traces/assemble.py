@@ -63,11 +63,14 @@ class TraceSpan:
         return self.status == "ERROR"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Trace:
     """A trace's spans as a tree. ``spans`` is in start order; ``root`` is the earliest
     span without a parent (None when none arrived); ``partial`` is True when the root is
-    missing or some span's parent is."""
+    missing or some span's parent is.
+
+    A value, like :class:`TraceSpan` (not declared frozen: the signal stage makes one per
+    trace it scores, and a frozen dataclass costs several times as much to make)."""
 
     trace_id: str
     spans: tuple[TraceSpan, ...]
@@ -109,25 +112,38 @@ class Trace:
 def assemble(spans: Iterable[TraceSpan]) -> Trace:
     """The trace these spans make (all of one trace id). A span id seen twice keeps its
     last occurrence (a replayed batch writes the same span again)."""
-    by_id: dict[str, TraceSpan] = {}
-    for span in spans:
-        by_id[span.span_id] = span
-    ordered = tuple(sorted(by_id.values(), key=lambda s: (s.start_ns, s.span_id)))
-    missing = frozenset(
-        s.parent_span_id for s in ordered if s.parent_span_id and s.parent_span_id not in by_id
-    )
+    by_id: dict[str, TraceSpan] = {span.span_id: span for span in spans}
+    ordered = tuple(sorted(by_id.values(), key=_start_order))
+    missing = _NONE_MISSING
     grouped: dict[str, list[TraceSpan]] = {}
+    root = None
     for span in ordered:
-        parent = span.parent_span_id if span.parent_span_id in by_id else ""
-        if parent == span.span_id:  # its own parent: shown at the top
+        parent = span.parent_span_id
+        if not parent:
+            if root is None:
+                root = span
+        elif parent not in by_id:
+            missing = missing | {parent}
             parent = ""
-        grouped.setdefault(parent, []).append(span)
-    root = next((s for s in ordered if not s.parent_span_id), None)
+        elif parent == span.span_id:  # its own parent: shown at the top
+            parent = ""
+        children = grouped.get(parent)
+        if children is None:
+            grouped[parent] = [span]
+        else:
+            children.append(span)
     return Trace(
-        trace_id=ordered[0].trace_id if ordered else "",
-        spans=ordered,
-        root=root,
-        partial=root is None or bool(missing),
-        missing_parents=missing,
-        _children={key: tuple(value) for key, value in grouped.items()},
+        ordered[0].trace_id if ordered else "",
+        ordered,
+        root,
+        root is None or bool(missing),
+        missing,
+        {key: tuple(value) for key, value in grouped.items()},
     )
+
+
+_NONE_MISSING: frozenset[str] = frozenset()
+
+
+def _start_order(span: TraceSpan) -> tuple[int, str]:
+    return span.start_ns, span.span_id

@@ -56,19 +56,27 @@ class OpenTraces:
         """Take a batch's spans; the traces they complete (and those timed out or pushed
         out by the bound), each assembled."""
         now = self.clock()
-        rooted = self._rooted
-        for span in spans:
-            if span.trace_id in self._completed:
-                self.late_spans += 1
-                continue
-            entry = self._open.get(span.trace_id)
-            if entry is None:
-                entry = self._open[span.trace_id] = (now, [])
-            entry[1].append(self._trimmed(span))
-            self._held += 1
-            if not span.parent_span_id and span.trace_id not in rooted:
-                rooted[span.trace_id] = now
         done = []
+        at_once = self.grace_s <= 0
+        for trace_id, group in _by_trace(spans).items():
+            if trace_id in self._completed:
+                self.late_spans += len(group)
+                continue
+            trimmed = [self._trimmed(span) for span in group]
+            has_root = any(not span.parent_span_id for span in group)
+            if at_once and has_root and trace_id not in self._open:
+                # Whole in this batch: complete now, as the loop below would.
+                self._remember(trace_id)
+                done.append(assemble(trimmed))
+                continue
+            entry = self._open.get(trace_id)
+            if entry is None:
+                entry = self._open[trace_id] = (now, [])
+            entry[1].extend(trimmed)
+            self._held += len(trimmed)
+            if has_root and trace_id not in self._rooted:
+                self._rooted[trace_id] = now
+        rooted = self._rooted
         while rooted:
             trace_id, came = next(iter(rooted.items()))
             if now - came < self.grace_s:
@@ -119,7 +127,7 @@ class OpenTraces:
         if (
             len(span.input_text) <= limit
             and len(span.output_text) <= limit
-            and all(len(text) <= limit for text, _ in span.documents)
+            and (not span.documents or all(len(text) <= limit for text, _ in span.documents))
         ):
             return span
         return dataclasses.replace(
@@ -128,3 +136,15 @@ class OpenTraces:
             output_text=span.output_text[:limit],
             documents=tuple((text[:limit], score) for text, score in span.documents),
         )
+
+
+def _by_trace(spans: Iterable[TraceSpan]) -> dict[str, list[TraceSpan]]:
+    """The spans grouped by trace id, traces in the order their first span came."""
+    groups: dict[str, list[TraceSpan]] = {}
+    for span in spans:
+        group = groups.get(span.trace_id)
+        if group is None:
+            groups[span.trace_id] = [span]
+        else:
+            group.append(span)
+    return groups

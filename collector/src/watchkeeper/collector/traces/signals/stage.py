@@ -17,9 +17,10 @@ whose stored row of detector scores would be replaced; its alarms are raised alw
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -40,6 +41,8 @@ from watchkeeper.collector.traces.signals.review_feed import (
 from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
+
+log = logging.getLogger("watchkeeper.collector.traces")
 
 #: A span's trace and span ids (span ids alone are unique only with good randomness).
 Ids = tuple[str, str]
@@ -90,6 +93,10 @@ class TraceSignalStage:
     queues: Mapping[str, ReviewQueue] = field(default_factory=dict)
     #: traces scored so far
     scored: int = 0
+    #: traces whose signals raised (they get none), and batches the stage failed on
+    errors: int = 0
+    #: told how many errors each batch had (the pipeline counts them in its metrics)
+    on_errors: Callable[[int], object] | None = None
     #: span ids of recent LLM calls: their call_scores rows are not rewritten later
     _calls_seen: OrderedDict[Ids, None] = field(default_factory=OrderedDict)
     _feeds: tuple[Feed, Feed] = field(init=False)
@@ -98,9 +105,28 @@ class TraceSignalStage:
         self._feeds = (Feed("trajectories", self.queues), Feed("conversations", self.queues))
 
     def __call__(self, prepared: BatchInFlight) -> None:
-        """Score the traces this batch completes; add their rows to the batch's."""
+        """Score the traces this batch completes; add their rows to the batch's.
+
+        Never raises: a trace whose signals raise gets none, and should the stage fail
+        as a whole the batch goes on without trace signals (a receiver retries a failed
+        batch for ever). Either is counted (:attr:`errors`) and logged once per batch.
+        """
+        errors = self.errors
+        try:
+            self._run(prepared)
+        except Exception as error:
+            self.errors += 1
+            log.warning(
+                "the trace signal stage failed on a batch, which is stored without trace "
+                "signals: %s: %s",
+                type(error).__name__,
+                error,
+            )
+        if self.errors > errors and self.on_errors is not None:
+            self.on_errors(self.errors - errors)
+
+    def _run(self, prepared: BatchInFlight) -> None:
         calls = {(call.trace_id, call.span_id): call for call in prepared.calls}
-        here = set(calls).union((span.trace_id, span.span_id) for span in prepared.spans)
         seen = self._calls_seen
         seen.update(dict.fromkeys(calls))
         while len(seen) > _CALLS_REMEMBERED:
@@ -111,18 +137,40 @@ class TraceSignalStage:
         # session has something to score (whether it repeats an earlier question).
         completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
         out = _Scored()
-        # In start order: a session's turns exported by two processes, or read from two
-        # partitions, may complete in one batch in any order, and a rephrase is a later turn.
-        for trace in sorted(completed, key=_started):
-            self._score(trace, calls, here, out)
+        self._score_all(completed, calls, out)
         for ended in self.sessions.ended():
             self._session(ended, out)
         found = self.watch.update_many(out.watched)
         out.alarms.extend(_alarm(alarm, out.on[at]) for at, alarm in found)
-        prepared.batch.review_items.extend(_reviews(self._feeds, out, found))
+        reviews = _reviews(self._feeds, out, found)
         if out.records:
             prepared.batch.scores = _merged(prepared.batch.scores, out)
+        prepared.batch.review_items.extend(reviews)
         prepared.batch.alarms.extend(out.alarms)
+
+    def _score_all(
+        self, completed: list[Trace], calls: dict[Ids, CallRecord], out: _Scored
+    ) -> None:
+        """:meth:`_score` each trace in start order (a session's turns exported by two
+        processes, or read from two partitions, may complete in one batch in any order,
+        and a rephrase is a later turn); a trace whose signals raise gets none."""
+        failed: list[tuple[Trace, Exception]] = []
+        for trace in sorted(completed, key=_started):
+            try:
+                self._score(trace, calls, out)
+            except Exception as raised:
+                failed.append((trace, raised))
+        if failed:
+            self.errors += len(failed)
+            trace, error = failed[0]
+            log.warning(
+                "trace signals raised on %d trace(s) of a batch, which get none; the first, "
+                "trace %s: %s: %s",
+                len(failed),
+                trace.trace_id,
+                type(error).__name__,
+                error,
+            )
 
     def _alone(
         self, calls: Sequence[CallRecord], others: Sequence[TraceSpan]
@@ -143,9 +191,7 @@ class TraceSignalStage:
                 alone.append(call)
         return alone, joined
 
-    def _score(
-        self, trace: Trace, calls: dict[Ids, CallRecord], here: set[Ids], out: _Scored
-    ) -> None:
+    def _score(self, trace: Trace, calls: dict[Ids, CallRecord], out: _Scored) -> None:
         """The trace's values: to the rows (see the module's doc) and to be watched."""
         top = steps.top(trace)
         if top is None:
@@ -158,7 +204,9 @@ class TraceSignalStage:
         key = steps.key(trace)
         ids = (top.trace_id, top.span_id)
         record = calls.get(ids) or _record(top, key)
-        if ids in here or ids not in self._calls_seen:
+        # Stored unless the top span is an LLM call of an earlier batch (only LLM calls
+        # are remembered, this batch's among them).
+        if ids in calls or ids not in self._calls_seen:
             out.records.append(record)
             out.values.append(values)
         out.watched.append((key, values))

@@ -123,7 +123,7 @@ def declared_tools(trace: Trace) -> dict[str, str]:
     found: dict[str, str] = {}
     for span in of_kind(trace, kinds.LLM):
         for name, value in span.attributes.items():
-            if name.startswith("llm.tools.") and name.endswith(".tool.json_schema"):
+            if name[:10] == "llm.tools." and name.endswith(".tool.json_schema"):
                 _declare(found, value)
         definitions = span.attributes.get(TOOL_DEFINITIONS_KEY)
         if definitions:
@@ -158,8 +158,11 @@ def tokens(span: TraceSpan) -> int:
 
 
 def _count(values: Mapping[str, str], name: str) -> int:
+    raw = values.get(name)
+    if not raw:
+        return 0
     try:
-        found = float(values.get(name, 0) or 0)
+        found = float(raw)
     except ValueError:
         return 0
     return int(found) if math.isfinite(found) and found > 0 else 0

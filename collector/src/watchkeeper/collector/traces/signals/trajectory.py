@@ -44,31 +44,41 @@ MAX_LOOP_PERIOD: Final = 3
 
 def trajectory_signals(trace: Trace) -> dict[str, float]:
     """The trajectory signals of ``trace`` (empty when it has no tool call or agent)."""
-    tools = steps.of_kind(trace, kinds.TOOL)
-    if not tools and not steps.of_kind(trace, kinds.AGENT):
+    tools: list[TraceSpan] = []
+    taken: list[TraceSpan] = []
+    agent = False
+    for span in trace.spans:  # one pass: the signal stage runs this on every trace
+        kind = span.kind
+        if kind == kinds.TOOL:
+            tools.append(span)
+            taken.append(span)
+        elif kind == kinds.LLM:
+            taken.append(span)
+        elif kind == kinds.AGENT:
+            agent = True
+    if not tools and not agent:
         return {}
-    failed = [tool for tool in tools if tool.is_error]
+    failed = sum(tool.is_error for tool in tools)
     answered = bool(steps.answer(trace).strip())
-    taken = steps.steps(trace)
     found: dict[str, float] = {
-        "tool_error": float(bool(failed)),
+        "tool_error": float(failed > 0),
         "steps": float(len(taken)),
         "no_answer": float(not answered),
-        "ended_after_tool_error": float(_ends_after_tool_error(taken)),
-        "answer_after_tool_error": float(answered and _unrecovered_failure(tools)),
+        "ended_after_tool_error": float(failed > 0 and _ends_after_tool_error(taken)),
+        "answer_after_tool_error": float(answered and failed > 0 and _unrecovered(tools)),
     }
-    parsed = [_parsed(tool) for tool in tools]
     if tools:
-        found["tool_error_rate"] = len(failed) / len(tools)
+        parsed = [_parsed(tool) for tool in tools]
+        found["tool_error_rate"] = failed / len(tools)
         calls = [
             (steps.tool_name(tool), canonical)
             for tool, (_, canonical) in zip(tools, parsed, strict=True)
         ]
         found["repeated_tool_calls"] = float(len(calls) - len(set(calls)))
         found["tool_loop"] = float(_loops(calls))
-    violation = _schema_violation(tools, parsed, steps.declared_tools(trace) if tools else {})
-    if violation is not None:
-        found["schema_violation"] = float(violation)
+        violation = _schema_violation(tools, parsed, steps.declared_tools(trace))
+        if violation is not None:
+            found["schema_violation"] = float(violation)
     used = sum(steps.tokens(span) for span in taken)
     if used:
         found["tokens"] = float(used)
@@ -103,7 +113,7 @@ def _loops(calls: Sequence[tuple[str, str]]) -> bool:
     """The same call :data:`LOOP_REPEATS` times, or a run of two or three tool names
     repeating itself that many times in a row (one tool called again with other
     arguments is a search refined, not a loop)."""
-    if not calls:
+    if len(calls) < LOOP_REPEATS:
         return False
     if max(Counter(calls).values()) >= LOOP_REPEATS:
         return True
@@ -149,7 +159,7 @@ def _ends_after_tool_error(taken: Sequence[TraceSpan]) -> bool:
     return last.kind == kinds.TOOL and last.is_error
 
 
-def _unrecovered_failure(tools: Sequence[TraceSpan]) -> bool:
+def _unrecovered(tools: Sequence[TraceSpan]) -> bool:
     """Some tool failed and no later call of that tool succeeded."""
     for i, tool in enumerate(tools):
         if tool.is_error:

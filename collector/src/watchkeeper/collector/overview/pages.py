@@ -285,27 +285,35 @@ def alarm_page(alarm: Mapping[str, Any], me: Principal, csrf: str) -> str:
     return page(f"Alarm: {alarm['detector']}", _head() + body, me, csrf)
 
 
+def _score_cells(call: Mapping[str, Any], score: str) -> str:
+    """The call's ``score`` and, as on the call page, the version of the model behind it:
+    a change of model shows among the calls listed."""
+    value = call["scores"].get(score)
+    versions = call.get("scorer_versions") or {}
+    version = versions.get(score.split(".", 1)[0], "") if value is not None else ""
+    return f"<td class='num'>{_number(value, 3)}</td><td class='muted version'>{e(version)}</td>"
+
+
 def _calls_table(
     calls: Sequence[Mapping[str, Any]], score: str = "", flagged_span: str = ""
 ) -> str:
-    head = f"<th class='num'>{e(score)}</th>" if score else ""
+    head = f"<th class='num'>{e(score)}</th><th>model version</th>" if score else ""
     rows = []
     for c in calls:
-        value = c["scores"].get(score) if score else None
         marker = " flagged" if c["span_id"] == flagged_span else ""
         rows.append(
             f"<tr class='call{marker}' data-span='{e(c['span_id'])}'>"
             f"<td><a class='open-call' href='{call_href(c['span_id'], c['timestamp_ns'])}'>"
             f"{e(when_s(c['timestamp_ns'] / 1e9))}</a></td><td>{e(c['key'])}</td>"
             f"<td>{e(c['status'])}</td><td class='num'>{c['duration_ms']:,.0f}</td>"
-            + (f"<td class='num'>{_number(value, 3)}</td>" if score else "")
+            + (_score_cells(c, score) if score else "")
             + f"<td>{e(_excerpt(c['input']) if c['has_body'] else '(texts not kept)')}</td>"
             f"<td>{e(_excerpt(c['output']))}</td></tr>"
         )
     return (
         "<table id='calls'><tr><th>time</th><th>key</th><th>status</th><th class='num'>ms</th>"
         f"{head}<th>input</th><th>output</th></tr>"
-        + ("".join(rows) or "<tr><td colspan='7'>No calls.</td></tr>")
+        + ("".join(rows) or f"<tr><td colspan='{8 if score else 6}'>No calls.</td></tr>")
         + "</table>"
     )
 

@@ -420,9 +420,15 @@ class OtlpDecoder(Protocol):
     """The core's OTLP protobuf decoder and normaliser (see ``native_decode``)."""
 
     def decode_calls(
-        self, data: bytes, feedback_key: str, now_ns: int, record: type[Any]
+        self,
+        data: bytes,
+        feedback_key: str,
+        now_ns: int,
+        record: type[Any],
+        span_row: type[Any] | None = None,
     ) -> list[Any] | None:
-        """A request's resources and spans (the common ones as records), or None."""
+        """A request's resources and spans (the common ones as records; with
+        ``span_row``, the rows of the spans that are not LLM calls), or None."""
 
     def decode_run(  # noqa: PLR0917 - the compiled function's own signature
         self,
@@ -434,6 +440,22 @@ class OtlpDecoder(Protocol):
         max_bytes: int,
     ) -> tuple[list[Any], int, int, list[Any] | None]:
         """Payloads from ``start`` decoded for as long as each needs no Python."""
+
+    def decode_trace_run(  # noqa: PLR0917 - the compiled function's own signature
+        self,
+        payloads: Sequence[object],
+        start: int,
+        feedback_key: str,
+        now_ns: int,
+        record: type[Any],
+        span_row: type[Any],
+        max_bytes: int,
+    ) -> tuple[list[Any], list[Any], int, int, list[Any] | None]:
+        """``decode_run`` that also makes the ``spans`` rows of the spans that are not LLM
+        calls: ``(calls, rows, skipped, end, pending)``."""
+
+    def decode_traces(self, data: bytes, feedback_key: str) -> list[Any] | None:
+        """Every span of a request as decoded values, none normalised, or None."""
 
 
 def otlp_decoder() -> OtlpDecoder | None:

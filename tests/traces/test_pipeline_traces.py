@@ -18,7 +18,7 @@ from watchkeeper.collector.traces.keep import TraceKeeper
 def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both decoders: the compiled core's fast paths, and protobuf with the core off."""
     if request.param == "python":
-        for name in ("_RUN", "_DECODE", "_TRACES"):
+        for name in ("_TRACE_RUN", "_RUN", "_DECODE", "_TRACES"):
             monkeypatch.setattr(native_decode, name, None)
     elif not native_decode.available():
         pytest.skip("the compiled core is not installed (WATCHKEEPER_NATIVE=0)")

@@ -34,15 +34,15 @@ _DECODER = native_core.otlp_decoder()
 _DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
-# The run with the rows of the spans that are not calls, from a core that makes them:
-# arguments as ``_RUN``'s with the row class before the largest payload.
+# The run with the rows of the spans that are not calls: arguments as ``_RUN``'s with the
+# row class before the largest payload (tests switch it off to reach ``_RUN``).
 _TRACE_RUN: (
     Callable[
         [Sequence[object], int, str, int, type[CallRecord], type[TraceSpan], int],
         tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
     ]
     | None
-) = getattr(_DECODER, "decode_trace_run", None)
+) = None if _DECODER is None else _DECODER.decode_trace_run
 
 # Arguments: payloads (``Payload`` tuples), where to start, feedback key, now (ns), the
 # record class, the largest payload taken.
@@ -55,8 +55,8 @@ _RUN: (
 ) = None if _DECODER is None else _DECODER.decode_run
 
 # Arguments: payload, feedback key. Every span as a tuple (``normalize.DecodedSpan``).
-_TRACES: Callable[[bytes, str], list[DecodedResource] | None] | None = getattr(
-    _DECODER, "decode_traces", None
+_TRACES: Callable[[bytes, str], list[DecodedResource] | None] | None = (
+    None if _DECODER is None else _DECODER.decode_traces
 )
 
 

@@ -26,9 +26,12 @@ Ids are derived from the file's content and the line number, and timestamps from
 so replaying the same file again rewrites the same rows instead of adding new ones. Lines
 without ``ts`` are stamped 1 ms after the previous line (the first at the replay's start).
 
-Bad lines (not JSON, a missing ``input``, a context that is not a string ...) are reported
-on stderr with their line number and reason, skipped, and counted; the exit status is 1
-when there were any, 0 otherwise. Progress goes to stderr every few seconds.
+Bad lines (not UTF-8, not JSON, a missing ``input``, a context that is not a string ...)
+are reported on stderr with their line number and reason, skipped, and counted; the exit
+status is 1 when there were any, 0 otherwise. Any text of a good line is scored or left
+unscored, whatever its size or characters (a detector reads the first few thousand
+characters); should a detector raise, its scores are absent from the lines of that run
+of calls and stderr names it at the end. Progress goes to stderr every few seconds.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,6 +92,8 @@ class ReplaySummary:
     alarms: int = 0
     #: detector -> version of the model behind its scores (detectors that have one)
     scorer_versions: dict[str, str] = field(default_factory=dict)
+    #: detector -> runs of calls it raised on (its scores for those calls are absent)
+    detector_errors: Counter[str] = field(default_factory=Counter)
 
 
 def run_replay(
@@ -116,10 +122,24 @@ def run_replay(
         file=err,
         flush=True,
     )
+    report_scoring(summary, err)
+    return 1 if summary.bad_lines else 0
+
+
+def report_scoring(summary: ReplaySummary, err: IO[str]) -> None:
+    """The detectors that raised (their scores are absent from those calls' lines) and the
+    models behind the scores, a line each, when there are any."""
+    if summary.detector_errors:
+        failed = ", ".join(f"{d} on {n}" for d, n in sorted(summary.detector_errors.items()))
+        print(
+            f"watchkeeper replay: not scored by detectors that raised (runs of calls): {failed}; "
+            "their scores are absent from those calls' lines, the log names the errors",
+            file=err,
+            flush=True,
+        )
     if summary.scorer_versions:
         models = ", ".join(f"{d} {v}" for d, v in sorted(summary.scorer_versions.items()))
         print(f"watchkeeper replay: scored with {models}", file=err, flush=True)
-    return 1 if summary.bad_lines else 0
 
 
 def _replay(
@@ -218,6 +238,7 @@ def _flush(
     out.flush()
     summary.calls += len(batch)
     summary.alarms += len(result.detection.alarms)
+    summary.detector_errors.update(result.detection.errors)
     batch.clear()
 
 
@@ -290,7 +311,14 @@ def parse_line(raw: bytes | str, index: int, digest: bytes, clock: _Clock) -> Ca
     try:
         # "\ud800" is valid JSON but no storable text: lone surrogates become U+FFFD.
         data = repair_strings(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except UnicodeDecodeError as exc:
+        raise BadLineError(
+            f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position {exc.start + 1}); "
+            "convert the file to UTF-8"
+        ) from None
+    except RecursionError:
+        raise BadLineError("not valid JSON (nested too deeply)") from None
+    except json.JSONDecodeError as exc:
         raise BadLineError(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise BadLineError(f"expected a JSON object, got {type(data).__name__}")

@@ -193,11 +193,13 @@ def test_a_restart_mid_backlog_loses_no_call_and_judges_none_twice(
 ) -> None:
     """Stopped with calls still queued, the judges resume from the store at the next
     start: every call ends up judged, each exactly once (one request per call). Twenty calls
-    at 0.3 s each outlast the writer's first flush (at most 2 s), so some are left queued."""
+    at 0.3 s each outlast the writer's first flush (after 2 s here, while the judge is
+    still busy), so some are left queued."""
     standin.delay_s = 0.3
     settings = judge_settings(standin, judge_dimensions="helpfulness", judge_concurrency=1)
     texts = [f"answer number {i}" for i in range(20)]
     pipeline, workers = judged_pipeline(store, settings)
+    workers.writer.interval_s = 2.0
     workers.start()
     pipeline.process([answers(*texts)])
     assert workers.wait_done(2, 30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -79,3 +80,44 @@ def test_an_unstarted_writer_writes_what_is_queued_at_stop() -> None:
         writer.put(Finished("default", cast(JudgeTask, None), {}))
     writer.stop(1)
     assert written == [5]
+
+
+def test_a_writer_writes_at_once_when_the_judges_are_idle() -> None:
+    """With nothing queued or being judged, what the writer gathered is written without
+    waiting for the interval (here ten minutes)."""
+    written: list[int] = []
+    done = threading.Event()
+
+    def flush(batch: Sequence[Finished]) -> None:
+        written.append(len(batch))
+        done.set()
+
+    writer = VerdictWriter(flush, interval_s=600, judging=lambda gathered: False)
+    writer.start()
+    writer.put(Finished("default", cast(JudgeTask, None), {}))
+    try:
+        assert done.wait(30)
+    finally:
+        writer.stop(30)
+    assert written == [1]
+
+
+def test_a_writer_gathers_a_full_batch_while_the_judges_are_busy() -> None:
+    """While calls are still being judged, the writer waits for :data:`BATCH` outcomes
+    (or the interval) and writes them in one flush."""
+    written: list[int] = []
+    done = threading.Event()
+
+    def flush(batch: Sequence[Finished]) -> None:
+        written.append(len(batch))
+        done.set()
+
+    writer = VerdictWriter(flush, interval_s=600, judging=lambda gathered: True)
+    writer.start()
+    for _ in range(BATCH):
+        writer.put(Finished("default", cast(JudgeTask, None), {}))
+    try:
+        assert done.wait(30)
+    finally:
+        writer.stop(30)
+    assert written == [BATCH]

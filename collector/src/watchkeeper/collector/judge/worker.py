@@ -91,7 +91,7 @@ class JudgeWorkers:
         #: Calls done (judged, cached, skipped or given up), for callers that wait.
         self.done = 0
         self._done_changed = threading.Condition()
-        self.writer = VerdictWriter(self._write_and_release)
+        self.writer = VerdictWriter(self._write_and_release, judging=self._judging)
 
     # --- the pipeline's side --------------------------------------------------------------
     def offer(
@@ -260,6 +260,13 @@ class JudgeWorkers:
         self.writer.stop(max(1.0, deadline - time.monotonic()))
         for judge in self.judges.values():
             judge.endpoint.close()
+
+    def _judging(self, gathered: int) -> bool:
+        """Whether calls besides ``gathered`` finished ones wait in the writer's hands or
+        are queued or being judged."""
+        with self._pending_lock:
+            pending = len(self._pending)
+        return pending > gathered + self.writer.queue.qsize()
 
     def idle(self) -> bool:
         """Whether no call is queued or being judged."""

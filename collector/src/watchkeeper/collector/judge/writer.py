@@ -3,10 +3,13 @@
 Each verdict written one call at a time cost a read and an insert of the call's
 ``call_scores`` row and an insert into ``judge_verdicts`` (about 87 ms of chDB work per
 judged call, most of the judging's process CPU). The worker threads instead put what
-they finished on a bounded queue; one thread writes it every :data:`BATCH` calls or
-:data:`INTERVAL_S` seconds with one read of the affected scores rows and one insert per
-table. A full queue makes the workers wait (never the pipeline: it only offers calls).
-On stop, what is queued is written before the thread ends.
+they finished on a bounded queue; one thread writes it when :data:`BATCH` calls are
+waiting, when the oldest has waited :data:`INTERVAL_S` seconds, or when the judges have
+nothing left to judge, whichever comes first, with one insert per table (every insert is a
+part chDB merges later: fewer, larger inserts cost less). A full queue makes the workers
+wait (never the pipeline: it only offers calls). On stop, what is queued is written
+before the thread ends; after a crash, what was not written has no verdict in the store
+and is judged again at the next start.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from watchkeeper.collector.judge.task import JudgeTask
 
 log = logging.getLogger("watchkeeper.judge")
 
-#: Calls per flush: large enough that the per-statement cost of chDB is spread thin,
-#: small enough that one read of their scores rows stays a handful of point lookups.
-BATCH: Final = 200
-#: Longest a finished verdict waits to be written when judging is slow.
-INTERVAL_S: Final = 2.0
+#: Calls per flush: about what a judge at the default sample rate finishes in 10 s of a
+#: busy collector's traffic (reads of scores rows, where one is needed, stay point lookups).
+BATCH: Final = 2000
+#: Longest a finished verdict waits to be written: judge scores show within seconds.
+INTERVAL_S: Final = 10.0
 
 
 @dataclass
@@ -46,8 +49,18 @@ class Finished:
 class VerdictWriter:
     """The queue of finished verdicts and the thread that writes them (see the module)."""
 
-    def __init__(self, flush: Callable[[Sequence[Finished]], None], size: int = 4 * BATCH):
+    def __init__(
+        self,
+        flush: Callable[[Sequence[Finished]], None],
+        size: int = 4 * BATCH,
+        interval_s: float = INTERVAL_S,
+        judging: Callable[[int], bool] | None = None,
+    ):
         self.flush = flush
+        self.interval_s = interval_s
+        #: Whether calls besides the ``n`` gathered are queued or being judged; when none
+        #: are, what is gathered is written at once (no reason to wait for more).
+        self.judging = judging
         self.queue: queue.Queue[Finished] = queue.Queue(size)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,10 +91,10 @@ class VerdictWriter:
                 return
 
     def _collect(self) -> list[Finished]:
-        """Up to :data:`BATCH` outcomes, gathered for at most :data:`INTERVAL_S` (what is
-        queued, without waiting, once stopping)."""
+        """Up to :data:`BATCH` outcomes, gathered for at most ``interval_s`` or until the
+        judges are idle (what is queued, without waiting, once stopping)."""
         batch: list[Finished] = []
-        deadline = time.monotonic() + INTERVAL_S
+        deadline = time.monotonic() + self.interval_s
         while len(batch) < BATCH:
             left = deadline - time.monotonic()
             try:
@@ -93,6 +106,8 @@ class VerdictWriter:
             except queue.Empty:
                 if self._stopping.is_set() or left <= 0:
                     break
+            if batch and self.judging is not None and not self.judging(len(batch)):
+                break
         return batch
 
     def _write(self, batch: list[Finished]) -> None:

@@ -37,17 +37,22 @@ CORRECTNESS = DimensionPrompt(
 )
 
 
-def configured_judge(settings: Settings, name: str) -> Judge:
-    """The judge ``name`` of ``settings`` as ``judge(input, output, expected, contexts)``."""
+def settings_judge(settings: Settings, name: str) -> ScoringJudge:
+    """The judge ``name`` of ``settings`` (its endpoint, retries and budget)."""
     configured = settings.judge.configured()
     if name not in configured:
         known = ", ".join(configured) or "none"
         raise ValueError(f"no judge {name!r} in the settings (configured: {known})")
     check_keys(settings)
     config = configured[name]
-    scorer = ScoringJudge(
+    return ScoringJudge(
         name, config, open_endpoint(config, dict(os.environ)), JudgeMetrics(CollectorRegistry())
     )
+
+
+def configured_judge(settings: Settings, name: str) -> Judge:
+    """The judge ``name`` of ``settings`` as ``judge(input, output, expected, contexts)``."""
+    scorer = settings_judge(settings, name)
     scale = CORRECTNESS.rubric
 
     def correctness(

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from watchkeeper.collector.experiments.cases import read_evalset
 from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
 from watchkeeper.collector.experiments.judging import Judge, load_judge
+from watchkeeper.collector.experiments.pairwise_probe import (
+    DIMENSION,
+    answer_pairs,
+    compare_runs,
+    print_pairwise,
+)
 from watchkeeper.collector.experiments.report import print_comparison, print_means, print_worst
 from watchkeeper.collector.experiments.results import CaseResult, read_results
 from watchkeeper.collector.experiments.runner import RunOptions, run_cases
@@ -22,6 +30,7 @@ from watchkeeper.collector.experiments.targets import (
 
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import ExperimentSettings, Settings
+    from watchkeeper.collector.store.store import Store
 
 #: Where results go without ``-o`` (under the working directory).
 RESULTS_DIR = Path(".watchkeeper") / "experiments"
@@ -65,11 +74,33 @@ def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     print_comparison(compared, args.confidence, out)
     inputs = {case.id: case.input for case in evalset.cases}
     print_worst(worst_cases(baseline, results, list(tolerances), args.top), inputs, out)
+    if getattr(args, "judge_name", None):
+        compare_pairwise(args, answer_pairs(baseline, results, inputs), out)
     regressed = [row.metric for row in compared if row.regressed]
     if regressed:
         print(f"watchkeeper experiment: regressed: {', '.join(regressed)}", file=err)
         return 1
     return 0
+
+
+def compare_pairwise(
+    args: argparse.Namespace, pairs: Sequence[tuple[str, str, str]], out: IO[str]
+) -> None:
+    """The judge of ``--judge-name`` compares the baseline's and the candidate's answers
+    in both orders; with ``--store`` the comparisons are stored for its order sensitivity."""
+    from watchkeeper.collector.experiments.configured_judge import settings_judge
+    from watchkeeper.collector.judge.pairwise import record
+    from watchkeeper.collector.store.judges import JudgeStore
+
+    judge = settings_judge(settings_of(args), args.judge_name)
+    try:
+        outcome = compare_runs(judge, pairs, args.workers)
+    finally:
+        judge.endpoint.close()
+    print_pairwise(judge.name, outcome, out)
+    if args.store_run and outcome.compared:
+        with opened_store(args) as store:
+            record(JudgeStore(store), judge.name, DIMENSION, outcome.compared)
 
 
 def build_target(args: argparse.Namespace) -> Target:
@@ -127,8 +158,16 @@ def configured_tolerances(args: argparse.Namespace) -> ExperimentSettings:
 
 def store_run(args: argparse.Namespace, kind: str, evalset: str, results: list[CaseResult]) -> str:
     """Write the finished run to the store of the settings; returns the run id."""
-    from watchkeeper.collector.runtime import ensure_data_dir
     from watchkeeper.collector.store.experiments import save_run
+
+    with opened_store(args) as store:
+        return save_run(store, kind, evalset, results)
+
+
+@contextlib.contextmanager
+def opened_store(args: argparse.Namespace) -> Iterator[Store]:
+    """The store of the settings, open for the block."""
+    from watchkeeper.collector.runtime import ensure_data_dir
     from watchkeeper.collector.store.store import open_store
 
     settings = settings_of(args)
@@ -136,6 +175,6 @@ def store_run(args: argparse.Namespace, kind: str, evalset: str, results: list[C
         ensure_data_dir(Path(settings.data_dir))
     store = open_store(settings)
     try:
-        return save_run(store, kind, evalset, results)
+        yield store
     finally:
         store.close()

@@ -166,6 +166,90 @@ def test_hostile_calls_in_one_batch_with_normal_ones(store: Store, tmp_path: Pat
     pipeline.close()
 
 
+def _step(trace: int, n: int, name: str, attributes: dict[str, str]) -> Span:
+    """Span ``n`` of an agent trace (the first is its root, the others its children)."""
+    return Span(
+        trace_id=trace.to_bytes(16, "big"),
+        span_id=(trace * 10 + n).to_bytes(8, "big"),
+        parent_span_id=(trace * 10).to_bytes(8, "big") if n else b"",
+        name=name,
+        start_time_unix_nano=START_NS + n * 1000,
+        end_time_unix_nano=START_NS + 500_000_000 - n * 1000,
+        attributes=[KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in attributes.items()],
+    )
+
+
+def _agent_trace(trace: int, text: str, tool_json: str, documents: list[str]) -> list[Span]:
+    """An agent answering ``text`` after a retrieval and a tool call; ``tool_json`` is the
+    tool's arguments, its declared schema and the LLM's tool definitions at once."""
+    messages = [{"role": "user", "parts": [{"type": "text", "content": text}]}]
+    return [
+        _step(trace, 0, "agent", {"gen_ai.operation.name": "invoke_agent"}),
+        _step(
+            trace,
+            1,
+            "retrieve",
+            {
+                "gen_ai.operation.name": "retrieval",
+                "gen_ai.input.messages": _json(messages),
+                "gen_ai.retrieval.documents": _json([{"content": d} for d in documents]),
+            },
+        ),
+        _step(
+            trace,
+            2,
+            "chat",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.input.messages": _json(messages),
+                "gen_ai.output.messages": _json([{"role": "assistant", **messages[0]}]),
+                "gen_ai.tool.definitions": tool_json,
+            },
+        ),
+        _step(
+            trace,
+            3,
+            "tool",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "lookup",
+                "gen_ai.tool.call.arguments": tool_json,
+                "tool.parameters": tool_json,
+            },
+        ),
+    ]
+
+
+def test_hostile_agent_traces_get_trace_signals_without_errors(
+    store: Store, tmp_path: Path
+) -> None:
+    """Agent traces (retrieval, LLM call, tool call) with the hostile texts everywhere, with
+    100,000 retrieved documents, or with tool arguments, schema and definitions nested
+    200,000 deep: each is stored, and the trace signal stage scores it without an error."""
+    pipeline = _pipeline(store, tmp_path)
+    stage = pipeline.trace_signals
+    assert stage is not None
+    texts = hostile_texts()
+    deep = "[" * 200_000
+    traces = [
+        _agent_trace(1, "Which orders ship free?", deep, ["Orders above 50 euros ship free."]),
+        _agent_trace(2, texts["prose_1mb"], "{}", many_contexts()),
+    ]
+    for n, hostile in enumerate(texts.values()):
+        text = hostile.encode("utf-8", "replace").decode()  # protobuf carries UTF-8 only
+        small = len(text) < 100_000  # the 1 MB texts once per span keep payloads in bounds
+        traces.append(_agent_trace(10 + n, text, text if small else "[]", [text]))
+    stored = 0
+    for spans in traces:
+        result = pipeline.process([Payload(_payload(spans), "test")])
+        assert result.calls + result.dead_letters == 1  # over 16 MB: dead-lettered whole
+        stored += result.calls
+    assert stored >= len(traces) - 1
+    assert stage.errors == 0
+    assert stage.scored == stored
+    pipeline.close()
+
+
 def test_judge_prompts_of_hostile_texts_are_bounded_and_encodable() -> None:
     """The judge's prompt for any of these calls is built, cut to a bounded size, and
     encodes as the JSON body the endpoint is sent."""

@@ -129,7 +129,7 @@ def declared_tools(trace: Trace) -> dict[str, str]:
         if definitions:
             try:
                 listed = json.loads(definitions)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the stack
                 continue
             for definition in listed if isinstance(listed, list) else ():
                 _declare(found, json.dumps(definition))
@@ -140,7 +140,7 @@ def _declare(found: dict[str, str], text: str) -> None:
     """Record one tool definition (JSON text) under its name."""
     try:
         definition = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     if not isinstance(definition, dict):
         return

@@ -29,7 +29,7 @@ def arguments_fit(arguments: str, schema: str) -> bool | None:
         return None
     try:
         value = json.loads(arguments) if arguments else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the stack
         return False
     return value_fits(value, schema)
 
@@ -50,7 +50,7 @@ def _validator(schema: str) -> Callable[[object], bool] | None:
 
     try:
         found = _unwrap(json.loads(schema))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(found, Mapping):
         return None

@@ -104,7 +104,7 @@ def _parsed(tool: TraceSpan) -> Parsed:
         pass
     try:
         value = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the stack
         return _UNREADABLE, arguments.strip()
     return value, json.dumps(value, sort_keys=True)
 

@@ -143,6 +143,12 @@ bench-false-pages: $(TEST_STAMP)
 bench-judge: $(TEST_STAMP)
 	$(BIN)/python -m bench.judge.judge_cost $(ARGS)
 
+# The judge in the Kafka collector benchmark: no judge, the default judge and one with no
+# budget, alternating rounds, ratios of calls/s and process CPU. About 15 minutes.
+.PHONY: bench-judge-collector
+bench-judge-collector: $(TEST_STAMP)
+	$(BIN)/python -m bench.judge.judge_collector $(ARGS)
+
 # Quality of the per-call signals on the development sets (docs/benchmarks.md: Quality
 # signals): each bench/quality/<part>.py in turn; ARGS="prompt_injection" runs one part.
 .PHONY: bench-quality

@@ -5,13 +5,15 @@ Each case is asked in a worker thread with a per-case deadline (see
 they come (see :mod:`~watchkeeper.collector.experiments.results`), and cases the results
 file already holds for the same target are not asked again. When every case has its
 answer, the detectors score the answers in case order and the file is rewritten in
-evalset order.
+evalset order. An interrupted run (Ctrl-C) stops at once: the answers written so far are
+kept, the calls in flight are abandoned and asked again on resuming.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+import queue
+import threading
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -66,25 +68,61 @@ def run_cases(
     todo = [case for case in cases if case.id not in done]
     progress = RunProgress(options.label, len(todo), err)
     writer = ResultsWriter(path)
-    pool = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="watchkeeper-exp")
+    answers = asked(todo, lambda case: ask_case(case, target, options), options.workers)
     try:
-        futures: dict[Future[CaseResult], Case] = {
-            pool.submit(ask_case, case, target, options): case for case in todo
-        }
-        for future in as_completed(futures):
-            result = future.result()
+        for result in answers:
             writer.append(result)
             done[result.case_id] = result
             progress.advance(result.ok)
     finally:
         # On an interruption the cases not started are dropped; the ones asked are kept.
-        pool.shutdown(wait=False, cancel_futures=True)
+        answers.close()
         progress.close()
         writer.close()
     ordered = [done[case.id] for case in cases]
     add_detector_scores(cases, ordered)
     rewrite_results(path, ordered)
     return RunSummary(ordered, reused=len(cases) - len(todo))
+
+
+def asked(
+    cases: Sequence[Case], ask: Callable[[Case], CaseResult], workers: int
+) -> Generator[CaseResult, None, None]:
+    """``ask(case)`` of each case in up to ``workers`` threads, the results as they come
+    (an exception of ``ask`` is raised here). Closing the iterator stops the workers
+    taking more cases.
+
+    The threads are daemons, unlike a ``ThreadPoolExecutor``'s, which the interpreter
+    joins at exit: an interrupted run would wait for each call in flight, up to its
+    timeout, before it ends.
+    """
+    pending: queue.SimpleQueue[Case] = queue.SimpleQueue()
+    for case in cases:
+        pending.put(case)
+    finished: queue.SimpleQueue[CaseResult | BaseException] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                case = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                finished.put(ask(case))
+            except BaseException as exc:  # handed to the caller's thread, as a pool would
+                finished.put(exc)
+
+    for _ in range(min(max(1, workers), len(cases))):
+        threading.Thread(target=work, name="watchkeeper-exp", daemon=True).start()
+    try:
+        for _ in cases:
+            result = finished.get()
+            if isinstance(result, BaseException):
+                raise result
+            yield result
+    finally:
+        stop.set()
 
 
 def ask_case(case: Case, target: Target, options: RunOptions) -> CaseResult:

@@ -27,12 +27,56 @@ const MAX_WORDS: usize = 1 << 20;
 
 type Bytes = Box<[u8]>;
 
-/// The word lists the scorer reads: `STOPWORDS`, `NEGATIONS`, `ANTONYMS`, `PLEASANTRY_WORDS`.
+/// The word lists the scorer reads: `STOPWORDS`, `NEGATIONS`, `ANTONYMS`, `PLEASANTRY_WORDS`
+/// and the synonym groups.
 pub struct Lexicon {
     pub stopwords: HashSet<Bytes, FxBuild>,
     pub negations: HashSet<Bytes, FxBuild>,
     pub antonyms: HashMap<Bytes, Vec<Bytes>, FxBuild>,
     pub pleasantries: HashSet<Bytes, FxBuild>,
+    pub synonyms: Synonyms,
+}
+
+/// `SynonymTable`: groups of words of one meaning, and the groups of each word.
+#[derive(Default)]
+pub struct Synonyms {
+    groups: Vec<Vec<Bytes>>,
+    of: HashMap<Bytes, Vec<u32>, FxBuild>,
+}
+
+impl Synonyms {
+    pub fn new(groups: Vec<Vec<String>>) -> Self {
+        let mut of: HashMap<Bytes, Vec<u32>, FxBuild> = HashMap::default();
+        let groups: Vec<Vec<Bytes>> = groups
+            .into_iter()
+            .map(|g| g.iter().map(|w| w.as_bytes().into()).collect())
+            .collect();
+        for (at, group) in groups.iter().enumerate() {
+            for word in group {
+                of.entry(word.clone()).or_default().push(at as u32);
+            }
+        }
+        Synonyms { groups, of }
+    }
+}
+
+/// `ASIDE.sub(" ", text)`: each innermost `(...)` replaced by a space.
+fn without_asides(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'(' {
+            let next = text[i + 1..].iter().position(|&b| b == b'(' || b == b')');
+            if let Some(len) = next.filter(|&len| text[i + 1 + len] == b')') {
+                out.push(b' ');
+                i += len + 2;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
 }
 
 impl Lexicon {
@@ -321,7 +365,16 @@ impl Source<'_> {
     }
 
     fn support(&self, original: &str, claim: &Sentence) -> f64 {
-        let words = &claim.words;
+        let Some((passage, at)) = self.align(&claim.words) else {
+            return 0.0;
+        };
+        let aligned = &passage.sentences[at];
+        let around =
+            &passage.sentences[at.saturating_sub(1)..(at + 2).min(passage.sentences.len())];
+        let in_window = |id: Option<u32>| {
+            id.is_some_and(|id| around.iter().any(|s| s.words.contains(&Some(id))))
+        };
+        let words = self.paraphrased(claim, &in_window);
         let n = words.len();
         let mut found = words.iter().filter(|&&id| self.has_word(id)).count() as f64 / n as f64;
         if n > 1 {
@@ -331,15 +384,6 @@ impl Source<'_> {
                 .count();
             found = (found + pairs as f64 / (n - 1) as f64) / 2.0;
         }
-        let Some((passage, at)) = self.align(words) else {
-            return 0.0;
-        };
-        let aligned = &passage.sentences[at];
-        let around =
-            &passage.sentences[at.saturating_sub(1)..(at + 2).min(passage.sentences.len())];
-        let in_window = |id: Option<u32>| {
-            id.is_some_and(|id| around.iter().any(|s| s.words.contains(&Some(id))))
-        };
         let windowed = words.iter().filter(|&&id| in_window(id)).count();
         let mut support = (2.0 * found + windowed as f64 / n as f64) / 3.0;
         let lexicon = self.lexicon;
@@ -368,7 +412,7 @@ impl Source<'_> {
         let (mut elsewhere, mut absent) = (0, 0);
         for name in &names {
             let id = self.interner.get(name.as_slice()).copied();
-            if !in_window(id) {
+            if !in_window(id) && !self.parts_in_window(name, &in_window) {
                 let known =
                     self.has_word(id) || self.passages.iter().any(|p| p.entities.contains(name));
                 if known {
@@ -390,9 +434,78 @@ impl Source<'_> {
         support
     }
 
-    /// `negation_parities(aligned.order, window_of(claim tokens))` as bits: bit 0 set
-    /// when a restated span holds an even number of negations, bit 1 when an odd one.
+    /// `paraphrased`: each word no passage holds replaced by the least word of the window
+    /// sharing a synonym group with it, where there is one.
+    fn paraphrased(
+        &self,
+        claim: &Sentence,
+        in_window: &impl Fn(Option<u32>) -> bool,
+    ) -> Vec<Option<u32>> {
+        let mut out = claim.words.clone();
+        if out.iter().all(|&id| self.has_word(id)) {
+            return out;
+        }
+        let lexicon = self.lexicon;
+        let forms = claim
+            .tokens()
+            .filter_map(|t| text::content_form(t, |w| lexicon.is_stopword(w)));
+        let synonyms = &lexicon.synonyms;
+        for (word, form) in out.iter_mut().zip(forms) {
+            if self.has_word(*word) {
+                continue;
+            }
+            let Some(groups) = synonyms.of.get(form) else {
+                continue;
+            };
+            let mut best: Option<(&[u8], u32)> = None;
+            for &g in groups {
+                for member in &synonyms.groups[g as usize] {
+                    let Some(&id) = self.interner.get(member) else {
+                        continue;
+                    };
+                    if in_window(Some(id)) && best.is_none_or(|(b, _)| member.as_ref() < b) {
+                        best = Some((member, id));
+                    }
+                }
+            }
+            if let Some((_, id)) = best {
+                *word = Some(id);
+            }
+        }
+        out
+    }
+
+    /// `stated(name, window)` once `name` itself is not in the window: every content word
+    /// of it is.
+    fn parts_in_window(&self, name: &[u8], in_window: &impl Fn(Option<u32>) -> bool) -> bool {
+        let Ok(name) = std::str::from_utf8(name) else {
+            return false;
+        };
+        let (mut low, mut spans) = (Vec::new(), Vec::new());
+        if tokens_of(name, &mut low, &mut spans).is_none() {
+            return false;
+        }
+        let mut parts = spans
+            .iter()
+            .filter_map(|&(s, e)| text::content_form(&low[s..e], |w| self.lexicon.is_stopword(w)))
+            .peekable();
+        parts.peek().is_some() && parts.all(|p| in_window(self.interner.get(p).copied()))
+    }
+
+    /// `negation_parities(outside_asides(aligned), window_of(claim tokens))` as bits: bit 0
+    /// set when a restated span holds an even number of negations, bit 1 when an odd one.
     fn negation_parities(&self, source: &Sentence, claim: &Sentence) -> u8 {
+        let (mut low, mut spans) = (Vec::new(), Vec::new());
+        let source_tokens: Vec<&[u8]> = if source.low.contains(&b'(') {
+            let kept = without_asides(&source.low);
+            let kept = String::from_utf8(kept).unwrap_or_default();
+            if tokens_of(&kept, &mut low, &mut spans).is_none() {
+                spans.clear();
+            }
+            spans.iter().map(|&(a, b)| &low[a..b]).collect()
+        } else {
+            source.tokens().collect()
+        };
         let lexicon = self.lexicon;
         let mut kept: Vec<&[u8]> = claim
             .tokens()
@@ -402,12 +515,12 @@ impl Source<'_> {
             .collect();
         kept.sort_unstable();
         kept.dedup();
-        let tokens: Vec<&[u8]> = source.tokens().collect();
+        let tokens = source_tokens;
         let shared: Vec<usize> = (0..tokens.len())
             .filter(|&i| kept.binary_search(&tokens[i]).is_ok())
             .collect();
         if 2 * shared.len() < kept.len() {
-            return 1 << (lexicon.negation_count(source.tokens()) % 2);
+            return 1 << (lexicon.negation_count(tokens.iter().copied()) % 2);
         }
         // Each shared word at its first place, then at its last place.
         let mut first: Vec<(&[u8], usize)> = Vec::new();
@@ -492,6 +605,7 @@ mod tests {
             negations: set(&["not", "no", "never"]),
             antonyms,
             pleasantries: set(&["hope", "help"]),
+            synonyms: Synonyms::new(vec![vec!["made".into(), "created".into()]]),
         }
     }
 
@@ -511,5 +625,14 @@ mod tests {
             Some(true)
         );
         assert_eq!(cache.score("Caf\u{e9}.", &contexts, 20_000, &lexicon), None);
+        let made = ["A file is created (not copied) here."];
+        let mut score = |answer: &str| cache.score(answer, &made, 20_000, &lexicon);
+        // Its synonym counts as the source's word; the negation of the aside is left out.
+        assert_eq!(
+            score("A file is made here."),
+            score("A file is created here.")
+        );
+        assert!(score("A file is baked here.") < score("A file is made here."));
+        assert_eq!(without_asides(b"a (b) (c (d) e"), b"a   (c   e".to_vec());
     }
 }

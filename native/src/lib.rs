@@ -980,6 +980,10 @@ fn byte_set(words: HashSet<String>) -> HashSet<Box<[u8]>, FxBuild> {
 #[pymethods]
 impl ClaimScorer {
     #[new]
+    #[pyo3(signature = (
+        stopwords, negations, antonyms, pleasantries, max_context_chars, cache_size,
+        synonyms = Vec::new()
+    ))]
     fn new(
         stopwords: HashSet<String>,
         negations: HashSet<String>,
@@ -987,6 +991,7 @@ impl ClaimScorer {
         pleasantries: HashSet<String>,
         max_context_chars: usize,
         cache_size: usize,
+        synonyms: Vec<Vec<String>>,
     ) -> Self {
         let antonyms = antonyms
             .into_iter()
@@ -1003,6 +1008,7 @@ impl ClaimScorer {
                 negations: byte_set(negations),
                 antonyms,
                 pleasantries: byte_set(pleasantries),
+                synonyms: claims::Synonyms::new(synonyms),
             },
             max_context_chars,
             cache: Mutex::new(claims::ClaimCache::new(cache_size)),

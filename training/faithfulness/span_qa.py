@@ -66,7 +66,10 @@ def question_for(sentence: str, span: Span, rng: random.Random, reword: Reword) 
     asked = sentence[: span.start] + "what" + sentence[span.end :]
     asked = reword(asked, rng)
     asked = asked.rstrip(" .!?")
-    if "what" not in asked:
+    # A question that states its own answer elsewhere ("Widget hierarchy what are arranged
+    # in a hierarchy?") asks nothing: a reader would not write it.
+    said = re.search(rf"\b{re.escape(span.text)}\b", asked, re.IGNORECASE)
+    if "what" not in asked or said is not None:
         return ""
     return asked[:1].upper() + asked[1:] + "?"
 

@@ -238,26 +238,31 @@ def claim_scorer(
     if made is None:
         return None
     antonyms = {word: sorted(opposites) for word, opposites in lexicon.antonyms.items()}
-    scorer = made(
-        lexicon.stopwords,
-        lexicon.negations,
-        antonyms,
-        lexicon.pleasantries,
-        max_context_chars,
-        cache_size,
-    )
+    try:
+        scorer = made(
+            lexicon.stopwords,
+            lexicon.negations,
+            antonyms,
+            lexicon.pleasantries,
+            max_context_chars,
+            cache_size,
+            synonyms=[list(group) for group in lexicon.synonyms],
+        )
+    except TypeError:  # a core built before it read synonyms would score otherwise
+        return None
     return cast("ClaimScorer", scorer)
 
 
 @dataclass(frozen=True)
 class ClaimLexicon:
     """The word lists ``ClaimGroundedness`` reads: stopwords, negations, antonyms (word ->
-    its opposites) and the content words of pleasantries."""
+    its opposites), the content words of pleasantries and groups of synonyms."""
 
     stopwords: Set[str]
     negations: Set[str]
     antonyms: Mapping[str, Set[str]]
     pleasantries: Set[str]
+    synonyms: Sequence[Sequence[str]] = ()
 
 
 # --- the consistency index (consistency.equivalence) -----------------------------------------
@@ -450,9 +455,12 @@ class OtlpDecoder(Protocol):
         record: type[Any],
         span_row: type[Any],
         max_bytes: int,
+        summaries: list[Any] | None = None,
     ) -> tuple[list[Any], list[Any], int, int, list[Any] | None]:
         """``decode_run`` that also makes the ``spans`` rows of the spans that are not LLM
-        calls: ``(calls, rows, skipped, end, pending)``."""
+        calls: ``(calls, rows, skipped, end, pending)``; with ``summaries``, appends to it
+        the trajectory signals of each trace that came whole in a payload (the fields of
+        ``traces.trace_summary.TraceSummary``)."""
 
     def decode_traces(self, data: bytes, feedback_key: str) -> list[Any] | None:
         """Every span of a request as decoded values, none normalised, or None."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 from itertools import pairwise
 
 from watchkeeper.detectors import native_core
@@ -16,10 +18,16 @@ from watchkeeper.detectors.faithfulness.contradiction import (
 from watchkeeper.detectors.faithfulness.groundedness import sentences
 from watchkeeper.detectors.faithfulness.pleasantries import PLEASANTRY_WORDS, states_nothing
 from watchkeeper.detectors.faithfulness.question_fit import MAX_ANSWER_CHARS, asked, question_fit
-from watchkeeper.detectors.faithfulness.source_index import SourceCache, SourceIndex
+from watchkeeper.detectors.faithfulness.source_index import (
+    SourceCache,
+    SourceIndex,
+    SourceSentence,
+)
+from watchkeeper.detectors.faithfulness.synonyms import SynonymTable, shipped_groups, shipped_table
 from watchkeeper.detectors.text.lexicon import STOPWORDS
 from watchkeeper.detectors.text.tokens import (
     MAX_CHARS,
+    content_words_of,
     content_words_of_pieces,
     find_entities,
     numbers_of,
@@ -37,8 +45,16 @@ NAME_ABSENT_FACTOR = 0.6
 NAMES_SWAPPED_FACTOR = 0.75
 #: How far the answer's score is pulled from the mean of its claims towards the worst one.
 WORST_CLAIM_WEIGHT = 0.5
-#: The word lists the compiled core is given to score as this module does.
-LEXICON = native_core.ClaimLexicon(STOPWORDS, NEGATIONS, ANTONYMS, PLEASANTRY_WORDS)
+#: An aside in parentheses: its negations do not turn the sentence around.
+ASIDE = re.compile(r"\([^()]*\)")
+
+
+@cache
+def lexicon() -> native_core.ClaimLexicon:
+    """The word lists the compiled core is given to score as this module does (read once)."""
+    return native_core.ClaimLexicon(
+        STOPWORDS, NEGATIONS, ANTONYMS, PLEASANTRY_WORDS, shipped_groups()
+    )
 
 
 class ClaimGroundedness:
@@ -47,16 +63,18 @@ class ClaimGroundedness:
     Each sentence of the answer is a claim. It is aligned to the context sentence that
     shares most of its content words (with that sentence's neighbours as its window), and
     scored by the share of its words and word pairs found in the contexts and of its words
-    found in the window, then cut for each disagreement with the aligned sentence: a
-    negation the source does not have (or drops one it has), a word whose opposite the
-    source uses, a number or a name the window does not state (more when the contexts
+    found in the window (a word the contexts never use counts as its synonym when the
+    window holds one: WordNet's groups, :mod:`.synonyms`), then cut for each disagreement
+    with the aligned sentence: a negation the source does not have (or drops one it has;
+    asides in parentheses left out), a word whose opposite the source uses, a number or a
+    name the window does not state, as a word or word by word (more when the contexts
     never state it), names it also holds in another order. The answer's score is the mean
     of its claims weighted by their words, pulled half-way towards its worst claim, so one
     made-up or changed fact lowers it whatever else the answer copies. Sentences whose
     every content word is a pleasantry's ("Hope this helps!") state nothing to check and
     are left out; NaN when nothing is left.
 
-    A proxy for entailment: paraphrases with other words score lower than copies, and a
+    A proxy for entailment: paraphrases beyond synonyms score lower than copies, and a
     contradiction phrased without a negation, an antonym, a number or a name passes.
 
     >>> score = ClaimGroundedness()
@@ -66,21 +84,21 @@ class ClaimGroundedness:
     >>> score("Refunds are not accepted within 30 days.", contexts)
     0.5
     >>> round(score("Shipping to Europe is free. Refunds take 90 days.", contexts), 2)
-    0.42
+    0.56
     >>> round(score("Shipping to Asia is free.", contexts), 2)
     0.27
     """
 
     #: Name and version of the scoring, recorded beside its scores
     #: (``FaithfulnessDrift.scorer_version``): bumped whenever a score can change.
-    version = "claims-2"
+    version = "claims-3"
 
     def __init__(self, max_context_chars: int = 20_000, cache_size: int = 1024) -> None:
         self.max_context_chars = max_context_chars
         self.cache_size = cache_size
         self._sources = SourceCache(max_context_chars, cache_size)
         #: The same scoring in the compiled core (see ``native_core``), or None.
-        self._native = native_core.claim_scorer(LEXICON, max_context_chars, cache_size)
+        self._native = native_core.claim_scorer(lexicon(), max_context_chars, cache_size)
 
     def __call__(self, answer: str, contexts: Sequence[str], question: str = "") -> float:
         """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words.
@@ -111,7 +129,7 @@ class ClaimGroundedness:
         ):
             if words and not states_nothing(words):
                 weights.append(len(words))
-                scores.append(claim_support(claim, tokens, words, source))
+                scores.append(claim_support(claim, tokens, words, source, shipped_table()))
         if not weights:
             return math.nan
         mean = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
@@ -136,19 +154,26 @@ class ClaimGroundedness:
 
 
 def claim_support(
-    claim: str, tokens: tuple[str, ...], words: tuple[str, ...], source: SourceIndex
+    claim: str,
+    tokens: tuple[str, ...],
+    words: tuple[str, ...],
+    source: SourceIndex,
+    synonyms: SynonymTable,
 ) -> float:
     """One claim's support in [0, 1] (see :class:`ClaimGroundedness`)."""
-    n = len(words)
-    found = sum(map(source.words.__contains__, words)) / n
-    if n > 1:
-        found = (found + sum(map(source.bigrams.__contains__, pairwise(words))) / (n - 1)) / 2
     aligned_to = source.align(words)
     if aligned_to is None:
         return 0.0
     aligned, window = aligned_to
+    words = paraphrased(words, window, source, synonyms)
+    n = len(words)
+    found = sum(map(source.words.__contains__, words)) / n
+    if n > 1:
+        found = (found + sum(map(source.bigrams.__contains__, pairwise(words))) / (n - 1)) / 2
     support = (2 * found + sum(map(window.__contains__, words)) / n) / 3
-    if negation_count(tokens) % 2 not in negation_parities(aligned.order, window_of(tokens)):
+    if negation_count(tokens) % 2 not in negation_parities(
+        outside_asides(aligned), window_of(tokens)
+    ):
         support *= NEGATION_FACTOR
     support *= ANTONYM_FACTOR ** opposed_words(tokens, aligned.tokens)
     for number in numbers_of(tokens):
@@ -156,7 +181,7 @@ def claim_support(
             in_contexts = source.has_number(number)
             support *= NUMBER_ELSEWHERE_FACTOR if in_contexts else NUMBER_ABSENT_FACTOR
     names = find_entities(claim)
-    unstated = [source.has_name(name) for name in names if name not in window]
+    unstated = [source.has_name(name) for name in names if not stated(name, window)]
     # One factor after the other in a fixed order (not the set's): the float is the same
     # in every process, and in the compiled core.
     for _ in range(sum(unstated)):
@@ -166,6 +191,42 @@ def claim_support(
     if len(names) > 1 and names_swapped(tokens, aligned.order, names):
         support *= NAMES_SWAPPED_FACTOR
     return support
+
+
+def paraphrased(
+    words: tuple[str, ...], window: frozenset[str], source: SourceIndex, synonyms: SynonymTable
+) -> tuple[str, ...]:
+    """The claim's words with each one the contexts never use replaced by a word of the
+    same meaning around its aligned sentence, where there is one: "made" stands for
+    "created" when the source says "created"."""
+    if all(map(source.words.__contains__, words)):
+        return words
+    return tuple(w if w in source.words else (synonyms.substitute(w, window) or w) for w in words)
+
+
+def stated(name: str, window: frozenset[str]) -> bool:
+    """Whether the window states ``name``: as one word, or every word of it
+    ("pymodule_execdef" as "pymodule" and "execdef", "jean-paul" as "jean" and "paul").
+
+    >>> stated("pymodule_execdef", frozenset({"pymodule", "execdef", "call"}))
+    True
+    """
+    if name in window:
+        return True
+    parts = content_words_of(tokenize(name))
+    return bool(parts) and all(map(window.__contains__, parts))
+
+
+def outside_asides(sentence: SourceSentence) -> tuple[str, ...]:
+    """The sentence's tokens but those of its asides in parentheses: a claim that leaves
+    out "(not the keys!)" does not drop a negation of what it states.
+
+    >>> outside_asides(SourceSentence("Values (not keys) are kept.", ()))
+    ('values', 'are', 'kept')
+    """
+    if "(" not in sentence.text:
+        return sentence.order
+    return tokenize(ASIDE.sub(" ", sentence.text))
 
 
 def numbers_support(answer: str, source: SourceIndex) -> float:

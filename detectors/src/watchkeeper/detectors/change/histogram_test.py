@@ -177,6 +177,18 @@ class WindowedHistogramTest:
             self._calibration = None
         return self._threshold
 
+    def set_target_arl(self, target_arl: float) -> None:
+        """Recalibrate for ``target_arl`` (in the background, as at start: the window under
+        way is kept and waits for the new threshold only if it closes first)."""
+        if target_arl <= self.window:
+            raise ValueError("target_arl must be larger than the window")
+        if target_arl != self.target_arl:
+            self.target_arl = target_arl
+            self._threshold = None
+            self._calibration = _calibrate_in_background(
+                self.reference, self.window, self.window / target_arl, self.seed
+            )
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["_threshold"] = self.threshold

@@ -208,6 +208,13 @@ class TopicDrift(Detector):
         self._learning = {}
         self._reference = [0] * (len(self.keyword_list) + 1)
 
+    def set_target_arl(self, target_arl: float) -> None:
+        """Recalibrate the window test too (a false-alarm budget moves the target as the
+        traffic and the number of keys settle); learning is kept."""
+        self.target_arl = target_arl
+        if self._test is not None:
+            self._test.set_target_arl(target_arl)
+
     def _start_test(self) -> None:
         self._test = WindowedHistogramTest(
             self._reference, window=self.window, target_arl=self.target_arl, seed=self.seed

@@ -131,3 +131,19 @@ def test_on_a_dev_set_claims_beat_word_overlap_and_length_tells_nothing(style: s
     assert claims > lexical + 0.03
     assert claims > 0.85
     assert 0.35 < length < 0.65
+
+
+def test_synonyms_names_word_by_word_and_asides_are_read_as_the_source_says() -> None:
+    """A paraphrase by synonyms scores as the copy (an unrelated word does not); a name
+    of several words ("PyModule_ExecDef") repeated from the source is stated; leaving
+    out an aside's negation "(not the keys)" is no dropped negation."""
+    score = ClaimGroundedness()
+    source = ["A new file is created in the folder. Values (not the keys) are copied."]
+    copy = score("A new file is created in the folder.", source)
+    assert score("A new file is made in the folder.", source) == copy == 1.0
+    assert score("A new file is baked in the folder.", source) < 0.9
+    without = [source[0].replace("not ", "")]
+    assert score("Values are copied.", source) == score("Values are copied.", without)
+    assert score("Values are not copied.", source) < score("Values are copied.", source)
+    named = ["Both PyModule_FromDefAndSpec and PyModule_ExecDef must be called."]
+    assert score(named[0], named) == 1.0

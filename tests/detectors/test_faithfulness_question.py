@@ -96,3 +96,16 @@ def test_bad_questions_and_answers_get_a_score_or_nan(question: str, answer: str
     """Empty, huge, binary-looking and lone-surrogate questions and answers never raise."""
     score = ClaimGroundedness()(answer, PARAGRAPH, question=question)
     assert math.isnan(score) or 0.0 <= score <= 1.0
+
+
+def test_an_answer_that_says_its_question_back_scores_below_the_asked_one() -> None:
+    """Naming what the question already names adds nothing ("Lumen" for where the plan was
+    launched), unless the question offers it as a choice ("Lisbon or Porto?")."""
+    score = ClaimGroundedness()
+    assert score("Lisbon", PARAGRAPH, question=QUESTION) == 1.0
+    assert score("Lumen Pro", PARAGRAPH, question=QUESTION) == 0.5
+    choice = "Was the Lumen Pro plan launched in Lisbon or Porto?"
+    assert score("Lisbon", PARAGRAPH, question=choice) == 1.0
+    # A sentence restating the question is left to its claims.
+    sentence = "The Lumen Pro plan was launched in Lisbon."
+    assert score(sentence, PARAGRAPH, question=QUESTION) == score(sentence, PARAGRAPH)

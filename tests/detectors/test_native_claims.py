@@ -81,6 +81,18 @@ def _edge_cases() -> list[Case]:
         for contexts in ([], [""], [article], [article, article], ["", article, "Bob met Ada."]):
             cases.append((answer, list(contexts)))
     cases.append((article, [article * 400]))  # passages analysed chunk by chunk
+    # Synonyms of the window's words, names of several words, asides in parentheses.
+    asides = (
+        "A new file is created (not copied) by PyModule_ExecDef. Values (not (the keys)) "
+        "are kept; Jean-Paul made it (once"
+    )
+    for answer in (
+        "A new file is made by PyModule_ExecDef.",
+        "A fresh file is produced, not copied, by pymodule execdef.",
+        "Values are not kept; Jean-Paul created it.",
+        "Values are held. Jean Paul made it once.",
+    ):
+        cases.append((answer, [asides]))
     for _ in range(200):
         cases.append((rng.choice(texts), [article[: rng.randrange(200)], rng.choice(texts)]))
     return cases
@@ -89,5 +101,6 @@ def _edge_cases() -> list[Case]:
 @pytest.mark.parametrize(("max_context_chars", "cache_size"), [(20_000, 1024), (50, 1), (0, 4)])
 def test_edge_cases_score_the_same(max_context_chars: int, cache_size: int) -> None:
     """Empty and repeated contexts, pleasantries only, answers and passages beyond the
-    analysed length, passages cut short and a cache that keeps one passage: same floats."""
+    analysed length, passages cut short, a cache that keeps one passage, synonyms, names
+    of several words and asides (nested, unclosed): same floats."""
     assert _compare(_edge_cases(), max_context_chars=max_context_chars, cache_size=cache_size)

@@ -34,6 +34,10 @@ MIN_ALIGNED_WORDS = 2
 #: Words by which a question offers its answers ("A or B?", "whether A", "between A and
 #: B"): an answer that repeats one of them adds nothing to the question, yet is an answer.
 CHOICE_WORDS = frozenset({"or", "nor", "either", "whether", "between", "versus", "vs"})
+#: How near (in tokens) a choice word must be to the option an answer repeats.
+CHOICE_REACH = 3
+#: Most content words and numbers of an answer checked for saying its question back.
+MAX_REPEATED_WORDS = 3
 #: What a word counts for when only a neighbour of the aligned sentence states it (a
 #: question may be answered across two sentences).
 NEIGHBOUR_WEIGHT = 0.5
@@ -87,19 +91,42 @@ def question_fit(question: str, answer: str, source: SourceIndex) -> float | Non
 
 
 def repeated_fit(question: tuple[str, ...], answer: tuple[str, ...]) -> float | None:
-    """Factor for an answer that only says words of its question back: OFF_QUESTION_FACTOR,
-    since it adds nothing ("In Python, all exceptions derive from what?" answered
-    "Python"), unless the question offers a choice ("A or B?", answered "A"); None when the
-    answer has no content word or number.
+    """Factor for a short answer that only says words of its question back:
+    OFF_QUESTION_FACTOR, since it adds nothing ("In Python, all exceptions derive from
+    what?" answered "Python"), unless the question offers it as a choice ("A or B?",
+    answered "A"); None when the answer has no content word or number, or more than
+    MAX_REPEATED_WORDS (a sentence restating the question may name its answer with a
+    question's word: "Exception is the base of all exceptions").
 
     >>> repeated_fit(tokenize("Which city hosts the festival?"), tokenize("The festival."))
     0.5
     >>> repeated_fit(tokenize("Is Oslo or Bergen bigger?"), tokenize("Oslo")) is None
     True
     """
-    if not content_words_of(answer) and not numbers_of(answer):
+    said = set(content_words_of(answer)) | numbers_of(answer)
+    if not said or len(said) > MAX_REPEATED_WORDS:
         return None
-    return None if CHOICE_WORDS.intersection(question) else OFF_QUESTION_FACTOR
+    return None if offered(question, said) else OFF_QUESTION_FACTOR
+
+
+def offered(question: tuple[str, ...], said: set[str]) -> bool:
+    """Whether a word of ``said`` is next to a choice word of the question (within
+    CHOICE_REACH tokens): "Oslo" in "Is Oslo or Bergen bigger?", not "World" in "The
+    what Object Model, or DOM, is from the World Wide Web Consortium?".
+
+    >>> offered(tokenize("Is Oslo or Bergen bigger?"), {"oslo"})
+    True
+    """
+    choices = [i for i, token in enumerate(question) if token in CHOICE_WORDS]
+    if not choices:
+        return False
+    forms = [content_words_of((token,)) or tuple(numbers_of((token,))) for token in question]
+    return any(
+        abs(i - j) <= CHOICE_REACH
+        for i, form in enumerate(forms)
+        if form and form[0] in said
+        for j in choices
+    )
 
 
 def _asked_at(counts: Counter[int], places: list[int]) -> float:

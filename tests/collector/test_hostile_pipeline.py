@@ -128,7 +128,8 @@ def _pipeline(store: Store, tmp_path: Path) -> Pipeline:
 
 def test_each_hostile_call_is_stored_or_dead_lettered(store: Store, tmp_path: Path) -> None:
     """Payload by payload: every call is stored or dead-lettered with a reason, nothing
-    raises, and normal calls afterwards are stored and scored."""
+    raises, normal calls afterwards are stored and scored, and the detectors' state
+    checkpoints and restores."""
     pipeline = _pipeline(store, tmp_path)
     pipeline.process([_normal_payload(50_000, 20)])
     stored = 20
@@ -149,6 +150,9 @@ def test_each_hostile_call_is_stored_or_dead_lettered(store: Store, tmp_path: Pa
     assert result.calls == 5
     assert len(result.detection.scores) == 5
     assert store.count_calls() == stored + 5
+    saved = pipeline.save_state()  # what the detectors learned checkpoints and resumes
+    assert saved > 0
+    assert _pipeline(store, tmp_path).restore_state() == saved
     pipeline.close()
 
 

@@ -21,6 +21,7 @@ from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Batch:
 
     spans: list[TraceSpan]
     calls: list[CallRecord] = field(default_factory=list)
+    trace_summaries: list[TraceSummary] = field(default_factory=list)
     batch: WriteBatch = field(default_factory=WriteBatch)
 
 

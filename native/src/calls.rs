@@ -22,6 +22,7 @@ use json::{Json, dump, parse_json, quote};
 
 mod json;
 mod span_row;
+mod trace_summary;
 
 /// `_MIN_TIME_NS` and `_MAX_CLOCK_SKEW_NS` of normalize.py.
 const MIN_TIME_NS: u64 = 946_684_800 * 1_000_000_000;
@@ -147,7 +148,11 @@ pub fn decode_calls<'py>(
     span: Option<&Bound<'py, PyAny>>,
 ) -> Option<Bound<'py, PyList>> {
     let empty = PyString::new(py, "");
-    let classes = Classes { record, span };
+    let classes = Classes {
+        record,
+        span,
+        summaries: false,
+    };
     decode(py, data, feedback_key, now_ns, &classes, &empty).map(|(groups, _)| groups)
 }
 
@@ -156,6 +161,8 @@ pub fn decode_calls<'py>(
 struct Classes<'a, 'py> {
     record: &'a Bound<'py, PyAny>,
     span: Option<&'a Bound<'py, PyAny>>,
+    /// summarise the traces whose spans came whole in a payload (`trace_summary`)
+    summaries: bool,
 }
 
 /// `decode_calls` of ``data`` with ``source`` in each record: the groups, and whether every
@@ -189,6 +196,16 @@ type Run<'py> = (
     usize,
     usize,
     Option<Bound<'py, PyList>>,
+);
+
+/// `run`'s result: `Run` and the summaries of the traces whole in a payload.
+type SummarisedRun<'py> = (
+    Bound<'py, PyList>,
+    Bound<'py, PyList>,
+    usize,
+    usize,
+    Option<Bound<'py, PyList>>,
+    Vec<Bound<'py, PyTuple>>,
 );
 
 /// `decode_run`'s result: (calls, spans skipped, end, pending).
@@ -226,8 +243,12 @@ pub fn decode_run<'py>(
     record: &Bound<'py, PyAny>,
     max_bytes: usize,
 ) -> PyResult<CountedRun<'py>> {
-    let classes = Classes { record, span: None };
-    let (calls, _, skipped, end, pending) = run(
+    let classes = Classes {
+        record,
+        span: None,
+        summaries: false,
+    };
+    let (calls, _, skipped, end, pending, _) = run(
         py,
         payloads,
         start,
@@ -243,8 +264,15 @@ pub fn decode_run<'py>(
 /// pass, with ``span`` (the `TraceSpan` class): returns ``(calls, rows, skipped, end,
 /// pending)``; ``pending`` holds rows too (see `decode_calls`). A span whose row needs
 /// Python stops the run there, like a call that does.
+///
+/// With ``summaries`` (a list), each trace whose spans all came in one payload of the run
+/// and that `trace_summary` can score is appended to it as ``(trace_id, spans, start,
+/// values, top_span_id, top_is_call, top_start, top_duration, top_name, top_status,
+/// service, route, agent)``: ``values`` its trajectory signals by stored name (empty when
+/// it has none).
 #[pyfunction]
-#[allow(clippy::too_many_arguments)] // the arguments of `decode_run`, and the row class
+#[pyo3(signature = (payloads, start, feedback_key, now_ns, record, span, max_bytes, summaries=None))]
+#[allow(clippy::too_many_arguments)] // the arguments of `decode_run`, the row class, the summaries
 pub fn decode_trace_run<'py>(
     py: Python<'py>,
     payloads: &Bound<'py, PyList>,
@@ -254,12 +282,14 @@ pub fn decode_trace_run<'py>(
     record: &Bound<'py, PyAny>,
     span: &Bound<'py, PyAny>,
     max_bytes: usize,
+    summaries: Option<&Bound<'py, PyList>>,
 ) -> PyResult<Run<'py>> {
     let classes = Classes {
         record,
         span: Some(span),
+        summaries: summaries.is_some(),
     };
-    run(
+    let (calls, rows, skipped, end, pending, made) = run(
         py,
         payloads,
         start,
@@ -267,7 +297,13 @@ pub fn decode_trace_run<'py>(
         now_ns,
         &classes,
         max_bytes,
-    )
+    )?;
+    if let Some(out) = summaries {
+        for summary in made {
+            out.append(summary)?;
+        }
+    }
+    Ok((calls, rows, skipped, end, pending))
 }
 
 /// What `decode_run` and `decode_trace_run` share.
@@ -279,8 +315,9 @@ fn run<'py>(
     now_ns: u64,
     classes: &Classes<'_, 'py>,
     max_bytes: usize,
-) -> PyResult<Run<'py>> {
+) -> PyResult<SummarisedRun<'py>> {
     let calls = PyList::empty(py);
+    let mut summaries = trace_summary::RunSummaries::default();
     let rows = PyList::empty(py);
     let mut skipped = 0usize;
     let mut first_source: Option<Bound<'py, PyString>> = None;
@@ -315,6 +352,7 @@ fn run<'py>(
                 rows.append(one)?;
             }
             skipped += made.skips;
+            summaries.add(made.summaries);
             built += 1;
         }
         at += built;
@@ -344,11 +382,12 @@ fn run<'py>(
                 at += 1;
             }
             pending => {
-                return Ok((calls, rows, skipped, at, pending.map(|(groups, _)| groups)));
+                let pending = pending.map(|(groups, _)| groups);
+                return Ok((calls, rows, skipped, at, pending, summaries.finish()));
             }
         }
     }
-    Ok((calls, rows, skipped, at, None))
+    Ok((calls, rows, skipped, at, None, summaries.finish()))
 }
 
 /// A payload's bytes and source when the core may take it (see `decode_run`), the first
@@ -418,6 +457,8 @@ struct Made<'py> {
     records: Vec<Bound<'py, PyAny>>,
     rows: Vec<Bound<'py, PyAny>>,
     skips: usize,
+    /// the payload's traces: their ids, and the summary of each that has one
+    summaries: Vec<(String, Option<Bound<'py, PyTuple>>)>,
 }
 
 /// A planned payload's records, rows and skips; None when a resource or a row declines
@@ -432,9 +473,14 @@ fn build_payload<'py>(
         records: Vec::new(),
         rows: Vec::new(),
         skips: 0,
+        summaries: Vec::new(),
     };
+    let mut services = Vec::new();
     for (resource, spans) in plan {
         let resource = otlp::resource_dict(py, *resource).ok()?;
+        if classes.summaries {
+            services.push(service_name(py, &resource));
+        }
         for planned in spans {
             match planned {
                 Planned::Skip => made.skips += 1,
@@ -449,6 +495,9 @@ fn build_payload<'py>(
                 }
             }
         }
+    }
+    if classes.summaries {
+        made.summaries = trace_summary::payload_summaries(py, plan, &services);
     }
     Some(made)
 }

@@ -46,17 +46,17 @@ const RERANK_INPUT: &str = "reranker.input_documents.";
 
 /// A span planned without Python: what its row is made from.
 pub(super) struct RowPlan<'a> {
-    trace_id: &'a [u8],
-    span_id: &'a [u8],
-    parent: &'a [u8],
-    name: &'a str,
-    kind: &'static str,
-    start: u64,
-    end: u64,
-    code: i32,
+    pub(super) trace_id: &'a [u8],
+    pub(super) span_id: &'a [u8],
+    pub(super) parent: &'a [u8],
+    pub(super) name: &'a str,
+    pub(super) kind: &'static str,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) code: i32,
     message: &'a str,
     events: Vec<&'a [u8]>,
-    values: Values<'a>,
+    pub(super) values: Values<'a>,
 }
 
 /// The row plan of a span of ``kind`` (not `llm`), or a skip without a row when its ids or

@@ -16,6 +16,7 @@ from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
 from watchkeeper.collector.traces.signals.session_tracker import SessionTracker
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Batch:
 
     spans: list[TraceSpan]
     calls: list[CallRecord] = field(default_factory=list)
+    trace_summaries: list[TraceSummary] = field(default_factory=list)
     batch: WriteBatch = field(default_factory=WriteBatch)
 
 

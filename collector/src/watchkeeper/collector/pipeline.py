@@ -47,6 +47,7 @@ from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import Detector, default_detectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
 from watchkeeper.detectors.effect.severity import SeverityPolicy
@@ -86,6 +87,8 @@ class PreparedBatch:
     calls: list[CallRecord] = field(default_factory=list)
     #: normalize -> keep traces: the batch's spans that are not LLM calls
     spans: list[TraceSpan] = field(default_factory=list)
+    #: normalize -> trace signals: traces the compiled core scored as it read them
+    trace_summaries: list[TraceSummary] = field(default_factory=list)
     #: detect: scores, alarms, flagged calls
     detection: Detection = field(default_factory=Detection)
     #: route: span ids of calls a rule sent to review (their bodies are kept)
@@ -357,6 +360,7 @@ class Normalize:
             if isinstance(decoded, DecodedRun):  # the core made the records already
                 calls.extend(decoded.calls)
                 prepared.spans.extend(decoded.spans)
+                prepared.trace_summaries.extend(decoded.summaries)
                 skipped[decoded.source] += decoded.skipped
                 continue
             payload, request = decoded

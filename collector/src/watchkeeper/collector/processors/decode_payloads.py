@@ -22,10 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from watchkeeper.collector.processors import native_decode
-from watchkeeper.collector.processors.decode import Encoding, RejectedPayload, decode_request
+from watchkeeper.collector.processors.decode import (
+    Encoding,
+    RejectedPayload,
+    decode_request,
+)
 from watchkeeper.collector.processors.normalize import (
     DecodedResource,
     normalize_request,
@@ -33,6 +39,7 @@ from watchkeeper.collector.processors.normalize import (
 )
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 
 
 class Payload(NamedTuple):
@@ -60,6 +67,8 @@ class DecodedRun(NamedTuple):
     skipped: int
     #: Those spans as trace spans.
     spans: list[TraceSpan]
+    #: The traces whose spans all came in one of these payloads, scored by the core.
+    summaries: Sequence[TraceSummary] = ()
 
 
 class DecodedPayload(NamedTuple):
@@ -71,7 +80,9 @@ class DecodedPayload(NamedTuple):
     request: list[DecodedResource] | ExportTraceServiceRequest | RejectedPayload
 
 
-def decode_payloads(payloads: Sequence[Payload]) -> Iterator[DecodedRun | DecodedPayload]:
+def decode_payloads(
+    payloads: Sequence[Payload],
+) -> Iterator[DecodedRun | DecodedPayload]:
     """Every payload decoded, in order.
 
     Lazy: each payload is decoded when the caller reaches it, so a batch never holds more
@@ -87,7 +98,7 @@ def decode_payloads(payloads: Sequence[Payload]) -> Iterator[DecodedRun | Decode
                 spans = run.spans
                 if spans is None:
                     spans = run_spans(items[i : run.end]) if run.skipped else []
-                yield DecodedRun(items[i].source, run.calls, run.skipped, spans)
+                yield DecodedRun(items[i].source, run.calls, run.skipped, spans, run.summaries)
             i, pending = run.end, run.pending
             if i == len(items):
                 return

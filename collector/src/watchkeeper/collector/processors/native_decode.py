@@ -18,10 +18,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from watchkeeper.collector.processors.decode import MAX_PAYLOAD_BYTES, Encoding, sniff_encoding
+from watchkeeper.collector.processors.decode import (
+    MAX_PAYLOAD_BYTES,
+    Encoding,
+    sniff_encoding,
+)
 from watchkeeper.collector.processors.normalize import DecodedResource
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import native_core
 from watchkeeper.sdk import attributes as attr
 
@@ -35,10 +40,20 @@ _DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
 # The run with the rows of the spans that are not calls: arguments as ``_RUN``'s with the
-# row class before the largest payload (tests switch it off to reach ``_RUN``).
+# row class before the largest payload, and a list for the traces it summarises (tests
+# switch it off to reach ``_RUN``).
 _TRACE_RUN: (
     Callable[
-        [Sequence[object], int, str, int, type[CallRecord], type[TraceSpan], int],
+        [
+            Sequence[object],
+            int,
+            str,
+            int,
+            type[CallRecord],
+            type[TraceSpan],
+            int,
+            list[Any],
+        ],
         tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
     ]
     | None
@@ -74,6 +89,9 @@ class Run(NamedTuple):
     #: That payload decoded, when the core could decode it but not finish it (spans for
     #: ``normalize_decoded``, or none at all); None: it goes to ``decode_natively``.
     pending: list[DecodedResource] | None
+    #: The traces whose spans came whole in one of the payloads taken, scored by the core
+    #: (see ``traces.trace_summary``).
+    summaries: Sequence[TraceSummary] = ()
 
 
 def available() -> bool:
@@ -124,10 +142,18 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
     """
     now_ns = time.time_ns()
     if _TRACE_RUN is not None:
+        summaries: list[Any] = []
         calls, spans, skipped, end, pending = _TRACE_RUN(
-            payloads, start, attr.SPAN_TYPE, now_ns, CallRecord, TraceSpan, MAX_PAYLOAD_BYTES
+            payloads,
+            start,
+            attr.SPAN_TYPE,
+            now_ns,
+            CallRecord,
+            TraceSpan,
+            MAX_PAYLOAD_BYTES,
+            summaries,
         )
-        return Run(calls, skipped, spans, end, pending)
+        return Run(calls, skipped, spans, end, pending, [TraceSummary(*s) for s in summaries])
     if _RUN is None:
         return None
     calls, skipped, end, pending = _RUN(

@@ -62,7 +62,7 @@ class OpenTraces:
             if trace_id in self._completed:
                 self.late_spans += len(group)
                 continue
-            trimmed = [self._trimmed(span) for span in group]
+            trimmed = [trimmed_span(span, self.max_text_chars) for span in group]
             has_root = any(not span.parent_span_id for span in group)
             if at_once and has_root and trace_id not in self._open:
                 # Whole in this batch: complete now, as the loop below would.
@@ -89,6 +89,10 @@ class OpenTraces:
     def is_open(self, trace_id: str) -> bool:
         """Whether spans of the trace are held."""
         return trace_id in self._open
+
+    def is_completed(self, trace_id: str) -> bool:
+        """Whether the trace completed already (among the ones remembered)."""
+        return trace_id in self._completed
 
     def take_alone(self, trace_id: str) -> bool:
         """A trace of one span that completes as it comes (its root, with nothing held
@@ -122,20 +126,22 @@ class OpenTraces:
         self._remember(trace_id)
         return assemble(spans)
 
-    def _trimmed(self, span: TraceSpan) -> TraceSpan:
-        limit = self.max_text_chars
-        if (
-            len(span.input_text) <= limit
-            and len(span.output_text) <= limit
-            and (not span.documents or all(len(text) <= limit for text, _ in span.documents))
-        ):
-            return span
-        return dataclasses.replace(
-            span,
-            input_text=span.input_text[:limit],
-            output_text=span.output_text[:limit],
-            documents=tuple((text[:limit], score) for text, score in span.documents),
-        )
+
+def trimmed_span(span: TraceSpan, limit: int) -> TraceSpan:
+    """``span`` with its texts and documents cut to ``limit`` characters each, as the
+    stage holds spans."""
+    if (
+        len(span.input_text) <= limit
+        and len(span.output_text) <= limit
+        and (not span.documents or all(len(text) <= limit for text, _ in span.documents))
+    ):
+        return span
+    return dataclasses.replace(
+        span,
+        input_text=span.input_text[:limit],
+        output_text=span.output_text[:limit],
+        documents=tuple((text[:limit], score) for text, score in span.documents),
+    )
 
 
 def _by_trace(spans: Iterable[TraceSpan]) -> dict[str, list[TraceSpan]]:

@@ -22,6 +22,7 @@ import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -32,15 +33,20 @@ from watchkeeper.collector.settings.review_queues import ReviewQueue
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
 from watchkeeper.collector.traces.signals import rag, steps, trace_signals
-from watchkeeper.collector.traces.signals.open_traces import OpenTraces
+from watchkeeper.collector.traces.signals.open_traces import OpenTraces, trimmed_span
 from watchkeeper.collector.traces.signals.review_feed import (
     Feed,
     conversation_reason,
     trajectory_reason,
 )
-from watchkeeper.collector.traces.signals.session_tracker import EndedSession, SessionTracker
+from watchkeeper.collector.traces.signals.session_tracker import (
+    EndedSession,
+    SessionTracker,
+)
+from watchkeeper.collector.traces.signals.summarised import take_summarised
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
+from watchkeeper.collector.traces.trace_summary import TraceSummary
 
 log = logging.getLogger("watchkeeper.collector.traces")
 
@@ -55,6 +61,8 @@ class BatchInFlight(Protocol):
 
     calls: list[CallRecord]
     spans: list[TraceSpan]
+    #: traces the compiled core scored as it read them (``traces.trace_summary``)
+    trace_summaries: list[TraceSummary]
     batch: WriteBatch
 
 
@@ -77,7 +85,8 @@ class Shown(NamedTuple):
 
     session: bool
     #: a session's question, answer and passages; a trace's are read from it when needed
-    texts: tuple[str, str, list[str]] | Trace
+    #: (a trace the core scored is assembled then)
+    texts: tuple[str, str, list[str]] | Trace | Callable[[], Trace]
     rephrased: bool = False
 
 
@@ -102,7 +111,10 @@ class TraceSignalStage:
     _feeds: tuple[Feed, Feed] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._feeds = (Feed("trajectories", self.queues), Feed("conversations", self.queues))
+        self._feeds = (
+            Feed("trajectories", self.queues),
+            Feed("conversations", self.queues),
+        )
 
     def __call__(self, prepared: BatchInFlight) -> None:
         """Score the traces this batch completes; add their rows to the batch's.
@@ -131,13 +143,18 @@ class TraceSignalStage:
         seen.update(dict.fromkeys(calls))
         while len(seen) > _CALLS_REMEMBERED:
             seen.popitem(last=False)
-        alone, joined = self._alone(prepared.calls, prepared.spans)
-        completed = self.traces.add(_batch_spans(joined, prepared.spans))
+        taken = take_summarised(
+            prepared.trace_summaries, prepared.calls, prepared.spans, self.traces
+        )
+        alone, joined = self._alone(taken.calls, taken.spans)
+        completed: list[Trace | TraceSummary] = []
+        completed.extend(self.traces.add(_batch_spans(joined, taken.spans)))
         # A trace of one LLM call gives no trajectory or RAG signal; only a turn of a
         # session has something to score (whether it repeats an earlier question).
         completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
+        completed.extend(summary for summary in taken.summaries if summary.values)
         out = _Scored()
-        self._score_all(completed, calls, out)
+        self._score_all(completed, calls, out, taken.parts)
         for ended in self.sessions.ended():
             self._session(ended, out)
         found = self.watch.update_many(out.watched)
@@ -149,25 +166,32 @@ class TraceSignalStage:
         prepared.batch.alarms.extend(out.alarms)
 
     def _score_all(
-        self, completed: list[Trace], calls: dict[Ids, CallRecord], out: _Scored
+        self,
+        completed: list[Trace | TraceSummary],
+        calls: dict[Ids, CallRecord],
+        out: _Scored,
+        parts: Mapping[str, tuple[list[CallRecord], list[TraceSpan]]],
     ) -> None:
         """:meth:`_score` each trace in start order (a session's turns exported by two
         processes, or read from two partitions, may complete in one batch in any order,
         and a rephrase is a later turn); a trace whose signals raise gets none."""
-        failed: list[tuple[Trace, Exception]] = []
+        failed: list[tuple[str, Exception]] = []
         for trace in sorted(completed, key=_started):
             try:
-                self._score(trace, calls, out)
+                if isinstance(trace, TraceSummary):
+                    self._score_summary(trace, calls, out, parts[trace.trace_id])
+                else:
+                    self._score(trace, calls, out)
             except Exception as raised:
-                failed.append((trace, raised))
+                failed.append((trace.trace_id, raised))
         if failed:
             self.errors += len(failed)
-            trace, error = failed[0]
+            trace_id, error = failed[0]
             log.warning(
                 "trace signals raised on %d trace(s) of a batch, which get none; the first, "
                 "trace %s: %s: %s",
                 len(failed),
-                trace.trace_id,
+                trace_id,
                 type(error).__name__,
                 error,
             )
@@ -214,6 +238,25 @@ class TraceSignalStage:
         rephrased = values.get("conversation.rephrase", 0.0) >= 1.0
         out.shown.append(Shown(False, trace, rephrased))
 
+    def _score_summary(
+        self,
+        summary: TraceSummary,
+        calls: dict[Ids, CallRecord],
+        out: _Scored,
+        part: tuple[list[CallRecord], list[TraceSpan]],
+    ) -> None:
+        """:meth:`_score` of a trace the core scored: the same rows, without its spans."""
+        self.scored += 1
+        values = summary.values
+        ids = (summary.trace_id, summary.top_span_id)
+        record = calls.get(ids) or summary.record()
+        if ids in calls or ids not in self._calls_seen:
+            out.records.append(record)
+            out.values.append(values)
+        out.watched.append((summary.key, values))
+        out.on.append(record)
+        out.shown.append(Shown(False, partial(_assembled, *part, self.traces.max_text_chars)))
+
     def _session(self, ended: EndedSession, out: _Scored) -> None:
         """A session that is over: its values watched, and stored on its last turn's top
         span, or when that is an LLM call whose row of detector scores would be replaced,
@@ -248,8 +291,15 @@ def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int
     return None
 
 
-def _started(trace: Trace) -> int:
+def _started(trace: Trace | TraceSummary) -> int:
+    if isinstance(trace, TraceSummary):
+        return trace.start_ns
     return min((span.start_ns for span in trace.spans), default=0)
+
+
+def _assembled(calls: list[CallRecord], spans: list[TraceSpan], limit: int) -> Trace:
+    """The trace of a summary, as the stage would have held and assembled it."""
+    return assemble(trimmed_span(span, limit) for span in _batch_spans(calls, spans))
 
 
 def _texts(trace: Trace) -> tuple[str, str, list[str]]:
@@ -279,7 +329,9 @@ def _reviews(
             reason = trajectory_reason(values, signals)
             feed = trajectories
         if reason:
-            texts = shown.texts if isinstance(shown.texts, tuple) else _texts(shown.texts)
+            texts = shown.texts
+            if not isinstance(texts, tuple):
+                texts = _texts(texts if isinstance(texts, Trace) else texts())
             items.extend(feed.items(out.on[at], reason, texts))
     return items
 

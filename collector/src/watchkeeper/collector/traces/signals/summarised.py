@@ -1,0 +1,91 @@
+"""The traces of a batch that the compiled core scored as it read them (see
+``traces.trace_summary``), taken apart from the spans the stage holds and assembles.
+
+A summary stands for its trace only when the trace came whole in the batch: no span of
+it held from an earlier batch or completed before (those go the usual way, with their late
+spans counted), every span of it in the payload the core read (as many of the batch's
+spans carry its id as the core counted), and the stage reading texts as the core assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces.signals.open_traces import OpenTraces
+from watchkeeper.collector.traces.trace_summary import TraceSummary
+
+#: ``OpenTraces.max_text_chars`` the core's summaries assume.
+SUMMARY_TEXT_CHARS = 2000
+
+
+class Taken(NamedTuple):
+    """The batch split: summarised traces (marked complete) and the rest."""
+
+    #: summaries standing for their traces, in batch order
+    summaries: list[TraceSummary]
+    #: the calls and other spans of every other trace
+    calls: list[CallRecord]
+    spans: list[TraceSpan]
+    #: each summarised trace's own calls and spans (what its review item reads)
+    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]]
+
+
+def take_summarised(
+    summaries: Sequence[TraceSummary],
+    calls: list[CallRecord],
+    spans: list[TraceSpan],
+    traces: OpenTraces,
+) -> Taken:
+    """The summaries that stand for their traces, each trace marked complete in
+    ``traces``, and the calls and spans of the other traces."""
+    if not summaries or traces.grace_s > 0 or traces.max_text_chars != SUMMARY_TEXT_CHARS:
+        return Taken([], calls, spans, {})
+    wanted = {
+        s.trace_id: s
+        for s in summaries
+        if not traces.is_open(s.trace_id) and not traces.is_completed(s.trace_id)
+    }
+    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]] = {
+        trace_id: ([], []) for trace_id in wanted
+    }
+    rest_calls, rest_spans = _split(calls, spans, parts)
+    spoilt = [
+        trace_id
+        for trace_id, summary in wanted.items()
+        if len(parts[trace_id][0]) + len(parts[trace_id][1]) != summary.spans
+    ]
+    for trace_id in spoilt:  # another payload held spans of it: the usual way
+        del wanted[trace_id]
+        part_calls, part_spans = parts.pop(trace_id)
+        rest_calls.extend(part_calls)
+        rest_spans.extend(part_spans)
+    taken = list(wanted.values())
+    for summary in taken:
+        traces.take_alone(summary.trace_id)
+    return Taken(taken, rest_calls, rest_spans, parts)
+
+
+def _split(
+    calls: list[CallRecord],
+    spans: list[TraceSpan],
+    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]],
+) -> tuple[list[CallRecord], list[TraceSpan]]:
+    """Calls and spans of the summarised traces into ``parts``; the others returned."""
+    rest_calls: list[CallRecord] = []
+    rest_spans: list[TraceSpan] = []
+    for call in calls:
+        part = parts.get(call.trace_id)
+        if part is None:
+            rest_calls.append(call)
+        else:
+            part[0].append(call)
+    for span in spans:
+        part = parts.get(span.trace_id)
+        if part is None:
+            rest_spans.append(span)
+        else:
+            part[1].append(span)
+    return rest_calls, rest_spans

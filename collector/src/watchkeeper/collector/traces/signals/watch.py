@@ -82,12 +82,6 @@ class SignalPoint:
         self.value = value
 
 
-def _value(call: CallView) -> float | None:
-    if isinstance(call, SignalPoint) and math.isfinite(call.value):
-        return call.value
-    return None
-
-
 class _SignalLevelDrift(DescriptorDrift):
     """A shift of a signal's values in the direction that means worse."""
 
@@ -110,7 +104,9 @@ class _SignalLevelDrift(DescriptorDrift):
 
     def descriptor(self, call: CallView) -> float | None:
         """The signal's value."""
-        return _value(call)
+        if type(call) is SignalPoint and math.isfinite(call.value):
+            return call.value
+        return None
 
     def _params(self) -> dict[str, object]:
         return {"signal": self.signal, **super()._params()}
@@ -195,30 +191,47 @@ class SignalWatch:
     ) -> list[tuple[int, SignalAlarm]]:
         """:meth:`update` with each ``(key, values)`` in turn, each detector going through
         its values at once; ``(item index, alarm)`` in item order, then signal order."""
-        runs: dict[tuple[str, str], tuple[list[int], list[SignalPoint]]] = {}
-        for at, (key, values) in enumerate(items):
-            for name, value in values.items():
-                if name not in self._keyed or not math.isfinite(value):
-                    continue
-                run = runs.get((name, key))
-                if run is None:
-                    run = runs[(name, key)] = ([], [])
-                run[0].append(at)
-                run[1].append(SignalPoint(value))
-        order = {name: i for i, name in enumerate(SIGNALS)}
-        found: list[tuple[int, int, SignalAlarm]] = []
-        for (name, key), (positions, points) in runs.items():
-            detector = self._keyed[name].get(key)
-            if len(points) == 1:  # update_many's set-up costs more than one value
-                detector.update(points[0])
-                alarms = [(0, detector.alarm_reason)] if detector.drift_detected else []
+        by_key: dict[str, list[int]] = {}
+        for at, (key, _) in enumerate(items):
+            positions = by_key.get(key)
+            if positions is None:
+                by_key[key] = [at]
             else:
-                alarms = detector.update_many(points).alarms
-            for i, reason in alarms:
-                alarm = SignalAlarm(key, name, points[i].value, reason)
-                found.append((positions[i], order[name], alarm))
+                positions.append(at)
+        found: list[tuple[int, int, SignalAlarm]] = []
+        for key, positions in by_key.items():
+            found.extend(self._update_key(key, positions, [items[at][1] for at in positions]))
         found.sort(key=lambda entry: entry[:2])
         return [(at, alarm) for at, _, alarm in found]
+
+    def _update_key(
+        self, key: str, positions: list[int], group: list[Mapping[str, float]]
+    ) -> list[tuple[int, int, SignalAlarm]]:
+        """One key's values (``group``, at ``positions`` of the items), a column per
+        signal: ``(position, signal order, alarm)`` of each alarm."""
+        isfinite = math.isfinite
+        names = set().union(*group)
+        found = []
+        for order, (name, keyed) in enumerate(self._keyed.items()):
+            if name not in names:
+                continue
+            picked = [
+                (at, value)
+                for at, values in zip(positions, group, strict=True)
+                if (value := values.get(name)) is not None and isfinite(value)
+            ]
+            if not picked:
+                continue
+            detector = keyed.get(key)
+            if len(picked) == 1:  # update_many's set-up costs more than one value
+                detector.update(SignalPoint(picked[0][1]))
+                alarms = [(0, detector.alarm_reason)] if detector.drift_detected else []
+            else:
+                alarms = detector.update_many([SignalPoint(value) for _, value in picked]).alarms
+            for i, reason in alarms:
+                at, value = picked[i]
+                found.append((at, order, SignalAlarm(key, name, value, reason)))
+        return found
 
     def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:
         """Feed one trace's (or turn's, or session's) signal values; the alarms raised."""

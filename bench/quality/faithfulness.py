@@ -4,7 +4,7 @@
 
 Builds the QA-style, question-and-short-answer and summary-style sets of
 :mod:`training.faithfulness.dev_sets` (faithful and unfaithful answers in pairs, from the
-Python documentation; the factors were set on seed 0, seed 1 is a split they were not)
+Python documentation; the scorer was checked on seeds 0 and 1, seed 2 is held back)
 and prints, per set, the AUROC of ``ClaimGroundedness`` (the default
 ``faithfulness`` scorer), of ``LexicalGroundedness`` (word overlap) and of answer length
 alone (in its better direction: what length can tell at best), then the AUROC per kind of

@@ -42,6 +42,9 @@ def judged_pipeline(
         observe=pipeline.metrics.detector_score.observe_columns,
     )
     assert workers is not None
+    # Tests judge in rounds a moment apart: a short gap between the writer's flushes keeps
+    # them quick (the gap itself is tests/judge/test_writer.py's subject).
+    workers.writer.interval_s = 1.0
     pipeline.store_stages = (*pipeline.store_stages, HandToJudges(workers))
     return pipeline, workers
 

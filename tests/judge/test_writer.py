@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -121,3 +122,25 @@ def test_a_writer_gathers_a_full_batch_while_the_judges_are_busy() -> None:
     finally:
         writer.stop(30)
     assert written == [BATCH]
+
+
+def test_after_a_write_the_next_waits_for_the_interval() -> None:
+    """An outcome finished right after a write waits for the interval (here ten minutes)
+    even when the judges are idle, so a busy judge writes a few times a minute; the stop
+    writes it."""
+    written: list[int] = []
+    done = threading.Event()
+
+    def flush(batch: Sequence[Finished]) -> None:
+        written.append(len(batch))
+        done.set()
+
+    writer = VerdictWriter(flush, interval_s=600, judging=lambda gathered: False)
+    writer.start()
+    writer.put(Finished("default", cast(JudgeTask, None), {}))
+    assert done.wait(30)
+    writer.put(Finished("default", cast(JudgeTask, None), {}))
+    time.sleep(0.5)  # the writer's loop polls its queue every 0.1 s
+    assert written == [1]
+    writer.stop(30)
+    assert written == [1, 1]

@@ -3,18 +3,21 @@
 Each verdict written one call at a time cost a read and an insert of the call's
 ``call_scores`` row and an insert into ``judge_verdicts`` (about 87 ms of chDB work per
 judged call, most of the judging's process CPU). The worker threads instead put what
-they finished on a bounded queue; one thread writes it when :data:`BATCH` calls are
-waiting, when the oldest has waited :data:`INTERVAL_S` seconds, or when the judges have
-nothing left to judge, whichever comes first, with one insert per table (every insert is a
-part chDB merges later: fewer, larger inserts cost less). A full queue makes the workers
-wait (never the pipeline: it only offers calls). On stop, what is queued is written
-before the thread ends; after a crash, what was not written has no verdict in the store
-and is judged again at the next start.
+they finished on a bounded queue; one thread writes it with one insert per table, when
+:data:`BATCH` calls are waiting, and otherwise at most once every :data:`INTERVAL_S`
+seconds: as soon as the judges have nothing left to judge, or once the first waiting call
+has waited that long. Each insert has a fixed cost in chDB (tens of milliseconds, with
+the merges of its part later), so a busy judge writes a few times a minute, not once per
+pipeline batch; a judge that was quiet writes its first outcomes at once. A full queue
+makes the workers wait (never the pipeline: it only offers calls). On stop, what is
+queued is written before the thread ends; after a crash, what was not written has no
+verdict in the store and is judged again at the next start.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -64,6 +67,8 @@ class VerdictWriter:
         self.queue: queue.Queue[Finished] = queue.Queue(size)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the last batch was taken to be written (none yet: long ago).
+        self._written_at = -math.inf
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="judge-writer", daemon=True)
@@ -91,24 +96,32 @@ class VerdictWriter:
                 return
 
     def _collect(self) -> list[Finished]:
-        """Up to :data:`BATCH` outcomes, gathered for at most ``interval_s`` or until the
-        judges are idle (what is queued, without waiting, once stopping)."""
+        """Up to :data:`BATCH` outcomes (what is queued, without waiting, once stopping)."""
         batch: list[Finished] = []
-        deadline = time.monotonic() + self.interval_s
+        first = 0.0
         while len(batch) < BATCH:
-            left = deadline - time.monotonic()
+            stopping = self._stopping.is_set()
             try:
-                if self._stopping.is_set() or left <= 0:
-                    batch.append(self.queue.get_nowait())
-                else:
-                    # Short waits, so that a stop is seen soon.
-                    batch.append(self.queue.get(timeout=min(left, 0.2)))
+                # Short waits, so that a stop is seen soon.
+                batch.append(self.queue.get_nowait() if stopping else self.queue.get(timeout=0.1))
+                first = first or time.monotonic()
             except queue.Empty:
-                if self._stopping.is_set() or left <= 0:
+                if stopping:
                     break
-            if batch and self.judging is not None and not self.judging(len(batch)):
+            if batch and self._due(len(batch), first):
                 break
+        if batch:
+            self._written_at = time.monotonic()
         return batch
+
+    def _due(self, gathered: int, first: float) -> bool:
+        """Whether to write what is gathered now: ``interval_s`` after the last write, once
+        the judges are idle or the first gathered has waited ``interval_s``."""
+        now = time.monotonic()
+        if now < self._written_at + self.interval_s:
+            return False
+        idle = self.judging is not None and not self.judging(gathered)
+        return idle or now >= first + self.interval_s
 
     def _write(self, batch: list[Finished]) -> None:
         if not batch:

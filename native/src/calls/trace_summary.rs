@@ -326,11 +326,16 @@ pub(super) fn summarise(trace_id: String, steps: Vec<(usize, Step<'_>)>) -> Opti
     } else {
         root.route
     };
+    let values = trajectory(&ordered, root)?;
+    if values.is_empty() && steps.len() == 1 {
+        // A call alone: the stage marks it complete at less cost than a summary's.
+        return None;
+    }
     Some(Summary {
         trace_id,
         spans: steps.len(),
         start: steps[0].1.start,
-        values: trajectory(&ordered, root)?,
+        values,
         top: Top {
             span_id: root.span_id.clone(),
             call: root.call,

@@ -128,3 +128,59 @@ impl Features {
         Some((words.len(), self.totals_of(&words, size)))
     }
 }
+
+/// How the classifier reads a text beyond ASCII that holds only marks and spaces there
+/// (``injection_ascii.AsciiForm``): each such character written as its ASCII stand-in,
+/// then totalled by features that know the stand-ins.
+pub struct Marks<'a> {
+    /// The features the written texts are totalled by.
+    pub features: &'a Features,
+    /// Character beyond ASCII -> its stand-in; a text with any other is left to Python.
+    pub stand_ins: &'a HashMap<char, char>,
+    /// Bytes that stand for marks: a text already holding one is left to Python.
+    pub taken: &'a [u8],
+}
+
+impl Marks<'_> {
+    /// ``text`` with every character beyond ASCII written as its stand-in, or None.
+    fn write(&self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if c.is_ascii() {
+                if self.taken.contains(&(c as u8)) {
+                    return None;
+                }
+                out.push(c);
+            } else {
+                out.push(*self.stand_ins.get(&c)?);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// ``totals`` of a text of at most ``max_chars`` characters as the classifier reads it:
+/// by ``plain`` when it is ASCII, else written by ``marks``; None for a longer text, or
+/// one left to Python.
+pub fn totals_within(
+    plain: &Features,
+    marks: Option<&Marks<'_>>,
+    text: &str,
+    size: usize,
+    max_chars: usize,
+) -> Option<(usize, Vec<f64>)> {
+    let ascii = text.is_ascii();
+    let chars = if ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    if chars > max_chars {
+        return None;
+    }
+    if ascii {
+        return plain.totals(text, size);
+    }
+    let marks = marks?;
+    marks.features.totals(&marks.write(text)?, size)
+}

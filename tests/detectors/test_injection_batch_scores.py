@@ -17,6 +17,7 @@ from watchkeeper.detectors import Call, PromptInjectionDetector
 from watchkeeper.detectors.safety import injection_model
 from watchkeeper.detectors.safety.injection_tokens import token_bytes
 from watchkeeper.detectors.safety.prompt_injection import injection_risk
+from watchkeeper.detectors.text import ahead
 
 WORDS = [
     *("ignore", "all", "previous", "instructions", "you", "are", "now", "dan", "reveal"),
@@ -50,6 +51,36 @@ def test_scores_equal_each_texts_score() -> None:
     model = injection_model.load()
     batch = texts()
     assert model.scores(batch) == [model.score(text) for text in batch]
+
+
+def test_scores_from_totals_found_ahead_are_the_same() -> None:
+    """Window totals found ahead (the GIL released, marks written with the stand-ins met
+    so far) give every text the score it gets without them; with the core they cover the
+    ASCII texts and those beyond ASCII only by marks already met, and none longer than
+    the model reads whole (a text of ``MAX_CHARS`` characters is covered, one more is not)."""
+    model = injection_model.load()
+    batch = [*texts(), "a" * injection_model.MAX_CHARS, "a" * (injection_model.MAX_CHARS + 1)]
+    expected = [model.score(text) for text in batch]  # meets the marks, as the stream would
+    found = model.totals_ahead(batch)
+    ahead.forget()
+    ahead.remember(injection_model.TOTALS_AHEAD, batch, found)
+    try:
+        assert model.scores(batch) == expected
+    finally:
+        ahead.forget()
+    if getattr(model.native, "totals_many", None) is None:
+        assert found == [None] * len(batch)
+        return
+    assert found[-2] is not None
+    assert found[-1] is None
+    covered = {text for text, totals in zip(batch, found, strict=True) if totals is not None}
+    assert {t for t in batch if t.isascii() and len(t) <= injection_model.MAX_CHARS} <= covered
+    assert any("\u2019" in text for text in covered)
+    native = model.native
+    assert native is not None
+    for text, totals in zip(batch, found, strict=True):
+        if text.isascii() and totals is not None:
+            assert totals == native.totals(text, model.window)
 
 
 def test_events_keep_the_last_inputs_patterns() -> None:

@@ -93,7 +93,7 @@ def read_all(inputs: list[str], outputs: list[str]) -> list[tuple[object, ...]]:
     found = facts_of([*inputs, *outputs], [True] * len(inputs) + [False] * len(outputs))
     for screen in ahead.screens_for(None):
         side = inputs if screen.side == "input" else outputs
-        found.append(tuple(ahead.held(screen.detector).get(t) for t in side))
+        found.append(tuple(ahead.held(screen.held_as).get(t) for t in side))
     return found
 
 

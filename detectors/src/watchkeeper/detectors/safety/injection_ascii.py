@@ -65,6 +65,16 @@ class AsciiForm:
         others = bytes(code for code in range(256) if code not in taken)
         return cls(added, stand_ins, unknown, others)
 
+    def known_stand_ins(self) -> dict[str, str]:
+        """Each character beyond ASCII met so far that has a replacement, with it: what
+        :meth:`ascii` writes for it (a copy, safe to hand to another thread)."""
+        return {char: written for char, written in self._seen.items() if written is not None}
+
+    @property
+    def taken(self) -> bytes:
+        """The bytes that stand for marks (a text holding one is left as it was)."""
+        return "".join(self.stand_ins.values()).encode()
+
     def ascii(self, text: str) -> str | None:
         """``text`` in ASCII with the same tokens under :attr:`numbers`, or None."""
         raw = text.encode("utf-8", "surrogatepass")

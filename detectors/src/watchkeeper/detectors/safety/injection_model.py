@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -29,6 +29,7 @@ from watchkeeper.detectors import native_core
 from watchkeeper.detectors.safety.injection_ascii import AsciiForm
 from watchkeeper.detectors.safety.injection_features import FeatureLookup
 from watchkeeper.detectors.safety.injection_tokens import TOKEN, token_bytes
+from watchkeeper.detectors.text import ahead
 
 #: A token that is a word (not a punctuation mark).
 TOKEN_WORD = re.compile(r"\w")
@@ -40,6 +41,10 @@ TAIL_CHARS = 2000
 #: Windows shorter than this count as this long when normalising (a two-word input is not
 #: judged on two weights scaled up).
 MIN_WINDOW = 8
+#: What the window totals found ahead of the detector are kept under (:mod:`..text.ahead`).
+TOTALS_AHEAD = "prompt_injection#totals"
+#: A text's token count and window totals, as the compiled core gives them.
+Totals = tuple[int, list[float]]
 
 
 def tokens(text: str) -> list[str]:
@@ -175,6 +180,18 @@ class InjectionModel:
             for (start, end), total in zip(spans, totals, strict=True)
         )
 
+    def totals_ahead(self, texts: Sequence[str]) -> list[Totals | None]:
+        """What :meth:`scores` reads of each text through the compiled core, found with the
+        GIL released (on the thread analysing texts ahead): a text of at most
+        ``MAX_CHARS`` characters in ASCII, or beyond it only by marks and spaces already
+        met; None for the others (and for all without the core)."""
+        many = getattr(self.native, "totals_many", None)  # None: no core, or one before it
+        if many is None:
+            return [None] * len(texts)
+        form, marked = self.ascii_form, self.native_marks
+        marks = (marked, form.known_stand_ins(), form.taken) if marked is not None else None
+        return list(many(list(texts), self.window, MAX_CHARS, marks))
+
     def score(self, text: str) -> float:
         """Probability-like risk in (0, 1): 0.5 at the 1%-false-positive threshold."""
         return _risk(self.logit(text))
@@ -182,8 +199,9 @@ class InjectionModel:
     def scores(self, texts: Iterable[str]) -> list[float]:
         """:meth:`score` of each text, the same values.
 
-        The detector scores every input: for the usual one (ASCII, at most ``MAX_CHARS``
-        characters) this reads the compiled core's totals without the per-text calls of
+        The detector scores every input: for the usual one (ASCII, or beyond it only by
+        marks, at most ``MAX_CHARS`` characters) this reads the compiled core's totals,
+        found ahead (:meth:`totals_ahead`) or now, without the per-text calls of
         :meth:`logit` (every window but a short text's own is ``window`` tokens long).
         """
         native = self.native
@@ -192,9 +210,12 @@ class InjectionModel:
         window, bias, threshold = self.window, self.bias, self.threshold
         root = math.sqrt(max(window, MIN_WINDOW))
         totals = native.totals
+        held = ahead.held(TOTALS_AHEAD)
         out = []
         for text in texts:
-            found = totals(text, window) if len(text) <= MAX_CHARS else None
+            found = held.get(text)
+            if found is None and len(text) <= MAX_CHARS:
+                found = totals(text, window)
             if found is None:
                 out.append(self.score(text))
             elif found[0] <= window:

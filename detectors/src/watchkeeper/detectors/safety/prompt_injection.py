@@ -224,3 +224,20 @@ class PromptInjectionDetector(RateDrift):
 
 
 ahead.register(PromptInjectionDetector.name, "input", MAX_CHARS, _CORE_SCREEN)
+
+
+def _totals_ahead(texts: Sequence[str]) -> list[injection_model.Totals | None]:
+    return injection_model.load().totals_ahead(texts)
+
+
+# The classifier's window totals, found ahead with the GIL released (texts longer than
+# what it reads whole are cut one past it, which it leaves to the detector).
+ahead.register(
+    PromptInjectionDetector.name,
+    "input",
+    injection_model.MAX_CHARS + 1,
+    native_core.Screen(lambda text: _totals_ahead([text])[0], _totals_ahead)
+    if native_core.AVAILABLE
+    else None,
+    key=injection_model.TOTALS_AHEAD,
+)

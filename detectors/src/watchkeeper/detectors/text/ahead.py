@@ -36,6 +36,14 @@ class AheadScreen:
     #: Characters of each text the screen reads (the text is cut to them first).
     head: int
     screen: native_core.Screen[Any]
+    #: What the verdicts are kept under (:func:`held`): the detector's name, or a key of
+    #: its own for a detector's second screen.
+    key: str = ""
+
+    @property
+    def held_as(self) -> str:
+        """The name :func:`held` gives the verdicts under."""
+        return self.key or self.detector
 
 
 @dataclass(frozen=True)
@@ -76,17 +84,19 @@ def register(
     side: Literal["input", "output"],
     head: int,
     screen: native_core.Screen[Any] | None,
+    key: str = "",
 ) -> None:
-    """Run ``detector``'s screen ahead from now on (replacing its earlier one) on the first
-    ``head`` characters of the calls' inputs or outputs; nothing without a screen (the
-    compiled core is not in use)."""
+    """Run ``detector``'s screen ahead from now on (replacing its earlier one under the
+    same ``key``) on the first ``head`` characters of the calls' inputs or outputs, its
+    verdicts kept under ``key`` (the detector's name when empty); nothing without a screen
+    (the compiled core is not in use)."""
     if screen is not None:
-        _SCREENS[detector] = AheadScreen(detector, side, head, screen)
+        _SCREENS[key or detector] = AheadScreen(detector, side, head, screen, key)
 
 
 def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:
     """The registered screens of these detectors (None: of every detector)."""
-    return [s for name, s in _SCREENS.items() if detectors is None or name in detectors]
+    return [s for s in _SCREENS.values() if detectors is None or s.detector in detectors]
 
 
 def remember(name: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:

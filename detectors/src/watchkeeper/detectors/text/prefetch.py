@@ -124,7 +124,7 @@ class TextPrefetch:
         )
         verdicts = [
             Verdicts(
-                screen.detector, screen.side, screen.screen.many(heads(screen.side, screen.head))
+                screen.held_as, screen.side, screen.screen.many(heads(screen.side, screen.head))
             )
             for screen in ahead.screens_for(self._detectors)
         ]

@@ -54,7 +54,9 @@ def reference(
     scores: dict[str, dict[str, float]] = {}
     alarms = []
     for call in calls:
-        detectors = per_key.setdefault(call.detector_key, make())
+        detectors = per_key.get(call.detector_key)
+        if detectors is None:  # made once per key: building detectors is not free
+            detectors = per_key[call.detector_key] = make()
         wide = {}
         for detector in detectors:
             detector.update(call)
@@ -215,7 +217,9 @@ def test_detectors_reading_screens_ahead_end_as_call_by_call() -> None:
         )
     per_key: dict[str, dict[str, Detector]] = {}
     for call in calls:
-        detectors = per_key.setdefault(call.detector_key, {d.name: d for d in default_detectors()})
+        detectors = per_key.get(call.detector_key)
+        if detectors is None:
+            detectors = per_key[call.detector_key] = {d.name: d for d in default_detectors()}
         for detector in detectors.values():
             detector.update(call)
     stage = DetectorStage(default_detectors(), prefetch=True)

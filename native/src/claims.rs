@@ -365,7 +365,8 @@ impl Source<'_> {
     }
 
     fn support(&self, original: &str, claim: &Sentence) -> f64 {
-        let Some((passage, at)) = self.align(&claim.words) else {
+        let words = self.possessed(claim);
+        let Some((passage, at)) = self.align(&words) else {
             return 0.0;
         };
         let aligned = &passage.sentences[at];
@@ -374,7 +375,7 @@ impl Source<'_> {
         let in_window = |id: Option<u32>| {
             id.is_some_and(|id| around.iter().any(|s| s.words.contains(&Some(id))))
         };
-        let words = self.paraphrased(claim, &in_window);
+        let words = self.paraphrased(words, claim, &in_window);
         let n = words.len();
         let mut found = words.iter().filter(|&&id| self.has_word(id)).count() as f64 / n as f64;
         if n > 1 {
@@ -412,7 +413,10 @@ impl Source<'_> {
         let (mut elsewhere, mut absent) = (0, 0);
         for name in &names {
             let id = self.interner.get(name.as_slice()).copied();
-            if !in_window(id) && !self.parts_in_window(name, &in_window) {
+            if !in_window(id)
+                && !in_window(self.possessive(name))
+                && !self.parts_in_window(name, &in_window)
+            {
                 let known =
                     self.has_word(id) || self.passages.iter().any(|p| p.entities.contains(name));
                 if known {
@@ -434,21 +438,52 @@ impl Source<'_> {
         support
     }
 
-    /// `paraphrased`: each word no passage holds replaced by the least word of the window
-    /// sharing a synonym group with it, where there is one.
-    fn paraphrased(
-        &self,
-        claim: &Sentence,
-        in_window: &impl Fn(Option<u32>) -> bool,
-    ) -> Vec<Option<u32>> {
+    /// The id of `word` + "'s", when some word has it.
+    fn possessive(&self, word: &[u8]) -> Option<u32> {
+        let mut form = word.to_vec();
+        form.extend_from_slice(b"'s");
+        self.interner.get(form.as_slice()).copied()
+    }
+
+    /// The claim's content forms, in the order of its words.
+    fn forms<'s>(&self, claim: &'s Sentence) -> impl Iterator<Item = &'s [u8]> + use<'s, '_> {
+        let lexicon = self.lexicon;
+        claim
+            .tokens()
+            .filter_map(move |t| text::content_form(t, |w| lexicon.is_stopword(w)))
+    }
+
+    /// `possessed`: each word no passage holds taken as its possessive where one holds that.
+    fn possessed(&self, claim: &Sentence) -> Vec<Option<u32>> {
         let mut out = claim.words.clone();
         if out.iter().all(|&id| self.has_word(id)) {
             return out;
         }
+        for (word, form) in out.iter_mut().zip(self.forms(claim)) {
+            if !self.has_word(*word) {
+                let owned = self.possessive(form);
+                if self.has_word(owned) {
+                    *word = owned;
+                }
+            }
+        }
+        out
+    }
+
+    /// `paraphrased`: each word no passage holds replaced by the least word of the window
+    /// sharing a synonym group with it, where there is one.
+    fn paraphrased(
+        &self,
+        words: Vec<Option<u32>>,
+        claim: &Sentence,
+        in_window: &impl Fn(Option<u32>) -> bool,
+    ) -> Vec<Option<u32>> {
+        let mut out = words;
+        if out.iter().all(|&id| self.has_word(id)) {
+            return out;
+        }
         let lexicon = self.lexicon;
-        let forms = claim
-            .tokens()
-            .filter_map(|t| text::content_form(t, |w| lexicon.is_stopword(w)));
+        let forms = self.forms(claim);
         let synonyms = &lexicon.synonyms;
         for (word, form) in out.iter_mut().zip(forms) {
             if self.has_word(*word) {
@@ -634,5 +669,11 @@ mod tests {
         );
         assert!(score("A file is baked here.") < score("A file is made here."));
         assert_eq!(without_asides(b"a (b) (c (d) e"), b"a   (c   e".to_vec());
+        let owned = ["Ada's engine runs."];
+        let mut score = |answer: &str| cache.score(answer, &owned, 20_000, &lexicon);
+        assert_eq!(
+            score("Ada built the engine."),
+            score("Ada's built the engine.")
+        );
     }
 }

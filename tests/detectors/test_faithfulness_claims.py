@@ -135,8 +135,9 @@ def test_on_a_dev_set_claims_beat_word_overlap_and_length_tells_nothing(style: s
 
 def test_synonyms_names_word_by_word_and_asides_are_read_as_the_source_says() -> None:
     """A paraphrase by synonyms scores as the copy (an unrelated word does not); a name
-    of several words ("PyModule_ExecDef") repeated from the source is stated; leaving
-    out an aside's negation "(not the keys)" is no dropped negation."""
+    of several words ("PyModule_ExecDef"), or in the possessive ("Python's"), repeated
+    from the source is stated; leaving out an aside's negation "(not the keys)" is no
+    dropped negation."""
     score = ClaimGroundedness()
     source = ["A new file is created in the folder. Values (not the keys) are copied."]
     copy = score("A new file is created in the folder.", source)
@@ -147,3 +148,6 @@ def test_synonyms_names_word_by_word_and_asides_are_read_as_the_source_says() ->
     assert score("Values are not copied.", source) < score("Values are copied.", source)
     named = ["Both PyModule_FromDefAndSpec and PyModule_ExecDef must be called."]
     assert score(named[0], named) == 1.0
+    # A name the contexts give only in the possessive is stated.
+    owned = ["This module uses Python's import system."]
+    assert score("Python", owned, question="Whose import system does the module use?") == 1.0

@@ -84,13 +84,15 @@ def _edge_cases() -> list[Case]:
     # Synonyms of the window's words, names of several words, asides in parentheses.
     asides = (
         "A new file is created (not copied) by PyModule_ExecDef. Values (not (the keys)) "
-        "are kept; Jean-Paul made it (once"
+        "are kept; Jean-Paul made it (once. Paul's values are Jean's"
     )
     for answer in (
         "A new file is made by PyModule_ExecDef.",
         "A fresh file is produced, not copied, by pymodule execdef.",
         "Values are not kept; Jean-Paul created it.",
         "Values are held. Jean Paul made it once.",
+        "Jean-Paul's values are kept by Jean.",
+        "Paul.",
     ):
         cases.append((answer, [asides]))
     for _ in range(200):
@@ -102,5 +104,5 @@ def _edge_cases() -> list[Case]:
 def test_edge_cases_score_the_same(max_context_chars: int, cache_size: int) -> None:
     """Empty and repeated contexts, pleasantries only, answers and passages beyond the
     analysed length, passages cut short, a cache that keeps one passage, synonyms, names
-    of several words and asides (nested, unclosed): same floats."""
+    of several words, possessives and asides (nested, unclosed): same floats."""
     assert _compare(_edge_cases(), max_context_chars=max_context_chars, cache_size=cache_size)

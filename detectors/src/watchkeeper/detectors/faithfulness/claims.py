@@ -64,7 +64,8 @@ class ClaimGroundedness:
     shares most of its content words (with that sentence's neighbours as its window), and
     scored by the share of its words and word pairs found in the contexts and of its words
     found in the window (a word the contexts never use counts as its synonym when the
-    window holds one: WordNet's groups, :mod:`.synonyms`), then cut for each disagreement
+    window holds one: WordNet's groups, :mod:`.synonyms`; a word the contexts use only in
+    the possessive counts as that form), then cut for each disagreement
     with the aligned sentence: a negation the source does not have (or drops one it has;
     asides in parentheses left out), a word whose opposite the source uses, a number or a
     name the window does not state, as a word or word by word (more when the contexts
@@ -161,6 +162,7 @@ def claim_support(
     synonyms: SynonymTable,
 ) -> float:
     """One claim's support in [0, 1] (see :class:`ClaimGroundedness`)."""
+    words = possessed(words, source)
     aligned_to = source.align(words)
     if aligned_to is None:
         return 0.0
@@ -193,6 +195,15 @@ def claim_support(
     return support
 
 
+def possessed(words: tuple[str, ...], source: SourceIndex) -> tuple[str, ...]:
+    """The claim's words with each one the contexts use only in the possessive taken as
+    that form: "Python" is stated by "Python's"."""
+    found = source.words
+    if all(map(found.__contains__, words)):
+        return words
+    return tuple(w if w in found or w + "'s" not in found else w + "'s" for w in words)
+
+
 def paraphrased(
     words: tuple[str, ...], window: frozenset[str], source: SourceIndex, synonyms: SynonymTable
 ) -> tuple[str, ...]:
@@ -205,13 +216,14 @@ def paraphrased(
 
 
 def stated(name: str, window: frozenset[str]) -> bool:
-    """Whether the window states ``name``: as one word, or every word of it
-    ("pymodule_execdef" as "pymodule" and "execdef", "jean-paul" as "jean" and "paul").
+    """Whether the window states ``name``: as one word (or its possessive), or every word
+    of it ("pymodule_execdef" as "pymodule" and "execdef", "jean-paul" as "jean" and
+    "paul").
 
     >>> stated("pymodule_execdef", frozenset({"pymodule", "execdef", "call"}))
     True
     """
-    if name in window:
+    if name in window or name + "'s" in window:
         return True
     parts = content_words_of(tokenize(name))
     return bool(parts) and all(map(window.__contains__, parts))

@@ -84,7 +84,9 @@ def question_fit(question: str, answer: str, source: SourceIndex) -> float | Non
     top = max(counts.values(), default=0)
     if top < MIN_ALIGNED_WORDS:
         return None
-    held = sum(_asked_at(counts, source.places_of(w)) for w in new_words)
+    held = sum(
+        _asked_at(counts, source.places_of(w) or source.places_of(w + "'s")) for w in new_words
+    )
     held += sum(_asked_at(counts, source.places_of_number(n)) for n in new_numbers)
     share = held / (top * (len(new_words) + len(new_numbers)))
     return OFF_QUESTION_FACTOR + (1 - OFF_QUESTION_FACTOR) * share

@@ -18,8 +18,8 @@ class HourlyBudget:
     """Requests and tokens per hour; 0 for either means nothing may be spent.
 
     >>> budget = HourlyBudget(requests_per_hour=2, tokens_per_hour=1000, clock=lambda: 0.0)
-    >>> budget.reserve(400), budget.reserve(400), budget.reserve(10)
-    (True, True, False)
+    >>> budget.reserve(400), budget.reserve(400), budget.reserve(10), budget.spent()
+    (True, True, False, True)
     """
 
     def __init__(
@@ -45,6 +45,12 @@ class HourlyBudget:
             self._requests -= 1
             self._tokens -= tokens
             return True
+
+    def spent(self) -> bool:
+        """Whether not even one request is left now (checked before building a prompt)."""
+        with self._lock:
+            self._refill()
+            return self._requests < 1 or self._tokens <= 0
 
     def settle(self, reserved: int, used: int) -> None:
         """Correct a reservation by what the reply said it used."""

@@ -69,6 +69,9 @@ class Judge:
     def verdict(self, prompt: DimensionPrompt, text: JudgeInput, spent: Spent) -> Verdict | None:
         """The judge's verdict on one dimension, None when given up; raises
         :class:`BudgetExhaustedError` before a request the budget cannot pay for."""
+        if self.budget.spent():
+            # Most calls offered to a judge whose hour is spent: no prompt to build.
+            raise BudgetExhaustedError
         messages = prompt.messages(text)
         estimate = sum(len(m["content"]) for m in messages) // 4 + 300
         if not self.budget.reserve(estimate):

@@ -115,7 +115,7 @@ def _auroc(items: list[Item], score: object) -> float:
     good = [value[id(i)] for i in items if i.faithful]
     bad = [value[id(i)] for i in items if not i.faithful]
     wins = sum((g > b) + 0.5 * (g == b) for g in good for b in bad)
-    return wins / (len(good) * len(bad))
+    return float(wins / (len(good) * len(bad)))
 
 
 @pytest.mark.parametrize("style", ["qa", "summary"])

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from watchkeeper.detectors.change.histogram_test import calibrate_threshold
+from watchkeeper.detectors.change import histogram_test
+from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest, calibrate_threshold
 
 #: The benchmark's topic reference (bench.alerting.false_pages, seed 0): 33 buckets, many
 #: of them sparse or empty.
@@ -64,3 +65,20 @@ def test_a_new_target_reaches_a_running_topic_test() -> None:
     assert detector.reference_histogram == before
     assert detector._test is not None
     assert detector._test.threshold == calibrate_threshold(before, 250, 250 / 1e9)
+
+
+def test_a_moved_target_reuses_the_fitted_tail_with_the_same_threshold() -> None:
+    """Moving the target within the extrapolated range gives at once (no new simulation)
+    the threshold a fresh calibration gives, exactly; a target whose threshold is a
+    quantile of fewer draws is calibrated again."""
+    reference = [400, 300, 200, 100, 50]
+    test = WindowedHistogramTest(reference, window=250, target_arl=2e10)
+    assert test.threshold == calibrate_threshold(reference, 250, 250 / 2e10)
+    for target in (2.5e10, 1.7e10, 3e9):
+        test.set_target_arl(target)
+        assert test._calibration is None
+        assert test.threshold == calibrate_threshold(reference, 250, 250 / target)
+    test.set_target_arl(1e5)  # p = 2.5e-3: a quantile of 10,000 draws
+    assert histogram_test._draws(250 / 1e5) == 10_000
+    assert test._calibration is not None
+    assert test.threshold == calibrate_threshold(reference, 250, 250 / 1e5)

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 #: Calibration draws per expected exceedance of the threshold (see ``calibrate_threshold``).
 _DRAWS_PER_EXCEEDANCE = 25
@@ -17,13 +18,30 @@ _TAIL_SHARE = 0.01
 _calibrator: ThreadPoolExecutor | None = None
 
 
+#: ``(start, scale)`` of the squared distances' tail fitted to ``_MAX_DRAWS`` draws: every
+#: probability below what those draws reach gets its threshold from it.
+Tail = tuple[float, float]
+
+
 def _calibrate_in_background(
     reference: Sequence[int], window: int, false_alarm_probability: float, seed: int
-) -> Future[float]:
+) -> Future[tuple[float, Tail | None]]:
     global _calibrator  # noqa: PLW0603 - one thread for the process, made when first needed
     if _calibrator is None:
         _calibrator = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-calibrate")
-    return _calibrator.submit(calibrate_threshold, reference, window, false_alarm_probability, seed)
+    return _calibrator.submit(_calibrate, reference, window, false_alarm_probability, seed)
+
+
+def _calibrate(
+    reference: Sequence[int], window: int, false_alarm_probability: float, seed: int
+) -> tuple[float, Tail | None]:
+    """The threshold, and the tail it came from when it was extrapolated from
+    ``_MAX_DRAWS`` draws (else None)."""
+    draws = _draws(false_alarm_probability)
+    if false_alarm_probability * draws >= _DRAWS_PER_EXCEEDANCE:
+        return calibrate_threshold(reference, window, false_alarm_probability, seed), None
+    tail = _fit_tail(_simulated(reference, window, draws, seed))
+    return _extrapolated(tail, false_alarm_probability), tail if draws == _MAX_DRAWS else None
 
 
 def _forget_calibrator() -> None:
@@ -89,24 +107,51 @@ def calibrate_threshold(
     """
     import numpy as np  # only when a reference is frozen, never per call
 
+    draws = _draws(false_alarm_probability)
+    distances = _simulated(reference, window, draws, seed)
+    if false_alarm_probability * draws >= _DRAWS_PER_EXCEEDANCE:
+        return float(np.quantile(distances, 1.0 - false_alarm_probability))
+    return _extrapolated(_fit_tail(distances), false_alarm_probability)
+
+
+def _draws(false_alarm_probability: float) -> int:
+    return min(_MAX_DRAWS, max(2000, int(_DRAWS_PER_EXCEEDANCE / false_alarm_probability)))
+
+
+def _simulated(reference: Sequence[int], window: int, draws: int, seed: int) -> Any:
+    """Hellinger distances of ``draws`` simulated windows from simulated references."""
+    import numpy as np
+
     counts = np.asarray(reference, dtype=float)
     total = int(counts.sum())
     if total == 0:
         raise ValueError("the reference histogram is empty")
     probabilities = counts / counts.sum()
-    draws = min(_MAX_DRAWS, max(2000, int(_DRAWS_PER_EXCEEDANCE / false_alarm_probability)))
     rng = np.random.default_rng(seed)
     windows = rng.multinomial(window, probabilities, size=draws).astype(float)
     references = rng.multinomial(total, probabilities, size=draws).astype(float)
     overlap = np.sqrt(windows * references).sum(axis=1) / math.sqrt(window * total)
-    distances = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
-    if false_alarm_probability * draws >= _DRAWS_PER_EXCEEDANCE:
-        return float(np.quantile(distances, 1.0 - false_alarm_probability))
+    return np.sqrt(np.clip(1.0 - overlap, 0.0, None))
+
+
+def _fit_tail(distances: Any) -> Tail:
+    import numpy as np
+
     squared = distances * distances
     start = float(np.quantile(squared, 1.0 - _TAIL_SHARE))
     excess = squared[squared > start] - start
-    scale = float(excess.mean()) if excess.size else 0.0
+    return start, float(excess.mean()) if excess.size else 0.0
+
+
+def _extrapolated(tail: Tail, false_alarm_probability: float) -> float:
+    start, scale = tail
     return math.sqrt(start + scale * math.log(_TAIL_SHARE / false_alarm_probability))
+
+
+def _is_tail(false_alarm_probability: float) -> bool:
+    """Whether this probability's threshold is extrapolated from ``_MAX_DRAWS`` draws."""
+    draws = _draws(false_alarm_probability)
+    return draws == _MAX_DRAWS and false_alarm_probability * draws < _DRAWS_PER_EXCEEDANCE
 
 
 class WindowedHistogramTest:
@@ -154,7 +199,7 @@ class WindowedHistogramTest:
         # thread: the threshold is first needed when the first window closes, ``window``
         # observations later, and the thread feeding the detectors goes on meanwhile.
         self._threshold: float | None = None
-        self._calibration: Future[float] | None = _calibrate_in_background(
+        self._calibration: Future[tuple[float, Tail | None]] | None = _calibrate_in_background(
             self.reference, window, window / target_arl, seed
         )
         #: Hellinger distance and PSI of the last completed window (NaN before the first).
@@ -173,7 +218,8 @@ class WindowedHistogramTest:
         calibration if it is still running)."""
         if self._threshold is None:
             assert self._calibration is not None
-            self._threshold = self._calibration.result()
+            self._threshold, tail = self._calibration.result()
+            self._tail = tail or self._tail
             self._calibration = None
         return self._threshold
 
@@ -184,10 +230,19 @@ class WindowedHistogramTest:
             raise ValueError("target_arl must be larger than the window")
         if target_arl != self.target_arl:
             self.target_arl = target_arl
+            probability = self.window / target_arl
+            if self._calibration is None and self._tail is not None and _is_tail(probability):
+                # The same draws (same reference, window, seed and count) would be made
+                # again: the fitted tail gives the threshold at once, the same value.
+                self._threshold = _extrapolated(self._tail, probability)
+                return
             self._threshold = None
             self._calibration = _calibrate_in_background(
-                self.reference, self.window, self.window / target_arl, self.seed
+                self.reference, self.window, probability, self.seed
             )
+
+    #: The tail fitted to the reference's ``_MAX_DRAWS`` draws, once a calibration made it.
+    _tail: Tail | None = None
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()

@@ -57,6 +57,14 @@ def lexicon() -> native_core.ClaimLexicon:
     )
 
 
+@cache
+def shared_native_scorer(max_context_chars: int, cache_size: int) -> native_core.ClaimScorer | None:
+    """The core's scorer for these settings, made once per process: handing it the synonym
+    groups takes about 0.1 s, which every key's detector would otherwise pay when it
+    starts. Scorers share its passage cache; it is thread-safe (a lock in the core)."""
+    return native_core.claim_scorer(lexicon(), max_context_chars, cache_size)
+
+
 class ClaimGroundedness:
     """Support of an answer by its contexts, claim by claim, beyond shared words.
 
@@ -99,7 +107,7 @@ class ClaimGroundedness:
         self.cache_size = cache_size
         self._sources = SourceCache(max_context_chars, cache_size)
         #: The same scoring in the compiled core (see ``native_core``), or None.
-        self._native = native_core.claim_scorer(lexicon(), max_context_chars, cache_size)
+        self._native = shared_native_scorer(max_context_chars, cache_size)
 
     def __call__(self, answer: str, contexts: Sequence[str], question: str = "") -> float:
         """Support of ``answer`` by ``contexts`` in [0, 1]; NaN without content words.

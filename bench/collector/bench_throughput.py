@@ -143,9 +143,10 @@ def pipeline_consume(
     from watchkeeper.collector.settings import Settings
     from watchkeeper.collector.store.store import open_store
 
-    settings = Settings(data_dir=data_dir)
+    options: dict[str, object] = {"data_dir": data_dir}
     if max_batch is not None:
-        settings.kafka_max_batch = max_batch
+        options["kafka_max_batch"] = max_batch
+    settings = Settings.model_validate(options)
     tune_for_throughput()  # as `watchkeeper collect` does
     store = open_store(settings)
     pipeline = build_pipeline(settings, store)

@@ -43,6 +43,7 @@ from watchkeeper.collector.processors.route_review import (
 )
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns, span_kinds
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
@@ -87,6 +88,9 @@ class PreparedBatch:
     calls: list[CallRecord] = field(default_factory=list)
     #: normalize -> keep traces: the batch's spans that are not LLM calls
     spans: list[TraceSpan] = field(default_factory=list)
+    #: normalize -> keep traces: more of them, as the core's Arrow columns (the spans of
+    #: traces it summarised)
+    span_columns: list[SpanColumns] = field(default_factory=list)
     #: normalize -> trace signals: traces the compiled core scored as it read them
     trace_summaries: list[TraceSummary] = field(default_factory=list)
     #: detect: scores, alarms, flagged calls
@@ -319,6 +323,8 @@ class Pipeline:
         if batch.feedback:
             m.feedback.inc(len(batch.feedback))
         kinds: Counter[str] = Counter(span.kind for span in batch.spans)
+        for table in batch.span_tables:
+            kinds.update(span_kinds(table))
         for kind, n in kinds.items():
             m.trace_spans.labels(kind).inc(n)
         queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)
@@ -361,6 +367,8 @@ class Normalize:
                 calls.extend(decoded.calls)
                 prepared.spans.extend(decoded.spans)
                 prepared.trace_summaries.extend(decoded.summaries)
+                if decoded.columns is not None:
+                    prepared.span_columns.append(decoded.columns)
                 skipped[decoded.source] += decoded.skipped
                 continue
             payload, request = decoded
@@ -495,6 +503,7 @@ class KeepTraces:
         with_body = {body[0].span_id for body in rows.bodies}
         over = self.keeper.over_limit
         rows.spans = self.keeper.keep(prepared.calls, prepared.spans, with_body)
+        rows.span_tables = [self.keeper.keep_columns(c) for c in prepared.span_columns]
         if self.keeper.over_limit > over:
             self.metrics.trace_spans_over_limit.inc(self.keeper.over_limit - over)
 

@@ -38,6 +38,7 @@ from watchkeeper.collector.processors.normalize import (
     trace_spans,
 )
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 
@@ -69,6 +70,8 @@ class DecodedRun(NamedTuple):
     spans: list[TraceSpan]
     #: The traces whose spans all came in one of these payloads, scored by the core.
     summaries: Sequence[TraceSummary] = ()
+    #: Those traces' spans that are not LLM calls, as Arrow columns (not in ``spans``).
+    columns: SpanColumns | None = None
 
 
 class DecodedPayload(NamedTuple):
@@ -98,7 +101,9 @@ def decode_payloads(
                 spans = run.spans
                 if spans is None:
                     spans = run_spans(items[i : run.end]) if run.skipped else []
-                yield DecodedRun(items[i].source, run.calls, run.skipped, spans, run.summaries)
+                yield DecodedRun(
+                    items[i].source, run.calls, run.skipped, spans, run.summaries, run.columns
+                )
             i, pending = run.end, run.pending
             if i == len(items):
                 return

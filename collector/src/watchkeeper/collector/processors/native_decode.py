@@ -25,6 +25,7 @@ from watchkeeper.collector.processors.decode import (
 )
 from watchkeeper.collector.processors.normalize import DecodedResource
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import native_core
@@ -40,8 +41,9 @@ _DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
 # The run with the rows of the spans that are not calls: arguments as ``_RUN``'s with the
-# row class before the largest payload, and a list for the traces it summarises (tests
-# switch it off to reach ``_RUN``).
+# row class before the largest payload, a list for the traces it summarises, and one for
+# the rows of those traces as column buffers (tests switch it off to reach ``_RUN``).
+# Set ``SPAN_COLUMNS`` False to have every row made as a ``TraceSpan``.
 _TRACE_RUN: (
     Callable[
         [
@@ -53,6 +55,7 @@ _TRACE_RUN: (
             type[TraceSpan],
             int,
             list[Any],
+            list[Any] | None,
         ],
         tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
     ]
@@ -92,6 +95,12 @@ class Run(NamedTuple):
     #: The traces whose spans came whole in one of the payloads taken, scored by the core
     #: (see ``traces.trace_summary``).
     summaries: Sequence[TraceSummary] = ()
+    #: The rows of those traces, as Arrow columns instead of ``spans``' objects.
+    columns: SpanColumns | None = None
+
+
+#: Whether the core gives the rows of the traces it summarised as Arrow columns.
+SPAN_COLUMNS = True
 
 
 def available() -> bool:
@@ -143,6 +152,7 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
     now_ns = time.time_ns()
     if _TRACE_RUN is not None:
         summaries: list[Any] = []
+        columns: list[Any] | None = [] if SPAN_COLUMNS else None
         calls, spans, skipped, end, pending = _TRACE_RUN(
             payloads,
             start,
@@ -152,8 +162,11 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
             TraceSpan,
             MAX_PAYLOAD_BYTES,
             summaries,
+            columns,
         )
-        return Run(calls, skipped, spans, end, pending, [TraceSummary(*s) for s in summaries])
+        table = SpanColumns.from_core(columns[0]) if columns else None
+        traces = [TraceSummary(*s) for s in summaries]
+        return Run(calls, skipped, spans, end, pending, traces, table)
     if _RUN is None:
         return None
     calls, skipped, end, pending = _RUN(

@@ -39,13 +39,19 @@ def _batches() -> list[list[Payload]]:
 
 
 def _stored(store: Store, batches: list[list[Payload]], keeper: TraceKeeper) -> list[Any]:
+    """The spans rows stored, then the spans counted by kind in the metrics."""
     pipeline = Pipeline(store, traces=keeper, trace_signals=TraceSignalStage())
     pipeline.detect = DetectorStage([])  # the rows compared are the spans'
     for batch in batches:
         pipeline.process(batch)
-    rows = store.select(_ALL_SPANS)
+    rows: list[Any] = store.select(_ALL_SPANS)
     store.backend.command(f"TRUNCATE TABLE {store.database}.spans")
-    return rows
+    registry = pipeline.metrics.registry
+    counted = {
+        kind: registry.get_sample_value("watchkeeper_trace_spans_stored_total", {"kind": kind})
+        for kind in ("agent", "llm", "tool", "retrieval", "rerank", "embedding", "chain", "other")
+    }
+    return [*rows, counted]
 
 
 @pytest.mark.parametrize(
@@ -60,8 +66,8 @@ def _stored(store: Store, batches: list[list[Payload]], keeper: TraceKeeper) -> 
 def test_columns_store_the_rows_values_and_python_store(
     store: Store, monkeypatch: pytest.MonkeyPatch, keeper: dict[str, Any]
 ) -> None:
-    """The same payloads stored three ways give the same rows, and the core did make
-    columns for most of the non-LLM spans."""
+    """The same payloads stored three ways give the same rows and the same counts of
+    spans by kind, and the core did make columns for most of the non-LLM spans."""
     batches = _batches()
     made = [native_decode.decode_run(list(b), 0) for b in batches]
     assert sum(len(run.columns or ()) for run in made if run is not None) > 300

@@ -364,8 +364,19 @@ fn run<'py>(
             for one in made.rows {
                 rows.append(one)?;
             }
-            for one in &made.columns {
-                table.push(one);
+            if table.fits(&made.columns) {
+                for one in &made.columns {
+                    table.push(one);
+                }
+            } else if let Some(class) = classes.span {
+                // Arrow's 32-bit offsets would overflow (huge texts repeated in every
+                // span, a service name say): these rows go as objects, as without columns.
+                for one in &made.columns {
+                    let span = span_row::object(py, one, class).ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err("TraceSpan refused a row")
+                    })?;
+                    rows.append(span)?;
+                }
             }
             skipped += made.skips;
             summaries.add(made.summaries);

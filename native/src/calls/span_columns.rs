@@ -122,6 +122,35 @@ impl SpanColumns {
         self.rows += 1;
     }
 
+    /// Whether ``rows`` fit in the columns: Arrow's string offsets are 32-bit.
+    pub(super) fn fits(&self, rows: &[RowValues<'_>]) -> bool {
+        let mut sizes = [0usize; 15];
+        for row in rows {
+            let texts = [
+                row.trace_id.len() + row.span_id.len() + row.parent.len(),
+                row.name.len(),
+                row.service.len(),
+                row.message.len() + row.session.len() + row.user.len(),
+                row.input.len(),
+                row.output.len(),
+            ];
+            for (size, add) in sizes.iter_mut().zip(texts) {
+                *size += add;
+            }
+            sizes[12] += row.documents.iter().map(|(t, _)| t.len()).sum::<usize>();
+            sizes[13] += row.attributes.iter().map(|(k, _)| k.len()).sum::<usize>();
+            sizes[14] += row.attributes.iter().map(|(_, v)| v.len()).sum::<usize>();
+        }
+        let held = [&self.document_texts, &self.keys, &self.values]
+            .into_iter()
+            .chain(&self.strings)
+            .map(|column| column.data.len())
+            .max()
+            .unwrap_or(0);
+        // Columns summed in groups above: a bound, not each column's exact size.
+        held + sizes.iter().max().copied().unwrap_or(0) < i32::MAX as usize
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.rows == 0
     }

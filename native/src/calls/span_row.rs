@@ -155,7 +155,15 @@ pub(super) fn build<'py>(
     row: &RowPlan<'_>,
     class: &Bound<'py, PyAny>,
 ) -> Option<Bound<'py, PyAny>> {
-    let row = values(py, resource, row)?;
+    object(py, &values(py, resource, row)?, class)
+}
+
+/// The `TraceSpan` of a row's values, made by ``class``.
+pub(super) fn object<'py>(
+    py: Python<'py>,
+    row: &RowValues<'_>,
+    class: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
     let attributes = PyDict::new(py);
     for (key, value) in &row.attributes {
         attributes

@@ -17,6 +17,7 @@ from watchkeeper.collector.processors import native_decode
 from watchkeeper.collector.processors.detect import DetectorStage
 from watchkeeper.collector.store.store import Store
 from watchkeeper.collector.traces.keep import TraceKeeper
+from watchkeeper.collector.traces.signals.open_traces import OpenTraces
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
 
 pytestmark = pytest.mark.skipif(
@@ -80,3 +81,15 @@ def test_columns_store_the_rows_values_and_python_store(
     assert len(columns) > 300
     assert columns == values
     assert columns == python
+
+
+def test_no_columns_for_a_stage_that_takes_no_summaries(store: Store) -> None:
+    """With a grace period the signal stage holds every trace's spans as values, so the
+    core makes them as values, not columns it would turn back; without the stage, and with
+    one that takes summaries, the summarised traces' spans come as columns."""
+    batch = _batches()[0]
+    waiting = TraceSignalStage(traces=OpenTraces(grace_s=1.0))
+    for stage, columns in ((waiting, False), (TraceSignalStage(), True), (None, True)):
+        prepared = Pipeline(store, trace_signals=stage).prepare(batch)
+        assert bool(prepared.span_columns) is columns
+        assert bool(prepared.spans) is not columns

@@ -48,6 +48,7 @@ from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+from watchkeeper.collector.traces.signals.summarised import takes_summaries
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import Detector, default_detectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
@@ -170,7 +171,8 @@ class Pipeline:
         # chDB is single-session: the call stages take one batch at a time.
         self._lock = threading.Lock()
         #: payloads -> call records (receivers' threads may decode batches side by side)
-        self.decode_stages: tuple[Stage, ...] = (Decode(), Normalize(self.metrics))
+        columns = trace_signals is None or takes_summaries(trace_signals.traces)
+        self.decode_stages: tuple[Stage, ...] = (Decode(columns), Normalize(self.metrics))
         #: calls -> rows for the store, one batch at a time
         self.call_stages: tuple[Stage, ...] = (
             self._detect,
@@ -345,10 +347,18 @@ class Pipeline:
 
 class Decode:
     """Payloads -> decoded requests: the compiled core's fast paths where they apply,
-    protobuf otherwise (``processors/decode_payloads.py``)."""
+    protobuf otherwise (``processors/decode_payloads.py``).
+
+    ``span_columns``: whether the core may give the spans of the traces it summarised as
+    Arrow columns; not when the signal stage would turn every one of them back into
+    ``TraceSpan`` values (it takes no summary), which costs more than making them.
+    """
+
+    def __init__(self, span_columns: bool = True) -> None:
+        self.span_columns = span_columns
 
     def __call__(self, prepared: PreparedBatch) -> None:
-        prepared.decoded = decode_payloads(prepared.payloads)
+        prepared.decoded = decode_payloads(prepared.payloads, self.span_columns)
 
 
 class Normalize:

@@ -84,9 +84,9 @@ class DecodedPayload(NamedTuple):
 
 
 def decode_payloads(
-    payloads: Sequence[Payload],
+    payloads: Sequence[Payload], span_columns: bool = True
 ) -> Iterator[DecodedRun | DecodedPayload]:
-    """Every payload decoded, in order.
+    """Every payload decoded, in order (``span_columns``: see ``native_decode.decode_run``).
 
     Lazy: each payload is decoded when the caller reaches it, so a batch never holds more
     than one decoded protobuf request at a time.
@@ -94,7 +94,7 @@ def decode_payloads(
     items = payloads if type(payloads) is list else list(payloads)
     i = 0
     while i < len(items):
-        run = native_decode.decode_run(items, i)
+        run = native_decode.decode_run(items, i, span_columns)
         pending = None
         if run is not None:
             if run.end > i:

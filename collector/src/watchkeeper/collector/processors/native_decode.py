@@ -140,7 +140,7 @@ def decode_spans(payload: bytes) -> list[DecodedResource] | None:
     return _TRACES(payload, attr.SPAN_TYPE)
 
 
-def decode_run(payloads: list[Any], start: int) -> Run | None:
+def decode_run(payloads: list[Any], start: int, span_columns: bool = True) -> Run | None:
     """``payloads[start:]`` decoded and normalised by the core for as long as each payload
     is plain protobuf whose spans all become calls or skips, from one source; None without
     the core.
@@ -148,11 +148,14 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
     One call for a batch instead of :func:`decode_natively` and ``normalize_decoded`` per
     payload: the records are the same, without the Python work per payload (about 3 µs).
     The payload the run stops at goes the usual way, with ``Run.pending`` when set.
+
+    With ``span_columns`` the spans of the traces the core summarises come as
+    :attr:`Run.columns`, not in :attr:`Run.spans`.
     """
     now_ns = time.time_ns()
     if _TRACE_RUN is not None:
         summaries: list[Any] = []
-        columns: list[Any] | None = [] if SPAN_COLUMNS else None
+        columns: list[Any] | None = [] if span_columns and SPAN_COLUMNS else None
         calls, spans, skipped, end, pending = _TRACE_RUN(
             payloads,
             start,

@@ -61,7 +61,7 @@ def take_summarised(
     """The summaries that stand for their traces, each trace marked complete in
     ``traces``, and the calls and spans of the other traces (rows of ``columns`` made
     into :class:`TraceSpan` values for them)."""
-    if not summaries or traces.grace_s > 0 or traces.max_text_chars != SUMMARY_TEXT_CHARS:
+    if not summaries or not takes_summaries(traces):
         return Taken([], calls, [*spans, *_loose(columns, {})], {})
     wanted = {
         s.trace_id: s
@@ -85,6 +85,12 @@ def take_summarised(
     for summary in taken:
         traces.take_alone(summary.trace_id)
     return Taken(taken, rest_calls, rest_spans, parts)
+
+
+def takes_summaries(traces: OpenTraces) -> bool:
+    """Whether the stage holding ``traces`` can take summaries for traces: no grace
+    period to wait, texts cut where the core assumes."""
+    return traces.grace_s <= 0 and traces.max_text_chars == SUMMARY_TEXT_CHARS
 
 
 def _loose(columns: Sequence[SpanColumns], parts: dict[str, Part]) -> list[TraceSpan]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +39,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bench.collector.bench_throughput import PARTITIONS, produce, timed_rate
-from bench.judge.judge_cost import _free_port, _wait_for
 from bench.judge.judge_rounds import chdb_thread_cpu, judge_thread_cpu
+from bench.judge.standin_endpoint import standin_endpoint
 
 WAYS = ("without", "default", "unlimited")
 
@@ -75,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     args = parser.parse_args(argv)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tests.judge.standin", str(port)])
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/models")
-        base_url = f"http://127.0.0.1:{port}/v1"
+    with standin_endpoint() as base_url:
         if args.bootstrap:
             run(args.bootstrap, base_url, args.rounds, args.calls, args.window)
         else:
@@ -87,9 +82,6 @@ def main(argv: list[str] | None = None) -> int:
 
             with KafkaBroker() as broker:
                 run(broker.bootstrap, base_url, args.rounds, args.calls, args.window)
-    finally:
-        server.terminate()
-        server.wait(10)
     return 0
 
 

@@ -20,13 +20,13 @@ stand-in counts a token per 4 characters, about what tokenizers give for English
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from bench.judge.standin_endpoint import standin_endpoint
 
 #: (sample_rate, review_first): calls sent to review alone, then uniform samples alone.
 SETTINGS = ((0.0, True), (0.01, False), (0.05, False), (0.2, False), (1.0, False))
@@ -40,18 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-calls", type=int, default=1000, help="calls per setting")
     parser.add_argument("--only", choices=["ingestion", "requests"], help="run one part")
     args = parser.parse_args(argv)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tests.judge.standin", str(port)])
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/models")
-        base_url = f"http://127.0.0.1:{port}/v1"
+    with standin_endpoint() as base_url:
         if args.only != "requests":
             ingestion_overhead(base_url, args.calls, args.batch)
         if args.only != "ingestion":
             requests_per_setting(base_url, args.sample_calls, args.batch)
-    finally:
-        server.terminate()
-        server.wait(10)
     return 0
 
 
@@ -67,8 +60,8 @@ def ingestion_overhead(base_url: str, calls: int, batch: int) -> None:
     total = calls * 2 + warmup_calls
     payloads = [Payload(message(i, "judge")[1], "bench") for i in range(total)]
     with tempfile.TemporaryDirectory() as tmp:
-        plain = _settings(Path(tmp), "", 0.0)
-        judged = _settings(Path(tmp), base_url, 0.05)
+        plain = judge_settings(Path(tmp), "", 0.0)
+        judged = judge_settings(Path(tmp), base_url, 0.05)
         tune_for_throughput()
         store = open_store(plain)
         pipelines = {"without": build_pipeline(plain, store), "with": build_pipeline(judged, store)}
@@ -116,7 +109,7 @@ def requests_per_setting(base_url: str, calls: int, batch: int) -> None:
     print("  (review_first only: the calls the review queues took; the others: the sample alone)")
     for rate, review_first in SETTINGS:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = _settings(Path(tmp), base_url, rate, review_first=review_first)
+            settings = judge_settings(Path(tmp), base_url, rate, review_first=review_first)
             store = open_store(settings)
             pipeline = build_pipeline(settings, store)
             workers = attach_judges(settings, store, pipeline)
@@ -155,7 +148,7 @@ def _judge_figures(pipeline: Any) -> dict[str, float]:
     }
 
 
-def _settings(data_dir: Path, base_url: str, rate: float, *, review_first: bool = True) -> Any:
+def judge_settings(data_dir: Path, base_url: str, rate: float, *, review_first: bool = True) -> Any:
     from watchkeeper.collector.settings import load_settings
 
     keys: dict[str, Any] = {"data_dir": data_dir}
@@ -172,26 +165,6 @@ def _settings(data_dir: Path, base_url: str, rate: float, *, review_first: bool 
             "judge_backlog_lookback_s": 0,
         }
     return load_settings(overrides=keys, environ={})
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bench.judge.judge_cost import _free_port, _settings, _wait_for
+from bench.judge.judge_cost import judge_settings
+from bench.judge.standin_endpoint import standin_endpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,14 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=3000, help="calls per pipeline per round")
     parser.add_argument("--batch", type=int, default=500, help="calls per batch")
     args = parser.parse_args(argv)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tests.judge.standin", str(port)])
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/models")
-        rounds(f"http://127.0.0.1:{port}/v1", args.rounds, args.calls, args.batch)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with standin_endpoint() as base_url:
+        rounds(base_url, args.rounds, args.calls, args.batch)
     return 0
 
 
@@ -113,8 +107,8 @@ def rounds(base_url: str, count: int, calls: int, batch: int) -> None:
     from watchkeeper.collector.store.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        plain = _settings(Path(tmp), "", 0.0)
-        judged = _settings(Path(tmp), base_url, 0.05)
+        plain = judge_settings(Path(tmp), "", 0.0)
+        judged = judge_settings(Path(tmp), base_url, 0.05)
         tune_for_throughput()
         store = open_store(plain)
         pipelines = {"without": build_pipeline(plain, store), "with": build_pipeline(judged, store)}

@@ -45,17 +45,42 @@ class TraceSummary(NamedTuple):
         return f"{self.service}|{self.route}|{self.agent}"
 
     def record(self) -> CallRecord:
-        """The row its values go on when its top span is no LLM call (``stage._record``,
-        which reads the three parts back from the key)."""
-        service, route, agent = self.key.split("|", 2)
-        return CallRecord(
+        """The row its values go on when its top span is no LLM call (as the stage makes
+        it for an assembled trace)."""
+        return top_record(
+            self.key,
             trace_id=self.trace_id,
             span_id=self.top_span_id,
-            timestamp_ns=self.top_start_ns,
+            start_ns=self.top_start_ns,
             duration_ns=self.top_duration_ns,
-            service_name=service,
-            span_name=self.top_name,
-            route=route,
-            request_model=agent,
-            status_code=self.top_status,
+            name=self.top_name,
+            status=self.top_status,
         )
+
+
+def top_record(
+    key: str,
+    *,
+    trace_id: str,
+    span_id: str,
+    start_ns: int,
+    duration_ns: int,
+    name: str,
+    status: str,
+    parent_span_id: str = "",
+) -> CallRecord:
+    """The row a trace's scores go on when its top span is not an LLM call: the top span's
+    ids and timing, with service, route and agent read back from the watched ``key``."""
+    service, route, agent = key.split("|", 2)
+    return CallRecord(
+        trace_id=trace_id,
+        span_id=span_id,
+        timestamp_ns=start_ns,
+        duration_ns=duration_ns,
+        parent_span_id=parent_span_id,
+        service_name=service,
+        span_name=name,
+        route=route,
+        request_model=agent,
+        status_code=status,
+    )

@@ -47,7 +47,7 @@ from watchkeeper.collector.traces.signals.session_tracker import (
 from watchkeeper.collector.traces.signals.summarised import Part, take_summarised
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
-from watchkeeper.collector.traces.trace_summary import TraceSummary
+from watchkeeper.collector.traces.trace_summary import TraceSummary, top_record
 
 log = logging.getLogger("watchkeeper.collector.traces")
 
@@ -360,18 +360,15 @@ def _call_span(call: CallRecord) -> TraceSpan:
 
 def _record(top: TraceSpan, key: str) -> CallRecord:
     """The row a trace's scores go on when its top span is not an LLM call."""
-    service, route, agent = key.split("|", 2)
-    return CallRecord(
+    return top_record(
+        key,
         trace_id=top.trace_id,
         span_id=top.span_id,
-        timestamp_ns=top.start_ns,
+        start_ns=top.start_ns,
         duration_ns=top.duration_ns,
+        name=top.name,
+        status=top.status,
         parent_span_id=top.parent_span_id,
-        service_name=service,
-        span_name=top.name,
-        route=route,
-        request_model=agent,
-        status_code=top.status,
     )
 
 

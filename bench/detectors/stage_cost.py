@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5000, help="steady-state calls timed")
     parser.add_argument("--warmup", type=int, default=17000, help="calls before those")
     parser.add_argument("--cold", type=int, default=5000, help="first calls of a key timed")
+    parser.add_argument(
+        "--together", action="store_true", help="all detectors together only, not each alone"
+    )
     args = parser.parse_args(argv)
 
     from tests.support.otlp_messages import message
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'all together, first ' + format(args.cold, ',') + ' calls':36s} {cold}")
     for label, detectors in [
         (f"all together, after {args.warmup:,}", default_detectors()),
-        *((f"  {d.name}", [d]) for d in default_detectors()),
+        *((f"  {d.name}", [d]) for d in ([] if args.together else default_detectors())),
     ]:
         stage = DetectorStage(detectors)
         timed(stage, warm)

@@ -17,6 +17,7 @@ mod calls;
 mod claims;
 mod consistency;
 mod cusum;
+mod effect;
 mod groundedness;
 mod injection;
 mod otlp;
@@ -1353,6 +1354,8 @@ mod _core {
     use super::calls::{decode_calls, decode_run, decode_trace_run};
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
+    #[pymodule_export]
+    use super::effect::effect_extend;
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

@@ -11,7 +11,7 @@ import numpy as np
 from watchkeeper.detectors import Call, ErrorRateDrift
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
-from watchkeeper.detectors.effect.rate_page_test import RatePageTest
+from watchkeeper.detectors.effect.rate_page_test import MIN_EVENTS, RatePageTest
 
 #: The benchmark's route: 10 calls/s, a budget of 1 false page a week over 13 detectors
 #: and 10 routes (``FalseAlarmBudget.target_arl(10 x WEEK_S, 130)``).
@@ -108,3 +108,14 @@ def test_an_event_on_nearly_every_call_is_no_page_and_no_error() -> None:
         events = (rng.random(5_000) < rate).astype(float)
         assert test.measure(events, target_arl=2e4) == []
         assert test.measure((rng.random(5_000) < 0.01).astype(float), target_arl=2e4) == []
+
+
+def test_learned_once_the_reference_holds_enough_events() -> None:
+    """The test may page once its reference holds ``MIN_EVENTS`` events (what
+    ``bench.alerting.false_page_sources`` expects pages of): 49 events are not enough,
+    the 50th is."""
+    test = RatePageTest()
+    test.measure([1.0, 0.0] * (MIN_EVENTS - 1), 1e6)
+    assert not test.learned
+    test.measure([0.0, 1.0], 1e6)
+    assert test.learned

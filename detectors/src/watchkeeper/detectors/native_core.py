@@ -420,6 +420,50 @@ def cusum_core() -> CusumCore | None:
     return cast("CusumCore", importlib.import_module("watchkeeper.native._core"))
 
 
+# --- effect sizes (watchkeeper.detectors.effect.tracker) -------------------------------------
+#: A shadow CUSUM's ``statistic``, ``n``, ``s1`` and ``s2``.
+SideSums = tuple[float, int, float, float]
+#: An ``EffectTracker``'s ``_anchor``, ``_n``, ``_s1`` and ``_s2``.
+TrackerSums = tuple[float, int, float, float]
+
+
+class EffectCore(Protocol):
+    """``EffectTracker._extend`` over a run (``native/src/effect.rs``)."""
+
+    def effect_extend(
+        self,
+        values: list[Any],
+        start: int,
+        stop: int,
+        *,
+        tracker: TrackerSums,
+        sides: list[tuple[float, float, SideSums]],
+        rates: list[tuple[float, float, SideSums]] | None,
+        away: tuple[float, float, float, float] | None,
+    ) -> (
+        tuple[
+            TrackerSums,
+            list[SideSums],
+            tuple[int, list[SideSums]] | None,
+            tuple[float, bool] | None,
+        ]
+        | None
+    ):
+        """The tracker's sums, the shadow sides' (given as ``(sign, k, sums)``), the events
+        and rate sides' (given as ``(event step, non-event step, sums)``; None once a value
+        is not 0 or 1) and, while away (``(level, reference, band, weight)``), the level
+        and whether it came back, after ``values[start:stop]``; None for a value it does
+        not read as ``np.asarray`` would."""
+
+
+def effect_core() -> EffectCore | None:
+    """The core's tracker loop, or None without it (or with a core built before it)."""
+    if _CORE is None:
+        return None
+    core = importlib.import_module("watchkeeper.native._core")
+    return cast("EffectCore", core) if hasattr(core, "effect_extend") else None
+
+
 # --- OTLP decoding (the collector's processors.native_decode) --------------------------------
 class OtlpDecoder(Protocol):
     """The core's OTLP protobuf decoder and normaliser (see ``native_decode``)."""

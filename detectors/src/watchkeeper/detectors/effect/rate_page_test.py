@@ -92,6 +92,11 @@ class RatePageTest:
         self._statistic = 0.0
 
     @property
+    def learned(self) -> bool:
+        """Whether the reference holds ``MIN_EVENTS`` events, so the test may page."""
+        return self._events >= MIN_EVENTS
+
+    @property
     def away(self) -> str:
         """``page`` while the rate has not come back from the last page; else empty."""
         return self.tracker.away_severity

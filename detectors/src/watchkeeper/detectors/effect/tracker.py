@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.effect.effect_size import Effect, measure
 from watchkeeper.detectors.effect.severity import FoundAlarm
 
@@ -33,6 +34,15 @@ RETURN_SHARE = 0.5
 
 Grade = Callable[[Effect | None], str]
 
+#: The compiled core's ``_extend`` (see :mod:`~watchkeeper.detectors.native_core`), or None.
+_CORE = native_core.effect_core()
+
+
+def _total(values: npt.NDArray[np.float64]) -> float:
+    """The sum of ``values`` from left to right (what the core adds too; ``sum`` and ``dot``
+    add in an order of their own)."""
+    return float(np.add.accumulate(values)[-1]) if values.size else 0.0
+
 
 class _Side:
     """A shadow CUSUM on one side and the sums of the values since it last left zero."""
@@ -53,12 +63,21 @@ class _Side:
         zeros = np.flatnonzero(statistic <= 0.0)
         if zeros.size:
             tail = values[int(zeros[-1]) + 1 :]
-            self.n, self.s1, self.s2 = tail.size, float(tail.sum()), float(np.dot(tail, tail))
+            self.n, self.s1, self.s2 = tail.size, _total(tail), _total(tail * tail)
         else:
             self.n += values.size
-            self.s1 += float(values.sum())
-            self.s2 += float(np.dot(values, values))
+            self.s1 += _total(values)
+            self.s2 += _total(values * values)
         self.statistic = float(statistic[-1])
+
+    @property
+    def sums(self) -> native_core.SideSums:
+        """The statistic and the sums, as the core reads and returns them."""
+        return (self.statistic, self.n, self.s1, self.s2)
+
+    @sums.setter
+    def sums(self, sums: native_core.SideSums) -> None:
+        self.statistic, self.n, self.s1, self.s2 = sums
 
 
 class EffectTracker:
@@ -107,11 +126,11 @@ class EffectTracker:
     ) -> list[FoundAlarm]:
         """Follow a run's signal (one value per call, None or NaN for none) and size its alarms
         (``(index, reason)`` in the run, in order); ``grade`` gives an effect's severity."""
-        values = np.asarray(signal if signal is not None else [], dtype=np.float64)
+        values = signal if signal is not None else []
         found = []
         start = 0
         for index, reason in alarms:
-            self._extend(values[start : index + 1])
+            self._extend(values, start, index + 1)
             effect = self._effect()
             severity = grade(effect)
             found.append(FoundAlarm(index, reason, effect, severity))
@@ -121,10 +140,13 @@ class EffectTracker:
             self._relearn()
             self._set_away(effect, severity)
             start = index + 1
-        self._extend(values[start:])
+        self._extend(values, start, len(values))
         return found
 
-    def _extend(self, values: npt.NDArray[np.float64]) -> None:
+    def _extend(self, signal: Sequence[float | None], start: int, stop: int) -> None:
+        if _CORE is not None and type(signal) is list and self._extend_in_core(signal, start, stop):
+            return
+        values = np.asarray(signal[start:stop], dtype=np.float64)
         x = values[np.isfinite(values)]
         if not x.size:
             return
@@ -143,8 +165,61 @@ class EffectTracker:
             side.extend(sign * z - k, d)
         self._extend_rates(x, d)
         self._n = n + d.size
-        self._s1 += float(d.sum())
-        self._s2 += float(np.dot(d, d))
+        self._s1 += _total(d)
+        self._s2 += _total(d * d)
+
+    def _extend_in_core(self, signal: list[float | None], start: int, stop: int) -> bool:
+        """``_extend`` by the core; False when it declined (Python then runs)."""
+        assert _CORE is not None
+        rates = None
+        if self._events is not None:
+            hits, misses = self._rate_steps()
+            rates = [
+                (hit, miss, side.sums)
+                for hit, miss, (_, side) in zip(hits, misses, self._rate_sides, strict=True)
+            ]
+        away = self.away
+        follow = None
+        if away is not None:
+            follow = (self._level, away.reference, RETURN_SHARE * abs(away.shift), self._smoothing)
+        found = _CORE.effect_extend(
+            signal,
+            start,
+            stop,
+            tracker=(self._anchor, self._n, self._s1, self._s2),
+            sides=[(sign, k, side.sums) for sign, k, side in self._sides],
+            rates=rates,
+            away=follow,
+        )
+        if found is None:
+            return False
+        tracker, sides, rated, followed = found
+        self._anchor, self._n, self._s1, self._s2 = tracker
+        for (_, _, side), sums in zip(self._sides, sides, strict=True):
+            side.sums = sums
+        if rated is None:
+            self._events = None
+        elif self._events is not None:
+            events, rate_sums = rated
+            self._events += events
+            for (_, side), sums in zip(self._rate_sides, rate_sums, strict=True):
+                side.sums = sums
+        if followed is not None:
+            self._level, back = followed
+            if back:
+                self.away, self.away_severity = None, ""
+        return True
+
+    def _rate_steps(self) -> tuple[list[float], list[float]]:
+        """Each rate side's step for an event and for a call without one."""
+        n, events = self._n, self._events or 0
+        p0 = min(0.5, (events + 0.5) / (n + 1.0))
+        hits, misses = [], []
+        for ratio, _ in self._rate_sides:
+            p1 = min(0.99, ratio * p0)
+            hits.append(math.log(p1 / p0))
+            misses.append(math.log((1.0 - p1) / (1.0 - p0)))
+        return hits, misses
 
     def _extend_rates(self, x: npt.NDArray[np.float64], d: npt.NDArray[np.float64]) -> None:
         if self._events is None:
@@ -152,12 +227,10 @@ class EffectTracker:
         if not np.all((x == 0.0) | (x == 1.0)):
             self._events = None
             return
-        n, events = self._n, self._events
-        p0 = min(0.5, (events + 0.5) / (n + 1.0))
-        for ratio, side in self._rate_sides:
-            p1 = min(0.99, ratio * p0)
-            steps = np.where(x == 1.0, math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0)))
-            side.extend(steps, d)
+        events = self._events
+        hits, misses = self._rate_steps()
+        for hit, miss, (_, side) in zip(hits, misses, self._rate_sides, strict=True):
+            side.extend(np.where(x == 1.0, hit, miss), d)
         self._events = events + int(x.sum())
 
     def _effect(self) -> Effect | None:

@@ -75,7 +75,16 @@ class TraceKeeper:
         return columns.kept(rows, with_body)
 
     def _bounded(self, spans: list[TraceSpan]) -> list[TraceSpan]:
-        out = [span for span in spans if self._admit(span.trace_id)]
+        # `_admit` inlined: a call per span shows on calls sent alone (one span each).
+        counts, limit = self._counts, self.max_spans_per_trace
+        out = []
+        for span in spans:
+            n = counts.pop(span.trace_id, 0)
+            counts[span.trace_id] = n + 1  # most recent last
+            if n < limit:
+                out.append(span)
+            else:
+                self.over_limit += 1
         self._forget()
         return out
 

@@ -96,26 +96,78 @@ class RateDrift(Detector):
         values = self.events(calls)
         alarms: list[tuple[int, str]] = []
         self._drift = False
-        for i, value in enumerate(values):
-            if value is None:
-                continue
-            self._calls += 1
-            self._since += 1
-            if self._change is not None:
-                if self._plugged_event(value):
-                    alarms.append((i, self.alarm_reason))
-                continue
-            if value < 0.5:
-                continue
-            self._on_event()
-            if self._drift:
-                alarms.append((i, self.alarm_reason))
+        if self._change is None:
+            self._count_run(values, alarms)
+        else:
+            self._plug_run(values, alarms)
         last = values[-1] if values else None
         self._scores = {} if last is None else {self.score_name: last}
         self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
         column = [math.nan if value is None else float(value) for value in values]
         signal = [math.nan if value is None else float(value >= 0.5) for value in values]
         return DetectorBatch({self.score_name: column}, alarms, signal)
+
+    def _plug_run(self, values: Sequence[float | None], alarms: list[tuple[int, str]]) -> None:
+        """``update`` over a run with a plugged change test."""
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            self._calls += 1
+            self._since += 1
+            if self._plugged_event(value):
+                alarms.append((i, self.alarm_reason))
+
+    def _count_run(self, values: Sequence[float | None], alarms: list[tuple[int, str]]) -> None:
+        """``update``'s counting and gap tests over a run, the gaps fed to the CUSUM
+        together until an event needs its target moved (``_on_event``'s order); after an
+        alarm the counts restart at the call that raised it, as ``update`` restarts them."""
+        start = 0
+        while start < len(values):
+            at = self._count_until_alarm(values, start)
+            if at is None:
+                return
+            alarms.append((at, f"{self.describes} rose"))
+            self._calls = self._events = self._since = 0
+            start = at + 1
+
+    def _count_until_alarm(self, values: Sequence[float | None], start: int) -> int | None:
+        """Count ``values[start:]`` and test their gaps; the index of the first call that
+        raised an alarm (the counts after it are then to be redone), else None."""
+        cusum = self._cusum
+        gaps: list[float] = []
+        where: list[int] = []
+        calls, events, since = self._calls, self._events, self._since
+        for i in range(start, len(values)):
+            value = values[i]
+            if value is None:
+                continue
+            calls += 1
+            since += 1
+            if value < 0.5:
+                continue
+            events += 1
+            target = max(2.0, self.target_arl * (events / calls))
+            if not cusum.target_arl / _RECALIBRATE < target < cusum.target_arl * _RECALIBRATE:
+                at = self._test_gaps(gaps, where)
+                if at is not None:
+                    return at
+                cusum.set_target_arl(target)
+            gaps.append(float(since))
+            where.append(i)
+            since = 0
+        self._calls, self._events, self._since = calls, events, since
+        return self._test_gaps(gaps, where)
+
+    def _test_gaps(self, gaps: list[float], where: list[int]) -> int | None:
+        """Feed the gaps held to the CUSUM (emptying the lists); the call index of the
+        gap that raised an alarm (the CUSUM stops there), else None."""
+        if not gaps:
+            return None
+        _, found = self._cusum.update_many(gaps, until_alarm=True)
+        at = where[found[0][0]] if found else None
+        gaps.clear()
+        where.clear()
+        return at
 
     def _on_event(self) -> None:
         """Test the gap since the previous event (the call in hand is one)."""

@@ -263,13 +263,18 @@ class SelfStartingCusum:
         self._reset()
 
     def update_many(
-        self, values: Sequence[float | None], strata: Sequence[int] | None = None
+        self,
+        values: Sequence[float | None],
+        strata: Sequence[int] | None = None,
+        *,
+        until_alarm: bool = False,
     ) -> tuple[list[float], list[tuple[int, str]]]:
         """``update`` with each value in turn (``strata[i]`` its stratum, else 0).
 
         Returns each value's ``z_mid`` (NaN for a value skipped: None, NaN or infinite)
         and ``(index, change)`` for each value that completed a detection. Afterwards the
-        CUSUM is where ``update`` value by value would leave it.
+        CUSUM is where ``update`` value by value would leave it. ``until_alarm``: stop after
+        the first value that completes a detection (the ``z_mid`` returned say how far).
 
         With the compiled core, runs of values of a stratum whose reference is binned are
         scored there, with the same results; ``update`` runs for the others.
@@ -284,7 +289,7 @@ class SelfStartingCusum:
         z_mids: list[float] = []
         alarms: list[tuple[int, str]] = []
         i = 0
-        while i < len(run):
+        while i < len(run) and not (until_alarm and alarms):
             x = run[i]
             if x is None or not isfinite(x):
                 z_mids.append(nan)

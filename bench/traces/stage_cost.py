@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from tests.traces.signals.planted import agent_trace
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
@@ -31,6 +32,7 @@ class Batch:
     spans: list[TraceSpan]
     calls: list[CallRecord] = field(default_factory=list)
     trace_summaries: list[TraceSummary] = field(default_factory=list)
+    span_columns: list[SpanColumns] = field(default_factory=list)
     batch: WriteBatch = field(default_factory=WriteBatch)
 
 

@@ -21,6 +21,7 @@ use crate::otlp::{self, SpanFields, Value};
 use json::{Json, dump, parse_json, quote};
 
 mod json;
+mod span_columns;
 mod span_row;
 mod trace_summary;
 
@@ -152,6 +153,7 @@ pub fn decode_calls<'py>(
         record,
         span,
         summaries: false,
+        columns: false,
     };
     decode(py, data, feedback_key, now_ns, &classes, &empty).map(|(groups, _)| groups)
 }
@@ -163,6 +165,8 @@ struct Classes<'a, 'py> {
     span: Option<&'a Bound<'py, PyAny>>,
     /// summarise the traces whose spans came whole in a payload (`trace_summary`)
     summaries: bool,
+    /// the rows of the summarised traces as column buffers instead of `TraceSpan`s
+    columns: bool,
 }
 
 /// `decode_calls` of ``data`` with ``source`` in each record: the groups, and whether every
@@ -198,7 +202,8 @@ type Run<'py> = (
     Option<Bound<'py, PyList>>,
 );
 
-/// `run`'s result: `Run` and the summaries of the traces whole in a payload.
+/// `run`'s result: `Run`, the summaries of the traces whole in a payload and the rows
+/// made as columns.
 type SummarisedRun<'py> = (
     Bound<'py, PyList>,
     Bound<'py, PyList>,
@@ -206,6 +211,7 @@ type SummarisedRun<'py> = (
     usize,
     Option<Bound<'py, PyList>>,
     Vec<Bound<'py, PyTuple>>,
+    span_columns::SpanColumns,
 );
 
 /// `decode_run`'s result: (calls, spans skipped, end, pending).
@@ -247,8 +253,9 @@ pub fn decode_run<'py>(
         record,
         span: None,
         summaries: false,
+        columns: false,
     };
-    let (calls, _, skipped, end, pending, _) = run(
+    let (calls, _, skipped, end, pending, _, _) = run(
         py,
         payloads,
         start,
@@ -271,7 +278,7 @@ pub fn decode_run<'py>(
 /// service, route, agent)``: ``values`` its trajectory signals by stored name (empty when
 /// it has none).
 #[pyfunction]
-#[pyo3(signature = (payloads, start, feedback_key, now_ns, record, span, max_bytes, summaries=None))]
+#[pyo3(signature = (payloads, start, feedback_key, now_ns, record, span, max_bytes, summaries=None, columns=None))]
 #[allow(clippy::too_many_arguments)] // the arguments of `decode_run`, the row class, the summaries
 pub fn decode_trace_run<'py>(
     py: Python<'py>,
@@ -283,13 +290,15 @@ pub fn decode_trace_run<'py>(
     span: &Bound<'py, PyAny>,
     max_bytes: usize,
     summaries: Option<&Bound<'py, PyList>>,
+    columns: Option<&Bound<'py, PyList>>,
 ) -> PyResult<Run<'py>> {
     let classes = Classes {
         record,
         span: Some(span),
         summaries: summaries.is_some(),
+        columns: summaries.is_some() && columns.is_some(),
     };
-    let (calls, rows, skipped, end, pending, made) = run(
+    let (calls, rows, skipped, end, pending, made, table) = run(
         py,
         payloads,
         start,
@@ -302,6 +311,9 @@ pub fn decode_trace_run<'py>(
         for summary in made {
             out.append(summary)?;
         }
+    }
+    if let Some(out) = columns.filter(|_| !table.is_empty()) {
+        out.append(table.to_python(py)?)?;
     }
     Ok((calls, rows, skipped, end, pending))
 }
@@ -319,6 +331,7 @@ fn run<'py>(
     let calls = PyList::empty(py);
     let mut summaries = trace_summary::RunSummaries::default();
     let rows = PyList::empty(py);
+    let mut table = span_columns::SpanColumns::default();
     let mut skipped = 0usize;
     let mut first_source: Option<Bound<'py, PyString>> = None;
     let mut at = start;
@@ -350,6 +363,20 @@ fn run<'py>(
             }
             for one in made.rows {
                 rows.append(one)?;
+            }
+            if table.fits(&made.columns) {
+                for one in &made.columns {
+                    table.push(one);
+                }
+            } else if let Some(class) = classes.span {
+                // Arrow's 32-bit offsets would overflow (huge texts repeated in every
+                // span, a service name say): these rows go as objects, as without columns.
+                for one in &made.columns {
+                    let span = span_row::object(py, one, class).ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err("TraceSpan refused a row")
+                    })?;
+                    rows.append(span)?;
+                }
             }
             skipped += made.skips;
             summaries.add(made.summaries);
@@ -383,11 +410,11 @@ fn run<'py>(
             }
             pending => {
                 let pending = pending.map(|(groups, _)| groups);
-                return Ok((calls, rows, skipped, at, pending, summaries.finish()));
+                return Ok((calls, rows, skipped, at, pending, summaries.finish(), table));
             }
         }
     }
-    Ok((calls, rows, skipped, at, None, summaries.finish()))
+    Ok((calls, rows, skipped, at, None, summaries.finish(), table))
 }
 
 /// A payload's bytes and source when the core may take it (see `decode_run`), the first
@@ -453,9 +480,11 @@ fn plan_payload<'a>(
 }
 
 /// What a planned payload makes.
-struct Made<'py> {
+struct Made<'a, 'py> {
     records: Vec<Bound<'py, PyAny>>,
     rows: Vec<Bound<'py, PyAny>>,
+    /// the rows of summarised traces, when wanted as columns
+    columns: Vec<span_row::RowValues<'a>>,
     skips: usize,
     /// the payload's traces: their ids, and the summary of each that has one
     summaries: Vec<(String, Option<Bound<'py, PyTuple>>)>,
@@ -463,41 +492,60 @@ struct Made<'py> {
 
 /// A planned payload's records, rows and skips; None when a resource or a row declines
 /// (as `decode_calls` would: the payload then goes that way).
-fn build_payload<'py>(
+fn build_payload<'a, 'py>(
     py: Python<'py>,
-    plan: &PayloadPlan<'_>,
+    plan: &'a PayloadPlan<'a>,
     classes: &Classes<'_, 'py>,
     source: &Bound<'py, PyString>,
-) -> Option<Made<'py>> {
+) -> Option<Made<'a, 'py>> {
     let mut made = Made {
         records: Vec::new(),
         rows: Vec::new(),
+        columns: Vec::new(),
         skips: 0,
         summaries: Vec::new(),
     };
-    let mut services = Vec::new();
-    for (resource, spans) in plan {
-        let resource = otlp::resource_dict(py, *resource).ok()?;
-        if classes.summaries {
-            services.push(service_name(py, &resource));
-        }
+    let mut resources = Vec::with_capacity(plan.len());
+    for (resource, _) in plan {
+        resources.push(otlp::resource_dict(py, *resource).ok()?);
+    }
+    if classes.summaries {
+        let services: Vec<_> = resources.iter().map(|r| service_name(py, r)).collect();
+        made.summaries = trace_summary::payload_summaries(py, plan, &services);
+    }
+    // Rows of a trace the core summarised are read by no Python code on the way to the
+    // store (unless the stage turns the summary down): columns, not objects.
+    let as_columns: Vec<&str> = if classes.columns {
+        made.summaries
+            .iter()
+            .filter(|(_, summary)| summary.is_some())
+            .map(|(id, _)| id.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for ((_, spans), resource) in plan.iter().zip(&resources) {
         for planned in spans {
             match planned {
                 Planned::Skip => made.skips += 1,
                 Planned::Call(call) => {
                     made.records
-                        .push(build(py, &resource, call, classes.record, source)?);
+                        .push(build(py, resource, call, classes.record, source)?);
+                }
+                Planned::Row(row)
+                    if !as_columns.is_empty()
+                        && as_columns.contains(&otlp::hex(row.trace_id).as_str()) =>
+                {
+                    made.columns.push(span_row::values(py, resource, row)?);
+                    made.skips += 1;
                 }
                 Planned::Row(row) => {
                     made.rows
-                        .push(span_row::build(py, &resource, row, classes.span?)?);
+                        .push(span_row::build(py, resource, row, classes.span?)?);
                     made.skips += 1;
                 }
             }
         }
-    }
-    if classes.summaries {
-        made.summaries = trace_summary::payload_summaries(py, plan, &services);
     }
     Some(made)
 }

@@ -118,7 +118,7 @@ def test_run_prepares_what_payload_by_payload_does(
     runs = [_prepared(Pipeline(store), batch) for batch in batches]
     # Payload by payload, the core making the rows of the spans that are not calls ...
     with monkeypatch.context() as patched:
-        patched.setattr(native_decode, "decode_run", lambda payloads, start: None)
+        patched.setattr(native_decode, "decode_run", lambda payloads, start, columns: None)
         one_by_one = [_prepared(Pipeline(store), batch) for batch in batches]
     # ... and as a core that only counts them does: those spans decoded again and
     # finished in Python.

@@ -188,7 +188,7 @@ def _payload(spans: list[Span]) -> Payload:
     return Payload(request.SerializeToString(), "test")
 
 
-def _batches(seed: int, batches: int = 6, size: int = 60) -> list[list[Payload]]:
+def random_batches(seed: int, batches: int = 6, size: int = 60) -> list[list[Payload]]:
     """Payloads of one trace each, some of two traces, some traces split in two."""
     rng = random.Random(seed)
     out = []
@@ -253,7 +253,7 @@ def test_summarised_traces_get_the_rows_python_gives_them(
     summaries taken), once with every summary left out (the Python stage scores every
     trace); rows, alarms, review items and the count of scored traces are the same, and
     most traces were summarised."""
-    batches = _batches(seed)
+    batches = random_batches(seed)
     taken: list[int] = []
     real = take_summarised
 
@@ -264,8 +264,11 @@ def test_summarised_traces_get_the_rows_python_gives_them(
 
     monkeypatch.setattr(stage_module, "take_summarised", counting)
     with_core, scored = _run(store, batches)
+    monkeypatch.setattr(native_decode, "SPAN_COLUMNS", False)  # every span a value
     monkeypatch.setattr(
-        stage_module, "take_summarised", lambda s, calls, spans, traces: Taken([], calls, spans, {})
+        stage_module,
+        "take_summarised",
+        lambda s, calls, spans, traces, columns=(): Taken([], calls, spans, {}),
     )
     python, scored_python = _run(store, batches)
     assert scored == scored_python

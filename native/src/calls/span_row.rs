@@ -88,6 +88,65 @@ pub(super) fn plan<'a>(
     }))
 }
 
+/// A planned row's values, as its `TraceSpan` holds them (``end`` never before ``start``).
+pub(super) struct RowValues<'a> {
+    pub(super) trace_id: String,
+    pub(super) span_id: String,
+    pub(super) parent: String,
+    pub(super) name: &'a str,
+    pub(super) kind: &'static str,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) status: &'static str,
+    pub(super) attributes: Vec<(&'a str, Cow<'a, str>)>,
+    pub(super) input: Cow<'a, str>,
+    pub(super) output: Cow<'a, str>,
+    pub(super) documents: Vec<Document<'a>>,
+    pub(super) session: Cow<'a, str>,
+    pub(super) user: Cow<'a, str>,
+    pub(super) service: String,
+    pub(super) message: Cow<'a, str>,
+}
+
+/// The values of a planned row; None: Python makes it.
+pub(super) fn values<'a>(
+    py: Python<'_>,
+    resource: &Bound<'_, PyDict>,
+    row: &RowPlan<'a>,
+) -> Option<RowValues<'a>> {
+    let service = service_name(py, resource)?.to_cow().ok()?.into_owned();
+    let values = &row.values;
+    let status = match row.code {
+        1 => "OK",
+        2 => "ERROR",
+        _ if values.get(ERROR_TYPE).is_some_and(truthy) => "ERROR",
+        _ => "UNSET",
+    };
+    let message = if row.message.is_empty() {
+        exception(py, &row.events)?
+    } else {
+        Cow::Borrowed(row.message)
+    };
+    Some(RowValues {
+        trace_id: otlp::hex(row.trace_id),
+        span_id: otlp::hex(row.span_id),
+        parent: otlp::hex(row.parent),
+        name: row.name,
+        kind: row.kind,
+        start: row.start,
+        end: row.start.max(row.end),
+        status,
+        attributes: bounded_attributes(py, values)?,
+        input: first_text(py, values, &INPUT_KEYS)?,
+        output: first_text(py, values, &OUTPUT_KEYS)?,
+        documents: documents(py, values, row.kind)?,
+        session: first_text(py, values, &SESSION_KEYS)?,
+        user: text(Some(py), values.get(USER_ID))?,
+        service,
+        message: chars(message, MAX_VALUE_CHARS),
+    })
+}
+
 /// The `TraceSpan` of a planned row, made by ``class`` (fields positionally, in declaration
 /// order); None: Python makes it.
 pub(super) fn build<'py>(
@@ -96,44 +155,45 @@ pub(super) fn build<'py>(
     row: &RowPlan<'_>,
     class: &Bound<'py, PyAny>,
 ) -> Option<Bound<'py, PyAny>> {
-    let service = service_name(py, resource)?;
-    let values = &row.values;
-    let status = match row.code {
-        1 => "OK",
-        2 => "ERROR",
-        _ if values.get(ERROR_TYPE).is_some_and(truthy) => "ERROR",
-        _ => "UNSET",
-    };
-    let attributes = bounded_attributes(py, values)?;
+    object(py, &values(py, resource, row)?, class)
+}
+
+/// The `TraceSpan` of a row's values, made by ``class``.
+pub(super) fn object<'py>(
+    py: Python<'py>,
+    row: &RowValues<'_>,
+    class: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
+    let attributes = PyDict::new(py);
+    for (key, value) in &row.attributes {
+        attributes
+            .set_item(PyString::intern(py, key), PyString::new(py, value))
+            .ok()?;
+    }
     let documents = PyTuple::new(
         py,
-        documents(py, values, row.kind)?
-            .into_iter()
-            .map(|(text, score)| (PyString::new(py, &text), score.map(|s| PyFloat::new(py, s)))),
+        row.documents
+            .iter()
+            .map(|(text, score)| (PyString::new(py, text), score.map(|s| PyFloat::new(py, s)))),
     )
     .ok()?;
-    let message = if row.message.is_empty() {
-        exception(py, &row.events)?
-    } else {
-        Cow::Borrowed(row.message)
-    };
     let args: [Bound<'py, PyAny>; 16] = [
-        PyString::new(py, &otlp::hex(row.trace_id)).into_any(),
-        PyString::new(py, &otlp::hex(row.span_id)).into_any(),
-        PyString::new(py, &otlp::hex(row.parent)).into_any(),
+        PyString::new(py, &row.trace_id).into_any(),
+        PyString::new(py, &row.span_id).into_any(),
+        PyString::new(py, &row.parent).into_any(),
         PyString::new(py, row.name).into_any(),
         PyString::intern(py, row.kind).into_any(),
         row.start.into_pyobject(py).ok()?.into_any(),
-        row.start.max(row.end).into_pyobject(py).ok()?.into_any(),
-        PyString::intern(py, status).into_any(),
+        row.end.into_pyobject(py).ok()?.into_any(),
+        PyString::intern(py, row.status).into_any(),
         attributes.into_any(),
-        PyString::new(py, &first_text(py, values, &INPUT_KEYS)?).into_any(),
-        PyString::new(py, &first_text(py, values, &OUTPUT_KEYS)?).into_any(),
+        PyString::new(py, &row.input).into_any(),
+        PyString::new(py, &row.output).into_any(),
         documents.into_any(),
-        PyString::new(py, &first_text(py, values, &SESSION_KEYS)?).into_any(),
-        PyString::new(py, &text(Some(py), values.get(USER_ID))?).into_any(),
-        service.into_any(),
-        PyString::new(py, &chars(message, MAX_VALUE_CHARS)).into_any(),
+        PyString::new(py, &row.session).into_any(),
+        PyString::new(py, &row.user).into_any(),
+        PyString::new(py, &row.service).into_any(),
+        PyString::new(py, &row.message).into_any(),
     ];
     class.call1(PyTuple::new(py, args).ok()?).ok()
 }
@@ -168,8 +228,11 @@ fn typed(key: &str) -> bool {
 }
 
 /// `_bounded_attributes`: the other values as text, each and all together bounded.
-fn bounded_attributes<'py>(py: Python<'py>, values: &Values<'_>) -> Option<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
+fn bounded_attributes<'a>(
+    py: Python<'_>,
+    values: &Values<'a>,
+) -> Option<Vec<(&'a str, Cow<'a, str>)>> {
+    let mut out: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
     let mut budget = MAX_ATTRIBUTE_CHARS as i64;
     for &(key, value) in &values.entries {
         if typed(key) {
@@ -180,8 +243,7 @@ fn bounded_attributes<'py>(py: Python<'py>, values: &Values<'_>) -> Option<Bound
         if budget < 0 {
             break;
         }
-        out.set_item(PyString::intern(py, key), PyString::new(py, &text))
-            .ok()?;
+        out.push((key, text)); // keys are unique already (`Values::of`)
     }
     Some(out)
 }
@@ -199,7 +261,7 @@ fn first_text<'a>(py: Python<'_>, values: &Values<'a>, keys: &[&str]) -> Option<
 }
 
 /// A document: its text and score.
-type Document<'a> = (Cow<'a, str>, Option<f64>);
+pub(super) type Document<'a> = (Cow<'a, str>, Option<f64>);
 
 /// `documents`: ``gen_ai.retrieval.documents`` (JSON), else a retrieval's or a reranker's
 /// flattened OpenInference documents.

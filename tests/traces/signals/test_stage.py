@@ -11,6 +11,7 @@ import numpy as np
 from tests.traces.signals.planted import agent_trace, conversation
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
@@ -26,6 +27,7 @@ class Batch:
     spans: list[TraceSpan]
     calls: list[CallRecord] = field(default_factory=list)
     trace_summaries: list[TraceSummary] = field(default_factory=list)
+    span_columns: list[SpanColumns] = field(default_factory=list)
     batch: WriteBatch = field(default_factory=WriteBatch)
 
 

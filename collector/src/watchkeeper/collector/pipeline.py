@@ -43,10 +43,12 @@ from watchkeeper.collector.processors.route_review import (
 )
 from watchkeeper.collector.processors.sample_bodies import KEEP_REVIEW, BodySampling
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns, span_kinds
 from watchkeeper.collector.store.store import DeadLetter, Store, WriteBatch
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.keep import TraceKeeper
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
+from watchkeeper.collector.traces.signals.summarised import takes_summaries
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import Detector, default_detectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
@@ -87,6 +89,9 @@ class PreparedBatch:
     calls: list[CallRecord] = field(default_factory=list)
     #: normalize -> keep traces: the batch's spans that are not LLM calls
     spans: list[TraceSpan] = field(default_factory=list)
+    #: normalize -> keep traces: more of them, as the core's Arrow columns (the spans of
+    #: traces it summarised)
+    span_columns: list[SpanColumns] = field(default_factory=list)
     #: normalize -> trace signals: traces the compiled core scored as it read them
     trace_summaries: list[TraceSummary] = field(default_factory=list)
     #: detect: scores, alarms, flagged calls
@@ -166,7 +171,8 @@ class Pipeline:
         # chDB is single-session: the call stages take one batch at a time.
         self._lock = threading.Lock()
         #: payloads -> call records (receivers' threads may decode batches side by side)
-        self.decode_stages: tuple[Stage, ...] = (Decode(), Normalize(self.metrics))
+        columns = trace_signals is None or takes_summaries(trace_signals.traces)
+        self.decode_stages: tuple[Stage, ...] = (Decode(columns), Normalize(self.metrics))
         #: calls -> rows for the store, one batch at a time
         self.call_stages: tuple[Stage, ...] = (
             self._detect,
@@ -319,6 +325,8 @@ class Pipeline:
         if batch.feedback:
             m.feedback.inc(len(batch.feedback))
         kinds: Counter[str] = Counter(span.kind for span in batch.spans)
+        for table in batch.span_tables:
+            kinds.update(span_kinds(table))
         for kind, n in kinds.items():
             m.trace_spans.labels(kind).inc(n)
         queues: Counter[str] = Counter(str(item["Queue"]) for item in batch.review_items)
@@ -339,10 +347,18 @@ class Pipeline:
 
 class Decode:
     """Payloads -> decoded requests: the compiled core's fast paths where they apply,
-    protobuf otherwise (``processors/decode_payloads.py``)."""
+    protobuf otherwise (``processors/decode_payloads.py``).
+
+    ``span_columns``: whether the core may give the spans of the traces it summarised as
+    Arrow columns; not when the signal stage would turn every one of them back into
+    ``TraceSpan`` values (it takes no summary), which costs more than making them.
+    """
+
+    def __init__(self, span_columns: bool = True) -> None:
+        self.span_columns = span_columns
 
     def __call__(self, prepared: PreparedBatch) -> None:
-        prepared.decoded = decode_payloads(prepared.payloads)
+        prepared.decoded = decode_payloads(prepared.payloads, self.span_columns)
 
 
 class Normalize:
@@ -361,6 +377,8 @@ class Normalize:
                 calls.extend(decoded.calls)
                 prepared.spans.extend(decoded.spans)
                 prepared.trace_summaries.extend(decoded.summaries)
+                if decoded.columns is not None:
+                    prepared.span_columns.append(decoded.columns)
                 skipped[decoded.source] += decoded.skipped
                 continue
             payload, request = decoded
@@ -495,6 +513,7 @@ class KeepTraces:
         with_body = {body[0].span_id for body in rows.bodies}
         over = self.keeper.over_limit
         rows.spans = self.keeper.keep(prepared.calls, prepared.spans, with_body)
+        rows.span_tables = [self.keeper.keep_columns(c) for c in prepared.span_columns]
         if self.keeper.over_limit > over:
             self.metrics.trace_spans_over_limit.inc(self.keeper.over_limit - over)
 

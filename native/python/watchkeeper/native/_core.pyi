@@ -144,4 +144,6 @@ def decode_trace_run(
     record: type[Any],
     span: type[Any],
     max_bytes: int,
+    summaries: list[Any] | None = None,
+    columns: list[Any] | None = None,
 ) -> tuple[list[Any], list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...

@@ -38,6 +38,7 @@ from watchkeeper.collector.processors.normalize import (
     trace_spans,
 )
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 
@@ -69,6 +70,8 @@ class DecodedRun(NamedTuple):
     spans: list[TraceSpan]
     #: The traces whose spans all came in one of these payloads, scored by the core.
     summaries: Sequence[TraceSummary] = ()
+    #: Those traces' spans that are not LLM calls, as Arrow columns (not in ``spans``).
+    columns: SpanColumns | None = None
 
 
 class DecodedPayload(NamedTuple):
@@ -81,9 +84,9 @@ class DecodedPayload(NamedTuple):
 
 
 def decode_payloads(
-    payloads: Sequence[Payload],
+    payloads: Sequence[Payload], span_columns: bool = True
 ) -> Iterator[DecodedRun | DecodedPayload]:
-    """Every payload decoded, in order.
+    """Every payload decoded, in order (``span_columns``: see ``native_decode.decode_run``).
 
     Lazy: each payload is decoded when the caller reaches it, so a batch never holds more
     than one decoded protobuf request at a time.
@@ -91,14 +94,16 @@ def decode_payloads(
     items = payloads if type(payloads) is list else list(payloads)
     i = 0
     while i < len(items):
-        run = native_decode.decode_run(items, i)
+        run = native_decode.decode_run(items, i, span_columns)
         pending = None
         if run is not None:
             if run.end > i:
                 spans = run.spans
                 if spans is None:
                     spans = run_spans(items[i : run.end]) if run.skipped else []
-                yield DecodedRun(items[i].source, run.calls, run.skipped, spans, run.summaries)
+                yield DecodedRun(
+                    items[i].source, run.calls, run.skipped, spans, run.summaries, run.columns
+                )
             i, pending = run.end, run.pending
             if i == len(items):
                 return

@@ -25,6 +25,7 @@ from watchkeeper.collector.processors.decode import (
 )
 from watchkeeper.collector.processors.normalize import DecodedResource
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.trace_summary import TraceSummary
 from watchkeeper.detectors import native_core
@@ -40,8 +41,9 @@ _DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
 # The run with the rows of the spans that are not calls: arguments as ``_RUN``'s with the
-# row class before the largest payload, and a list for the traces it summarises (tests
-# switch it off to reach ``_RUN``).
+# row class before the largest payload, a list for the traces it summarises, and one for
+# the rows of those traces as column buffers (tests switch it off to reach ``_RUN``).
+# Set ``SPAN_COLUMNS`` False to have every row made as a ``TraceSpan``.
 _TRACE_RUN: (
     Callable[
         [
@@ -53,6 +55,7 @@ _TRACE_RUN: (
             type[TraceSpan],
             int,
             list[Any],
+            list[Any] | None,
         ],
         tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
     ]
@@ -92,6 +95,12 @@ class Run(NamedTuple):
     #: The traces whose spans came whole in one of the payloads taken, scored by the core
     #: (see ``traces.trace_summary``).
     summaries: Sequence[TraceSummary] = ()
+    #: The rows of those traces, as Arrow columns instead of ``spans``' objects.
+    columns: SpanColumns | None = None
+
+
+#: Whether the core gives the rows of the traces it summarised as Arrow columns.
+SPAN_COLUMNS = True
 
 
 def available() -> bool:
@@ -131,7 +140,7 @@ def decode_spans(payload: bytes) -> list[DecodedResource] | None:
     return _TRACES(payload, attr.SPAN_TYPE)
 
 
-def decode_run(payloads: list[Any], start: int) -> Run | None:
+def decode_run(payloads: list[Any], start: int, span_columns: bool = True) -> Run | None:
     """``payloads[start:]`` decoded and normalised by the core for as long as each payload
     is plain protobuf whose spans all become calls or skips, from one source; None without
     the core.
@@ -139,10 +148,14 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
     One call for a batch instead of :func:`decode_natively` and ``normalize_decoded`` per
     payload: the records are the same, without the Python work per payload (about 3 µs).
     The payload the run stops at goes the usual way, with ``Run.pending`` when set.
+
+    With ``span_columns`` the spans of the traces the core summarises come as
+    :attr:`Run.columns`, not in :attr:`Run.spans`.
     """
     now_ns = time.time_ns()
     if _TRACE_RUN is not None:
         summaries: list[Any] = []
+        columns: list[Any] | None = [] if span_columns and SPAN_COLUMNS else None
         calls, spans, skipped, end, pending = _TRACE_RUN(
             payloads,
             start,
@@ -152,8 +165,11 @@ def decode_run(payloads: list[Any], start: int) -> Run | None:
             TraceSpan,
             MAX_PAYLOAD_BYTES,
             summaries,
+            columns,
         )
-        return Run(calls, skipped, spans, end, pending, [TraceSummary(*s) for s in summaries])
+        table = SpanColumns.from_core(columns[0]) if columns else None
+        traces = [TraceSummary(*s) for s in summaries]
+        return Run(calls, skipped, spans, end, pending, traces, table)
     if _RUN is None:
         return None
     calls, skipped, end, pending = _RUN(

@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.store import queries
@@ -89,6 +91,8 @@ class WriteBatch:
     feedback: list[dict[str, Any]] = field(default_factory=list)
     #: one ``spans`` row each (whole traces: every kind of span, LLM calls included)
     spans: list[TraceSpan] = field(default_factory=list)
+    #: more ``spans`` rows, as tables made by the compiled core (``store.span_columns``)
+    span_tables: list[pa.Table] = field(default_factory=list)
 
 
 class Store:
@@ -159,8 +163,11 @@ class Store:
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
+        tables = [t for t in batch.span_tables if t.num_rows]
         if batch.spans:
-            self.backend.insert_arrow(f"{db}.spans", spans_table(batch.spans))
+            tables.insert(0, spans_table(batch.spans))
+        if tables:
+            self.backend.insert_arrow(f"{db}.spans", pa.concat_tables(tables))
         if batch.bodies:
             self.backend.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
         if batch.calls:

@@ -7,8 +7,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from watchkeeper.collector.processors.sample_bodies import sampled
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.span_record import span_from_call, without_body
 
@@ -54,7 +57,25 @@ class TraceKeeper:
                 out.append(without_body(span))
         return self._bounded(out)
 
+    def keep_columns(self, columns: SpanColumns) -> pa.Table:
+        """:meth:`keep` of spans the core made as columns (after the batch's others):
+        the rows kept, texts left out as there."""
+        rate, body_rate = self.sample_rate, self.body_rate
+        rows: list[int] = []
+        with_body: list[bool] = []
+        errors = columns.errors() if body_rate < 1.0 else None
+        for at, trace_id in enumerate(columns.trace_ids):
+            if rate < 1.0 and not sampled(trace_id, rate):
+                continue
+            if not self._admit(trace_id):
+                continue
+            rows.append(at)
+            with_body.append(errors is None or errors[at] or sampled(trace_id, body_rate))
+        self._forget()
+        return columns.kept(rows, with_body)
+
     def _bounded(self, spans: list[TraceSpan]) -> list[TraceSpan]:
+        # `_admit` inlined: a call per span shows on calls sent alone (one span each).
         counts, limit = self._counts, self.max_spans_per_trace
         out = []
         for span in spans:
@@ -64,6 +85,20 @@ class TraceKeeper:
                 out.append(span)
             else:
                 self.over_limit += 1
+        self._forget()
+        return out
+
+    def _admit(self, trace_id: str) -> bool:
+        """Count a span of the trace; False (counted over the limit) past the bound."""
+        counts = self._counts
+        n = counts.pop(trace_id, 0)
+        counts[trace_id] = n + 1  # most recent last
+        if n < self.max_spans_per_trace:
+            return True
+        self.over_limit += 1
+        return False
+
+    def _forget(self) -> None:
+        counts = self._counts
         while len(counts) > self.max_open_traces:
             counts.popitem(last=False)
-        return out

@@ -30,6 +30,7 @@ import numpy as np
 from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.settings.review_queues import ReviewQueue
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
 from watchkeeper.collector.traces.signals import rag, steps, trace_signals
@@ -43,7 +44,7 @@ from watchkeeper.collector.traces.signals.session_tracker import (
     EndedSession,
     SessionTracker,
 )
-from watchkeeper.collector.traces.signals.summarised import take_summarised
+from watchkeeper.collector.traces.signals.summarised import Part, take_summarised
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
 from watchkeeper.collector.traces.trace_summary import TraceSummary, top_record
@@ -61,6 +62,8 @@ class BatchInFlight(Protocol):
 
     calls: list[CallRecord]
     spans: list[TraceSpan]
+    #: more of them, as the core's Arrow columns (the spans of the traces it summarised)
+    span_columns: list[SpanColumns]
     #: traces the compiled core scored as it read them (``traces.trace_summary``)
     trace_summaries: list[TraceSummary]
     batch: WriteBatch
@@ -144,7 +147,11 @@ class TraceSignalStage:
         while len(seen) > _CALLS_REMEMBERED:
             seen.popitem(last=False)
         taken = take_summarised(
-            prepared.trace_summaries, prepared.calls, prepared.spans, self.traces
+            prepared.trace_summaries,
+            prepared.calls,
+            prepared.spans,
+            self.traces,
+            prepared.span_columns,
         )
         alone, joined = self._alone(taken.calls, taken.spans)
         completed: list[Trace | TraceSummary] = []
@@ -170,7 +177,7 @@ class TraceSignalStage:
         completed: list[Trace | TraceSummary],
         calls: dict[Ids, CallRecord],
         out: _Scored,
-        parts: Mapping[str, tuple[list[CallRecord], list[TraceSpan]]],
+        parts: Mapping[str, Part],
     ) -> None:
         """:meth:`_score` each trace in start order (a session's turns exported by two
         processes, or read from two partitions, may complete in one batch in any order,
@@ -243,7 +250,7 @@ class TraceSignalStage:
         summary: TraceSummary,
         calls: dict[Ids, CallRecord],
         out: _Scored,
-        part: tuple[list[CallRecord], list[TraceSpan]],
+        part: Part,
     ) -> None:
         """:meth:`_score` of a trace the core scored: the same rows, without its spans."""
         self.scored += 1
@@ -255,7 +262,7 @@ class TraceSignalStage:
             out.values.append(values)
         out.watched.append((summary.key, values))
         out.on.append(record)
-        out.shown.append(Shown(False, partial(_assembled, *part, self.traces.max_text_chars)))
+        out.shown.append(Shown(False, partial(_assembled, part, self.traces.max_text_chars)))
 
     def _session(self, ended: EndedSession, out: _Scored) -> None:
         """A session that is over: its values watched, and stored on its last turn's top
@@ -297,9 +304,10 @@ def _started(trace: Trace | TraceSummary) -> int:
     return min((span.start_ns for span in trace.spans), default=0)
 
 
-def _assembled(calls: list[CallRecord], spans: list[TraceSpan], limit: int) -> Trace:
+def _assembled(part: Part, limit: int) -> Trace:
     """The trace of a summary, as the stage would have held and assembled it."""
-    return assemble(trimmed_span(span, limit) for span in _batch_spans(calls, spans))
+    spans = _batch_spans(part.calls, part.all_spans())
+    return assemble(trimmed_span(span, limit) for span in spans)
 
 
 def _texts(trace: Trace) -> tuple[str, str, list[str]]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.traces.assemble import TraceSpan
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces
 from watchkeeper.collector.traces.trace_summary import TraceSummary
@@ -21,16 +22,33 @@ from watchkeeper.collector.traces.trace_summary import TraceSummary
 SUMMARY_TEXT_CHARS = 2000
 
 
+class Part(NamedTuple):
+    """A summarised trace's own calls and spans (what its review item reads)."""
+
+    calls: list[CallRecord]
+    spans: list[TraceSpan]
+    #: its spans among the core's columns: the block and the row
+    rows: list[tuple[SpanColumns, int]]
+
+    def span_count(self) -> int:
+        """Its spans, LLM calls included."""
+        return len(self.calls) + len(self.spans) + len(self.rows)
+
+    def all_spans(self) -> list[TraceSpan]:
+        """Its spans that are not LLM calls, those of the columns made into values."""
+        return [*self.spans, *(span for block, at in self.rows for span in block.spans([at]))]
+
+
 class Taken(NamedTuple):
     """The batch split: summarised traces (marked complete) and the rest."""
 
     #: summaries standing for their traces, in batch order
     summaries: list[TraceSummary]
-    #: the calls and other spans of every other trace
+    #: the calls and other spans of every other trace (those of the columns made values)
     calls: list[CallRecord]
     spans: list[TraceSpan]
-    #: each summarised trace's own calls and spans (what its review item reads)
-    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]]
+    #: each summarised trace's own calls and spans
+    parts: dict[str, Part]
 
 
 def take_summarised(
@@ -38,40 +56,62 @@ def take_summarised(
     calls: list[CallRecord],
     spans: list[TraceSpan],
     traces: OpenTraces,
+    columns: Sequence[SpanColumns] = (),
 ) -> Taken:
     """The summaries that stand for their traces, each trace marked complete in
-    ``traces``, and the calls and spans of the other traces."""
-    if not summaries or traces.grace_s > 0 or traces.max_text_chars != SUMMARY_TEXT_CHARS:
-        return Taken([], calls, spans, {})
+    ``traces``, and the calls and spans of the other traces (rows of ``columns`` made
+    into :class:`TraceSpan` values for them)."""
+    if not summaries or not takes_summaries(traces):
+        return Taken([], calls, [*spans, *_loose(columns, {})], {})
     wanted = {
         s.trace_id: s
         for s in summaries
         if not traces.is_open(s.trace_id) and not traces.is_completed(s.trace_id)
     }
-    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]] = {
-        trace_id: ([], []) for trace_id in wanted
-    }
+    parts = {trace_id: Part([], [], []) for trace_id in wanted}
     rest_calls, rest_spans = _split(calls, spans, parts)
+    rest_spans.extend(_loose(columns, parts))
     spoilt = [
         trace_id
         for trace_id, summary in wanted.items()
-        if len(parts[trace_id][0]) + len(parts[trace_id][1]) != summary.spans
+        if parts[trace_id].span_count() != summary.spans
     ]
     for trace_id in spoilt:  # another payload held spans of it: the usual way
         del wanted[trace_id]
-        part_calls, part_spans = parts.pop(trace_id)
-        rest_calls.extend(part_calls)
-        rest_spans.extend(part_spans)
+        part = parts.pop(trace_id)
+        rest_calls.extend(part.calls)
+        rest_spans.extend(part.all_spans())
     taken = list(wanted.values())
     for summary in taken:
         traces.take_alone(summary.trace_id)
     return Taken(taken, rest_calls, rest_spans, parts)
 
 
+def takes_summaries(traces: OpenTraces) -> bool:
+    """Whether the stage holding ``traces`` can take summaries for traces: no grace
+    period to wait, texts cut where the core assumes."""
+    return traces.grace_s <= 0 and traces.max_text_chars == SUMMARY_TEXT_CHARS
+
+
+def _loose(columns: Sequence[SpanColumns], parts: dict[str, Part]) -> list[TraceSpan]:
+    """Rows of the columns put in their trace's part; those of no part as values."""
+    out: list[TraceSpan] = []
+    for block in columns:
+        loose = []
+        for at, trace_id in enumerate(block.trace_ids):
+            part = parts.get(trace_id)
+            if part is None:
+                loose.append(at)
+            else:
+                part.rows.append((block, at))
+        out.extend(block.spans(loose))
+    return out
+
+
 def _split(
     calls: list[CallRecord],
     spans: list[TraceSpan],
-    parts: dict[str, tuple[list[CallRecord], list[TraceSpan]]],
+    parts: dict[str, Part],
 ) -> tuple[list[CallRecord], list[TraceSpan]]:
     """Calls and spans of the summarised traces into ``parts``; the others returned."""
     rest_calls: list[CallRecord] = []
@@ -81,11 +121,11 @@ def _split(
         if part is None:
             rest_calls.append(call)
         else:
-            part[0].append(call)
+            part.calls.append(call)
     for span in spans:
         part = parts.get(span.trace_id)
         if part is None:
             rest_spans.append(span)
         else:
-            part[1].append(span)
+            part.spans.append(span)
     return rest_calls, rest_spans

@@ -1,0 +1,172 @@
+"""``spans`` rows the compiled core made as Arrow column buffers
+(``native/src/calls/span_columns.rs``): the rows of the traces it summarised, which no
+Python code reads on the way to the store. The writer inserts their table as it is; the
+few stages that look at them read the light values (trace ids, statuses, kinds), and
+turn rows into :class:`TraceSpan` values only where a trace is scored in Python after all.
+
+The table is the one ``spans.spans_table`` makes of the same rows' ``TraceSpan`` values
+(``tests/collector/test_span_columns.py`` holds the two to the same stored rows).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from watchkeeper.collector.traces.assemble import TraceSpan
+
+_STRING = pa.string()
+_TIMESTAMP = pa.timestamp("ns", tz="UTC")
+#: The text columns in the order the core gives them.
+_TEXT_COLUMNS: Final = (
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "Kind",
+    "ServiceName",
+    "StatusCode",
+    "StatusMessage",
+    "SessionId",
+    "UserId",
+    "InputText",
+    "OutputText",
+)
+#: ``spans_table``'s column order.
+COLUMN_ORDER: Final = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "Kind",
+    "ServiceName",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "SessionId",
+    "UserId",
+    "InputText",
+    "OutputText",
+    "Documents",
+    "DocumentScores",
+    "SpanAttributes",
+)
+
+
+@dataclass(slots=True)
+class SpanColumns:
+    """Rows of the ``spans`` table as Arrow columns, with their trace ids as Python values
+    (the stages group and sample by them)."""
+
+    table: pa.Table
+    trace_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.trace_ids)
+
+    @classmethod
+    def from_core(cls, parts: Sequence[Any]) -> SpanColumns:
+        """The table of the core's buffers (``SpanColumns::to_python``), without copying."""
+        rows, trace_ids, timestamp, duration, texts = parts[:5]
+        documents, document_texts, scores, scored, attributes, keys, values = parts[5:]
+        columns: dict[str, pa.Array] = {
+            name: _strings(rows, *buffers)
+            for name, buffers in zip(_TEXT_COLUMNS, texts, strict=True)
+        }
+        columns["Timestamp"] = pa.Array.from_buffers(
+            _TIMESTAMP, rows, [None, pa.py_buffer(timestamp)]
+        )
+        columns["Duration"] = pa.Array.from_buffers(
+            pa.uint64(), rows, [None, pa.py_buffer(duration)]
+        )
+        offsets = _offsets(rows, documents)
+        n_docs = len(scores) // 8
+        columns["Documents"] = pa.ListArray.from_arrays(offsets, _strings(n_docs, *document_texts))
+        columns["DocumentScores"] = pa.ListArray.from_arrays(
+            offsets,
+            pa.Array.from_buffers(
+                pa.float64(), n_docs, [pa.py_buffer(scored), pa.py_buffer(scores)]
+            ),
+        )
+        n_attributes = (len(keys[0]) // 4) - 1
+        columns["SpanAttributes"] = pa.MapArray.from_arrays(
+            _offsets(rows, attributes),
+            _strings(n_attributes, *keys),
+            _strings(n_attributes, *values),
+        )
+        table = pa.table({name: columns[name] for name in COLUMN_ORDER})
+        return cls(table, trace_ids)
+
+    def errors(self) -> list[bool]:
+        """Per row: whether the span failed (``TraceSpan.is_error``)."""
+        failed: list[bool] = pc.equal(self.table.column("StatusCode"), "ERROR").to_pylist()
+        return failed
+
+    def spans(self, rows: Sequence[int]) -> list[TraceSpan]:
+        """The rows at ``rows`` as :class:`TraceSpan` values (as the core would make them)."""
+        if not rows:
+            return []
+        table = self.table.take(pa.array(rows, pa.int64()))
+        # The timestamps as integers: as Python values they would be datetimes, to the µs.
+        starts = table.column("Timestamp").cast(pa.int64()).to_pylist()
+        table = table.set_column(0, "Timestamp", pa.array(starts, pa.int64()))
+        return [_span(row) for row in table.to_pylist()]
+
+    def kept(self, rows: Sequence[int], with_body: Sequence[bool]) -> pa.Table:
+        """The rows at ``rows``, texts and documents left out where ``with_body`` is False
+        (``span_record.without_body``)."""
+        table = self.table
+        if len(rows) != len(self):
+            table = table.take(pa.array(rows, pa.int64()))
+        if all(with_body):
+            return table
+        keep = pa.array(with_body, pa.bool_())
+        for name in ("InputText", "OutputText", "Documents", "DocumentScores"):
+            column = table.column(name)
+            empty = pa.scalar("" if column.type == _STRING else [], column.type)
+            at = table.schema.get_field_index(name)
+            table = table.set_column(at, name, pc.if_else(keep, column, empty))
+        return table
+
+
+def span_kinds(table: pa.Table) -> Counter[str]:
+    """A table's rows by span kind."""
+    counts = table.column("Kind").combine_chunks().value_counts()
+    kinds: list[str] = counts.field("values").to_pylist()
+    return Counter(dict(zip(kinds, counts.field("counts").to_pylist(), strict=True)))
+
+
+def _strings(rows: int, offsets: bytes, data: bytes) -> pa.Array:
+    return pa.Array.from_buffers(_STRING, rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _offsets(rows: int, offsets: bytes) -> pa.Array:
+    return pa.Array.from_buffers(pa.int32(), rows + 1, [None, pa.py_buffer(offsets)])
+
+
+def _span(row: dict[str, Any]) -> TraceSpan:
+    start = row["Timestamp"]
+    return TraceSpan(
+        trace_id=row["TraceId"],
+        span_id=row["SpanId"],
+        parent_span_id=row["ParentSpanId"],
+        name=row["SpanName"],
+        kind=row["Kind"],
+        start_ns=start,
+        end_ns=start + row["Duration"],
+        status=row["StatusCode"],
+        attributes=dict(row["SpanAttributes"]),
+        input_text=row["InputText"],
+        output_text=row["OutputText"],
+        documents=tuple(zip(row["Documents"], row["DocumentScores"], strict=True)),
+        session_id=row["SessionId"],
+        user_id=row["UserId"],
+        service_name=row["ServiceName"],
+        status_message=row["StatusMessage"],
+    )

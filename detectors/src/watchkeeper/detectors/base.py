@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol
 
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
@@ -119,12 +119,18 @@ class Detector(abc.ABC):
         describes the last call, as it would then); detectors override it where a run of
         calls is cheaper at once.
         """
+        return self._update_each(calls, range(len(calls)))
+
+    def _update_each(self, calls: Sequence[CallView], which: Iterable[int]) -> DetectorBatch:
+        """``update`` with ``calls[i]`` for each ``i`` of ``which``, in order; what each
+        got, in columns as ``update_many`` returns them (a subclass hands over only the
+        calls ``update`` would change anything for)."""
         nan = math.nan
         columns: dict[str, list[float]] = {}
         alarms: list[tuple[int, str]] = []
         update = self.update
-        for i, call in enumerate(calls):
-            update(call)
+        for i in which:
+            update(calls[i])
             for name, value in self.scores.items():
                 column = columns.get(name)
                 if column is None:

@@ -80,6 +80,13 @@ class DescriptorDrift(Detector):
     def descriptor(self, call: CallView) -> float | None:
         """The number this detector watches for ``call``, or None to skip the call."""
 
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call, in turn (``update_many`` reads them so; a subclass
+        may answer for many calls at once, as long as the values and its state afterwards
+        are what ``descriptor`` call by call gives)."""
+        descriptor = self.descriptor
+        return [descriptor(call) for call in calls]
+
     def update(self, call: CallView) -> None:
         """Score the call's descriptor against this key's history, then learn it."""
         x = self.descriptor(call)
@@ -104,8 +111,7 @@ class DescriptorDrift(Detector):
         """``update`` with each call in turn: the descriptors, then the CUSUM over them."""
         if type(self).update is not DescriptorDrift.update:
             return super().update_many(calls)  # a subclass's own update decides
-        descriptor = self.descriptor
-        values = [descriptor(call) for call in calls]
+        values = self.descriptors(calls)
         cusum = self._cusum
         z_mids, changes = cusum.update_many(values)
         if self._change is not None:  # the plugged test decides the alarms

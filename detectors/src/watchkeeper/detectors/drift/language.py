@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
@@ -85,6 +85,23 @@ class InputLanguageDrift(DescriptorDrift):
         seen = self.reference.get(self.label, 0)
         self.surprise = -math.log((seen + 0.5) / (total + 0.5 * (len(self.reference) + 1)))
         return self.surprise
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call; once the reference is frozen, each label's surprise
+        is worked out once per run."""
+        own = type(self).descriptor is InputLanguageDrift.descriptor
+        if not (own and self.frozen and calls):
+            return super().descriptors(calls)
+        labels = [language(call.input_text or "") for call in calls]
+        reference = self.reference
+        total = sum(reference.values())
+        surprises = {
+            label: -math.log((reference.get(label, 0) + 0.5) / (total + 0.5 * (len(reference) + 1)))
+            for label in set(labels)
+        }
+        self.label = labels[-1]
+        self.surprise = surprises[self.label]
+        return [surprises[label] for label in labels]
 
     def _count(self, label: str) -> None:
         if label in self.reference or len(self.reference) < MAX_LABELS:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.change.river_test import ChangeTest
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
@@ -126,6 +126,17 @@ class FaithfulnessDrift(Detector):
             self.recent_control += _RECENT_ALPHA * (expected - self.recent_control)
         self._cusum.update(score - expected, stratum=coarse_length_bin(length))
         self._drift = self._cusum.drift_detected
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call that has contexts (for the others it only says the
+        call got nothing, which is then said of the last call if it is one of them)."""
+        if type(self).update is not FaithfulnessDrift.update:
+            return super().update_many(calls)
+        found = self._update_each(calls, [i for i, call in enumerate(calls) if call.contexts])
+        if calls and not calls[-1].contexts:
+            self._drift = False
+            self._scores = {}
+        return found
 
     @property
     def scores(self) -> Mapping[str, float]:

@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString, PyTuple};
 
 mod calls;
 mod claims;
+mod columns;
 mod consistency;
 mod cusum;
 mod effect;
@@ -1352,6 +1353,8 @@ impl ConsistencyIndex {
 mod _core {
     #[pymodule_export]
     use super::calls::{decode_calls, decode_run, decode_trace_run};
+    #[pymodule_export]
+    use super::columns::record_columns;
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
     #[pymodule_export]

@@ -147,3 +147,6 @@ def decode_trace_run(
     summaries: list[Any] | None = None,
     columns: list[Any] | None = None,
 ) -> tuple[list[Any], list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...
+def record_columns(
+    records: list[Any], fields: list[tuple[str, int]]
+) -> list[list[bytes]] | None: ...

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores
+from watchkeeper.detectors import native_core
 
 #: A kept body: the call, the probability it was kept with, why it was kept.
 KeptBody = tuple[CallRecord, float, str]
@@ -33,6 +34,63 @@ _STRINGS = pa.list_(_STRING)
 _TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _UINT32_MAX = 2**32 - 1
 _UINT16_MAX = 2**16 - 1
+
+# What a column holds (the compiled core's codes for its buffers): a value of each call's
+# attribute as it is, its ``len()`` at most 2**32 - 1 or 2**16 - 1, a list's strings, a
+# dict's keys and values.
+_STR, _I64, _U64, _U32, _F64, _LEN32, _LEN16, _STR_LIST, _STR_MAP = range(9)
+#: (column, call attribute, what it holds, Arrow type)
+Spec = tuple[str, str, int, pa.DataType]
+
+_SPAN: Final[tuple[Spec, ...]] = (
+    ("Timestamp", "timestamp_ns", _I64, _TIMESTAMP),
+    ("TraceId", "trace_id", _STR, _STRING),
+    ("SpanId", "span_id", _STR, _STRING),
+    ("ServiceName", "service_name", _STR, _STRING),
+    ("Route", "route", _STR, _STRING),
+)
+#: The ``calls`` columns but ``HasBody`` (which goes before ``Source``), in table order.
+_CALLS: Final[tuple[Spec, ...]] = (
+    *_SPAN[:3],
+    ("ParentSpanId", "parent_span_id", _STR, _STRING),
+    _SPAN[3],
+    ("SpanName", "span_name", _STR, _STRING),
+    _SPAN[4],
+    ("Operation", "operation", _STR, _STRING),
+    ("Provider", "provider", _STR, _STRING),
+    ("RequestModel", "request_model", _STR, _STRING),
+    ("ResponseModel", "response_model", _STR, _STRING),
+    ("InputTokens", "input_tokens", _U32, pa.uint32()),
+    ("OutputTokens", "output_tokens", _U32, pa.uint32()),
+    ("InputChars", "input_text", _LEN32, pa.uint32()),
+    ("OutputChars", "output_text", _LEN32, pa.uint32()),
+    ("ContextCount", "contexts", _LEN16, pa.uint16()),
+    ("FinishReasons", "finish_reasons", _STR_LIST, _STRINGS),
+    ("Duration", "duration_ns", _U64, pa.uint64()),
+    ("StatusCode", "status_code", _STR, _STRING),
+    ("StatusMessage", "status_message", _STR, _STRING),
+    ("ErrorType", "error_type", _STR, _STRING),
+    ("UserId", "user_id", _STR, _STRING),
+    ("ConversationId", "conversation_id", _STR, _STRING),
+    ("SampleRate", "sample_rate", _F64, pa.float64()),
+    ("Source", "source", _STR, _STRING),
+    ("SpanAttributes", "attributes", _STR_MAP, pa.map_(_STRING, _STRING)),
+)
+_BODIES: Final[tuple[Spec, ...]] = (
+    *_SPAN,
+    ("InputText", "input_text", _STR, _STRING),
+    ("OutputText", "output_text", _STR, _STRING),
+    ("InputMessages", "input_messages", _STR, _STRING),
+    ("OutputMessages", "output_messages", _STR, _STRING),
+    ("Contexts", "contexts", _STR_LIST, _STRINGS),
+)
+_SCORES: Final[tuple[Spec, ...]] = (
+    *_SPAN,
+    ("Model", "model", _STR, _STRING),
+    ("DetectorKey", "detector_key", _STR, _STRING),
+)
+#: The core's one pass over the records (None without it): per spec, its buffers.
+_RECORD_COLUMNS = native_core.record_columns()
 
 
 def warm_up() -> None:
@@ -44,37 +102,12 @@ def warm_up() -> None:
 def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody]) -> pa.Table:
     """The ``calls`` rows of ``calls``; ``HasBody`` is 1 for the calls among ``bodies``."""
     with_body = {body[0].span_id for body in bodies}
-    return pa.table(
-        {
-            "Timestamp": _column(calls, "timestamp_ns", _TIMESTAMP),
-            "TraceId": _column(calls, "trace_id"),
-            "SpanId": _column(calls, "span_id"),
-            "ParentSpanId": _column(calls, "parent_span_id"),
-            "ServiceName": _column(calls, "service_name"),
-            "SpanName": _column(calls, "span_name"),
-            "Route": _column(calls, "route"),
-            "Operation": _column(calls, "operation"),
-            "Provider": _column(calls, "provider"),
-            "RequestModel": _column(calls, "request_model"),
-            "ResponseModel": _column(calls, "response_model"),
-            "InputTokens": _column(calls, "input_tokens", pa.uint32()),
-            "OutputTokens": _column(calls, "output_tokens", pa.uint32()),
-            "InputChars": _lengths(calls, "input_text", _UINT32_MAX, pa.uint32()),
-            "OutputChars": _lengths(calls, "output_text", _UINT32_MAX, pa.uint32()),
-            "ContextCount": _lengths(calls, "contexts", _UINT16_MAX, pa.uint16()),
-            "FinishReasons": _column(calls, "finish_reasons", _STRINGS),
-            "Duration": _column(calls, "duration_ns", pa.uint64()),
-            "StatusCode": _column(calls, "status_code"),
-            "StatusMessage": _column(calls, "status_message"),
-            "ErrorType": _column(calls, "error_type"),
-            "UserId": _column(calls, "user_id"),
-            "ConversationId": _column(calls, "conversation_id"),
-            "SampleRate": _column(calls, "sample_rate", pa.float64()),
-            "HasBody": pa.array([c.span_id in with_body for c in calls]).cast(pa.uint8()),
-            "Source": _column(calls, "source"),
-            "SpanAttributes": _map(list(map(attrgetter("attributes"), calls)), _STRING),
-        }
-    )
+    columns = _columns(calls, _CALLS)
+    has_body = pa.array([c.span_id in with_body for c in calls]).cast(pa.uint8())
+    names = [spec[0] for spec in _CALLS]
+    names.insert(names.index("Source"), "HasBody")
+    columns["HasBody"] = has_body
+    return pa.table({name: columns[name] for name in names})
 
 
 def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
@@ -82,12 +115,7 @@ def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
     calls = [body[0] for body in bodies]
     return pa.table(
         {
-            **_span_columns(calls),
-            "InputText": _column(calls, "input_text"),
-            "OutputText": _column(calls, "output_text"),
-            "InputMessages": _column(calls, "input_messages"),
-            "OutputMessages": _column(calls, "output_messages"),
-            "Contexts": _column(calls, "contexts", _STRINGS),
+            **_columns(calls, _BODIES),
             "SampleRate": _array(list(map(itemgetter(1), bodies)), pa.float64()),
             "KeepReason": _array(list(map(itemgetter(2), bodies)), _STRING),
         }
@@ -114,9 +142,7 @@ def scores_table(scores: BatchScores, versions: Mapping[str, str] | None = None)
     values = pa.array(matrix[rows][held], pa.float64())
     return pa.table(
         {
-            **_span_columns(calls),
-            "Model": _column(calls, "model"),
-            "DetectorKey": _column(calls, "detector_key"),
+            **_columns(calls, _SCORES),
             "Scores": pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values),
             "ScorerVersions": _versions(names, held, versions or {}),
         }
@@ -142,15 +168,49 @@ def _versions(
     return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values)
 
 
-def _span_columns(calls: Sequence[CallRecord]) -> dict[str, pa.Array]:
-    """The columns that start the call_bodies and call_scores rows: when, which span, where."""
-    return {
-        "Timestamp": _column(calls, "timestamp_ns", _TIMESTAMP),
-        "TraceId": _column(calls, "trace_id"),
-        "SpanId": _column(calls, "span_id"),
-        "ServiceName": _column(calls, "service_name"),
-        "Route": _column(calls, "route"),
-    }
+def _columns(calls: Sequence[CallRecord], specs: Sequence[Spec]) -> dict[str, pa.Array]:
+    """The columns of ``specs``, by name: from the core's buffers when it takes every
+    value, else each from a list of the calls' values."""
+    if _RECORD_COLUMNS is not None:
+        records = calls if isinstance(calls, list) else list(calls)
+        buffers = _RECORD_COLUMNS(records, [(spec[1], spec[2]) for spec in specs])
+        if buffers is not None:
+            return {
+                spec[0]: _from_buffers(spec, len(calls), made)
+                for spec, made in zip(specs, buffers, strict=True)
+            }
+    return {spec[0]: _from_values(calls, spec) for spec in specs}
+
+
+def _from_values(calls: Sequence[CallRecord], spec: Spec) -> pa.Array:
+    _, name, holds, kind = spec
+    if holds in {_LEN32, _LEN16}:
+        return _lengths(calls, name, _UINT32_MAX if holds == _LEN32 else _UINT16_MAX, kind)
+    if holds == _STR_MAP:
+        return _map(list(map(attrgetter(name), calls)), _STRING)
+    return _column(calls, name, kind)
+
+
+def _from_buffers(spec: Spec, rows: int, buffers: list[bytes]) -> pa.Array:
+    """An array of ``rows`` values of ``spec`` from the core's buffers (see ``columns.rs``)."""
+    holds, kind = spec[2], spec[3]
+    if holds == _STR:
+        return _strings(rows, buffers)
+    if holds == _STR_LIST:
+        child = _strings(len(buffers[1]) // 4 - 1, buffers[1:])
+        return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(buffers[0])], children=[child])
+    if holds == _STR_MAP:
+        offsets = pa.Array.from_buffers(pa.int32(), rows + 1, [None, pa.py_buffer(buffers[0])])
+        keys = _strings(len(buffers[1]) // 4 - 1, buffers[1:3])
+        return pa.MapArray.from_arrays(offsets, keys, _strings(len(keys), buffers[3:]))
+    return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(buffers[0])])
+
+
+def _strings(rows: int, buffers: list[bytes]) -> pa.Array:
+    """A string array from its offsets and bytes."""
+    return pa.Array.from_buffers(
+        _STRING, rows, [None, pa.py_buffer(buffers[0]), pa.py_buffer(buffers[1])]
+    )
 
 
 def _column(calls: Sequence[CallRecord], name: str, kind: pa.DataType = _STRING) -> pa.Array:

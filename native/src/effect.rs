@@ -193,3 +193,59 @@ pub fn effect_extend(
     let tracker = (anchor, n + d.len() as i64, s1 + run.0, s2 + run.1);
     Some((tracker, sides, rates, followed))
 }
+
+/// What `page_run` found: how many finite values were tested, whether the last of them
+/// crossed the threshold, the calls up to the statistic's last zero among them (None: it
+/// never reached zero) and the events among those, the events among all tested, the
+/// statistic after the last one tested, and that one's index from `start`.
+type PageRun = (usize, bool, Option<usize>, i64, i64, f64, usize);
+
+/// `RatePageTest._run` over `values[start:stop]` (None, NaN and infinities skipped): the
+/// Bernoulli CUSUM from `statistic` with `steps.0` per event (a value of 0.5 or more) and
+/// `steps.1` per other call, in the closed form of the reference (`np.minimum.accumulate`),
+/// up to the first value above `threshold`. None when an item is not a number Rust reads as
+/// Python would, or when no value is finite.
+#[pyfunction]
+pub fn page_run(
+    values: &Bound<'_, PyList>,
+    start: usize,
+    stop: usize,
+    steps: (f64, f64),
+    statistic: f64,
+    threshold: f64,
+) -> Option<PageRun> {
+    let (hit, miss) = steps;
+    let stop = stop.min(values.len());
+    let (mut cumulative, mut floor, mut current) = (0.0, 0.0, statistic);
+    let (mut tested, mut last_zero, mut before_zero, mut events, mut at) = (0, None, 0, 0, 0);
+    for i in start..stop {
+        let item = values.get_item(i).ok()?;
+        if item.is_none() {
+            continue;
+        }
+        let x = match item.cast_exact::<PyFloat>() {
+            Ok(float) => float.value(),
+            Err(_) => item.extract::<f64>().ok()?,
+        };
+        if !x.is_finite() {
+            continue;
+        }
+        let event = x >= 0.5;
+        let step = if event { hit } else { miss };
+        cumulative = if tested == 0 { step } else { cumulative + step };
+        let low = np_min(cumulative, -statistic);
+        floor = if tested == 0 { low } else { np_min(floor, low) };
+        current = cumulative - floor;
+        tested += 1;
+        events += i64::from(event);
+        at = i - start;
+        if current <= 0.0 {
+            last_zero = Some(tested);
+            before_zero = events;
+        }
+        if current > threshold {
+            return Some((tested, true, last_zero, before_zero, events, current, at));
+        }
+    }
+    (tested > 0).then_some((tested, false, last_zero, before_zero, events, current, at))
+}

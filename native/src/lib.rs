@@ -1358,7 +1358,7 @@ mod _core {
     #[pymodule_export]
     use super::cusum::{cell_scores, cusum_steps};
     #[pymodule_export]
-    use super::effect::effect_extend;
+    use super::effect::{effect_extend, page_run};
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]

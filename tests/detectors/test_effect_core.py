@@ -1,13 +1,15 @@
-"""``EffectTracker`` with the compiled core's ``_extend`` gives exactly what the Python does.
+"""``EffectTracker`` and ``RatePageTest`` with the compiled core give exactly what the Python
+does.
 
 The core (``native/src/effect.rs``) takes a run of the signal and the tracker's sums and
-returns them updated. Each check feeds the same seeded streams to two trackers, one with
-the core and one with it switched off in-process, and compares the sized alarms (``repr``:
-the same doubles, NaNs and signs) and the checkpoints (``pickle.dumps``) after every run:
-normal values with shifts up and down, 0/1 event rates that rise, whole numbers, constant
-signals, None/NaN/infinite values mixed in, runs with several alarms, and keys away after
-an alarm until they come back. A detector end to end gets the same alarms both ways too.
-With ``WATCHKEEPER_NATIVE=0`` these checks are skipped.
+returns them updated, and runs a rate paging test's CUSUM over a run. Each check feeds the
+same seeded streams twice, with the core and with it switched off in-process, and compares
+the sized alarms (``repr``: the same doubles, NaNs and signs) and the checkpoints
+(``pickle.dumps``) after every run: normal values with shifts up and down, 0/1 event rates
+that rise, whole numbers, constant signals, None/NaN/infinite values mixed in, runs with
+several alarms, keys away after an alarm until they come back, and rates that rise enough
+to page. A detector end to end gets the same alarms both ways too. With
+``WATCHKEEPER_NATIVE=0`` these checks are skipped.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 import pytest
 
 from watchkeeper.detectors import Call, LatencyDrift, native_core
+from watchkeeper.detectors.effect import rate_page_test as page_module
 from watchkeeper.detectors.effect import tracker as tracker_module
+from watchkeeper.detectors.effect.rate_page_test import RatePageTest
 from watchkeeper.detectors.effect.severity import SeverityPolicy
 from watchkeeper.detectors.effect.tracker import EffectTracker
 
@@ -37,12 +41,12 @@ Stream = Callable[[random.Random, int], list[Any]]
 
 @contextmanager
 def core_set_to(core: Any) -> Iterator[None]:
-    saved = tracker_module._CORE
-    tracker_module._CORE = core
+    saved = tracker_module._CORE, page_module._CORE
+    tracker_module._CORE = page_module._CORE = core
     try:
         yield
     finally:
-        tracker_module._CORE = saved
+        tracker_module._CORE, page_module._CORE = saved
 
 
 def normal_shifts(rng: random.Random, n: int) -> list[Any]:
@@ -151,4 +155,38 @@ def test_a_detector_gets_the_same_alarms_and_sizes_both_ways() -> None:
 
     with_core, alone = run(native_core.effect_core()), run(None)
     assert "FoundAlarm" in with_core[0]
+    assert with_core == alone
+
+
+def paging_stream(rng: random.Random, n: int) -> list[Any]:
+    """Events at 1 %, then 3 % and 10 %, back to 1 %; None and NaN for calls skipped."""
+    out: list[Any] = []
+    for i in range(n):
+        rate = (0.01, 0.03, 0.1, 0.01)[min(3, i * 4 // n)]
+        r = rng.random()
+        out.append(None if r < 0.03 else math.nan if r < 0.04 else float(rng.random() < rate))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_core_pages_as_python_does(seed: int) -> None:
+    """A rate paging test over rising rates: the same pages, sizes and checkpoints after
+    every run, with runs of 1 to 700 calls (longer than one chunk)."""
+
+    def run(core: Any) -> list[str]:
+        rng = random.Random(seed)
+        stream = paging_stream(random.Random(seed), 40_000)
+        test = RatePageTest(ratio=2.0)
+        seen = []
+        start = 0
+        with core_set_to(core):
+            while start < len(stream):
+                run = stream[start : start + rng.choice([1, 50, 256, 700])]
+                seen.append(repr(test.measure(run, target_arl=rng.choice([2e4, 1e6]))))
+                seen.append(pickle.dumps(test).hex())
+                start += len(run)
+        return seen
+
+    with_core, alone = run(native_core.effect_core()), run(None)
+    assert sum("FoundAlarm(" in found for found in with_core) >= 1
     assert with_core == alone

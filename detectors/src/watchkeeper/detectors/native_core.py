@@ -455,13 +455,29 @@ class EffectCore(Protocol):
         and whether it came back, after ``values[start:stop]``; None for a value it does
         not read as ``np.asarray`` would."""
 
+    def page_run(
+        self,
+        values: list[Any],
+        start: int,
+        stop: int,
+        *,
+        steps: tuple[float, float],
+        statistic: float,
+        threshold: float,
+    ) -> tuple[int, bool, int | None, int, int, float, int] | None:
+        """``RatePageTest._run`` over ``values[start:stop]``: the finite values tested,
+        whether the last crossed ``threshold``, the calls up to the statistic's last zero
+        (None: none) and their events, the events tested, the statistic after the last
+        one tested and its index from ``start``; None for a value it does not read as
+        ``np.asarray`` would, or when no value is finite."""
+
 
 def effect_core() -> EffectCore | None:
     """The core's tracker loop, or None without it (or with a core built before it)."""
     if _CORE is None:
         return None
     core = importlib.import_module("watchkeeper.native._core")
-    return cast("EffectCore", core) if hasattr(core, "effect_extend") else None
+    return cast("EffectCore", core) if hasattr(core, "page_run") else None
 
 
 # --- OTLP decoding (the collector's processors.native_decode) --------------------------------

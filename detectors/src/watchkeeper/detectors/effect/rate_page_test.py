@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from watchkeeper.detectors import native_core
 from watchkeeper.detectors.effect.severity import FoundAlarm
 from watchkeeper.detectors.effect.tracker import EffectTracker
 
@@ -32,6 +33,11 @@ MAX_RATE = 0.99
 #: Calls tested with one estimate of the reference rate: a long run at once must not be
 #: tested against the few events of a young reference.
 CHUNK = 256
+
+#: The compiled core's ``_run`` (see :mod:`~watchkeeper.detectors.native_core`), or None.
+_CORE = native_core.effect_core()
+#: The list a run's values came as (None: not a list, or no core) and where they start in it.
+_Listed = tuple[list[float | None] | None, int]
 
 
 def threshold(target_arl: float, rate: float, ratio: float) -> float:
@@ -107,25 +113,32 @@ class RatePageTest:
         """Follow a run of calls (1 for an event, 0 for none, NaN or None for a call the
         detector skipped); the pages in it, sized."""
         values = np.asarray(signal, dtype=np.float64)
+        # The core reads the list itself (a run's calls, where it came as a list).
+        listed = signal if _CORE is not None and type(signal) is list else None
         pages: list[tuple[int, str]] = []
         start = 0
         while start < values.size:
-            at = self._extend(values[start : start + CHUNK], target_arl)
+            found = (listed, start)
+            at = self._extend(values[start : start + CHUNK], target_arl, found)
             if at is None:
                 start += CHUNK
                 continue
             pages.append((start + at, self.reason))
             self._relearn()
             start += at + 1
-        return self.tracker.measure(values.tolist(), pages, lambda effect: "page")
+        followed = listed if listed is not None else values.tolist()
+        return self.tracker.measure(followed, pages, lambda effect: "page")
 
-    def _extend(self, values: npt.NDArray[np.float64], target_arl: float) -> int | None:
+    def _extend(
+        self, values: npt.NDArray[np.float64], target_arl: float, listed: _Listed = (None, 0)
+    ) -> int | None:
         """Learn the reference, then run the CUSUM over ``values``; the index of the call
-        that crossed the threshold, if any (the state is then as of that call)."""
+        that crossed the threshold, if any (the state is then as of that call).
+        ``listed``: the list ``values`` were taken from, and where (for the core)."""
         offset = self._learn(values) if self._events < MIN_EVENTS else 0
         if self._events < MIN_EVENTS:
             return None
-        at = self._run(values[offset:], target_arl)
+        at = self._run(values[offset:], target_arl, (listed[0], listed[1] + offset))
         return None if at is None else offset + at
 
     def _reference_rate(self) -> float:
@@ -147,13 +160,19 @@ class RatePageTest:
         self._events += int(cumulative[end - 1]) if end else 0
         return end
 
-    def _run(self, values: npt.NDArray[np.float64], target_arl: float) -> int | None:
+    def _run(
+        self, values: npt.NDArray[np.float64], target_arl: float, listed: _Listed = (None, 0)
+    ) -> int | None:
+        p0 = self._reference_rate()
+        p1 = min(MAX_RATE, self.ratio * p0)
+        if p1 > p0 and listed[0] is not None:
+            ran = self._run_in_core(listed, values.size, (p0, p1), target_arl)
+            if ran is not None:
+                return ran[0]
         where = np.flatnonzero(np.isfinite(values))
         if not where.size:
             return None
         events = values[where] >= 0.5
-        p0 = self._reference_rate()
-        p1 = min(MAX_RATE, self.ratio * p0)
         if p1 <= p0:
             # An event on (nearly) every call: no higher rate to page on; the calls join
             # the reference, so a later fall gives a lower reference to test from.
@@ -168,6 +187,38 @@ class RatePageTest:
         end = int(over[0]) + 1 if over.size else where.size
         self._fold(events[:end], statistic[:end])
         return int(where[end - 1]) if over.size else None
+
+    def _run_in_core(
+        self, listed: _Listed, size: int, rates: tuple[float, float], target_arl: float
+    ) -> tuple[int | None] | None:
+        """``_run`` by the core over the same values (``size`` of them, from ``listed[1]``
+        in ``listed[0]``), what it returns in a tuple; None when the core declined (Python
+        then runs)."""
+        values, start = listed
+        assert _CORE is not None
+        assert values is not None
+        p0, p1 = rates
+        found = _CORE.page_run(
+            values,
+            start,
+            start + size,
+            steps=(math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0))),
+            statistic=self._statistic,
+            threshold=threshold(target_arl, p0, self.ratio),
+        )
+        if found is None:
+            return None
+        tested, crossed, last, before, events, statistic, at = found
+        if last is not None:
+            self._calls += self._run_calls + last
+            self._events += self._run_events + before
+            self._run_calls = tested - last
+            self._run_events = events - before
+        else:
+            self._run_calls += tested
+            self._run_events += events
+        self._statistic = statistic
+        return (at if crossed else None,)
 
     def _fold(self, events: npt.NDArray[np.bool_], statistic: npt.NDArray[np.float64]) -> None:
         """Calls up to the excursion's last zero join the reference; those after are the

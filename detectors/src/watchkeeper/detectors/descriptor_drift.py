@@ -119,7 +119,7 @@ class DescriptorDrift(Detector):
             direction = self.direction
             found = ((i, plugged(x, direction)) for i, x in enumerate(values) if x is not None)
             changes = [(i, change) for i, change in found if change]
-        column = z_mids if self.signed else [abs(z) for z in z_mids]
+        column = z_mids if self.signed else list(map(abs, z_mids))
         alarms = [
             (i, f"{self.describes} {'rose' if change == 'up' else 'fell'}") for i, change in changes
         ]

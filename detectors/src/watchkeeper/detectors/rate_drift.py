@@ -103,8 +103,12 @@ class RateDrift(Detector):
         last = values[-1] if values else None
         self._scores = {} if last is None else {self.score_name: last}
         self._drift = bool(alarms) and alarms[-1][0] == len(values) - 1
-        column = [math.nan if value is None else float(value) for value in values]
-        signal = [math.nan if value is None else float(value >= 0.5) for value in values]
+        if None in values:
+            column = [math.nan if value is None else float(value) for value in values]
+            signal = [math.nan if value is None else float(value >= 0.5) for value in values]
+        else:  # every call scored (the usual run): the same lists, in C mostly
+            column = list(map(float, values))  # type: ignore[arg-type]  # no None
+            signal = [1.0 if value >= 0.5 else 0.0 for value in column]
         return DetectorBatch({self.score_name: column}, alarms, signal)
 
     def _plug_run(self, values: Sequence[float | None], alarms: list[tuple[int, str]]) -> None:

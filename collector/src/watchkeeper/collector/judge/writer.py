@@ -5,10 +5,13 @@ Each verdict written one call at a time cost a read and an insert of the call's
 judged call, most of the judging's process CPU). The worker threads instead put what
 they finished on a bounded queue; one thread writes it with one insert per table, when
 :data:`BATCH` calls are waiting, and otherwise at most once every :data:`INTERVAL_S`
-seconds: as soon as the judges have nothing left to judge, or once the first waiting call
-has waited that long. Each insert has a fixed cost in chDB (tens of milliseconds, with
-the merges of its part later), so a busy judge writes a few times a minute, not once per
-pipeline batch; a judge that was quiet writes its first outcomes at once. A full queue
+seconds, once the first waiting call has waited that long. Each insert has a fixed cost
+in chDB (tens of milliseconds) and leaves a small part that chDB later merges into the
+day's part of its table, rewriting it: so a busy judge writes a few times a minute, not
+once per pipeline batch, and a burst of traffic after a pause is written in one flush
+10 s after its first outcome, not in a small one at once and the rest 10 s later (which
+cost the collector benchmark a merge of ``call_scores`` per burst). Only the first outcomes
+after a start are written as soon as the judges are idle. A full queue
 makes the workers wait (never the pipeline: it only offers calls). On stop, what is
 queued is written before the thread ends; after a crash, what was not written has no
 verdict in the store and is judged again at the next start.
@@ -62,7 +65,7 @@ class VerdictWriter:
         self.flush = flush
         self.interval_s = interval_s
         #: Whether calls besides the ``n`` gathered are queued or being judged; when none
-        #: are, what is gathered is written at once (no reason to wait for more).
+        #: are, the first outcomes after a start are written at once.
         self.judging = judging
         self.queue: queue.Queue[Finished] = queue.Queue(size)
         self._stopping = threading.Event()
@@ -115,13 +118,14 @@ class VerdictWriter:
         return batch
 
     def _due(self, gathered: int, first: float) -> bool:
-        """Whether to write what is gathered now: ``interval_s`` after the last write, once
-        the judges are idle or the first gathered has waited ``interval_s``."""
+        """Whether to write what is gathered now: once the first gathered has waited
+        ``interval_s`` (and as long since the last write); the first write after a start
+        as soon as the judges are idle."""
         now = time.monotonic()
-        if now < self._written_at + self.interval_s:
-            return False
-        idle = self.judging is not None and not self.judging(gathered)
-        return idle or now >= first + self.interval_s
+        first_write = self._written_at == -math.inf
+        if first_write and self.judging is not None and not self.judging(gathered):
+            return True
+        return now >= max(self._written_at, first) + self.interval_s
 
     def _write(self, batch: list[Finished]) -> None:
         if not batch:

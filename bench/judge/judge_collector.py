@@ -8,20 +8,26 @@ The collector benchmark's path and messages (bench/collector/bench_throughput.py
 Kafka broker, the collector's own receiver on its default client, the pipeline with the
 default detectors, the chDB store, offsets committed after each stored batch; one
 SDK-like span per trace with a 500-character prompt and answer) run in three ways over
-one chDB store, each on a topic of its own with ``--calls`` messages per round:
+one chDB process, each in a database of its own (so that each way's turns hold the chDB
+merges of its own parts) and on a topic of its own with ``--calls`` messages per round:
 
 - ``without``: no judge;
 - ``default``: the default judge as a user configures it (``base_url`` and ``model``
   only: sample rate 0.05 with reviewed calls first, 2 worker threads, the default budget
   of 1,000 requests and 2,000,000 tokens an hour). Its first hour's allowance is spent in
   the warm-up, so the rounds show the steady state a running collector is in;
-- ``unlimited``: the same judge with no budget, which judges everything it samples.
+- ``unlimited``: the same judge with no budget, which judges everything it samples;
+- ``control``: a second collector with no judge (``--ways``: not run by default), whose
+  ratio to ``without`` is the run's noise floor: what the same work measures as.
 
-Which way goes first rotates from round to round. A judged turn's window lasts until its
-judge has written what it picked, so the judge's requests and writes fall inside it. Per
-turn: calls/s (from the first committed batch to the last) and the process CPU per
-ingested call, of all threads and less the judge threads (named ``judge-*``; their own CPU
-clocks). Printed: each round's ratios against ``without``, then their medians and range.
+``--ways`` picks which run (``without`` always). The order of the ways changes from round
+to round so that each way follows each other one equally often (:func:`williams`): with a
+fixed rotation, a way that always came after the same one measured up to 10 % off. A
+judged turn's window lasts until its judge has written what it picked, so the judge's
+requests and writes fall inside it. Per turn: calls/s (from the first committed batch to
+the last) and the process CPU per ingested call, of all threads and less the judge threads
+(named ``judge-*``; their own CPU clocks). Printed: each round's ratios against
+``without``, then their medians, quartiles and range.
 The judge's endpoint is the tests' stand-in chat-completions server in its own process on
 loopback, so the model's work is not counted; the broker is a process of its own too.
 """
@@ -29,6 +35,7 @@ loopback, so the model's work is not counted; the broker is a process of its own
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -42,7 +49,9 @@ from bench.collector.bench_throughput import PARTITIONS, produce, timed_rate
 from bench.judge.judge_rounds import chdb_thread_cpu, judge_thread_cpu
 from bench.judge.standin_endpoint import standin_endpoint
 
-WAYS = ("without", "default", "unlimited")
+#: Every way; ``--ways`` picks some (``without`` always).
+WAYS = ("without", "default", "unlimited", "control")
+DEFAULT_WAYS = "without,default,unlimited"
 
 
 class Turn(NamedTuple):
@@ -73,15 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         "--window", type=float, default=30.0, help="seconds each turn's CPU is counted over"
     )
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    parser.add_argument(
+        "--ways", default=DEFAULT_WAYS, help=f"comma-separated, of {', '.join(WAYS)}"
+    )
     args = parser.parse_args(argv)
+    ways = ("without", *(w for w in WAYS[1:] if w in args.ways.split(",")))
+    size = (args.calls, args.window)
     with standin_endpoint() as base_url:
         if args.bootstrap:
-            run(args.bootstrap, base_url, args.rounds, args.calls, args.window)
+            run(args.bootstrap, base_url, args.rounds, size, ways)
         else:
             from tests.support.kafka_broker import KafkaBroker
 
             with KafkaBroker() as broker:
-                run(broker.bootstrap, base_url, args.rounds, args.calls, args.window)
+                run(broker.bootstrap, base_url, args.rounds, size, ways)
     return 0
 
 
@@ -89,8 +103,8 @@ def settings_for(way: str, data_dir: Path, base_url: str) -> Any:
     """The settings of one way: no judge, the default judge, or it with no budget."""
     from watchkeeper.collector.settings import load_settings
 
-    keys: dict[str, Any] = {"data_dir": data_dir}
-    if way != "without":
+    keys: dict[str, Any] = {"data_dir": data_dir, "database": f"judge_bench_{way}"}
+    if way in ("default", "unlimited"):
         keys |= {"judge_base_url": base_url, "judge_model": "standin"}
     if way == "unlimited":
         keys |= {
@@ -103,13 +117,17 @@ def settings_for(way: str, data_dir: Path, base_url: str) -> Any:
 class Collector:
     """One way's pipeline (and judge) over the shared store."""
 
-    def __init__(self, way: str, store: Any, data_dir: Path, base_url: str) -> None:
+    def __init__(self, way: str, backend: Any, data_dir: Path, base_url: str) -> None:
         from watchkeeper.collector.judge.start import attach_judges
         from watchkeeper.collector.runtime import build_pipeline
+        from watchkeeper.collector.store.store import Store
 
         self.way = way
-        self.store = store
         settings = settings_for(way, data_dir, base_url)
+        # A database of its own: its merges are of its own parts only (one shared store
+        # set the merges of every way's parts on whichever turn came third).
+        self.store = store = Store(backend, settings.database, settings.ttl_days)
+        store.migrate()
         self.pipeline = build_pipeline(settings, store)
         self.workers = attach_judges(settings, store, self.pipeline)
         self.max_batch = settings.kafka.max_batch
@@ -182,14 +200,17 @@ class Collector:
         self.pipeline.close()
 
 
-def run(bootstrap: str, base_url: str, rounds: int, calls: int, window_s: float) -> None:
+def run(
+    bootstrap: str, base_url: str, rounds: int, size: tuple[int, float], ways: tuple[str, ...]
+) -> None:
     """Produce every turn's topic, then the warm-up and the rounds (see the module)."""
     from tests.support.kafka_broker import create_topic
     from watchkeeper.collector.runtime import tune_for_throughput
     from watchkeeper.collector.store.store import open_store
 
+    calls = size[0]
     run_id = uuid.uuid4().hex[:8]
-    topics = [f"judge_{run_id}_{i}" for i in range((rounds + 1) * len(WAYS))]
+    topics = [f"judge_{run_id}_{i}" for i in range((rounds + 1) * len(ways))]
     print(f"producing {len(topics)} topics of {calls} calls ...", file=sys.stderr, flush=True)
     for i, topic in enumerate(topics):
         create_topic(bootstrap, topic, partitions=PARTITIONS)
@@ -197,11 +218,13 @@ def run(bootstrap: str, base_url: str, rounds: int, calls: int, window_s: float)
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         tune_for_throughput()  # as `watchkeeper collect` does
         store = open_store(settings_for("without", Path(tmp), base_url))
-        collectors = {way: Collector(way, store, Path(tmp), base_url) for way in WAYS}
+        collectors = {way: Collector(way, store.backend, Path(tmp), base_url) for way in ways}
         try:
-            results = rounds_of(collectors, bootstrap, iter(topics), rounds, (calls, window_s))
-            skipped = collectors["default"].metric(
-                "watchkeeper_judge_skipped_total", reason="budget"
+            results = rounds_of(collectors, bootstrap, iter(topics), rounds, size)
+            skipped = (
+                collectors["default"].metric("watchkeeper_judge_skipped_total", reason="budget")
+                if "default" in collectors
+                else 0.0
             )
         finally:
             for collector in collectors.values():
@@ -219,26 +242,47 @@ def rounds_of(
 ) -> list[dict[str, Turn]]:
     """A warm-up turn each (the default judge spends its first hour's allowance), then the
     rounds, the order rotating."""
-    for way in WAYS:
+    ways = tuple(collectors)
+    for way in ways:
         collectors[way].turn(bootstrap, next(topics), *size)
     print(f"{rounds} rounds of {size[0]} calls per way, windows of {size[1]:.0f} s:")
     results = []
+    orders = williams(len(ways))
     for index in range(rounds):
-        order = WAYS[index % 3 :] + WAYS[: index % 3]
+        order = tuple(ways[i] for i in orders[index % len(orders)])
         got = {way: collectors[way].turn(bootstrap, next(topics), *size) for way in order}
         results.append(got)
         print_round(index, got)
     return results
 
 
+def williams(n: int) -> list[list[int]]:
+    """Orders of ``n`` ways in which each way comes right after each other one equally
+    often (a Williams design: ``n`` orders for even ``n``, ``2n`` for odd), so that what a
+    turn leaves behind for the next is spread evenly over the ways.
+
+    >>> williams(3)
+    [[0, 1, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0], [0, 2, 1], [1, 0, 2]]
+    """
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    orders = [[(way + shift) % n for way in first] for shift in range(n)]
+    return orders if n % 2 == 0 else orders + [order[::-1] for order in orders]
+
+
 def print_round(index: int, got: dict[str, Turn]) -> None:
     """One round's figures and ratios."""
     base = got["without"]
     line = (
-        f"  round {index + 1}: without {base.calls_per_s:,.0f} calls/s, "
-        f"{base.process:.0f} µs CPU/call"
+        f"  round {index + 1} (load {os.getloadavg()[0]:.1f}): without "
+        f"{base.calls_per_s:,.0f} calls/s, {base.process:.0f} µs CPU/call"
     )
-    for way in WAYS[1:]:
+    for way in [w for w in WAYS[1:] if w in got]:
         t = got[way]
         line += (
             f"; {way} x{t.calls_per_s / base.calls_per_s:.3f} calls/s, CPU "
@@ -257,15 +301,12 @@ FIGURES: tuple[tuple[str, Callable[[Turn], float]], ...] = (
 
 
 def summary(results: list[dict[str, Turn]], calls: int, skipped: float) -> None:
-    """Medians and ranges of the ratios, and the absolute figures behind them."""
-    for way in WAYS[1:]:
-        print(f"{way} judge against without (median, range over {len(results)} rounds):")
+    """Medians, quartiles and ranges of the ratios, and the absolute figures behind them."""
+    for way in [w for w in WAYS[1:] if w in results[0]]:
+        print(f"{way} against without (median [quartiles], range over {len(results)} rounds):")
         for label, pick in FIGURES:
             ratios = [pick(r[way]) / pick(r["without"]) for r in results]
-            print(
-                f"  {label}: x{statistics.median(ratios):.3f} "
-                f"(x{min(ratios):.3f} to x{max(ratios):.3f})"
-            )
+            print(f"  {label}: {spread(ratios)}")
         turns = [r[way] for r in results]
         print(
             f"  judge threads {statistics.median(t.judge_threads for t in turns):.1f} µs per "
@@ -279,6 +320,17 @@ def summary(results: list[dict[str, Turn]], calls: int, skipped: float) -> None:
         f"threads {statistics.median(t.chdb_threads for t in base):.1f} (medians)"
     )
     print(f"default judge: {skipped:,.0f} calls skipped by its budget in the run")
+
+
+def spread(ratios: list[float]) -> str:
+    """``x<median> [x<lower quartile>, x<upper quartile>] (x<min> to x<max>)``."""
+    if len(ratios) < 2:
+        return f"x{ratios[0]:.3f}"
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return (
+        f"x{statistics.median(ratios):.3f} [x{low:.3f}, x{high:.3f}] "
+        f"(x{min(ratios):.3f} to x{max(ratios):.3f})"
+    )
 
 
 if __name__ == "__main__":

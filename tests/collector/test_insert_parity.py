@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from tests.collector.test_columns import _call
 from tests.support.otlp_messages import message
 from watchkeeper.collector.pipeline import Payload
 from watchkeeper.collector.runtime import build_pipeline
@@ -116,4 +117,26 @@ def test_arrow_inserts_store_what_reading_in_place_stores(tmp_path: Path) -> Non
             assert stored == store.backend.select(sql.replace("{db}", reference.database)), name
     finally:
         pipeline.close()
+        store.close()
+
+
+def test_spooled_inserts_leave_no_file(tmp_path: Path) -> None:
+    """Each insert's file is removed once chDB read it; what a killed process left is
+    removed when the store opens again, and the folder when it closes."""
+    folder = tmp_path / "chdb" / "watchkeeper_inserts"
+    store = Store(ChdbBackend(tmp_path / "chdb"))
+    store.migrate()
+    store.write(WriteBatch(calls=[_call(1)]))
+    assert store.count_calls() == 1
+    assert list(folder.iterdir()) == []
+    (folder / "0.arrows").write_bytes(b"left by a killed process")
+    store.close()
+    assert not folder.exists()
+    folder.mkdir()
+    (folder / "0.arrows").write_bytes(b"left by a killed process")
+    store = Store(ChdbBackend(tmp_path / "chdb"))
+    try:
+        assert list(folder.iterdir()) == []
+        assert store.count_calls() == 1
+    finally:
         store.close()

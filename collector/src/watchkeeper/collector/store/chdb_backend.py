@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,13 +30,19 @@ class ChdbBackend:
 
         self.path = path
         self._lock = threading.Lock()
-        #: Arrow streams handed to chDB as files (one per insert, removed once read)
-        self._spool = Path(tempfile.mkdtemp(prefix="watchkeeper-inserts-"))
+        #: Arrow streams handed to chDB as files, one per insert, removed once read: in the
+        #: data directory, which is writable and this process's alone (chDB locks it)
+        self._spool = path / "watchkeeper_inserts"
         self._spooled = itertools.count()
         try:
             self._session = chdb.session.Session(str(path))
         except Exception as exc:
             raise StoreError(f"cannot open chDB data directory {path}: {exc}") from exc
+        shutil.rmtree(self._spool, ignore_errors=True)  # what a killed process left
+        try:
+            self._spool.mkdir()
+        except OSError as exc:
+            raise StoreError(f"cannot create {self._spool} for chDB's inserts: {exc}") from exc
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns no rows."""

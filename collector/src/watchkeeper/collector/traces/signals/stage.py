@@ -401,12 +401,21 @@ def _merged(scores: BatchScores, out: _Scored) -> BatchScores:
         name: np.concatenate([column, np.full(grow, np.nan)]) if grow else column.copy()
         for name, column in scores.columns.items()
     }
+    # Gathered per name first (a later value for a row replacing an earlier one): one
+    # numpy assignment a name, not one a value.
+    gathered: dict[str, dict[int, float]] = {}
     for place, values in zip(places, out.values, strict=True):
         for name, value in values.items():
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = np.full(len(calls), np.nan)
-            column[place] = value
+            by_row = gathered.get(name)
+            if by_row is None:
+                gathered[name] = {place: value}
+            else:
+                by_row[place] = value
+    for name, by_row in gathered.items():
+        column = columns.get(name)
+        if column is None:
+            column = columns[name] = np.full(len(calls), np.nan)
+        column[list(by_row)] = list(by_row.values())
     merged = BatchScores(calls, columns)
     merged.drop_non_finite()
     return merged

@@ -209,18 +209,11 @@ class SignalWatch:
     ) -> list[tuple[int, int, SignalAlarm]]:
         """One key's values (``group``, at ``positions`` of the items), a column per
         signal: ``(position, signal order, alarm)`` of each alarm."""
-        isfinite = math.isfinite
-        names = set().union(*group)
         found = []
+        columns = _columns(positions, group)
         for order, (name, keyed) in enumerate(self._keyed.items()):
-            if name not in names:
-                continue
-            picked = [
-                (at, value)
-                for at, values in zip(positions, group, strict=True)
-                if (value := values.get(name)) is not None and isfinite(value)
-            ]
-            if not picked:
+            picked = columns.get(name)
+            if picked is None:
                 continue
             detector = keyed.get(key)
             if len(picked) == 1:  # update_many's set-up costs more than one value
@@ -245,3 +238,21 @@ class SignalWatch:
             if detector.drift_detected:
                 alarms.append(SignalAlarm(key, name, value, detector.alarm_reason))
         return alarms
+
+
+def _columns(
+    positions: list[int], group: list[Mapping[str, float]]
+) -> dict[str, list[tuple[int, float]]]:
+    """Each signal's finite values as ``(position, value)``, in item order: one pass over
+    the values (a scan of every item per signal cost more)."""
+    isfinite = math.isfinite
+    columns: dict[str, list[tuple[int, float]]] = {}
+    for at, values in zip(positions, group, strict=True):
+        for name, value in values.items():
+            if value is not None and isfinite(value):
+                column = columns.get(name)
+                if column is None:
+                    columns[name] = [(at, value)]
+                else:
+                    column.append((at, value))
+    return columns

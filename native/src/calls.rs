@@ -361,17 +361,18 @@ fn run<'py>(
             for one in made.records {
                 calls.append(one)?;
             }
+            let before = rows.len();
             for one in made.rows {
                 rows.append(one)?;
             }
-            if table.fits(&made.columns) {
-                for one in &made.columns {
-                    table.push(one);
+            if table.fits(made.columns.iter().map(|(_, row)| row)) {
+                for (at, one) in &made.columns {
+                    table.push(one, before + at);
                 }
             } else if let Some(class) = classes.span {
                 // Arrow's 32-bit offsets would overflow (huge texts repeated in every
                 // span, a service name say): these rows go as objects, as without columns.
-                for one in &made.columns {
+                for (_, one) in &made.columns {
                     let span = span_row::object(py, one, class).ok_or_else(|| {
                         pyo3::exceptions::PyValueError::new_err("TraceSpan refused a row")
                     })?;
@@ -483,8 +484,9 @@ fn plan_payload<'a>(
 struct Made<'a, 'py> {
     records: Vec<Bound<'py, PyAny>>,
     rows: Vec<Bound<'py, PyAny>>,
-    /// the rows of summarised traces, when wanted as columns
-    columns: Vec<span_row::RowValues<'a>>,
+    /// the rows of summarised traces, when wanted as columns, each with the number of
+    /// the payload's rows made as objects before it
+    columns: Vec<(usize, span_row::RowValues<'a>)>,
     skips: usize,
     /// the payload's traces: their ids, and the summary of each that has one
     summaries: Vec<(String, Option<Bound<'py, PyTuple>>)>,
@@ -536,7 +538,9 @@ fn build_payload<'a, 'py>(
                     if !as_columns.is_empty()
                         && as_columns.contains(&otlp::hex(row.trace_id).as_str()) =>
                 {
-                    made.columns.push(span_row::values(py, resource, row)?);
+                    let before = made.rows.len();
+                    made.columns
+                        .push((before, span_row::values(py, resource, row)?));
                     made.skips += 1;
                 }
                 Planned::Row(row) => {

@@ -76,11 +76,15 @@ pub(super) struct SpanColumns {
     values: Strings,
     /// the rows' trace ids, which the stages read as Python values
     trace_ids: Vec<String>,
+    /// per row, the run's rows made as objects before it: where the row sits among them,
+    /// so that the span bound counts a trace's spans in the order Python would
+    positions: Vec<u64>,
 }
 
 impl SpanColumns {
-    /// One row more.
-    pub(super) fn push(&mut self, row: &RowValues<'_>) {
+    /// One row more, after the run's first ``position`` rows made as objects.
+    pub(super) fn push(&mut self, row: &RowValues<'_>, position: usize) {
+        self.positions.push(position as u64);
         self.timestamp.push(row.start);
         self.duration.push(row.end - row.start);
         let texts: [&str; 12] = [
@@ -123,7 +127,7 @@ impl SpanColumns {
     }
 
     /// Whether ``rows`` fit in the columns: Arrow's string offsets are 32-bit.
-    pub(super) fn fits(&self, rows: &[RowValues<'_>]) -> bool {
+    pub(super) fn fits<'r, 'a: 'r>(&self, rows: impl Iterator<Item = &'r RowValues<'a>>) -> bool {
         let mut sizes = [0usize; 15];
         for row in rows {
             let texts = [
@@ -156,15 +160,16 @@ impl SpanColumns {
     }
 
     /// ``(rows, trace_ids, timestamp, duration, strings, documents, document_texts,
-    /// scores, scored, attributes, keys, values)``: each column a buffer, or a pair of
-    /// offsets and data for text; the trace ids as a list of str.
+    /// scores, scored, attributes, keys, values, positions)``: each column a buffer, or a
+    /// pair of offsets and data for text; the trace ids as a list of str; the positions
+    /// (see `push`) as unsigned 64-bit integers.
     pub(super) fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let strings = PyList::empty(py);
         for column in &self.strings {
             strings.append(PyTuple::new(py, column.buffers(py))?)?;
         }
         let trace_ids = PyList::new(py, self.trace_ids.iter().map(|id| PyString::new(py, id)))?;
-        let items: [Bound<'py, PyAny>; 12] = [
+        let items: [Bound<'py, PyAny>; 13] = [
             self.rows.into_pyobject(py)?.into_any(),
             trace_ids.into_any(),
             bytes_of(py, &self.timestamp).into_any(),
@@ -177,6 +182,7 @@ impl SpanColumns {
             self.attributes.buffer(py).into_any(),
             PyTuple::new(py, self.keys.buffers(py))?.into_any(),
             PyTuple::new(py, self.values.buffers(py))?.into_any(),
+            bytes_of(py, &self.positions).into_any(),
         ];
         PyTuple::new(py, items)
     }

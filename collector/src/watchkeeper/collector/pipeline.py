@@ -378,6 +378,7 @@ class Normalize:
                 prepared.spans.extend(decoded.spans)
                 prepared.trace_summaries.extend(decoded.summaries)
                 if decoded.columns is not None:
+                    decoded.columns.offset = len(prepared.spans) - len(decoded.spans)
                     prepared.span_columns.append(decoded.columns)
                 skipped[decoded.source] += decoded.skipped
                 continue
@@ -512,8 +513,9 @@ class KeepTraces:
         rows = prepared.batch
         with_body = {body[0].span_id for body in rows.bodies}
         over = self.keeper.over_limit
-        rows.spans = self.keeper.keep(prepared.calls, prepared.spans, with_body)
-        rows.span_tables = [self.keeper.keep_columns(c) for c in prepared.span_columns]
+        rows.spans, rows.span_tables = self.keeper.keep_with_columns(
+            prepared.calls, prepared.spans, with_body, prepared.span_columns
+        )
         if self.keeper.over_limit > over:
             self.metrics.trace_spans_over_limit.inc(self.keeper.over_limit - over)
 

@@ -66,6 +66,11 @@ class SpanColumns:
 
     table: pa.Table
     trace_ids: list[str]
+    #: per row, how many of its run's rows made as ``TraceSpan`` values come before it
+    positions: list[int]
+    #: the batch's ``TraceSpan`` rows before its run's first (set by the stage that
+    #: gathers them): with ``positions``, where each row sits among the batch's rows
+    offset: int = 0
 
     def __len__(self) -> int:
         return len(self.trace_ids)
@@ -74,7 +79,7 @@ class SpanColumns:
     def from_core(cls, parts: Sequence[Any]) -> SpanColumns:
         """The table of the core's buffers (``SpanColumns::to_python``), without copying."""
         rows, trace_ids, timestamp, duration, texts = parts[:5]
-        documents, document_texts, scores, scored, attributes, keys, values = parts[5:]
+        documents, document_texts, scores, scored, attributes, keys, values = parts[5:12]
         columns: dict[str, pa.Array] = {
             name: _strings(rows, *buffers)
             for name, buffers in zip(_TEXT_COLUMNS, texts, strict=True)
@@ -101,7 +106,7 @@ class SpanColumns:
             _strings(n_attributes, *values),
         )
         table = pa.table({name: columns[name] for name in COLUMN_ORDER})
-        return cls(table, trace_ids)
+        return cls(table, trace_ids, memoryview(parts[12]).cast("Q").tolist())
 
     def errors(self) -> list[bool]:
         """Per row: whether the span failed (``TraceSpan.is_error``)."""

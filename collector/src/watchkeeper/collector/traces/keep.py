@@ -57,22 +57,58 @@ class TraceKeeper:
                 out.append(without_body(span))
         return self._bounded(out)
 
-    def keep_columns(self, columns: SpanColumns) -> pa.Table:
-        """:meth:`keep` of spans the core made as columns (after the batch's others):
-        the rows kept, texts left out as there."""
-        rate, body_rate = self.sample_rate, self.body_rate
-        rows: list[int] = []
-        with_body: list[bool] = []
-        errors = columns.errors() if body_rate < 1.0 else None
-        for at, trace_id in enumerate(columns.trace_ids):
-            if rate < 1.0 and not sampled(trace_id, rate):
-                continue
-            if not self._admit(trace_id):
-                continue
-            rows.append(at)
-            with_body.append(errors is None or errors[at] or sampled(trace_id, body_rate))
+    def keep_with_columns(
+        self,
+        calls: Sequence[CallRecord],
+        others: Sequence[TraceSpan],
+        with_body: set[str],
+        blocks: Sequence[SpanColumns],
+    ) -> tuple[list[TraceSpan], list[pa.Table]]:
+        """:meth:`keep` of a batch some of whose other spans the core made as columns
+        (``blocks``, texts left out as there): each block's rows counted where they sit
+        among ``others`` (``SpanColumns.offset`` and ``positions``), so that a trace over
+        the bound keeps the spans it keeps when every span is a value."""
+        if not blocks:
+            return self.keep(calls, others, with_body), []
+        rate = self.sample_rate
+        out = [
+            span_from_call(call, with_body=call.span_id in with_body)
+            for call in calls
+            if (rate >= 1.0 or sampled(call.trace_id, rate)) and self._admit(call.trace_id)
+        ]
+        done = 0
+        tables = []
+        for block in blocks:
+            rows: list[int] = []
+            bodies: list[bool] = []
+            errors = block.errors() if self.body_rate < 1.0 else None
+            for at, trace_id in enumerate(block.trace_ids):
+                done = self._keep_values(others, done, block.offset + block.positions[at], out)
+                if (rate >= 1.0 or sampled(trace_id, rate)) and self._admit(trace_id):
+                    rows.append(at)
+                    bodies.append(errors is None or errors[at] or sampled(trace_id, self.body_rate))
+            tables.append(block.kept(rows, bodies))
+        self._keep_values(others, done, len(others), out)
         self._forget()
-        return columns.kept(rows, with_body)
+        return out, tables
+
+    def _keep_values(
+        self, others: Sequence[TraceSpan], start: int, end: int, out: list[TraceSpan]
+    ) -> int:
+        """``others[start:end]`` sampled, bounded and with texts as :meth:`keep` keeps
+        them, into ``out``; returns where it stopped."""
+        rate, body_rate = self.sample_rate, self.body_rate
+        for at in range(start, end):
+            span = others[at]
+            if rate < 1.0 and not sampled(span.trace_id, rate):
+                continue
+            if not self._admit(span.trace_id):
+                continue
+            if span.is_error or sampled(span.trace_id, body_rate):
+                out.append(span)
+            else:
+                out.append(without_body(span))
+        return max(start, end)
 
     def _bounded(self, spans: list[TraceSpan]) -> list[TraceSpan]:
         # `_admit` inlined: a call per span shows on calls sent alone (one span each).

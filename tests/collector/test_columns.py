@@ -4,6 +4,7 @@ in its column, on chDB and through clickhouse-connect's Arrow insert."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from watchkeeper.collector.store.clickhouse_backend import ClickHouseServerBacke
 from watchkeeper.collector.store.columns import bodies_table, calls_table, scores_table
 from watchkeeper.collector.store.store import Store, WriteBatch
 
-# 2026-11-26 12:34:56.123456789 UTC
-TIMESTAMP_NS = 1_795_696_496_123_456_789
+# A day before the run, with every nanosecond digit set: inside the store's TTL (rows
+# older than it are dropped by chDB's TTL merges at random) whatever day the tests run.
+TIMESTAMP_NS = (time.time_ns() // 10**9 - 86_400) * 10**9 + 123_456_789
 
 
 def _call(n: int) -> CallRecord:

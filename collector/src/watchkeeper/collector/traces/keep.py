@@ -74,16 +74,21 @@ class TraceKeeper:
         out = [
             span_from_call(call, with_body=call.span_id in with_body)
             for call in calls
-            if (rate >= 1.0 or sampled(call.trace_id, rate)) and self._admit(call.trace_id)
+            if rate >= 1.0 or sampled(call.trace_id, rate)
         ]
+        out = self._counted(out)
         done = 0
         tables = []
         for block in blocks:
             rows: list[int] = []
             bodies: list[bool] = []
             errors = block.errors() if self.body_rate < 1.0 else None
-            for at, trace_id in enumerate(block.trace_ids):
-                done = self._keep_values(others, done, block.offset + block.positions[at], out)
+            offset = block.offset
+            for at, (trace_id, place) in enumerate(
+                zip(block.trace_ids, block.positions, strict=True)
+            ):
+                if place + offset > done:  # values made before this row
+                    done = self._keep_values(others, done, place + offset, out)
                 if (rate >= 1.0 or sampled(trace_id, rate)) and self._admit(trace_id):
                     rows.append(at)
                     bodies.append(errors is None or errors[at] or sampled(trace_id, self.body_rate))
@@ -111,6 +116,12 @@ class TraceKeeper:
         return max(start, end)
 
     def _bounded(self, spans: list[TraceSpan]) -> list[TraceSpan]:
+        out = self._counted(spans)
+        self._forget()
+        return out
+
+    def _counted(self, spans: list[TraceSpan]) -> list[TraceSpan]:
+        """The spans within the bound, each counted."""
         # `_admit` inlined: a call per span shows on calls sent alone (one span each).
         counts, limit = self._counts, self.max_spans_per_trace
         out = []
@@ -121,7 +132,6 @@ class TraceKeeper:
                 out.append(span)
             else:
                 self.over_limit += 1
-        self._forget()
         return out
 
     def _admit(self, trace_id: str) -> bool:

@@ -89,3 +89,47 @@ def test_an_existing_store_takes_0023_and_reads_the_same(
         assert old.count_calls() == 16
     finally:
         old.close()
+
+
+def _with_extra_migration(monkeypatch: pytest.MonkeyPatch, sql: str) -> list[tuple[int, str, str]]:
+    every = list(store_module._migrations())
+    extra = (every[-1][0] + 1, "9999_extra.sql", sql)
+    monkeypatch.setattr(store_module, "_migrations", lambda: [*every, extra])
+    return every
+
+
+UNKNOWN_SETTING = "ALTER TABLE {db}.calls MODIFY SETTING no_such_merge_tree_setting = 1;\n"
+
+
+def test_a_refused_tuning_migration_warns_once_and_the_store_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server without a setting (an older ClickHouse) refuses a tuning-only migration:
+    one warning, the rest of it skipped, the version recorded, the store usable."""
+    every = _with_extra_migration(
+        monkeypatch, f"{store_module.TUNING_ONLY}\n{UNKNOWN_SETTING}{UNKNOWN_SETTING}"
+    )
+    store = Store(ChdbBackend(tmp_path / "chdb"))
+    try:
+        with caplog.at_level("WARNING", logger="watchkeeper.collector.store"):
+            applied = store.migrate()
+        assert applied[-1] == "9999_extra.sql"
+        assert len(applied) == len(every) + 1
+        refused = [r for r in caplog.records if "9999_extra.sql not applied" in r.getMessage()]
+        assert len(refused) == 1
+        assert store.migrate() == []
+    finally:
+        store.close()
+
+
+def test_a_refused_ordinary_migration_still_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the mark, a refused statement is an error: the schema would be wrong."""
+    _with_extra_migration(monkeypatch, UNKNOWN_SETTING)
+    store = Store(ChdbBackend(tmp_path / "chdb"))
+    try:
+        with pytest.raises(store_module.StoreError):
+            store.migrate()
+    finally:
+        store.close()

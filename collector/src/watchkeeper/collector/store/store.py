@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,9 @@ from watchkeeper.collector.traces.assemble import TraceSpan
 if TYPE_CHECKING:
     from watchkeeper.collector.settings import Settings
 
+log = logging.getLogger("watchkeeper.collector.store")
+#: The line that marks a migration whose statements only tune the engine (see ``_apply``).
+TUNING_ONLY = "-- tuning only"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: Bytes of a rejected payload kept in the dead-letter table, enough to diagnose it.
 DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
@@ -132,12 +136,29 @@ class Store:
             if version in done:
                 continue
             for statement in _statements(sql):
-                self.backend.command(statement.format(db=db, ttl_days=self.ttl_days))
+                if not self._apply(name, statement.format(db=db, ttl_days=self.ttl_days), sql):
+                    break
             self.backend.insert_rows(
                 f"{db}.schema_migrations", [{"Version": version, "Name": name}]
             )
             applied.append(name)
         return applied
+
+    def _apply(self, name: str, statement: str, sql: str) -> bool:
+        """Run one statement of migration ``name``; False when it was refused and skipped.
+
+        A migration marked ``-- tuning only`` changes how the engine works, not what it
+        stores: a server that refuses one of its statements (an older ClickHouse without
+        the setting) logs one warning, skips the rest of that migration and keeps working.
+        """
+        try:
+            self.backend.command(statement)
+        except StoreError as exc:
+            if TUNING_ONLY not in sql:
+                raise
+            log.warning("store tuning %s not applied (the store works without it): %s", name, exc)
+            return False
+        return True
 
     def schema_version(self) -> int:
         """The highest migration version applied."""

@@ -12,6 +12,9 @@
 -- FINAL or their GROUP BY as before: results do not change. Measured with
 -- `python -m bench.collector.store_cost` (docs/benchmarks.md, "chDB's own CPU").
 --
+-- tuning only: a server that does not know merge_selector_base (ClickHouse before 24.11)
+-- logs a warning and goes on with its default merges.
+--
 -- MODIFY SETTING changes only the table's metadata: an existing store keeps its parts and
 -- merges them under the new setting from then on.
 

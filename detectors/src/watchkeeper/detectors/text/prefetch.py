@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,21 +64,32 @@ def _heads(texts: list[str], size: int) -> list[str]:
 
 
 class TextPrefetch:
-    """Analyses and screens runs of texts on a background thread; :meth:`take` memoises.
+    """Analyses and screens runs of texts on background threads (``workers``, two by
+    default); :meth:`take` memoises. Runs are independent, so they are done in parallel;
+    each is taken in the order submitted.
 
-    It has an analyser of its own: the core keeps its word cache locked while it analyses
-    without the GIL, and a thread holding the GIL while waiting for that lock (a detector
+    Each thread has an analyser of its own: the core keeps its word cache locked while it
+    analyses without the GIL, and a thread holding the GIL while waiting for that lock (a detector
     analysing a text the prefetch did not cover) would wait for the whole list.
 
     ``detectors``: names of the detectors that will read the texts (their screens
     registered in :mod:`.ahead` run too); None for every registered screen.
     """
 
-    def __init__(self, detectors: Collection[str] | None = None) -> None:
+    def __init__(self, detectors: Collection[str] | None = None, workers: int = 2) -> None:
         self._analyser = native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
         self._detectors = detectors
         self._thread: ThreadPoolExecutor | None = None
         self._pid = os.getpid()
+        # Two threads by default: the detectors go through a run faster than one thread
+        # analyses it, and the feeding thread would wait (the analysis holds no GIL, so a
+        # second core does the runs ahead in parallel). Never more threads than cores.
+        self._workers = max(1, min(workers, os.cpu_count() or 1))
+        #: each worker thread's analyser (the core locks an analyser's word cache while
+        #: it works: threads sharing one would take turns)
+        self._local = threading.local()
+        self._claim = threading.Lock()
+        self._first_taken = False
 
     @property
     def available(self) -> bool:
@@ -92,13 +104,13 @@ class TextPrefetch:
     ) -> PrefetchJob | None:
         """Start on a run's inputs (analysed with their content words, as the drift
         detectors read them, and looked up in ``lookups``) and outputs; None when
-        unavailable. Runs are done in the order they are submitted."""
+        unavailable. Runs are started in the order they are submitted."""
         if self._analyser is None:
             return None
         if self._thread is None or self._pid != os.getpid():
             # New, or inherited by a forked child, which has the executor but not its
             # thread: work sent there would never run.
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="watchkeeper-texts")
+            self._thread = ThreadPoolExecutor(self._workers, thread_name_prefix="watchkeeper-texts")
             self._pid = os.getpid()
         found = self._thread.submit(self._work, inputs, outputs, list(lookups))
         return PrefetchJob(inputs, outputs, found)
@@ -106,8 +118,7 @@ class TextPrefetch:
     def _work(
         self, inputs: list[str], outputs: list[str], lookups: list[ahead.AheadLookup]
     ) -> Found:
-        analyser = self._analyser
-        assert analyser is not None
+        analyser = self._thread_analyser()
         # Each side's texts cut to each length once: the analysis and most screens read
         # the first MAX_CHARS characters.
         cut: dict[tuple[str, int], list[str]] = {}
@@ -135,6 +146,19 @@ class TextPrefetch:
                 column = [None if each is None else each[i] for each in counts]
                 verdicts.append(Verdicts(lookup.key, "input", column))
         return Found(analyses, verdicts)
+
+    def _thread_analyser(self) -> native_core.TextAnalyser:
+        """This worker thread's analyser: the first thread takes the one made at start,
+        the others make their own."""
+        analyser: native_core.TextAnalyser | None = getattr(self._local, "analyser", None)
+        if analyser is None:
+            with self._claim:
+                first, self._first_taken = not self._first_taken, True
+            made = None if first else native_core.text_analyser(STOPWORDS, LANGUAGE_OF, SKETCH_SIZE)
+            analyser = made if made is not None else self._analyser
+            assert analyser is not None  # submit() sends no work without the core
+            self._local.analyser = analyser
+        return analyser
 
     @staticmethod
     def take(job: PrefetchJob | None) -> None:

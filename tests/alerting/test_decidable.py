@@ -11,6 +11,7 @@ from watchkeeper.collector.alerting import decidable
 from watchkeeper.collector.alerting.decidable import budget_verdicts, slo_verdict
 from watchkeeper.collector.alerting.install import install_alerting
 from watchkeeper.collector.pipeline import Pipeline
+from watchkeeper.collector.processors.detect import DetectorStage
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings.alerting import (
     DEFAULT_WINDOWS,
@@ -18,6 +19,7 @@ from watchkeeper.collector.settings.alerting import (
     QualitySlo,
 )
 from watchkeeper.collector.store.store import Store
+from watchkeeper.detectors import default_detectors
 
 
 def _errors(name: str, objective: float, route: str = "*") -> QualitySlo:
@@ -103,3 +105,14 @@ def test_install_counts_slo_calls_and_reports_what_cannot_decide(store: Store) -
         assert line in text.splitlines()
     checked = check_metrics(text.encode())
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_budget_check_counts_the_rate_paging_tests_too() -> None:
+    """At fixed targets each rate detector's paging test alarms beside the detector: the
+    five rate detectors of the defaults make 18 tests per key, not 13."""
+    detectors = default_detectors()
+    rates = [d.name for d in detectors if d.effect_kind == "rate"]
+    stage = DetectorStage(detectors, prefetch=False)
+    assert len(rates) == 5
+    assert stage.alarming_tests == len(detectors) + 5 == 18
+    stage.close()

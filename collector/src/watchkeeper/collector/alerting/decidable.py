@@ -94,8 +94,9 @@ def budget_verdicts(
         if not honoured:
             warning = (
                 f"false-page budget of {pages_per_week:g} a week not honoured for service "
-                f"{service or '(unnamed)'}: {detectors} detectors calibrated to one false alarm "
-                f"per {arl:,.0f} calls per key raise about {expected:,.3g} a week at its last "
+                f"{service or '(unnamed)'}: {detectors} tests (detectors and rate paging "
+                f"tests) calibrated to one false alarm per {arl:,.0f} calls per key raise "
+                f"about {expected:,.3g} a week at its last "
                 f"day's {calls:,.0f} calls"
             )
         verdicts.append(BudgetVerdict(service, expected, honoured, warning))

@@ -51,6 +51,7 @@ class TrafficCheck:
 
     alerting: AlertingSettings
     store: Store
+    #: tests per key that may alarm (``DetectorStage.alarming_tests``)
     detectors: int
     fixed_calibration: bool = False
 
@@ -99,7 +100,7 @@ def install_alerting(
     metrics = pipeline.metrics
     metrics.registry.register(counters)
     pipeline.store_stages = (*pipeline.store_stages, CountSlos(counters))
-    check = TrafficCheck(alerting, store, len(pipeline.detect.detector_names), fixed_calibration)
+    check = TrafficCheck(alerting, store, pipeline.detect.alarming_tests, fixed_calibration)
     metrics.watch_gauge(
         "watchkeeper_slo_decidable",
         "1 when the last day's traffic lets the SLO's burn-rate alert decide, else 0.",

@@ -141,6 +141,12 @@ class DetectorStage:
         return self._away
 
     @property
+    def alarming_tests(self) -> int:
+        """Tests per key that may raise a false alarm at their target: every detector,
+        and each rate detector's paging test beside it."""
+        return sum(2 if k.prototype.effect_kind == "rate" else 1 for k in self._keyed)
+
+    @property
     def detector_names(self) -> list[str]:
         """Names of the detectors this stage runs."""
         return [keyed.prototype.name for keyed in self._keyed]

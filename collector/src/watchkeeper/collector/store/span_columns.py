@@ -18,6 +18,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from watchkeeper.collector.store.spans import span_from_row
 from watchkeeper.collector.traces.assemble import TraceSpan
 
 _STRING = pa.string()
@@ -120,8 +121,8 @@ class SpanColumns:
         table = self.table.take(pa.array(rows, pa.int64()))
         # The timestamps as integers: as Python values they would be datetimes, to the µs.
         starts = table.column("Timestamp").cast(pa.int64()).to_pylist()
-        table = table.set_column(0, "Timestamp", pa.array(starts, pa.int64()))
-        return [_span(row) for row in table.to_pylist()]
+        table = table.set_column(0, "StartNs", pa.array(starts, pa.int64()))
+        return [span_from_row(row) for row in table.to_pylist()]
 
     def kept(self, rows: Sequence[int], with_body: Sequence[bool]) -> pa.Table:
         """The rows at ``rows``, texts and documents left out where ``with_body`` is False
@@ -153,25 +154,3 @@ def _strings(rows: int, offsets: bytes, data: bytes) -> pa.Array:
 
 def _offsets(rows: int, offsets: bytes) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), rows + 1, [None, pa.py_buffer(offsets)])
-
-
-def _span(row: dict[str, Any]) -> TraceSpan:
-    start = row["Timestamp"]
-    return TraceSpan(
-        trace_id=row["TraceId"],
-        span_id=row["SpanId"],
-        parent_span_id=row["ParentSpanId"],
-        name=row["SpanName"],
-        kind=row["Kind"],
-        start_ns=start,
-        end_ns=start + row["Duration"],
-        status=row["StatusCode"],
-        attributes=dict(row["SpanAttributes"]),
-        input_text=row["InputText"],
-        output_text=row["OutputText"],
-        documents=tuple(zip(row["Documents"], row["DocumentScores"], strict=True)),
-        session_id=row["SessionId"],
-        user_id=row["UserId"],
-        service_name=row["ServiceName"],
-        status_message=row["StatusMessage"],
-    )

@@ -89,17 +89,19 @@ def _values(mapping: Mapping[str, str]) -> Iterable[str]:
 def read_trace(store: SpanReader, trace_id: str) -> list[TraceSpan]:
     """The stored spans of one trace, in start order."""
     return [
-        _span(row) for row in store.select(TRACE_SPANS, trace_id=trace_id, limit=MAX_SPANS_READ)
+        span_from_row(row)
+        for row in store.select(TRACE_SPANS, trace_id=trace_id, limit=MAX_SPANS_READ)
     ]
 
 
 def read_session(store: SpanReader, session_id: str) -> list[TraceSpan]:
     """The stored spans of every trace with a span in the session, in start order."""
     rows = store.select(SESSION_SPANS, session_id=session_id, limit=MAX_SPANS_READ)
-    return [_span(row) for row in rows]
+    return [span_from_row(row) for row in rows]
 
 
-def _span(row: Mapping[str, Any]) -> TraceSpan:
+def span_from_row(row: Mapping[str, Any]) -> TraceSpan:
+    """A ``spans`` row (its start as ``StartNs``, in ns) as a :class:`TraceSpan`."""
     start = int(row["StartNs"])
     scores = row["DocumentScores"]
     return TraceSpan(

@@ -88,19 +88,25 @@ fn finite_values(values: &Bound<'_, PyList>, start: usize, stop: usize) -> Optio
     let stop = stop.min(values.len());
     let mut found = Vec::with_capacity(stop.saturating_sub(start));
     for i in start..stop {
-        let item = values.get_item(i).ok()?;
-        if item.is_none() {
-            continue;
-        }
-        let x = match item.cast_exact::<PyFloat>() {
-            Ok(float) => float.value(),
-            Err(_) => item.extract::<f64>().ok()?,
-        };
-        if x.is_finite() {
+        if let Some(x) = finite_at(values, i)? {
             found.push(x);
         }
     }
     Some(found)
+}
+
+/// Item `i` as a finite float; `Some(None)` for None or a non-finite number, None for an
+/// item that is neither None nor a number (Python's path then decides).
+fn finite_at(values: &Bound<'_, PyList>, i: usize) -> Option<Option<f64>> {
+    let item = values.get_item(i).ok()?;
+    if item.is_none() {
+        return Some(None);
+    }
+    let x = match item.cast_exact::<PyFloat>() {
+        Ok(float) => float.value(),
+        Err(_) => item.extract::<f64>().ok()?,
+    };
+    Some(x.is_finite().then_some(x))
 }
 
 /// `_follow`: the level after the values, and whether it came within the band.
@@ -219,17 +225,9 @@ pub fn page_run(
     let (mut cumulative, mut floor, mut current) = (0.0, 0.0, statistic);
     let (mut tested, mut last_zero, mut before_zero, mut events, mut at) = (0, None, 0, 0, 0);
     for i in start..stop {
-        let item = values.get_item(i).ok()?;
-        if item.is_none() {
+        let Some(x) = finite_at(values, i)? else {
             continue;
-        }
-        let x = match item.cast_exact::<PyFloat>() {
-            Ok(float) => float.value(),
-            Err(_) => item.extract::<f64>().ok()?,
         };
-        if !x.is_finite() {
-            continue;
-        }
         let event = x >= 0.5;
         let step = if event { hit } else { miss };
         cumulative = if tested == 0 { step } else { cumulative + step };

@@ -132,12 +132,15 @@ def pipeline_consume(
     detectors: bool = True,
     client: str = "auto",
     max_batch: int | None = None,
+    threads: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """calls/s through the collector's receiver, pipeline and chDB store.
 
     ``detectors=False`` runs the same path with no detector, to show what the detectors
-    cost beside decoding, normalising, sampling and storing.
+    cost beside decoding, normalising, sampling and storing. ``threads``, when given, is
+    filled with each kind of thread's CPU µs per call over the timed part.
     """
+    from bench.collector import thread_cpu
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
     from watchkeeper.collector.runtime import build_pipeline, tune_for_throughput
     from watchkeeper.collector.settings import Settings
@@ -186,9 +189,12 @@ def pipeline_consume(
                 time.process_time(),
                 receiver.messages,
             )
+            threads_started = thread_cpu.snapshot()
         time.sleep(0.01)
     seen = receiver.messages - (first if started else 0)
     ended, cpu = time.perf_counter(), time.process_time() - cpu_started
+    if threads is not None and started is not None:
+        threads.update(thread_cpu.per_name(threads_started, thread_cpu.snapshot(), seen))
     receiver.stop()
     stored = store.count_calls()
     pipeline.close()

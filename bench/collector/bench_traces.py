@@ -43,8 +43,11 @@ def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> 
     producer.close()
 
 
-def measure(bootstrap: str, calls: int, detectors: bool) -> dict[str, dict[str, float]]:
-    """Raw consume and the collector's rate, for calls alone and calls in traces."""
+def measure(
+    bootstrap: str, calls: int, detectors: bool, threads: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Raw consume and the collector's rate, for calls alone and calls in traces; fills
+    ``threads`` with each run's CPU µs per call by thread."""
     from tests.support.kafka_broker import create_topic
 
     out: dict[str, dict[str, float]] = {}
@@ -58,7 +61,10 @@ def measure(bootstrap: str, calls: int, detectors: bool) -> dict[str, dict[str, 
         raw = raw_consume(bootstrap, topic, calls)
         print(f"collector {label} ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
-            ours = pipeline_consume(bootstrap, topic, calls, Path(tmp), detectors=detectors)
+            threads[label] = {}
+            ours = pipeline_consume(
+                bootstrap, topic, calls, Path(tmp), detectors=detectors, threads=threads[label]
+            )
         out[label] = {"raw": raw, **ours}
     return out
 
@@ -71,15 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-detectors", action="store_true", help="the same path without detectors"
     )
+    parser.add_argument(
+        "--threads", action="store_true", help="also print CPU µs per call by thread"
+    )
     args = parser.parse_args(argv)
     detectors = not args.no_detectors
+    threads: dict[str, dict[str, float]] = {}
     if args.bootstrap:
-        result = measure(args.bootstrap, args.calls, detectors)
+        result = measure(args.bootstrap, args.calls, detectors, threads)
     else:
         from tests.support.kafka_broker import KafkaBroker
 
         with KafkaBroker() as broker:
-            result = measure(broker.bootstrap, args.calls, detectors)
+            result = measure(broker.bootstrap, args.calls, detectors, threads)
     which = "default detectors" if detectors else "no detectors"
     print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions, {which}")
     print("| messages | raw consume, msg/s | collector, LLM calls/s | vs raw | CPU µs per call |")
@@ -93,7 +103,22 @@ def main(argv: list[str] | None = None) -> int:
             f"| {text} | {r['raw']:,.0f} | {r['rate']:,.0f} | {r['rate'] / r['raw']:.2f} | "
             f"{r['cpu_us_per_call']:.0f} |"
         )
+    if args.threads:
+        print_threads(threads)
     return 0
+
+
+def print_threads(threads: dict[str, dict[str, float]]) -> None:
+    """A table of CPU µs per LLM call by thread, alone beside traced."""
+    names = sorted(
+        set(threads["alone"]) | set(threads["traces"]), key=lambda n: -threads["traces"].get(n, 0)
+    )
+    print("| thread | alone, CPU µs per call | traces, CPU µs per call |")
+    print("|---|---|---|")
+    for name in names:
+        alone, traced = threads["alone"].get(name, 0.0), threads["traces"].get(name, 0.0)
+        if max(alone, traced) >= 0.5:
+            print(f"| {name} | {alone:.1f} | {traced:.1f} |")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from bench.alerting.false_pages import EVERY, RUN, Replay, watchers
+from bench.alerting.false_pages import EVERY, RUN, Replay, traffic_parser, watchers
 from bench.alerting.replay_traffic import stable_pool
 from watchkeeper.detectors.base import CallView, Detector
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors, Observed
@@ -109,12 +109,7 @@ def _print_counts(recorded: Recorded, names: Sequence[str], alarms: Counter[str]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--hours", type=float, default=24.0, help="stable hours (24)")
-    parser.add_argument("--rate", type=float, default=100.0, help="calls/s, all keys (100)")
-    parser.add_argument("--keys", type=int, default=10, help="routes of the service (10)")
-    parser.add_argument("--budget", type=float, default=1.0, help="false pages a week (1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = traffic_parser(__doc__)
     parser.add_argument("--detector", action="append", default=[], metavar="NAME",
                         help="only this detector (repeatable): the same calls, each at the "
                         "target it has among all thirteen")  # fmt: skip

@@ -279,13 +279,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def traffic_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser described by ``doc``'s first paragraph, with the traffic options both
+    false-page benchmarks take (same options, same stable calls at the same seed)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=24.0, help="stable hours (24)")
     parser.add_argument("--rate", type=float, default=100.0, help="calls/s, all keys (100)")
     parser.add_argument("--keys", type=int, default=10, help="routes of the service (10)")
     parser.add_argument("--budget", type=float, default=1.0, help="false pages a week (1)")
     parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = traffic_parser(__doc__)
     parser.add_argument("--seeds", type=int, default=1,
                         help="repeat the drift part for this many seeds (1)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="1 stable hour, 4 drifts")

@@ -21,6 +21,7 @@ and the writer, a judged call costs no store access.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,7 +35,7 @@ import numpy.typing as npt
 
 from watchkeeper.collector.judge.cache import CAPACITY, VerdictCache
 from watchkeeper.collector.judge.metrics import JudgeMetrics
-from watchkeeper.collector.judge.prompt import PROMPT_VERSION, dimensions_for
+from watchkeeper.collector.judge.prompt import PROMPT_VERSION, JudgeInput, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
 from watchkeeper.collector.judge.scorer import BudgetExhaustedError, Judge, Spent
 from watchkeeper.collector.judge.task import JudgeTask
@@ -81,7 +82,9 @@ class JudgeWorkers:
         #: Review routing for rules on judge scores (``judge.<name>.<dimension>``), applied
         #: when a call's verdict is written; None, or no such rule, routes nothing.
         self.router = router if router is not None and router.judge_rules() else None
-        self.queues: dict[str, queue.Queue[JudgeTask]] = {
+        #: None in a queue wakes a thread to stop (the threads block on their queue: an
+        #: idle judge costs no CPU and never takes the GIL from ingestion).
+        self.queues: dict[str, queue.Queue[JudgeTask | None]] = {
             name: queue.Queue(queue_size) for name in self.judges
         }
         self._pending: set[tuple[str, str]] = set()
@@ -120,10 +123,29 @@ class JudgeWorkers:
                     routed=span_id in routed,
                     flagged_by=flagged.get(span_id, ()),
                 )
-                if reason is not None:
-                    known = stored_scores(span_id) if stored_scores else None
-                    queued += self._put(JudgeTask.of_call(name, reason, call, known))
+                if reason is None or not self._affordable(name, call):
+                    continue
+                known = stored_scores(span_id) if stored_scores else None
+                queued += self._put(JudgeTask.of_call(name, reason, call, known))
         return queued
+
+    def _affordable(self, name: str, call: CallRecord) -> bool:
+        """Whether the judge can do anything for a call it picked: its budget has a request
+        left, or it judged the call or its texts before (which costs no request). A call it
+        cannot pay for is skipped and counted here, before its task is made and queued: a
+        busy collector's judge spends its hour early, and most calls it picks after that
+        are skipped."""
+        judge = self.judges[name]
+        if not judge.budget.spent():
+            return True
+        cache = self.caches[name]
+        if cache.judged(call.span_id):
+            return True
+        text = JudgeInput(call.input_text, call.output_text, tuple(call.contexts))
+        if cache.verdicts(text.content_hash()):
+            return True
+        judge.metrics.skipped.labels(name, "budget").inc()
+        return False
 
     def judge_now(
         self, calls: Iterable[CallRecord], flagged: Mapping[str, list[str]] | None = None
@@ -252,8 +274,12 @@ class JudgeWorkers:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the threads (a call being judged is finished or left for the next start)."""
         self._stopping.set()
-        for judge in self.judges.values():
+        for name, judge in self.judges.items():
             judge.stop.set()
+            for _ in range(judge.config.concurrency):
+                # A full queue's threads are not waiting: they see the stop after a call.
+                with contextlib.suppress(queue.Full):
+                    self.queues[name].put_nowait(None)
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -283,10 +309,9 @@ class JudgeWorkers:
         tasks = self.queues[name]
         judge = self.judges[name]
         while not self._stopping.is_set():
-            try:
-                task = tasks.get(timeout=0.2)
-            except queue.Empty:
-                continue
+            task = tasks.get()
+            if task is None:
+                return
             judge.metrics.queued.labels(name).dec()
             finished = None
             try:

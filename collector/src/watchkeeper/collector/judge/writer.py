@@ -19,6 +19,7 @@ verdict in the store and is judged again at the next start.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -67,7 +68,8 @@ class VerdictWriter:
         #: Whether calls besides the ``n`` gathered are queued or being judged; when none
         #: are, the first outcomes after a start are written at once.
         self.judging = judging
-        self.queue: queue.Queue[Finished] = queue.Queue(size)
+        #: None wakes the thread to stop.
+        self.queue: queue.Queue[Finished | None] = queue.Queue(size)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         #: When the last batch was taken to be written (none yet: long ago).
@@ -85,6 +87,8 @@ class VerdictWriter:
         """Write what is queued and end the thread (or write it here when not started)."""
         self._stopping.set()
         if self._thread is not None:
+            with contextlib.suppress(queue.Full):  # a full queue's thread is not waiting
+                self.queue.put_nowait(None)
             self._thread.join(timeout_s)
         else:
             while not self.queue.empty():
@@ -105,17 +109,35 @@ class VerdictWriter:
         while len(batch) < BATCH:
             stopping = self._stopping.is_set()
             try:
-                # Short waits, so that a stop is seen soon.
-                batch.append(self.queue.get_nowait() if stopping else self.queue.get(timeout=0.1))
-                first = first or time.monotonic()
+                got = (
+                    self.queue.get_nowait()
+                    if stopping
+                    else self.queue.get(timeout=self._wait(batch, first))
+                )
             except queue.Empty:
                 if stopping:
                     break
+                got = None
+            if got is not None:
+                batch.append(got)
+                first = first or time.monotonic()
             if batch and self._due(len(batch), first):
                 break
         if batch:
             self._written_at = time.monotonic()
         return batch
+
+    def _wait(self, batch: list[Finished], first: float) -> float | None:
+        """How long to wait for the next outcome: with none gathered, until one comes (the
+        thread costs nothing while the judges are idle; :meth:`stop` wakes it); else until
+        the gathered are due, looking often whether the judges went idle before the first
+        write."""
+        if not batch:
+            return None
+        left = max(self._written_at, first) + self.interval_s - time.monotonic()
+        if self._written_at == -math.inf and self.judging is not None:
+            left = min(left, 0.1)
+        return max(left, 0.0)
 
     def _due(self, gathered: int, first: float) -> bool:
         """Whether to write what is gathered now: once the first gathered has waited

@@ -12,6 +12,7 @@ MODULES = (
     "watchkeeper.collector.traces.signals.conversation",
     "watchkeeper.collector.traces.signals.relevance",
     "watchkeeper.collector.traces.signals.tool_schema",
+    "watchkeeper.collector.traces.signals.value_columns",
     "watchkeeper.collector.traces.signals.watch",
 )
 

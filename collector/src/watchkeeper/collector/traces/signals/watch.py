@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import ClassVar, Final, NamedTuple
+from typing import ClassVar, Final, NamedTuple, overload
 
+from watchkeeper.collector.traces.signals.value_columns import value_columns
 from watchkeeper.detectors import CallView, DescriptorDrift, Detector, KeyedDetectors
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 
@@ -82,6 +83,31 @@ class SignalPoint:
         self.value = value
 
 
+class SignalPoints(Sequence[SignalPoint]):
+    """Finite values of one signal, given to a detector at once as the calls it sees: its
+    :meth:`_SignalLevelDrift.descriptors` reads the values as they are, and a
+    :class:`SignalPoint` is made only for a value read as a call."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, at: int) -> SignalPoint: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[SignalPoint]: ...
+
+    def __getitem__(self, at: int | slice) -> SignalPoint | list[SignalPoint]:
+        if isinstance(at, slice):
+            return [SignalPoint(v) for v in self.values[at]]
+        return SignalPoint(self.values[at])
+
+
 class _SignalLevelDrift(DescriptorDrift):
     """A shift of a signal's values in the direction that means worse."""
 
@@ -107,6 +133,14 @@ class _SignalLevelDrift(DescriptorDrift):
         if type(call) is SignalPoint and math.isfinite(call.value):
             return call.value
         return None
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """:meth:`descriptor` of each call; the values themselves for :class:`SignalPoints`
+        (finite, as the watch gives them)."""
+        if type(calls) is SignalPoints:
+            values: list[float | None] = list(calls.values)
+            return values
+        return super().descriptors(calls)
 
     def _params(self) -> dict[str, object]:
         return {"signal": self.signal, **super()._params()}
@@ -210,20 +244,22 @@ class SignalWatch:
         """One key's values (``group``, at ``positions`` of the items), a column per
         signal: ``(position, signal order, alarm)`` of each alarm."""
         found = []
-        columns = _columns(positions, group)
+        columns = value_columns(group, finite=True)
         for order, (name, keyed) in enumerate(self._keyed.items()):
             picked = columns.get(name)
             if picked is None:
                 continue
+            members, values = picked
             detector = keyed.get(key)
-            if len(picked) == 1:  # update_many's set-up costs more than one value
-                detector.update(SignalPoint(picked[0][1]))
+            if len(values) == 1:  # update_many's set-up costs more than one value
+                detector.update(SignalPoint(values[0]))
                 alarms = [(0, detector.alarm_reason)] if detector.drift_detected else []
             else:
-                alarms = detector.update_many([SignalPoint(value) for _, value in picked]).alarms
+                alarms = detector.update_many(SignalPoints(values)).alarms
             for i, reason in alarms:
-                at, value = picked[i]
-                found.append((at, order, SignalAlarm(key, name, value, reason)))
+                found.append(
+                    (positions[members[i]], order, SignalAlarm(key, name, values[i], reason))
+                )
         return found
 
     def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:
@@ -238,21 +274,3 @@ class SignalWatch:
             if detector.drift_detected:
                 alarms.append(SignalAlarm(key, name, value, detector.alarm_reason))
         return alarms
-
-
-def _columns(
-    positions: list[int], group: list[Mapping[str, float]]
-) -> dict[str, list[tuple[int, float]]]:
-    """Each signal's finite values as ``(position, value)``, in item order: one pass over
-    the values (a scan of every item per signal cost more)."""
-    isfinite = math.isfinite
-    columns: dict[str, list[tuple[int, float]]] = {}
-    for at, values in zip(positions, group, strict=True):
-        for name, value in values.items():
-            if value is not None and isfinite(value):
-                column = columns.get(name)
-                if column is None:
-                    columns[name] = [(at, value)]
-                else:
-                    column.append((at, value))
-    return columns

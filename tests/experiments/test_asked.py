@@ -1,4 +1,4 @@
-"""The runner's worker threads: every case asked once, failures raised in the caller,
+"""The experiment's worker threads: every case asked once, failures raised in the caller,
 and a closed run hands out no more cases."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from watchkeeper.collector.experiments.cases import Case
+from watchkeeper.collector.experiments.daemon_workers import asked
 from watchkeeper.collector.experiments.results import CaseResult
-from watchkeeper.collector.experiments.runner import asked
 
 CASES = [Case(f"case-{n}", f"question {n}?") for n in range(12)]
 

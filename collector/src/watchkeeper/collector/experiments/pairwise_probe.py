@@ -12,10 +12,10 @@ stored (``judge_comparisons``), so the judge's agreement report, its queue-page 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Final
 
+from watchkeeper.collector.experiments.daemon_workers import asked
 from watchkeeper.collector.experiments.results import CaseResult
 from watchkeeper.collector.judge.pairwise import PairVerdict, compare, flip_rate
 from watchkeeper.collector.judge.scorer import BudgetExhaustedError, Judge
@@ -34,6 +34,8 @@ class PairwiseOutcome:
     given_up: int = 0
     #: Cases left out because the judge's budget ran out.
     over_budget: int = 0
+    #: Cases not compared because the comparison was interrupted (Ctrl-C).
+    cut_short: int = 0
 
 
 def answer_pairs(
@@ -53,23 +55,31 @@ def answer_pairs(
 def compare_runs(
     judge: Judge, pairs: Sequence[tuple[str, str, str]], workers: int
 ) -> PairwiseOutcome:
-    """Ask ``judge`` about every pair in both orders (``workers`` pairs at once)."""
+    """Ask ``judge`` about every pair in both orders (``workers`` pairs at once). Ctrl-C
+    stops it at once: the pairs compared so far are kept, the rest counted as cut short."""
     outcome = PairwiseOutcome()
 
-    def one(pair: tuple[str, str, str]) -> PairVerdict | BudgetExhaustedError | None:
+    def one(at: int) -> tuple[int, PairVerdict | BudgetExhaustedError | None]:
         try:
-            return compare(judge, *pair, dimension=DIMENSION)
+            return at, compare(judge, *pairs[at], dimension=DIMENSION)
         except BudgetExhaustedError as exc:
-            return exc
+            return at, exc
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="pairwise") as pool:
-        for pair, verdict in zip(pairs, pool.map(one, pairs), strict=True):
+    verdicts = asked(range(len(pairs)), one, workers, name="pairwise")
+    answered: dict[int, PairVerdict] = {}
+    try:
+        for at, verdict in verdicts:
             if isinstance(verdict, PairVerdict):
-                outcome.compared.append((*pair, verdict))
+                answered[at] = verdict
             elif verdict is None:
                 outcome.given_up += 1
             else:
                 outcome.over_budget += 1
+    except KeyboardInterrupt:
+        outcome.cut_short = len(pairs) - len(answered) - outcome.given_up - outcome.over_budget
+    finally:
+        verdicts.close()
+    outcome.compared = [(*pairs[at], answered[at]) for at in sorted(answered)]
     return outcome
 
 
@@ -78,8 +88,9 @@ def print_pairwise(judge: str, outcome: PairwiseOutcome, out: IO[str]) -> None:
     verdicts = [v for *_, v in outcome.compared]
     wins = {w: sum(v.winner == w for v in verdicts) for w in ("A", "B", "tie")}
     left = ""
-    if outcome.given_up or outcome.over_budget:
+    if outcome.given_up or outcome.over_budget or outcome.cut_short:
         left = f"; not compared: {outcome.given_up} given up, {outcome.over_budget} over budget"
+        left += f", {outcome.cut_short} cut short" if outcome.cut_short else ""
     print(
         f"pairwise ({judge}, {DIMENSION}): {len(verdicts)} cases compared, candidate "
         f"better {wins['B']}, baseline better {wins['A']}, tie {wins['tie']}{left}",

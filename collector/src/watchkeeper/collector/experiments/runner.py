@@ -11,14 +11,13 @@ kept, the calls in flight are abandoned and asked again on resuming.
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from watchkeeper.collector.experiments.cases import Case
+from watchkeeper.collector.experiments.daemon_workers import asked
 from watchkeeper.collector.experiments.judging import Judge, judge_score
 from watchkeeper.collector.experiments.progress import RunProgress
 from watchkeeper.collector.experiments.reference import reference_metrics
@@ -83,46 +82,6 @@ def run_cases(
     add_detector_scores(cases, ordered)
     rewrite_results(path, ordered)
     return RunSummary(ordered, reused=len(cases) - len(todo))
-
-
-def asked(
-    cases: Sequence[Case], ask: Callable[[Case], CaseResult], workers: int
-) -> Generator[CaseResult, None, None]:
-    """``ask(case)`` of each case in up to ``workers`` threads, the results as they come
-    (an exception of ``ask`` is raised here). Closing the iterator stops the workers
-    taking more cases.
-
-    The threads are daemons, unlike a ``ThreadPoolExecutor``'s, which the interpreter
-    joins at exit: an interrupted run would wait for each call in flight, up to its
-    timeout, before it ends.
-    """
-    pending: queue.SimpleQueue[Case] = queue.SimpleQueue()
-    for case in cases:
-        pending.put(case)
-    finished: queue.SimpleQueue[CaseResult | BaseException] = queue.SimpleQueue()
-    stop = threading.Event()
-
-    def work() -> None:
-        while not stop.is_set():
-            try:
-                case = pending.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                finished.put(ask(case))
-            except BaseException as exc:  # handed to the caller's thread, as a pool would
-                finished.put(exc)
-
-    for _ in range(min(max(1, workers), len(cases))):
-        threading.Thread(target=work, name="watchkeeper-exp", daemon=True).start()
-    try:
-        for _ in cases:
-            result = finished.get()
-            if isinstance(result, BaseException):
-                raise result
-            yield result
-    finally:
-        stop.set()
 
 
 def ask_case(case: Case, target: Target, options: RunOptions) -> CaseResult:

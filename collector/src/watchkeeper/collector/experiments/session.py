@@ -74,20 +74,21 @@ def run_experiment(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     print_comparison(compared, args.confidence, out)
     inputs = {case.id: case.input for case in evalset.cases}
     print_worst(worst_cases(baseline, results, list(tolerances), args.top), inputs, out)
+    cut_short = 0
     if getattr(args, "judge_name", None):
-        compare_pairwise(args, answer_pairs(baseline, results, inputs), out)
+        cut_short = compare_pairwise(args, answer_pairs(baseline, results, inputs), out, err)
     regressed = [row.metric for row in compared if row.regressed]
     if regressed:
         print(f"watchkeeper experiment: regressed: {', '.join(regressed)}", file=err)
-        return 1
-    return 0
+    return 130 if cut_short else 1 if regressed else 0
 
 
 def compare_pairwise(
-    args: argparse.Namespace, pairs: Sequence[tuple[str, str, str]], out: IO[str]
-) -> None:
+    args: argparse.Namespace, pairs: Sequence[tuple[str, str, str]], out: IO[str], err: IO[str]
+) -> int:
     """The judge of ``--judge-name`` compares the baseline's and the candidate's answers
-    in both orders; with ``--store`` the comparisons are stored for its order sensitivity."""
+    in both orders; with ``--store`` the comparisons are stored for its order sensitivity.
+    Returns how many comparisons an interruption (Ctrl-C) cut short; then none is stored."""
     from watchkeeper.collector.experiments.configured_judge import settings_judge
     from watchkeeper.collector.judge.pairwise import record
     from watchkeeper.collector.store.judges import JudgeStore
@@ -98,9 +99,17 @@ def compare_pairwise(
     finally:
         judge.endpoint.close()
     print_pairwise(judge.name, outcome, out)
-    if args.store_run and outcome.compared:
+    if outcome.cut_short:
+        unstored = ", none stored" if args.store_run else ""
+        print(
+            f"watchkeeper experiment: interrupted; {outcome.cut_short} of {len(pairs)} pairwise "
+            f"comparisons cut short{unstored}",
+            file=err,
+        )
+    elif args.store_run and outcome.compared:
         with opened_store(args) as store:
             record(JudgeStore(store), judge.name, DIMENSION, outcome.compared)
+    return outcome.cut_short
 
 
 def build_target(args: argparse.Namespace) -> Target:

@@ -97,6 +97,10 @@ class WriteBatch:
     spans: list[TraceSpan] = field(default_factory=list)
     #: more ``spans`` rows, as tables made by the compiled core (``store.span_columns``)
     span_tables: list[pa.Table] = field(default_factory=list)
+    #: more ``call_scores`` rows, as Arrow tables (a judge's scores added to calls of
+    #: earlier batches, ``judge/carry.py``): in the batch's one insert, after its own rows,
+    #: so they add no part of their own and, for a span in both, are the newest
+    score_tables: list[pa.Table] = field(default_factory=list)
 
 
 class Store:
@@ -177,10 +181,13 @@ class Store:
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
         if batch.scorer_versions:
             self.scorer_versions = batch.scorer_versions
+        scores = [t for t in batch.score_tables if t.num_rows]
         if batch.scores:
-            self.backend.insert_arrow(
-                f"{db}.call_scores", scores_table(batch.scores, batch.scorer_versions)
-            )
+            scores.insert(0, scores_table(batch.scores, batch.scorer_versions))
+        if scores:
+            # Columns one table lacks (JudgeMerged, JudgeKeys) are null there: their defaults.
+            both = pa.concat_tables(scores, promote_options="default")
+            self.backend.insert_arrow(f"{db}.call_scores", both)
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)

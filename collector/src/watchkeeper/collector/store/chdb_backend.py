@@ -34,6 +34,8 @@ class ChdbBackend:
         #: data directory, which is writable and this process's alone (chDB locks it)
         self._spool = path / "watchkeeper_inserts"
         self._spooled = itertools.count()
+        #: table -> the settings of its Arrow inserts (``_insert_settings``)
+        self._insert_settings_of: dict[str, str] = {}
         try:
             self._session = chdb.session.Session(str(path))
         except Exception as exc:
@@ -88,6 +90,7 @@ class ChdbBackend:
             return
         import pyarrow as pa
 
+        settings = self._insert_settings(table)
         spooled = self._spool / f"{next(self._spooled)}.arrows"
         try:
             with pa.OSFile(str(spooled), "wb") as sink, pa.ipc.new_stream(sink, data.schema) as out:
@@ -98,7 +101,7 @@ class ChdbBackend:
             self._run(
                 f"INSERT INTO {table} ({names}) "
                 f"SELECT * FROM file({_quoted(str(spooled))}, 'ArrowStream') "
-                "SETTINGS schema_inference_use_cache_for_file = 0",
+                f"SETTINGS {settings}",
                 "CSV",
                 None,
             )
@@ -106,6 +109,36 @@ class ChdbBackend:
             raise StoreError(f"cannot spool rows for chDB in {self._spool}: {exc}") from exc
         finally:
             spooled.unlink(missing_ok=True)
+
+    def _insert_settings(self, table: str) -> str:
+        """The settings of an Arrow insert into ``table`` (asked of chDB once per table).
+
+        A ReplacingMergeTree table collapses rows that share their key within each insert
+        unless ``optimize_on_insert`` is off, and to do so copies every row of the insert
+        once more, one at a time: for the spans of 5-span traces, 11 of the insert's 27 µs
+        of CPU per LLM call (``python -m bench.collector.spans_insert_cost``). The key's
+        duplicates within one insert are rare (a span sent twice in one batch) and every
+        query already reads through duplicates that a replayed batch leaves in another
+        part (``FINAL``, ``LIMIT 1 BY``), so for such tables the collapse is left to
+        merges. Not for a table that feeds materialized views: the setting reaches their
+        inserts too, and there the collapse is what keeps the rollups a few rows per
+        minute instead of one per call.
+        """
+        settings = self._insert_settings_of.get(table)
+        if settings is None:
+            database, _, name = table.rpartition(".")
+            rows = self.select(
+                "SELECT dependencies_table AS views FROM system.tables "
+                "WHERE database = if({database:String} = '', currentDatabase(), "
+                "{database:String}) AND name = {name:String}",
+                {"database": database, "name": name},
+            )
+            feeds_views = not rows or bool(rows[0]["views"])
+            settings = "schema_inference_use_cache_for_file = 0"
+            if not feeds_views:
+                settings += ", optimize_on_insert = 0"
+            self._insert_settings_of[table] = settings
+        return settings
 
     def close(self) -> None:
         """Close the chDB session (idempotent)."""

@@ -16,17 +16,18 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from watchkeeper.collector.overview import pages
 from watchkeeper.collector.overview.api import DETECTOR_PATTERN, SPAN_PATTERN, MonitorContext
 from watchkeeper.collector.overview.monitor import ALARM_ACTIONS, Monitor
 from watchkeeper.collector.overview.ranges import RangeError, TimeRange
 from watchkeeper.collector.review import pages as review_pages
-from watchkeeper.collector.review.auth import SESSION_COOKIE, Auth, UiAuthError, csrf_token
+from watchkeeper.collector.review.auth import Auth, UiAuthError
 from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import Principal, Role
 from watchkeeper.collector.review.ui import read_form
+from watchkeeper.collector.review.ui_responses import html_response, refusal_response, session_csrf
 from watchkeeper.collector.review.workflow import ItemNotFoundError, ReviewError
 from watchkeeper.collector.store.monitoring import REVIEW_STATES, CallSearch, KeyFilter
 
@@ -75,16 +76,14 @@ def _endpoint(route: Route, ctx: MonitorContext) -> Callable[..., Any]:
                 ctx, request=request, me=me, form=form, **kwargs
             )
         except UiAuthError as exc:
-            if exc.status == 401:
-                target = quote(request.url.path + _query(request), safe="/?=&-_.%")
-                response = _html(review_pages.login(target), 401)
-            else:
-                response = _html(review_pages.message("Forbidden", str(exc)), 403)
+            target = quote(request.url.path + _query(request), safe="/?=&-_.%")
+            response = refusal_response(exc, target)
         except (ReviewError, RangeError) as exc:
             status = exc.status if isinstance(exc, ReviewError) else 422
             session = auth.ui_session(request)
-            response = _html(
-                review_pages.message("Not possible", str(exc), session, _csrf(request)), status
+            response = html_response(
+                review_pages.message("Not possible", str(exc), session, session_csrf(request)),
+                status,
             )
         response.headers.update(review_pages.SECURITY_HEADERS)
         return response
@@ -108,7 +107,7 @@ async def overview(
 ) -> Response:
     """Traffic, errors, latency, cost and every score over time, per key, with alarms."""
     data = ctx.monitor.overview(_range(request), _keys(request))
-    return _html(pages.overview_page(data, me, _csrf(request)))
+    return html_response(pages.overview_page(data, me, session_csrf(request)))
 
 
 @ui.get("/ui/alarms", Role.VIEWER)
@@ -128,7 +127,7 @@ async def alarms(
     found = ctx.monitor.alarms(span, keys, detector=detector, state=state, limit=500)
     seen = ctx.monitor.reads.keys_seen(span.from_s, span.to_s, span.step_s)
     data = _page_data(span, keys) | {"detector": detector, "state": state}
-    return _html(pages.alarms_page(data, found, _choices(seen), me, _csrf(request)))
+    return html_response(pages.alarms_page(data, found, _choices(seen), me, session_csrf(request)))
 
 
 @ui.get("/ui/alarms/{detector}/{span_id}", Role.VIEWER)
@@ -142,7 +141,9 @@ async def alarm(
     span_id: str,
 ) -> Response:
     """One alarm and the calls behind it."""
-    return _html(pages.alarm_page(ctx.monitor.alarm(detector, span_id), me, _csrf(request)))
+    return html_response(
+        pages.alarm_page(ctx.monitor.alarm(detector, span_id), me, session_csrf(request))
+    )
 
 
 @ui.post("/ui/alarms/{detector}/{span_id}/{action}", Role.REVIEWER)
@@ -195,7 +196,7 @@ async def calls(
         "errors": search.errors,
     }
     data = _page_data(span, keys) | {"search": shown}
-    return _html(pages.calls_page(data, found, _choices(seen), me, _csrf(request)))
+    return html_response(pages.calls_page(data, found, _choices(seen), me, session_csrf(request)))
 
 
 @ui.get("/ui/calls/{span_id}", Role.VIEWER)
@@ -211,7 +212,7 @@ async def call(
     )
     queues = ctx.monitor.workflow.config.queue_names
     view = ctx.monitor.call(span_id, at)
-    return _html(pages.call_page(view, queues, me, _csrf(request), notice=notice))
+    return html_response(pages.call_page(view, queues, me, session_csrf(request), notice=notice))
 
 
 @ui.post("/ui/calls/{span_id}/review", Role.REVIEWER)
@@ -286,12 +287,3 @@ def _at(text: str | None) -> int | None:
 
 def _query(request: Request) -> str:
     return f"?{request.url.query}" if request.url.query else ""
-
-
-def _csrf(request: Request) -> str:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return csrf_token(token) if token else ""
-
-
-def _html(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers=review_pages.SECURITY_HEADERS)

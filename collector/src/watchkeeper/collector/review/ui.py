@@ -14,15 +14,16 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from watchkeeper.collector.evalset import FORMATS, SHAPES
 from watchkeeper.collector.review import pages
 from watchkeeper.collector.review.api import export_response
-from watchkeeper.collector.review.auth import SESSION_COOKIE, Auth, UiAuthError, csrf_token
+from watchkeeper.collector.review.auth import SESSION_COOKIE, Auth, UiAuthError
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
 from watchkeeper.collector.review.routes import ReviewContext, Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
+from watchkeeper.collector.review.ui_responses import html_response, refusal_response, session_csrf
 from watchkeeper.collector.review.workflow import (
     InvalidLabelError,
     ItemNotFoundError,
@@ -72,14 +73,11 @@ def _endpoint(route: Route, review: ReviewContext) -> Callable[..., Any]:
                 review, request=request, me=me, form=data, **kwargs
             )
         except UiAuthError as exc:
-            if exc.status == 401:
-                response = _html(pages.login(_local(request.url.path)), 401)
-            else:
-                response = _html(pages.message("Forbidden", str(exc)), 403)
+            response = refusal_response(exc, _local(request.url.path))
         except ReviewError as exc:
             session = auth.ui_session(request)
-            response = _html(
-                pages.message("Not possible", str(exc), session, _csrf(request)), exc.status
+            response = html_response(
+                pages.message("Not possible", str(exc), session, session_csrf(request)), exc.status
             )
         response.headers.update(pages.SECURITY_HEADERS)
         return response
@@ -96,7 +94,7 @@ async def login_js(review: ReviewContext) -> Response:
 @ui.get("/login")
 async def login_page(review: ReviewContext, request: Request, next: str = "/") -> Response:
     """The login form."""
-    return _html(pages.login(_local(next)))
+    return html_response(pages.login(_local(next)))
 
 
 @ui.post("/login")
@@ -104,17 +102,19 @@ async def login(review: ReviewContext, request: Request) -> Response:
     """Check the posted token and keep it as the session cookie."""
     if not _same_origin(request):
         review.auth.deny("csrf")
-        return _html(pages.message("Forbidden", "Log in from this site's own login page."), 403)
+        return html_response(
+            pages.message("Forbidden", "Log in from this site's own login page."), 403
+        )
     try:
         data = await read_form(request)
     except FormTooLargeError as exc:
-        return _html(pages.login("/", str(exc)), exc.status)
+        return html_response(pages.login("/", str(exc)), exc.status)
     token = data.get("token", "").strip()
     principal = review.auth.registry.authenticate(token)
     target = _local(data.get("next", "/"))
     if principal is None:
         review.auth.deny("invalid")
-        return _html(pages.login(target, "That token is not valid (or was revoked)."), 401)
+        return html_response(pages.login(target, "That token is not valid (or was revoked)."), 401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -143,7 +143,7 @@ async def index(
     review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
 ) -> Response:
     """Every queue."""
-    return _html(pages.index(review.workflow.summaries(), me, _csrf(request)))
+    return html_response(pages.index(review.workflow.summaries(), me, session_csrf(request)))
 
 
 @ui.get("/ui/queues/{queue}", Role.VIEWER)
@@ -155,13 +155,13 @@ async def queue_page(
     workflow.queue(queue)
     summary = next(q for q in workflow.summaries() if q["name"] == queue)
     notice = "Nothing left for you to review here." if "empty" in request.query_params else ""
-    return _html(
+    return html_response(
         pages.queue_page(
             summary,
             workflow.pending(queue, 100),
             workflow.agreement(queue),
             me,
-            _csrf(request),
+            session_csrf(request),
             notice=notice,
             # Sections other components add (judges: ``judge/start.py``), rendered now.
             panels=[panel() for panel in getattr(request.app.state, "queue_panels", ())],
@@ -300,7 +300,7 @@ async def tokens_page(
     review: ReviewContext, *, request: Request, me: Principal, form: dict[str, str]
 ) -> Response:
     """Every token, and a form to create one."""
-    return _html(pages.tokens_page(review.registry.list(), me, _csrf(request)))
+    return html_response(pages.tokens_page(review.registry.list(), me, session_csrf(request)))
 
 
 @ui.post("/ui/tokens", Role.ADMIN)
@@ -313,7 +313,9 @@ async def create_token(
     if not re.match(NAME_PATTERN, name) or role not in {r.value for r in Role}:
         raise ReviewError("a token needs a name (letters, digits, ._@-) and a role")
     secret, _ = registry.create(name, role)
-    return _html(pages.tokens_page(registry.list(), me, _csrf(request), new=secret), 201)
+    return html_response(
+        pages.tokens_page(registry.list(), me, session_csrf(request), new=secret), 201
+    )
 
 
 @ui.post("/ui/tokens/{token_id}/revoke", Role.ADMIN)
@@ -353,12 +355,12 @@ def _item(
         view,
         workflow.config.rubric,
         me,
-        _csrf(request),
+        session_csrf(request),
         error=error,
         lease_note=note,
         inline=review_inline(workflow.store, view["item"]),
     )
-    return _html(html, status)
+    return html_response(html, status)
 
 
 def _check_path(params: dict[str, Any]) -> None:
@@ -408,11 +410,6 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == host.lower()
 
 
-def _csrf(request: Request) -> str:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return csrf_token(token) if token else ""
-
-
 def _local(path: str) -> str:
     """A same-site path to go to after login; anything else becomes ``/``."""
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -425,7 +422,3 @@ def _https(request: Request) -> bool:
         request.url.scheme == "https"
         or request.headers.get("x-forwarded-proto", "").lower() == "https"
     )
-
-
-def _html(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers=pages.SECURITY_HEADERS)

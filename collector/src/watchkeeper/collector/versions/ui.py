@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse
 
 from watchkeeper.collector.experiments.compare import DEFAULT_TOLERANCES, compare, worst_cases
 from watchkeeper.collector.review import pages as review_pages
-from watchkeeper.collector.review.auth import SESSION_COOKIE, UiAuthError, csrf_token
+from watchkeeper.collector.review.auth import UiAuthError
 from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import Principal, Role
+from watchkeeper.collector.review.ui_responses import refusal_response, session_csrf
 from watchkeeper.collector.store.experiments import case_results, runs
 from watchkeeper.collector.store.versions import route_versions
 from watchkeeper.collector.versions import pages
@@ -39,17 +40,12 @@ def _endpoint(route: Route, ctx: VersionsContext) -> Callable[..., Any]:
     needed = route.role or Role.VIEWER
 
     async def guarded(request: Request, **kwargs: Any) -> Response:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        csrf = csrf_token(token) if token else ""
+        csrf = session_csrf(request)
         try:
             me = ctx.auth.ui(request, needed)
             response = HTMLResponse(route.handler(ctx, request=request, me=me, csrf=csrf))
         except UiAuthError as exc:
-            if exc.status == 401:
-                target = quote(request.url.path, safe="/-_.%")
-                response = HTMLResponse(review_pages.login(target), 401)
-            else:
-                response = HTMLResponse(review_pages.message("Forbidden", str(exc)), 403)
+            response = refusal_response(exc, quote(request.url.path, safe="/-_.%"))
         response.headers.update(review_pages.SECURITY_HEADERS)
         return response
 

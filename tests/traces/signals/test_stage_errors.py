@@ -76,11 +76,11 @@ def test_a_stage_that_fails_as_a_whole_leaves_the_batch_stored(
     pipeline = Pipeline(store, trace_signals=stage)
     first, second = agent_trace(session="s-1"), agent_trace(session="s-2")
 
-    def broken(items: object) -> list[object]:
+    def broken(*args: object) -> list[object]:
         raise RuntimeError("planted")
 
     with monkeypatch.context() as patch:
-        patch.setattr(stage.watch, "update_many", broken)
+        patch.setattr(stage.watch, "update_columns", broken)
         prepared = pipeline.prepare([Payload(payload(first), "test")])
         pipeline.write(prepared)
     assert not any(

@@ -22,7 +22,6 @@ import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -36,6 +35,7 @@ from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
 from watchkeeper.collector.traces.signals import rag, steps, trace_signals
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces, trimmed_span
 from watchkeeper.collector.traces.signals.review_feed import (
+    FIRING,
     Feed,
     conversation_reason,
     trajectory_reason,
@@ -44,7 +44,12 @@ from watchkeeper.collector.traces.signals.session_tracker import (
     EndedSession,
     SessionTracker,
 )
-from watchkeeper.collector.traces.signals.summarised import Part, take_summarised
+from watchkeeper.collector.traces.signals.summarised import (
+    Part,
+    summary_record,
+    take_summarised,
+)
+from watchkeeper.collector.traces.signals.value_columns import Column, value_columns
 from watchkeeper.collector.traces.signals.watch import SignalAlarm, SignalWatch
 from watchkeeper.collector.traces.span_record import span_from_call
 from watchkeeper.collector.traces.trace_summary import TraceSummary, top_record
@@ -71,26 +76,31 @@ class BatchInFlight(Protocol):
 
 @dataclass
 class _Scored:
-    """Rows the batch gets: the span each set of values goes on, and the values."""
+    """What the batch's traces and sessions gave: per item, the values watched and the
+    row they are stored on; the alarms found."""
 
-    records: list[CallRecord] = field(default_factory=list)
-    values: list[dict[str, float]] = field(default_factory=list)
-    alarms: list[dict[str, Any]] = field(default_factory=list)
-    #: what goes to the watch, ``(key, values)``, and the span each one's alarms go on
+    #: the summarised traces' spans (read for a review item only)
+    parts: Mapping[str, Part] = field(default_factory=dict)
+    #: what goes to the watch, ``(key, values)``
     watched: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    #: per item: the span its values are stored on (None: not stored), the span its
+    #: alarms go on, and what its review item would show
+    stored: list[CallRecord | None] = field(default_factory=list)
     on: list[CallRecord] = field(default_factory=list)
-    #: per watched item: what its review item would show (question, answer, passages)
     shown: list[Shown] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Shown(NamedTuple):
-    """What a review item of a watched trace or session shows, and why it may get one."""
+class SessionShown(NamedTuple):
+    """What a session's review item shows, and whether it had a rephrased turn."""
 
-    session: bool
-    #: a session's question, answer and passages; a trace's are read from it when needed
-    #: (a trace the core scored is assembled then)
-    texts: tuple[str, str, list[str]] | Trace | Callable[[], Trace]
-    rephrased: bool = False
+    texts: tuple[str, str, list[str]]
+    rephrased: bool
+
+
+#: What a review item of a watched item shows: a session's texts, or a trace, whose texts
+#: are read from it when needed (a trace the core scored, by its id, assembled then).
+Shown = SessionShown | Trace | str
 
 
 @dataclass
@@ -160,15 +170,16 @@ class TraceSignalStage:
         # session has something to score (whether it repeats an earlier question).
         completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
         completed.extend(summary for summary in taken.summaries if summary.values)
-        out = _Scored()
-        self._score_all(completed, calls, out, taken.parts)
+        out = _Scored(taken.parts)
+        self._score_all(completed, calls, out)
         for ended in self.sessions.ended():
             self._session(ended, out)
-        found = self.watch.update_many(out.watched)
+        columns = value_columns([values for _, values in out.watched])
+        found = self.watch.update_columns([key for key, _ in out.watched], columns)
         out.alarms.extend(_alarm(alarm, out.on[at]) for at, alarm in found)
-        reviews = _reviews(self._feeds, out, found)
-        if out.records:
-            prepared.batch.scores = _merged(prepared.batch.scores, out)
+        reviews = _reviews(self._feeds, out, found, columns, self.traces.max_text_chars)
+        if any(record is not None for record in out.stored):
+            prepared.batch.scores = _merged(prepared.batch.scores, out.stored, columns)
         prepared.batch.review_items.extend(reviews)
         prepared.batch.alarms.extend(out.alarms)
 
@@ -177,7 +188,6 @@ class TraceSignalStage:
         completed: list[Trace | TraceSummary],
         calls: dict[Ids, CallRecord],
         out: _Scored,
-        parts: Mapping[str, Part],
     ) -> None:
         """:meth:`_score` each trace in start order (a session's turns exported by two
         processes, or read from two partitions, may complete in one batch in any order,
@@ -186,7 +196,7 @@ class TraceSignalStage:
         for trace in sorted(completed, key=_started):
             try:
                 if isinstance(trace, TraceSummary):
-                    self._score_summary(trace, calls, out, parts[trace.trace_id])
+                    self._score_summary(trace, calls, out)
                 else:
                     self._score(trace, calls, out)
             except Exception as raised:
@@ -237,32 +247,29 @@ class TraceSignalStage:
         record = calls.get(ids) or _record(top, key)
         # Stored unless the top span is an LLM call of an earlier batch (only LLM calls
         # are remembered, this batch's among them).
-        if ids in calls or ids not in self._calls_seen:
-            out.records.append(record)
-            out.values.append(values)
+        stored = ids in calls or ids not in self._calls_seen
         out.watched.append((key, values))
+        out.stored.append(record if stored else None)
         out.on.append(record)
-        rephrased = values.get("conversation.rephrase", 0.0) >= 1.0
-        out.shown.append(Shown(False, trace, rephrased))
+        out.shown.append(trace)
 
     def _score_summary(
         self,
         summary: TraceSummary,
         calls: dict[Ids, CallRecord],
         out: _Scored,
-        part: Part,
     ) -> None:
         """:meth:`_score` of a trace the core scored: the same rows, without its spans."""
         self.scored += 1
-        values = summary.values
         ids = (summary.trace_id, summary.top_span_id)
-        record = calls.get(ids) or summary.record()
-        if ids in calls or ids not in self._calls_seen:
-            out.records.append(record)
-            out.values.append(values)
-        out.watched.append((summary.key, values))
+        record = calls.get(ids)
+        stored = record is not None or ids not in self._calls_seen
+        if record is None:
+            record = summary_record(summary)
+        out.watched.append((summary.key, summary.values))
+        out.stored.append(record if stored else None)
         out.on.append(record)
-        out.shown.append(Shown(False, partial(_assembled, part, self.traces.max_text_chars)))
+        out.shown.append(summary.trace_id)
 
     def _session(self, ended: EndedSession, out: _Scored) -> None:
         """A session that is over: its values watched, and stored on its last turn's top
@@ -280,14 +287,15 @@ class TraceSignalStage:
             request_model=agent,
         )
         stored_on = _free_span(ended, self._calls_seen)
-        if stored_on is not None:
-            span_id, start_ns = stored_on
-            out.records.append(dataclasses.replace(record, span_id=span_id, timestamp_ns=start_ns))
-            out.values.append(values)
         out.watched.append((ended.key, values))
+        if stored_on is None:
+            out.stored.append(None)
+        else:
+            span_id, start_ns = stored_on
+            out.stored.append(dataclasses.replace(record, span_id=span_id, timestamp_ns=start_ns))
         out.on.append(record)
         rephrased = ended.signals.get("rephrase_rate", 0.0) > 0.0
-        out.shown.append(Shown(True, (ended.question, ended.answer, []), rephrased))
+        out.shown.append(SessionShown((ended.question, ended.answer, []), rephrased))
 
 
 def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int] | None:
@@ -316,32 +324,46 @@ def _texts(trace: Trace) -> tuple[str, str, list[str]]:
 
 
 def _reviews(
-    feeds: tuple[Feed, Feed], out: _Scored, found: Sequence[tuple[int, SignalAlarm]]
+    feeds: tuple[Feed, Feed],
+    out: _Scored,
+    found: Sequence[tuple[int, SignalAlarm]],
+    columns: Mapping[str, Column],
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """Review items of the traces and sessions that fired or alarmed."""
+    """Review items of the traces and sessions that fired or alarmed (``columns``: the
+    watched values as columns; ``limit``: the texts' cut, as the stage holds spans)."""
     trajectories, conversations = feeds
     if not (trajectories.wanted or conversations.wanted):
         return []
     alarmed: dict[int, list[str]] = {}
     for at, alarm in found:
         alarmed.setdefault(at, []).append(alarm.signal)
+    sessions = [at for at, shown in enumerate(out.shown) if type(shown) is SessionShown]
     items = []
-    for at, shown in enumerate(out.shown):
-        signals = alarmed.get(at, [])
-        values = out.watched[at][1]
-        if shown.session:
+    for at in sorted({*_fired(columns), *alarmed, *sessions}):
+        shown, signals, values = out.shown[at], alarmed.get(at, []), out.watched[at][1]
+        if isinstance(shown, SessionShown):
             short = {name.removeprefix("conversation."): v for name, v in values.items()}
             reason = conversation_reason(short, shown.rephrased, signals)
-            feed = conversations
-        else:
-            reason = trajectory_reason(values, signals)
-            feed = trajectories
+            if reason:
+                items.extend(conversations.items(out.on[at], reason, shown.texts))
+            continue
+        reason = trajectory_reason(values, signals)
         if reason:
-            texts = shown.texts
-            if not isinstance(texts, tuple):
-                texts = _texts(texts if isinstance(texts, Trace) else texts())
-            items.extend(feed.items(out.on[at], reason, texts))
+            trace = shown if isinstance(shown, Trace) else _assembled(out.parts[shown], limit)
+            items.extend(trajectories.items(out.on[at], reason, _texts(trace)))
     return items
+
+
+def _fired(columns: Mapping[str, Column]) -> set[int]:
+    """The items where a signal that fires (``review_feed.FIRING``) did."""
+    fired: set[int] = set()
+    for name in FIRING:
+        column = columns.get(name)
+        if column is not None:
+            members, values = column
+            fired.update(at for at, v in zip(members, values, strict=True) if v >= 1.0)
+    return fired
 
 
 def _batch_spans(calls: Sequence[CallRecord], others: Sequence[TraceSpan]) -> list[TraceSpan]:
@@ -384,38 +406,48 @@ def _alarm(found: SignalAlarm, record: CallRecord) -> dict[str, Any]:
     }
 
 
-def _merged(scores: BatchScores, out: _Scored) -> BatchScores:
-    """The batch's scores with the traces' values added (a row per span: a call's
-    values join its detector scores)."""
+def _merged(
+    scores: BatchScores, stored: Sequence[CallRecord | None], columns: Mapping[str, Column]
+) -> BatchScores:
+    """The batch's scores with the values of the items ``stored`` on a row added
+    (``columns``: the items' values as columns); a row per span: a call's values join its
+    detector scores, and a later value for a row replaces an earlier one."""
     calls = list(scores.calls)
     at = {(call.trace_id, call.span_id): i for i, call in enumerate(calls)}
-    places = []
-    for record in out.records:
+    places = []  # per item, its row (-1: not stored)
+    for record in stored:
+        if record is None:
+            places.append(-1)
+            continue
         ids = (record.trace_id, record.span_id)
-        if ids not in at:
-            at[ids] = len(calls)
+        place = at.get(ids)
+        if place is None:
+            place = at[ids] = len(calls)
             calls.append(record)
-        places.append(at[ids])
+        places.append(place)
     grow = len(calls) - len(scores.calls)
-    columns = {
+    merged = {
         name: np.concatenate([column, np.full(grow, np.nan)]) if grow else column.copy()
         for name, column in scores.columns.items()
     }
-    # Gathered per name first (a later value for a row replacing an earlier one): one
-    # numpy assignment a name, not one a value.
-    gathered: dict[str, dict[int, float]] = {}
-    for place, values in zip(places, out.values, strict=True):
-        for name, value in values.items():
-            by_row = gathered.get(name)
-            if by_row is None:
-                gathered[name] = {place: value}
-            else:
-                by_row[place] = value
-    for name, by_row in gathered.items():
-        column = columns.get(name)
+    rows = np.array(places, np.int64)
+    once = len(set(places)) - (-1 in places) == int(np.count_nonzero(rows >= 0))
+    for name, (members, values) in columns.items():
+        picked = rows[np.array(members, np.int64)]
+        held = picked >= 0
+        if not held.any():
+            continue
+        column = merged.get(name)
         if column is None:
-            column = columns[name] = np.full(len(calls), np.nan)
-        column[list(by_row)] = list(by_row.values())
-    merged = BatchScores(calls, columns)
-    merged.drop_non_finite()
-    return merged
+            column = merged[name] = np.full(len(calls), np.nan)
+        got = np.array(values, np.float64)
+        if not held.all():
+            picked, got = picked[held], got[held]
+        if once:  # one numpy assignment a name, not one a value
+            column[picked] = got
+        else:
+            for place, value in zip(picked.tolist(), got.tolist(), strict=True):
+                column[place] = value
+    out = BatchScores(calls, merged)
+    out.drop_non_finite()
+    return out

@@ -9,8 +9,10 @@ spans carry its id as the core counted), and the stage reading texts as the core
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections import Counter
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from operator import attrgetter
+from typing import Final, NamedTuple
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.store.span_columns import SpanColumns
@@ -39,6 +41,53 @@ class Part(NamedTuple):
         return [*self.spans, *(span for block, at in self.rows for span in block.spans([at]))]
 
 
+class Parts(Mapping[str, Part]):
+    """Each summarised trace's :class:`Part`, gathered from the batch the first time one is
+    asked for (only a trace that gets a review item needs its spans)."""
+
+    def __init__(
+        self,
+        trace_ids: Iterable[str],
+        calls: Sequence[CallRecord],
+        spans: Sequence[TraceSpan],
+        columns: Sequence[SpanColumns],
+    ) -> None:
+        self._ids = frozenset(trace_ids)
+        self._batch = (calls, spans, columns)
+        self._parts: dict[str, Part] | None = None
+
+    def __getitem__(self, trace_id: str) -> Part:
+        if trace_id not in self._ids:
+            raise KeyError(trace_id)
+        if self._parts is None:
+            self._parts = self._gathered()
+        return self._parts[trace_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _gathered(self) -> dict[str, Part]:
+        calls, spans, columns = self._batch
+        parts = {trace_id: Part([], [], []) for trace_id in self._ids}
+        for call in calls:
+            part = parts.get(call.trace_id)
+            if part is not None:
+                part.calls.append(call)
+        for span in spans:
+            part = parts.get(span.trace_id)
+            if part is not None:
+                part.spans.append(span)
+        for block in columns:
+            for at, trace_id in enumerate(block.trace_ids):
+                part = parts.get(trace_id)
+                if part is not None:
+                    part.rows.append((block, at))
+        return parts
+
+
 class Taken(NamedTuple):
     """The batch split: summarised traces (marked complete) and the rest."""
 
@@ -48,7 +97,7 @@ class Taken(NamedTuple):
     calls: list[CallRecord]
     spans: list[TraceSpan]
     #: each summarised trace's own calls and spans
-    parts: dict[str, Part]
+    parts: Mapping[str, Part]
 
 
 def take_summarised(
@@ -59,32 +108,31 @@ def take_summarised(
     columns: Sequence[SpanColumns] = (),
 ) -> Taken:
     """The summaries that stand for their traces, each trace marked complete in
-    ``traces``, and the calls and spans of the other traces (rows of ``columns`` made
-    into :class:`TraceSpan` values for them)."""
+    ``traces``, and the calls and spans of the other traces in batch order (rows of
+    ``columns`` made into :class:`TraceSpan` values for them, after the others)."""
     if not summaries or not takes_summaries(traces):
-        return Taken([], calls, [*spans, *_loose(columns, {})], {})
+        return Taken([], calls, [*spans, *_loose(columns, ())], {})
+    is_open, is_completed = traces.is_open, traces.is_completed
     wanted = {
-        s.trace_id: s
-        for s in summaries
-        if not traces.is_open(s.trace_id) and not traces.is_completed(s.trace_id)
+        s.trace_id: s for s in summaries if not is_open(s.trace_id) and not is_completed(s.trace_id)
     }
-    parts = {trace_id: Part([], [], []) for trace_id in wanted}
-    rest_calls, rest_spans = _split(calls, spans, parts)
-    rest_spans.extend(_loose(columns, parts))
-    spoilt = [
-        trace_id
-        for trace_id, summary in wanted.items()
-        if parts[trace_id].span_count() != summary.spans
-    ]
-    for trace_id in spoilt:  # another payload held spans of it: the usual way
+    # Spans of the batch per trace: a trace another payload held spans of goes the usual way.
+    held = Counter(map(_TRACE_ID, calls))
+    held.update(map(_TRACE_ID, spans))
+    for block in columns:
+        held.update(block.trace_ids)
+    for trace_id in [t for t, summary in wanted.items() if held[t] != summary.spans]:
         del wanted[trace_id]
-        part = parts.pop(trace_id)
-        rest_calls.extend(part.calls)
-        rest_spans.extend(part.all_spans())
-    taken = list(wanted.values())
-    for summary in taken:
-        traces.take_alone(summary.trace_id)
-    return Taken(taken, rest_calls, rest_spans, parts)
+    if not wanted:
+        return Taken([], calls, [*spans, *_loose(columns, ())], {})
+    rest_calls = [call for call in calls if call.trace_id not in wanted]
+    rest_spans = [span for span in spans if span.trace_id not in wanted]
+    rest_spans.extend(_loose(columns, wanted))
+    take_alone = traces.take_alone
+    for trace_id in wanted:
+        take_alone(trace_id)
+    parts = Parts(wanted, calls, spans, columns)
+    return Taken(list(wanted.values()), rest_calls, rest_spans, parts)
 
 
 def takes_summaries(traces: OpenTraces) -> bool:
@@ -93,39 +141,42 @@ def takes_summaries(traces: OpenTraces) -> bool:
     return traces.grace_s <= 0 and traces.max_text_chars == SUMMARY_TEXT_CHARS
 
 
-def _loose(columns: Sequence[SpanColumns], parts: dict[str, Part]) -> list[TraceSpan]:
-    """Rows of the columns put in their trace's part; those of no part as values."""
+_TRACE_ID: Final = attrgetter("trace_id")
+
+
+def _loose(columns: Sequence[SpanColumns], taken: Container[str]) -> list[TraceSpan]:
+    """Rows of the columns of no trace in ``taken``, as values."""
     out: list[TraceSpan] = []
     for block in columns:
-        loose = []
-        for at, trace_id in enumerate(block.trace_ids):
-            part = parts.get(trace_id)
-            if part is None:
-                loose.append(at)
-            else:
-                part.rows.append((block, at))
-        out.extend(block.spans(loose))
+        out.extend(block.spans([at for at, t in enumerate(block.trace_ids) if t not in taken]))
     return out
 
 
-def _split(
-    calls: list[CallRecord],
-    spans: list[TraceSpan],
-    parts: dict[str, Part],
-) -> tuple[list[CallRecord], list[TraceSpan]]:
-    """Calls and spans of the summarised traces into ``parts``; the others returned."""
-    rest_calls: list[CallRecord] = []
-    rest_spans: list[TraceSpan] = []
-    for call in calls:
-        part = parts.get(call.trace_id)
-        if part is None:
-            rest_calls.append(call)
-        else:
-            part.calls.append(call)
-    for span in spans:
-        part = parts.get(span.trace_id)
-        if part is None:
-            rest_spans.append(span)
-        else:
-            part.spans.append(span)
-    return rest_calls, rest_spans
+def summary_record(summary: TraceSummary) -> CallRecord:
+    """``summary.record()``: the row its values go on when its top span is no LLM call,
+    made from the summary's fields at once (a third of the cost)."""
+    if "|" in summary.service or "|" in summary.route:
+        return summary.record()  # the key splits otherwise: as it splits
+    return CallRecord(
+        summary.trace_id,
+        summary.top_span_id,
+        summary.top_start_ns,
+        summary.top_duration_ns,
+        "",
+        summary.service,
+        summary.top_name,
+        summary.route,
+        "",
+        "",
+        summary.agent,
+        "",
+        "",
+        "",
+        "",
+        "",
+        0,
+        0,
+        [],
+        [],
+        summary.top_status,
+    )

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar, Final, NamedTuple, overload
 
-from watchkeeper.collector.traces.signals.value_columns import value_columns
+from watchkeeper.collector.traces.signals.value_columns import Column, value_columns
 from watchkeeper.detectors import CallView, DescriptorDrift, Detector, KeyedDetectors
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL
 
@@ -225,42 +225,31 @@ class SignalWatch:
     ) -> list[tuple[int, SignalAlarm]]:
         """:meth:`update` with each ``(key, values)`` in turn, each detector going through
         its values at once; ``(item index, alarm)`` in item order, then signal order."""
-        by_key: dict[str, list[int]] = {}
-        for at, (key, _) in enumerate(items):
-            positions = by_key.get(key)
-            if positions is None:
-                by_key[key] = [at]
-            else:
-                positions.append(at)
+        keys = [key for key, _ in items]
+        return self.update_columns(keys, value_columns([values for _, values in items]))
+
+    def update_columns(
+        self, keys: Sequence[str], columns: Mapping[str, Column]
+    ) -> list[tuple[int, SignalAlarm]]:
+        """:meth:`update_many` of items given as their keys and their values turned into
+        columns (:func:`.value_columns.value_columns`; values that are not finite are
+        skipped)."""
+        first_seen = {key: order for order, key in enumerate(dict.fromkeys(keys))}
         found: list[tuple[int, int, SignalAlarm]] = []
-        for key, positions in by_key.items():
-            found.extend(self._update_key(key, positions, [items[at][1] for at in positions]))
+        for order, (name, keyed) in enumerate(self._keyed.items()):
+            column = columns.get(name)
+            if column is None:
+                continue
+            # Keys in the order they first came among all items (the least recently used
+            # key is evicted first), each with its values in item order.
+            split = _by_key(keys, column, one_key=len(first_seen) == 1)
+            for key, (members, values) in sorted(
+                split.items(), key=lambda entry: first_seen[entry[0]]
+            ):
+                for i, reason in _alarms(keyed.get(key), values):
+                    found.append((members[i], order, SignalAlarm(key, name, values[i], reason)))
         found.sort(key=lambda entry: entry[:2])
         return [(at, alarm) for at, _, alarm in found]
-
-    def _update_key(
-        self, key: str, positions: list[int], group: list[Mapping[str, float]]
-    ) -> list[tuple[int, int, SignalAlarm]]:
-        """One key's values (``group``, at ``positions`` of the items), a column per
-        signal: ``(position, signal order, alarm)`` of each alarm."""
-        found = []
-        columns = value_columns(group, finite=True)
-        for order, (name, keyed) in enumerate(self._keyed.items()):
-            picked = columns.get(name)
-            if picked is None:
-                continue
-            members, values = picked
-            detector = keyed.get(key)
-            if len(values) == 1:  # update_many's set-up costs more than one value
-                detector.update(SignalPoint(values[0]))
-                alarms = [(0, detector.alarm_reason)] if detector.drift_detected else []
-            else:
-                alarms = detector.update_many(SignalPoints(values)).alarms
-            for i, reason in alarms:
-                found.append(
-                    (positions[members[i]], order, SignalAlarm(key, name, values[i], reason))
-                )
-        return found
 
     def update(self, key: str, values: Mapping[str, float]) -> list[SignalAlarm]:
         """Feed one trace's (or turn's, or session's) signal values; the alarms raised."""
@@ -274,3 +263,33 @@ class SignalWatch:
             if detector.drift_detected:
                 alarms.append(SignalAlarm(key, name, value, detector.alarm_reason))
         return alarms
+
+
+def _by_key(keys: Sequence[str], column: Column, *, one_key: bool) -> dict[str, Column]:
+    """A signal's finite values (``column``, over items of ``keys``) split by key
+    (``one_key``: all items have the same)."""
+    members, values = column
+    if not all(map(math.isfinite, values)):
+        kept = [(at, v) for at, v in zip(members, values, strict=True) if math.isfinite(v)]
+        members, values = [at for at, _ in kept], [v for _, v in kept]
+    if not members:
+        return {}
+    if one_key:
+        return {keys[members[0]]: (members, values)}
+    split: dict[str, Column] = {}
+    for at, value in zip(members, values, strict=True):
+        part = split.get(keys[at])
+        if part is None:
+            split[keys[at]] = ([at], [value])
+        else:
+            part[0].append(at)
+            part[1].append(value)
+    return split
+
+
+def _alarms(detector: Detector, values: list[float]) -> list[tuple[int, str]]:
+    """``values`` through ``detector``: ``(index, reason)`` of each alarm."""
+    if len(values) == 1:  # update_many's set-up costs more than one value
+        detector.update(SignalPoint(values[0]))
+        return [(0, detector.alarm_reason)] if detector.drift_detected else []
+    return detector.update_many(SignalPoints(values)).alarms

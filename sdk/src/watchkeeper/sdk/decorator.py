@@ -31,15 +31,24 @@ R = TypeVar("R")
 # --- wrappers: one shape per kind of function, chosen at decoration time ----------------
 
 
+def _open_attached(
+    recipe: Recipe, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> CallContext | None:
+    """The call opened and its context attached; None when the SDK failed to (the user's
+    function must run regardless)."""
+    try:
+        call = open_call(recipe, args, kwargs)
+        call.token = attach_context(call.context)  # type: ignore[arg-type]
+    except Exception:
+        handle_internal_error("@observe (start of call)")
+        return None
+    return call
+
+
 def _wrap_sync(func: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
     @functools.wraps(func)
     def observed(*args: Any, **kwargs: Any) -> Any:
-        try:
-            call: CallContext | None = open_call(recipe, args, kwargs)
-            call.token = attach_context(call.context)  # type: ignore[union-attr,arg-type]
-        except Exception:  # the user's function must run regardless
-            call = None
-            handle_internal_error("@observe (start of call)")
+        call = _open_attached(recipe, args, kwargs)
         try:
             result = func(*args, **kwargs)
         except BaseException as error:
@@ -58,12 +67,7 @@ def _wrap_async(func: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
     async def observed(*args: Any, **kwargs: Any) -> Any:
         # Started inside the coroutine, so the span and current_call() live in the
         # awaiting task's context, not in whatever context created the coroutine.
-        try:
-            call: CallContext | None = open_call(recipe, args, kwargs)
-            call.token = attach_context(call.context)  # type: ignore[union-attr,arg-type]
-        except Exception:  # the user's function must run regardless
-            call = None
-            handle_internal_error("@observe (start of call)")
+        call = _open_attached(recipe, args, kwargs)
         try:
             result = await func(*args, **kwargs)
         except BaseException as error:

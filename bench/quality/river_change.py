@@ -36,20 +36,11 @@ from collections.abc import Callable
 
 from river.drift import ADWIN, KSWIN, PageHinkley
 
+from tests.detectors.streams import PLAN_FACTS, alarm_indices
 from watchkeeper.detectors import Call, Detector, RiverChangeTest, default_detectors
 
 BEFORE, AFTER = 1500, 2000
 Stream = Callable[[random.Random, int, bool], list[Call]]
-FACTS = [
-    f"The {name} plan costs {price} dollars per month and includes {feature}."
-    for name, price, feature in [
-        ("Basic", 5, "two devices"),
-        ("Plus", 9, "offline sync"),
-        ("Pro", 15, "priority support"),
-        ("Team", 25, "shared folders"),
-        ("Studio", 40, "version history"),
-    ]
-]
 WORDS = ["order", "refund", "account", "login", "password", "invoice", "plan", "device", "sync"]
 
 
@@ -89,7 +80,7 @@ def faithfulness(rng: random.Random, n: int, changed: bool) -> list[Call]:
     wrong = 0.2 if changed else 0.02
     calls = []
     for _ in range(n):
-        contexts = rng.sample(FACTS, 2)
+        contexts = rng.sample(PLAN_FACTS, 2)
         answer = contexts[0]
         if rng.random() < wrong:
             price = next(w for w in answer.split() if w.isdigit())
@@ -140,15 +131,6 @@ def _detector(name: str, test: object) -> Detector:
     return next(d for d in default_detectors(tests) if d.name == name)  # type: ignore[arg-type]
 
 
-def _alarms(detector: Detector, calls: list[Call]) -> list[int]:
-    found = []
-    for i, call in enumerate(calls):
-        detector.update(call)
-        if detector.drift_detected:
-            found.append(i)
-    return found
-
-
 def _row(name: str, test_name: str, sd: float, args: argparse.Namespace) -> str:
     stream = CASES[name]
     side = "down" if name == "faithfulness_drift" else "both"
@@ -157,7 +139,7 @@ def _row(name: str, test_name: str, sd: float, args: argparse.Namespace) -> str:
     for seed in range(args.streams):
         rng = random.Random(seed)
         calls = stream(rng, BEFORE, False) + stream(rng, AFTER, True)
-        alarms = _alarms(_detector(name, make(sd, side)), calls)
+        alarms = alarm_indices(_detector(name, make(sd, side)), calls)
         early += sum(1 for a in alarms if a < BEFORE)
         later = [a - BEFORE for a in alarms if a >= BEFORE]
         if later:
@@ -167,7 +149,7 @@ def _row(name: str, test_name: str, sd: float, args: argparse.Namespace) -> str:
     stable = stream(random.Random(99), args.stable, False)
     detector = _detector(name, make(sd, side))
     started = time.process_time()
-    false_alarms = len(_alarms(detector, stable))
+    false_alarms = len(alarm_indices(detector, stable))
     cost = (time.process_time() - started) / len(stable) * 1e6
     mean = f"{sum(delays) / len(delays):.0f}" if delays else "-"
     return (
@@ -195,7 +177,7 @@ def main(argv: list[str]) -> int:
         if args.only and name != args.only:
             continue
         recorder = _Recorder()
-        _alarms(_detector(name, recorder), stream(random.Random(7), BEFORE, False))
+        alarm_indices(_detector(name, recorder), stream(random.Random(7), BEFORE, False))
         sd = statistics.pstdev(recorder.values)
         for test_name in TESTS:
             wanted = [t for t in args.tests.split(",") if t]

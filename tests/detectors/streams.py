@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from watchkeeper.detectors import Call
+from watchkeeper.detectors import Call, Detector
 
 TOPICS = {
     "billing": ["invoice", "refund", "charge", "card", "subscription", "receipt", "plan"],
@@ -12,6 +12,17 @@ TOPICS = {
     "sync": ["sync", "notes", "device", "offline", "conflict", "backup", "upload"],
     "export": ["export", "pdf", "markdown", "file", "folder", "share", "print"],
 }
+#: Retrieved passages of a faithfulness stream: one plan's price and feature each.
+PLAN_FACTS = [
+    f"The {name} plan costs {price} dollars per month and includes {feature}."
+    for name, price, feature in [
+        ("Basic", 5, "two devices"),
+        ("Plus", 9, "offline sync"),
+        ("Pro", 15, "priority support"),
+        ("Team", 25, "shared folders"),
+        ("Studio", 40, "version history"),
+    ]
+]
 FILLERS = ["how do I", "why does my", "can you help with", "what happens to", "where is the"]
 ANSWER_WORDS = ["open", "settings", "tap", "choose", "account", "then", "select", "confirm"]
 
@@ -48,3 +59,18 @@ def calls(
             )
         )
     return out
+
+
+def alarm_indices(
+    detector: Detector, stream: list[Call], reasons: list[str] | None = None
+) -> list[int]:
+    """Feed ``stream`` to ``detector``: the indices of the calls after which it alarmed
+    (and each alarm's reason appended to ``reasons`` when given)."""
+    found = []
+    for i, call in enumerate(stream):
+        detector.update(call)
+        if detector.drift_detected:
+            found.append(i)
+            if reasons is not None:
+                reasons.append(detector.alarm_reason)
+    return found

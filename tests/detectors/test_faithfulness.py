@@ -7,18 +7,9 @@ import random
 
 import pytest
 
+from tests.detectors.streams import PLAN_FACTS, alarm_indices
 from watchkeeper.detectors import Call, FaithfulnessDrift, LexicalGroundedness
 
-FACTS = [
-    f"The {name} plan costs {price} dollars per month and includes {feature}."
-    for name, price, feature in [
-        ("Basic", 5, "two devices"),
-        ("Plus", 9, "offline sync"),
-        ("Pro", 15, "priority support"),
-        ("Team", 25, "shared folders"),
-        ("Studio", 40, "version history"),
-    ]
-]
 #: Advice the contexts do not state: it lowers the score of the longer answers carrying it.
 ADVICE = "Prices can change, so check the pricing page again before you subscribe."
 
@@ -36,16 +27,16 @@ def test_lexical_groundedness_catches_unsupported_words_numbers_and_names(
     answer: str, low: float, high: float
 ) -> None:
     """Supported answers score near 1; a wrong number halves; invented facts score low."""
-    assert low <= LexicalGroundedness()(answer, FACTS) <= high
+    assert low <= LexicalGroundedness()(answer, PLAN_FACTS) <= high
 
 
 def test_groundedness_is_not_applicable_without_content() -> None:
     """No contexts or no content words: NaN, and the detector reports nothing."""
     score = LexicalGroundedness()
-    assert math.isnan(score("Yes.", FACTS))
+    assert math.isnan(score("Yes.", PLAN_FACTS))
     assert math.isnan(score("The Plus plan.", []))
     detector = FaithfulnessDrift()
-    detector.update(Call("q", "Yes.", FACTS))
+    detector.update(Call("q", "Yes.", PLAN_FACTS))
     assert detector.scores == {}
 
 
@@ -54,7 +45,7 @@ def _rag_stream(seed: int, n: int, long_share: float, hallucinated: float) -> li
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        contexts = rng.sample(FACTS, 2)
+        contexts = rng.sample(PLAN_FACTS, 2)
         answer = contexts[0]
         if rng.random() < long_share:
             answer = f"{contexts[0]} {contexts[1]} {ADVICE}"
@@ -66,25 +57,12 @@ def _rag_stream(seed: int, n: int, long_share: float, hallucinated: float) -> li
     return out
 
 
-def _alarms(
-    detector: FaithfulnessDrift, stream: list[Call], reasons: list[str] | None = None
-) -> list[int]:
-    found = []
-    for i, call in enumerate(stream):
-        detector.update(call)
-        if detector.drift_detected:
-            found.append(i)
-            if reasons is not None:
-                reasons.append(detector.alarm_reason)
-    return found
-
-
 def test_a_drop_in_grounding_is_detected_and_explained() -> None:
     """Made-up details in a fifth of the answers raise an alarm soon after they start."""
     detector = FaithfulnessDrift()
     stream = _rag_stream(1, 2000, 0.5, 0.0) + _rag_stream(2, 1000, 0.5, 0.2)
     reasons: list[str] = []
-    alarms = _alarms(detector, stream, reasons)
+    alarms = alarm_indices(detector, stream, reasons)
     assert alarms
     assert 2000 <= alarms[0] < 2300
     assert "length-only control" in reasons[0]
@@ -99,9 +77,9 @@ def test_longer_answers_alone_are_not_mistaken_for_worse_grounding() -> None:
     detector = FaithfulnessDrift()
     before = _rag_stream(3, 2000, 0.2, 0.0)
     after = _rag_stream(4, 3000, 0.9, 0.0)
-    assert _alarms(detector, before) == []
+    assert alarm_indices(detector, before) == []
     raw_before, control_before = detector.recent_faithfulness, detector.recent_control
-    assert _alarms(detector, after) == []
+    assert alarm_indices(detector, after) == []
     assert detector.recent_faithfulness < raw_before - 0.03
     # The control fell by as much: length explains the drop.
     assert raw_before - detector.recent_faithfulness == pytest.approx(

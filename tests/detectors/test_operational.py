@@ -6,11 +6,10 @@ import random
 
 import pytest
 
-from tests.detectors.streams import calls
+from tests.detectors.streams import alarm_indices, calls
 from watchkeeper.detectors import (
     BadOutputRateDrift,
     Call,
-    Detector,
     ErrorRateDrift,
     LatencyDrift,
     RefusalRateDrift,
@@ -19,22 +18,13 @@ from watchkeeper.detectors import (
 from watchkeeper.detectors.operational.refusal_rate import is_refusal
 
 
-def _alarms(detector: Detector, stream: list[Call]) -> list[int]:
-    found = []
-    for i, call in enumerate(stream):
-        detector.update(call)
-        if detector.drift_detected:
-            found.append(i)
-    return found
-
-
 def test_latency_drift_flags_a_slower_provider_and_scores_are_signed() -> None:
     """Calls 40% slower from call 3,000 raise an alarm; fast calls score negative."""
     stream = calls(1, 4000)
     for call in stream[3000:]:
         call.duration_s *= 1.4
     detector = LatencyDrift()
-    alarms = _alarms(detector, stream)
+    alarms = alarm_indices(detector, stream)
     assert alarms
     assert 3000 <= alarms[0] < 3200
     detector.update(Call("q", duration_s=0.001))
@@ -47,7 +37,7 @@ def test_latency_ignores_errors_and_faster_calls() -> None:
     for call in stream[2000:]:
         call.duration_s /= 3
     detector = LatencyDrift()
-    assert _alarms(detector, stream) == []
+    assert alarm_indices(detector, stream) == []
     detector.update(Call("q", duration_s=5.0, is_error=True))
     assert detector.scores == {}
 
@@ -57,7 +47,7 @@ def test_token_usage_flags_longer_answers_and_prices_give_cost() -> None:
     stream = calls(3, 3000)
     for call in stream[2000:]:
         call.output_tokens *= 2
-    alarms = _alarms(TokenUsageDrift(), stream)
+    alarms = alarm_indices(TokenUsageDrift(), stream)
     assert alarms
     assert 2000 <= alarms[0] < 2100
     priced = TokenUsageDrift(prices={"m": (1.0, 2.0)})
@@ -73,7 +63,7 @@ def test_error_rate_rise_is_detected_within_a_few_hundred_calls() -> None:
     stream = [
         Call("q", is_error=rng.random() < (0.01 if i < 20_000 else 0.04)) for i in range(22_000)
     ]
-    alarms = _alarms(detector, stream)
+    alarms = alarm_indices(detector, stream)
     assert alarms
     assert 20_000 <= alarms[0] < 20_800
     detector.update(Call("q", is_error=True))
@@ -87,7 +77,7 @@ def test_error_rate_false_alarms_follow_the_target_in_calls() -> None:
     """
     rng = random.Random(5)
     stream = [Call("q", is_error=rng.random() < 0.02) for _ in range(400_000)]
-    assert 10 <= len(_alarms(ErrorRateDrift(target_arl=20_000), stream)) <= 40
+    assert 10 <= len(alarm_indices(ErrorRateDrift(target_arl=20_000), stream)) <= 40
 
 
 @pytest.mark.parametrize(
@@ -114,7 +104,7 @@ def test_refusal_rate_rise_is_detected() -> None:
         Call("q", "I'm sorry, I can't help with that." if rng.random() < rate else "Sure, here.")
         for rate in [0.02] * 10_000 + [0.10] * 2000
     ]
-    alarms = _alarms(RefusalRateDrift(), stream)
+    alarms = alarm_indices(RefusalRateDrift(), stream)
     assert alarms
     assert 10_000 <= alarms[0] < 10_600
 

@@ -8,6 +8,7 @@ import random
 import pytest
 from river.drift import ADWIN, PageHinkley
 
+from tests.detectors.streams import alarm_indices
 from watchkeeper.detectors import Call, FaithfulnessDrift
 from watchkeeper.detectors.change.river_test import RiverChangeTest
 from watchkeeper.detectors.keyed import KeyedDetectors
@@ -38,19 +39,6 @@ def _stream(seed: int, n: int, made_up: float) -> list[Call]:
     return calls
 
 
-def _alarms(
-    detector: FaithfulnessDrift, calls: list[Call], reasons: list[str] | None = None
-) -> list[int]:
-    found = []
-    for i, call in enumerate(calls):
-        detector.update(call)
-        if detector.drift_detected:
-            found.append(i)
-            if reasons is not None:
-                reasons.append(detector.alarm_reason)
-    return found
-
-
 @pytest.mark.parametrize(
     "river", [ADWIN(), PageHinkley(alpha=1.0, threshold=5.0)], ids=["ADWIN", "PageHinkley"]
 )
@@ -58,9 +46,9 @@ def test_a_river_detector_drives_the_faithfulness_alarms(river: object) -> None:
     """With a river change test, a drop in grounding alarms soon after it starts, a stable
     stream does not, and the alarm reason is the detector's own."""
     detector = FaithfulnessDrift(change_test=RiverChangeTest(river, direction="down"))
-    assert _alarms(detector, _stream(1, 1500, 0.02)) == []
+    assert alarm_indices(detector, _stream(1, 1500, 0.02)) == []
     reasons: list[str] = []
-    alarms = _alarms(detector, _stream(2, 800, 0.3), reasons)
+    alarms = alarm_indices(detector, _stream(2, 800, 0.3), reasons)
     assert alarms
     assert alarms[0] < 300
     assert "length-only control" in reasons[0]
@@ -69,7 +57,7 @@ def test_a_river_detector_drives_the_faithfulness_alarms(river: object) -> None:
 def test_rises_do_not_alarm_a_one_sided_test() -> None:
     """Grounding getting better is not an alarm when only drops are watched."""
     detector = FaithfulnessDrift(change_test=RiverChangeTest(ADWIN(), direction="down"))
-    assert _alarms(detector, _stream(3, 1000, 0.4) + _stream(4, 1000, 0.0)) == []
+    assert alarm_indices(detector, _stream(3, 1000, 0.4) + _stream(4, 1000, 0.0)) == []
 
 
 def test_each_key_learns_its_own_copy_and_checkpoints_keep_it() -> None:
@@ -83,7 +71,7 @@ def test_each_key_learns_its_own_copy_and_checkpoints_keep_it() -> None:
     assert a._cusum is not b._cusum  # type: ignore[attr-defined]
     restored = KeyedDetectors.restore(keyed.snapshot())
     after = _stream(6, 600, 0.3)
-    assert _alarms(restored.get("a"), after) == _alarms(a, after)  # type: ignore[arg-type]
+    assert alarm_indices(restored.get("a"), after) == alarm_indices(a, after)  # type: ignore[arg-type]
     assert template.detector.width == 0  # the template itself never learns
     pickle.loads(pickle.dumps(template))
 

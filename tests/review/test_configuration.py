@@ -16,6 +16,7 @@ from watchkeeper.collector.settings import ConfigError, load_settings
 _DOCTESTED = [
     "watchkeeper.collector.review.agreement",
     "watchkeeper.collector.review.calibration",
+    "watchkeeper.collector.review.feed_items",
     "watchkeeper.collector.review.queues",
     "watchkeeper.collector.review.rubric",
     "watchkeeper.collector.evalset.records",

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from watchkeeper.collector.review.feed_items import feed_rules, rule_priority, stored_call_item
 from watchkeeper.collector.store.store import WriteBatch
 
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 
 #: Inputs sent per route each time coverage is computed: the most novel first.
 INPUTS_PER_ROUTE: Final = 20
-_NS: Final = 1_000_000_000
 _MAX_REMEMBERED: Final = 100_000
 
 
@@ -27,24 +27,20 @@ class CoverageReviewFeed:
     ) -> None:
         self.store = store
         self.per_route = per_route
-        self.rules = [
-            (name, queue, rule)
-            for name, queue in queues.items()
-            for rule in queue.when
-            if rule.feed == "coverage"
-        ]
+        self.rules = feed_rules(queues, "coverage")
         self._sent: set[str] = set()
 
     def send(self, found: RouteCoverage) -> int:
         """Enqueue up to ``per_route`` of the route's novel inputs not sent before."""
         fresh = [(n, row) for n, row in found.novel if str(row["SpanId"]) not in self._sent]
         items = [
-            _item(
-                name,
-                queue.priority if rule.priority is None else rule.priority,
-                queue.reviewers,
+            stored_call_item(
                 row,
-                novelty,
+                queue=name,
+                # Rounded so the reason stays a small set of values (a low-cardinality column).
+                reason=f"novelty:{novelty:.1f}",
+                priority=rule_priority(queue, rule),
+                reviewers=queue.reviewers,
             )
             for novelty, row in fresh[: self.per_route]
             for name, queue, rule in self.rules
@@ -56,25 +52,3 @@ class CoverageReviewFeed:
             self._sent.clear()
         self._sent.update(str(row["SpanId"]) for _, row in fresh[: self.per_route])
         return len(items)
-
-
-def _item(
-    name: str, priority: int, reviewers: int, row: Mapping[str, Any], novelty: float
-) -> dict[str, Any]:
-    ns = int(row["TimestampNs"])
-    return {
-        "Timestamp": f"{ns // _NS}.{ns % _NS:09d}",
-        "Queue": name,
-        "TraceId": row["TraceId"],
-        "SpanId": row["SpanId"],
-        "ServiceName": row["ServiceName"],
-        "Route": row["Route"],
-        # Rounded so the reason stays a small set of values (it is a low-cardinality column).
-        "Reason": f"novelty:{novelty:.1f}",
-        "Priority": priority,
-        "Model": row["Model"] or "",
-        "InputText": row["InputText"],
-        "OutputText": row["OutputText"],
-        "Contexts": row["Contexts"],
-        "RequiredLabels": reviewers,
-    }

@@ -12,11 +12,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from watchkeeper.collector.review.feed_items import feed_rules, rule_priority, stored_call_item
 from watchkeeper.collector.store.monitoring import MonitoringStore
 from watchkeeper.collector.store.store import WriteBatch
 
 if TYPE_CHECKING:
-    from watchkeeper.collector.review.queues import ReviewQueue, RouteRule
+    from watchkeeper.collector.review.queues import ReviewQueue
     from watchkeeper.collector.store.store import Store
 
 #: Calls sent per regression: enough to see the pattern, few enough to review.
@@ -36,12 +37,7 @@ class VersionReviewFeed:
     ) -> None:
         self.store = store
         self.per_regression = per_regression
-        self.rules = [
-            (name, queue, rule)
-            for name, queue in queues.items()
-            for rule in queue.when
-            if rule.feed == "versions"
-        ]
+        self.rules = feed_rules(queues, "versions")
         self._sent: set[tuple[str, ...]] = set()
 
     @property
@@ -62,7 +58,13 @@ class VersionReviewFeed:
         calls = [by_id[span] for span in worst if span in by_id][: self.per_regression]
         reason = f"version:{verdict['candidate']}<{verdict['baseline']}"
         items = [
-            _item(name, queue, rule, call, reason)
+            stored_call_item(
+                call,
+                queue=name,
+                reason=reason,
+                priority=rule_priority(queue, rule),
+                reviewers=queue.reviewers,
+            )
             for call in calls
             for name, queue, rule in self.rules
             if rule.applies_to(str(call["Route"]), str(call["Model"]), str(call["ServiceName"]))
@@ -73,25 +75,3 @@ class VersionReviewFeed:
             self._sent.clear()
         self._sent.add(key)
         return len(items)
-
-
-def _item(
-    name: str, queue: ReviewQueue, rule: RouteRule, call: Mapping[str, Any], reason: str
-) -> dict[str, Any]:
-    ns = int(call["TimestampNs"])
-    base = rule.priority if rule.priority is not None else queue.priority
-    return {
-        "Timestamp": f"{ns // _NS}.{ns % _NS:09d}",
-        "Queue": name,
-        "TraceId": call["TraceId"],
-        "SpanId": call["SpanId"],
-        "ServiceName": call["ServiceName"],
-        "Route": call["Route"],
-        "Reason": reason,
-        "Priority": base,
-        "Model": call["Model"],
-        "InputText": call["InputText"],
-        "OutputText": call["OutputText"],
-        "Contexts": call["Contexts"],
-        "RequiredLabels": queue.reviewers,
-    }

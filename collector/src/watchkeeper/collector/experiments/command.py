@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from watchkeeper.collector.commands.options import positive_float
 from watchkeeper.ingest.commands import Command, Subcommands
 
 
@@ -26,7 +27,8 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         "run",
         help="run an evalset; exit 1 when a metric regressed against --baseline",
         description="Exit status: 0 no metric regressed beyond its tolerance, 1 one did, "
-        "2 usage or input error. An interrupted run resumes from its results file.",
+        "2 usage or input error, 130 interrupted. An interrupted run resumes from its results "
+        "file.",
     )
     run.add_argument("--evalset", type=Path, required=True, metavar="FILE", help="JSONL evalset")
     add_target_options(run)
@@ -83,7 +85,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         help="environment variable holding the API key for --target-url (OPENAI_API_KEY)",
     )
     parser.add_argument(
-        "--timeout", type=_positive, default=60.0, metavar="S", help="per case (60)"
+        "--timeout", type=positive_float, default=60.0, metavar="S", help="per case (60)"
     )
     parser.add_argument("--workers", type=int, default=4, metavar="N", help="cases at once (4)")
 
@@ -132,18 +134,8 @@ def errors() -> tuple[type[Exception], ...]:
     return (EvalsetError, ResultsError, TargetError, StoreError, ValueError)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
 def _fraction(text: str) -> float:
-    value = _positive(text)
+    value = positive_float(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value

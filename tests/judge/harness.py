@@ -6,8 +6,7 @@ from typing import Any
 
 from tests.collector.otlp_payloads import protobuf_payload, record_spans
 from tests.judge.standin import StandIn
-from watchkeeper.collector.judge.handoff import HandToJudges
-from watchkeeper.collector.judge.start import build_judges
+from watchkeeper.collector.judge.start import build_judges, hand_over
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.pipeline import Payload, Pipeline
 from watchkeeper.collector.settings import Settings, load_settings
@@ -45,7 +44,7 @@ def judged_pipeline(
     # Tests judge in rounds a moment apart: a short gap between the writer's flushes keeps
     # them quick (the gap itself is tests/judge/test_writer.py's subject).
     workers.writer.interval_s = 1.0
-    pipeline.store_stages = (*pipeline.store_stages, HandToJudges(workers))
+    hand_over(pipeline, workers)
     return pipeline, workers
 
 

@@ -33,6 +33,12 @@ class CountedStore(JudgeStore):
         self.verdict_writes.append(len(rows))
         super().write_verdicts(rows)
 
+    def write_score_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        # Scores rows handed to the pipeline's next batch that none took (carry.py).
+        if rows:
+            self.score_writes.append(len(rows))
+        super().write_score_rows(rows)
+
 
 def test_many_judged_calls_are_written_in_few_statements(store: Store, standin: StandIn) -> None:
     """Thirty calls judged on one dimension: every verdict and score is stored, the

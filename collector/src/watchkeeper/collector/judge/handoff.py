@@ -21,6 +21,7 @@ class HandToJudges:
         self.workers = workers
 
     def __call__(self, prepared: PreparedBatch) -> None:
+        self.workers.confirm_carried()  # the judges' rows the batch took are stored
         kept = {body[0].span_id for body in prepared.batch.bodies}
         if not kept:
             return

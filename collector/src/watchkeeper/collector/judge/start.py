@@ -12,7 +12,9 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 import numpy as np
@@ -28,6 +30,7 @@ from watchkeeper.collector.judge.prompt import FAITHFULNESS, default_dimensions
 from watchkeeper.collector.judge.report import flip_rates, gauge_values, judge_report
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
+from watchkeeper.collector.metrics import PipelineMetrics
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.route_review import JUDGE_PREFIX, ReviewRouter
 from watchkeeper.collector.review.auth import Auth
@@ -168,10 +171,23 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
     )
     if workers is None:
         return None
-    pipeline.store_stages = (*pipeline.store_stages, HandToJudges(workers))
+    hand_over(pipeline, workers)
     workers.start(settings.judge.backlog_lookback_s)
     probe_endpoints(workers)
     return workers
+
+
+def hand_over(pipeline: Pipeline, workers: JudgeWorkers) -> None:
+    """Hand the pipeline's stored calls to the judges; the judges' scores and review items
+    ride in its batches' own inserts (carry.py)."""
+    pipeline.store_stages = (workers.carry(), *pipeline.store_stages, HandToJudges(workers))
+    workers.count_reviews = functools.partial(count_reviews, pipeline.metrics)
+
+
+def count_reviews(metrics: PipelineMetrics, items: Sequence[Mapping[str, Any]]) -> None:
+    """Count review items the judges wrote themselves, as the pipeline counts its own."""
+    for queue, n in Counter(str(item["Queue"]) for item in items).items():
+        metrics.review_enqueued.labels(queue).inc(n)
 
 
 def serve_judges(

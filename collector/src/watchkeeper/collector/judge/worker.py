@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from watchkeeper.collector.judge.cache import CAPACITY, VerdictCache
+from watchkeeper.collector.judge.carry import Carried, CarriedRows, CarryJudgeRows
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.prompt import PROMPT_VERSION, JudgeInput, dimensions_for
 from watchkeeper.collector.judge.sampling import JudgeSampler, draw
@@ -95,6 +96,11 @@ class JudgeWorkers:
         self.done = 0
         self._done_changed = threading.Condition()
         self.writer = VerdictWriter(self._write_and_release, judging=self._judging)
+        #: Scores and review items for the pipeline's next batch (:meth:`carry`); None:
+        #: the writer writes them.
+        self.carried: CarriedRows | None = None
+        #: Counts review items the judges enqueue (the pipeline counts those it carries).
+        self.count_reviews: Callable[[Sequence[Mapping[str, Any]]], None] | None = None
 
     # --- the pipeline's side --------------------------------------------------------------
     def offer(
@@ -194,6 +200,20 @@ class JudgeWorkers:
         self.judges[task.judge].metrics.queued.labels(task.judge).inc()
         return 1
 
+    def carry(self) -> CarryJudgeRows:
+        """The store stage, for before the pipeline's ``Write``, that takes the judges'
+        scores and review items into the batch's inserts (``carry.py``); with one judge
+        (the scores row to add to is then known without a read)."""
+        self.carried = CarriedRows(self._release)
+        if len(self.judges) == 1:
+            self.writer.arrived = self._carry
+        return CarryJudgeRows(self.carried)
+
+    def confirm_carried(self) -> None:
+        """The batch that took the carried rows is stored."""
+        if self.carried is not None:
+            self.carried.confirm()
+
     # --- start, stop ----------------------------------------------------------------------
     def start(self, lookback_s: float = 0.0) -> None:
         """Fill the caches from the store and start every judge's threads; with
@@ -284,6 +304,7 @@ class JudgeWorkers:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self.writer.stop(max(1.0, deadline - time.monotonic()))
+        self._settle(everything=True)
         for judge in self.judges.values():
             judge.endpoint.close()
 
@@ -336,7 +357,32 @@ class JudgeWorkers:
         try:
             self.flush(batch)
         finally:
-            self._release([f.task for f in batch])
+            self._release([f.task for f in batch if not f.carried])
+            self._settle()
+
+    def _carry(self, finished: Finished) -> None:
+        """Hand a single judge's outcome's scores row and review items to the pipeline's
+        next batch (the writer's thread, as the outcome arrives)."""
+        task = finished.task
+        if self.carried is None or task.stored_scores is None:
+            return
+        rows = self.store.score_rows([(task.span_row(), finished.scores)])
+        reviews = self._reviews(finished) if finished.rows else []
+        self.carried.put(Carried(rows, [task.timestamp_ns] * len(rows), reviews, task))
+        finished.carried = True
+
+    def _settle(self, everything: bool = False) -> None:
+        """Write the carried rows no batch took (traffic paused, or stopping)."""
+        if self.carried is None:
+            return
+        left = self.carried.settle(everything)
+        try:
+            self.store.write_score_rows([row for c in left for row in c.scores])
+            self._add_reviews([row for c in left for row in c.reviews])
+        except Exception:
+            log.exception("judges: could not write the scores of %d calls", len(left))
+        finally:
+            self._release([c.task for c in left])
 
     def judge_one(self, judge: Judge, task: JudgeTask) -> dict[str, float]:
         """Judge one call and store the outcome now; returns the scores written."""
@@ -382,7 +428,8 @@ class JudgeWorkers:
         histogram, the counts and the review routing of the judged calls."""
         if not batch:
             return
-        self.store.add_scores_many([(f.task.span_row(), f.scores) for f in batch])
+        direct = [f for f in batch if not f.carried]
+        self.store.add_scores_many([(f.task.span_row(), f.scores) for f in direct])
         judged = [f for f in batch if f.rows]
         self.store.write_verdicts([row for f in judged for row in f.rows])
         reviews: list[dict[str, Any]] = []
@@ -391,9 +438,21 @@ class JudgeWorkers:
                 self.observe({k: np.array([v]) for k, v in one.scores.items()})
             source = "request" if one.requested else "cache"
             self.judges[one.judge].metrics.judged.labels(one.judge, source).inc()
-            reviews.extend(self._route(one.task, one.scores) or self._maybe_review(one))
-        if reviews:
-            self.store.add_review_items(reviews)
+            if not one.carried:
+                reviews.extend(self._reviews(one))
+        self._add_reviews(reviews)
+
+    def _reviews(self, one: Finished) -> list[dict[str, Any]]:
+        """The review items a judged call gets: by the rules on judge scores, else maybe
+        the review share's."""
+        return self._route(one.task, one.scores) or self._maybe_review(one)
+
+    def _add_reviews(self, reviews: Sequence[Mapping[str, Any]]) -> None:
+        if not reviews:
+            return
+        self.store.add_review_items(reviews)
+        if self.count_reviews is not None:
+            self.count_reviews(reviews)
 
     def _route(self, task: JudgeTask, scores: Mapping[str, float]) -> list[dict[str, Any]]:
         """The review items the rules on judge scores give the call. A call judged because

@@ -51,6 +51,8 @@ class Finished:
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: Whether a request was made (else every verdict came from the cache).
     requested: bool = False
+    #: Whether its scores and review items went to the pipeline's next batch (carry.py).
+    carried: bool = False
 
 
 class VerdictWriter:
@@ -62,12 +64,15 @@ class VerdictWriter:
         size: int = 4 * BATCH,
         interval_s: float = INTERVAL_S,
         judging: Callable[[int], bool] | None = None,
+        arrived: Callable[[Finished], None] | None = None,
     ):
         self.flush = flush
         self.interval_s = interval_s
         #: Whether calls besides the ``n`` gathered are queued or being judged; when none
         #: are, the first outcomes after a start are written at once.
         self.judging = judging
+        #: Called with each outcome as it arrives, before it is written (``carry.py``).
+        self.arrived = arrived
         #: None wakes the thread to stop.
         self.queue: queue.Queue[Finished | None] = queue.Queue(size)
         self._stopping = threading.Event()
@@ -119,6 +124,7 @@ class VerdictWriter:
                     break
                 got = None
             if got is not None:
+                self._arrive(got)
                 batch.append(got)
                 first = first or time.monotonic()
             if batch and self._due(len(batch), first):
@@ -126,6 +132,14 @@ class VerdictWriter:
         if batch:
             self._written_at = time.monotonic()
         return batch
+
+    def _arrive(self, finished: Finished) -> None:
+        if self.arrived is None:
+            return
+        try:
+            self.arrived(finished)
+        except Exception:  # its rows are then written with the verdicts
+            log.exception("judges: could not hand call %s to the pipeline", finished.task.span_id)
 
     def _wait(self, batch: list[Finished], first: float) -> float | None:
         """How long to wait for the next outcome: with none gathered, until one comes (the

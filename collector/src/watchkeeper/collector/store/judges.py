@@ -11,6 +11,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import pyarrow as pa
+
 from watchkeeper.collector.record import ns_to_clickhouse
 from watchkeeper.collector.store.store import Store
 
@@ -147,23 +149,34 @@ class JudgeStore:
         it was stored with (``StoredScores``: the pipeline's row, empty for none) is not
         read; only one writer may add scores to it then (the workers give them for a
         single judge)."""
+        with self._scores_lock:
+            rows = self.score_rows(items)
+            self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+
+    def write_score_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert :meth:`score_rows` rows."""
+        self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+
+    def score_rows(
+        self, items: Sequence[tuple[Mapping[str, Any], Mapping[str, float]]]
+    ) -> list[dict[str, Any]]:
+        """The ``call_scores`` rows :meth:`add_scores_many` writes (reading the rows of
+        calls given without their stored scores)."""
         merged: dict[tuple[str, str, str], tuple[Mapping[str, Any], dict[str, float]]] = {}
         for call, scores in items:
             key = (str(call["ServiceName"]), str(call["Route"]), str(call["SpanId"]))
             merged.setdefault(key, (call, {}))[1].update(scores)
         if not merged:
-            return
-        with self._scores_lock:
-            found = _known_rows(merged, self.store.scorer_versions)
-            unknown = {k: v for k, v in merged.items() if k not in found}
-            if unknown:
-                found |= self._score_rows(unknown)
-            rows = [
-                row
-                for key, (call, scores) in merged.items()
-                if (row := _scores_row(found.get(key), call, scores)) is not None
-            ]
-            self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
+            return []
+        found = _known_rows(merged, self.store.scorer_versions)
+        unknown = {k: v for k, v in merged.items() if k not in found}
+        if unknown:
+            found |= self._score_rows(unknown)
+        return [
+            row
+            for key, (call, scores) in merged.items()
+            if (row := _scores_row(found.get(key), call, scores)) is not None
+        ]
 
     def _score_rows(
         self, merged: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Any]]
@@ -198,6 +211,30 @@ class JudgeStore:
     def add_review_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``review_items`` rows (judged calls sent to reviewers)."""
         self.store.backend.insert_rows(f"{self.store.database}.review_items", items)
+
+
+def scores_table(rows: Sequence[Mapping[str, Any]], times_ns: Sequence[int]) -> pa.Table:
+    """:meth:`JudgeStore.score_rows` rows (at ``times_ns``) as Arrow columns, for the
+    pipeline's own ``call_scores`` insert (``WriteBatch.score_tables``)."""
+    texts = ("TraceId", "SpanId", "ServiceName", "Route", "Model", "DetectorKey")
+    return pa.table(
+        {
+            "Timestamp": pa.array(times_ns, pa.timestamp("ns", tz="UTC")),
+            **{c: pa.array([str(row[c]) for row in rows], pa.string()) for c in texts},
+            "Scores": pa.array(
+                [[(k, float(v)) for k, v in row["Scores"].items()] for row in rows],
+                pa.map_(pa.string(), pa.float64()),
+            ),
+            "ScorerVersions": pa.array(
+                [list(row.get("ScorerVersions", {}).items()) for row in rows],
+                pa.map_(pa.string(), pa.string()),
+            ),
+            "JudgeMerged": pa.array([int(row["JudgeMerged"]) for row in rows], pa.uint8()),
+            "JudgeKeys": pa.array(
+                [list(row.get("JudgeKeys", ())) for row in rows], pa.list_(pa.string())
+            ),
+        }
+    )
 
 
 def _known_rows(

@@ -8,8 +8,7 @@ table; :func:`monitor_router` binds it to one app.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -20,9 +19,8 @@ from watchkeeper.collector.overview.monitor import ALARM_ACTIONS, Monitor
 from watchkeeper.collector.overview.ranges import PRESETS, RangeError, TimeRange
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
-from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
+from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint, http_errors
 from watchkeeper.collector.review.tokens import Principal, Role
-from watchkeeper.collector.review.workflow import ReviewError
 from watchkeeper.collector.store.monitoring import REVIEW_STATES, CallSearch, KeyFilter
 
 #: Detector names as the detectors declare them.
@@ -79,7 +77,7 @@ def monitor_router(monitor: Monitor, auth: Auth) -> APIRouter:
 
     def endpoint(route: Route) -> Callable[..., Any]:
         def call(**kwargs: Any) -> Any:
-            with _http_errors():
+            with http_errors():
                 return route.handler(ctx, **kwargs)
 
         if route.role is None:
@@ -210,14 +208,6 @@ def _range(preset: str | None, start: str | None, end: str | None) -> TimeRange:
         return TimeRange.parse(preset, start=start, end=end)
     except RangeError as exc:
         raise HTTPException(422, str(exc)) from None
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    try:
-        yield
-    except ReviewError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
 
 
 __all__ = ["ALARM_ACTIONS", "MonitorContext", "api", "monitor_router"]

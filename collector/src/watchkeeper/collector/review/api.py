@@ -8,8 +8,7 @@ table to one app.
 """
 
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -20,9 +19,15 @@ from watchkeeper.collector.evalset import build_evalset, parse_time, write_evals
 from watchkeeper.collector.evalset.formats import media_type
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
-from watchkeeper.collector.review.routes import ReviewContext, Route, RouteTable, bound_endpoint
+from watchkeeper.collector.review.routes import (
+    ReviewContext,
+    Route,
+    RouteTable,
+    bound_endpoint,
+    http_errors,
+)
 from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
-from watchkeeper.collector.review.workflow import Claim, ReviewError, ReviewWorkflow
+from watchkeeper.collector.review.workflow import Claim, ReviewWorkflow
 
 QueueName = Annotated[str, Path(pattern=QUEUE_NAME_PATTERN, description="queue name")]
 SpanId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the call's span id")]
@@ -130,14 +135,14 @@ def pending(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ReviewItemOut]:
     """Items of ``queue`` still needing labels, highest priority first."""
-    with _http_errors():
+    with http_errors():
         return [_item(row) for row in review.workflow.pending(queue, limit)]
 
 
 @api.get("/queues/{queue}/items/{span_id}", Role.VIEWER)
 def item(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> dict[str, Any]:
     """One item with its contexts, labels and live claims."""
-    with _http_errors():
+    with http_errors():
         return review.workflow.item(queue, span_id, me.name)
 
 
@@ -148,7 +153,7 @@ def item(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal
 )
 def claim_next(review: ReviewContext, queue: QueueName, me: Principal) -> Any:
     """Claim the next item for the calling reviewer (renews one already held)."""
-    with _http_errors():
+    with http_errors():
         claim = review.workflow.claim_next(queue, me.name)
     if claim is None:
         return Response(status_code=204)
@@ -158,7 +163,7 @@ def claim_next(review: ReviewContext, queue: QueueName, me: Principal) -> Any:
 @api.post("/queues/{queue}/items/{span_id}/claim", Role.REVIEWER)
 def claim(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> ClaimOut:
     """Claim or renew one item; 409 when others hold all its slots."""
-    with _http_errors():
+    with http_errors():
         return _claim(review.workflow.claim(queue, span_id, me.name))
 
 
@@ -167,14 +172,14 @@ def release(
     review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal
 ) -> dict[str, bool]:
     """Give the item back (``released`` is false when no live claim was held)."""
-    with _http_errors():
+    with http_errors():
         return {"released": review.workflow.release(queue, span_id, me.name)}
 
 
 @api.post("/queues/{queue}/items/{span_id}/skip", Role.REVIEWER)
 def skip(review: ReviewContext, queue: QueueName, span_id: SpanId, me: Principal) -> dict[str, str]:
     """Give the item back and do not offer it to this reviewer again."""
-    with _http_errors():
+    with http_errors():
         review.workflow.skip(queue, span_id, me.name)
     return {"status": "skipped", "queue": queue, "span_id": span_id}
 
@@ -185,7 +190,7 @@ def label(
 ) -> dict[str, Any]:
     """Label one item (claiming it if needed); it leaves the queue once it has the
     labels its queue asks for. 409 when other reviewers hold or filled its slots."""
-    with _http_errors():
+    with http_errors():
         scores = review.workflow.label(
             queue,
             span_id,
@@ -204,7 +209,7 @@ def labels(
 ) -> list[dict[str, Any]]:
     """Labels given in ``queue``, oldest first."""
     workflow = review.workflow
-    with _http_errors():
+    with http_errors():
         workflow.queue(queue)
         since_ms = _time(since, "since") or 0
         return workflow.store.labels_since([queue], since_ms, workflow.now_ms() + 1)
@@ -216,7 +221,7 @@ def agreement(
 ) -> dict[str, Any]:
     """Inter-annotator agreement per rubric dimension (Krippendorff's alpha, Fleiss'
     kappa) over items with two or more labels."""
-    with _http_errors():
+    with http_errors():
         rows = review.workflow.agreement(queue, _time(since, "since") or 0)
     return {"queue": queue, "dimensions": rows}
 
@@ -234,7 +239,7 @@ def calibration(
 ) -> dict[str, Any]:
     """How well ``score`` past a threshold flags what reviewers failed on ``dimension``:
     precision and recall per threshold, and the best threshold (F1)."""
-    with _http_errors():
+    with http_errors():
         result = review.workflow.calibration(score, dimension, _time(since, "since") or 0)
     return {"score": score, "dimension": dimension, **result.to_dict()}
 
@@ -299,7 +304,7 @@ def export_response(
     shape: str,
 ) -> Response:
     """An evalset file as a download (shared by the API and the UI)."""
-    with _http_errors():
+    with http_errors():
         for name in queues:
             workflow.queue(name)
     since_ms = _time(since, "since") or 0
@@ -323,14 +328,6 @@ def export_response(
             "X-Evalset-Records": str(count),
         },
     )
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    try:
-        yield
-    except ReviewError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
 
 
 def _time(text: str | None, name: str) -> int | None:

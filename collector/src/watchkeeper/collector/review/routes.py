@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.tokens import Role, TokenRegistry
-from watchkeeper.collector.review.workflow import ReviewWorkflow
+from watchkeeper.collector.review.workflow import ReviewError, ReviewWorkflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,3 +119,12 @@ def bound_endpoint(
     # precedence over the wrapped handler's.
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return endpoint
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """A review error raised in the block becomes the HTTP error of its status."""
+    try:
+        yield
+    except ReviewError as exc:
+        raise HTTPException(exc.status, str(exc)) from None

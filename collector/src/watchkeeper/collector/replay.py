@@ -203,22 +203,14 @@ def _flush(
     out: IO[str],
     judges: Any = None,
 ) -> None:
-    from watchkeeper.detectors import HIGHER_IS_BETTER
+    from watchkeeper.collector.scores import merge_worst
 
     if not batch:
         return
     result = pipeline.process_calls([call for _, call in batch], SOURCE)
     scores: dict[str, dict[str, float]] = {}
     for call, wide in result.detection.scores:
-        into = scores.setdefault(call.span_id, {})
-        for full_name, value in wide.items():
-            name = full_name.split(".", 1)[1]  # "<detector>.<score>": detectors have no dots
-            if name not in into:
-                into[name] = value
-            elif name in HIGHER_IS_BETTER:
-                into[name] = min(into[name], value)
-            else:
-                into[name] = max(into[name], value)
+        merge_worst(scores.setdefault(call.span_id, {}), wide)
     if judges is not None:
         judged = judges.judge_now([call for _, call in batch], result.detection.flagged)
         for span_id, judge_scores in judged.items():

@@ -9,13 +9,14 @@ column at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.detectors import HIGHER_IS_BETTER
 
 Column = npt.NDArray[np.float64]
 
@@ -70,3 +71,29 @@ class BatchScores:
                 self.calls[i],
                 {names[j]: float(matrix[i, j]) for j in np.flatnonzero(held[i]).tolist()},
             )
+
+
+def merge_worst(
+    into: dict[str, float], wide: Mapping[str, float], keep: Collection[str] | None = None
+) -> None:
+    """Put a call's ``{"<detector>.<score>": value}`` into ``into`` by score name alone
+    (those in ``keep``, when given): where several detectors report one name, the worst
+    value stays (the lowest of a higher-is-better score, else the highest).
+
+    >>> merged = {"faithfulness": 0.8}
+    >>> merge_worst(merged, {"prompt_injection.safety": 0.9, "pii_leak.safety": 0.4})
+    >>> merge_worst(merged, {"claims.faithfulness": 0.3, "refusal_rate_drift.refusal": 1.0},
+    ...             keep=("safety", "faithfulness"))
+    >>> merged
+    {'faithfulness': 0.3, 'safety': 0.9}
+    """
+    for full_name, value in wide.items():
+        name = full_name.split(".", 1)[1]  # "<detector>.<score>": detectors have no dots
+        if keep is not None and name not in keep:
+            continue
+        if name not in into:
+            into[name] = value
+        elif name in HIGHER_IS_BETTER:
+            into[name] = min(into[name], value)
+        else:
+            into[name] = max(into[name], value)

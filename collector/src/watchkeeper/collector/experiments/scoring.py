@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from watchkeeper.collector.experiments.cases import Case
 from watchkeeper.collector.processors.detect import DetectorStage
 from watchkeeper.collector.record import CallRecord
-from watchkeeper.detectors import HIGHER_IS_BETTER, default_detectors
+from watchkeeper.collector.scores import merge_worst
+from watchkeeper.detectors import default_detectors
 
 #: Scores every answer gets on its own (the others describe the stream, not the answer).
 PER_ANSWER = ("faithfulness", "refusal", "safety", "bad_output")
@@ -28,26 +29,13 @@ def detector_scores(answers: Sequence[tuple[Case, str]]) -> list[dict[str, float
         merged: dict[str, dict[str, float]] = {call.span_id: {} for call in calls}
         for start in range(0, len(calls), 256):
             for call, wide in stage.run(calls[start : start + 256]).scores:
-                _merge(merged[call.span_id], wide)
+                merge_worst(merged[call.span_id], wide, keep=PER_ANSWER)
     finally:
         stage.close()
     return [
         {name: round(value, 6) for name, value in sorted(merged[call.span_id].items())}
         for call in calls
     ]
-
-
-def _merge(into: dict[str, float], wide: dict[str, float]) -> None:
-    for full_name, value in wide.items():
-        name = full_name.split(".", 1)[1]  # "<detector>.<score>": detectors have no dots
-        if name not in PER_ANSWER:
-            continue
-        if name not in into:
-            into[name] = value
-        elif name in HIGHER_IS_BETTER:
-            into[name] = min(into[name], value)
-        else:
-            into[name] = max(into[name], value)
 
 
 def _call(index: int, case: Case, answer: str) -> CallRecord:

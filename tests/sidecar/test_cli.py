@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -111,3 +112,15 @@ def test_sidecar_loads_neither_chdb_nor_the_detectors(tmp_path: Path) -> None:
     assert re.search(r"\.(cpython-[^ ]*|abi3)\.so", maps)
     assert "chdb" not in maps
     assert "river" not in maps
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) stops the sidecar like SIGTERM: exit 0, no traceback."""
+    sidecar = SidecarProcess(tmp_path / "spool", DEAD_BROKER, "t", env=NO_DRAIN)
+    with sidecar:
+        assert sidecar.process is not None
+        # A request answered first: by then the main thread waits for a stop signal (a Ctrl-C
+        # during start-up is an interruption, exit 130).
+        assert sidecar.post(llm_request("int", 0, 1).SerializeToString()).status_code == 200
+        sidecar.process.send_signal(signal.SIGINT)
+        assert sidecar.process.wait(60) == 0

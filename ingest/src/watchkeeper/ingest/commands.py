@@ -13,6 +13,9 @@ it to build the parser, and loads only the command being run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -54,3 +57,11 @@ def command_settings(
     option whose destination is a settings key (``--port`` sets ``http_port``)."""
     overrides = {key: getattr(args, key, None) for key in model.flat_keys()}
     return load_settings(model, getattr(args, "config", None), overrides, ignored=ignored)
+
+
+def wait_for_stop() -> None:
+    """Block a long-running command's main thread until SIGTERM or Ctrl-C (SIGINT)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()

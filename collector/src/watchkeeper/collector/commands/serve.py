@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 from watchkeeper.collector.commands.options import (
@@ -13,7 +11,7 @@ from watchkeeper.collector.commands.options import (
     collector_errors,
     collector_settings,
 )
-from watchkeeper.ingest.commands import Command, Subcommands
+from watchkeeper.ingest.commands import Command, Subcommands, wait_for_stop
 from watchkeeper.ingest.grpc.options import add_grpc_port_option
 
 if TYPE_CHECKING:
@@ -135,12 +133,8 @@ def _serve(
     if runtime.admin is not None and runtime.admin.file is not None:
         made = "created" if runtime.admin.created else "in"
         print(f"review UI admin token: {made} {runtime.admin.file}", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_stop()
     finally:
         if receiver is not None:
             receiver.stop()

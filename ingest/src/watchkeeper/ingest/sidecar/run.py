@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import errno
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from watchkeeper.ingest.byte_budget import ByteBudget
+from watchkeeper.ingest.commands import wait_for_stop
 from watchkeeper.ingest.grpc.export import export_handler
 from watchkeeper.ingest.grpc.server import GrpcLimits, GrpcServer
 from watchkeeper.ingest.http.protocol import ConnectionLimits
@@ -97,12 +96,8 @@ def run_sidecar(settings: IngestSettings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_stop()
     finally:
         if grpc is not None:
             grpc.stop()

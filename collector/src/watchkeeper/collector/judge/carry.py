@@ -4,14 +4,15 @@ insert.
 Written on their own, a flush of verdicts added a part to ``call_scores`` (and to the
 rollups its views fill) and to ``review_items``, parts chDB then merged into the day's:
 in the collector benchmark, one more insert into each per 20,000 calls beside the
-pipeline's two, and about 7 µs of chDB's CPU per ingested call. The writer instead hands
+pipeline's two (the default judge added 7 µs of chDB's CPU per ingested call, these
+inserts and their merges among it). While traffic flows, the writer instead hands
 a call's rows over as its outcome arrives (:meth:`CarriedRows.put`); the pipeline's next
 batch takes them into its own inserts (:class:`CarryJudgeRows`, before its ``Write``) and
 confirms them once stored (:meth:`CarriedRows.confirm`, after it). What no batch took by
-the writer's next flush of verdicts (traffic paused) the writer writes itself
-(:meth:`CarriedRows.settle`), so judge scores show as soon as before; so does what is
-left at a stop. A batch the store refused leaves its rows to the next one. A call counts
-as done once its verdicts and its rows are both stored.
+the writer's next flush of verdicts (traffic paused) the writer writes itself, in the
+flush's inserts (:meth:`CarriedRows.left`), so judge scores show as soon as before; so
+does what is left at a stop. A batch the store refused leaves its rows to the next one.
+A call counts as done once its verdicts and its rows are both stored.
 
 The rows come last in the batch's inserts, so for a call in both (a redelivered batch) the
 judge's row is the newest and wins.
@@ -74,21 +75,25 @@ class CarriedRows:
         if done:
             self.release(done)
 
-    def settle(self, everything: bool = False) -> list[Carried]:
-        """After the writer wrote its verdicts: release what batches stored, and return
-        what waits still (with ``everything``, what is in flight too), for the writer to
-        write itself and then release."""
+    def left(self, everything: bool = False) -> list[Carried]:
+        """What waits still for a batch (with ``everything``, what is in flight too): for
+        the writer to write with its verdicts and release (traffic paused, or stopping)."""
+        with self._lock:
+            left, self._waiting = self._waiting, []
+            if everything:
+                left, self._in_flight = self._in_flight + left, []
+            return left
+
+    def written(self) -> None:
+        """The writer wrote the verdicts of every outcome it handed over: release what
+        batches stored, and what they store from now on."""
         with self._lock:
             for carried in (*self._waiting, *self._in_flight):
                 carried.verdicts_written = True
             done = [c.task for c in self._stored]
             self._stored = []
-            left, self._waiting = self._waiting, []
-            if everything:
-                left, self._in_flight = self._in_flight + left, []
         if done:
             self.release(done)
-        return left
 
     def waiting(self) -> int:
         """Outcomes whose rows wait for a batch."""

@@ -3,12 +3,14 @@ it, and what they write back.
 
 The pipeline hands over a batch's calls after the batch is stored (:meth:`JudgeWorkers.
 offer`, a few microseconds per call, never blocking: a full queue drops the call and
-counts it). Each judge's threads (``concurrency``) take calls from its queue, reuse
-verdicts of the same texts (the cache: judge, prompt version, content hash, held in memory
-and filled from the store at start, :mod:`.cache`), ask the endpoint for the rest, and
-hand the outcome to one writer (:mod:`.writer`), which
-writes verdicts to ``judge_verdicts`` and the scores to the calls' ``call_scores`` rows
-as ``judge.<name>.<dimension>`` in batches, and then routes the batch's calls to review.
+counts it; a call the judge's spent budget cannot pay for is counted and dropped there,
+before any task is made). Each judge's threads (``concurrency``) block on its queue, take
+calls from it, reuse verdicts of the same texts (the cache: judge, prompt version, content
+hash, held in memory and filled from the store at start, :mod:`.cache`), ask the endpoint
+for the rest, and hand the outcome to one writer (:mod:`.writer`), which writes verdicts
+to ``judge_verdicts`` in batches and routes the calls to review. The scores go to the
+calls' ``call_scores`` rows as ``judge.<name>.<dimension>``, with the review items, in
+the pipeline's next batch (:mod:`.carry`), or from the writer when no batch takes them.
 A call counts as done (:meth:`JudgeWorkers.wait_done`) once its outcome is written.
 
 A restart loses no call: the backlog is re-derived from the store, not persisted. At
@@ -304,7 +306,8 @@ class JudgeWorkers:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self.writer.stop(max(1.0, deadline - time.monotonic()))
-        self._settle(everything=True)
+        if self.carried is not None:
+            self._write_and_release([], everything=True)
         for judge in self.judges.values():
             judge.endpoint.close()
 
@@ -353,12 +356,16 @@ class JudgeWorkers:
             self.done += len(tasks)
             self._done_changed.notify_all()
 
-    def _write_and_release(self, batch: Sequence[Finished]) -> None:
+    def _write_and_release(self, batch: Sequence[Finished], everything: bool = False) -> None:
+        """Write the writer's batch with the carried rows no pipeline batch took (with
+        ``everything``, those in flight too), then release the calls."""
+        left = self.carried.left(everything) if self.carried is not None else []
         try:
-            self.flush(batch)
+            self.flush(batch, left)
         finally:
-            self._release([f.task for f in batch if not f.carried])
-            self._settle()
+            self._release([f.task for f in batch if not f.carried] + [c.task for c in left])
+            if self.carried is not None:
+                self.carried.written()
 
     def _carry(self, finished: Finished) -> None:
         """Hand a single judge's outcome's scores row and review items to the pipeline's
@@ -370,19 +377,6 @@ class JudgeWorkers:
         reviews = self._reviews(finished) if finished.rows else []
         self.carried.put(Carried(rows, [task.timestamp_ns] * len(rows), reviews, task))
         finished.carried = True
-
-    def _settle(self, everything: bool = False) -> None:
-        """Write the carried rows no batch took (traffic paused, or stopping)."""
-        if self.carried is None:
-            return
-        left = self.carried.settle(everything)
-        try:
-            self.store.write_score_rows([row for c in left for row in c.scores])
-            self._add_reviews([row for c in left for row in c.reviews])
-        except Exception:
-            log.exception("judges: could not write the scores of %d calls", len(left))
-        finally:
-            self._release([c.task for c in left])
 
     def judge_one(self, judge: Judge, task: JudgeTask) -> dict[str, float]:
         """Judge one call and store the outcome now; returns the scores written."""
@@ -423,13 +417,16 @@ class JudgeWorkers:
         return _finished(judge, task, verdicts, spent, content)
 
     # --- the writer's side ----------------------------------------------------------------
-    def flush(self, batch: Sequence[Finished]) -> None:
-        """Write a batch of outcomes: one scores read and one insert per table, then the
-        histogram, the counts and the review routing of the judged calls."""
-        if not batch:
-            return
-        direct = [f for f in batch if not f.carried]
-        self.store.add_scores_many([(f.task.span_row(), f.scores) for f in direct])
+    def flush(self, batch: Sequence[Finished], carried: Sequence[Carried] = ()) -> None:
+        """Write a batch of outcomes, with ``carried`` rows no pipeline batch took: one
+        scores read and one insert per table, then the histogram, the counts and the
+        review routing of the judged calls."""
+        direct = [(f.task.span_row(), f.scores) for f in batch if not f.carried]
+        scores = [row for c in carried for row in c.scores]
+        if direct:
+            with self.store.scores_lock:
+                scores += self.store.score_rows(direct)
+        self.store.write_score_rows(scores)
         judged = [f for f in batch if f.rows]
         self.store.write_verdicts([row for f in judged for row in f.rows])
         reviews: list[dict[str, Any]] = []
@@ -440,7 +437,7 @@ class JudgeWorkers:
             self.judges[one.judge].metrics.judged.labels(one.judge, source).inc()
             if not one.carried:
                 reviews.extend(self._reviews(one))
-        self._add_reviews(reviews)
+        self._add_reviews(reviews + [row for c in carried for row in c.reviews])
 
     def _reviews(self, one: Finished) -> list[dict[str, Any]]:
         """The review items a judged call gets: by the rules on judge scores, else maybe

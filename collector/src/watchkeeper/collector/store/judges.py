@@ -109,9 +109,9 @@ class JudgeStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # A scores row is read, extended and written again: two judges finishing one call
-        # at once would each write the row without the other's scores.
-        self._scores_lock = threading.Lock()
+        #: A scores row is read, extended and written again: two judges finishing one call
+        #: at once would each write the row without the other's scores.
+        self.scores_lock = threading.Lock()
 
     def recent_verdicts(self, judge: str, version: str, limit: int) -> list[dict[str, Any]]:
         """The judge's newest ``limit`` verdict rows of ``version``, oldest first."""
@@ -149,7 +149,7 @@ class JudgeStore:
         it was stored with (``StoredScores``: the pipeline's row, empty for none) is not
         read; only one writer may add scores to it then (the workers give them for a
         single judge)."""
-        with self._scores_lock:
+        with self.scores_lock:
             rows = self.score_rows(items)
             self.store.backend.insert_rows(f"{self.store.database}.call_scores", rows)
 

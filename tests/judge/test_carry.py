@@ -8,10 +8,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
+
 from tests.judge.harness import answers, judge_settings, judged_pipeline
 from tests.judge.standin import StandIn
 from watchkeeper.collector.judge.worker import JudgeWorkers
-from watchkeeper.collector.store.backend import Backend
+from watchkeeper.collector.store.backend import Backend, StoreError
 from watchkeeper.collector.store.store import Store
 
 
@@ -21,6 +23,8 @@ class CountedInserts:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.inserts: Counter[str] = Counter()
+        #: Refuse the next call_scores insert.
+        self.refuse = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
@@ -31,6 +35,9 @@ class CountedInserts:
         self.backend.insert_rows(table, rows)
 
     def insert_arrow(self, table: str, data: Any) -> None:
+        if self.refuse and table.endswith(".call_scores"):
+            self.refuse = False
+            raise StoreError("refused (test)")
         if data.num_rows:
             self.inserts[table.rsplit(".", maxsplit=1)[-1]] += 1
         self.backend.insert_arrow(table, data)
@@ -89,3 +96,30 @@ def test_judge_scores_ride_in_the_next_batch_and_a_stop_writes_the_rest(
     assert len(queued) == 4
     for row in store.select("SELECT Scores FROM {db}.call_scores FINAL"):
         assert any(not key.startswith("judge.") for key in row["Scores"])
+
+
+def test_a_batch_the_store_refused_leaves_the_judge_rows_to_the_next(
+    store: Store, standin: StandIn
+) -> None:
+    """The judge rows a batch took are not lost when the store refuses the batch: the next
+    batch writes them."""
+    counted = CountedInserts(store.backend)
+    store.backend = counted  # type: ignore[assignment]
+    settings = judge_settings(standin, judge_dimensions="helpfulness")
+    pipeline, workers = judged_pipeline(store, settings)
+    workers.writer.interval_s = 600.0
+    workers.writer.judging = None
+    workers.start()
+    try:
+        pipeline.process([answers("first one", "first two")])
+        _wait_carried(workers, 2)
+        counted.refuse = True
+        with pytest.raises(StoreError):
+            pipeline.process([answers("refused")])
+        assert _judged(store) == {}
+        pipeline.process([answers("third")])
+        assert len(_judged(store)) == 2
+    finally:
+        workers.close()
+    assert len(_judged(store)) == 3
+    assert workers.done == 3

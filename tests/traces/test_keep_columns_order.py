@@ -59,7 +59,7 @@ def _split(rng: random.Random, spans: list[TraceSpan]) -> tuple[list[TraceSpan],
             else:
                 values.append(span)
         table = spans_table(columns)
-        blocks.append(SpanColumns(table, [s.trace_id for s in columns], positions, offset))
+        blocks.append(SpanColumns.of_rows(table, [s.trace_id for s in columns], positions, offset))
     return values, blocks
 
 

@@ -27,13 +27,13 @@ impl Strings {
         self.offsets.push(self.data.len() as i32);
     }
 
-    fn buffers<'py>(&self, py: Python<'py>) -> [Bound<'py, PyBytes>; 2] {
-        let offsets = if self.offsets.is_empty() {
-            vec![0]
+    fn buffers<'py>(&self, py: Python<'py>) -> PyResult<[Bound<'py, PyBytes>; 2]> {
+        let offsets: &[i32] = if self.offsets.is_empty() {
+            &[0]
         } else {
-            self.offsets.clone()
+            &self.offsets
         };
-        [bytes_of(py, &offsets), PyBytes::new(py, &self.data)]
+        Ok([bytes_of(py, offsets)?, PyBytes::new(py, &self.data)])
     }
 }
 
@@ -49,7 +49,7 @@ impl Offsets {
         self.0.push(end as i32);
     }
 
-    fn buffer<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+    fn buffer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         if self.0.is_empty() {
             return bytes_of(py, &[0i32]);
         }
@@ -74,17 +74,38 @@ pub(super) struct SpanColumns {
     attributes: Offsets,
     keys: Strings,
     values: Strings,
-    /// the rows' trace ids, which the stages read as Python values
+    /// the rows in runs of consecutive rows of one trace at one position (see `push`):
+    /// the stages read a run's trace id as a Python value, and go a run at a time
+    runs: Runs,
+}
+
+/// Runs of rows: each run's trace id, rows, and position (the run's rows made as objects
+/// before it: where its rows sit among them, so that the span bound counts a trace's spans
+/// in the order Python would).
+#[derive(Default)]
+struct Runs {
     trace_ids: Vec<String>,
-    /// per row, the run's rows made as objects before it: where the row sits among them,
-    /// so that the span bound counts a trace's spans in the order Python would
+    rows: Vec<u64>,
     positions: Vec<u64>,
+}
+
+impl Runs {
+    fn push(&mut self, trace_id: &str, position: u64) {
+        let last = self.trace_ids.len().wrapping_sub(1);
+        if self.positions.get(last) == Some(&position) && self.trace_ids[last] == trace_id {
+            self.rows[last] += 1;
+        } else {
+            self.trace_ids.push(trace_id.to_owned());
+            self.rows.push(1);
+            self.positions.push(position);
+        }
+    }
 }
 
 impl SpanColumns {
     /// One row more, after the run's first ``position`` rows made as objects.
     pub(super) fn push(&mut self, row: &RowValues<'_>, position: usize) {
-        self.positions.push(position as u64);
+        self.runs.push(&row.trace_id, position as u64);
         self.timestamp.push(row.start);
         self.duration.push(row.end - row.start);
         let texts: [&str; 12] = [
@@ -122,7 +143,6 @@ impl SpanColumns {
         }
         self.attributes
             .close(self.keys.offsets.len().saturating_sub(1));
-        self.trace_ids.push(row.trace_id.clone());
         self.rows += 1;
     }
 
@@ -160,61 +180,69 @@ impl SpanColumns {
     }
 
     /// ``(rows, trace_ids, timestamp, duration, strings, documents, document_texts,
-    /// scores, scored, attributes, keys, values, positions)``: each column a buffer, or a
-    /// pair of offsets and data for text; the trace ids as a list of str; the positions
-    /// (see `push`) as unsigned 64-bit integers.
+    /// scores, scored, attributes, keys, values, run_rows, positions)``: each column a
+    /// buffer, or a pair of offsets and data for text; per run of rows (see `Runs`), its
+    /// trace id in a list of str, its rows and its position as unsigned 64-bit integers.
     pub(super) fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let strings = PyList::empty(py);
         for column in &self.strings {
-            strings.append(PyTuple::new(py, column.buffers(py))?)?;
+            strings.append(PyTuple::new(py, column.buffers(py)?)?)?;
         }
-        let trace_ids = PyList::new(py, self.trace_ids.iter().map(|id| PyString::new(py, id)))?;
-        let items: [Bound<'py, PyAny>; 13] = [
+        let runs = &self.runs;
+        let trace_ids = PyList::new(py, runs.trace_ids.iter().map(|id| PyString::new(py, id)))?;
+        let items: [Bound<'py, PyAny>; 14] = [
             self.rows.into_pyobject(py)?.into_any(),
             trace_ids.into_any(),
-            bytes_of(py, &self.timestamp).into_any(),
-            bytes_of(py, &self.duration).into_any(),
+            bytes_of(py, &self.timestamp)?.into_any(),
+            bytes_of(py, &self.duration)?.into_any(),
             strings.into_any(),
-            self.documents.buffer(py).into_any(),
-            PyTuple::new(py, self.document_texts.buffers(py))?.into_any(),
-            bytes_of(py, &self.scores).into_any(),
+            self.documents.buffer(py)?.into_any(),
+            PyTuple::new(py, self.document_texts.buffers(py)?)?.into_any(),
+            bytes_of(py, &self.scores)?.into_any(),
             PyBytes::new(py, &self.scored).into_any(),
-            self.attributes.buffer(py).into_any(),
-            PyTuple::new(py, self.keys.buffers(py))?.into_any(),
-            PyTuple::new(py, self.values.buffers(py))?.into_any(),
-            bytes_of(py, &self.positions).into_any(),
+            self.attributes.buffer(py)?.into_any(),
+            PyTuple::new(py, self.keys.buffers(py)?)?.into_any(),
+            PyTuple::new(py, self.values.buffers(py)?)?.into_any(),
+            bytes_of(py, &runs.rows)?.into_any(),
+            bytes_of(py, &runs.positions)?.into_any(),
         ];
         PyTuple::new(py, items)
     }
 }
 
-/// Numbers as their little-endian bytes (Arrow's layout on every platform pyarrow runs on).
-fn bytes_of<'py, T: Copy + ToLe>(py: Python<'py>, values: &[T]) -> Bound<'py, PyBytes> {
-    let mut out = Vec::with_capacity(std::mem::size_of_val(values));
-    for value in values {
-        value.extend_le(&mut out);
-    }
-    PyBytes::new(py, &out)
+/// Numbers as their little-endian bytes (Arrow's layout on every platform pyarrow runs on),
+/// written straight into the new bytes object.
+fn bytes_of<'py, T: Copy + ToLe>(py: Python<'py>, values: &[T]) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, std::mem::size_of_val(values), |out| {
+        for (slot, value) in out.chunks_exact_mut(T::SIZE).zip(values) {
+            value.write_le(slot);
+        }
+        Ok(())
+    })
 }
 
 trait ToLe {
-    fn extend_le(self, out: &mut Vec<u8>);
+    const SIZE: usize;
+    fn write_le(self, out: &mut [u8]);
 }
 
 impl ToLe for i32 {
-    fn extend_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
+    const SIZE: usize = 4;
+    fn write_le(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
     }
 }
 
 impl ToLe for u64 {
-    fn extend_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
+    const SIZE: usize = 8;
+    fn write_le(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
     }
 }
 
 impl ToLe for f64 {
-    fn extend_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
+    const SIZE: usize = 8;
+    fn write_le(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
     }
 }

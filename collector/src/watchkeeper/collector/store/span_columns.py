@@ -11,9 +11,9 @@ The table is the one ``spans.spans_table`` makes of the same rows' ``TraceSpan``
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -60,21 +60,61 @@ COLUMN_ORDER: Final = (
 )
 
 
+class Run(NamedTuple):
+    """Consecutive rows of one trace that sit together among the rows made as values."""
+
+    trace_id: str
+    #: the run's first row, and how many
+    start: int
+    rows: int
+    #: how many of the core's run's rows made as ``TraceSpan`` values come before it
+    position: int
+
+
 @dataclass(slots=True)
 class SpanColumns:
     """Rows of the ``spans`` table as Arrow columns, with their trace ids as Python values
-    (the stages group and sample by them)."""
+    (the stages group and sample by them), a run of rows at a time: a trace's spans in a
+    payload are one run, unless some of them are made as values in between."""
 
     table: pa.Table
+    #: per run of rows: its trace id, its rows and its position (see :class:`Run`)
     trace_ids: list[str]
-    #: per row, how many of its run's rows made as ``TraceSpan`` values come before it
+    run_rows: list[int]
     positions: list[int]
-    #: the batch's ``TraceSpan`` rows before its run's first (set by the stage that
+    #: the batch's ``TraceSpan`` rows before its core run's first (set by the stage that
     #: gathers them): with ``positions``, where each row sits among the batch's rows
     offset: int = 0
 
     def __len__(self) -> int:
-        return len(self.trace_ids)
+        return int(self.table.num_rows)
+
+    def runs(self) -> Iterator[Run]:
+        """The runs of rows, in row order."""
+        start = 0
+        for trace_id, rows, position in zip(
+            self.trace_ids, self.run_rows, self.positions, strict=True
+        ):
+            yield Run(trace_id, start, rows, position)
+            start += rows
+
+    @classmethod
+    def of_rows(
+        cls, table: pa.Table, trace_ids: Sequence[str], positions: Sequence[int], offset: int = 0
+    ) -> SpanColumns:
+        """The columns of ``table`` given each row's trace id and position (the runs made
+        as the core makes them)."""
+        ids: list[str] = []
+        rows: list[int] = []
+        places: list[int] = []
+        for trace_id, position in zip(trace_ids, positions, strict=True):
+            if ids and ids[-1] == trace_id and places[-1] == position:
+                rows[-1] += 1
+            else:
+                ids.append(trace_id)
+                rows.append(1)
+                places.append(position)
+        return cls(table, ids, rows, places, offset)
 
     @classmethod
     def from_core(cls, parts: Sequence[Any]) -> SpanColumns:
@@ -107,7 +147,8 @@ class SpanColumns:
             _strings(n_attributes, *values),
         )
         table = pa.table({name: columns[name] for name in COLUMN_ORDER})
-        return cls(table, trace_ids, memoryview(parts[12]).cast("Q").tolist())
+        run_rows, positions = (memoryview(part).cast("Q").tolist() for part in parts[12:14])
+        return cls(table, trace_ids, run_rows, positions)
 
     def errors(self) -> list[bool]:
         """Per row: whether the span failed (``TraceSpan.is_error``)."""

@@ -65,9 +65,10 @@ class TraceKeeper:
         blocks: Sequence[SpanColumns],
     ) -> tuple[list[TraceSpan], list[pa.Table]]:
         """:meth:`keep` of a batch some of whose other spans the core made as columns
-        (``blocks``, texts left out as there): each block's rows counted where they sit
-        among ``others`` (``SpanColumns.offset`` and ``positions``), so that a trace over
-        the bound keeps the spans it keeps when every span is a value."""
+        (``blocks``, texts left out as there): each block's rows counted a run at a time
+        where they sit among ``others`` (``SpanColumns.offset`` and the runs' positions),
+        so that a trace over the bound keeps the spans it keeps when every span is a
+        value."""
         if not blocks:
             return self.keep(calls, others, with_body), []
         rate = self.sample_rate
@@ -81,18 +82,22 @@ class TraceKeeper:
         tables = []
         for block in blocks:
             rows: list[int] = []
-            bodies: list[bool] = []
             errors = block.errors() if self.body_rate < 1.0 else None
-            offset = block.offset
-            for at, (trace_id, place) in enumerate(
-                zip(block.trace_ids, block.positions, strict=True)
-            ):
-                if place + offset > done:  # values made before this row
-                    done = self._keep_values(others, done, place + offset, out)
-                if (rate >= 1.0 or sampled(trace_id, rate)) and self._admit(trace_id):
-                    rows.append(at)
-                    bodies.append(errors is None or errors[at] or sampled(trace_id, self.body_rate))
-            tables.append(block.kept(rows, bodies))
+            bodies: list[bool] = []
+            end = 0
+            runs = zip(block.trace_ids, block.run_rows, block.positions, strict=True)
+            for trace_id, n, place in runs:
+                start, end = end, end + n
+                if place + block.offset > done:  # values made before this run
+                    done = self._keep_values(others, done, place + block.offset, out)
+                if rate < 1.0 and not sampled(trace_id, rate):
+                    continue
+                kept = range(start, start + self._admit(trace_id, n))
+                rows.extend(kept)
+                if errors is not None:
+                    body = sampled(trace_id, self.body_rate)
+                    bodies.extend(body or errors[at] for at in kept)
+            tables.append(block.kept(rows, bodies if errors is not None else [True] * len(rows)))
         self._keep_values(others, done, len(others), out)
         self._forget()
         return out, tables
@@ -134,15 +139,15 @@ class TraceKeeper:
                 self.over_limit += 1
         return out
 
-    def _admit(self, trace_id: str) -> bool:
-        """Count a span of the trace; False (counted over the limit) past the bound."""
+    def _admit(self, trace_id: str, n: int = 1) -> int:
+        """Count ``n`` spans of the trace: how many of them (the first) are within its
+        bound; the others are counted over the limit."""
         counts = self._counts
-        n = counts.pop(trace_id, 0)
-        counts[trace_id] = n + 1  # most recent last
-        if n < self.max_spans_per_trace:
-            return True
-        self.over_limit += 1
-        return False
+        before = counts.pop(trace_id, 0)
+        counts[trace_id] = before + n  # most recent last
+        kept = max(0, min(n, self.max_spans_per_trace - before))
+        self.over_limit += n - kept
+        return kept
 
     def _forget(self) -> None:
         counts = self._counts

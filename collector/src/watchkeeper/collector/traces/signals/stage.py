@@ -169,7 +169,7 @@ class TraceSignalStage:
         # A trace of one LLM call gives no trajectory or RAG signal; only a turn of a
         # session has something to score (whether it repeats an earlier question).
         completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
-        completed.extend(summary for summary in taken.summaries if summary.values)
+        completed.extend([summary for summary in taken.summaries if summary.values])
         out = _Scored(taken.parts)
         self._score_all(completed, calls, out)
         for ended in self.sessions.ended():
@@ -433,14 +433,14 @@ def _merged(
     rows = np.array(places, np.int64)
     once = len(set(places)) - (-1 in places) == int(np.count_nonzero(rows >= 0))
     for name, (members, values) in columns.items():
-        picked = rows[np.array(members, np.int64)]
+        picked = rows[np.fromiter(members, np.int64, len(members))]
         held = picked >= 0
         if not held.any():
             continue
         column = merged.get(name)
         if column is None:
             column = merged[name] = np.full(len(calls), np.nan)
-        got = np.array(values, np.float64)
+        got = np.fromiter(values, np.float64, len(values))
         if not held.all():
             picked, got = picked[held], got[held]
         if once:  # one numpy assignment a name, not one a value

@@ -29,16 +29,17 @@ class Part(NamedTuple):
 
     calls: list[CallRecord]
     spans: list[TraceSpan]
-    #: its spans among the core's columns: the block and the row
-    rows: list[tuple[SpanColumns, int]]
+    #: its spans among the core's columns: the block, and a run's first row and rows
+    rows: list[tuple[SpanColumns, int, int]]
 
     def span_count(self) -> int:
         """Its spans, LLM calls included."""
-        return len(self.calls) + len(self.spans) + len(self.rows)
+        return len(self.calls) + len(self.spans) + sum(n for _, _, n in self.rows)
 
     def all_spans(self) -> list[TraceSpan]:
         """Its spans that are not LLM calls, those of the columns made into values."""
-        return [*self.spans, *(span for block, at in self.rows for span in block.spans([at]))]
+        made = [block.spans(list(range(at, at + n))) for block, at, n in self.rows]
+        return [*self.spans, *(span for spans in made for span in spans)]
 
 
 class Parts(Mapping[str, Part]):
@@ -81,10 +82,10 @@ class Parts(Mapping[str, Part]):
             if part is not None:
                 part.spans.append(span)
         for block in columns:
-            for at, trace_id in enumerate(block.trace_ids):
+            for trace_id, start, n, _ in block.runs():
                 part = parts.get(trace_id)
                 if part is not None:
-                    part.rows.append((block, at))
+                    part.rows.append((block, start, n))
         return parts
 
 
@@ -120,7 +121,8 @@ def take_summarised(
     held = Counter(map(_TRACE_ID, calls))
     held.update(map(_TRACE_ID, spans))
     for block in columns:
-        held.update(block.trace_ids)
+        for trace_id, n in zip(block.trace_ids, block.run_rows, strict=True):
+            held[trace_id] += n
     for trace_id in [t for t, summary in wanted.items() if held[t] != summary.spans]:
         del wanted[trace_id]
     if not wanted:
@@ -148,7 +150,10 @@ def _loose(columns: Sequence[SpanColumns], taken: Container[str]) -> list[TraceS
     """Rows of the columns of no trace in ``taken``, as values."""
     out: list[TraceSpan] = []
     for block in columns:
-        out.extend(block.spans([at for at, t in enumerate(block.trace_ids) if t not in taken]))
+        runs = [run for run in block.runs() if run.trace_id not in taken]
+        out.extend(
+            block.spans([at for run in runs for at in range(run.start, run.start + run.rows)])
+        )
     return out
 
 

@@ -20,14 +20,16 @@ import dataclasses
 import logging
 import math
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from itertools import groupby
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
 from watchkeeper.collector.record import CallRecord, ns_to_clickhouse
 from watchkeeper.collector.scores import BatchScores
+from watchkeeper.collector.scores import Column as ScoreColumn
 from watchkeeper.collector.settings.review_queues import ReviewQueue
 from watchkeeper.collector.store.span_columns import SpanColumns
 from watchkeeper.collector.store.store import WriteBatch
@@ -191,16 +193,18 @@ class TraceSignalStage:
     ) -> None:
         """:meth:`_score` each trace in start order (a session's turns exported by two
         processes, or read from two partitions, may complete in one batch in any order,
-        and a rephrase is a later turn); a trace whose signals raise gets none."""
+        and a rephrase is a later turn); a trace whose signals raise gets none. Traces the
+        core scored go a run of them at a time (their signals are computed already)."""
         failed: list[tuple[str, Exception]] = []
-        for trace in sorted(completed, key=_started):
-            try:
-                if isinstance(trace, TraceSummary):
-                    self._score_summary(trace, calls, out)
-                else:
+        for summarised, run in groupby(sorted(completed, key=_started), key=_summarised):
+            if summarised:
+                self._score_summaries(cast("list[TraceSummary]", list(run)), calls, out)
+                continue
+            for trace in cast("Iterator[Trace]", run):
+                try:
                     self._score(trace, calls, out)
-            except Exception as raised:
-                failed.append((trace.trace_id, raised))
+                except Exception as raised:
+                    failed.append((trace.trace_id, raised))
         if failed:
             self.errors += len(failed)
             trace_id, error = failed[0]
@@ -253,23 +257,27 @@ class TraceSignalStage:
         out.on.append(record)
         out.shown.append(trace)
 
-    def _score_summary(
-        self,
-        summary: TraceSummary,
-        calls: dict[Ids, CallRecord],
-        out: _Scored,
+    def _score_summaries(
+        self, summaries: list[TraceSummary], calls: dict[Ids, CallRecord], out: _Scored
     ) -> None:
-        """:meth:`_score` of a trace the core scored: the same rows, without its spans."""
-        self.scored += 1
-        ids = (summary.trace_id, summary.top_span_id)
-        record = calls.get(ids)
-        stored = record is not None or ids not in self._calls_seen
-        if record is None:
-            record = summary_record(summary)
-        out.watched.append((summary.key, summary.values))
-        out.stored.append(record if stored else None)
-        out.on.append(record)
-        out.shown.append(summary.trace_id)
+        """:meth:`_score` of traces the core scored: the same rows, without their spans."""
+        self.scored += len(summaries)
+        ids = [(summary.trace_id, summary.top_span_id) for summary in summaries]
+        found = list(map(calls.get, ids))
+        records = [
+            record if record is not None else summary_record(summary)
+            for record, summary in zip(found, summaries, strict=True)
+        ]
+        seen = self._calls_seen
+        out.watched.extend([(summary.key, summary.values) for summary in summaries])
+        out.stored.extend(
+            [
+                record if call is not None or top not in seen else None
+                for record, call, top in zip(records, found, ids, strict=True)
+            ]
+        )
+        out.on.extend(records)
+        out.shown.extend([summary.trace_id for summary in summaries])
 
     def _session(self, ended: EndedSession, out: _Scored) -> None:
         """A session that is over: its values watched, and stored on its last turn's top
@@ -304,6 +312,10 @@ def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int
         if (ended.trace_id, span_id) not in calls:
             return span_id, start_ns
     return None
+
+
+def _summarised(trace: Trace | TraceSummary) -> bool:
+    return type(trace) is TraceSummary
 
 
 def _started(trace: Trace | TraceSummary) -> int:
@@ -412,37 +424,28 @@ def _merged(
     """The batch's scores with the values of the items ``stored`` on a row added
     (``columns``: the items' values as columns); a row per span: a call's values join its
     detector scores, and a later value for a row replaces an earlier one."""
-    calls = list(scores.calls)
-    at = {(call.trace_id, call.span_id): i for i, call in enumerate(calls)}
-    places = []  # per item, its row (-1: not stored)
-    for record in stored:
-        if record is None:
-            places.append(-1)
-            continue
-        ids = (record.trace_id, record.span_id)
-        place = at.get(ids)
-        if place is None:
-            place = at[ids] = len(calls)
-            calls.append(record)
-        places.append(place)
-    grow = len(calls) - len(scores.calls)
-    merged = {
+    calls, places = _placed(scores.calls, stored)
+    before, grow = len(scores.calls), len(calls) - len(scores.calls)
+    merged: dict[str, ScoreColumn] = {
         name: np.concatenate([column, np.full(grow, np.nan)]) if grow else column.copy()
         for name, column in scores.columns.items()
     }
     rows = np.array(places, np.int64)
     once = len(set(places)) - (-1 in places) == int(np.count_nonzero(rows >= 0))
+    # Usual case: every item stored on a row of its own added here, in item order.
+    appended = places == list(range(before, len(calls)))
     for name, (members, values) in columns.items():
+        if appended and len(members) == len(places):
+            _column(merged, name, len(calls))[before:] = values
+            continue
         picked = rows[np.fromiter(members, np.int64, len(members))]
+        got = np.fromiter(values, np.float64, len(values))
         held = picked >= 0
         if not held.any():
             continue
-        column = merged.get(name)
-        if column is None:
-            column = merged[name] = np.full(len(calls), np.nan)
-        got = np.fromiter(values, np.float64, len(values))
         if not held.all():
             picked, got = picked[held], got[held]
+        column = _column(merged, name, len(calls))
         if once:  # one numpy assignment a name, not one a value
             column[picked] = got
         else:
@@ -451,3 +454,32 @@ def _merged(
     out = BatchScores(calls, merged)
     out.drop_non_finite()
     return out
+
+
+def _column(columns: dict[str, ScoreColumn], name: str, rows: int) -> ScoreColumn:
+    """The score column ``name`` (NaN throughout when new)."""
+    column = columns.get(name)
+    if column is None:
+        column = columns[name] = np.full(rows, np.nan)
+    return column
+
+
+def _placed(
+    calls: Sequence[CallRecord], stored: Sequence[CallRecord | None]
+) -> tuple[list[CallRecord], list[int]]:
+    """The rows: ``calls`` and the records of ``stored`` not among them; per item, its
+    row (-1: not stored)."""
+    rows = list(calls)
+    at = {(call.trace_id, call.span_id): i for i, call in enumerate(rows)}
+    places = []
+    for record in stored:
+        if record is None:
+            places.append(-1)
+            continue
+        ids = (record.trace_id, record.span_id)
+        place = at.get(ids)
+        if place is None:
+            place = at[ids] = len(rows)
+            rows.append(record)
+        places.append(place)
+    return rows, places

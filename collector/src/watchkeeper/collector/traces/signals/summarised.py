@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate
 from operator import attrgetter
 from typing import Final, NamedTuple
 
@@ -150,10 +151,10 @@ def _loose(columns: Sequence[SpanColumns], taken: Container[str]) -> list[TraceS
     """Rows of the columns of no trace in ``taken``, as values."""
     out: list[TraceSpan] = []
     for block in columns:
-        runs = [run for run in block.runs() if run.trace_id not in taken]
-        out.extend(
-            block.spans([at for run in runs for at in range(run.start, run.start + run.rows)])
-        )
+        loose = [i for i, trace_id in enumerate(block.trace_ids) if trace_id not in taken]
+        if loose:
+            starts = [0, *accumulate(block.run_rows)]
+            out.extend(block.spans([at for i in loose for at in range(starts[i], starts[i + 1])]))
     return out
 
 

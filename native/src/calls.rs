@@ -153,6 +153,7 @@ pub fn decode_calls<'py>(
         record,
         span,
         summaries: false,
+        summary: None,
         columns: false,
     };
     decode(py, data, feedback_key, now_ns, &classes, &empty).map(|(groups, _)| groups)
@@ -165,6 +166,8 @@ struct Classes<'a, 'py> {
     span: Option<&'a Bound<'py, PyAny>>,
     /// summarise the traces whose spans came whole in a payload (`trace_summary`)
     summaries: bool,
+    /// the `TraceSummary` class the summaries are made as (else tuples)
+    summary: Option<&'a Bound<'py, PyAny>>,
     /// the rows of the summarised traces as column buffers instead of `TraceSpan`s
     columns: bool,
 }
@@ -210,7 +213,7 @@ type SummarisedRun<'py> = (
     usize,
     usize,
     Option<Bound<'py, PyList>>,
-    Vec<Bound<'py, PyTuple>>,
+    Vec<Bound<'py, PyAny>>,
     span_columns::SpanColumns,
 );
 
@@ -253,6 +256,7 @@ pub fn decode_run<'py>(
         record,
         span: None,
         summaries: false,
+        summary: None,
         columns: false,
     };
     let (calls, _, skipped, end, pending, _, _) = run(
@@ -276,9 +280,9 @@ pub fn decode_run<'py>(
 /// and that `trace_summary` can score is appended to it as ``(trace_id, spans, start,
 /// values, top_span_id, top_is_call, top_start, top_duration, top_name, top_status,
 /// service, route, agent)``: ``values`` its trajectory signals by stored name (empty when
-/// it has none).
+/// it has none); with ``summary`` (the `TraceSummary` class), as that class instead.
 #[pyfunction]
-#[pyo3(signature = (payloads, start, feedback_key, now_ns, record, span, max_bytes, summaries=None, columns=None))]
+#[pyo3(signature = (payloads, start, feedback_key, now_ns, record, span, max_bytes, summaries=None, columns=None, summary=None))]
 #[allow(clippy::too_many_arguments)] // the arguments of `decode_run`, the row class, the summaries
 pub fn decode_trace_run<'py>(
     py: Python<'py>,
@@ -291,11 +295,13 @@ pub fn decode_trace_run<'py>(
     max_bytes: usize,
     summaries: Option<&Bound<'py, PyList>>,
     columns: Option<&Bound<'py, PyList>>,
+    summary: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Run<'py>> {
     let classes = Classes {
         record,
         span: Some(span),
         summaries: summaries.is_some(),
+        summary,
         columns: summaries.is_some() && columns.is_some(),
     };
     let (calls, rows, skipped, end, pending, made, table) = run(
@@ -330,6 +336,7 @@ fn run<'py>(
 ) -> PyResult<SummarisedRun<'py>> {
     let calls = PyList::empty(py);
     let mut summaries = trace_summary::RunSummaries::default();
+    let maker = trace_summary::SummaryMaker::new(py, classes.summary)?;
     let rows = PyList::empty(py);
     let mut table = span_columns::SpanColumns::default();
     let mut skipped = 0usize;
@@ -355,7 +362,7 @@ fn run<'py>(
         });
         let mut built = 0;
         for (plan, (_, source)) in plans.iter().zip(&taken) {
-            let Some(made) = build_payload(py, plan, classes, source) else {
+            let Some(made) = build_payload(py, plan, classes, &maker, source) else {
                 break;
             };
             for one in made.records {
@@ -489,7 +496,7 @@ struct Made<'a, 'py> {
     columns: Vec<(usize, span_row::RowValues<'a>)>,
     skips: usize,
     /// the payload's traces: their ids, and the summary of each that has one
-    summaries: Vec<(String, Option<Bound<'py, PyTuple>>)>,
+    summaries: Vec<(trace_summary::TraceKey, Option<Bound<'py, PyAny>>)>,
 }
 
 /// A planned payload's records, rows and skips; None when a resource or a row declines
@@ -498,6 +505,7 @@ fn build_payload<'a, 'py>(
     py: Python<'py>,
     plan: &'a PayloadPlan<'a>,
     classes: &Classes<'_, 'py>,
+    maker: &trace_summary::SummaryMaker<'py>,
     source: &Bound<'py, PyString>,
 ) -> Option<Made<'a, 'py>> {
     let mut made = Made {
@@ -511,41 +519,46 @@ fn build_payload<'a, 'py>(
     for (resource, _) in plan {
         resources.push(otlp::resource_dict(py, *resource).ok()?);
     }
+    let services: Vec<_> = resources.iter().map(|r| service_name(py, r)).collect();
     if classes.summaries {
-        let services: Vec<_> = resources.iter().map(|r| service_name(py, r)).collect();
-        made.summaries = trace_summary::payload_summaries(py, plan, &services);
+        made.summaries = trace_summary::payload_summaries(py, plan, &services, maker);
     }
     // Rows of a trace the core summarised are read by no Python code on the way to the
     // store (unless the stage turns the summary down): columns, not objects.
-    let as_columns: Vec<&str> = if classes.columns {
+    let as_columns: Vec<trace_summary::TraceKey> = if classes.columns {
         made.summaries
             .iter()
             .filter(|(_, summary)| summary.is_some())
-            .map(|(id, _)| id.as_str())
+            .map(|(id, _)| *id)
             .collect()
     } else {
         Vec::new()
     };
-    for ((_, spans), resource) in plan.iter().zip(&resources) {
+    for (((_, spans), resource), service) in plan.iter().zip(&resources).zip(&services) {
         for planned in spans {
             match planned {
                 Planned::Skip => made.skips += 1,
                 Planned::Call(call) => {
-                    made.records
-                        .push(build(py, resource, call, classes.record, source)?);
+                    made.records.push(build(
+                        py,
+                        resource,
+                        service.clone(),
+                        call,
+                        classes.record,
+                        source,
+                    )?);
                 }
                 Planned::Row(row)
-                    if !as_columns.is_empty()
-                        && as_columns.contains(&otlp::hex(row.trace_id).as_str()) =>
+                    if as_columns.contains(&trace_summary::trace_key(row.trace_id)) =>
                 {
                     let before = made.rows.len();
                     made.columns
-                        .push((before, span_row::values(py, resource, row)?));
+                        .push((before, span_row::values(py, service.as_ref(), row)?));
                     made.skips += 1;
                 }
                 Planned::Row(row) => {
                     made.rows
-                        .push(span_row::build(py, resource, row, classes.span?)?);
+                        .push(span_row::build(py, service.as_ref(), row, classes.span?)?);
                     made.skips += 1;
                 }
             }
@@ -573,8 +586,13 @@ fn call<'py>(
 ) -> Option<Bound<'py, PyAny>> {
     match plan(span, now_ns, Some(py), classes.span.is_some())? {
         Planned::Skip => Some(py.None().into_bound(py)),
-        Planned::Call(plan) => build(py, resource, &plan, classes.record, source),
-        Planned::Row(row) => span_row::build(py, resource, &row, classes.span?),
+        Planned::Call(plan) => {
+            let service = service_name(py, resource);
+            build(py, resource, service, &plan, classes.record, source)
+        }
+        Planned::Row(row) => {
+            span_row::build(py, service_name(py, resource).as_ref(), &row, classes.span?)
+        }
     }
 }
 
@@ -585,14 +603,15 @@ enum Planned<'a> {
     Skip,
     Call(Box<Plan<'a>>),
     /// Not an LLM call: its row for the `spans` table.
-    Row(Box<span_row::RowPlan<'a>>),
+    Row(span_row::RowPlan<'a>),
 }
 
 /// Every value of a call's record but the service name (read from the resource's dict).
 struct Plan<'a> {
-    trace_id: String,
-    span_id: String,
-    parent: String,
+    /// the ids as they came (checked: 16 and 8 bytes; the parent any length)
+    trace_id: &'a [u8],
+    span_id: &'a [u8],
+    parent: &'a [u8],
     start: u64,
     duration: u64,
     name: &'a str,
@@ -670,9 +689,9 @@ fn plan<'a>(
         _ => 0,
     };
     Some(Planned::Call(Box::new(Plan {
-        trace_id: otlp::hex(span.trace_id),
-        span_id: otlp::hex(span.span_id),
-        parent: otlp::hex(span.parent),
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        parent: span.parent,
         start: span.start,
         duration: span.end.saturating_sub(span.start),
         name: span.name,
@@ -702,15 +721,17 @@ fn plan<'a>(
     })))
 }
 
-/// The `CallRecord` of a planned call (None: the service name is not a string).
+/// The `CallRecord` of a planned call, of ``resource`` named ``service`` (None: its name
+/// is not a string).
 fn build<'py>(
     py: Python<'py>,
     resource: &Bound<'py, PyDict>,
+    service: Option<Bound<'py, PyString>>,
     plan: &Plan<'_>,
     record: &Bound<'py, PyAny>,
     source: &Bound<'py, PyString>,
 ) -> Option<Bound<'py, PyAny>> {
-    let service = service_name(py, resource)?;
+    let service = service?;
     let attributes = PyDict::new(py);
     for (key, value) in &plan.extra {
         attributes
@@ -726,11 +747,11 @@ fn build<'py>(
         _ => intern!(py, "UNSET"),
     };
     let args: [Bound<'py, PyAny>; 28] = [
-        PyString::new(py, &plan.trace_id).into_any(),
-        PyString::new(py, &plan.span_id).into_any(),
+        otlp::py_hex(py, plan.trace_id).into_any(),
+        otlp::py_hex(py, plan.span_id).into_any(),
         plan.start.into_pyobject(py).ok()?.into_any(),
         plan.duration.into_pyobject(py).ok()?.into_any(),
-        PyString::new(py, &plan.parent).into_any(),
+        otlp::py_hex(py, plan.parent).into_any(),
         service.into_any(),
         PyString::new(py, plan.name).into_any(),
         PyString::new(py, &plan.route).into_any(),
@@ -904,7 +925,10 @@ impl<'a> Values<'a> {
         match self.get(SPAN_KIND) {
             Some(Value::Str(kind)) if !kind.is_ascii() => return None,
             Some(Value::Str(kind)) => {
-                if let Some(kind) = lookup(&OPENINFERENCE_KINDS, &kind.to_ascii_uppercase()) {
+                if let Some(&(_, kind)) = OPENINFERENCE_KINDS
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(kind))
+                {
                     return Some(kind);
                 }
             }
@@ -961,7 +985,7 @@ impl<'a> Values<'a> {
             let Some(rest) = key.strip_prefix(prefix) else {
                 continue;
             };
-            let (index, field) = rest.split_once(".message.").unwrap_or((rest, ""));
+            let (index, field) = split_infix(rest, ".message.").unwrap_or((rest, ""));
             if field != "role" && field != "content" {
                 continue;
             }
@@ -1091,6 +1115,22 @@ fn slice(text: Cow<'_, str>, end: usize) -> Cow<'_, str> {
             Cow::Owned(s)
         }
     }
+}
+
+/// `str::split_once` at an ASCII ``infix``, without setting up a substring searcher for
+/// each key (which cost more than the search does on these keys).
+fn split_infix<'s>(text: &'s str, infix: &str) -> Option<(&'s str, &'s str)> {
+    let (bytes, wanted) = (text.as_bytes(), infix.as_bytes());
+    let first = *wanted.first()?;
+    let mut from = 0;
+    while let Some(found) = memchr::memchr(first, &bytes[from..]) {
+        let at = from + found;
+        if bytes[at..].starts_with(wanted) {
+            return Some((&text[..at], &text[at + wanted.len()..]));
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The strings of an `ArrayValue`, or None when it holds anything else.
@@ -1314,6 +1354,23 @@ mod tests {
             "", ".", "e1", "1e", " 1", "1_0", "inf", "nan", "1.0.0", "--1",
         ] {
             assert!(!plain_decimal(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn split_infix_splits_as_split_once() {
+        for text in [
+            "0.document.content",
+            "a.b.document.x",
+            ".document.",
+            "x",
+            "é.document.",
+            "1.document.document.2",
+        ] {
+            assert_eq!(
+                split_infix(text, ".document."),
+                text.split_once(".document.")
+            );
         }
     }
 

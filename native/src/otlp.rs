@@ -242,7 +242,7 @@ fn to_python<'py>(py: Python<'py>, value: &Value<'_>, depth: u32) -> Res<Bound<'
         Value::Int(i) => i.into_pyobject(py).map_err(no)?.into_any(),
         Value::Double(d) => d.into_pyobject(py).map_err(no)?.into_any(),
         Value::StrIndex(i) => i.into_pyobject(py).map_err(no)?.into_any(),
-        Value::Bytes(b) => PyString::new(py, &hex(b)).into_any(),
+        Value::Bytes(b) => py_hex(py, b).into_any(),
         Value::Array(buf) => {
             let list = PyList::empty(py);
             for_each_value(buf, |item| {
@@ -268,12 +268,39 @@ fn no<E>(_: E) -> Decline {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let out: Vec<u8> = bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-        .collect();
-    String::from_utf8(out).unwrap_or_default() // hex digits: always UTF-8
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..2 * bytes.len()) {
+        Some(out) => {
+            // Ids: on the stack, then one allocation of the right size.
+            hex_into(bytes, out);
+            std::str::from_utf8(out).unwrap_or_default().to_owned()
+        }
+        None => {
+            let mut out = vec![0u8; 2 * bytes.len()];
+            hex_into(bytes, &mut out);
+            String::from_utf8(out).unwrap_or_default() // hex digits: always UTF-8
+        }
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// `hex` as a Python str, through the stack for ids (up to 32 bytes).
+pub(crate) fn py_hex<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+    let mut buf = [0u8; 64];
+    let Some(out) = buf.get_mut(..2 * bytes.len()) else {
+        return PyString::new(py, &hex(bytes));
+    };
+    hex_into(bytes, out);
+    PyString::new(py, std::str::from_utf8(out).unwrap_or_default())
+}
+
+/// Lowercase hex digits of ``bytes`` into ``out`` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 15)];
+    }
 }
 
 /// Adds one `KeyValue` to ``attributes`` as `_attributes` of normalize.py does: strings and

@@ -7,7 +7,6 @@
 //! orjson, a score `float()` might read differently, bytes read as text.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
@@ -15,7 +14,7 @@ use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
 use super::json::{Json, dump, float_value, parse_json};
 use super::{
     ERROR_TYPE, MAX_CLOCK_SKEW_NS, MIN_TIME_NS, Planned, RETRIEVAL_DOCUMENTS, USER_ID, Values,
-    index_of, plain_decimal, service_name, text, truthy,
+    index_of, plain_decimal, split_infix, text, truthy,
 };
 use crate::otlp::{self, SpanFields, Value};
 
@@ -23,17 +22,17 @@ use crate::otlp::{self, SpanFields, Value};
 const MAX_TEXT_CHARS: usize = 8192;
 const MAX_DOCUMENTS: usize = 20;
 const MAX_DOCUMENT_CHARS: usize = 2048;
-const MAX_VALUE_CHARS: usize = 4096;
-const MAX_ATTRIBUTE_CHARS: usize = 16384;
+pub(super) const MAX_VALUE_CHARS: usize = 4096;
+pub(super) const MAX_ATTRIBUTE_CHARS: usize = 16384;
 
 /// `_INPUT_KEYS`, `_OUTPUT_KEYS` and `_SESSION_KEYS` of span_record.py.
-const INPUT_KEYS: [&str; 4] = [
+pub(super) const INPUT_KEYS: [&str; 4] = [
     "gen_ai.tool.call.arguments",
     "input.value",
     "reranker.query",
     "gen_ai.input.messages",
 ];
-const OUTPUT_KEYS: [&str; 3] = [
+pub(super) const OUTPUT_KEYS: [&str; 3] = [
     "gen_ai.tool.call.result",
     "output.value",
     "gen_ai.output.messages",
@@ -73,7 +72,7 @@ pub(super) fn plan<'a>(
     if !(MIN_TIME_NS..=now_ns.saturating_add(MAX_CLOCK_SKEW_NS)).contains(&span.start) {
         return Planned::Skip;
     }
-    Planned::Row(Box::new(RowPlan {
+    Planned::Row(RowPlan {
         trace_id: span.trace_id,
         span_id: span.span_id,
         parent: span.parent,
@@ -85,7 +84,7 @@ pub(super) fn plan<'a>(
         message: span.message,
         events: span.events.clone(),
         values,
-    }))
+    })
 }
 
 /// A planned row's values, as its `TraceSpan` holds them (``end`` never before ``start``).
@@ -108,20 +107,26 @@ pub(super) struct RowValues<'a> {
     pub(super) message: Cow<'a, str>,
 }
 
-/// The values of a planned row; None: Python makes it.
-pub(super) fn values<'a>(
-    py: Python<'_>,
-    resource: &Bound<'_, PyDict>,
-    row: &RowPlan<'a>,
-) -> Option<RowValues<'a>> {
-    let service = service_name(py, resource)?.to_cow().ok()?.into_owned();
-    let values = &row.values;
-    let status = match row.code {
+/// `_status`: the span's status, ERROR also when `error.type` is set.
+pub(super) fn status(row: &RowPlan<'_>) -> &'static str {
+    match row.code {
         1 => "OK",
         2 => "ERROR",
-        _ if values.get(ERROR_TYPE).is_some_and(truthy) => "ERROR",
+        _ if row.values.get(ERROR_TYPE).is_some_and(truthy) => "ERROR",
         _ => "UNSET",
-    };
+    }
+}
+
+/// The values of a planned row, of a resource with ``service`` (None: its name is not a
+/// string); None: Python makes it.
+pub(super) fn values<'a>(
+    py: Python<'_>,
+    service: Option<&Bound<'_, PyString>>,
+    row: &RowPlan<'a>,
+) -> Option<RowValues<'a>> {
+    let service = service?.to_cow().ok()?.into_owned();
+    let values = &row.values;
+    let status = status(row);
     let message = if row.message.is_empty() {
         exception(py, &row.events)?
     } else {
@@ -151,11 +156,11 @@ pub(super) fn values<'a>(
 /// order); None: Python makes it.
 pub(super) fn build<'py>(
     py: Python<'py>,
-    resource: &Bound<'py, PyDict>,
+    service: Option<&Bound<'py, PyString>>,
     row: &RowPlan<'_>,
     class: &Bound<'py, PyAny>,
 ) -> Option<Bound<'py, PyAny>> {
-    object(py, &values(py, resource, row)?, class)
+    object(py, &values(py, service, row)?, class)
 }
 
 /// The `TraceSpan` of a row's values, made by ``class``.
@@ -361,23 +366,31 @@ fn value_score(value: Option<Value<'_>>) -> Option<Option<f64>> {
 
 /// `_indexed_documents`: ``<prefix><i>.document.content`` / ``.score`` in index order.
 fn indexed<'a>(py: Python<'_>, values: &Values<'a>, prefix: &str) -> Option<Vec<Document<'a>>> {
-    // index -> (content, score), later keys overwriting earlier ones as in the dict.
-    let mut found: BTreeMap<u64, [Option<Value<'a>>; 2]> = BTreeMap::new();
+    // (index, [content, score]); keys are unique (`Values::of`), so each slot is set once.
+    let mut found: Vec<(u64, [Option<Value<'a>>; 2])> = Vec::new();
     for &(key, value) in &values.entries {
         let Some(rest) = key.strip_prefix(prefix) else {
             continue;
         };
-        let (index, field) = rest.split_once(".document.").unwrap_or((rest, ""));
+        let (index, field) = split_infix(rest, ".document.").unwrap_or((rest, ""));
         if field != "content" && field != "score" {
             continue;
         }
         let Some(index) = index_of(index)? else {
             continue;
         };
-        found.entry(index).or_default()[usize::from(field == "score")] = Some(value);
+        let slot = match found.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                found.push((index, [None, None]));
+                found.len() - 1
+            }
+        };
+        found[slot].1[usize::from(field == "score")] = Some(value);
     }
+    found.sort_unstable_by_key(|(index, _)| *index);
     let mut out = Vec::with_capacity(found.len().min(MAX_DOCUMENTS));
-    for [content, score] in found.into_values().take(MAX_DOCUMENTS) {
+    for (_, [content, score]) in found.into_iter().take(MAX_DOCUMENTS) {
         out.push((
             chars(text(Some(py), content)?, MAX_DOCUMENT_CHARS),
             value_score(score)?,

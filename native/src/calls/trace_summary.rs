@@ -14,20 +14,18 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::json::{Json, float_value, parse_json, quote};
+use super::span_row::{self, INPUT_KEYS, MAX_ATTRIBUTE_CHARS, MAX_VALUE_CHARS, OUTPUT_KEYS};
 use super::{PayloadPlan, Plan, Planned, Values};
 use crate::otlp::{self, Value};
 
 /// `OpenTraces.max_text_chars`: the stage reads texts cut there (the caller checks it).
 const STAGE_TEXT_CHARS: usize = 2000;
-/// Attribute budget of `_bounded_attributes` (span_record.py): rows whose attributes may
-/// reach it lose some, which this code does not follow.
-const ATTRIBUTE_BUDGET: usize = 16384;
-/// `MAX_VALUE_CHARS`: longer attribute texts are cut.
-const MAX_VALUE_CHARS: usize = 4096;
 /// Tokens beyond 2**53 are not exact through Python's `float`.
 const MAX_TOKENS: u64 = 1 << 53;
 /// `LOOP_REPEATS` and `MAX_LOOP_PERIOD` of trajectory.py.
@@ -40,6 +38,28 @@ const CHAIN: &str = "chain";
 const LLM: &str = "llm";
 const RETRIEVAL: &str = "retrieval";
 
+/// The names `trajectory` gives its values (as stored), interned once.
+const TOOL_ERROR: &str = "trajectory.tool_error";
+const STEPS: &str = "trajectory.steps";
+const NO_ANSWER: &str = "trajectory.no_answer";
+const ENDED_AFTER_TOOL_ERROR: &str = "trajectory.ended_after_tool_error";
+const ANSWER_AFTER_TOOL_ERROR: &str = "trajectory.answer_after_tool_error";
+const TOOL_ERROR_RATE: &str = "trajectory.tool_error_rate";
+const REPEATED_TOOL_CALLS: &str = "trajectory.repeated_tool_calls";
+const TOOL_LOOP: &str = "trajectory.tool_loop";
+const TOKENS: &str = "trajectory.tokens";
+const SIGNALS: [&str; 9] = [
+    TOOL_ERROR,
+    STEPS,
+    NO_ANSWER,
+    ENDED_AFTER_TOOL_ERROR,
+    ANSWER_AFTER_TOOL_ERROR,
+    TOOL_ERROR_RATE,
+    REPEATED_TOOL_CALLS,
+    TOOL_LOOP,
+    TOKENS,
+];
+
 /// Keys whose presence leaves the trace to Python (sessions, declared schemas).
 const PYTHON_KEYS: [&str; 6] = [
     "gen_ai.conversation.id",
@@ -49,23 +69,12 @@ const PYTHON_KEYS: [&str; 6] = [
     "gen_ai.tool.parameters",
     "gen_ai.tool.definitions",
 ];
-/// `_INPUT_KEYS` and `_OUTPUT_KEYS` of span_record.py.
-const INPUT_KEYS: [&str; 4] = [
-    "gen_ai.tool.call.arguments",
-    "input.value",
-    "reranker.query",
-    "gen_ai.input.messages",
-];
-const OUTPUT_KEYS: [&str; 3] = [
-    "gen_ai.tool.call.result",
-    "output.value",
-    "gen_ai.output.messages",
-];
 
 /// What the signals read of one span.
 pub(super) struct Step<'a> {
-    trace_id: String,
-    span_id: String,
+    /// ids as they came (16 and 8 bytes: hex keeps their order)
+    trace_id: &'a [u8],
+    span_id: &'a [u8],
     root: bool,
     kind: &'static str,
     start: u64,
@@ -105,8 +114,8 @@ fn call_step<'a>(call: &'a Plan<'a>) -> Option<Step<'a>> {
         return None;
     }
     Some(Step {
-        trace_id: call.trace_id.clone(),
-        span_id: call.span_id.clone(),
+        trace_id: call.trace_id,
+        span_id: call.span_id,
         root: call.parent.is_empty(),
         kind: LLM,
         start: call.start,
@@ -140,12 +149,7 @@ fn row_step<'a>(row: &'a super::span_row::RowPlan<'a>) -> Option<Step<'a>> {
     if values.entries.iter().any(|(k, _)| python_key(k)) {
         return None;
     }
-    let code = match row.code {
-        1 => 1,
-        2 => 2,
-        _ if values.get(super::ERROR_TYPE).is_some_and(super::truthy) => 2,
-        _ => 0,
-    };
+    let status = span_row::status(row);
     let tool = row.kind == TOOL;
     let input = if tool {
         first_str(values, &INPUT_KEYS)?
@@ -153,14 +157,14 @@ fn row_step<'a>(row: &'a super::span_row::RowPlan<'a>) -> Option<Step<'a>> {
         ""
     };
     Some(Step {
-        trace_id: otlp::hex(row.trace_id),
-        span_id: otlp::hex(row.span_id),
+        trace_id: row.trace_id,
+        span_id: row.span_id,
         root: row.parent.is_empty(),
         kind: row.kind,
         start: row.start,
         end: row.start.max(row.end),
-        error: code == 2,
-        status: status(code),
+        error: status == "ERROR",
+        status,
         name: row.name,
         answers: answers(first_str(values, &OUTPUT_KEYS)?),
         input: (input.len() <= STAGE_TEXT_CHARS).then_some(input),
@@ -197,7 +201,7 @@ fn within_budget(values: &Values<'_>) -> bool {
                 _ => 32,
             };
     }
-    total < ATTRIBUTE_BUDGET
+    total < MAX_ATTRIBUTE_CHARS
 }
 
 /// `_first_text` of string values (None: a value of another type, left to Python).
@@ -265,32 +269,32 @@ fn answers(text: &str) -> bool {
 }
 
 /// The trajectory signals of one trace, with what the stage stores them on.
-pub(super) struct Summary {
-    pub(super) trace_id: String,
+pub(super) struct Summary<'a> {
+    pub(super) trace_id: &'a [u8],
     pub(super) spans: usize,
     pub(super) start: u64,
     /// `trajectory_signals`, named as stored (`trajectory.*`), in its order
     pub(super) values: Vec<(&'static str, f64)>,
-    pub(super) top: Top,
+    pub(super) top: Top<'a>,
 }
 
 /// The trace's top span (its root) and its key's route and agent.
-pub(super) struct Top {
-    pub(super) span_id: String,
+pub(super) struct Top<'a> {
+    pub(super) span_id: &'a [u8],
     pub(super) call: bool,
     pub(super) start: u64,
     pub(super) duration: u64,
-    pub(super) name: String,
+    pub(super) name: &'a str,
     pub(super) status: &'static str,
-    pub(super) route: String,
-    pub(super) agent: String,
+    pub(super) route: &'a str,
+    pub(super) agent: &'a str,
     /// index of the resource part whose service name the top span has
     pub(super) part: usize,
 }
 
 /// The steps of a payload (with the index of each one's resource part) by trace id, in
 /// the order traces first came.
-pub(super) type Traces<'a> = Vec<(String, Vec<(usize, Step<'a>)>)>;
+pub(super) type Traces<'a> = Vec<(&'a [u8], Vec<(usize, Step<'a>)>)>;
 
 /// A payload's steps grouped by trace; None when some span needs Python.
 pub(super) fn payload_steps<'a>(parts: &'a [(usize, &'a Planned<'a>)]) -> Option<Traces<'a>> {
@@ -301,7 +305,13 @@ pub(super) fn payload_steps<'a>(parts: &'a [(usize, &'a Planned<'a>)]) -> Option
         };
         match traces.iter_mut().find(|(id, _)| *id == step.trace_id) {
             Some((_, steps)) => steps.push((part, step)),
-            None => traces.push((step.trace_id.clone(), vec![(part, step)])),
+            None => {
+                // Payloads hold one trace as a rule: room for all their spans at once.
+                let trace_id = step.trace_id;
+                let mut steps = Vec::with_capacity(parts.len());
+                steps.push((part, step));
+                traces.push((trace_id, steps));
+            }
         }
     }
     Some(traces)
@@ -309,14 +319,17 @@ pub(super) fn payload_steps<'a>(parts: &'a [(usize, &'a Planned<'a>)]) -> Option
 
 /// The summary of a trace's steps, or None: the stage scores it in Python (no root, a
 /// span id twice, arguments to read in Python ...).
-pub(super) fn summarise(trace_id: String, steps: Vec<(usize, Step<'_>)>) -> Option<Summary> {
+pub(super) fn summarise<'a>(
+    trace_id: &'a [u8],
+    steps: Vec<(usize, Step<'a>)>,
+) -> Option<Summary<'a>> {
     let mut steps = steps;
-    steps.sort_by(|a, b| (a.1.start, &a.1.span_id).cmp(&(b.1.start, &b.1.span_id)));
+    steps.sort_by(|a, b| (a.1.start, a.1.span_id).cmp(&(b.1.start, b.1.span_id)));
     if steps.windows(2).any(|w| w[0].1.span_id == w[1].1.span_id) {
         return None;
     }
     let (part, root) = steps.iter().find(|(_, s)| s.root)?;
-    let ordered: Vec<&Step<'_>> = steps.iter().map(|(_, s)| s).collect();
+    let ordered: Vec<&Step<'a>> = steps.iter().map(|(_, s)| s).collect();
     let agent = ordered
         .iter()
         .find(|s| s.kind == AGENT)
@@ -337,14 +350,14 @@ pub(super) fn summarise(trace_id: String, steps: Vec<(usize, Step<'_>)>) -> Opti
         start: steps[0].1.start,
         values,
         top: Top {
-            span_id: root.span_id.clone(),
+            span_id: root.span_id,
             call: root.call,
             start: root.start,
             duration: root.end - root.start,
-            name: root.name.to_string(),
+            name: root.name,
             status: root.status,
-            route: route.to_string(),
-            agent: agent.to_string(),
+            route,
+            agent,
             part: *part,
         },
     })
@@ -363,19 +376,20 @@ fn trajectory(ordered: &[&Step<'_>], top: &Step<'_>) -> Option<Vec<(&'static str
     }
     let failed = tools.iter().filter(|t| t.error).count();
     let answered = answered(ordered, top);
-    let mut found = vec![
-        ("trajectory.tool_error", f(failed > 0)),
-        ("trajectory.steps", taken.len() as f64),
-        ("trajectory.no_answer", f(!answered)),
+    let mut found = Vec::with_capacity(SIGNALS.len());
+    found.extend([
+        (TOOL_ERROR, f(failed > 0)),
+        (STEPS, taken.len() as f64),
+        (NO_ANSWER, f(!answered)),
         (
-            "trajectory.ended_after_tool_error",
+            ENDED_AFTER_TOOL_ERROR,
             f(failed > 0 && ended_after_tool_error(&taken)),
         ),
         (
-            "trajectory.answer_after_tool_error",
+            ANSWER_AFTER_TOOL_ERROR,
             f(answered && failed > 0 && unrecovered(&tools)),
         ),
-    ];
+    ]);
     if !tools.is_empty() {
         let calls = tool_calls(&tools)?;
         let distinct = {
@@ -384,19 +398,13 @@ fn trajectory(ordered: &[&Step<'_>], top: &Step<'_>) -> Option<Vec<(&'static str
             sorted.dedup();
             sorted.len()
         };
-        found.push((
-            "trajectory.tool_error_rate",
-            failed as f64 / tools.len() as f64,
-        ));
-        found.push((
-            "trajectory.repeated_tool_calls",
-            (calls.len() - distinct) as f64,
-        ));
-        found.push(("trajectory.tool_loop", f(loops(&calls))));
+        found.push((TOOL_ERROR_RATE, failed as f64 / tools.len() as f64));
+        found.push((REPEATED_TOOL_CALLS, (calls.len() - distinct) as f64));
+        found.push((TOOL_LOOP, f(loops(&calls))));
     }
     let used: u64 = taken.iter().map(|s| s.tokens).sum();
     if used > 0 {
-        found.push(("trajectory.tokens", used as f64));
+        found.push((TOKENS, used as f64));
     }
     Some(found)
 }
@@ -532,15 +540,23 @@ fn loops(calls: &[(&str, String)]) -> bool {
     })
 }
 
+/// A trace id as it came: 16 bytes (spans with other ids have no row, and calls with
+/// them go to Python).
+pub(super) type TraceKey = [u8; 16];
+
+pub(super) fn trace_key(id: &[u8]) -> TraceKey {
+    id.try_into().unwrap_or_default()
+}
+
 /// The summaries of a run's payloads: a trace whose spans came in two payloads has none.
 #[derive(Default)]
 pub(super) struct RunSummaries<'py> {
-    at: HashMap<String, usize>,
-    found: Vec<Option<Bound<'py, PyTuple>>>,
+    at: HashMap<TraceKey, usize>,
+    found: Vec<Option<Bound<'py, PyAny>>>,
 }
 
 impl<'py> RunSummaries<'py> {
-    pub(super) fn add(&mut self, traces: Vec<(String, Option<Bound<'py, PyTuple>>)>) {
+    pub(super) fn add(&mut self, traces: Vec<(TraceKey, Option<Bound<'py, PyAny>>)>) {
         for (trace_id, summary) in traces {
             match self.at.entry(trace_id) {
                 Entry::Occupied(at) => self.found[*at.get()] = None,
@@ -552,18 +568,45 @@ impl<'py> RunSummaries<'py> {
         }
     }
 
-    pub(super) fn finish(self) -> Vec<Bound<'py, PyTuple>> {
+    pub(super) fn finish(self) -> Vec<Bound<'py, PyAny>> {
         self.found.into_iter().flatten().collect()
     }
 }
 
-/// Every trace of a planned payload, with its summary as a tuple (see `decode_trace_run`)
-/// when it has one. ``services``: each resource part's service name (None: not a string).
+/// How summaries become Python values: `TraceSummary`s when its class is given (made as
+/// its `_make` does, without the Python call of its `__new__`), else plain tuples.
+pub(super) struct SummaryMaker<'py> {
+    class: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+}
+
+impl<'py> SummaryMaker<'py> {
+    pub(super) fn new(py: Python<'py>, class: Option<&Bound<'py, PyAny>>) -> PyResult<Self> {
+        let class = match class {
+            None => None,
+            Some(class) => {
+                let tuple_new = py.get_type::<PyTuple>().getattr(intern!(py, "__new__"))?;
+                Some((tuple_new, class.clone()))
+            }
+        };
+        Ok(SummaryMaker { class })
+    }
+
+    fn make(&self, items: Bound<'py, PyTuple>) -> Option<Bound<'py, PyAny>> {
+        match &self.class {
+            None => Some(items.into_any()),
+            Some((tuple_new, class)) => tuple_new.call1((class, items)).ok(),
+        }
+    }
+}
+
+/// Every trace of a planned payload, with its summary (see `decode_trace_run`) when it has
+/// one. ``services``: each resource part's service name (None: not a string).
 pub(super) fn payload_summaries<'py>(
     py: Python<'py>,
     plan: &PayloadPlan<'_>,
     services: &[Option<Bound<'py, PyString>>],
-) -> Vec<(String, Option<Bound<'py, PyTuple>>)> {
+    maker: &SummaryMaker<'py>,
+) -> Vec<(TraceKey, Option<Bound<'py, PyAny>>)> {
     let spans: Vec<(usize, &Planned<'_>)> = plan
         .iter()
         .enumerate()
@@ -575,22 +618,24 @@ pub(super) fn payload_summaries<'py>(
     traces
         .into_iter()
         .map(|(trace_id, steps)| {
-            let tuple = summarise(trace_id.clone(), steps).and_then(|s| to_tuple(py, &s, services));
-            (trace_id, tuple)
+            let summary = summarise(trace_id, steps)
+                .and_then(|s| to_tuple(py, &s, services))
+                .and_then(|items| maker.make(items));
+            (trace_key(trace_id), summary)
         })
         .collect()
 }
 
 /// The payload's trace ids, none summarised.
-fn trace_ids<'py>(plan: &PayloadPlan<'_>) -> Vec<(String, Option<Bound<'py, PyTuple>>)> {
-    let mut ids: Vec<(String, Option<Bound<'py, PyTuple>>)> = Vec::new();
+fn trace_ids<'py>(plan: &PayloadPlan<'_>) -> Vec<(TraceKey, Option<Bound<'py, PyAny>>)> {
+    let mut ids: Vec<(TraceKey, Option<Bound<'py, PyAny>>)> = Vec::new();
     for (_, spans) in plan {
         for planned in spans {
-            let id = match planned {
+            let id = trace_key(match planned {
                 Planned::Skip => continue,
-                Planned::Call(call) => call.trace_id.clone(),
-                Planned::Row(row) => otlp::hex(row.trace_id),
-            };
+                Planned::Call(call) => call.trace_id,
+                Planned::Row(row) => row.trace_id,
+            });
             if !ids.iter().any(|(known, _)| *known == id) {
                 ids.push((id, None));
             }
@@ -599,31 +644,54 @@ fn trace_ids<'py>(plan: &PayloadPlan<'_>) -> Vec<(String, Option<Bound<'py, PyTu
     ids
 }
 
+static SIGNAL_NAMES: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
+
+fn signal_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    let names = SIGNAL_NAMES.get_or_init(py, || {
+        SIGNALS
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect()
+    });
+    match SIGNALS.iter().position(|n| *n == name) {
+        Some(at) => names[at].bind(py).clone(),
+        None => PyString::intern(py, name),
+    }
+}
+
+fn status_name<'py>(py: Python<'py>, status: &str) -> Bound<'py, PyString> {
+    match status {
+        "OK" => intern!(py, "OK").clone(),
+        "ERROR" => intern!(py, "ERROR").clone(),
+        _ => intern!(py, "UNSET").clone(),
+    }
+}
+
 fn to_tuple<'py>(
     py: Python<'py>,
-    summary: &Summary,
+    summary: &Summary<'_>,
     services: &[Option<Bound<'py, PyString>>],
 ) -> Option<Bound<'py, PyTuple>> {
     let service = services.get(summary.top.part)?.as_ref()?;
     let values = PyDict::new(py);
     for (name, value) in &summary.values {
-        values.set_item(PyString::intern(py, name), value).ok()?;
+        values.set_item(signal_name(py, name), value).ok()?;
     }
     let top = &summary.top;
     let items: [Bound<'py, PyAny>; 13] = [
-        PyString::new(py, &summary.trace_id).into_any(),
+        otlp::py_hex(py, summary.trace_id).into_any(),
         summary.spans.into_pyobject(py).ok()?.into_any(),
         summary.start.into_pyobject(py).ok()?.into_any(),
         values.into_any(),
-        PyString::new(py, &top.span_id).into_any(),
+        otlp::py_hex(py, top.span_id).into_any(),
         top.call.into_pyobject(py).ok()?.to_owned().into_any(),
         top.start.into_pyobject(py).ok()?.into_any(),
         top.duration.into_pyobject(py).ok()?.into_any(),
-        PyString::new(py, &top.name).into_any(),
-        PyString::intern(py, top.status).into_any(),
+        PyString::new(py, top.name).into_any(),
+        status_name(py, top.status).into_any(),
         service.clone().into_any(),
-        PyString::new(py, &top.route).into_any(),
-        PyString::new(py, &top.agent).into_any(),
+        PyString::new(py, top.route).into_any(),
+        PyString::new(py, top.agent).into_any(),
     ];
     PyTuple::new(py, items).ok()
 }

@@ -517,12 +517,14 @@ class OtlpDecoder(Protocol):
         max_bytes: int,
         summaries: list[Any] | None = None,
         columns: list[Any] | None = None,
+        summary: type[Any] | None = None,
     ) -> tuple[list[Any], list[Any], int, int, list[Any] | None]:
         """``decode_run`` that also makes the ``spans`` rows of the spans that are not LLM
         calls: ``(calls, rows, skipped, end, pending)``; with ``summaries``, appends to it
         the trajectory signals of each trace that came whole in a payload (the fields of
-        ``traces.trace_summary.TraceSummary``); with ``columns`` too, those traces' rows go
-        to it as Arrow column buffers (``store.span_columns``) instead of ``rows``."""
+        ``traces.trace_summary.TraceSummary``, as a tuple or, given ``summary``, as that
+        class); with ``columns`` too, those traces' rows go to it as Arrow column buffers
+        (``store.span_columns``) instead of ``rows``."""
 
     def decode_traces(self, data: bytes, feedback_key: str) -> list[Any] | None:
         """Every span of a request as decoded values, none normalised, or None."""

@@ -146,6 +146,7 @@ def decode_trace_run(
     max_bytes: int,
     summaries: list[Any] | None = None,
     columns: list[Any] | None = None,
+    summary: type[Any] | None = None,
 ) -> tuple[list[Any], list[Any], int, int, list[tuple[dict[str, Any], list[Any]]] | None]: ...
 def record_columns(
     records: list[Any], fields: list[tuple[str, int]]

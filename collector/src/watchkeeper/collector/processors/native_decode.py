@@ -41,9 +41,10 @@ _DECODE: Callable[..., list[DecodedResource] | None] | None = (
     None if _DECODER is None else _DECODER.decode_calls
 )
 # The run with the rows of the spans that are not calls: arguments as ``_RUN``'s with the
-# row class before the largest payload, a list for the traces it summarises, and one for
-# the rows of those traces as column buffers (tests switch it off to reach ``_RUN``).
-# Set ``SPAN_COLUMNS`` False to have every row made as a ``TraceSpan``.
+# row class before the largest payload, a list for the traces it summarises, one for the
+# rows of those traces as column buffers, and the class the summaries are made as (tests
+# switch it off to reach ``_RUN``). Set ``SPAN_COLUMNS`` False to have every row made as a
+# ``TraceSpan``.
 _TRACE_RUN: (
     Callable[
         [
@@ -54,8 +55,9 @@ _TRACE_RUN: (
             type[CallRecord],
             type[TraceSpan],
             int,
-            list[Any],
+            list[TraceSummary],
             list[Any] | None,
+            type[TraceSummary],
         ],
         tuple[list[CallRecord], list[TraceSpan], int, int, list[DecodedResource] | None],
     ]
@@ -154,7 +156,7 @@ def decode_run(payloads: list[Any], start: int, span_columns: bool = True) -> Ru
     """
     now_ns = time.time_ns()
     if _TRACE_RUN is not None:
-        summaries: list[Any] = []
+        summaries: list[TraceSummary] = []
         columns: list[Any] | None = [] if span_columns and SPAN_COLUMNS else None
         calls, spans, skipped, end, pending = _TRACE_RUN(
             payloads,
@@ -166,10 +168,10 @@ def decode_run(payloads: list[Any], start: int, span_columns: bool = True) -> Ru
             MAX_PAYLOAD_BYTES,
             summaries,
             columns,
+            TraceSummary,
         )
         table = SpanColumns.from_core(columns[0]) if columns else None
-        traces = [TraceSummary(*s) for s in summaries]
-        return Run(calls, skipped, spans, end, pending, traces, table)
+        return Run(calls, skipped, spans, end, pending, summaries, table)
     if _RUN is None:
         return None
     calls, skipped, end, pending = _RUN(

@@ -94,6 +94,17 @@ class OpenTraces:
         """Whether the trace completed already (among the ones remembered)."""
         return trace_id in self._completed
 
+    def unseen(self, trace_ids: Iterable[str]) -> list[str]:
+        """Those of ``trace_ids`` neither held nor completed (among those remembered)."""
+        held, completed = self._open, self._completed
+        return [t for t in trace_ids if t not in held and t not in completed]
+
+    def take_unseen(self, trace_ids: Iterable[str]) -> None:
+        """:meth:`take_alone` of traces :meth:`unseen` gave, at once."""
+        self._completed.update(dict.fromkeys(trace_ids))
+        while len(self._completed) > _COMPLETED_MEMORY:
+            self._completed.popitem(last=False)
+
     def take_alone(self, trace_id: str) -> bool:
         """A trace of one span that completes as it comes (its root, with nothing held
         for it and no grace period): marked complete without being held, as :meth:`add`

@@ -114,10 +114,8 @@ def take_summarised(
     ``columns`` made into :class:`TraceSpan` values for them, after the others)."""
     if not summaries or not takes_summaries(traces):
         return Taken([], calls, [*spans, *_loose(columns, ())], {})
-    is_open, is_completed = traces.is_open, traces.is_completed
-    wanted = {
-        s.trace_id: s for s in summaries if not is_open(s.trace_id) and not is_completed(s.trace_id)
-    }
+    by_id = {summary.trace_id: summary for summary in summaries}
+    wanted = {trace_id: by_id[trace_id] for trace_id in traces.unseen(by_id)}
     # Spans of the batch per trace: a trace another payload held spans of goes the usual way.
     held = Counter(map(_TRACE_ID, calls))
     held.update(map(_TRACE_ID, spans))
@@ -131,9 +129,7 @@ def take_summarised(
     rest_calls = [call for call in calls if call.trace_id not in wanted]
     rest_spans = [span for span in spans if span.trace_id not in wanted]
     rest_spans.extend(_loose(columns, wanted))
-    take_alone = traces.take_alone
-    for trace_id in wanted:
-        take_alone(trace_id)
+    traces.take_unseen(wanted)
     parts = Parts(wanted, calls, spans, columns)
     return Taken(list(wanted.values()), rest_calls, rest_spans, parts)
 

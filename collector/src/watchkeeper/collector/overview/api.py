@@ -8,7 +8,6 @@ table; :func:`monitor_router` binds it to one app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,10 @@ from watchkeeper.collector.overview.monitor import ALARM_ACTIONS, Monitor
 from watchkeeper.collector.overview.ranges import PRESETS, RangeError, TimeRange
 from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
-from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint, http_errors
+from watchkeeper.collector.review.routes import (
+    RouteTable,
+    api_endpoints,
+)
 from watchkeeper.collector.review.tokens import Principal, Role
 from watchkeeper.collector.store.monitoring import REVIEW_STATES, CallSearch, KeyFilter
 
@@ -75,16 +77,7 @@ def monitor_router(monitor: Monitor, auth: Auth) -> APIRouter:
     """The overview, alarms and calls API of one app."""
     ctx = MonitorContext(monitor, auth)
 
-    def endpoint(route: Route) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
-            with http_errors():
-                return route.handler(ctx, **kwargs)
-
-        if route.role is None:
-            raise ValueError(f"API route {route.path} declares no role")
-        return bound_endpoint(route, call, supplied=("ctx",), depends={"me": auth.api(route.role)})
-
-    return api.router(endpoint, prefix="/api", tags=["monitoring"])
+    return api.router(api_endpoints(ctx, auth, "ctx"), prefix="/api", tags=["monitoring"])
 
 
 @api.get("/overview", Role.VIEWER)

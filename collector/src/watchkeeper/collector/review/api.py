@@ -8,7 +8,6 @@ table to one app.
 """
 
 import io
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,9 +20,8 @@ from watchkeeper.collector.review.auth import Auth
 from watchkeeper.collector.review.queues import QUEUE_NAME_PATTERN
 from watchkeeper.collector.review.routes import (
     ReviewContext,
-    Route,
     RouteTable,
-    bound_endpoint,
+    api_endpoints,
     http_errors,
 )
 from watchkeeper.collector.review.tokens import NAME_PATTERN, Principal, Role, TokenRegistry
@@ -96,17 +94,7 @@ def review_router(workflow: ReviewWorkflow, auth: Auth, registry: TokenRegistry)
     """Routes under ``/api`` for one app's workflow, authentication and tokens."""
     review = ReviewContext(workflow, auth, registry)
 
-    def endpoint(route: Route) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
-            return route.handler(review, **kwargs)
-
-        if route.role is None:
-            raise ValueError(f"API route {route.path} declares no role")
-        return bound_endpoint(
-            route, call, supplied=("review",), depends={"me": auth.api(route.role)}
-        )
-
-    return api.router(endpoint, prefix="/api", tags=["review"])
+    return api.router(api_endpoints(review, auth, "review"), prefix="/api", tags=["review"])
 
 
 @api.get("/whoami", Role.VIEWER)

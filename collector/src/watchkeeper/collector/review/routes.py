@@ -128,3 +128,23 @@ def http_errors() -> Iterator[None]:
         yield
     except ReviewError as exc:
         raise HTTPException(exc.status, str(exc)) from None
+
+
+def api_endpoints(ctx: object, auth: Auth, supplied: str) -> Callable[[Route], Callable[..., Any]]:
+    """How :meth:`RouteTable.router` binds an API's routes: each handler gets ``ctx`` as its
+    parameter named ``supplied`` and the caller's principal as ``me``, authenticated for
+    the route's role (an API route must declare one); review errors become HTTP errors."""
+
+    def endpoint(route: Route) -> Callable[..., Any]:
+        if route.role is None:
+            raise ValueError(f"API route {route.path} declares no role")
+
+        def call(**kwargs: Any) -> Any:
+            with http_errors():
+                return route.handler(ctx, **kwargs)
+
+        return bound_endpoint(
+            route, call, supplied=(supplied,), depends={"me": auth.api(route.role)}
+        )
+
+    return endpoint

@@ -8,14 +8,13 @@ the viewer role. :func:`versions_router` binds the route table to one app's stor
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from watchkeeper.collector.review.auth import Auth
-from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
+from watchkeeper.collector.review.routes import RouteTable, api_endpoints
 from watchkeeper.collector.review.tokens import Principal, Role
 from watchkeeper.collector.store.versions import route_versions
 from watchkeeper.collector.versions.live import compare_stored
@@ -42,15 +41,7 @@ def versions_router(store: Store, auth: Auth) -> APIRouter:
     """The versions API of one app."""
     ctx = VersionsContext(store, auth)
 
-    def endpoint(route: Route) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
-            return route.handler(ctx, **kwargs)
-
-        if route.role is None:
-            raise ValueError(f"API route {route.path} declares no role")
-        return bound_endpoint(route, call, supplied=("ctx",), depends={"me": auth.api(route.role)})
-
-    return api.router(endpoint, prefix="/api", tags=["versions"])
+    return api.router(api_endpoints(ctx, auth, "ctx"), prefix="/api", tags=["versions"])
 
 
 @api.get("/versions", Role.VIEWER)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Sequence
 from functools import cache
 
 #: One megabyte of text, in characters.
@@ -77,3 +78,25 @@ def many_contexts() -> list[str]:
         f"Passage {i}: orders above {i % 97} euros ship free to Lisbon."
         for i in range(MANY_CONTEXTS)
     ]
+
+
+def words_and_noise(
+    rng: random.Random,
+    length: int,
+    vocabulary: Sequence[str],
+    alphabet: Sequence[str],
+    separators: Sequence[str],
+) -> str:
+    """``length`` characters of a model's words (60%, a fifth of them upper-cased) and runs
+    of 1-4 characters of ``alphabet``, each followed by one of ``separators``."""
+    out: list[str] = []
+    made = 0
+    while made < length:
+        if rng.random() < 0.6:
+            word = rng.choice(vocabulary)
+            out.append(word.upper() if rng.random() < 0.2 else word)
+        else:
+            out.append("".join(rng.choices(alphabet, k=rng.randint(1, 4))))
+        out.append(rng.choice(separators))
+        made += len(out[-2]) + len(out[-1])
+    return "".join(out)[:length]

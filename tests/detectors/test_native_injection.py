@@ -19,6 +19,7 @@ import string
 
 import pytest
 
+from tests.detectors.hostile_texts import words_and_noise
 from tests.detectors.test_prompt_injection_parity import DATASET
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.safety import injection_model
@@ -63,17 +64,7 @@ def _ascii_text(rng: random.Random, length: int, beyond: bool = False) -> str:
     vocabulary = [name for name in MODEL.weights if " " not in name and name.isascii()]
     alphabet = [chr(code) for code in range(128)] + list(" _'0123456789.,!?")
     alphabet += _BEYOND * 4 if beyond else []
-    out: list[str] = []
-    made = 0
-    while made < length:
-        if rng.random() < 0.6:
-            word = rng.choice(vocabulary)
-            out.append(word.upper() if rng.random() < 0.2 else word)
-        else:
-            out.append("".join(rng.choices(alphabet, k=rng.randint(1, 4))))
-        out.append(rng.choice([" ", "", "  ", "\n", "\x1c", "\x0b"]))
-        made += len(out[-2]) + len(out[-1])
-    return "".join(out)[:length]
+    return words_and_noise(rng, length, vocabulary, alphabet, [" ", "", "  ", "\n", "\x1c", "\x0b"])
 
 
 @pytest.mark.parametrize("length", [0, 1, 2, 30, 500, 1_000, 2_100, 4_000, 6_500])

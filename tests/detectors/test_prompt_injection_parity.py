@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.detectors.hostile_texts import words_and_noise
 from watchkeeper.detectors.safety import injection_model
 from watchkeeper.detectors.safety.injection_tokens import token_bytes
 
@@ -46,17 +47,7 @@ def _random_text(rng: random.Random, length: int) -> str:
         "aZ_9 \t\n\x1c\x1f\x85\xa0\u2003\u3000.,!?\"'<>|#*\u201c\u201d\u2019"
         "\u00c9\u00e9\u0130\u03a3\u03c3\u0436\u0416\u65e5\u672c\u0301\u0307\ud800\U0001f600"
     )
-    out: list[str] = []
-    made = 0
-    while made < length:
-        if rng.random() < 0.6:
-            word = rng.choice(vocabulary)
-            out.append(word.upper() if rng.random() < 0.2 else word)
-        else:
-            out.append("".join(rng.choices(alphabet, k=rng.randint(1, 4))))
-        out.append(rng.choice([" ", "", "  ", "\n"]))
-        made += len(out[-2]) + len(out[-1])
-    return "".join(out)[:length]
+    return words_and_noise(rng, length, vocabulary, alphabet, [" ", "", "  ", "\n"])
 
 
 def test_the_tokens_are_the_regex_tokens() -> None:

@@ -4,13 +4,12 @@ then accepts its regime as the new baseline, and the page says who did each."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import headless_chromium
 from tests.ui.seed import ROUTE, demo_calls, seed
 from watchkeeper.collector.incidents.install import install_incidents
 from watchkeeper.collector.pipeline import Pipeline
@@ -24,18 +23,8 @@ from watchkeeper.ingest.http.server import HttpServer
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the module (as tests/e2e's)."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: run `make debian-tools`", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with headless_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ it); Playwright only drives it, so ``playwright install`` (a download) is never 
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,23 +14,13 @@ from typing import Any
 import pytest
 
 from tests.review.support import RecordedCall, call_payload
+from tests.support.browser import headless_chromium
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.processors.review_reservoir import ReviewReservoir
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
 from watchkeeper.collector.store.store import Store
 from watchkeeper.ingest.http.server import HttpServer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +30,8 @@ def browser() -> Iterator[Any]:
     Not per session: Playwright's sync API keeps an event loop running on the main thread
     while it is open, and later tests that call ``asyncio.run`` would then fail.
     """
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `make debian-tools` (Debian package chromium)",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with headless_chromium() as launched:
+        yield launched
 
 
 @dataclass

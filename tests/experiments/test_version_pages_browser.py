@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.experiments.test_version_watch import _recent
 from tests.experiments.test_versions_api import _calls
+from tests.support.browser import headless_chromium
 from watchkeeper.collector.pipeline import Pipeline
 from watchkeeper.collector.review.tokens import TokenRegistry
 from watchkeeper.collector.server import build_app
@@ -22,18 +21,8 @@ from watchkeeper.ingest.http.server import HttpServer
 @pytest.fixture
 def chromium() -> Iterator[Any]:
     """A headless Chromium (the distribution's; Playwright only drives it)."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: run `make debian-tools`", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        yield browser
 
 
 def test_nav_leads_to_versions_and_experiments(chromium: Any, store: Store) -> None:

@@ -8,20 +8,13 @@ import random
 import pytest
 from river.drift import ADWIN, PageHinkley
 
-from tests.detectors.streams import alarm_indices
+from tests.detectors.streams import PLAN_FACTS, alarm_indices
 from watchkeeper.detectors import Call, FaithfulnessDrift
 from watchkeeper.detectors.change.river_test import RiverChangeTest
 from watchkeeper.detectors.keyed import KeyedDetectors
 
-FACTS = [
-    f"The {name} plan costs {price} dollars per month and includes {feature}."
-    for name, price, feature in [
-        ("Basic", 5, "two devices"),
-        ("Plus", 9, "offline sync"),
-        ("Pro", 15, "priority support"),
-        ("Team", 25, "shared folders"),
-    ]
-]
+#: The first four plans (the streams drawn from them were tuned on these).
+FACTS = PLAN_FACTS[:4]
 
 
 def _stream(seed: int, n: int, made_up: float) -> list[Call]:

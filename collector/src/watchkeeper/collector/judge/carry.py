@@ -1,11 +1,12 @@
-"""A judge's ``call_scores`` and ``review_items`` rows, carried in the pipeline's next
-insert.
+"""A judge's ``call_scores`` rows, carried in the pipeline's next insert.
 
 Written on their own, a flush of verdicts added a part to ``call_scores`` (and to the
-rollups its views fill) and to ``review_items``, parts chDB then merged into the day's:
-in the collector benchmark, one more insert into each per 20,000 calls beside the
-pipeline's two (the default judge added 7 µs of chDB's CPU per ingested call, these
-inserts and their merges among it). While traffic flows, the writer instead hands
+rollups its views fill), parts chDB then merged into the day's: in the collector
+benchmark, one more insert per 20,000 calls beside the pipeline's two (the default judge
+added 7 µs of chDB's CPU per ingested call, this insert and its merges among it). Every
+batch writes ``call_scores``, so the judge's rows ride free there; review items are not
+carried, since most batches write no ``review_items`` (a carried one added an insert).
+While traffic flows, the writer instead hands
 a call's rows over as its outcome arrives (:meth:`CarriedRows.put`); the pipeline's next
 batch takes them into its own inserts (:class:`CarryJudgeRows`, before its ``Write``) and
 confirms them once stored (:meth:`CarriedRows.confirm`, after it). What no batch took by
@@ -36,7 +37,6 @@ class Carried:
 
     scores: list[dict[str, Any]]
     times_ns: list[int]
-    reviews: list[dict[str, Any]]
     #: The call, done once its rows and verdicts are stored.
     task: JudgeTask
     #: Whether the writer stored the outcome's verdicts already.
@@ -120,4 +120,3 @@ class CarryJudgeRows:
         if rows:
             times = [t for c in taken for t in c.times_ns]
             prepared.batch.score_tables.append(scores_table(rows, times))
-        prepared.batch.review_items.extend(row for c in taken for row in c.reviews)

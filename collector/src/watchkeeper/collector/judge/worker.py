@@ -9,8 +9,8 @@ calls from it, reuse verdicts of the same texts (the cache: judge, prompt versio
 hash, held in memory and filled from the store at start, :mod:`.cache`), ask the endpoint
 for the rest, and hand the outcome to one writer (:mod:`.writer`), which writes verdicts
 to ``judge_verdicts`` in batches and routes the calls to review. The scores go to the
-calls' ``call_scores`` rows as ``judge.<name>.<dimension>``, with the review items, in
-the pipeline's next batch (:mod:`.carry`), or from the writer when no batch takes them.
+calls' ``call_scores`` rows as ``judge.<name>.<dimension>`` in the pipeline's next
+batch (:mod:`.carry`), or from the writer when no batch takes them.
 A call counts as done (:meth:`JudgeWorkers.wait_done`) once its outcome is written.
 
 A restart loses no call: the backlog is re-derived from the store, not persisted. At
@@ -101,7 +101,7 @@ class JudgeWorkers:
         #: Scores and review items for the pipeline's next batch (:meth:`carry`); None:
         #: the writer writes them.
         self.carried: CarriedRows | None = None
-        #: Counts review items the judges enqueue (the pipeline counts those it carries).
+        #: Counts review items the judges enqueue, as the pipeline counts its own.
         self.count_reviews: Callable[[Sequence[Mapping[str, Any]]], None] | None = None
 
     # --- the pipeline's side --------------------------------------------------------------
@@ -368,14 +368,13 @@ class JudgeWorkers:
                 self.carried.written()
 
     def _carry(self, finished: Finished) -> None:
-        """Hand a single judge's outcome's scores row and review items to the pipeline's
-        next batch (the writer's thread, as the outcome arrives)."""
+        """Hand a single judge's outcome's scores row to the pipeline's next batch (the
+        writer's thread, as the outcome arrives)."""
         task = finished.task
         if self.carried is None or task.stored_scores is None:
             return
         rows = self.store.score_rows([(task.span_row(), finished.scores)])
-        reviews = self._reviews(finished) if finished.rows else []
-        self.carried.put(Carried(rows, [task.timestamp_ns] * len(rows), reviews, task))
+        self.carried.put(Carried(rows, [task.timestamp_ns] * len(rows), task))
         finished.carried = True
 
     def judge_one(self, judge: Judge, task: JudgeTask) -> dict[str, float]:
@@ -435,9 +434,8 @@ class JudgeWorkers:
                 self.observe({k: np.array([v]) for k, v in one.scores.items()})
             source = "request" if one.requested else "cache"
             self.judges[one.judge].metrics.judged.labels(one.judge, source).inc()
-            if not one.carried:
-                reviews.extend(self._reviews(one))
-        self._add_reviews(reviews + [row for c in carried for row in c.reviews])
+            reviews.extend(self._reviews(one))
+        self._add_reviews(reviews)
 
     def _reviews(self, one: Finished) -> list[dict[str, Any]]:
         """The review items a judged call gets: by the rules on judge scores, else maybe

@@ -51,7 +51,7 @@ class Finished:
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: Whether a request was made (else every verdict came from the cache).
     requested: bool = False
-    #: Whether its scores and review items went to the pipeline's next batch (carry.py).
+    #: Whether its scores went to the pipeline's next batch (carry.py).
     carried: bool = False
 
 

@@ -28,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -118,7 +119,7 @@ class JudgeWorkers:
         flagged = flagged or {}
         if len(self.judges) != 1:
             stored_scores = None
-        queued = 0
+        queued, unpaid = 0, Counter[str]()
         for call in calls:
             if not call.output_text or call.is_error:
                 continue
@@ -131,18 +132,23 @@ class JudgeWorkers:
                     routed=span_id in routed,
                     flagged_by=flagged.get(span_id, ()),
                 )
-                if reason is None or not self._affordable(name, call):
+                if reason is None:
+                    continue
+                if not self._affordable(name, call):
+                    unpaid[name] += 1
                     continue
                 known = stored_scores(span_id) if stored_scores else None
                 queued += self._put(JudgeTask.of_call(name, reason, call, known))
+        for name, count in unpaid.items():
+            self.judges[name].metrics.skipped.labels(name, "budget").inc(count)
         return queued
 
     def _affordable(self, name: str, call: CallRecord) -> bool:
         """Whether the judge can do anything for a call it picked: its budget has a request
         left, or it judged the call or its texts before (which costs no request). A call it
-        cannot pay for is skipped and counted here, before its task is made and queued: a
-        busy collector's judge spends its hour early, and most calls it picks after that
-        are skipped."""
+        cannot pay for is skipped (and counted) before its task is made and queued: a busy
+        collector's judge spends its hour early, and most calls it picks after that are
+        skipped."""
         judge = self.judges[name]
         if not judge.budget.spent():
             return True
@@ -150,10 +156,7 @@ class JudgeWorkers:
         if cache.judged(call.span_id):
             return True
         text = JudgeInput(call.input_text, call.output_text, tuple(call.contexts))
-        if cache.verdicts(text.content_hash()):
-            return True
-        judge.metrics.skipped.labels(name, "budget").inc()
-        return False
+        return bool(cache.verdicts(text.content_hash()))
 
     def judge_now(
         self, calls: Iterable[CallRecord], flagged: Mapping[str, list[str]] | None = None

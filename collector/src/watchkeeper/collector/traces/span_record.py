@@ -104,25 +104,26 @@ def span_from_call(
     """The row of an LLM call; its texts and contexts only when its body is kept (the
     body-sampling rules of ``call_bodies`` apply to the trace view alike). ``attributes``:
     the ones to show instead of the call's."""
+    # Positional, and no document tuple for a call without contexts: KeepTraces makes one
+    # of these per stored LLM call, and keywords and the empty generator cost half of it.
+    contexts = call.contexts if with_body else ()
     return TraceSpan(
-        trace_id=call.trace_id,
-        span_id=call.span_id,
-        parent_span_id=call.parent_span_id,
-        name=call.span_name,
-        kind=kinds.LLM,
-        start_ns=call.timestamp_ns,
-        end_ns=call.timestamp_ns + call.duration_ns,
-        status=call.status_code,
-        attributes=call.attributes if attributes is None else attributes,
-        input_text=call.input_text[:MAX_TEXT_CHARS] if with_body else "",
-        output_text=call.output_text[:MAX_TEXT_CHARS] if with_body else "",
-        documents=tuple((c[:MAX_DOCUMENT_CHARS], None) for c in call.contexts[:MAX_DOCUMENTS])
-        if with_body
-        else (),
-        session_id=call.conversation_id,
-        user_id=call.user_id,
-        service_name=call.service_name,
-        status_message=call.status_message,
+        call.trace_id,
+        call.span_id,
+        call.parent_span_id,
+        call.span_name,
+        kinds.LLM,
+        call.timestamp_ns,
+        call.timestamp_ns + call.duration_ns,
+        call.status_code,
+        call.attributes if attributes is None else attributes,
+        call.input_text[:MAX_TEXT_CHARS] if with_body else "",
+        call.output_text[:MAX_TEXT_CHARS] if with_body else "",
+        tuple((c[:MAX_DOCUMENT_CHARS], None) for c in contexts[:MAX_DOCUMENTS]) if contexts else (),
+        call.conversation_id,
+        call.user_id,
+        call.service_name,
+        call.status_message,
     )
 
 

@@ -98,3 +98,24 @@ def test_review_item_and_call_pages_link_to_the_trace(traced_app: TracedApp) -> 
     html = traced_app.client.get(f"/ui/calls/{item['SpanId']}").text
     assert f"href='/ui/traces/{item['TraceId']}'" in html
     assert cookies
+
+
+def test_trace_pages_refuse_and_explain_as_pages(traced_app: TracedApp) -> None:
+    """Without a session a trace page is the login form (401) back to it; with one, an
+    unknown or malformed trace id and an unknown session are a "Not possible" page (404);
+    every answer carries the UI's security headers."""
+    client = traced_app.client
+    client.cookies.clear()
+    path = "/ui/traces/" + "0" * 32
+    refused = client.get(path)
+    assert refused.status_code == 401
+    assert "id='login'" in refused.text
+    assert f"value='{path}'" in refused.text
+    login = client.post("/login", data={"token": traced_app.token}, follow_redirects=False)
+    assert login.status_code in (302, 303)
+    for missing in (path, "/ui/traces/not-a-trace", "/ui/sessions/nobody-at-all"):
+        page = client.get(missing)
+        assert page.status_code == 404, missing
+        assert "Not possible" in page.text
+        assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"

@@ -8,17 +8,14 @@ the viewer role. Handlers are module-level functions in the ``api`` route table;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 
 from watchkeeper.collector.review.auth import Auth
-from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
+from watchkeeper.collector.review.routes import RouteTable, api_endpoints
 from watchkeeper.collector.review.tokens import Principal, Role
-from watchkeeper.collector.review.workflow import ReviewError
 from watchkeeper.collector.traces.views import TraceViews
 
 TRACE_PATTERN = r"^[0-9a-f]{32}$"
@@ -45,17 +42,7 @@ api = RouteTable()
 def traces_router(views: TraceViews, auth: Auth) -> APIRouter:
     """The traces and sessions API of one app."""
     ctx = TracesContext(views, auth)
-
-    def endpoint(route: Route) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
-            with http_errors():
-                return route.handler(ctx, **kwargs)
-
-        if route.role is None:
-            raise ValueError(f"API route {route.path} declares no role")
-        return bound_endpoint(route, call, supplied=("ctx",), depends={"me": auth.api(route.role)})
-
-    return api.router(endpoint, prefix="/api", tags=["traces"])
+    return api.router(api_endpoints(ctx, auth, "ctx"), prefix="/api", tags=["traces"])
 
 
 @api.get("/traces/{trace_id}", Role.VIEWER)
@@ -72,15 +59,6 @@ def session(ctx: TracesContext, session_id: SessionId, me: Principal) -> dict[st
     """The conversation: one turn per trace in time order, each with its trace id, the
     question and answer, its span kinds and errors."""
     return ctx.views.session(session_id)
-
-
-@contextmanager
-def http_errors() -> Iterator[None]:
-    """Review errors as HTTP errors with their status (404 for an unknown trace)."""
-    try:
-        yield
-    except ReviewError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
 
 
 __all__ = ["TracesContext", "api", "traces_router"]

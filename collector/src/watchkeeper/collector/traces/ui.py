@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
 
 from watchkeeper.collector.review import pages as review_pages
-from watchkeeper.collector.review.auth import SESSION_COOKIE, UiAuthError, csrf_token
+from watchkeeper.collector.review.auth import UiAuthError
 from watchkeeper.collector.review.routes import Route, RouteTable, bound_endpoint
 from watchkeeper.collector.review.tokens import Principal, Role
+from watchkeeper.collector.review.ui_responses import html_response, refusal_response, session_csrf
 from watchkeeper.collector.review.workflow import ItemNotFoundError, ReviewError
 from watchkeeper.collector.traces import pages
 from watchkeeper.collector.traces.api import SESSION_PATTERN, TRACE_PATTERN, TracesContext
@@ -35,23 +35,16 @@ def _endpoint(route: Route, ctx: TracesContext) -> Callable[..., Any]:
     needed = route.role or Role.VIEWER
 
     async def guarded(request: Request, **kwargs: Any) -> Response:
-        csrf = _csrf(request)
+        csrf = session_csrf(request)
         try:
             me = ctx.auth.ui(request, needed)
-            html = route.handler(ctx, request=request, me=me, csrf=csrf, **kwargs)
-            response = HTMLResponse(html)
+            return html_response(route.handler(ctx, request=request, me=me, csrf=csrf, **kwargs))
         except UiAuthError as exc:
-            if exc.status == 401:
-                target = quote(request.url.path, safe="/-_.%")
-                response = HTMLResponse(review_pages.login(target), 401)
-            else:
-                response = HTMLResponse(review_pages.message("Forbidden", str(exc)), 403)
+            return refusal_response(exc, quote(request.url.path, safe="/-_.%"))
         except ReviewError as exc:
             session = ctx.auth.ui_session(request)
             text = review_pages.message("Not possible", str(exc), session, csrf)
-            response = HTMLResponse(text, exc.status)
-        response.headers.update(review_pages.SECURITY_HEADERS)
-        return response
+            return html_response(text, exc.status)
 
     return bound_endpoint(route, guarded, supplied=("ctx", "me", "csrf"))
 
@@ -72,8 +65,3 @@ def session(
     if not re.match(SESSION_PATTERN, session_id):
         raise ItemNotFoundError("not a session id")
     return pages.session_page(ctx.views.session(session_id), me, csrf)
-
-
-def _csrf(request: Request) -> str:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return csrf_token(token) if token else ""

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from watchkeeper.collector.record import CallRecord
+from watchkeeper.collector.review.feed_items import stored_call_item
 from watchkeeper.collector.review.queues import ReviewQueue, RouteRule, default_queues, ordered
 from watchkeeper.collector.scores import BatchScores
 
@@ -212,7 +213,14 @@ class ReviewRouter:
                     ):
                         out.not_enqueued[(target.queue, "cap")] += 1
                         continue
-                    out.items.append(_stored_item(row, target, queue.reviewers))
+                    item = stored_call_item(
+                        row,
+                        queue=target.queue,
+                        reason=target.reason,
+                        priority=target.priority,
+                        reviewers=queue.reviewers,
+                    )
+                    out.items.append(item | {"Contexts": list(row["Contexts"])})
         return out
 
     # --- internals (under self._lock) --------------------------------------------------
@@ -369,26 +377,6 @@ def _call_item(
         "OutputText": call.output_text,
         "Contexts": list(call.contexts),
         "RequiredLabels": queue.reviewers,
-    }
-
-
-def _stored_item(row: Mapping[str, Any], target: FeedbackTarget, reviewers: int) -> dict[str, Any]:
-    """A ``review_items`` row for a stored call (feedback that came in a later batch)."""
-    ns = int(row["TimestampNs"])
-    return {
-        "Timestamp": f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}",
-        "Queue": target.queue,
-        "TraceId": row["TraceId"],
-        "SpanId": row["SpanId"],
-        "ServiceName": row["ServiceName"],
-        "Route": row["Route"],
-        "Reason": target.reason,
-        "Priority": target.priority,
-        "Model": row["Model"],
-        "InputText": row["InputText"],
-        "OutputText": row["OutputText"],
-        "Contexts": list(row["Contexts"]),
-        "RequiredLabels": reviewers,
     }
 
 

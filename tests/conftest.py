@@ -7,6 +7,7 @@ sections rather than mixing them into existing ones.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,16 @@ import pytest
 
 if TYPE_CHECKING:
     from watchkeeper.collector.store.store import Store
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+# ---------------------------------------------------------------------------------------------
+
+# A shell without job control starts background commands (`make test &`) with Ctrl-C
+# ignored, and every process the tests start inherits that: the tests of Ctrl-C handling
+# (sidecar, experiment runs) would then wait for a signal nobody hears. Take it back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # ---------------------------------------------------------------------------------------------
 # Kafka: a real Apache Kafka broker (tests/support/kafka_broker.py)

@@ -133,3 +133,16 @@ def test_headless_demo_runs_and_summarises(tmp_path: Path) -> None:
     assert alarms >= 1
     assert "input_length_drift" in out
     assert (tmp_path / ".watchkeeper" / "chdb").is_dir()
+
+    # Run again on the same data: the summary counts and lists this run's calls and alarms.
+    again = _run(["demo", "--duration", "6", "--rate", "40", "--port", "0"], tmp_path, timeout=120)
+    assert again.returncode == 0, again.stderr
+    sent = int(again.stdout.split("calls sent")[1].split()[0])
+    assert int(again.stdout.split("calls stored")[1].split()[0]) == sent
+    first_pages = {
+        line.split("/ui/alarms/")[1] for line in out.splitlines() if "/ui/alarms/" in line
+    }
+    pages = {
+        line.split("/ui/alarms/")[1] for line in again.stdout.splitlines() if "/ui/alarms/" in line
+    }
+    assert not first_pages & pages

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from watchkeeper.collector.demo import app
 from watchkeeper.collector.demo.traffic import DemoTraffic
@@ -51,6 +52,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         data_dir=str(settings.data_dir),
         drift_after=options.drift_after,
     )
+    status.stored_before = runtime.store.count_calls()
+    status.earlier_alarms = {_alarm_url(status, row) for row in runtime.store.alarms()}
     live = sys.stdout.isatty()
     if not live:
         print(f"watchkeeper demo: overview at {status.overview_url}", file=sys.stderr, flush=True)
@@ -69,7 +72,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         pass
     finally:
         sdk.flush()
-    complete = _wait_stored(runtime, status.sent, timeout_s=15.0)
+    complete = _wait_stored(runtime, status.stored_before + status.sent, timeout_s=15.0)
     # Close the open review windows now so the summary shows the random sample too.
     runtime.pipeline.flush_review()
     _refresh(runtime, status, started, announce=not live)
@@ -142,15 +145,15 @@ def _refresh(runtime: Runtime, status: DemoStatus, started: float, *, announce: 
     now = time.monotonic()
     previous, previous_at = status.stored, status.elapsed_s
     status.elapsed_s = now - started
-    status.stored = store.count_calls()
+    status.stored = store.count_calls() - status.stored_before
     span = status.elapsed_s - previous_at
     if span > 0:
         status.calls_per_s = max(0.0, (status.stored - previous) / span)
-    known = {(a.detector, a.url) for a in status.alarms}
+    known = {a.url for a in status.alarms} | status.earlier_alarms
     for row in store.alarms():
         detector, key = str(row["Detector"]), str(row["DetectorKey"])
-        url = f"{status.url}/ui/alarms/{alarm_id(detector, str(row['SpanId']))}"
-        if (detector, url) in known:
+        url = _alarm_url(status, row)
+        if url in known:
             continue
         alarm = AlarmSeen(
             status.elapsed_s, detector, key, reason_in_words(str(row["Message"]), key), url
@@ -159,6 +162,11 @@ def _refresh(runtime: Runtime, status: DemoStatus, started: float, *, announce: 
         if announce:
             print(alarm.line(), file=sys.stderr, flush=True)
     status.queues = {"alarms": 0, "errors": 0, "random": 0} | store.queue_depths()
+
+
+def _alarm_url(status: DemoStatus, row: Mapping[str, Any]) -> str:
+    """The page of a stored alarm (which also names it: detector and span)."""
+    return f"{status.url}/ui/alarms/{alarm_id(str(row['Detector']), str(row['SpanId']))}"
 
 
 def _wait_stored(runtime: Runtime, expected: int, timeout_s: float) -> bool:

@@ -40,8 +40,12 @@ class DemoStatus:
     sent: int = 0
     errors_raised: int = 0
     stored: int = 0
+    #: calls the data directory held before this run (a demo run again adds to them)
+    stored_before: int = 0
     calls_per_s: float = 0.0
     alarms: list[AlarmSeen] = field(default_factory=list)
+    #: pages of the alarms earlier runs raised, not this run's to report
+    earlier_alarms: set[str] = field(default_factory=set)
     queues: dict[str, int] = field(default_factory=dict)
     url: str = ""
     #: the overview with the admin token in the fragment (empty without a token file)

@@ -3,6 +3,7 @@ their function is set, computed at scrape time, and cached for their TTL."""
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from watchkeeper.collector.cached_gauge import CachedGauge
@@ -41,3 +42,29 @@ def test_values_are_computed_once_per_ttl() -> None:
     first = next(iter(fresh.collect())).samples[0].value
     second = next(iter(fresh.collect())).samples[0].value
     assert (first, second) == (2.0, 3.0)
+
+
+def test_a_failing_read_keeps_the_last_values_and_logs_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store hiccup must not break the scrape: the last values stay, one warning names
+    the gauge, and the next good read replaces them."""
+    registry = CollectorRegistry()
+    gauge: CachedGauge[str] = CachedGauge(registry, "t_failing", "Failing.", ["route"], 0)
+    answers: list[dict[str, float] | None] = [{"chat": 1.0}, None, None, {"chat": 2.0}]
+
+    def read() -> dict[str, float]:
+        answer = answers.pop(0)
+        if answer is None:
+            raise RuntimeError("store unreachable")
+        return answer
+
+    gauge.read = read
+    values = []
+    for _ in range(4):
+        text = generate_latest(registry).decode()
+        values.append(text.split('t_failing{route="chat"} ')[1].split()[0])
+    assert values == ["1.0", "1.0", "1.0", "2.0"]
+    warnings = [r.getMessage() for r in caplog.records if "t_failing" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "store unreachable" in warnings[0]

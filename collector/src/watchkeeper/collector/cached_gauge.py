@@ -1,9 +1,11 @@
 """A gauge family computed at scrape time by a function set after start, and cached for
 ``ttl_s`` so that frequent scrapes do not load the store. The family is always exposed,
-empty until the function is set."""
+empty until the function is set; a failing read keeps the last values (a store hiccup
+must not break the whole scrape) and is logged once until a read succeeds again."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,6 +17,8 @@ from prometheus_client.registry import Collector
 
 #: Label values: one string for a single label, else a tuple of them.
 Key = TypeVar("Key", bound=str | tuple[str, ...])
+
+log = logging.getLogger(__name__)
 
 
 class CachedGauge(Collector, Generic[Key]):
@@ -35,6 +39,7 @@ class CachedGauge(Collector, Generic[Key]):
         self._lock = threading.Lock()
         self._cached: dict[Key, float] = {}
         self._expires = 0.0
+        self._failing = False
         registry.register(self)
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
@@ -54,6 +59,18 @@ class CachedGauge(Collector, Generic[Key]):
         with self._lock:
             now = time.monotonic()
             if now >= self._expires:
-                self._cached = dict(self.read())
                 self._expires = now + self._ttl_s
+                self._refresh(self.read)
             return dict(self._cached)
+
+    def _refresh(self, read: Callable[[], Mapping[Key, float]]) -> None:
+        try:
+            self._cached = dict(read())
+        except Exception as error:  # any failure keeps the last values
+            if not self._failing:
+                log.warning(
+                    "%s: could not read its values (%s); keeping the last ones", self.name, error
+                )
+            self._failing = True
+        else:
+            self._failing = False

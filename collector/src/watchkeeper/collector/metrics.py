@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from watchkeeper.collector.cached_gauge import CachedGauge
 from watchkeeper.collector.coverage.metrics import CoverageMetrics
 from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.versions.metrics import VersionMetrics
@@ -192,7 +193,10 @@ class PipelineMetrics:
     ) -> None:
         """Expose a gauge whose values ``read`` computes at scrape time (label values ->
         value), cached for ``ttl_s`` so frequent scrapes do not load the store."""
-        self.registry.register(_ScrapeGauge(name, documentation, labels, read, ttl_s))
+        gauge: CachedGauge[tuple[str, ...]] = CachedGauge(
+            self.registry, name, documentation, labels, ttl_s
+        )
+        gauge.read = read
 
     def exposition(self) -> bytes:
         """The text exposition format for ``/metrics``."""
@@ -288,37 +292,3 @@ class _QueueDepthCollector(Collector):
             "Items waiting for review, by queue.",
             labels=["queue"],
         )
-
-
-class _ScrapeGauge(Collector):
-    """A gauge family read from elsewhere (the store) when scraped, with a short cache.
-
-    A failing read keeps the last values: a store hiccup must not break the scrape.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labels: list[str],
-        read: Callable[[], dict[tuple[str, ...], float]],
-        ttl_s: float,
-    ) -> None:
-        self._name, self._documentation, self._labels = name, documentation, labels
-        self._read, self._ttl_s = read, ttl_s
-        self._cached: dict[tuple[str, ...], float] = {}
-        self._at: float | None = None
-
-    def collect(self) -> Iterator[Metric]:
-        now = time.monotonic()
-        if self._at is None or now - self._at > self._ttl_s:
-            with contextlib.suppress(Exception):
-                self._cached = self._read()
-            self._at = now
-        family = GaugeMetricFamily(self._name, self._documentation, labels=self._labels)
-        for key, value in sorted(self._cached.items()):
-            family.add_metric(list(key), value)
-        yield family
-
-    def describe(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily(self._name, self._documentation, labels=self._labels)

@@ -3,6 +3,8 @@ the default judge against without, as ratios in one run.
 
     make bench-judge-collector                            # 7 rounds of 6,000 calls each
     python -m bench.judge.judge_collector --rounds 5 --calls 4000
+    python -m bench.judge.judge_collector --rounds 8 --calls 20000 --window 30 \
+        --ways without,default,control --unique --threads
 
 The collector benchmark's path and messages (bench/collector/bench_throughput.py: a real
 Kafka broker, the collector's own receiver on its default client, the pipeline with the
@@ -20,7 +22,10 @@ merges of its own parts) and on a topic of its own with ``--calls`` messages per
 - ``control``: a second collector with no judge (``--ways``: not run by default), whose
   ratio to ``without`` is the run's noise floor: what the same work measures as.
 
-``--ways`` picks which run (``without`` always). The order of the ways changes from round
+``--ways`` picks which run (``without`` always). The messages' texts repeat (the corpus
+cycles), so the judge's verdict cache answers many calls it picks, as for an FAQ bot;
+with ``--unique`` every call's texts differ, as in most live traffic, and it answers none.
+``--threads`` adds each way's CPU per call by thread. The order of the ways changes from round
 to round so that each way follows each other one equally often (:func:`williams`): with a
 fixed rotation, a way that always came after the same one measured up to 10 % off. A
 judged turn's window lasts until its judge has written what it picked, so the judge's
@@ -45,9 +50,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bench.collector import thread_cpu
 from bench.collector.bench_throughput import PARTITIONS, produce, timed_rate
 from bench.judge.judge_rounds import chdb_thread_cpu, judge_thread_cpu
 from bench.judge.standin_endpoint import standin_endpoint
+from bench.judge.unique_messages import produce_unique
 
 #: Every way; ``--ways`` picks some (``without`` always).
 WAYS = ("without", "default", "unlimited", "control")
@@ -66,6 +73,8 @@ class Turn(NamedTuple):
     chdb_threads: float
     #: Judge requests per 1,000 ingested calls.
     requests: float
+    #: CPU per ingested call (µs) by thread name (``bench.collector.thread_cpu``).
+    threads: dict[str, float]
 
     @property
     def less_judge(self) -> float:
@@ -85,18 +94,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ways", default=DEFAULT_WAYS, help=f"comma-separated, of {', '.join(WAYS)}"
     )
+    parser.add_argument(
+        "--unique", action="store_true", help="every call's texts differ (no cache hits)"
+    )
+    parser.add_argument(
+        "--threads", action="store_true", help="also print CPU per call by thread and way"
+    )
     args = parser.parse_args(argv)
     ways = ("without", *(w for w in WAYS[1:] if w in args.ways.split(",")))
-    size = (args.calls, args.window)
+    plan = Plan(ways, args.rounds, args.calls, args.window, args.unique, args.threads)
     with standin_endpoint() as base_url:
         if args.bootstrap:
-            run(args.bootstrap, base_url, args.rounds, size, ways)
+            run(args.bootstrap, base_url, plan)
         else:
             from tests.support.kafka_broker import KafkaBroker
 
             with KafkaBroker() as broker:
-                run(broker.bootstrap, base_url, args.rounds, size, ways)
+                run(broker.bootstrap, base_url, plan)
     return 0
+
+
+class Plan(NamedTuple):
+    """What the command line asked for."""
+
+    ways: tuple[str, ...]
+    rounds: int
+    calls: int
+    window_s: float
+    #: Every call's texts differ (``unique_messages.py``): the verdict cache answers none.
+    unique: bool = False
+    #: Print each way's CPU per call by thread.
+    threads: bool = False
 
 
 def settings_for(way: str, data_dir: Path, base_url: str) -> Any:
@@ -154,7 +182,7 @@ class Collector:
             max_batch=self.max_batch,
         )
         receiver.connect()
-        asked, cpu = self.requests(), time.process_time()
+        asked, cpu, threads = self.requests(), time.process_time(), thread_cpu.snapshot()
         judge_cpu, chdb_cpu = judge_thread_cpu(), chdb_thread_cpu()
         began = time.monotonic()
         receiver.start()
@@ -166,6 +194,8 @@ class Collector:
                 started, first = time.perf_counter(), receiver.messages
             time.sleep(0.01)
         ended = time.perf_counter()
+        # The receiver's thread ends with the turn: its CPU is read before it stops.
+        consumed = thread_cpu.snapshot()
         receiver.stop()
         while self.workers is not None and not self.workers.idle():
             time.sleep(0.01)
@@ -176,6 +206,7 @@ class Collector:
             (judge_thread_cpu() - judge_cpu) / calls * 1e6,
             (chdb_thread_cpu() - chdb_cpu) / calls * 1e6,
             (self.requests() - asked) / calls * 1000,
+            thread_cpu.per_name(threads, consumed | thread_cpu.snapshot(), calls),
         )
 
     def settle(self, until: float) -> None:
@@ -200,27 +231,27 @@ class Collector:
         self.pipeline.close()
 
 
-def run(
-    bootstrap: str, base_url: str, rounds: int, size: tuple[int, float], ways: tuple[str, ...]
-) -> None:
+def run(bootstrap: str, base_url: str, plan: Plan) -> None:
     """Produce every turn's topic, then the warm-up and the rounds (see the module)."""
     from tests.support.kafka_broker import create_topic
     from watchkeeper.collector.runtime import tune_for_throughput
     from watchkeeper.collector.store.store import open_store
 
-    calls = size[0]
+    calls, ways, size = plan.calls, plan.ways, (plan.calls, plan.window_s)
     run_id = uuid.uuid4().hex[:8]
-    topics = [f"judge_{run_id}_{i}" for i in range((rounds + 1) * len(ways))]
-    print(f"producing {len(topics)} topics of {calls} calls ...", file=sys.stderr, flush=True)
+    topics = [f"judge_{run_id}_{i}" for i in range((plan.rounds + 1) * len(ways))]
+    texts = "unique texts" if plan.unique else "texts repeating"
+    print(f"producing {len(topics)} topics of {calls} calls ({texts}) ...", file=sys.stderr)
+    send = produce_unique if plan.unique else produce
     for i, topic in enumerate(topics):
         create_topic(bootstrap, topic, partitions=PARTITIONS)
-        produce(bootstrap, topic, calls, f"{run_id}-{i}")
+        send(bootstrap, topic, calls, f"{run_id}-{i}")
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         tune_for_throughput()  # as `watchkeeper collect` does
         store = open_store(settings_for("without", Path(tmp), base_url))
         collectors = {way: Collector(way, store.backend, Path(tmp), base_url) for way in ways}
         try:
-            results = rounds_of(collectors, bootstrap, iter(topics), rounds, size)
+            results = rounds_of(collectors, bootstrap, iter(topics), plan.rounds, size)
             skipped = (
                 collectors["default"].metric("watchkeeper_judge_skipped_total", reason="budget")
                 if "default" in collectors
@@ -231,6 +262,8 @@ def run(
                 collector.close()
             store.close()
     summary(results, calls, skipped)
+    if plan.threads:
+        print_threads(results)
 
 
 def rounds_of(
@@ -320,6 +353,23 @@ def summary(results: list[dict[str, Turn]], calls: int, skipped: float) -> None:
         f"threads {statistics.median(t.chdb_threads for t in base):.1f} (medians)"
     )
     print(f"default judge: {skipped:,.0f} calls skipped by its budget in the run")
+
+
+def print_threads(results: list[dict[str, Turn]]) -> None:
+    """Each way's median CPU per ingested call by thread name."""
+    ways = list(results[0])
+    names = sorted({n for r in results for t in r.values() for n in t.threads})
+    medians = {
+        (way, name): statistics.median(r[way].threads.get(name, 0.0) for r in results)
+        for way in ways
+        for name in names
+    }
+    names.sort(key=lambda n: -medians[("without", n)])
+    print("CPU µs per ingested call by thread (median): " + " | ".join(ways))
+    for name in names:
+        row = " | ".join(f"{medians[(way, name)]:.1f}" for way in ways)
+        if any(medians[(way, name)] >= 0.05 for way in ways):
+            print(f"  {name}: {row}")
 
 
 def spread(ratios: list[float]) -> str:

@@ -59,6 +59,15 @@ class VerdictCache:
             self._verdicts.move_to_end(content)
             return dict(held)
 
+    def held(self, content: str) -> Verdicts | None:
+        """The verdicts held on these texts, not copied (the caller only reads them), or
+        None: the hand-over's one probe per picked call (``reuse.py``)."""
+        with self._lock:
+            held = self._verdicts.get(content)
+            if held is not None:
+                self._verdicts.move_to_end(content)
+            return held
+
     def judged(self, span_id: str) -> bool:
         """Whether the judge gave a verdict on this call."""
         with self._lock:

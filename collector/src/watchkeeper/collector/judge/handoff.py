@@ -1,36 +1,33 @@
-"""The pipeline's one judge stage: after a batch is stored, its judgeable calls go to the
-judge queues (never waiting; see ``worker.py``)."""
+"""The pipeline's judge stage after a batch is stored: the calls the judges picked and
+their caches did not answer go to the judge queues (never waiting; see ``worker.py``)."""
 
 from __future__ import annotations
 
 import math
 
+from watchkeeper.collector.judge.reuse import ReuseVerdicts
 from watchkeeper.collector.judge.worker import JudgeWorkers
 from watchkeeper.collector.pipeline import PreparedBatch
 from watchkeeper.collector.scores import BatchScores
 
 
 class HandToJudges:
-    """A store stage: offers the batch's calls whose texts were kept to the judges.
+    """A store stage: queues the batch's calls the judges picked and the caches did not
+    answer (``reuse.py``, before the batch was written).
 
     It runs after the batch's rows are written, so a judge's scores are written after the
     call's own scores row, never before it (the newest row of a span wins).
     """
 
-    def __init__(self, workers: JudgeWorkers) -> None:
+    def __init__(self, workers: JudgeWorkers, reuse: ReuseVerdicts) -> None:
         self.workers = workers
+        self.reuse = reuse
 
     def __call__(self, prepared: PreparedBatch) -> None:
         self.workers.confirm_carried()  # the judges' rows the batch took are stored
-        kept = {body[0].span_id for body in prepared.batch.bodies}
-        if not kept:
-            return
-        self.workers.offer(
-            (call for call in prepared.calls if call.span_id in kept),
-            prepared.routed,
-            prepared.detection.flagged,
-            StoredScores(prepared.batch.scores),
-        )
+        picks = self.reuse.take(prepared)
+        if picks:
+            self.workers.queue_picked(picks, StoredScores(prepared.batch.scores))
 
 
 class StoredScores:

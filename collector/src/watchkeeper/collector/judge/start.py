@@ -28,6 +28,7 @@ from watchkeeper.collector.judge.metrics import JudgeMetrics
 from watchkeeper.collector.judge.panel import judges_panel
 from watchkeeper.collector.judge.prompt import FAITHFULNESS, default_dimensions
 from watchkeeper.collector.judge.report import flip_rates, gauge_values, judge_report
+from watchkeeper.collector.judge.reuse import ReuseVerdicts
 from watchkeeper.collector.judge.scorer import Judge
 from watchkeeper.collector.judge.worker import REVIEW_QUEUE, JudgeWorkers
 from watchkeeper.collector.metrics import PipelineMetrics
@@ -178,9 +179,12 @@ def attach_judges(settings: Settings, store: Store, pipeline: Pipeline) -> Judge
 
 
 def hand_over(pipeline: Pipeline, workers: JudgeWorkers) -> None:
-    """Hand the pipeline's stored calls to the judges; the judges' scores and review items
-    ride in its batches' own inserts (carry.py)."""
-    pipeline.store_stages = (workers.carry(), *pipeline.store_stages, HandToJudges(workers))
+    """Hand the pipeline's stored calls to the judges: what their caches answer goes in the
+    batch's own scores rows (reuse.py), the rest to their queues after the batch is stored;
+    the judges' scores ride in its later batches' inserts (carry.py)."""
+    reuse = ReuseVerdicts(workers)
+    stages = pipeline.store_stages
+    pipeline.store_stages = (workers.carry(), reuse, *stages, HandToJudges(workers, reuse))
     workers.count_reviews = functools.partial(count_reviews, pipeline.metrics)
 
 

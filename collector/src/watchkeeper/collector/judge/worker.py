@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -116,14 +116,21 @@ class JudgeWorkers:
         """Queue the calls each judge's sampling picks; returns how many were queued.
         ``stored_scores`` gives a call's stored scores row by span id: with one judge, its
         writer then adds the judge's scores without reading the row."""
+        return self.queue_picked(self.pick(calls, routed, flagged), stored_scores)
+
+    def pick(
+        self,
+        calls: Iterable[CallRecord],
+        routed: Collection[str] = (),
+        flagged: Mapping[str, list[str]] | None = None,
+    ) -> list[Pick]:
+        """The calls each judge's sampling picks, with why and their content hash."""
         flagged = flagged or {}
-        if len(self.judges) != 1:
-            stored_scores = None
-        queued, unpaid = 0, Counter[str]()
+        picks = []
         for call in calls:
             if not call.output_text or call.is_error:
                 continue
-            span_id = call.span_id
+            span_id, content = call.span_id, ""
             for name, sampler in self.samplers.items():
                 reason = sampler.reason(
                     span_id,
@@ -132,31 +139,47 @@ class JudgeWorkers:
                     routed=span_id in routed,
                     flagged_by=flagged.get(span_id, ()),
                 )
-                if reason is None:
-                    continue
-                if not self._affordable(name, call):
-                    unpaid[name] += 1
-                    continue
-                known = stored_scores(span_id) if stored_scores else None
-                queued += self._put(JudgeTask.of_call(name, reason, call, known))
+                if reason is not None:
+                    content = content or content_hash(call)
+                    picks.append(Pick(name, reason, call, content))
+        return picks
+
+    def queue_picked(
+        self,
+        picks: Iterable[Pick],
+        stored_scores: Callable[[str], dict[str, float]] | None = None,
+    ) -> int:
+        """Queue the picked calls the judges can pay for (see :meth:`offer`)."""
+        if len(self.judges) != 1:
+            stored_scores = None
+        queued, unpaid = 0, Counter[str]()
+        for pick in picks:
+            if not self._affordable(pick):
+                unpaid[pick.judge] += 1
+                continue
+            known = stored_scores(pick.call.span_id) if stored_scores else None
+            queued += self._put(JudgeTask.of_call(pick.judge, pick.reason, pick.call, known))
         for name, count in unpaid.items():
             self.judges[name].metrics.skipped.labels(name, "budget").inc(count)
         return queued
 
-    def _affordable(self, name: str, call: CallRecord) -> bool:
+    def _affordable(self, pick: Pick) -> bool:
         """Whether the judge can do anything for a call it picked: its budget has a request
         left, or it judged the call or its texts before (which costs no request). A call it
         cannot pay for is skipped (and counted) before its task is made and queued: a busy
         collector's judge spends its hour early, and most calls it picks after that are
         skipped."""
-        judge = self.judges[name]
-        if not judge.budget.spent():
+        if not self.judges[pick.judge].budget.spent():
             return True
-        cache = self.caches[name]
-        if cache.judged(call.span_id):
-            return True
-        text = JudgeInput(call.input_text, call.output_text, tuple(call.contexts))
-        return bool(cache.verdicts(text.content_hash()))
+        cache = self.caches[pick.judge]
+        return cache.judged(pick.call.span_id) or bool(cache.held(pick.content))
+
+    def answered(self, count: int) -> None:
+        """``count`` picked calls were answered from the caches in the hand-over
+        (``reuse.py``): done, as if judged."""
+        with self._done_changed:
+            self.done += count
+            self._done_changed.notify_all()
 
     def judge_now(
         self, calls: Iterable[CallRecord], flagged: Mapping[str, list[str]] | None = None
@@ -468,6 +491,20 @@ class JudgeWorkers:
         if draw(judge.name, task.span_id, "review") >= share:
             return []
         return [_review_item(task, self.review_queue)]
+
+
+class Pick(NamedTuple):
+    """A call a judge's sampling picked, why, and the hash of its texts (the cache key)."""
+
+    judge: str
+    reason: str
+    call: CallRecord
+    content: str
+
+
+def content_hash(call: CallRecord) -> str:
+    """The cache key of a call's texts (:meth:`JudgeInput.content_hash`)."""
+    return JudgeInput(call.input_text, call.output_text, tuple(call.contexts)).content_hash()
 
 
 def _finished(

@@ -56,6 +56,8 @@ WHERE (ServiceName, Route, SpanId) IN (
 
 #: Stored calls with texts since a time, which queues they were routed to and which
 #: detectors flagged them: what the sampler needs to re-derive a backlog after a restart.
+#: A call is judged when it has the judge's verdicts or its scores (the verdict cache
+#: answers calls in the hand-over without verdict rows: judge/reuse.py).
 STORED_CANDIDATES: Final = """
 SELECT c.TraceId AS TraceId, c.SpanId AS SpanId, c.ServiceName AS ServiceName,
        c.Route AS Route, if(c.ResponseModel != '', c.ResponseModel, c.RequestModel) AS Model,
@@ -74,6 +76,9 @@ LEFT JOIN (SELECT SpanId, groupUniqArray(Detector) AS Detectors FROM {db}.alarms
            WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64}) GROUP BY SpanId) AS a
     ON c.SpanId = a.SpanId
 WHERE c.SpanId NOT IN (SELECT SpanId FROM {db}.judge_verdicts WHERE Judge = {judge:String})
+  AND c.SpanId NOT IN (SELECT SpanId FROM {db}.call_scores
+                       WHERE Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64})
+                         AND arrayExists(k -> startsWith(k, {prefix:String}), mapKeys(Scores)))
 ORDER BY c.Timestamp, c.SpanId
 LIMIT {limit:UInt32}
 """
@@ -194,7 +199,13 @@ class JudgeStore:
 
     def stored_candidates(self, judge: str, since_ns: int, limit: int) -> list[dict[str, Any]]:
         """Stored calls with texts since ``since_ns`` this judge has no verdict on."""
-        return self.store.select(STORED_CANDIDATES, judge=judge, since_ns=since_ns, limit=limit)
+        return self.store.select(
+            STORED_CANDIDATES,
+            judge=judge,
+            since_ns=since_ns,
+            limit=limit,
+            prefix=f"judge.{judge}.",
+        )
 
     def judged_labels(self, judge: str, since_ms: int = 0) -> list[dict[str, Any]]:
         """This judge's verdicts on labelled calls, one row per (call, dimension, reviewer)."""

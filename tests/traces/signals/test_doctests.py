@@ -10,6 +10,7 @@ import pytest
 MODULES = (
     "watchkeeper.collector.traces.signals",
     "watchkeeper.collector.traces.signals.conversation",
+    "watchkeeper.collector.traces.signals.recent_keys",
     "watchkeeper.collector.traces.signals.relevance",
     "watchkeeper.collector.traces.signals.tool_schema",
     "watchkeeper.collector.traces.signals.value_columns",

@@ -23,8 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
+from watchkeeper.collector.traces.signals.recent_keys import RecentKeys
 
-#: Trace ids remembered as complete (to tell a late span from a new trace).
+#: Trace ids remembered as complete (to tell a late span from a new trace; up to a quarter
+#: more, see ``RecentKeys``).
 _COMPLETED_MEMORY = 100_000
 
 
@@ -43,7 +45,7 @@ class OpenTraces:
     partial: int = 0
     _open: OrderedDict[str, tuple[float, list[TraceSpan]]] = field(default_factory=OrderedDict)
     _held: int = 0
-    _completed: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    _completed: RecentKeys[str] = field(default_factory=lambda: RecentKeys(_COMPLETED_MEMORY))
     #: rooted traces waiting out ``grace_s``: trace id -> when the root came
     _rooted: OrderedDict[str, float] = field(default_factory=OrderedDict)
 
@@ -101,9 +103,7 @@ class OpenTraces:
 
     def take_unseen(self, trace_ids: Iterable[str]) -> None:
         """:meth:`take_alone` of traces :meth:`unseen` gave, at once."""
-        self._completed.update(dict.fromkeys(trace_ids))
-        while len(self._completed) > _COMPLETED_MEMORY:
-            self._completed.popitem(last=False)
+        self._completed.update(trace_ids)
 
     def take_alone(self, trace_id: str) -> bool:
         """A trace of one span that completes as it comes (its root, with nothing held
@@ -116,9 +116,7 @@ class OpenTraces:
         return True
 
     def _remember(self, trace_id: str) -> None:
-        self._completed[trace_id] = None
-        if len(self._completed) > _COMPLETED_MEMORY:
-            self._completed.popitem(last=False)
+        self._completed.add(trace_id)
 
     def _expired(self, now: float) -> list[Trace]:
         done = []

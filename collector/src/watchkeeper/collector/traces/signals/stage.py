@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, NamedTuple, Protocol, cast
@@ -36,6 +36,7 @@ from watchkeeper.collector.store.store import WriteBatch
 from watchkeeper.collector.traces.assemble import Trace, TraceSpan, assemble
 from watchkeeper.collector.traces.signals import rag, steps, trace_signals
 from watchkeeper.collector.traces.signals.open_traces import OpenTraces, trimmed_span
+from watchkeeper.collector.traces.signals.recent_keys import RecentKeys
 from watchkeeper.collector.traces.signals.review_feed import (
     FIRING,
     Feed,
@@ -60,7 +61,8 @@ log = logging.getLogger("watchkeeper.collector.traces")
 
 #: A span's trace and span ids (span ids alone are unique only with good randomness).
 Ids = tuple[str, str]
-#: LLM call span ids remembered (a trace's calls come within its timeout).
+#: LLM call span ids remembered (a trace's calls come within its timeout; up to a quarter
+#: more, see ``RecentKeys``).
 _CALLS_REMEMBERED = 200_000
 
 
@@ -122,7 +124,7 @@ class TraceSignalStage:
     #: told how many errors each batch had (the pipeline counts them in its metrics)
     on_errors: Callable[[int], object] | None = None
     #: span ids of recent LLM calls: their call_scores rows are not rewritten later
-    _calls_seen: OrderedDict[Ids, None] = field(default_factory=OrderedDict)
+    _calls_seen: RecentKeys[Ids] = field(default_factory=lambda: RecentKeys(_CALLS_REMEMBERED))
     _feeds: tuple[Feed, Feed] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -154,10 +156,7 @@ class TraceSignalStage:
 
     def _run(self, prepared: BatchInFlight) -> None:
         calls = {(call.trace_id, call.span_id): call for call in prepared.calls}
-        seen = self._calls_seen
-        seen.update(dict.fromkeys(calls))
-        while len(seen) > _CALLS_REMEMBERED:
-            seen.popitem(last=False)
+        self._calls_seen.update(calls)
         taken = take_summarised(
             prepared.trace_summaries,
             prepared.calls,
@@ -306,7 +305,7 @@ class TraceSignalStage:
         out.shown.append(SessionShown((ended.question, ended.answer, []), rephrased))
 
 
-def _free_span(ended: EndedSession, calls: Mapping[Ids, None]) -> tuple[str, int] | None:
+def _free_span(ended: EndedSession, calls: Container[Ids]) -> tuple[str, int] | None:
     """Where a session's values can be stored without replacing a call's scores."""
     for span_id, start_ns in ((ended.span_id, ended.start_ns), *ended.others):
         if (ended.trace_id, span_id) not in calls:

@@ -54,9 +54,11 @@ class Snapshot:
         )
 
 
-def capture(make: Callable[[int, str], tuple[bytes, bytes]], calls: int) -> list[Snapshot]:
-    """``calls`` payloads through ``Pipeline.prepare``; each batch as the two stages read
-    it (after the detectors' scores are in)."""
+def capture(
+    make: Callable[[int, str], tuple[bytes, bytes]], calls: int, batch: int = 2000
+) -> list[Snapshot]:
+    """``calls`` payloads through ``Pipeline.prepare`` in batches of ``batch``; each batch
+    as the two stages read it (after the detectors' scores are in)."""
     from watchkeeper.collector.pipeline import KeepTraces, Payload
     from watchkeeper.collector.runtime import build_pipeline, tune_for_throughput
     from watchkeeper.collector.settings import Settings
@@ -90,8 +92,8 @@ def capture(make: Callable[[int, str], tuple[bytes, bytes]], calls: int) -> list
         pipeline.call_stages = tuple(
             keep_first(s) if isinstance(s, KeepTraces) else s for s in pipeline.call_stages
         )
-        for start in range(0, calls, 2000):
-            pipeline.prepare(payloads[start : start + 2000])
+        for start in range(0, calls, batch):
+            pipeline.prepare(payloads[start : start + batch])
         pipeline.close()
         store.close()
     return captured
@@ -133,8 +135,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--alone", action="store_true", help="calls sent alone")
+    parser.add_argument(
+        "--batch", type=int, default=2000, help="calls per batch (the receiver's: 10,000)"
+    )
     args = parser.parse_args()
-    batches = capture(message if args.alone else trace_message, args.calls)
+    batches = capture(message if args.alone else trace_message, args.calls, args.batch)
     runs = [replay(batches) for _ in range(args.rounds)]
     calls = sum(len(b.calls) for b in batches)
     for name, at in (("KeepTraces", 0), ("TraceSignalStage", 1)):

@@ -5,7 +5,9 @@ Run: ``python -m bench.traces.pipeline_stages`` (about a minute). Payloads as
 ``bench.collector.trace_cost`` makes them go through ``Pipeline.prepare`` (timed per stage
 with the thread's CPU clock) and ``Pipeline.write`` into chDB (its thread CPU printed as
 ``write``: in ``watchkeeper collect`` it runs on the store's thread, beside the next
-batch's ``prepare``), default detectors, batches of 2,000, after ``--warmup`` calls.
+batch's ``prepare``), default detectors, batches of ``--batch`` (2,000; the Kafka
+receiver's are 10,000, ``bench.collector.kafka_thread`` times those), after ``--warmup``
+calls.
 ``Decode`` shows 0: payloads are decoded as ``Normalize`` reads them.
 """
 
@@ -37,14 +39,14 @@ def _timed(
     return run
 
 
-def stage_times(make: Message, calls: int, warmup: int) -> dict[str, float]:
+def stage_times(make: Message, calls: int, warmup: int, batch: int = 2000) -> dict[str, float]:
     """µs of the calling thread's CPU per LLM call, by stage (and ``write``)."""
     from watchkeeper.collector.pipeline import Payload
     from watchkeeper.collector.runtime import build_pipeline, tune_for_throughput
     from watchkeeper.collector.settings import Settings
     from watchkeeper.collector.store.store import open_store
 
-    batch, total = 2000, warmup + calls
+    total = warmup + calls
     payloads = [Payload(make(i, "stages")[1], "bench") for i in range(total)]
     spent: defaultdict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,9 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=8000)
     parser.add_argument("--warmup", type=int, default=2000)
+    parser.add_argument(
+        "--batch", type=int, default=2000, help="calls per batch (the Kafka receiver's: 10,000)"
+    )
     args = parser.parse_args()
-    alone = stage_times(message, args.calls, args.warmup)
-    traces = stage_times(trace_message, args.calls, args.warmup)
+    alone = stage_times(message, args.calls, args.warmup, args.batch)
+    traces = stage_times(trace_message, args.calls, args.warmup, args.batch)
     print("| stage | calls alone, µs per call | in 5-span traces, µs per call |")
     print("|---|---:|---:|")
     for name in alone:

@@ -72,7 +72,8 @@ class _AlsoInPlace(Store):
         if batch.scores:
             scores = scores_table(batch.scores, batch.scorer_versions)
             _read_in_place(self.backend, into + "call_scores", scores)
-        _read_in_place(self.backend, into + "spans", spans_table(batch.spans))
+        bodies = {body[0].span_id for body in batch.bodies}
+        _read_in_place(self.backend, into + "spans", spans_table(batch.spans, bodies))
 
 
 def _stored_columns(store: Store, table: str) -> list[str]:

@@ -1,16 +1,28 @@
 """The ``spans`` table (``migrations/0015_spans.sql``): trace spans in as Arrow columns,
-a trace's or a session's spans out as :class:`TraceSpan` values."""
+a trace's or a session's spans out as :class:`TraceSpan` values.
+
+An LLM call whose body is kept has its texts in ``call_bodies`` already: its ``spans`` row
+is stored without them (a quarter of the bytes of a 5-span trace's rows, which chDB reads,
+sorts, compresses and merges again), and reads take them back from ``call_bodies``,
+bounded as :func:`~watchkeeper.collector.traces.span_record.span_from_call` bounds them.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Final, Protocol
 
 import pyarrow as pa
 
-from watchkeeper.collector.traces.assemble import TraceSpan
+from watchkeeper.collector.traces import kinds
+from watchkeeper.collector.traces.assemble import Document, TraceSpan
+from watchkeeper.collector.traces.span_record import (
+    MAX_DOCUMENT_CHARS,
+    MAX_DOCUMENTS,
+    MAX_TEXT_CHARS,
+)
 
 _STRING = pa.string()
 #: Spans read for one trace or one session at most (the per-trace bound is smaller).
@@ -37,16 +49,27 @@ ORDER BY Timestamp, SpanId LIMIT {limit:UInt32}"""
 )
 
 
+#: The kept texts of some LLM calls (``trace_ids`` and ``span_ids``: comma-separated).
+CALL_TEXTS: Final = """
+SELECT SpanId, InputText, OutputText, Contexts
+FROM {db}.call_bodies FINAL
+WHERE has(splitByChar(',', {trace_ids:String}), TraceId)
+  AND has(splitByChar(',', {span_ids:String}), SpanId)
+"""
+_TEXTS: Final = ("InputText", "OutputText", "Documents")
+
+
 class SpanReader(Protocol):
     """What reads need of the store (``Store.select``)."""
 
     def select(self, sql: str, **params: Any) -> list[dict[str, Any]]: ...
 
 
-def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
-    """The ``spans`` rows of ``spans``. Lists and maps are built from flat values and
-    offsets, several times faster than converting a list per row."""
-    docs = [s.documents for s in spans]
+def spans_table(spans: Sequence[TraceSpan], bodies: Collection[str] = ()) -> pa.Table:
+    """The ``spans`` rows of ``spans``, without the texts of the LLM calls whose span ids
+    are in ``bodies`` (their ``call_bodies`` rows hold them). Lists and maps are built from
+    flat values and offsets, several times faster than converting a list per row."""
+    inputs, outputs, docs = _texts(spans, bodies)
     doc_offsets = pa.array([0, *itertools.accumulate(map(len, docs))], pa.int32())
     flat_docs = list(itertools.chain.from_iterable(docs))
     attributes = [s.attributes for s in spans]
@@ -65,8 +88,8 @@ def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
             "StatusMessage": _strings(spans, "status_message"),
             "SessionId": _strings(spans, "session_id"),
             "UserId": _strings(spans, "user_id"),
-            "InputText": _strings(spans, "input_text"),
-            "OutputText": _strings(spans, "output_text"),
+            "InputText": _safe(inputs, _STRING),
+            "OutputText": _safe(outputs, _STRING),
             "Documents": pa.ListArray.from_arrays(
                 doc_offsets, _safe([d[0] for d in flat_docs], _STRING)
             ),
@@ -82,22 +105,60 @@ def spans_table(spans: Sequence[TraceSpan]) -> pa.Table:
     )
 
 
+def _texts(
+    spans: Sequence[TraceSpan], bodies: Collection[str]
+) -> tuple[list[str], list[str], list[tuple[Document, ...]]]:
+    """Each span's input, output and documents; none for the calls in ``bodies``."""
+    inputs = list(map(attrgetter("input_text"), spans))
+    outputs = list(map(attrgetter("output_text"), spans))
+    docs = [s.documents for s in spans]
+    if bodies:
+        for at, span in enumerate(spans):
+            if span.kind == kinds.LLM and span.span_id in bodies:
+                inputs[at] = outputs[at] = ""
+                docs[at] = ()
+    return inputs, outputs, docs
+
+
 def _values(mapping: Mapping[str, str]) -> Iterable[str]:
     return mapping.values()
 
 
 def read_trace(store: SpanReader, trace_id: str) -> list[TraceSpan]:
     """The stored spans of one trace, in start order."""
-    return [
-        span_from_row(row)
-        for row in store.select(TRACE_SPANS, trace_id=trace_id, limit=MAX_SPANS_READ)
-    ]
+    rows = store.select(TRACE_SPANS, trace_id=trace_id, limit=MAX_SPANS_READ)
+    return [span_from_row(row) for row in with_call_texts(store, rows)]
 
 
 def read_session(store: SpanReader, session_id: str) -> list[TraceSpan]:
     """The stored spans of every trace with a span in the session, in start order."""
     rows = store.select(SESSION_SPANS, session_id=session_id, limit=MAX_SPANS_READ)
-    return [span_from_row(row) for row in rows]
+    return [span_from_row(row) for row in with_call_texts(store, rows)]
+
+
+def with_call_texts(store: SpanReader, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the texts of LLM calls stored in ``call_bodies`` put back in their
+    rows (which hold none), bounded as their rows would have held them."""
+    bare = {
+        row["SpanId"]: row
+        for row in rows
+        if row["Kind"] == kinds.LLM and not any(row[name] for name in _TEXTS)
+    }
+    if not bare:
+        return rows
+    found = store.select(
+        CALL_TEXTS,
+        trace_ids=",".join({row["TraceId"] for row in bare.values()}),
+        span_ids=",".join(bare),
+    )
+    for body in found:
+        row = bare[body["SpanId"]]
+        contexts = body["Contexts"][:MAX_DOCUMENTS]
+        row["InputText"] = body["InputText"][:MAX_TEXT_CHARS]
+        row["OutputText"] = body["OutputText"][:MAX_TEXT_CHARS]
+        row["Documents"] = [c[:MAX_DOCUMENT_CHARS] for c in contexts]
+        row["DocumentScores"] = [None] * len(contexts)
+    return rows
 
 
 def span_from_row(row: Mapping[str, Any]) -> TraceSpan:

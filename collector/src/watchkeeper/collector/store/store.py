@@ -193,7 +193,8 @@ class Store:
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
         tables = [t for t in batch.span_tables if t.num_rows]
         if batch.spans:
-            tables.insert(0, spans_table(batch.spans))
+            # A kept body's texts are stored once, in call_bodies (store/spans.py).
+            tables.insert(0, spans_table(batch.spans, {body[0].span_id for body in batch.bodies}))
         if tables:
             self.backend.insert_arrow(f"{db}.spans", pa.concat_tables(tables))
         if batch.bodies:

@@ -2,6 +2,7 @@
 //! and `WordTable`, the vocabularies its content words are looked up in.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
@@ -12,6 +13,9 @@ use crate::detach::{detach_for, text_of};
 use crate::fxhash::FxBuild;
 use crate::words::WordCache;
 use crate::{scan, text, words};
+
+/// ``(words, found, best)`` of a text's content words in a `WordTable`.
+type WordCounts = (usize, usize, i64);
 
 /// Token spans (byte ranges) of a text.
 type Spans = Vec<(usize, usize)>;
@@ -30,6 +34,10 @@ struct Word {
 
 const NO_CONTENT: u32 = u32::MAX;
 
+/// Word tables whose look-ups an analyser keeps (`Words::in_tables`): every route's
+/// vocabulary and topic keywords, for a few routes.
+const MEMO_TABLES: usize = 16;
+
 /// The word cache and the content forms it refers to, cleared together.
 struct Words {
     cache: WordCache<Word>,
@@ -41,6 +49,10 @@ struct Words {
     /// Times the cache was emptied: content indices read before a change are stale.
     generation: u64,
     max_words: usize,
+    /// Per `WordTable` (by `WordTable::id`) the content forms were last looked up in, each
+    /// form's value there once looked up (indexed like `forms`): a word met again is not
+    /// hashed again. At most `MEMO_TABLES` tables are kept.
+    in_tables: Vec<(u64, Vec<Option<Option<i64>>>)>,
 }
 
 impl Words {
@@ -50,8 +62,37 @@ impl Words {
             self.cache.clear();
             self.forms.clear();
             self.strings.clear();
+            self.in_tables.clear();
             self.generation += 1;
         }
+    }
+
+    /// ``(words, found, best)`` of the content words `content` in `table`.
+    fn look_up(&mut self, table: &WordTable, content: &[u32]) -> WordCounts {
+        let at = match self.in_tables.iter().position(|(id, _)| *id == table.id) {
+            Some(at) => at,
+            None => {
+                // The oldest goes: tables are replaced, never changed (a detector whose
+                // words changed makes a new one).
+                if self.in_tables.len() == MEMO_TABLES {
+                    self.in_tables.remove(0);
+                }
+                self.in_tables.push((table.id, Vec::new()));
+                self.in_tables.len() - 1
+            }
+        };
+        let memo = &mut self.in_tables[at].1;
+        memo.resize(self.forms.len(), None);
+        let (mut found, mut best) = (0, -1);
+        for &i in content {
+            let value = *memo[i as usize]
+                .get_or_insert_with(|| table.values.get(&self.forms[i as usize]).copied());
+            if let Some(value) = value {
+                found += 1;
+                best = best.max(value);
+            }
+        }
+        (content.len(), found, best)
     }
 
     /// The Python string of content form `i` (a str is not tracked by the GC: making one
@@ -95,6 +136,9 @@ struct Found {
     guard: u32,
     /// `Words::generation` when the content indices were read.
     generation: u64,
+    /// Per table asked for, the ``(words, found, best)`` of the content words (only with
+    /// the content words).
+    counts: Vec<WordCounts>,
 }
 
 /// The buffers of one analysis, kept between calls rather than allocated for each.
@@ -252,7 +296,13 @@ impl TextAnalyser {
     }
 
     /// What `analyse` finds in the text `scratch` has loaded (`words` locked by the caller).
-    fn measure(&self, scratch: &mut Scratch, words: &mut Words, with_words: bool) -> Found {
+    fn measure(
+        &self,
+        scratch: &mut Scratch,
+        words: &mut Words,
+        with_words: bool,
+        tables: &[&WordTable],
+    ) -> Found {
         let Scratch {
             scan,
             spans,
@@ -353,6 +403,14 @@ impl TextAnalyser {
             language,
             guard: guard.finalize(),
             generation: words.generation,
+            counts: if with_words {
+                tables
+                    .iter()
+                    .map(|table| words.look_up(table, content))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -407,6 +465,76 @@ impl TextAnalyser {
         )
     }
 
+    /// `analyse_many`, with the content words' counts in `tables` (`analyse_looking_up`).
+    #[allow(clippy::type_complexity)]
+    fn analyse_all<'py>(
+        &self,
+        py: Python<'py>,
+        heads: &[Bound<'py, PyString>],
+        with_words: &[bool],
+        tables: &[&WordTable],
+    ) -> PyResult<(
+        Vec<Option<Bound<'py, Analysis>>>,
+        Vec<Option<Vec<WordCounts>>>,
+    )> {
+        if heads.len() != with_words.len() {
+            return Err(PyValueError::new_err(format!(
+                "{} texts but {} with_words flags",
+                heads.len(),
+                with_words.len()
+            )));
+        }
+        // The UTF-8 of each string is read (or made) with the GIL held; `heads` keeps the
+        // strings alive, so the borrowed bytes stay valid while it is released.
+        let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
+        let measure_all = || -> Vec<Option<Found>> {
+            let mut words = self.lock_words();
+            self.with_scratch(|scratch| {
+                texts
+                    .iter()
+                    .zip(with_words)
+                    .map(|(text, &words_too)| {
+                        scratch.load((*text)?)?;
+                        Some(self.measure(scratch, &mut words, words_too, tables))
+                    })
+                    .collect()
+            })
+        };
+        let mut found = detach_for(py, texts.len(), measure_all);
+        let counts = found
+            .iter_mut()
+            .zip(with_words)
+            .map(|(found, &words_too)| {
+                let found = found.as_mut()?;
+                words_too.then(|| std::mem::take(&mut found.counts))
+            })
+            .collect();
+        let mut words = self.lock_words();
+        let content: Vec<Option<Option<Vec<Py<PyString>>>>> = found
+            .iter()
+            .map(|found| {
+                let found = found.as_ref()?;
+                (found.generation == words.generation)
+                    .then(|| Self::content_of(py, found, &mut words))
+            })
+            .collect();
+        drop(words);
+        let analyses = found
+            .iter()
+            .zip(content)
+            .zip(texts.iter().zip(with_words))
+            .map(
+                |((found, content), (text, &words_too))| match (found, content) {
+                    (None, _) => Ok(None),
+                    (Some(found), Some(content)) => self.to_python(py, found, content).map(Some),
+                    // Stale: the content indices point into a cache emptied since.
+                    (Some(_), None) => self.analyse_one(py, text.unwrap_or_default(), words_too),
+                },
+            )
+            .collect::<PyResult<_>>()?;
+        Ok((analyses, counts))
+    }
+
     /// `analyse` of one text, with the GIL held throughout.
     fn analyse_one<'py>(
         &self,
@@ -419,7 +547,7 @@ impl TextAnalyser {
                 return Ok(None);
             }
             let mut words = self.lock_words();
-            let found = self.measure(scratch, &mut words, with_words);
+            let found = self.measure(scratch, &mut words, with_words, &[]);
             let content = Self::content_of(py, &found, &mut words);
             drop(words);
             self.to_python(py, &found, content).map(Some)
@@ -473,6 +601,7 @@ impl TextAnalyser {
                 strings: Vec::new(),
                 generation: 0,
                 max_words,
+                in_tables: Vec::new(),
             }),
             scratch: Mutex::default(),
         })
@@ -509,53 +638,26 @@ impl TextAnalyser {
         heads: Vec<Bound<'py, PyString>>,
         with_words: Vec<bool>,
     ) -> PyResult<Vec<Option<Bound<'py, Analysis>>>> {
-        if heads.len() != with_words.len() {
-            return Err(PyValueError::new_err(format!(
-                "{} texts but {} with_words flags",
-                heads.len(),
-                with_words.len()
-            )));
-        }
-        // The UTF-8 of each string is read (or made) with the GIL held; `heads` keeps the
-        // strings alive, so the borrowed bytes stay valid while it is released.
-        let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
-        let measure_all = || -> Vec<Option<Found>> {
-            let mut words = self.lock_words();
-            self.with_scratch(|scratch| {
-                texts
-                    .iter()
-                    .zip(&with_words)
-                    .map(|(text, &words_too)| {
-                        scratch.load((*text)?)?;
-                        Some(self.measure(scratch, &mut words, words_too))
-                    })
-                    .collect()
-            })
-        };
-        let found = detach_for(py, texts.len(), measure_all);
-        let mut words = self.lock_words();
-        let content: Vec<Option<Option<Vec<Py<PyString>>>>> = found
-            .iter()
-            .map(|found| {
-                let found = found.as_ref()?;
-                (found.generation == words.generation)
-                    .then(|| Self::content_of(py, found, &mut words))
-            })
-            .collect();
-        drop(words);
-        found
-            .iter()
-            .zip(content)
-            .zip(texts.iter().zip(&with_words))
-            .map(
-                |((found, content), (text, &words_too))| match (found, content) {
-                    (None, _) => Ok(None),
-                    (Some(found), Some(content)) => self.to_python(py, found, content).map(Some),
-                    // Stale: the content indices point into a cache emptied since.
-                    (Some(_), None) => self.analyse_one(py, text.unwrap_or_default(), words_too),
-                },
-            )
-            .collect()
+        Ok(self.analyse_all(py, &heads, &with_words, &[])?.0)
+    }
+
+    /// ``(analyse_many(heads, with_words), counts)``: the texts' content words are also
+    /// looked up in ``tables`` as they are found, rather than read again by
+    /// ``look_up_many``. ``counts`` holds, per text analysed with its content words,
+    /// ``look_up_many``'s counts for it (None for the other texts, and those left to Python).
+    #[allow(clippy::type_complexity)]
+    fn analyse_looking_up<'py>(
+        &self,
+        py: Python<'py>,
+        heads: Vec<Bound<'py, PyString>>,
+        with_words: Vec<bool>,
+        tables: Vec<Py<WordTable>>,
+    ) -> PyResult<(
+        Vec<Option<Bound<'py, Analysis>>>,
+        Vec<Option<Vec<WordCounts>>>,
+    )> {
+        let tables: Vec<&WordTable> = tables.iter().map(Py::get).collect();
+        self.analyse_all(py, &heads, &with_words, &tables)
     }
 
     /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.
@@ -604,7 +706,7 @@ impl TextAnalyser {
                         self.content_indices(&mut words, scratch, &mut content);
                         let found = tables
                             .iter()
-                            .map(|table| table.look_up(&words.forms, &content))
+                            .map(|table| words.look_up(table, &content))
                             .collect();
                         scratch.content = content;
                         Some(found)
@@ -642,22 +744,12 @@ impl TextAnalyser {
 #[pyclass(frozen, module = "watchkeeper.native")]
 pub(crate) struct WordTable {
     values: HashMap<Box<str>, i64, FxBuild>,
+    /// Which table this is, for the analysers' memo of look-ups (`Words::in_tables`).
+    id: u64,
 }
 
-impl WordTable {
-    /// ``(words, found, best)`` of the content words `content` (indices of `forms`).
-    fn look_up(&self, forms: &[Box<str>], content: &[u32]) -> (usize, usize, i64) {
-        let mut found = 0;
-        let mut best = -1;
-        for &i in content {
-            if let Some(&value) = self.values.get(&forms[i as usize]) {
-                found += 1;
-                best = best.max(value);
-            }
-        }
-        (content.len(), found, best)
-    }
-}
+/// The next `WordTable::id`.
+static TABLES_MADE: AtomicU64 = AtomicU64::new(0);
 
 #[pymethods]
 impl WordTable {
@@ -668,6 +760,7 @@ impl WordTable {
                 .into_iter()
                 .map(|(word, value)| (word.into_boxed_str(), value))
                 .collect(),
+            id: TABLES_MADE.fetch_add(1, Ordering::Relaxed),
         }
     }
 

@@ -11,23 +11,51 @@
 use std::collections::HashMap;
 
 use super::FxBuild;
+use crate::words::{INLINE, PADDING, WordCache};
 
 const PAIR_KEY: i64 = 1 << 24;
 
+/// No feature (in `Features::index`'s numbering).
+const NO_FEATURE: u32 = u32::MAX;
+
 pub struct Features {
     numbers: HashMap<Box<[u8]>, i64, FxBuild>,
+    /// The words of `numbers` of up to `INLINE` bytes again, looked up without hashing
+    /// their bytes (nearly every token of a text).
+    short: WordCache<i64>,
     unknown: i64,
-    weights: HashMap<i64, f64, FxBuild>,
+    /// Feature key -> its index in `values`. Indices follow the keys' order, so a sum
+    /// over sorted indices is taken in the order of the sorted keys.
+    index: HashMap<i64, u32, FxBuild>,
+    values: Vec<f64>,
+    /// The feature index of word number `n` at `direct[n]` (every number from 0 to the
+    /// highest when they are that dense; else empty): a word's own feature without hashing.
+    direct: Vec<u32>,
 }
 
 /// Python's ``str.isspace`` on ASCII.
-fn is_space(byte: u8) -> bool {
+const fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t'..=b'\r' | 0x1c..=0x1f)
 }
 
-fn is_word(byte: u8) -> bool {
+const fn is_word(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
 }
+
+const SPACE: u8 = 1;
+const WORD: u8 = 2;
+
+/// `SPACE` and `WORD` of each byte: one load per byte instead of a chain of compares.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if is_space(byte) { SPACE } else { 0 } | if is_word(byte) { WORD } else { 0 };
+        b += 1;
+    }
+    table
+};
 
 /// ``(start, end)`` of ``injection_model.windows(count, size)``.
 pub fn windows(count: usize, size: usize) -> Vec<(usize, usize)> {
@@ -47,13 +75,44 @@ impl Features {
         keys: Vec<i64>,
         weights: Vec<f64>,
     ) -> Self {
+        let mut short = WordCache::new(0);
+        for (word, &n) in numbers.iter().filter(|(w, _)| w.len() <= INLINE) {
+            let mut padded = word.clone();
+            padded.resize(word.len() + PADDING, 0);
+            short.get(&padded, 0, word.len(), || n);
+        }
+        // A key given twice keeps its last weight.
+        let weights: HashMap<i64, f64> = keys.into_iter().zip(weights).collect();
+        let mut sorted: Vec<(i64, f64)> = weights.into_iter().collect();
+        sorted.sort_unstable_by_key(|&(key, _)| key);
+        let index: HashMap<i64, u32, FxBuild> = sorted
+            .iter()
+            .enumerate()
+            .map(|(i, &(key, _))| (key, i as u32))
+            .collect();
+        let top = numbers
+            .values()
+            .chain([&unknown])
+            .copied()
+            .max()
+            .unwrap_or(0);
+        let direct = if top >= 0 && top <= 4 * (numbers.len() as i64 + 1) {
+            (0..=top)
+                .map(|n| index.get(&n).copied().unwrap_or(NO_FEATURE))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Features {
             numbers: numbers
                 .into_iter()
                 .map(|(w, n)| (w.into_boxed_slice(), n))
                 .collect(),
+            short,
             unknown,
-            weights: keys.into_iter().zip(weights).collect(),
+            index,
+            values: sorted.into_iter().map(|(_, value)| value).collect(),
+            direct,
         }
     }
 
@@ -62,49 +121,60 @@ impl Features {
         if !text.is_ascii() {
             return None;
         }
-        let bytes = text.as_bytes();
-        let mut words = Vec::new();
-        let mut token: Vec<u8> = Vec::with_capacity(32);
+        // Lowering the whole text lowers the word tokens' letters and leaves the other
+        // tokens (single ASCII characters that are not letters) as they are.
+        let n = text.len();
+        let mut low = Vec::with_capacity(n + PADDING);
+        low.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+        low.resize(n + PADDING, 0);
+        let mut words = Vec::with_capacity(n / 4);
         let mut at = 0;
-        while at < bytes.len() {
-            let byte = bytes[at];
-            if is_space(byte) {
+        while at < n {
+            let class = CLASSES[low[at] as usize];
+            if class == SPACE {
                 at += 1;
                 continue;
             }
-            token.clear();
-            if is_word(byte) {
-                while at < bytes.len() && is_word(bytes[at]) {
-                    token.push(bytes[at].to_ascii_lowercase());
+            let start = at;
+            at += 1;
+            if class == WORD {
+                // The padding's zeros end a run at the text's end.
+                while CLASSES[low[at] as usize] == WORD {
                     at += 1;
                 }
-            } else {
-                token.push(byte);
-                at += 1;
             }
-            words.push(*self.numbers.get(token.as_slice()).unwrap_or(&self.unknown));
+            words.push(if at - start <= INLINE {
+                self.short.find(&low, start, at).unwrap_or(self.unknown)
+            } else {
+                self.number(&low[start..at])
+            });
         }
         Some(words)
     }
 
-    /// The total of one window: its words and the pairs ending in it.
-    fn total(&self, words: &[i64], start: usize, end: usize, found: &mut Vec<i64>) -> f64 {
+    /// The feature index of a key, or `NO_FEATURE`.
+    fn feature(&self, key: i64) -> u32 {
+        self.index.get(&key).copied().unwrap_or(NO_FEATURE)
+    }
+
+    /// The feature index of a word number's own key, or `NO_FEATURE`.
+    fn word_feature(&self, word: i64) -> u32 {
+        match usize::try_from(word).ok().and_then(|n| self.direct.get(n)) {
+            Some(&i) => i,
+            None => self.feature(word),
+        }
+    }
+
+    /// The total of one window: the distinct features of its tokens (`features[at]`: the
+    /// word's and the pair's ending there).
+    fn total(&self, features: &[[u32; 2]], start: usize, end: usize, found: &mut Vec<u32>) -> f64 {
         found.clear();
-        for at in start..end {
-            let word = words[at];
-            if self.weights.contains_key(&word) {
-                found.push(word);
-            }
-            if at > 0 {
-                let pair = (words[at - 1] + 1) * PAIR_KEY + word;
-                if self.weights.contains_key(&pair) {
-                    found.push(pair);
-                }
-            }
+        for pair in &features[start..end] {
+            found.extend(pair.iter().copied().filter(|&i| i != NO_FEATURE));
         }
         found.sort_unstable();
         found.dedup();
-        found.iter().map(|key| self.weights[key]).sum()
+        found.iter().map(|&i| self.values[i as usize]).sum()
     }
 
     /// The word number of a token (its UTF-8 bytes, lower-cased).
@@ -114,10 +184,20 @@ impl Features {
 
     /// The total of each window of ``size`` tokens given their word numbers.
     pub fn totals_of(&self, words: &[i64], size: usize) -> Vec<f64> {
+        // Each token's features are looked up once, not once per window holding it.
+        let features: Vec<[u32; 2]> = (0..words.len())
+            .map(|at| {
+                let pair = match at {
+                    0 => NO_FEATURE,
+                    _ => self.feature((words[at - 1] + 1) * PAIR_KEY + words[at]),
+                };
+                [self.word_feature(words[at]), pair]
+            })
+            .collect();
         let mut found = Vec::new();
         windows(words.len(), size)
             .into_iter()
-            .map(|(start, end)| self.total(words, start, end, &mut found))
+            .map(|(start, end)| self.total(&features, start, end, &mut found))
             .collect()
     }
 
@@ -144,10 +224,14 @@ pub struct Marks<'a> {
 impl Marks<'_> {
     /// ``text`` with every character beyond ASCII written as its stand-in, or None.
     fn write(&self, text: &str) -> Option<String> {
+        let mut taken = [false; 128];
+        for &b in self.taken.iter().filter(|b| b.is_ascii()) {
+            taken[b as usize] = true;
+        }
         let mut out = String::with_capacity(text.len());
         for c in text.chars() {
             if c.is_ascii() {
-                if self.taken.contains(&(c as u8)) {
+                if taken[c as usize] {
                     return None;
                 }
                 out.push(c);

@@ -98,6 +98,27 @@ impl<V: Copy> WordCache<V> {
         *self = WordCache::new(self.empty);
     }
 
+    /// The value of the word `text[start..end]` if it is held (at most `INLINE` bytes,
+    /// `PADDING` readable after `end`).
+    #[inline]
+    pub fn find(&self, text: &[u8], start: usize, end: usize) -> Option<V> {
+        let len = end - start;
+        debug_assert!(len <= INLINE);
+        let key = inline_key(text, start, end);
+        let mask = self.slots.len() - 1;
+        let mut i = (hash(key, len) >> self.shift) as usize;
+        loop {
+            let slot = &self.slots[i];
+            if slot.len == EMPTY {
+                return None;
+            }
+            if slot.key == key && slot.len as usize == len {
+                return Some(slot.value);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The value of the word `text[start..end]`, made by `make` if it is new. `text` must
     /// have `PADDING` readable bytes after `end`.
     #[inline]

@@ -120,6 +120,13 @@ class TextAnalyser(Protocol):
         """Per head, per table, the :data:`WordCounts` of its content words, the GIL
         released (no Python string is made)."""
 
+    def analyse_looking_up(
+        self, heads: Sequence[str], with_words: Sequence[bool], tables: Sequence[WordTable]
+    ) -> tuple[list[TextAnalysis | None], list[list[WordCounts] | None]]:
+        """``analyse_many(heads, with_words)``, and per head analysed with its content
+        words, ``look_up_many``'s counts for it, found in the same pass (None for the
+        other heads)."""
+
     def tokenize(self, head: str) -> tuple[str, ...] | None:
         """``tokens.tokenize(head)``."""
 

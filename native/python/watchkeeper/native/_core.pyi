@@ -39,6 +39,9 @@ class TextAnalyser:
     def look_up_many(
         self, heads: Sequence[str], tables: Sequence[WordTable]
     ) -> list[list[tuple[int, int, int]] | None]: ...
+    def analyse_looking_up(
+        self, heads: Sequence[str], with_words: Sequence[bool], tables: Sequence[WordTable]
+    ) -> tuple[list[Analysis | None], list[list[tuple[int, int, int]] | None]]: ...
     def tokenize(self, head: str) -> tuple[str, ...] | None: ...
 
 class WordTable:

@@ -130,21 +130,24 @@ class TextPrefetch:
             return found
 
         with_words = [True] * len(inputs) + [False] * len(outputs)
-        analyses = analyser.analyse_many(
-            [*heads("input", MAX_CHARS), *heads("output", MAX_CHARS)], with_words
-        )
+        both = [*heads("input", MAX_CHARS), *heads("output", MAX_CHARS)]
+        counts: list[list[native_core.WordCounts] | None] = []
+        if lookups:
+            # The inputs' content words are looked up in the tables as the analysis finds
+            # them, rather than found again.
+            tables = [lookup.table for lookup in lookups]
+            analyses, counts = analyser.analyse_looking_up(both, with_words, tables)
+        else:
+            analyses = analyser.analyse_many(both, with_words)
         verdicts = [
             Verdicts(
                 screen.held_as, screen.side, screen.screen.many(heads(screen.side, screen.head))
             )
             for screen in ahead.screens_for(self._detectors)
         ]
-        if lookups:
-            tables = [lookup.table for lookup in lookups]
-            counts = analyser.look_up_many(heads("input", MAX_CHARS), tables)
-            for i, lookup in enumerate(lookups):
-                column = [None if each is None else each[i] for each in counts]
-                verdicts.append(Verdicts(lookup.key, "input", column))
+        for i, lookup in enumerate(lookups):
+            column = [None if each is None else each[i] for each in counts[: len(inputs)]]
+            verdicts.append(Verdicts(lookup.key, "input", column))
         return Found(analyses, verdicts)
 
     def _thread_analyser(self) -> native_core.TextAnalyser:

@@ -98,10 +98,6 @@ class ReuseVerdicts:
         workers = self.workers
         if pick.reason == "review" or workers.router is not None:
             return None
-        share = workers.judges[pick.judge].config.review_share
-        sent = workers.review_queue is not None and share > 0
-        if sent and draw(pick.judge, pick.call.span_id, "review") < share:
-            return None  # the writer sends it to review
         held: Verdicts | None = workers.caches[pick.judge].held(pick.content)
         if not held:
             return None
@@ -111,6 +107,10 @@ class ReuseVerdicts:
             if verdict is None:
                 return None
             out[dimension] = float(verdict[0])
+        share = workers.judges[pick.judge].config.review_share
+        sent = workers.review_queue is not None and share > 0
+        if sent and draw(pick.judge, pick.call.span_id, "review") < share:
+            return None  # the writer sends it to review
         return out
 
     def _record(

@@ -9,9 +9,10 @@ calls are due again (``worker.py`` re-derives its backlog from the store that wa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from fnmatch import fnmatchcase
 
+from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.settings.judge import JudgeConfig, JudgeRule
 
 
@@ -59,6 +60,41 @@ class JudgeSampler:
         if self.draw(span_id) < config.sample_rate:
             return "sample"
         return None
+
+    def picked(
+        self,
+        calls: Sequence[CallRecord],
+        routed: Collection[str],
+        flagged: Mapping[str, Collection[str]],
+    ) -> list[tuple[CallRecord, str]]:
+        """The calls :meth:`reason` picks, with why: the hand-over's loop over every
+        stored call with texts, kept tight when the judge has no rules (the default)."""
+        config = self.config
+        if config.rules:
+            out = []
+            for call in calls:
+                reason = self.reason(
+                    call.span_id,
+                    call.route,
+                    call.model,
+                    routed=call.span_id in routed,
+                    flagged_by=flagged.get(call.span_id, ()),
+                )
+                if reason is not None:
+                    out.append((call, reason))
+            return out
+        review, rate, prefix = config.review_first, config.sample_rate, self._prefix
+        picked = []
+        for call in calls:
+            span_id = call.span_id
+            if review and span_id in routed:
+                picked.append((call, "review"))
+                continue
+            digest = prefix.copy()
+            digest.update(f"{span_id}\x00".encode())
+            if int.from_bytes(digest.digest(), "big") / 2**64 < rate:
+                picked.append((call, "sample"))
+        return picked
 
 
 def _matches(rule: JudgeRule, route: str, model: str, flagged_by: Collection[str]) -> bool:

@@ -125,23 +125,15 @@ class JudgeWorkers:
         flagged: Mapping[str, list[str]] | None = None,
     ) -> list[Pick]:
         """The calls each judge's sampling picks, with why and their content hash."""
-        flagged = flagged or {}
+        texts = [call for call in calls if call.output_text and not call.is_error]
+        hashes: dict[str, str] = {}
         picks = []
-        for call in calls:
-            if not call.output_text or call.is_error:
-                continue
-            span_id, content = call.span_id, ""
-            for name, sampler in self.samplers.items():
-                reason = sampler.reason(
-                    span_id,
-                    call.route,
-                    call.model,
-                    routed=span_id in routed,
-                    flagged_by=flagged.get(span_id, ()),
-                )
-                if reason is not None:
-                    content = content or content_hash(call)
-                    picks.append(Pick(name, reason, call, content))
+        for name, sampler in self.samplers.items():
+            for call, reason in sampler.picked(texts, routed, flagged or {}):
+                content = hashes.get(call.span_id)
+                if content is None:
+                    content = hashes[call.span_id] = content_hash(call)
+                picks.append(Pick(name, reason, call, content))
         return picks
 
     def queue_picked(

@@ -36,9 +36,7 @@ def _score_rows(store: Store) -> list[dict[str, Any]]:
     return store.select("SELECT SpanId, Scores, JudgeMerged FROM {db}.call_scores")
 
 
-def test_cached_verdicts_ride_in_the_batchs_own_scores_rows(
-    store: Store, standin: StandIn
-) -> None:
+def test_cached_verdicts_ride_in_the_batchs_own_scores_rows(store: Store, standin: StandIn) -> None:
     """The second batch's calls, whose texts the judge scored, get their judge scores in
     the pipeline's own rows (one row each, beside the detectors' scores): no request, no
     verdict row, counted as judged from the cache and in the score histogram."""

@@ -478,9 +478,10 @@ fn plan_payload<'a>(
     for part in parts {
         let mut spans = Vec::with_capacity(part.spans.len());
         for buf in part.spans {
-            let span = otlp::parse_span(buf, feedback_key).ok()?;
+            let mut span = otlp::parse_span(buf, feedback_key).ok()?;
             otlp::check_events(&span).ok()?;
-            spans.push(plan(&span, now_ns, None, rows)?);
+            let attributes = std::mem::take(&mut span.attributes);
+            spans.push(plan(&span, attributes, now_ns, None, rows)?);
         }
         out.push((part.resource, spans));
     }
@@ -520,6 +521,14 @@ fn build_payload<'a, 'py>(
         resources.push(otlp::resource_dict(py, *resource).ok()?);
     }
     let services: Vec<_> = resources.iter().map(|r| service_name(py, r)).collect();
+    // The same names as the payload holds them, for the rows made as columns.
+    let row_services: Vec<Option<&str>> = if classes.columns {
+        plan.iter()
+            .map(|(resource, _)| otlp::resource_service(*resource))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if classes.summaries {
         made.summaries = trace_summary::payload_summaries(py, plan, &services, maker);
     }
@@ -534,7 +543,9 @@ fn build_payload<'a, 'py>(
     } else {
         Vec::new()
     };
-    for (((_, spans), resource), service) in plan.iter().zip(&resources).zip(&services) {
+    for (part, (((_, spans), resource), service)) in
+        plan.iter().zip(&resources).zip(&services).enumerate()
+    {
         for planned in spans {
             match planned {
                 Planned::Skip => made.skips += 1,
@@ -553,7 +564,7 @@ fn build_payload<'a, 'py>(
                 {
                     let before = made.rows.len();
                     made.columns
-                        .push((before, span_row::values(py, service.as_ref(), row)?));
+                        .push((before, span_row::values(py, *row_services.get(part)?, row)?));
                     made.skips += 1;
                 }
                 Planned::Row(row) => {
@@ -584,7 +595,8 @@ fn call<'py>(
     classes: &Classes<'_, 'py>,
     source: &Bound<'py, PyString>,
 ) -> Option<Bound<'py, PyAny>> {
-    match plan(span, now_ns, Some(py), classes.span.is_some())? {
+    let attributes = span.attributes.clone();
+    match plan(span, attributes, now_ns, Some(py), classes.span.is_some())? {
         Planned::Skip => Some(py.None().into_bound(py)),
         Planned::Call(plan) => {
             let service = service_name(py, resource);
@@ -641,8 +653,10 @@ struct Plan<'a> {
 /// `_call`'s reading of a span, up to the Python objects; None: Python's hand is needed.
 /// Without ``py`` (the GIL released), a double attribute read as text declines too: its
 /// text is Python's float formatting. ``rows``: plan the rows of the other spans too.
+/// ``attributes``: the span's (its own buffer, which `Values` keeps).
 fn plan<'a>(
     span: &SpanFields<'a>,
+    attributes: Vec<(&'a str, Value<'a>)>,
     now_ns: u64,
     py: Option<Python<'_>>,
     rows: bool,
@@ -650,7 +664,7 @@ fn plan<'a>(
     if span.feedback {
         return None;
     }
-    let values = Values::of(&span.attributes)?;
+    let values = Values::of(attributes)?;
     let kind = values.kind()?;
     if kind != LLM {
         if !rows {
@@ -860,13 +874,15 @@ struct Values<'a> {
 
 impl<'a> Values<'a> {
     /// None when a value is nested or holds anything but strings: Python converts those
-    /// (and checks their nesting).
-    fn of(attributes: &[(&'a str, Value<'a>)]) -> Option<Self> {
+    /// (and checks their nesting). The entries are made in the attributes' own buffer.
+    fn of(attributes: Vec<(&'a str, Value<'a>)>) -> Option<Self> {
         if attributes.len() > MAX_ATTRIBUTES {
             return None;
         }
-        let mut entries: Vec<(&'a str, Value<'a>)> = Vec::with_capacity(attributes.len());
-        for &(key, value) in attributes {
+        let mut entries = attributes;
+        let mut kept = 0;
+        for at in 0..entries.len() {
+            let (key, value) = entries[at];
             match value {
                 Value::Unset => continue,
                 Value::KvList(_) => return None,
@@ -875,11 +891,15 @@ impl<'a> Values<'a> {
                 }
                 _ => {}
             }
-            match entries.iter_mut().find(|(k, _)| *k == key) {
+            match entries[..kept].iter_mut().find(|(k, _)| *k == key) {
                 Some(entry) => entry.1 = value,
-                None => entries.push((key, value)),
+                None => {
+                    entries[kept] = (key, value);
+                    kept += 1;
+                }
             }
         }
+        entries.truncate(kept);
         Some(Values { entries })
     }
 
@@ -1118,19 +1138,14 @@ fn slice(text: Cow<'_, str>, end: usize) -> Cow<'_, str> {
 }
 
 /// `str::split_once` at an ASCII ``infix``, without setting up a substring searcher for
-/// each key (which cost more than the search does on these keys).
+/// each key (which cost more than the search does on these keys): a byte at a time, as
+/// the keys are a few dozen bytes.
 fn split_infix<'s>(text: &'s str, infix: &str) -> Option<(&'s str, &'s str)> {
     let (bytes, wanted) = (text.as_bytes(), infix.as_bytes());
     let first = *wanted.first()?;
-    let mut from = 0;
-    while let Some(found) = memchr::memchr(first, &bytes[from..]) {
-        let at = from + found;
-        if bytes[at..].starts_with(wanted) {
-            return Some((&text[..at], &text[at + wanted.len()..]));
-        }
-        from = at + 1;
-    }
-    None
+    let last = bytes.len().checked_sub(wanted.len())?;
+    let at = (0..=last).find(|&at| bytes[at] == first && bytes[at..].starts_with(wanted))?;
+    Some((&text[..at], &text[at + wanted.len()..]))
 }
 
 /// The strings of an `ArrayValue`, or None when it holds anything else.

@@ -39,7 +39,20 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
+    /// Tags and the lengths of short fields take one byte: read those without the loop.
+    #[inline]
     fn varint(&mut self) -> Res<u64> {
+        match self.buf.get(self.pos) {
+            Some(&byte) if byte < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(byte))
+            }
+            _ => self.long_varint(),
+        }
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Res<u64> {
         let mut value: u64 = 0;
         for i in 0..10 {
             let byte = *self.buf.get(self.pos).ok_or(Decline)?;
@@ -76,7 +89,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Res<&'a str> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| Decline)
+        utf8(self.bytes()?).ok_or(Decline)
     }
 
     fn fixed64(&mut self) -> Res<u64> {
@@ -103,6 +116,32 @@ impl<'a> Reader<'a> {
             _ => Err(Decline),
         }
     }
+}
+
+/// ``bytes`` as text when they are UTF-8, as upb requires of string fields. Most strings of
+/// a span are short ASCII keys and values, for which `str::from_utf8`'s set-up costs more
+/// than the check: those are checked for ASCII (a word at a time) and taken as they are.
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    if ascii(bytes) {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Whether every byte is ASCII: 32 bytes at a time (the span's texts), then the rest.
+fn ascii(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        let any = block
+            .chunks_exact(8)
+            .fold(0u64, |any, word| any | u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if any & 0x8080_8080_8080_8080 != 0 {
+            return false;
+        }
+    }
+    blocks.remainder().is_ascii()
 }
 
 /// Known fields must come with their declared wire type (upb would treat them as unknown).
@@ -268,17 +307,37 @@ fn no<E>(_: E) -> Decline {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut buf = [0u8; 64];
-    match buf.get_mut(..2 * bytes.len()) {
-        Some(out) => {
-            // Ids: on the stack, then one allocation of the right size.
-            hex_into(bytes, out);
-            std::str::from_utf8(out).unwrap_or_default().to_owned()
+    let mut out = vec![0u8; 2 * bytes.len()];
+    hex_into(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default() // hex digits: always UTF-8
+}
+
+/// Bytes in lowercase hex, on the stack when they are an id (trace ids are 16 bytes).
+pub(crate) enum HexId {
+    Short([u8; 32], u8),
+    Long(String),
+}
+
+impl HexId {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        let mut buf = [0u8; 32];
+        match buf.get_mut(..2 * bytes.len()) {
+            Some(out) => {
+                hex_into(bytes, out);
+                HexId::Short(buf, (2 * bytes.len()) as u8)
+            }
+            None => HexId::Long(hex(bytes)),
         }
-        None => {
-            let mut out = vec![0u8; 2 * bytes.len()];
-            hex_into(bytes, &mut out);
-            String::from_utf8(out).unwrap_or_default() // hex digits: always UTF-8
+    }
+}
+
+impl std::ops::Deref for HexId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HexId::Short(buf, len) => utf8(&buf[..usize::from(*len)]).unwrap_or_default(),
+            HexId::Long(text) => text,
         }
     }
 }
@@ -292,7 +351,7 @@ pub(crate) fn py_hex<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString>
         return PyString::new(py, &hex(bytes));
     };
     hex_into(bytes, out);
-    PyString::new(py, std::str::from_utf8(out).unwrap_or_default())
+    PyString::new(py, utf8(out).unwrap_or_default())
 }
 
 /// Lowercase hex digits of ``bytes`` into ``out`` (twice as long).
@@ -691,6 +750,28 @@ fn resource_spans(buf: &[u8]) -> Res<Part<'_>> {
         }
     }
     Ok(part)
+}
+
+/// The service name of a resource as `resource_dict` holds it (its key's last value that is
+/// set; "" without one), read from the message: None when that value is not a string.
+pub(crate) fn resource_service(buf: Option<&[u8]>) -> Option<&str> {
+    let mut found = Some("");
+    let mut r = Reader::new(buf.unwrap_or_default());
+    while !r.done() {
+        let (field, wire) = r.tag().ok()?;
+        if field != 1 {
+            r.skip(wire).ok()?;
+            continue;
+        }
+        let (key, value) = key_value(r.bytes().ok()?).ok()?;
+        match value {
+            _ if key != "service.name" => {}
+            Value::Unset => {}
+            Value::Str(name) => found = Some(name),
+            _ => found = None,
+        }
+    }
+    found
 }
 
 /// A resource's attributes as a dict (an empty one for no resource).

@@ -16,7 +16,7 @@ use super::{
     ERROR_TYPE, MAX_CLOCK_SKEW_NS, MIN_TIME_NS, Planned, RETRIEVAL_DOCUMENTS, USER_ID, Values,
     index_of, plain_decimal, split_infix, text, truthy,
 };
-use crate::otlp::{self, SpanFields, Value};
+use crate::otlp::{self, HexId, SpanFields, Value};
 
 /// The bounds of span_record.py.
 const MAX_TEXT_CHARS: usize = 8192;
@@ -89,9 +89,9 @@ pub(super) fn plan<'a>(
 
 /// A planned row's values, as its `TraceSpan` holds them (``end`` never before ``start``).
 pub(super) struct RowValues<'a> {
-    pub(super) trace_id: String,
-    pub(super) span_id: String,
-    pub(super) parent: String,
+    pub(super) trace_id: HexId,
+    pub(super) span_id: HexId,
+    pub(super) parent: HexId,
     pub(super) name: &'a str,
     pub(super) kind: &'static str,
     pub(super) start: u64,
@@ -103,7 +103,7 @@ pub(super) struct RowValues<'a> {
     pub(super) documents: Vec<Document<'a>>,
     pub(super) session: Cow<'a, str>,
     pub(super) user: Cow<'a, str>,
-    pub(super) service: String,
+    pub(super) service: &'a str,
     pub(super) message: Cow<'a, str>,
 }
 
@@ -121,10 +121,10 @@ pub(super) fn status(row: &RowPlan<'_>) -> &'static str {
 /// string); None: Python makes it.
 pub(super) fn values<'a>(
     py: Python<'_>,
-    service: Option<&Bound<'_, PyString>>,
+    service: Option<&'a str>,
     row: &RowPlan<'a>,
 ) -> Option<RowValues<'a>> {
-    let service = service?.to_cow().ok()?.into_owned();
+    let service = service?;
     let values = &row.values;
     let status = status(row);
     let message = if row.message.is_empty() {
@@ -133,9 +133,9 @@ pub(super) fn values<'a>(
         Cow::Borrowed(row.message)
     };
     Some(RowValues {
-        trace_id: otlp::hex(row.trace_id),
-        span_id: otlp::hex(row.span_id),
-        parent: otlp::hex(row.parent),
+        trace_id: HexId::of(row.trace_id),
+        span_id: HexId::of(row.span_id),
+        parent: HexId::of(row.parent),
         name: row.name,
         kind: row.kind,
         start: row.start,
@@ -160,7 +160,8 @@ pub(super) fn build<'py>(
     row: &RowPlan<'_>,
     class: &Bound<'py, PyAny>,
 ) -> Option<Bound<'py, PyAny>> {
-    object(py, &values(py, service, row)?, class)
+    let service = service?.to_str().ok()?;
+    object(py, &values(py, Some(service), row)?, class)
 }
 
 /// The `TraceSpan` of a row's values, made by ``class``.
@@ -197,7 +198,7 @@ pub(super) fn object<'py>(
         documents.into_any(),
         PyString::new(py, &row.session).into_any(),
         PyString::new(py, &row.user).into_any(),
-        PyString::new(py, &row.service).into_any(),
+        PyString::new(py, row.service).into_any(),
         PyString::new(py, &row.message).into_any(),
     ];
     class.call1(PyTuple::new(py, args).ok()?).ok()
@@ -406,7 +407,7 @@ fn exception<'a>(py: Python<'_>, events: &[&'a [u8]]) -> Option<Cow<'a, str>> {
         if name != "exception" {
             continue;
         }
-        let values = Values::of(&attributes)?;
+        let values = Values::of(attributes)?;
         let kind = text(Some(py), values.get("exception.type"))?;
         let message = text(Some(py), values.get("exception.message"))?;
         return Some(match (kind.is_empty(), message.is_empty()) {

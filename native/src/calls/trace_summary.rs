@@ -11,13 +11,14 @@
 //! that is not plain digits, texts near the stage's bounds.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
 
 use super::json::{Json, float_value, parse_json, quote};
 use super::span_row::{self, INPUT_KEYS, MAX_ATTRIBUTE_CHARS, MAX_VALUE_CHARS, OUTPUT_KEYS};
@@ -38,37 +39,28 @@ const CHAIN: &str = "chain";
 const LLM: &str = "llm";
 const RETRIEVAL: &str = "retrieval";
 
-/// The names `trajectory` gives its values (as stored), interned once.
-const TOOL_ERROR: &str = "trajectory.tool_error";
-const STEPS: &str = "trajectory.steps";
-const NO_ANSWER: &str = "trajectory.no_answer";
-const ENDED_AFTER_TOOL_ERROR: &str = "trajectory.ended_after_tool_error";
-const ANSWER_AFTER_TOOL_ERROR: &str = "trajectory.answer_after_tool_error";
-const TOOL_ERROR_RATE: &str = "trajectory.tool_error_rate";
-const REPEATED_TOOL_CALLS: &str = "trajectory.repeated_tool_calls";
-const TOOL_LOOP: &str = "trajectory.tool_loop";
-const TOKENS: &str = "trajectory.tokens";
+/// The names `trajectory` gives its values (as stored), interned once; a value names its
+/// signal by its place here, which is also the order `trajectory` gives them in.
 const SIGNALS: [&str; 9] = [
-    TOOL_ERROR,
-    STEPS,
-    NO_ANSWER,
-    ENDED_AFTER_TOOL_ERROR,
-    ANSWER_AFTER_TOOL_ERROR,
-    TOOL_ERROR_RATE,
-    REPEATED_TOOL_CALLS,
-    TOOL_LOOP,
-    TOKENS,
+    "trajectory.tool_error",
+    "trajectory.steps",
+    "trajectory.no_answer",
+    "trajectory.ended_after_tool_error",
+    "trajectory.answer_after_tool_error",
+    "trajectory.tool_error_rate",
+    "trajectory.repeated_tool_calls",
+    "trajectory.tool_loop",
+    "trajectory.tokens",
 ];
-
-/// Keys whose presence leaves the trace to Python (sessions, declared schemas).
-const PYTHON_KEYS: [&str; 6] = [
-    "gen_ai.conversation.id",
-    "session.id",
-    "tool.parameters",
-    "tool.json_schema",
-    "gen_ai.tool.parameters",
-    "gen_ai.tool.definitions",
-];
+const TOOL_ERROR: usize = 0;
+const STEPS: usize = 1;
+const NO_ANSWER: usize = 2;
+const ENDED_AFTER_TOOL_ERROR: usize = 3;
+const ANSWER_AFTER_TOOL_ERROR: usize = 4;
+const TOOL_ERROR_RATE: usize = 5;
+const REPEATED_TOOL_CALLS: usize = 6;
+const TOOL_LOOP: usize = 7;
+const TOKENS: usize = 8;
 
 /// What the signals read of one span.
 pub(super) struct Step<'a> {
@@ -184,8 +176,18 @@ fn row_step<'a>(row: &'a super::span_row::RowPlan<'a>) -> Option<Step<'a>> {
     })
 }
 
+/// A key whose presence leaves the trace to Python (a session, a declared tool schema, an
+/// OpenInference tool definition): a match on the literal keys compares lengths first.
 fn python_key(key: &str) -> bool {
-    PYTHON_KEYS.contains(&key) || key.starts_with("llm.tools.")
+    matches!(
+        key,
+        "gen_ai.conversation.id"
+            | "session.id"
+            | "tool.parameters"
+            | "tool.json_schema"
+            | "gen_ai.tool.parameters"
+            | "gen_ai.tool.definitions"
+    ) || key.starts_with("llm.tools.")
 }
 
 /// Whether `_bounded_attributes` keeps every attribute: their keys and texts (counted in
@@ -274,7 +276,7 @@ pub(super) struct Summary<'a> {
     pub(super) spans: usize,
     pub(super) start: u64,
     /// `trajectory_signals`, named as stored (`trajectory.*`), in its order
-    pub(super) values: Vec<(&'static str, f64)>,
+    pub(super) values: Vec<(usize, f64)>,
     pub(super) top: Top<'a>,
 }
 
@@ -364,7 +366,7 @@ pub(super) fn summarise<'a>(
 }
 
 /// `trajectory_signals` (None: Python's reading of some tool arguments is needed).
-fn trajectory(ordered: &[&Step<'_>], top: &Step<'_>) -> Option<Vec<(&'static str, f64)>> {
+fn trajectory(ordered: &[&Step<'_>], top: &Step<'_>) -> Option<Vec<(usize, f64)>> {
     let tools: Vec<&Step<'_>> = ordered.iter().copied().filter(|s| s.kind == TOOL).collect();
     let taken: Vec<&Step<'_>> = ordered
         .iter()
@@ -577,7 +579,15 @@ impl<'py> RunSummaries<'py> {
 /// its `_make` does, without the Python call of its `__new__`), else plain tuples.
 pub(super) struct SummaryMaker<'py> {
     class: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    /// per set of signals (a bit per `SIGNALS` entry), a dict of them in order: a copy
+    /// takes its keys' table at once, where a new dict grows and rehashes as it fills
+    shapes: RefCell<Vec<Option<Bound<'py, PyDict>>>>,
+    /// the values most signals take (flags, counts), made once: `SHARED_FLOATS` of them
+    floats: Vec<Bound<'py, PyFloat>>,
 }
+
+/// Whole numbers from 0 that the summaries' floats share.
+const SHARED_FLOATS: u8 = 64;
 
 impl<'py> SummaryMaker<'py> {
     pub(super) fn new(py: Python<'py>, class: Option<&Bound<'py, PyAny>>) -> PyResult<Self> {
@@ -588,7 +598,44 @@ impl<'py> SummaryMaker<'py> {
                 Some((tuple_new, class.clone()))
             }
         };
-        Ok(SummaryMaker { class })
+        let floats = (0..SHARED_FLOATS)
+            .map(|n| PyFloat::new(py, f64::from(n)))
+            .collect();
+        Ok(SummaryMaker {
+            class,
+            shapes: RefCell::new(vec![None; 1 << SIGNALS.len()]),
+            floats,
+        })
+    }
+
+    /// The trajectory values as a dict by stored name, in their order.
+    fn values(&self, py: Python<'py>, values: &[(usize, f64)]) -> Option<Bound<'py, PyDict>> {
+        let names = signal_names(py);
+        let shape = values.iter().fold(0usize, |shape, (at, _)| shape | 1 << at);
+        let mut shapes = self.shapes.borrow_mut();
+        let template = shapes.get_mut(shape)?;
+        if template.is_none() {
+            let dict = PyDict::new(py);
+            for (at, _) in values {
+                dict.set_item(names.get(*at)?.bind(py), py.None()).ok()?;
+            }
+            *template = Some(dict);
+        }
+        let dict = template.as_ref()?.copy().ok()?;
+        for (at, value) in values {
+            dict.set_item(names.get(*at)?.bind(py), self.float(py, *value))
+                .ok()?;
+        }
+        Some(dict)
+    }
+
+    fn float(&self, py: Python<'py>, value: f64) -> Bound<'py, PyFloat> {
+        let n = value as u8; // saturating: NaN to 0
+        // -0.0 is not shared: its sign shows in Python (`repr`, `math.copysign`).
+        match self.floats.get(usize::from(n)) {
+            Some(float) if f64::from(n) == value && value.is_sign_positive() => float.clone(),
+            _ => PyFloat::new(py, value),
+        }
     }
 
     fn make(&self, items: Bound<'py, PyTuple>) -> Option<Bound<'py, PyAny>> {
@@ -619,7 +666,7 @@ pub(super) fn payload_summaries<'py>(
         .into_iter()
         .map(|(trace_id, steps)| {
             let summary = summarise(trace_id, steps)
-                .and_then(|s| to_tuple(py, &s, services))
+                .and_then(|s| to_tuple(py, &s, services, maker))
                 .and_then(|items| maker.make(items));
             (trace_key(trace_id), summary)
         })
@@ -646,17 +693,13 @@ fn trace_ids<'py>(plan: &PayloadPlan<'_>) -> Vec<(TraceKey, Option<Bound<'py, Py
 
 static SIGNAL_NAMES: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 
-fn signal_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
-    let names = SIGNAL_NAMES.get_or_init(py, || {
+fn signal_names(py: Python<'_>) -> &[Py<PyString>] {
+    SIGNAL_NAMES.get_or_init(py, || {
         SIGNALS
             .iter()
             .map(|n| PyString::intern(py, n).unbind())
             .collect()
-    });
-    match SIGNALS.iter().position(|n| *n == name) {
-        Some(at) => names[at].bind(py).clone(),
-        None => PyString::intern(py, name),
-    }
+    })
 }
 
 fn status_name<'py>(py: Python<'py>, status: &str) -> Bound<'py, PyString> {
@@ -671,12 +714,10 @@ fn to_tuple<'py>(
     py: Python<'py>,
     summary: &Summary<'_>,
     services: &[Option<Bound<'py, PyString>>],
+    maker: &SummaryMaker<'py>,
 ) -> Option<Bound<'py, PyTuple>> {
     let service = services.get(summary.top.part)?.as_ref()?;
-    let values = PyDict::new(py);
-    for (name, value) in &summary.values {
-        values.set_item(signal_name(py, name), value).ok()?;
-    }
+    let values = maker.values(py, &summary.values)?;
     let top = &summary.top;
     let items: [Bound<'py, PyAny>; 13] = [
         otlp::py_hex(py, summary.trace_id).into_any(),

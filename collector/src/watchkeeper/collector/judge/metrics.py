@@ -6,16 +6,16 @@ skip reasons from code.
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable, Iterator
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-#: Label values -> value, computed when scraped.
-Read = Callable[[], dict[tuple[str, ...], float]]
+from watchkeeper.collector.cached_gauge import CachedGauge
+
+#: The report gauges (agreement, calibration, biases) are read from the store at most
+#: once a minute.
+REPORT_TTL_S = 60.0
+
+#: A report gauge: label values -> value.
+Report = CachedGauge[tuple[str, ...]]
 
 
 class JudgeMetrics:
@@ -75,76 +75,51 @@ class JudgeMetrics:
             ["judge"],
             registry=r,
         )
-        self.agreement = ReportGauge(
+        self.agreement: Report = CachedGauge(
+            r,
             "watchkeeper_judge_agreement_kappa",
             "Cohen's kappa of a judge against reviewers over the last 30 days' labels, by "
             "judge and rubric dimension (1 = full agreement, 0 = chance).",
             ["judge", "dimension"],
+            REPORT_TTL_S,
         )
-        self.calibration = ReportGauge(
+        self.calibration: Report = CachedGauge(
+            r,
             "watchkeeper_judge_calibration_error",
             "Expected calibration error of a judge's scores against reviewers' verdicts over "
             "the last 30 days, by judge and dimension (0 = calibrated).",
             ["judge", "dimension"],
+            REPORT_TTL_S,
         )
-        self.length_bias = ReportGauge(
+        self.length_bias: Report = CachedGauge(
+            r,
             "watchkeeper_judge_length_bias",
             "Spearman's rho of a judge's score and the answer's length among calls reviewers "
             "scored the same, last 30 days, by judge and dimension (0 = no length bias).",
             ["judge", "dimension"],
+            REPORT_TTL_S,
         )
-        self.order_flips = ReportGauge(
+        self.order_flips: Report = CachedGauge(
+            r,
             "watchkeeper_judge_order_flip_rate",
             "Share of a judge's stored pairwise comparisons (asked in both orders) whose "
             "winner changed with the order, last 30 days, by judge and dimension (0 = the "
             "order never sways it).",
             ["judge", "dimension"],
+            REPORT_TTL_S,
         )
-        self.floor = ReportGauge(
+        self.floor: Report = CachedGauge(
+            r,
             "watchkeeper_judge_agreement_floor",
             "The configured agreement floor of each judge (the alert fires below it).",
             ["judge"],
+            REPORT_TTL_S,
         )
-        self.app_calibration = ReportGauge(
+        self.app_calibration: Report = CachedGauge(
+            r,
             "watchkeeper_app_confidence_calibration_error",
             "Expected calibration error of the app's own confidence (token log-probabilities "
             "or confidence phrases) against reviewers' verdicts, last 30 days, by app model.",
             ["model"],
+            REPORT_TTL_S,
         )
-        for gauge in (
-            self.agreement,
-            self.calibration,
-            self.length_bias,
-            self.order_flips,
-            self.floor,
-            self.app_calibration,
-        ):
-            r.register(gauge)
-
-
-class ReportGauge(Collector):
-    """A gauge family computed when scraped by ``read`` (set later), cached for a minute;
-    a failing read keeps the last values."""
-
-    def __init__(self, name: str, documentation: str, labels: list[str]) -> None:
-        self.name, self.documentation, self.labels = name, documentation, labels
-        self.read: Read = dict
-        self.ttl_s = 60.0
-        self._cached: dict[tuple[str, ...], float] = {}
-        self._at: float | None = None
-
-    def collect(self) -> Iterator[Metric]:
-        """The family with the (cached) values."""
-        now = time.monotonic()
-        if self._at is None or now - self._at > self.ttl_s:
-            with contextlib.suppress(Exception):
-                self._cached = self.read()
-            self._at = now
-        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
-        for key, value in sorted(self._cached.items()):
-            family.add_metric(list(key), value)
-        yield family
-
-    def describe(self) -> Iterator[Metric]:
-        """The family without values."""
-        yield GaugeMetricFamily(self.name, self.documentation, labels=self.labels)

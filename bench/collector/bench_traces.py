@@ -4,13 +4,16 @@ beside the same calls sent alone.
 
     python -m bench.collector.bench_traces                 # 20,000 calls
     python -m bench.collector.bench_traces --calls 100000
+    python -m bench.collector.bench_traces --calls 100000 --unique   # no text repeats
 
 One broker, two topics of 3 partitions filled with the same LLM calls: alone (one span per
 message, as ``bench_throughput``) and inside a five-span trace. On each it measures a plain
 kafka-python consumer (the ceiling) and the collector's receiver -> pipeline (default
 detectors, whole-trace storage at the default settings) -> chDB, as ``watchkeeper collect``
 runs it. The figure that matters is LLM calls/s per process with traces, and its ratio to
-raw consume of the same messages.
+raw consume of the same messages. The texts come from a corpus of a few hundred
+conversations and repeat; ``--unique`` tags each call's prompt and answer with the call's
+own id, as on live traffic, where what remembers texts seldom helps.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from bench.collector.bench_throughput import PARTITIONS, pipeline_consume, raw_consume
 from bench.collector.trace_messages import SPANS_PER_CALL, trace_message
+from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
 
 Message = Callable[[int, str], tuple[bytes, bytes]]
@@ -44,14 +48,16 @@ def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> 
 
 
 def measure(
-    bootstrap: str, calls: int, detectors: bool, threads: dict[str, dict[str, float]]
+    bootstrap: str, calls: int, args: argparse.Namespace, threads: dict[str, dict[str, float]]
 ) -> dict[str, dict[str, float]]:
     """Raw consume and the collector's rate, for calls alone and calls in traces; fills
     ``threads`` with each run's CPU µs per call by thread."""
     from tests.support.kafka_broker import create_topic
 
+    detectors = not args.no_detectors
     out: dict[str, dict[str, float]] = {}
-    for label, make in (("alone", message), ("traces", trace_message)):
+    for label, made in (("alone", message), ("traces", trace_message)):
+        make = unique_texts(made) if args.unique else made
         run = uuid.uuid4().hex[:8]
         topic = f"bench_{label}_{run}"
         create_topic(bootstrap, topic, partitions=PARTITIONS)
@@ -80,18 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", action="store_true", help="also print CPU µs per call by thread"
     )
+    parser.add_argument(
+        "--unique", action="store_true", help="no call's texts repeat (live traffic's case)"
+    )
     args = parser.parse_args(argv)
-    detectors = not args.no_detectors
     threads: dict[str, dict[str, float]] = {}
     if args.bootstrap:
-        result = measure(args.bootstrap, args.calls, detectors, threads)
+        result = measure(args.bootstrap, args.calls, args, threads)
     else:
         from tests.support.kafka_broker import KafkaBroker
 
         with KafkaBroker() as broker:
-            result = measure(broker.bootstrap, args.calls, detectors, threads)
-    which = "default detectors" if detectors else "no detectors"
-    print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions, {which}")
+            result = measure(broker.bootstrap, args.calls, args, threads)
+    which = "no detectors" if args.no_detectors else "default detectors"
+    texts = "unique texts" if args.unique else "texts repeating from the corpus"
+    print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions, {which}, {texts}")
     print("| messages | raw consume, msg/s | collector, LLM calls/s | vs raw | CPU µs per call |")
     print("|---|---|---|---|---|")
     for label, text in (

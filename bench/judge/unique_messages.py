@@ -9,28 +9,15 @@ the cache answers none.
 
 from __future__ import annotations
 
-import json
 import time
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
+from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
-
-#: The span attributes that hold the texts (JSON strings of GenAI messages).
-TEXT_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages")
 
 
 def unique_message(i: int, run: str) -> tuple[bytes, bytes]:
     """:func:`tests.support.otlp_messages.message` with ``[run/i]`` after each text."""
-    key, value = message(i, run)
-    request = ExportTraceServiceRequest.FromString(value)
-    span = request.resource_spans[0].scope_spans[0].spans[0]
-    for attribute in span.attributes:
-        if attribute.key in TEXT_KEYS:
-            messages = json.loads(attribute.value.string_value)
-            messages[0]["parts"][0]["content"] += f" [{run}/{i}]"
-            attribute.value.string_value = json.dumps(messages)
-    return key, request.SerializeToString()
+    return unique_texts(message)(i, run)
 
 
 def produce_unique(bootstrap: str, topic: str, calls: int, run: str) -> float:

@@ -35,7 +35,7 @@ def _call(n: int, **texts: object) -> CallRecord:
         timestamp_ns=start,
         duration_ns=500,
         parent_span_id="01" * 8,
-        service_name="svc",
+        service_name="svc, eu",  # a comma in a name must not split it
         span_name="chat",
         route="/ask",
         conversation_id=SESSION,

@@ -49,14 +49,15 @@ ORDER BY Timestamp, SpanId LIMIT {limit:UInt32}"""
 )
 
 
-#: The kept texts of some LLM calls (``trace_ids``, ``span_ids``: comma-separated), which
+#: The kept texts of some LLM calls (``trace_ids``, ``span_ids``: comma-separated hex ids;
+#: ``services``: separated by the unit separator, as a name may hold a comma), which
 #: started in ``[from_ns, to_ns]``: the days and services bound what is read.
 CALL_TEXTS: Final = """
 SELECT SpanId, InputText, OutputText, Contexts
 FROM {db}.call_bodies FINAL
 WHERE Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64})
   AND Timestamp <= fromUnixTimestamp64Nano({to_ns:Int64})
-  AND has(splitByChar(',', {services:String}), ServiceName)
+  AND has(splitByChar('\\x1F', {services:String}), ServiceName)
   AND has(splitByChar(',', {trace_ids:String}), TraceId)
   AND has(splitByChar(',', {span_ids:String}), SpanId)
 """
@@ -155,7 +156,7 @@ def with_call_texts(store: SpanReader, rows: list[dict[str, Any]]) -> list[dict[
         CALL_TEXTS,
         from_ns=min(starts),
         to_ns=max(starts),
-        services=",".join({row["ServiceName"] for row in bare.values()}),
+        services="\x1f".join({row["ServiceName"] for row in bare.values()}),
         trace_ids=",".join({row["TraceId"] for row in bare.values()}),
         span_ids=",".join(bare),
     )

@@ -7,7 +7,8 @@ with the thread's CPU clock) and ``Pipeline.write`` into chDB (its thread CPU pr
 ``write``: in ``watchkeeper collect`` it runs on the store's thread, beside the next
 batch's ``prepare``), default detectors, batches of ``--batch`` (2,000; the Kafka
 receiver's are 10,000, ``bench.collector.kafka_thread`` times those), after ``--warmup``
-calls.
+calls. ``--unique`` tags each call's prompt and answer with its own id
+(``bench.collector.unique_texts``), as live traffic's texts rarely repeat.
 ``Decode`` shows 0: payloads are decoded as ``Normalize`` reads them.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.collector.trace_messages import trace_message
+from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
 
 Message = Callable[[int, str], tuple[bytes, bytes]]
@@ -81,9 +83,16 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=2000, help="calls per batch (the Kafka receiver's: 10,000)"
     )
+    parser.add_argument(
+        "--unique", action="store_true", help="no call's texts repeat (live traffic's case)"
+    )
     args = parser.parse_args()
-    alone = stage_times(message, args.calls, args.warmup, args.batch)
-    traces = stage_times(trace_message, args.calls, args.warmup, args.batch)
+    alone_make: Message = message
+    traces_make: Message = trace_message
+    if args.unique:
+        alone_make, traces_make = unique_texts(message), unique_texts(trace_message)
+    alone = stage_times(alone_make, args.calls, args.warmup, args.batch)
+    traces = stage_times(traces_make, args.calls, args.warmup, args.batch)
     print("| stage | calls alone, µs per call | in 5-span traces, µs per call |")
     print("|---|---:|---:|")
     for name in alone:

@@ -3,6 +3,7 @@ alone and inside five-span agent/RAG traces, through a real broker.
 
     python -m bench.collector.kafka_thread                 # 60,000 calls each
     python -m bench.collector.kafka_thread --calls 100000
+    python -m bench.collector.kafka_thread --unique --tag 3f2a9c15   # no text repeats
 
 The receiver's thread polls the consumer, runs ``Pipeline.prepare`` (every stage up to the
 store) and commits a batch once the store thread wrote it; ``bench_traces --threads``
@@ -13,6 +14,12 @@ payloads made of its messages), each stage of ``prepare``, ``commit``, the garba
 collections run on that thread (inside the parts they interrupted, shown apart too), and
 what is left of the thread's total (dropping the batch written before, the loop). Counted
 from the first committed batch on, as ``pipeline_consume`` counts.
+
+``--unique`` tags each call's prompt and answer with ``[run/i]``
+(``bench.collector.unique_texts``) so that no text repeats; ``--tag`` puts a given word in
+place of the run id: a tag such as ``[3f2a9c15/12345]`` is a run of seven digits and
+separators, which sends every answer to the PII patterns (as a date or an order number
+in an answer would), ``[stages/12345]`` is not.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 from bench.collector.bench_throughput import PARTITIONS, pipeline_consume
 from bench.collector.bench_traces import produce
 from bench.collector.trace_messages import trace_message
+from bench.collector.unique_texts import Message, unique_texts
 from tests.support.otlp_messages import message
 
 THREAD = "watchkeeper-kafka"
@@ -107,12 +115,25 @@ def instrument(split: Split) -> Callable[[], None]:
     return undo
 
 
-def measure(bootstrap: str, calls: int) -> dict[str, dict[str, float]]:
+def tagged_maker(made: Message, unique: bool, tag: str | None) -> Message:
+    """``made``, or with each call's texts tagged (``[tag/i]`` when ``tag`` is given)."""
+    if not unique:
+        return made
+    unique_made = unique_texts(made)
+    if tag is None:
+        return unique_made
+    return lambda i, run: unique_made(i, tag)
+
+
+def measure(
+    bootstrap: str, calls: int, unique: bool = False, tag: str | None = None
+) -> dict[str, dict[str, float]]:
     """µs of the receiver thread's CPU per LLM call by part, alone and in traces."""
     from tests.support.kafka_broker import create_topic
 
     out: dict[str, dict[str, float]] = {}
-    for label, make in (("alone", message), ("traces", trace_message)):
+    for label, made in (("alone", message), ("traces", trace_message)):
+        make = tagged_maker(made, unique, tag)
         run = uuid.uuid4().hex[:8]
         topic = f"kafka_thread_{label}_{run}"
         create_topic(bootstrap, topic, partitions=PARTITIONS)
@@ -138,16 +159,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=60_000)
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
+    parser.add_argument(
+        "--unique", action="store_true", help="no call's texts repeat (live traffic's case)"
+    )
+    parser.add_argument("--tag", help="with --unique: tag texts [TAG/i] (default: the run id)")
     args = parser.parse_args(argv)
     if args.bootstrap:
-        result = measure(args.bootstrap, args.calls)
+        result = measure(args.bootstrap, args.calls, args.unique, args.tag)
     else:
         from tests.support.kafka_broker import KafkaBroker
 
         with KafkaBroker() as broker:
-            result = measure(broker.bootstrap, args.calls)
+            result = measure(broker.bootstrap, args.calls, args.unique, args.tag)
     names = list(dict.fromkeys([*result["alone"], *result["traces"]]))
-    print(f"{THREAD} thread, CPU µs per LLM call ({args.calls} calls per run)")
+    texts = "texts repeating from the corpus"
+    if args.unique:
+        texts = f"unique texts tagged [{args.tag or 'run'}/i]"
+    print(f"{THREAD} thread, CPU µs per LLM call ({args.calls} calls per run, {texts})")
     print("| part | alone | 5-span traces |")
     print("|---|---:|---:|")
     for name in names:

@@ -18,6 +18,13 @@ REPORT_TTL_S = 60.0
 Report = CachedGauge[tuple[str, ...]]
 
 
+def report_gauge(
+    registry: CollectorRegistry, name: str, documentation: str, labels: list[str]
+) -> Report:
+    """A report gauge on ``registry``, its ``read`` set once judges are configured."""
+    return CachedGauge(registry, name, documentation, labels, REPORT_TTL_S)
+
+
 class JudgeMetrics:
     """Counters and histograms of the judge workers, and the gauges of their agreement
     with reviewers (empty until judges are configured: ``judge/start.py`` sets them)."""
@@ -75,51 +82,45 @@ class JudgeMetrics:
             ["judge"],
             registry=r,
         )
-        self.agreement: Report = CachedGauge(
+        self.agreement: Report = report_gauge(
             r,
             "watchkeeper_judge_agreement_kappa",
             "Cohen's kappa of a judge against reviewers over the last 30 days' labels, by "
             "judge and rubric dimension (1 = full agreement, 0 = chance).",
             ["judge", "dimension"],
-            REPORT_TTL_S,
         )
-        self.calibration: Report = CachedGauge(
+        self.calibration: Report = report_gauge(
             r,
             "watchkeeper_judge_calibration_error",
             "Expected calibration error of a judge's scores against reviewers' verdicts over "
             "the last 30 days, by judge and dimension (0 = calibrated).",
             ["judge", "dimension"],
-            REPORT_TTL_S,
         )
-        self.length_bias: Report = CachedGauge(
+        self.length_bias: Report = report_gauge(
             r,
             "watchkeeper_judge_length_bias",
             "Spearman's rho of a judge's score and the answer's length among calls reviewers "
             "scored the same, last 30 days, by judge and dimension (0 = no length bias).",
             ["judge", "dimension"],
-            REPORT_TTL_S,
         )
-        self.order_flips: Report = CachedGauge(
+        self.order_flips: Report = report_gauge(
             r,
             "watchkeeper_judge_order_flip_rate",
             "Share of a judge's stored pairwise comparisons (asked in both orders) whose "
             "winner changed with the order, last 30 days, by judge and dimension (0 = the "
             "order never sways it).",
             ["judge", "dimension"],
-            REPORT_TTL_S,
         )
-        self.floor: Report = CachedGauge(
+        self.floor: Report = report_gauge(
             r,
             "watchkeeper_judge_agreement_floor",
             "The configured agreement floor of each judge (the alert fires below it).",
             ["judge"],
-            REPORT_TTL_S,
         )
-        self.app_calibration: Report = CachedGauge(
+        self.app_calibration: Report = report_gauge(
             r,
             "watchkeeper_app_confidence_calibration_error",
             "Expected calibration error of the app's own confidence (token log-probabilities "
             "or confidence phrases) against reviewers' verdicts, last 30 days, by app model.",
             ["model"],
-            REPORT_TTL_S,
         )

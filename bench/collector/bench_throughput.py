@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,14 @@ from tests.support.otlp_messages import message
 PARTITIONS = 3
 
 
-def produce(bootstrap: str, topic: str, calls: int, run: str) -> float:
-    """Send the calls; returns seconds taken."""
+def produce(
+    bootstrap: str,
+    topic: str,
+    calls: int,
+    run: str,
+    make: Callable[[int, str], tuple[bytes, bytes]] = message,
+) -> float:
+    """Send ``calls`` messages made by ``make``; returns seconds taken."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(
@@ -36,7 +43,7 @@ def produce(bootstrap: str, topic: str, calls: int, run: str) -> float:
     )
     started = time.perf_counter()
     for i in range(calls):
-        key, value = message(i, run)
+        key, value = make(i, run)
         producer.send(topic, key=key, value=value)
     producer.flush(timeout=300)
     producer.close()

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.collector.bench_throughput import PARTITIONS, pipeline_consume, raw_consume
+from bench.collector.bench_throughput import produce as send
 from bench.collector.trace_messages import SPANS_PER_CALL, trace_message
 from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
@@ -35,16 +36,7 @@ Message = Callable[[int, str], tuple[bytes, bytes]]
 
 def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> None:
     """Send ``calls`` messages made by ``make``."""
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=512 * 1024
-    )
-    for i in range(calls):
-        key, value = make(i, run)
-        producer.send(topic, key=key, value=value)
-    producer.flush(timeout=300)
-    producer.close()
+    send(bootstrap, topic, calls, run, make)
 
 
 def measure(

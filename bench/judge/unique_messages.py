@@ -9,8 +9,7 @@ the cache answers none.
 
 from __future__ import annotations
 
-import time
-
+from bench.collector.bench_throughput import produce
 from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
 
@@ -23,15 +22,4 @@ def unique_message(i: int, run: str) -> tuple[bytes, bytes]:
 def produce_unique(bootstrap: str, topic: str, calls: int, run: str) -> float:
     """Send ``calls`` such messages to ``topic``; returns the seconds taken (as
     ``bench.collector.bench_throughput.produce`` does with the repeating texts)."""
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=512 * 1024
-    )
-    started = time.perf_counter()
-    for i in range(calls):
-        key, value = unique_message(i, run)
-        producer.send(topic, key=key, value=value)
-    producer.flush(timeout=300)
-    producer.close()
-    return time.perf_counter() - started
+    return produce(bootstrap, topic, calls, run, unique_message)

@@ -104,16 +104,23 @@ impl<V: Copy> WordCache<V> {
     pub fn find(&self, text: &[u8], start: usize, end: usize) -> Option<V> {
         let len = end - start;
         debug_assert!(len <= INLINE);
-        let key = inline_key(text, start, end);
+        let (i, held) = self.probe(inline_key(text, start, end), len);
+        held.then(|| self.slots[i].value)
+    }
+
+    /// The slot of an inline word (`key`, `len` bytes): its own if held (true), else the
+    /// empty one where it would go (false).
+    #[inline]
+    fn probe(&self, key: [u64; 2], len: usize) -> (usize, bool) {
         let mask = self.slots.len() - 1;
         let mut i = (hash(key, len) >> self.shift) as usize;
         loop {
             let slot = &self.slots[i];
             if slot.len == EMPTY {
-                return None;
+                return (i, false);
             }
             if slot.key == key && slot.len as usize == len {
-                return Some(slot.value);
+                return (i, true);
             }
             i = (i + 1) & mask;
         }
@@ -134,17 +141,9 @@ impl<V: Copy> WordCache<V> {
             return value;
         }
         let key = inline_key(text, start, end);
-        let mask = self.slots.len() - 1;
-        let mut i = (hash(key, len) >> self.shift) as usize;
-        loop {
-            let slot = &self.slots[i];
-            if slot.len == EMPTY {
-                break;
-            }
-            if slot.key == key && slot.len as usize == len {
-                return slot.value;
-            }
-            i = (i + 1) & mask;
+        let (i, held) = self.probe(key, len);
+        if held {
+            return self.slots[i].value;
         }
         let value = make();
         self.slots[i] = Slot {

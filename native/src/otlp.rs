@@ -134,9 +134,9 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
 fn ascii(bytes: &[u8]) -> bool {
     let mut blocks = bytes.chunks_exact(32);
     for block in &mut blocks {
-        let any = block
-            .chunks_exact(8)
-            .fold(0u64, |any, word| any | u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        let any = block.chunks_exact(8).fold(0u64, |any, word| {
+            any | u64::from_le_bytes(word.try_into().unwrap_or_default())
+        });
         if any & 0x8080_8080_8080_8080 != 0 {
             return false;
         }

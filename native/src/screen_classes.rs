@@ -98,7 +98,7 @@ impl InjectionScreen {
 }
 
 /// Screen of the PII patterns (``pii.find_pii``): an ``@``, or a run of digits and
-/// separators as ``\d[\d ()./-]{5,}\d`` finds one; and where in the text to look.
+/// separators (``screens::may_hold_pii``); and where in the text to look.
 #[pyclass(frozen, module = "watchkeeper.native")]
 pub(crate) struct PiiScreen {}
 
@@ -130,7 +130,7 @@ impl PiiScreen {
 fn pii_segments_of(text: &str) -> Option<Vec<(usize, usize, bool)>> {
     text::charset(text)?;
     let bytes = text.as_bytes();
-    if memchr::memchr(b'@', bytes).is_none() && !screens::digit_run(bytes) {
+    if !screens::may_hold_pii(bytes) {
         return Some(Vec::new());
     }
     Some(screens::pii_segments(bytes))

@@ -62,7 +62,8 @@ pub fn system_role(text: &[u8]) -> bool {
 }
 
 /// Byte classes: bit 0 for `[A-Za-z0-9+/]` (base64), bit 1 for digits, bit 2 for what
-/// `[\d ()./-]` holds. Tables keep the scans below free of unpredictable branches.
+/// `[\d ()./-]` holds, bit 3 for what `[\d ().-]` holds. Tables keep the scans below free
+/// of unpredictable branches.
 const fn byte_classes() -> [u8; 256] {
     let mut table = [0u8; 256];
     let mut b = 0;
@@ -73,9 +74,12 @@ const fn byte_classes() -> [u8; 256] {
             class |= 1;
         }
         if c.is_ascii_digit() {
-            class |= 2 | 4;
+            class |= 2 | 4 | 8;
         }
-        if matches!(c, b' ' | b'(' | b')' | b'.' | b'/' | b'-') {
+        if matches!(c, b' ' | b'(' | b')' | b'.' | b'-') {
+            class |= 4 | 8;
+        }
+        if c == b'/' {
             class |= 4;
         }
         table[b] = class;
@@ -98,16 +102,26 @@ pub fn payload_run(text: &[u8], length: usize) -> bool {
     longest >= length
 }
 
-/// `re.search(r"\d[\d ()./-]{5,}\d", text)` on an accepted text (whose only digits are ASCII):
+/// `re.search(r"\d[\d ().-]{5,}\d", text)` on an accepted text (whose only digits are ASCII):
 /// some run of digits and separators has digits at least six characters apart.
 pub fn digit_run(text: &[u8]) -> bool {
+    run_of(text, 8)
+}
+
+/// `re.search(r"\d[\d ()./-]{5,}\d", text)`: [`digit_run`] with `/` a separator too.
+pub fn slash_digit_run(text: &[u8]) -> bool {
+    run_of(text, 4)
+}
+
+/// A run of digits and bytes of class bit `separators` with digits six or more bytes apart.
+fn run_of(text: &[u8], separators: u8) -> bool {
     const NONE: usize = usize::MAX;
     let mut first = NONE; // first digit of the current run of digits and separators
     let mut found = false;
     for (i, &b) in text.iter().enumerate() {
         let class = CLASSES[b as usize];
         let digit = class & 2 != 0;
-        first = if class & 4 == 0 {
+        first = if class & separators == 0 {
             NONE
         } else if digit && first == NONE {
             i
@@ -117,6 +131,27 @@ pub fn digit_run(text: &[u8]) -> bool {
         found |= digit && first != NONE && i - first >= 6;
     }
     found
+}
+
+/// `re.search(r"[A-Z]{2}\d{2}", text)`: where an IBAN may start.
+pub fn iban_head(text: &[u8]) -> bool {
+    text.windows(4).any(|w| {
+        w[0].is_ascii_uppercase()
+            && w[1].is_ascii_uppercase()
+            && w[2].is_ascii_digit()
+            && w[3].is_ascii_digit()
+    })
+}
+
+/// `pii._may_hold_pii` on an accepted text: an `@`, or a run of digits as [`digit_run`]
+/// finds one (every match of the kinds but email holds one: no kind's match holds a `/`,
+/// so dates like 12/05/2024 pay nothing), or, for an IBAN with letters in its groups, an
+/// IBAN's head and a run with `/` in it (exactly the texts `\d[\d ()./-]{5,}\d` lets
+/// through where such an IBAN may be).
+pub fn may_hold_pii(text: &[u8]) -> bool {
+    memchr::memchr(b'@', text).is_some()
+        || digit_run(text)
+        || (memchr::memchr(b'/', text).is_some() && iban_head(text) && slash_digit_run(text))
 }
 
 /// True for the characters PII matches are made of: `[\w.+\-@ ()]` (on an accepted text,
@@ -179,7 +214,13 @@ mod tests {
         assert!(digit_run(b"1234567"));
         assert!(!digit_run(b"123456"));
         assert!(!digit_run(b"12 34 a 56 78"));
-        assert!(digit_run(b"(1) 2.3/4 5"));
+        assert!(!digit_run(b"(1) 2.3/4 5"));
+        assert!(slash_digit_run(b"(1) 2.3/4 5"));
+        assert!(digit_run(b"(1) 2.3 4 5"));
+        assert!(!may_hold_pii(b"on 12/05/2024"));
+        assert!(may_hold_pii(b"GB82 WEST ABCD EFGH 12/05/2024"));
+        assert!(!may_hold_pii(b"gb82 west abcd efgh 12/05/2024"));
+        assert!(may_hold_pii(b"a@b"));
     }
 
     #[test]

@@ -32,13 +32,19 @@ _KINDS: tuple[tuple[str, re.Pattern[str], float], ...] = (
 )
 
 
-#: Every kind but email has seven or more digits and separators in a row (an IBAN's tail).
-_DIGIT_RUN = re.compile(r"\d[\d ()./-]{5,}\d")
+#: Every kind but email has seven or more digits and separators in a row (an IBAN's tail,
+#: but for one with letters in its groups); no kind's match holds a ``/``, so a date like
+#: 12/05/2024 is not such a run.
+_DIGIT_RUN = re.compile(r"\d[\d ().-]{5,}\d")
+#: For an IBAN with letters in its groups: its head, and a run with ``/`` (the texts such an
+#: IBAN is looked for in are those ``_DIGIT_RUN`` with ``/`` lets through, as ever).
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}")
+_SLASH_RUN = re.compile(r"\d[\d ()./-]{5,}\d")
 #: UTF-8 bytes to ``1`` when they may be (part of) a digit (any byte beyond ASCII may: the
 #: character could be a digit), to ``#`` for the separators, else to ``x``. A run shows as
 #: ``1[1#]{5,}1`` there, which opens with a fixed character the regex engine finds fast.
 _RUN_BYTES = bytes(
-    49 if b >= 128 or chr(b).isdigit() else 35 if chr(b) in " ()./-" else 120 for b in range(256)
+    49 if b >= 128 or chr(b).isdigit() else 35 if chr(b) in " ().-" else 120 for b in range(256)
 )
 _RUN_SHAPE = re.compile(rb"1[1#]{5,}1")
 
@@ -72,10 +78,15 @@ _CORE_SCREEN = native_core.pii_screen()
 
 
 def _may_hold_pii(head: str) -> bool:
-    """False when no PII pattern can match: no ``@`` and no run as ``_DIGIT_RUN`` finds."""
+    """False when no PII pattern can match: no ``@``, no run as ``_DIGIT_RUN`` finds, and no
+    IBAN head with a run as ``_SLASH_RUN`` finds."""
     if "@" in head:
         return True
-    return _may_hold_digit_run(head) and _DIGIT_RUN.search(head) is not None
+    if _may_hold_digit_run(head) and _DIGIT_RUN.search(head) is not None:
+        return True
+    return (
+        "/" in head and _IBAN_HEAD.search(head) is not None and _SLASH_RUN.search(head) is not None
+    )
 
 
 def _may_hold_digit_run(text: str) -> bool:

@@ -2,6 +2,7 @@
 
     python -m bench.collector.store_cost                  # calls alone, then 5-span traces
     python -m bench.collector.store_cost --by-table       # also each table written alone
+    python -m bench.collector.store_cost --unique         # no call's texts repeat
 
 The benchmark's messages (``tests.support.otlp_messages``; with ``--traces`` the five-span
 agent/RAG traces of ``bench.collector.trace_messages``) go through ``Pipeline.prepare``
@@ -21,8 +22,10 @@ Printed, in µs of CPU per LLM call:
 - by thread name (``/proc``): ThreadPool, MergeMutate ...;
 - chDB's own counters: parts written, merges, rows merged per call stored.
 
-With ``--by-table`` each table is then written alone, into a database of its own, so its
-cost includes the views it fires and its merges only.
+With ``--unique`` each call's prompt and answer carry the call's own tag
+(``bench.collector.unique_texts``), as on live traffic. With ``--by-table`` each table is
+then written alone, into a database of its own, so its cost includes the views it fires
+and its merges only.
 """
 
 from __future__ import annotations
@@ -231,14 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait for merges")
     parser.add_argument("--only", choices=("alone", "traces"), help="one kind of message")
     parser.add_argument("--by-table", action="store_true", help="also each table alone")
+    parser.add_argument("--unique", action="store_true", help="no call's texts repeat")
     args = parser.parse_args(argv)
 
     from bench.collector.trace_messages import trace_message
+    from bench.collector.unique_texts import unique_texts
     from tests.support.otlp_messages import message
     from watchkeeper.collector.runtime import tune_for_throughput
     from watchkeeper.collector.store.chdb_backend import ChdbBackend
 
-    kinds = {"alone": message, "traces": trace_message}
+    kinds: dict[str, Message] = {"alone": message, "traces": trace_message}
+    if args.unique:
+        kinds = {kind: unique_texts(make) for kind, make in kinds.items()}
     if args.only:
         kinds = {args.only: kinds[args.only]}
     total = args.warmup + args.calls
@@ -246,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"load average {os.getloadavg()[0]:.1f}; batches of {args.batch:,}, "
         f"{args.calls:,} calls timed after {args.warmup:,}"
+        f"{', unique texts' if args.unique else ''}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         backend = ChdbBackend(Path(tmp) / "chdb")

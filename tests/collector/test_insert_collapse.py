@@ -1,7 +1,7 @@
 """chDB's Arrow inserts leave the collapse of a key's duplicates within one insert to
 merges and ``FINAL`` on tables that feed no materialized view (spans, call_bodies), and
-keep it where views are fed (calls, call_scores): what the trace view and the call reads
-return does not change either way."""
+keep it where views are fed (calls, call_scores) for inserts that repeat a span id: what
+the trace view, the call reads and the views' rollups return does not change either way."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from tests.collector.test_columns import _call
 from watchkeeper.collector.store import monitoring_queries
-from watchkeeper.collector.store.chdb_backend import ChdbBackend
+from watchkeeper.collector.store.chdb_backend import ChdbBackend, repeats_a_span
 from watchkeeper.collector.store.columns import KeptBody
 from watchkeeper.collector.store.spans import read_trace
 from watchkeeper.collector.store.store import Store, WriteBatch
@@ -73,8 +74,8 @@ def test_a_span_sent_twice_in_one_batch_reads_once(store: Store) -> None:
 
 
 def test_tables_that_feed_views_still_collapse_on_insert(store: Store) -> None:
-    """A call repeated in one batch is one row of calls' part (its views see one call) and
-    two of call_bodies' part; the call's full row reads once, with its texts."""
+    """A call repeated in one batch is one row of calls' part and two of call_bodies'
+    part; the call's full row reads once, with its texts."""
     call = _call(1)
     body: KeptBody = (call, 1.0, "sampled")
     store.write(WriteBatch(calls=[call, replace(call)], bodies=[body, body]))
@@ -87,3 +88,28 @@ def test_tables_that_feed_views_still_collapse_on_insert(store: Store) -> None:
         to_ns=call.timestamp_ns + 1,
     )
     assert [(r["SpanId"], r["InputText"]) for r in rows] == [(call.span_id, call.input_text)]
+
+
+def test_an_insert_repeats_a_span_when_a_span_id_is_on_two_rows() -> None:
+    """Tables that feed views keep the collapse only for inserts that repeat a span id
+    (without one it changes nothing); a table without span ids is taken to repeat one."""
+    assert not repeats_a_span(pa.table({"SpanId": ["a", "b", "c"]}))
+    assert repeats_a_span(pa.table({"SpanId": ["a", "b", "a"]}))
+    two_chunks = pa.concat_tables([pa.table({"SpanId": ["a", "b"]}), pa.table({"SpanId": ["a"]})])
+    assert repeats_a_span(two_chunks)
+    assert repeats_a_span(pa.table({"Queue": ["q"]}))
+
+
+def test_rollups_are_the_same_with_or_without_the_collapse(store: Store) -> None:
+    """Distinct calls go in without the collapse, a repeated call with it: the views read
+    the insert as given either way, so a call sent twice counts as the views always
+    counted it (once among distinct calls, twice in the versions' call count)."""
+    calls = [_call(n) for n in range(1, 4)]
+    store.write(WriteBatch(calls=calls))
+    store.write(WriteBatch(calls=[calls[0], replace(calls[0])]))
+    rows = store.select("SELECT sum(Calls) AS n FROM {db}.call_versions")
+    assert int(rows[0]["n"]) == 5
+    rows = store.select("SELECT uniqMerge(Calls) AS n FROM {db}.calls_minutely")
+    assert int(rows[0]["n"]) == 3
+    assert _part_rows(store, "calls") == 4
+    assert store.count_calls() == 3

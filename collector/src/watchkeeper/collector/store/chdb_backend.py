@@ -34,8 +34,8 @@ class ChdbBackend:
         #: data directory, which is writable and this process's alone (chDB locks it)
         self._spool = path / "watchkeeper_inserts"
         self._spooled = itertools.count()
-        #: table -> the settings of its Arrow inserts (``_insert_settings``)
-        self._insert_settings_of: dict[str, str] = {}
+        #: table -> whether materialized views read its inserts (``_feeds_views``)
+        self._feeds_views_of: dict[str, bool] = {}
         try:
             self._session = chdb.session.Session(str(path))
         except Exception as exc:
@@ -90,7 +90,7 @@ class ChdbBackend:
             return
         import pyarrow as pa
 
-        settings = self._insert_settings(table)
+        settings = self._insert_settings(table, data)
         spooled = self._spool / f"{next(self._spooled)}.arrows"
         try:
             with pa.OSFile(str(spooled), "wb") as sink, pa.ipc.new_stream(sink, data.schema) as out:
@@ -110,22 +110,30 @@ class ChdbBackend:
         finally:
             spooled.unlink(missing_ok=True)
 
-    def _insert_settings(self, table: str) -> str:
-        """The settings of an Arrow insert into ``table`` (asked of chDB once per table).
+    def _insert_settings(self, table: str, data: pa.Table) -> str:
+        """The settings of an Arrow insert of ``data`` into ``table``.
 
         A ReplacingMergeTree table collapses rows that share their key within each insert
         unless ``optimize_on_insert`` is off, and to do so copies every row of the insert
-        once more, one at a time: for the spans of 5-span traces, 11 of the insert's 27 µs
-        of CPU per LLM call (``python -m bench.collector.spans_insert_cost``). The key's
-        duplicates within one insert are rare (a span sent twice in one batch) and every
-        query already reads through duplicates that a replayed batch leaves in another
-        part (``FINAL``, ``LIMIT 1 BY``), so for such tables the collapse is left to
-        merges. Not for a table that feeds materialized views: the setting reaches their
-        inserts too, and there the collapse is what keeps the rollups a few rows per
-        minute instead of one per call.
+        once more, one at a time: for 5-span traces, 11 of the spans insert's 27 µs of CPU
+        per LLM call (``python -m bench.collector.spans_insert_cost``), 6 of call_scores'
+        16 and 3 of calls' 9 (``python -m bench.collector.store_cost``). Every query reads
+        through the duplicates a replayed batch leaves in another part (``FINAL``, ``LIMIT
+        1 BY``), so tables that feed no materialized view leave the collapse to merges. A
+        table that feeds views keeps it when the insert repeats a span id: the collapse is
+        a no-op otherwise, since every such table's key ends in the span id and the views'
+        rollups get one row per key of their ``GROUP BY`` (the views read the insert as it
+        was given, collapsed or not).
         """
-        settings = self._insert_settings_of.get(table)
-        if settings is None:
+        settings = "schema_inference_use_cache_for_file = 0"
+        if self._feeds_views(table) and repeats_a_span(data):
+            return settings
+        return settings + ", optimize_on_insert = 0"
+
+    def _feeds_views(self, table: str) -> bool:
+        """Whether materialized views read ``table``'s inserts (asked of chDB once)."""
+        feeds = self._feeds_views_of.get(table)
+        if feeds is None:
             database, _, name = table.rpartition(".")
             rows = self.select(
                 "SELECT dependencies_table AS views FROM system.tables "
@@ -133,12 +141,8 @@ class ChdbBackend:
                 "{database:String}) AND name = {name:String}",
                 {"database": database, "name": name},
             )
-            feeds_views = not rows or bool(rows[0]["views"])
-            settings = "schema_inference_use_cache_for_file = 0"
-            if not feeds_views:
-                settings += ", optimize_on_insert = 0"
-            self._insert_settings_of[table] = settings
-        return settings
+            feeds = self._feeds_views_of[table] = not rows or bool(rows[0]["views"])
+        return feeds
 
     def close(self) -> None:
         """Close the chDB session (idempotent)."""
@@ -166,6 +170,16 @@ class ChdbBackend:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def repeats_a_span(data: pa.Table) -> bool:
+    """Whether some span id is on two rows of ``data`` (True without a ``SpanId`` column)."""
+    if "SpanId" not in data.column_names:
+        return True
+    import pyarrow.compute as pc
+
+    distinct = pc.count_distinct(data.column("SpanId"), mode="all").as_py()
+    return bool(distinct < data.num_rows)
 
 
 def _quoted(text: str) -> str:

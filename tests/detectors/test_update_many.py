@@ -15,7 +15,7 @@ import pytest
 
 from tests.detectors import native_parity
 from tests.detectors.test_consistency import _support_stream
-from watchkeeper.detectors import Call, ConsistencyDrift, Detector, default_detectors
+from watchkeeper.detectors import Call, ConsistencyDrift, Detector, TopicDrift, default_detectors
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 
 
@@ -146,3 +146,20 @@ def test_a_subclass_that_overrides_update_keeps_its_update() -> None:
     calls = drifting_stream()[:300]
     expected = one_by_one(Halved(), calls)
     assert sorted(in_runs(Halved(), calls, [100]), key=repr) == sorted(expected, key=repr)
+
+
+def test_topic_drift_in_runs_relearns_as_call_by_call() -> None:
+    """A topic change alarms, the reference is relearned and alarms again, windows close
+    inside runs and on their last call: runs give what calls one by one give."""
+    billing = [Call(f"refund my invoice {i % 5}") for i in range(400)]
+    outage = [Call(f"the app crashes on login {i % 3}") for i in range(400)]
+    calls = billing + outage + billing
+    params = {"learn_calls": 50, "reference_calls": 100, "window": 40}
+    single, batched = TopicDrift(**params), TopicDrift(**params)  # type: ignore[arg-type]
+    expected = one_by_one(single, calls)
+    assert sum(row[1] == "alarm" for row in expected) >= 2
+    assert sorted(in_runs(batched, calls, [256, 1, 39, 40, 7, 300]), key=repr) == sorted(
+        expected, key=repr
+    )
+    assert (single.scores, single.drift_detected) == (batched.scores, batched.drift_detected)
+    assert canonical(single) == canonical(batched)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
 
@@ -39,3 +41,7 @@ class InputLengthDrift(DescriptorDrift):
     def descriptor(self, call: CallView) -> float | None:
         """Characters in the input."""
         return float(len(call.input_text or ""))
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call, without a method call per call."""
+        return [float(len(call.input_text or "")) for call in calls]

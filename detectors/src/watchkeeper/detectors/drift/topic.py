@@ -6,7 +6,7 @@ import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 
-from watchkeeper.detectors.base import CallView, Detector
+from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
 from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
 from watchkeeper.detectors.descriptor_drift import TARGET_ARL
 from watchkeeper.detectors.text import ahead
@@ -14,6 +14,8 @@ from watchkeeper.detectors.text.tokens import content_words
 
 #: Bound on distinct words counted while keywords are learned.
 MAX_LEARNING_WORDS = 8192
+#: Counts held ahead when there are none (read-only by its type).
+_NONE_HELD: Mapping[str, tuple[int, int, int]] = {}
 
 
 class TopicDrift(Detector):
@@ -129,14 +131,22 @@ class TopicDrift(Detector):
 
     def bucket(self, text: str) -> int:
         """Topic bucket of ``text``: its most specific keyword, or the last bucket (other)."""
-        index = self._index
+        return self._bucket(text, self._held_ahead())
+
+    def _held_ahead(self) -> Mapping[str, tuple[int, int, int]]:
+        """The counts of the keywords' table looked up ahead, by text (while the table is
+        the current one's; none else)."""
         held = self._lookup
-        # The counts of the keywords' table, looked up ahead (while it is the current one).
-        counts = ahead.held(held[1].key).get(text) if held and held[0] is index else None
+        return ahead.held(held[1].key) if held and held[0] is self._index else _NONE_HELD
+
+    def _bucket(self, text: str, held: Mapping[str, tuple[int, int, int]]) -> int:
+        """``bucket``, with the counts found ahead (``_held_ahead``) at hand."""
+        counts = held.get(text)
         if counts is not None:
             best: int = counts[2]  # the most specific keyword's index
         else:
             # The keywords among the words (a set operation in C), then the most specific.
+            index = self._index
             best = max(map(index.__getitem__, index.keys() & content_words(text)), default=-1)
         return best if best >= 0 else len(self.keyword_list)
 
@@ -177,8 +187,61 @@ class TopicDrift(Detector):
             return
         self.last_bucket = self.bucket(text)
         test.update(self.last_bucket)
-        if not test.window_closed:
-            return
+        if test.window_closed:
+            self._close_window(test)
+
+    def update_many(self, calls: Sequence[CallView]) -> DetectorBatch:
+        """``update`` with each call in turn; while windows are tested (most calls), the
+        run's buckets are found with the counts looked up ahead read once for the run."""
+        if type(self).update is not TopicDrift.update:
+            return super().update_many(calls)  # a subclass's own update decides
+        scores: dict[str, list[float]] = {}
+        alarms: list[tuple[int, str]] = []
+        i = 0
+        while i < len(calls):
+            if self._test is None:  # learning keywords or the reference: call by call
+                found = self._update_each(calls, range(i, i + 1))
+                for name, column in found.scores.items():
+                    scores.setdefault(name, [math.nan] * len(calls))[i] = column[i]
+                alarms.extend(found.alarms)
+                i += 1
+            else:
+                i = self._monitor(calls, i, scores, alarms)
+        return DetectorBatch(scores, alarms)
+
+    def _monitor(
+        self,
+        calls: Sequence[CallView],
+        start: int,
+        scores: dict[str, list[float]],
+        alarms: list[tuple[int, str]],
+    ) -> int:
+        """``update`` of ``calls[start:]`` while a window test runs: until the end, or the
+        call after an alarm that relearns the reference; returns where it stopped."""
+        test = self._test
+        assert test is not None
+        held = self._held_ahead()
+        bucket = self._bucket
+        for i in range(start, len(calls)):
+            self.last_bucket = found = bucket(calls[i].input_text or "", held)
+            test.update(found)
+            if not test.window_closed:
+                continue
+            self._drift = False
+            self._close_window(test)
+            scores.setdefault(self.score_name, [math.nan] * len(calls))[i] = float(test.hellinger)
+            if self._drift:
+                alarms.append((i, self._reason))
+            if self._test is not test:  # relearning from the next call
+                return i + 1
+        if not test.window_closed:  # the last call closed no window: as ``update`` leaves it
+            self._scores = {}
+            self._drift = False
+        return len(calls)
+
+    def _close_window(self, test: WindowedHistogramTest) -> None:
+        """The scores and the alarm of the window ``test`` just closed (``_drift`` is
+        False before)."""
         self.psi = test.psi
         self._scores = {self.score_name: test.hellinger}
         if test.drift_detected and not self._above:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import content_words
+
+#: Counts held ahead when there are none (read-only by its type).
+_NONE_HELD: Mapping[str, tuple[int, int, int]] = {}
 
 
 class InputVocabularyDrift(DescriptorDrift):
@@ -109,6 +112,30 @@ class InputVocabularyDrift(DescriptorDrift):
             return None
         self.oov_rate = (count - known) / count
         return self.oov_rate
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call; once the vocabulary is frozen, with the counts
+        looked up ahead read once for the run."""
+        vocabulary = self.vocabulary
+        if vocabulary is None:  # learning (it may freeze within the run): call by call
+            return super().descriptors(calls)
+        held = self._lookup
+        counted = ahead.held(held[1].key) if held and held[0] is vocabulary else _NONE_HELD
+        out: list[float | None] = []
+        rate = float("nan")
+        for call in calls:
+            text = call.input_text or ""
+            counts = counted.get(text)
+            if counts is not None:
+                count, known, _ = counts
+            else:
+                found = content_words(text)
+                count, known = len(found), sum(map(vocabulary.__contains__, found))
+            rate = (count - known) / count if count else float("nan")
+            out.append(rate if count else None)
+        if out:
+            self.oov_rate = rate
+        return out
 
     def ahead_lookups(self) -> Sequence[ahead.AheadLookup]:
         """The vocabulary, once learned, to look up in the next inputs ahead of them."""

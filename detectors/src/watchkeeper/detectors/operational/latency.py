@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
 
@@ -39,3 +41,10 @@ class LatencyDrift(DescriptorDrift):
         if call.is_error or call.duration_s <= 0.0:
             return None
         return float(call.duration_s)
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call, without a method call per call."""
+        return [
+            None if call.is_error or (seconds := call.duration_s) <= 0.0 else float(seconds)
+            for call in calls
+        ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
@@ -57,6 +57,17 @@ class TokenUsageDrift(DescriptorDrift):
         if self.prices:
             return self.cost(call)
         return float(call.input_tokens + call.output_tokens)
+
+    def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``descriptor`` of each call; tokens without a method call per call."""
+        if self.prices:
+            return super().descriptors(calls)
+        out: list[float | None] = []
+        for call in calls:
+            tokens_in, tokens_out = call.input_tokens, call.output_tokens
+            none = tokens_in <= 0 and tokens_out <= 0
+            out.append(None if none else float(tokens_in + tokens_out))
+        return out
 
     def _params(self) -> dict[str, object]:
         return {"prices": self.prices, **super()._params()}

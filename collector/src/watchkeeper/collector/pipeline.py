@@ -476,11 +476,14 @@ class Sample:
 
     def __call__(self, prepared: PreparedBatch) -> None:
         calls, flagged, routed = prepared.calls, prepared.detection.flagged, prepared.routed
-        offer = self.reservoir.offer
-        for call in calls:
-            # The random sample draws from ordinary calls: none a rule already took.
-            if not call.is_error and call.span_id not in routed and call.span_id not in flagged:
-                offer(call)
+        # The random sample draws from ordinary calls: none a rule already took.
+        self.reservoir.offer_many(
+            [
+                call
+                for call in calls
+                if not (call.is_error or call.span_id in routed or call.span_id in flagged)
+            ]
+        )
         prepared.due_keys, picks = self.reservoir.due()
         # The rows themselves are made where the batch is written (Store.write), off this
         # thread, which is the one that feeds the detectors.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from watchkeeper.collector.processors.sample_bodies import id_fraction
 from watchkeeper.collector.record import CallRecord
@@ -68,31 +69,44 @@ class ReviewReservoir:
 
     def offer(self, call: CallRecord) -> None:
         """Consider ``call`` for its window's sample."""
-        if self.size == 0:
+        self.offer_many((call,))
+
+    def offer_many(self, calls: Iterable[CallRecord]) -> None:
+        """:meth:`offer` each of ``calls``, in order (a batch's calls at once: most of
+        them end at the first comparison with their window's sample)."""
+        size = self.size
+        if size == 0:
             return
-        window = call.timestamp_ns // self.window_ns
-        if window <= self._released.get(call.route, -1):
-            return
-        self._watermark_ns = max(self._watermark_ns, call.timestamp_ns)
-        key = (call.route, window)
-        heap = self._open.get(key)
-        if heap is None:
-            heap = self._open[key] = []
-        if key in self._pending:
-            return  # the window's sample is being written: it is final
-        rank = (-id_fraction(call.trace_id), call.span_id)
-        full = len(heap) >= self.size
-        if full and rank <= heap[0][:2]:
-            return  # not among the smallest: most calls of a busy route end here
-        if any(held[1] == call.span_id for held in heap):
-            return  # the same call again (a replay): it holds one slot at most
-        self._seq += 1
-        # The sequence number breaks ties so records themselves are never compared.
-        entry = (*rank, self._seq, call)
-        if full:
-            heapq.heapreplace(heap, entry)
-        else:
-            heapq.heappush(heap, entry)
+        window_ns, released, opened = self.window_ns, self._released, self._open
+        pending, watermark = self._pending, self._watermark_ns
+        try:
+            for call in calls:
+                timestamp = call.timestamp_ns
+                window = timestamp // window_ns
+                if window <= released.get(call.route, -1):
+                    continue
+                watermark = max(watermark, timestamp)
+                key = (call.route, window)
+                heap = opened.get(key)
+                if heap is None:
+                    heap = opened[key] = []
+                if key in pending:
+                    continue  # the window's sample is being written: it is final
+                rank = (-id_fraction(call.trace_id), call.span_id)
+                full = len(heap) >= size
+                if full and rank <= heap[0][:2]:
+                    continue  # not among the smallest: most calls of a busy route end here
+                if any(held[1] == call.span_id for held in heap):
+                    continue  # the same call again (a replay): it holds one slot at most
+                self._seq += 1
+                # The sequence number breaks ties so records themselves are never compared.
+                entry = (*rank, self._seq, call)
+                if full:
+                    heapq.heapreplace(heap, entry)
+                else:
+                    heapq.heappush(heap, entry)
+        finally:
+            self._watermark_ns = watermark
 
     def due(self) -> tuple[list[tuple[str, int]], list[CallRecord]]:
         """Windows that closed (or overflow the bound) and their samples, oldest first.

@@ -3,7 +3,7 @@ alone and inside five-span agent/RAG traces, through a real broker.
 
     python -m bench.collector.kafka_thread                 # 60,000 calls each
     python -m bench.collector.kafka_thread --calls 100000
-    python -m bench.collector.kafka_thread --unique --tag 3f2a9c15   # no text repeats
+    python -m bench.collector.kafka_thread --unique --tag stages   # no text repeats
 
 The receiver's thread polls the consumer, runs ``Pipeline.prepare`` (every stage up to the
 store) and commits a batch once the store thread wrote it; ``bench_traces --threads``
@@ -17,9 +17,9 @@ from the first committed batch on, as ``pipeline_consume`` counts.
 
 ``--unique`` tags each call's prompt and answer with ``[run/i]``
 (``bench.collector.unique_texts``) so that no text repeats; ``--tag`` puts a given word in
-place of the run id: a tag such as ``[3f2a9c15/12345]`` is a run of seven digits and
-separators, which sends every answer to the PII patterns (as a date or an order number
-in an answer would), ``[stages/12345]`` is not.
+place of the run id, as given: a tag such as ``[2026-12-07/012345]`` holds a run of seven
+digits and separators, which sends every answer to the PII patterns (as a date or an
+order number in an answer would), ``[stages/012345]`` does not.
 """
 
 from __future__ import annotations
@@ -119,10 +119,7 @@ def tagged_maker(made: Message, unique: bool, tag: str | None) -> Message:
     """``made``, or with each call's texts tagged (``[tag/i]`` when ``tag`` is given)."""
     if not unique:
         return made
-    unique_made = unique_texts(made)
-    if tag is None:
-        return unique_made
-    return lambda i, run: unique_made(i, tag)
+    return unique_texts(made, tag)
 
 
 def measure(

@@ -7,7 +7,9 @@ far more often than on live traffic, whose prompts and answers rarely repeat wor
 word. :func:`unique_texts` wraps a message maker so that each call's prompt and answer end
 with the call's own tag. The tag holds no run of seven digits and separators (the run id's
 digits are written as letters): such a run sends every answer through the PII detector's
-patterns, a cost of answers with numbers in them, not of unique texts.
+patterns, a cost of answers with numbers in them, not of unique texts. The call's number
+is written with six digits, so every tag has the same length: texts that grow by a
+character at call 10, 100, 1,000... move the input-length detector, which would alarm.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ def tagged(value: bytes, tag: str) -> bytes:
 _LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 
-def unique_texts(make: Message) -> Message:
+def unique_texts(make: Message, word: str | None = None) -> Message:
     """``make`` with ``[run/i]`` after each call's prompt and answer (the run id's digits as
-    letters)."""
+    letters, ``i`` in six digits), or ``[word/i]`` with ``word`` as given."""
 
     def unique(i: int, run: str) -> tuple[bytes, bytes]:
         key, value = make(i, run)
-        return key, tagged(value, f"[{run.translate(_LETTERS)}/{i}]")
+        name = run.translate(_LETTERS) if word is None else word
+        return key, tagged(value, f"[{name}/{i:06d}]")
 
     return unique

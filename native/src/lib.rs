@@ -24,6 +24,7 @@ mod fxhash;
 mod groundedness;
 mod injection;
 mod otlp;
+mod pii;
 mod scan;
 mod screen_classes;
 mod screens;

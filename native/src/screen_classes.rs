@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::detach::{screen_many, text_of};
+use crate::pii;
 use crate::screens::{self, Needles};
 use crate::text;
 
@@ -97,10 +98,12 @@ impl InjectionScreen {
     }
 }
 
-/// Screen of the PII patterns (``pii.find_pii``): an ``@``, or a run of digits and
-/// separators (``screens::may_hold_pii``); and where in the text to look.
+/// The PII patterns (``pii.find_pii``), matched in the core.
 #[pyclass(frozen, module = "watchkeeper.native")]
 pub(crate) struct PiiScreen {}
+
+/// What ``PiiScreen.find`` gives: ``(kind, value)`` of each PII value, in text order.
+type Found = Vec<(&'static str, String)>;
 
 #[pymethods]
 impl PiiScreen {
@@ -109,29 +112,29 @@ impl PiiScreen {
         PiiScreen {}
     }
 
-    /// ``[]`` when no PII pattern can match (``pii._may_hold_pii`` is False: no ``@`` and
-    /// no long run of digits); else the ``(start, end, has_digit)`` runs of characters in
-    /// ``[\w.+\-@ ()]`` that hold an ``@`` or a digit: every match of a PII pattern lies
-    /// inside one. None to leave the text to Python.
-    fn segments(&self, text: &Bound<'_, PyString>) -> Option<Vec<(usize, usize, bool)>> {
-        pii_segments_of(text_of(text)?)
+    /// The ``(kind, value)`` pairs ``find_pii`` finds in ``text`` (its result grouped by
+    /// kind), in the order found: ``[]`` for most texts. None to leave the text to Python.
+    fn find(&self, text: &Bound<'_, PyString>) -> Option<Found> {
+        found_in(text_of(text)?)
     }
 
-    /// ``[segments(t) for t in texts]``, the GIL released while they are screened.
-    fn segments_many<'py>(
+    /// ``[find(t) for t in texts]``, the GIL released while they are read.
+    fn find_many<'py>(
         &self,
         py: Python<'py>,
         texts: Vec<Bound<'py, PyString>>,
-    ) -> Vec<Option<Vec<(usize, usize, bool)>>> {
-        screen_many(py, &texts, pii_segments_of)
+    ) -> Vec<Option<Found>> {
+        screen_many(py, &texts, found_in)
     }
 }
 
-fn pii_segments_of(text: &str) -> Option<Vec<(usize, usize, bool)>> {
+fn found_in(text: &str) -> Option<Found> {
     text::charset(text)?;
-    let bytes = text.as_bytes();
-    if !screens::may_hold_pii(bytes) {
-        return Some(Vec::new());
-    }
-    Some(screens::pii_segments(bytes))
+    let found = pii::find_pii(text);
+    Some(
+        found
+            .into_iter()
+            .map(|(kind, value)| (kind.name(), value.to_owned()))
+            .collect(),
+    )
 }

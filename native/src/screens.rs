@@ -154,47 +154,6 @@ pub fn may_hold_pii(text: &[u8]) -> bool {
         || (memchr::memchr(b'/', text).is_some() && iban_head(text) && slash_digit_run(text))
 }
 
-/// True for the characters PII matches are made of: `[\w.+\-@ ()]` (on an accepted text,
-/// `\w` is ASCII).
-#[inline]
-fn pii_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-' | b'@' | b' ' | b'(' | b')')
-}
-
-/// Where PII patterns may match in an accepted `text`: the maximal runs of `pii_byte`
-/// characters that hold an `@` or a digit, as `(start, end, has_digit)` in characters.
-/// No match of any PII pattern holds another character, so matches fall inside these runs.
-pub fn pii_segments(text: &[u8]) -> Vec<(usize, usize, bool)> {
-    let mut found = Vec::new();
-    let mut chars = 0; // characters before byte i
-    let mut start = None;
-    let (mut at, mut digit) = (false, false);
-    for &b in text {
-        if pii_byte(b) {
-            if start.is_none() {
-                start = Some(chars);
-                at = false;
-                digit = false;
-            }
-            at |= b == b'@';
-            digit |= b.is_ascii_digit();
-        } else if let Some(s) = start.take()
-            && (at || digit)
-        {
-            found.push((s, chars, digit));
-        }
-        if (b as i8) >= -0x40 {
-            chars += 1;
-        }
-    }
-    if let Some(s) = start
-        && (at || digit)
-    {
-        found.push((s, chars, digit));
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,15 +180,6 @@ mod tests {
         assert!(may_hold_pii(b"GB82 WEST ABCD EFGH 12/05/2024"));
         assert!(!may_hold_pii(b"gb82 west abcd efgh 12/05/2024"));
         assert!(may_hold_pii(b"a@b"));
-    }
-
-    #[test]
-    fn pii_segments_count_characters() {
-        let text = "a\u{2014}b 12, x@y.z";
-        assert_eq!(
-            pii_segments(text.as_bytes()),
-            [(2, 6, true), (7, 13, false)]
-        );
     }
 
     #[test]

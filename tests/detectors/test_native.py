@@ -235,10 +235,10 @@ def test_screens_equal_the_python_screens(corpus: str) -> None:
         if found is not None:
             assert found == prompt_injection._may_match(head.lower()), head
             passed += found
-        segments = personal.one(head)
-        if segments is not None:
-            assert (segments != []) == pii._may_hold_pii(head), head
-            passed += segments != []
+        pairs = personal.one(head)
+        if pairs is not None:
+            assert (pairs != []) <= pii._may_hold_pii(head), head
+            passed += pairs != []
         start = text[:300]
         found = refusal.one(start)
         if found is not None:

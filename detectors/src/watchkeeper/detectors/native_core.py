@@ -174,17 +174,17 @@ def injection_screen(needles: Sequence[str], payload: int) -> Screen[bool] | Non
     return Screen(screen.may_match, screen.may_match_many)
 
 
-#: Where in a text the PII patterns may match: ``(start, end, has_digit)`` runs (every
-#: match lies inside one); ``[]`` when none can.
-Segments = list[tuple[int, int, bool]]
+#: The PII in a text: ``(kind, value)`` in the order found (``find_pii``'s result, not yet
+#: grouped by kind); ``[]`` for none.
+PiiFound = list[tuple[str, str]]
 
 
-def pii_screen() -> Screen[Segments] | None:
-    """The PII screen (an ``@`` or a long run of digits), or None without the core."""
+def pii_screen() -> Screen[PiiFound] | None:
+    """``find_pii`` (its patterns, Luhn and IBAN checks), or None without the core."""
     if _CORE is None:
         return None
     screen = _CORE.PiiScreen()
-    return Screen(screen.segments, screen.segments_many)
+    return Screen(screen.find, screen.find_many)
 
 
 # --- the prompt-injection classifier (safety.injection_features) -----------------------------

@@ -51,8 +51,6 @@ _RUN_SHAPE = re.compile(rb"1[1#]{5,}1")
 
 _NOT_DIGIT = re.compile(r"\D")
 _ANY_KIND = re.compile("|".join(f"(?P<{kind}>{pattern.pattern})" for kind, pattern, _ in _KINDS))
-#: What of ``_ANY_KIND`` can match text without digits: every other kind needs digits.
-_EMAIL = re.compile(f"(?P<email>{_KINDS[0][1].pattern})")
 
 
 def _luhn(digits: str) -> bool:
@@ -73,7 +71,7 @@ def _iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-#: ``_may_hold_pii`` in the compiled core, which also says where matches may be.
+#: ``find_pii`` in the compiled core: the ``(kind, value)`` pairs in the order found.
 _CORE_SCREEN = native_core.pii_screen()
 
 
@@ -104,32 +102,33 @@ def find_pii(text: str) -> dict[str, list[str]]:
     >>> find_pii("Version 3.10.4 shipped on 2024-05-01 to 1,200 users.")
     {}
     """
-    head = text[:MAX_CHARS]
-    # Where the patterns may match: found ahead, or by the core's screen, or (for a text
-    # the core leaves to Python) anywhere unless the quick test below rules it out.
-    segments = ahead.held(PIILeakDetector.name).get(text)
-    if segments is None and _CORE_SCREEN is not None:
-        segments = _CORE_SCREEN.one(head)
-    if segments is None:
-        if not _may_hold_pii(head):
-            return {}
-        segments = [(0, len(head), True)]
-    if not segments:  # most answers
+    # Found ahead, or by the core; the patterns run here on the texts the core leaves to
+    # Python (and without the core).
+    pairs = ahead.held(PIILeakDetector.name).get(text)
+    if pairs is None and _CORE_SCREEN is not None:
+        pairs = _CORE_SCREEN.one(text[:MAX_CHARS])
+    if pairs is None:
+        return _find_by_patterns(text[:MAX_CHARS])
+    found: dict[str, list[str]] = {}
+    for kind, value in pairs:  # most answers have none
+        found.setdefault(kind, []).append(value)
+    return found
+
+
+def _find_by_patterns(head: str) -> dict[str, list[str]]:
+    """``find_pii`` by the regular expressions: at each position in turn every kind is
+    tried in order (a card number is not also a phone)."""
+    if not _may_hold_pii(head):  # most answers
         return {}
     found: dict[str, list[str]] = {}
-    # The patterns try, at each position in turn, every kind in order (a card number is not
-    # also a phone). Their matches hold only characters of ``[\w.+\-@ ()]``, so scanning
-    # each run of those alone finds the same matches, and a run without digits can only
-    # hold an email: the regex engine skips the rest of the text (the cost on long answers).
-    for start, end, digits in segments:
-        for match in (_ANY_KIND if digits else _EMAIL).finditer(head, start, end):
-            kind = match.lastgroup or ""
-            value = match.group().strip()
-            if kind == "card" and not _luhn(_NOT_DIGIT.sub("", value)):
-                continue
-            if kind == "iban" and not _iban_ok(value):
-                continue
-            found.setdefault(kind, []).append(value)
+    for match in _ANY_KIND.finditer(head):
+        kind = match.lastgroup or ""
+        value = match.group().strip()
+        if kind == "card" and not _luhn(_NOT_DIGIT.sub("", value)):
+            continue
+        if kind == "iban" and not _iban_ok(value):
+            continue
+        found.setdefault(kind, []).append(value)
     return found
 
 
@@ -190,9 +189,9 @@ class PIILeakDetector(RateDrift):
         return risk
 
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
-        """``event`` of each call; an answer in which the screen, run ahead, found nowhere
-        PII could be is 0.0 without another look (most are)."""
-        segments = ahead.held(self.name)
+        """``event`` of each call; an answer in which the core, run ahead, found no PII is
+        0.0 without another look (most are)."""
+        found = ahead.held(self.name)
         out: list[float | None] = []
         kinds: list[str] | None = None
         for call in calls:
@@ -201,7 +200,7 @@ class PIILeakDetector(RateDrift):
                 kinds = None
                 continue
             text = call.output_text or ""
-            if segments.get(text) == []:
+            if found.get(text) == []:
                 out.append(0.0)
                 kinds = None
                 continue

@@ -7,9 +7,12 @@ default detectors register in :mod:`watchkeeper.detectors.text.ahead`, then the 
 look-up the drift detectors hand over (two tables made from the corpus's words). Prints
 µs of thread CPU per LLM call for each part (the smallest of ``--repeats`` passes over
 ``--calls`` calls in runs of ``--run``), or, with ``--part NAME --passes N``, only runs
-that part (for ``valgrind --tool=callgrind``).
+that part (for ``valgrind --tool=callgrind``). ``--unique`` ends each prompt and answer
+with the call's own tag, as ``bench.collector.unique_texts`` does: no text repeats, as on
+live traffic.
 
     python -m bench.text.ahead_cost
+    python -m bench.text.ahead_cost --unique
     valgrind --tool=callgrind python -m bench.text.ahead_cost --part analyse --passes 1
 """
 
@@ -68,6 +71,15 @@ def parts(inputs: list[str]) -> dict[str, Part]:
     return found
 
 
+def unique(text: str, i: int) -> str:
+    """``text`` tagged as ``bench.collector.unique_texts`` tags call ``i``'s texts."""
+    return f"{text} [{RUN_TAG}/{i:06d}]"
+
+
+#: A run id written as ``unique_texts`` writes it (its digits as letters).
+RUN_TAG = "kgpabfce"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=4000)
@@ -75,8 +87,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--part", help="only this part (a prefix of its name)")
     parser.add_argument("--passes", type=int, default=0, help="with --part: passes, untimed")
+    parser.add_argument("--unique", action="store_true", help="no text repeats")
     args = parser.parse_args()
     pairs = [texts(i) for i in range(args.calls)]
+    if args.unique:
+        pairs = [(unique(p, i), unique(a, i)) for i, (p, a) in enumerate(pairs)]
     inputs, outputs = [p for p, _ in pairs], [a for _, a in pairs]
     runs = [
         (inputs[k : k + args.run], outputs[k : k + args.run])

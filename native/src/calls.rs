@@ -354,6 +354,7 @@ fn run<'py>(
         if taken.is_empty() {
             break; // not for the core: the usual way
         }
+        table.reserve_like(at - start, payloads.len() - at);
         let data: Vec<&[u8]> = taken.iter().map(|(bytes, _)| bytes.as_bytes()).collect();
         let plans = py.detach(|| {
             data.iter()

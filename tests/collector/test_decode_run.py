@@ -51,6 +51,14 @@ def _with_numeric_service(payload: bytes) -> bytes:
     return request.SerializeToString()
 
 
+def _with_note(payload: bytes) -> bytes:
+    """A long attribute on every span."""
+    request = decode_request(payload, "protobuf")
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        span.attributes.append(KeyValue(key="app.note", value=AnyValue(string_value="n" * 900)))
+    return request.SerializeToString()
+
+
 def _mixed_batch(rng: random.Random) -> list[Payload]:
     plain = [message(i, "run")[1] for i in range(40)]
     plain += [payload(agent_trace()) for _ in range(5)]  # agents, tools, retrievers ...
@@ -133,3 +141,30 @@ def test_run_prepares_what_payload_by_payload_does(
     assert sum(len(spans) for *_, spans in runs) > 30
     # Most payloads went through runs; the rest the way they always did.
     assert taken > sum(len(batch) for batch in batches) // 2
+
+
+@pytest.mark.skipif(not native_decode.makes_rows(), reason="the compiled core is not installed")
+def test_a_long_run_makes_the_columns_of_short_runs() -> None:
+    """A run of more payloads than the core reads at a time (its buffers sized from the
+    payloads read before) makes the same span columns, calls and summaries as short runs
+    of the same payloads, put end to end."""
+    import pyarrow as pa
+    from bench.collector.trace_messages import trace_message
+
+    # Later payloads hold more text than the first ones: the buffers outgrow their room.
+    payloads = [Payload(trace_message(i, "long")[1], "bench") for i in range(1500)]
+    payloads += [Payload(_with_note(trace_message(i, "note")[1]), "bench") for i in range(1100)]
+    whole = native_decode.decode_run(payloads, 0)
+    parts = [native_decode.decode_run(payloads[i : i + 300], 0) for i in range(0, 2600, 300)]
+    assert whole is not None
+    assert whole.columns is not None
+    runs = [part for part in parts if part is not None]
+    columns = [run.columns for run in runs if run.columns is not None]
+    assert len(columns) == len(parts)
+    assert whole.end == len(payloads)
+    assert whole.columns.table.equals(pa.concat_tables(c.table for c in columns))
+    assert whole.columns.trace_ids == [t for c in columns for t in c.trace_ids]
+    assert whole.columns.run_rows == [n for c in columns for n in c.run_rows]
+    assert whole.calls == [call for run in runs for call in run.calls]
+    assert len(whole.summaries) == sum(len(run.summaries) for run in runs)
+    assert len(whole.columns) > 5000

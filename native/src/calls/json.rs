@@ -184,7 +184,8 @@ impl<'s> JsonReader<'s> {
             return (!has_control(&b[start..start + run]))
                 .then(|| Cow::Borrowed(&self.s[start..start + run]));
         }
-        let mut out = String::new();
+        // Unescaped, the text is never longer than as written: one allocation.
+        let mut out = String::with_capacity(escaped_len(&b[start + run..])? + run);
         loop {
             let run = memchr2(b'"', b'\\', &b[self.pos..])?;
             if has_control(&b[self.pos..self.pos + run]) {
@@ -311,6 +312,18 @@ pub(super) fn quote(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The bytes up to a string's closing quote, from its first backslash (None: unclosed).
+fn escaped_len(b: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let run = memchr2(b'"', b'\\', &b[pos..])?;
+        if b[pos + run] == b'"' {
+            return Some(pos + run);
+        }
+        pos = (pos + run + 2).min(b.len()); // the escaped byte is never the closing quote
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +355,25 @@ mod tests {
         ] {
             assert!(parse_json(doubtful).is_none(), "{doubtful}");
         }
+    }
+
+    #[test]
+    fn escaped_strings_are_read_whole_in_the_room_they_take() {
+        for (raw, text) in [
+            (r#""a\"b\\\u00e9\ud83d\ude00c""#, "a\"b\\é😀c"),
+            (r#""\\""#, "\\"),
+            (r#""x\n""#, "x\n"),
+        ] {
+            let Some(Json::Str(read)) = parse_json(raw) else {
+                panic!("{raw}");
+            };
+            assert_eq!(read, text);
+            assert!(matches!(read, Cow::Owned(ref s) if s.capacity() <= raw.len()));
+        }
+        assert_eq!(escaped_len(br#"\"x\\" tail"#), Some(5));
+        assert_eq!(escaped_len(br#"\"x"#), None);
+        assert_eq!(escaped_len(b"\\"), None);
+        assert!(parse_json(r#""ab\"#).is_none());
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl Strings {
         self.offsets.push(self.data.len() as i32);
     }
 
+    fn reserve_like(&mut self, room: &impl Fn(usize) -> usize) {
+        self.offsets.reserve_exact(room(self.offsets.len()));
+        self.data.reserve_exact(room(self.data.len()));
+    }
+
     fn buffers<'py>(&self, py: Python<'py>) -> PyResult<[Bound<'py, PyBytes>; 2]> {
         let offsets: &[i32] = if self.offsets.is_empty() {
             &[0]
@@ -144,6 +149,36 @@ impl SpanColumns {
         self.attributes
             .close(self.keys.offsets.len().saturating_sub(1));
         self.rows += 1;
+    }
+
+    /// Room for ``more`` payloads' rows, at the rate ``done`` payloads made them (and an
+    /// eighth more): a run of thousands of payloads would otherwise copy every buffer as it
+    /// doubles, a dozen times over.
+    pub(super) fn reserve_like(&mut self, done: usize, more: usize) {
+        if done == 0 || self.rows == 0 {
+            return;
+        }
+        let room = |len: usize| {
+            let like = len.saturating_mul(more) / done;
+            like + like / 8
+        };
+        let (rows, documents) = (room(self.timestamp.len()), room(self.scores.len()));
+        self.timestamp.reserve_exact(rows);
+        self.duration.reserve_exact(rows);
+        for column in self.strings.iter_mut() {
+            column.reserve_like(&room);
+        }
+        self.documents.0.reserve_exact(rows);
+        self.document_texts.reserve_like(&room);
+        self.scores.reserve_exact(documents);
+        self.scored.reserve_exact(documents / 8 + 1);
+        self.attributes.0.reserve_exact(rows);
+        self.keys.reserve_like(&room);
+        self.values.reserve_like(&room);
+        let runs = room(self.runs.rows.len());
+        self.runs.trace_ids.reserve_exact(runs);
+        self.runs.rows.reserve_exact(runs);
+        self.runs.positions.reserve_exact(runs);
     }
 
     /// Whether ``rows`` fit in the columns: Arrow's string offsets are 32-bit.

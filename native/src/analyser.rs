@@ -34,6 +34,14 @@ struct Word {
 
 const NO_CONTENT: u32 = u32::MAX;
 
+/// What `new_word` makes of a token that starts with a digit and is no function word: no
+/// content form (hence no hash), no language.
+const NUMBER_WORD: Word = Word {
+    crc: 0,
+    languages: 0,
+    content: NO_CONTENT,
+};
+
 /// Word tables whose look-ups an analyser keeps (`Words::in_tables`): every route's
 /// vocabulary and topic keywords, for a few routes.
 const MEMO_TABLES: usize = 16;
@@ -128,8 +136,8 @@ struct Found {
     /// Content words (indices of `Words::forms`), when asked for.
     content: Option<Vec<u32>>,
     sketch: Vec<u32>,
-    /// Distinct numbers, sorted.
-    numbers: Vec<Vec<u8>>,
+    /// Distinct numbers, sorted, joined by spaces (empty without any).
+    numbers: Vec<u8>,
     /// ``zlib.crc32`` of the numbers joined by spaces (0 without any).
     numbers_hash: u32,
     language: Language,
@@ -172,7 +180,8 @@ impl Scratch {
 /// ``content_words`` the content words (None unless asked for); ``sketch`` the
 /// ``sketch_size`` smallest distinct ``zlib.crc32`` of the content words, sorted (kept as
 /// numbers here: the consistency index reads them without a Python int each);
-/// ``numbers`` the numbers; ``language`` the language label; ``guard_digest``
+/// ``numbers`` the numbers (a frozenset made when read: the detectors read their hash and
+/// the guard, seldom the numbers); ``language`` the language label; ``guard_digest``
 /// ``zlib.crc32`` of the sorted numbers joined by spaces, ``|``, and the sorted names
 /// joined by spaces; ``numbers_hash`` that of the sorted numbers alone (0 without any).
 /// The names themselves are not kept: only the guard reads them where the core runs.
@@ -183,8 +192,8 @@ pub(crate) struct Analysis {
     #[pyo3(get)]
     content_words: Option<Py<PyTuple>>,
     pub(crate) sketch: Vec<u32>,
-    #[pyo3(get)]
-    numbers: Py<PyFrozenSet>,
+    /// Distinct numbers, sorted, joined by spaces (empty without any).
+    numbers: Box<[u8]>,
     #[pyo3(get)]
     language: Py<PyString>,
     #[pyo3(get)]
@@ -199,6 +208,21 @@ impl Analysis {
     #[getter]
     fn sketch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.sketch)
+    }
+
+    /// The numbers as a frozenset of str, made when read.
+    #[getter]
+    fn numbers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
+        if self.numbers.is_empty() {
+            return PyFrozenSet::empty(py);
+        }
+        // Numbers are ASCII digits, `.` and `,`: valid UTF-8 without a space.
+        PyFrozenSet::new(
+            py,
+            self.numbers
+                .split(|&b| b == b' ')
+                .map(|n| std::str::from_utf8(n).unwrap()),
+        )
     }
 }
 
@@ -215,7 +239,10 @@ pub(crate) struct TextAnalyser {
     latin: Py<PyString>,
     no_script: Py<PyString>,
     sketch_size: usize,
-    empty: Py<PyFrozenSet>,
+    /// No function word starts with a digit: every token that does is `NUMBER_WORD`, known
+    /// without the word cache (numbers are most of the words a text brings that no other
+    /// text has, ids and amounts, and would fill the cache).
+    digits_plain: bool,
     words: Mutex<Words>,
     scratch: Mutex<Scratch>,
 }
@@ -266,20 +293,25 @@ impl TextAnalyser {
         mut each: impl FnMut((usize, usize), Word),
     ) {
         words.bound();
+        let Words {
+            cache,
+            forms,
+            strings,
+            ..
+        } = words;
         for &(a, b) in spans {
-            let Words {
-                cache,
-                forms,
-                strings,
-                ..
-            } = &mut *words;
-            let word = cache.get(low, a, b, || {
-                let word = self.new_word(&low[a..b], forms);
-                if word.content != NO_CONTENT {
-                    strings.push(None);
-                }
-                word
-            });
+            // One call of `each` (inlined, as it is the measure's inner loop).
+            let word = if self.digits_plain && low[a].is_ascii_digit() {
+                NUMBER_WORD
+            } else {
+                cache.get(low, a, b, || {
+                    let word = self.new_word(&low[a..b], forms);
+                    if word.content != NO_CONTENT {
+                        strings.push(None);
+                    }
+                    word
+                })
+            };
             each((a, b), word);
         }
     }
@@ -398,7 +430,7 @@ impl TextAnalyser {
             digest,
             content: with_words.then(|| content.clone()),
             sketch: hashes.clone(),
-            numbers,
+            numbers: stated,
             numbers_hash,
             language,
             guard: guard.finalize(),
@@ -430,18 +462,6 @@ impl TextAnalyser {
         found: &Found,
         content: Option<Vec<Py<PyString>>>,
     ) -> PyResult<Bound<'py, Analysis>> {
-        let numbers = if found.numbers.is_empty() {
-            self.empty.clone_ref(py)
-        } else {
-            PyFrozenSet::new(
-                py,
-                found
-                    .numbers
-                    .iter()
-                    .map(|s| std::str::from_utf8(s).unwrap()),
-            )?
-            .unbind()
-        };
         let language = match found.language {
             Language::NoScript => &self.no_script,
             Language::Latin => &self.latin,
@@ -457,7 +477,7 @@ impl TextAnalyser {
                 words_digest: found.digest,
                 content_words,
                 sketch: found.sketch.clone(),
-                numbers,
+                numbers: found.numbers.as_slice().into(),
                 language: language.clone_ref(py),
                 guard_digest: found.guard,
                 numbers_hash: found.numbers_hash,
@@ -590,7 +610,9 @@ impl TextAnalyser {
             latin: PyString::intern(py, "latin").unbind(),
             no_script: PyString::intern(py, "none").unbind(),
             sketch_size,
-            empty: PyFrozenSet::empty(py)?.unbind(),
+            digits_plain: !function_words
+                .keys()
+                .any(|w| w.as_bytes().first().is_some_and(u8::is_ascii_digit)),
             words: Mutex::new(Words {
                 cache: WordCache::new(Word {
                     crc: 0,

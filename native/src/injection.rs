@@ -194,7 +194,8 @@ impl Features {
                 [self.word_feature(words[at]), pair]
             })
             .collect();
-        let mut found = Vec::new();
+        // A window's features, at most two per token: room for them all from the start.
+        let mut found = Vec::with_capacity(2 * words.len().min(size));
         windows(words.len(), size)
             .into_iter()
             .map(|(start, end)| self.total(&features, start, end, &mut found))

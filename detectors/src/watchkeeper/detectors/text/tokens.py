@@ -49,8 +49,10 @@ class TextFacts:
     """What is known about one text (its first ``MAX_CHARS`` characters).
 
     Each fact is found by the functions of this module the first time it is asked for.
-    Where the compiled core analysed the text (``analysis``), all but its words, names
-    and sketch are known at once; content words too when they were asked for.
+    Where the compiled core analysed the text (``analysis``), all but its words, names,
+    numbers and sketch are known at once; content words too when they were asked for. The
+    numbers are read from the analysis when asked for (a set of strings made then: the
+    detectors read their hash and the guard, seldom the numbers themselves).
     """
 
     __slots__ = (
@@ -81,7 +83,6 @@ class TextFacts:
         self.guard: int | None = None
         if analysis is not None:
             self.content = analysis.content_words
-            self.numbers = analysis.numbers
             self.numbers_hash = analysis.numbers_hash
             self.digest = analysis.words_digest
             self.language = analysis.language
@@ -311,6 +312,8 @@ def numbers(text: str) -> frozenset[str]:
     """
     facts = text_facts(text)
     found = facts.numbers
+    if found is None and facts.analysis is not None:
+        found = facts.numbers = facts.analysis.numbers
     if found is None:
         head = text[:MAX_CHARS]
         has_digits = may_hold_numbers(head) and _DIGIT.search(head)

@@ -29,10 +29,11 @@ class ReviewReservoir:
     ``max_per_window`` are handed out in all (those with the smallest hashes).
 
     >>> reservoir = ReviewReservoir(size=2, window_s=60)
-    >>> for i in range(5):
-    ...     reservoir.offer(CallRecord(f"{i:032x}", f"{i:016x}", i * 10**9, 0, route="r"))
-    >>> [c.span_id[-1] for c in reservoir.drain()]
-    ['0', '1']
+    >>> for i, head in enumerate("73915"):  # trace ids 7000..., 3000..., ...
+    ...     trace_id = head + "0" * 31
+    ...     reservoir.offer(CallRecord(trace_id, f"{i:016x}", i * 10**9, 0, route="r"))
+    >>> sorted(c.trace_id[0] for c in reservoir.drain())
+    ['1', '3']
     """
 
     def __init__(

@@ -14,8 +14,6 @@ from watchkeeper.detectors.text.tokens import content_words
 
 #: Bound on distinct words counted while keywords are learned.
 MAX_LEARNING_WORDS = 8192
-#: Counts held ahead when there are none (read-only by its type).
-_NONE_HELD: Mapping[str, tuple[int, int, int]] = {}
 
 
 class TopicDrift(Detector):
@@ -136,8 +134,7 @@ class TopicDrift(Detector):
     def _held_ahead(self) -> Mapping[str, tuple[int, int, int]]:
         """The counts of the keywords' table looked up ahead, by text (while the table is
         the current one's; none else)."""
-        held = self._lookup
-        return ahead.held(held[1].key) if held and held[0] is self._index else _NONE_HELD
+        return ahead.held_for(self._lookup, self._index)
 
     def _bucket(self, text: str, held: Mapping[str, tuple[int, int, int]]) -> int:
         """``bucket``, with the counts found ahead (``_held_ahead``) at hand."""

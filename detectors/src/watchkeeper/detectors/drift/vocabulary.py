@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from watchkeeper.detectors.base import CallView
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import content_words
-
-#: Counts held ahead when there are none (read-only by its type).
-_NONE_HELD: Mapping[str, tuple[int, int, int]] = {}
 
 
 class InputVocabularyDrift(DescriptorDrift):
@@ -98,10 +95,9 @@ class InputVocabularyDrift(DescriptorDrift):
                 self._freeze()
             self.oov_rate = float("nan")
             return None
-        held = self._lookup
         # The counts of the vocabulary's table, looked up ahead (while it is the current one).
         vocabulary = self.vocabulary
-        counts = ahead.held(held[1].key).get(text) if held and held[0] is vocabulary else None
+        counts = ahead.held_for(self._lookup, vocabulary).get(text)
         if counts is not None:
             count, known, _ = counts
         else:
@@ -119,8 +115,7 @@ class InputVocabularyDrift(DescriptorDrift):
         vocabulary = self.vocabulary
         if vocabulary is None:  # learning (it may freeze within the run): call by call
             return super().descriptors(calls)
-        held = self._lookup
-        counted = ahead.held(held[1].key) if held and held[0] is vocabulary else _NONE_HELD
+        counted = ahead.held_for(self._lookup, vocabulary)
         out: list[float | None] = []
         rate = float("nan")
         for call in calls:

@@ -113,6 +113,14 @@ def held(name: str) -> Mapping[str, Any]:
     return _HELD.get(name, _NONE_HELD)
 
 
+def held_for(lookup: tuple[object, AheadLookup] | None, table: object) -> Mapping[str, Any]:
+    """What ``lookup`` (a detector's table and its :class:`AheadLookup`) found ahead, by
+    text, while ``table`` is still the table it looks up; nothing once the table changed."""
+    if lookup is None or lookup[0] is not table:
+        return _NONE_HELD
+    return held(lookup[1].key)
+
+
 def forget() -> None:
     """Drop every verdict (with the text memo: ``tokens.forget_texts``)."""
     _HELD.clear()

@@ -46,8 +46,11 @@ def add_coverage_parser(actions: Any) -> None:
     add_store_options(coverage)
 
 
-def run_coverage(settings: Settings, args: argparse.Namespace, out: IO[str] = sys.stdout) -> int:
-    """Print the coverage report; 2 (one line on stderr) on an input error."""
+def run_coverage(settings: Settings, args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """Print the coverage report (on stdout unless ``out``); 2 (one line on stderr) on an
+    input error."""
+    # Looked up per call: a default bound at import would keep whatever stdout was then.
+    out = out if out is not None else sys.stdout
     # Here, not at the top: every command line builds this parser, few run it.
     from watchkeeper.collector.coverage.evalsets import CoverageError, build_index
     from watchkeeper.collector.coverage.report import route_coverage

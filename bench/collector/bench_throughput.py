@@ -140,14 +140,16 @@ def pipeline_consume(
     client: str = "auto",
     max_batch: int | None = None,
     threads: dict[str, float] | None = None,
+    load: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """calls/s through the collector's receiver, pipeline and chDB store.
 
     ``detectors=False`` runs the same path with no detector, to show what the detectors
     cost beside decoding, normalising, sampling and storing. ``threads``, when given, is
-    filled with each kind of thread's CPU µs per call over the timed part.
+    filled with each kind of thread's CPU µs per call over the timed part; ``load`` with
+    what else the machine did then (:mod:`bench.collector.machine_load`).
     """
-    from bench.collector import thread_cpu
+    from bench.collector import machine_load, thread_cpu
     from watchkeeper.collector.receivers.kafka import KafkaReceiver
     from watchkeeper.collector.runtime import build_pipeline, tune_for_throughput
     from watchkeeper.collector.settings import Settings
@@ -197,11 +199,14 @@ def pipeline_consume(
                 receiver.messages,
             )
             threads_started = thread_cpu.snapshot()
+            load_started = machine_load.sample()
         time.sleep(0.01)
     seen = receiver.messages - (first if started else 0)
     ended, cpu = time.perf_counter(), time.process_time() - cpu_started
     if threads is not None and started is not None:
         threads.update(thread_cpu.per_name(threads_started, thread_cpu.snapshot(), seen))
+    if load is not None and started is not None:
+        load.update(machine_load.between(load_started, machine_load.sample(), seen))
     receiver.stop()
     stored = store.count_calls()
     pipeline.close()

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.collector.bench_throughput import PARTITIONS, pipeline_consume, raw_consume
 from bench.collector.bench_throughput import produce as send
+from bench.collector.machine_load import describe
 from bench.collector.trace_messages import SPANS_PER_CALL, trace_message
 from bench.collector.unique_texts import unique_texts
 from tests.support.otlp_messages import message
@@ -40,10 +41,15 @@ def produce(bootstrap: str, topic: str, calls: int, run: str, make: Message) -> 
 
 
 def measure(
-    bootstrap: str, calls: int, args: argparse.Namespace, threads: dict[str, dict[str, float]]
+    bootstrap: str,
+    calls: int,
+    args: argparse.Namespace,
+    threads: dict[str, dict[str, float]],
+    loads: dict[str, dict[str, float]],
 ) -> dict[str, dict[str, float]]:
     """Raw consume and the collector's rate, for calls alone and calls in traces; fills
-    ``threads`` with each run's CPU µs per call by thread."""
+    ``threads`` with each run's CPU µs per call by thread and ``loads`` with what else the
+    machine did meanwhile."""
     from tests.support.kafka_broker import create_topic
 
     detectors = not args.no_detectors
@@ -59,9 +65,15 @@ def measure(
         raw = raw_consume(bootstrap, topic, calls)
         print(f"collector {label} ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
-            threads[label] = {}
+            threads[label], loads[label] = {}, {}
             ours = pipeline_consume(
-                bootstrap, topic, calls, Path(tmp), detectors=detectors, threads=threads[label]
+                bootstrap,
+                topic,
+                calls,
+                Path(tmp),
+                detectors=detectors,
+                threads=threads[label],
+                load=loads[label],
             )
         out[label] = {"raw": raw, **ours}
     return out
@@ -83,13 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     threads: dict[str, dict[str, float]] = {}
+    loads: dict[str, dict[str, float]] = {}
     if args.bootstrap:
-        result = measure(args.bootstrap, args.calls, args, threads)
+        result = measure(args.bootstrap, args.calls, args, threads, loads)
     else:
         from tests.support.kafka_broker import KafkaBroker
 
         with KafkaBroker() as broker:
-            result = measure(broker.bootstrap, args.calls, args, threads)
+            result = measure(broker.bootstrap, args.calls, args, threads, loads)
     which = "no detectors" if args.no_detectors else "default detectors"
     texts = "unique texts" if args.unique else "texts repeating from the corpus"
     print(f"LLM calls: {args.calls} per run, {PARTITIONS} partitions, {which}, {texts}")
@@ -104,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             f"| {text} | {r['raw']:,.0f} | {r['rate']:,.0f} | {r['rate'] / r['raw']:.2f} | "
             f"{r['cpu_us_per_call']:.0f} |"
         )
+    for label in ("alone", "traces"):
+        if loads.get(label):
+            print(f"machine during the collector's {label} run: {describe(loads[label])}")
     if args.threads:
         print_threads(threads)
     return 0

@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from watchkeeper.collector.record import CallRecord
 from watchkeeper.collector.scores import BatchScores
@@ -31,63 +32,63 @@ KeptBody = tuple[CallRecord, float, str]
 
 _STRING = pa.string()
 _STRINGS = pa.list_(_STRING)
-_TIMESTAMP = pa.timestamp("ns", tz="UTC")
+TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _UINT32_MAX = 2**32 - 1
 _UINT16_MAX = 2**16 - 1
 
-# What a column holds (the compiled core's codes for its buffers): a value of each call's
+# What a column holds (the compiled core's codes for its buffers): a value of each record's
 # attribute as it is, its ``len()`` at most 2**32 - 1 or 2**16 - 1, a list's strings, a
 # dict's keys and values.
-_STR, _I64, _U64, _U32, _F64, _LEN32, _LEN16, _STR_LIST, _STR_MAP = range(9)
-#: (column, call attribute, what it holds, Arrow type)
+STR, I64, U64, U32, F64, LEN32, LEN16, STR_LIST, STR_MAP = range(9)
+#: (column, record attribute, what it holds, Arrow type)
 Spec = tuple[str, str, int, pa.DataType]
 
 _SPAN: Final[tuple[Spec, ...]] = (
-    ("Timestamp", "timestamp_ns", _I64, _TIMESTAMP),
-    ("TraceId", "trace_id", _STR, _STRING),
-    ("SpanId", "span_id", _STR, _STRING),
-    ("ServiceName", "service_name", _STR, _STRING),
-    ("Route", "route", _STR, _STRING),
+    ("Timestamp", "timestamp_ns", I64, TIMESTAMP),
+    ("TraceId", "trace_id", STR, _STRING),
+    ("SpanId", "span_id", STR, _STRING),
+    ("ServiceName", "service_name", STR, _STRING),
+    ("Route", "route", STR, _STRING),
 )
 #: The ``calls`` columns but ``HasBody`` (which goes before ``Source``), in table order.
 _CALLS: Final[tuple[Spec, ...]] = (
     *_SPAN[:3],
-    ("ParentSpanId", "parent_span_id", _STR, _STRING),
+    ("ParentSpanId", "parent_span_id", STR, _STRING),
     _SPAN[3],
-    ("SpanName", "span_name", _STR, _STRING),
+    ("SpanName", "span_name", STR, _STRING),
     _SPAN[4],
-    ("Operation", "operation", _STR, _STRING),
-    ("Provider", "provider", _STR, _STRING),
-    ("RequestModel", "request_model", _STR, _STRING),
-    ("ResponseModel", "response_model", _STR, _STRING),
-    ("InputTokens", "input_tokens", _U32, pa.uint32()),
-    ("OutputTokens", "output_tokens", _U32, pa.uint32()),
-    ("InputChars", "input_text", _LEN32, pa.uint32()),
-    ("OutputChars", "output_text", _LEN32, pa.uint32()),
-    ("ContextCount", "contexts", _LEN16, pa.uint16()),
-    ("FinishReasons", "finish_reasons", _STR_LIST, _STRINGS),
-    ("Duration", "duration_ns", _U64, pa.uint64()),
-    ("StatusCode", "status_code", _STR, _STRING),
-    ("StatusMessage", "status_message", _STR, _STRING),
-    ("ErrorType", "error_type", _STR, _STRING),
-    ("UserId", "user_id", _STR, _STRING),
-    ("ConversationId", "conversation_id", _STR, _STRING),
-    ("SampleRate", "sample_rate", _F64, pa.float64()),
-    ("Source", "source", _STR, _STRING),
-    ("SpanAttributes", "attributes", _STR_MAP, pa.map_(_STRING, _STRING)),
+    ("Operation", "operation", STR, _STRING),
+    ("Provider", "provider", STR, _STRING),
+    ("RequestModel", "request_model", STR, _STRING),
+    ("ResponseModel", "response_model", STR, _STRING),
+    ("InputTokens", "input_tokens", U32, pa.uint32()),
+    ("OutputTokens", "output_tokens", U32, pa.uint32()),
+    ("InputChars", "input_text", LEN32, pa.uint32()),
+    ("OutputChars", "output_text", LEN32, pa.uint32()),
+    ("ContextCount", "contexts", LEN16, pa.uint16()),
+    ("FinishReasons", "finish_reasons", STR_LIST, _STRINGS),
+    ("Duration", "duration_ns", U64, pa.uint64()),
+    ("StatusCode", "status_code", STR, _STRING),
+    ("StatusMessage", "status_message", STR, _STRING),
+    ("ErrorType", "error_type", STR, _STRING),
+    ("UserId", "user_id", STR, _STRING),
+    ("ConversationId", "conversation_id", STR, _STRING),
+    ("SampleRate", "sample_rate", F64, pa.float64()),
+    ("Source", "source", STR, _STRING),
+    ("SpanAttributes", "attributes", STR_MAP, pa.map_(_STRING, _STRING)),
 )
 _BODIES: Final[tuple[Spec, ...]] = (
     *_SPAN,
-    ("InputText", "input_text", _STR, _STRING),
-    ("OutputText", "output_text", _STR, _STRING),
-    ("InputMessages", "input_messages", _STR, _STRING),
-    ("OutputMessages", "output_messages", _STR, _STRING),
-    ("Contexts", "contexts", _STR_LIST, _STRINGS),
+    ("InputText", "input_text", STR, _STRING),
+    ("OutputText", "output_text", STR, _STRING),
+    ("InputMessages", "input_messages", STR, _STRING),
+    ("OutputMessages", "output_messages", STR, _STRING),
+    ("Contexts", "contexts", STR_LIST, _STRINGS),
 )
 _SCORES: Final[tuple[Spec, ...]] = (
     *_SPAN,
-    ("Model", "model", _STR, _STRING),
-    ("DetectorKey", "detector_key", _STR, _STRING),
+    ("Model", "model", STR, _STRING),
+    ("DetectorKey", "detector_key", STR, _STRING),
 )
 #: The core's one pass over the records (None without it): per spec, its buffers.
 _RECORD_COLUMNS = native_core.record_columns()
@@ -99,11 +100,13 @@ def warm_up() -> None:
     pa.array(np.zeros(1))
 
 
-def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody]) -> pa.Table:
-    """The ``calls`` rows of ``calls``; ``HasBody`` is 1 for the calls among ``bodies``."""
-    with_body = {body[0].span_id for body in bodies}
+def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody] | pa.Array) -> pa.Table:
+    """The ``calls`` rows of ``calls``; ``HasBody`` is 1 for the calls among ``bodies`` (the
+    kept bodies, or their span ids as an Arrow array: the ``call_bodies`` table's)."""
+    if not isinstance(bodies, pa.Array):
+        bodies = _array([body[0].span_id for body in bodies], _STRING)
     columns = _columns(calls, _CALLS)
-    has_body = pa.array([c.span_id in with_body for c in calls]).cast(pa.uint8())
+    has_body = pc.is_in(columns["SpanId"], value_set=bodies).cast(pa.uint8())
     names = [spec[0] for spec in _CALLS]
     names.insert(names.index("Source"), "HasBody")
     columns["HasBody"] = has_body
@@ -168,25 +171,36 @@ def _versions(
     return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values)
 
 
+def core_columns(records: Sequence[Any], specs: Sequence[Spec]) -> dict[str, pa.Array] | None:
+    """The columns of ``specs`` by name, made by the core from the records' attributes (any
+    objects that have them); None without the core or when it leaves a value to Python
+    (see ``columns.rs``)."""
+    if _RECORD_COLUMNS is None:
+        return None
+    rows = records if isinstance(records, list) else list(records)
+    buffers = _RECORD_COLUMNS(rows, [(spec[1], spec[2]) for spec in specs])
+    if buffers is None:
+        return None
+    return {
+        spec[0]: _from_buffers(spec, len(rows), made)
+        for spec, made in zip(specs, buffers, strict=True)
+    }
+
+
 def _columns(calls: Sequence[CallRecord], specs: Sequence[Spec]) -> dict[str, pa.Array]:
     """The columns of ``specs``, by name: from the core's buffers when it takes every
     value, else each from a list of the calls' values."""
-    if _RECORD_COLUMNS is not None:
-        records = calls if isinstance(calls, list) else list(calls)
-        buffers = _RECORD_COLUMNS(records, [(spec[1], spec[2]) for spec in specs])
-        if buffers is not None:
-            return {
-                spec[0]: _from_buffers(spec, len(calls), made)
-                for spec, made in zip(specs, buffers, strict=True)
-            }
+    made = core_columns(calls, specs)
+    if made is not None:
+        return made
     return {spec[0]: _from_values(calls, spec) for spec in specs}
 
 
 def _from_values(calls: Sequence[CallRecord], spec: Spec) -> pa.Array:
     _, name, holds, kind = spec
-    if holds in {_LEN32, _LEN16}:
-        return _lengths(calls, name, _UINT32_MAX if holds == _LEN32 else _UINT16_MAX, kind)
-    if holds == _STR_MAP:
+    if holds in {LEN32, LEN16}:
+        return _lengths(calls, name, _UINT32_MAX if holds == LEN32 else _UINT16_MAX, kind)
+    if holds == STR_MAP:
         return _map(list(map(attrgetter(name), calls)), _STRING)
     return _column(calls, name, kind)
 
@@ -194,12 +208,12 @@ def _from_values(calls: Sequence[CallRecord], spec: Spec) -> pa.Array:
 def _from_buffers(spec: Spec, rows: int, buffers: list[bytes]) -> pa.Array:
     """An array of ``rows`` values of ``spec`` from the core's buffers (see ``columns.rs``)."""
     holds, kind = spec[2], spec[3]
-    if holds == _STR:
+    if holds == STR:
         return _strings(rows, buffers)
-    if holds == _STR_LIST:
+    if holds == STR_LIST:
         child = _strings(len(buffers[1]) // 4 - 1, buffers[1:])
         return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(buffers[0])], children=[child])
-    if holds == _STR_MAP:
+    if holds == STR_MAP:
         offsets = pa.Array.from_buffers(pa.int32(), rows + 1, [None, pa.py_buffer(buffers[0])])
         keys = _strings(len(buffers[1]) // 4 - 1, buffers[1:3])
         return pa.MapArray.from_arrays(offsets, keys, _strings(len(keys), buffers[3:]))

@@ -18,7 +18,7 @@ from typing import Any, Final, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from watchkeeper.collector.store.spans import span_from_row
+from watchkeeper.collector.store.spans import COLUMN_ORDER, span_from_row
 from watchkeeper.collector.traces.assemble import TraceSpan
 
 _STRING = pa.string()
@@ -37,26 +37,6 @@ _TEXT_COLUMNS: Final = (
     "UserId",
     "InputText",
     "OutputText",
-)
-#: ``spans_table``'s column order.
-COLUMN_ORDER: Final = (
-    "Timestamp",
-    "TraceId",
-    "SpanId",
-    "ParentSpanId",
-    "SpanName",
-    "Kind",
-    "ServiceName",
-    "Duration",
-    "StatusCode",
-    "StatusMessage",
-    "SessionId",
-    "UserId",
-    "InputText",
-    "OutputText",
-    "Documents",
-    "DocumentScores",
-    "SpanAttributes",
 )
 
 

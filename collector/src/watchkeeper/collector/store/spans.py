@@ -14,8 +14,18 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Final, Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from watchkeeper.collector.store.columns import (
+    I64,
+    STR,
+    STR_MAP,
+    TIMESTAMP,
+    Spec,
+    core_columns,
+)
 from watchkeeper.collector.traces import kinds
 from watchkeeper.collector.traces.assemble import Document, TraceSpan
 from watchkeeper.collector.traces.span_record import (
@@ -70,18 +80,107 @@ class SpanReader(Protocol):
     def select(self, sql: str, **params: Any) -> list[dict[str, Any]]: ...
 
 
-def spans_table(spans: Sequence[TraceSpan], bodies: Collection[str] = ()) -> pa.Table:
+#: The ``spans`` table's columns, in the order its tables give them.
+COLUMN_ORDER: Final = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "Kind",
+    "ServiceName",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "SessionId",
+    "UserId",
+    "InputText",
+    "OutputText",
+    "Documents",
+    "DocumentScores",
+    "SpanAttributes",
+)
+#: The columns the core makes of each span's attributes (all but the documents; the
+#: durations from the ends).
+_SPECS: Final[tuple[Spec, ...]] = (
+    ("Timestamp", "start_ns", I64, TIMESTAMP),
+    ("TraceId", "trace_id", STR, _STRING),
+    ("SpanId", "span_id", STR, _STRING),
+    ("ParentSpanId", "parent_span_id", STR, _STRING),
+    ("SpanName", "name", STR, _STRING),
+    ("Kind", "kind", STR, _STRING),
+    ("ServiceName", "service_name", STR, _STRING),
+    ("EndNs", "end_ns", I64, pa.int64()),
+    ("StatusCode", "status", STR, _STRING),
+    ("StatusMessage", "status_message", STR, _STRING),
+    ("SessionId", "session_id", STR, _STRING),
+    ("UserId", "user_id", STR, _STRING),
+    ("InputText", "input_text", STR, _STRING),
+    ("OutputText", "output_text", STR, _STRING),
+    ("SpanAttributes", "attributes", STR_MAP, pa.map_(_STRING, _STRING)),
+)
+
+
+def spans_table(spans: Sequence[TraceSpan], bodies: Collection[str] | pa.Array = ()) -> pa.Table:
     """The ``spans`` rows of ``spans``, without the texts of the LLM calls whose span ids
-    are in ``bodies`` (their ``call_bodies`` rows hold them). Lists and maps are built from
-    flat values and offsets, several times faster than converting a list per row."""
+    are in ``bodies`` (their ``call_bodies`` rows hold them; a set, or an Arrow array such
+    as the ``call_bodies`` table's ``SpanId``).
+
+    The core copies the attributes into the columns' buffers; the calls' texts are then
+    blanked a column at a time. Without the core (or for a value it leaves to Python) each
+    column is converted from a list of the spans' values, the texts blanked first."""
+    columns = core_columns(spans, _SPECS)
+    if columns is None:
+        return _table_of_values(spans, bodies)
+    columns["Duration"] = _durations(columns.pop("EndNs"), columns["Timestamp"], spans)
+    docs = list(map(attrgetter("documents"), spans))
+    if len(bodies):
+        ids = bodies if isinstance(bodies, pa.Array) else _safe(list(bodies), _STRING)
+        bare = pc.and_(
+            pc.equal(columns["Kind"], kinds.LLM), pc.is_in(columns["SpanId"], value_set=ids)
+        )
+        if pc.any(bare).as_py():
+            for name in ("InputText", "OutputText"):
+                columns[name] = pc.if_else(bare, "", columns[name])
+            if any(docs):
+                docs = [() if b else d for b, d in zip(bare.to_pylist(), docs, strict=True)]
+    columns["Documents"], columns["DocumentScores"] = _documents(docs)
+    return pa.table({name: columns[name] for name in COLUMN_ORDER})
+
+
+def _durations(ends: pa.Array, starts: pa.Array, spans: Sequence[TraceSpan]) -> pa.Array:
+    """Each span's ``duration_ns`` (end minus start, never negative), a column at a time
+    where no difference can overflow (times not negative), else from each span."""
+    end = ends.to_numpy()
+    start = starts.view(pa.int64()).to_numpy()
+    if len(end) and min(end.min(), start.min()) < 0:
+        return pa.array([s.duration_ns for s in spans], pa.uint64())
+    return pa.array(np.maximum(end - start, 0).astype(np.uint64), pa.uint64())
+
+
+def _documents(docs: Sequence[tuple[Document, ...]]) -> tuple[pa.Array, pa.Array]:
+    """The ``Documents`` and ``DocumentScores`` columns: each span's documents' texts and
+    scores. Lists are built from flat values and offsets, several times faster than
+    converting a list per row."""
+    offsets = pa.array([0, *itertools.accumulate(map(len, docs))], pa.int32())
+    flat = list(itertools.chain.from_iterable(docs))
+    return (
+        pa.ListArray.from_arrays(offsets, _safe([d[0] for d in flat], _STRING)),
+        pa.ListArray.from_arrays(offsets, pa.array([d[1] for d in flat], pa.float64())),
+    )
+
+
+def _table_of_values(spans: Sequence[TraceSpan], bodies: Collection[str] | pa.Array) -> pa.Table:
+    """:func:`spans_table` from lists of the spans' values."""
+    if isinstance(bodies, pa.Array):
+        bodies = set(bodies.to_pylist())
     inputs, outputs, docs = _texts(spans, bodies)
-    doc_offsets = pa.array([0, *itertools.accumulate(map(len, docs))], pa.int32())
-    flat_docs = list(itertools.chain.from_iterable(docs))
+    documents, scores = _documents(docs)
     attributes = [s.attributes for s in spans]
     attr_offsets = pa.array([0, *itertools.accumulate(map(len, attributes))], pa.int32())
     return pa.table(
         {
-            "Timestamp": pa.array([s.start_ns for s in spans], pa.timestamp("ns", tz="UTC")),
+            "Timestamp": pa.array([s.start_ns for s in spans], TIMESTAMP),
             "TraceId": _strings(spans, "trace_id"),
             "SpanId": _strings(spans, "span_id"),
             "ParentSpanId": _strings(spans, "parent_span_id"),
@@ -95,12 +194,8 @@ def spans_table(spans: Sequence[TraceSpan], bodies: Collection[str] = ()) -> pa.
             "UserId": _strings(spans, "user_id"),
             "InputText": _safe(inputs, _STRING),
             "OutputText": _safe(outputs, _STRING),
-            "Documents": pa.ListArray.from_arrays(
-                doc_offsets, _safe([d[0] for d in flat_docs], _STRING)
-            ),
-            "DocumentScores": pa.ListArray.from_arrays(
-                doc_offsets, pa.array([d[1] for d in flat_docs], pa.float64())
-            ),
+            "Documents": documents,
+            "DocumentScores": scores,
             "SpanAttributes": pa.MapArray.from_arrays(
                 attr_offsets,
                 _safe(list(itertools.chain.from_iterable(attributes)), _STRING),

@@ -191,16 +191,19 @@ class Store:
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
+        bodies = bodies_table(batch.bodies)
+        # The kept bodies' span ids, for the spans and calls rows: a kept body's texts are
+        # stored once, in call_bodies (store/spans.py), and its call's HasBody is 1.
+        with_body = bodies.column("SpanId").combine_chunks()
         tables = [t for t in batch.span_tables if t.num_rows]
         if batch.spans:
-            # A kept body's texts are stored once, in call_bodies (store/spans.py).
-            tables.insert(0, spans_table(batch.spans, {body[0].span_id for body in batch.bodies}))
+            tables.insert(0, spans_table(batch.spans, with_body))
         if tables:
             self.backend.insert_arrow(f"{db}.spans", pa.concat_tables(tables))
         if batch.bodies:
-            self.backend.insert_arrow(f"{db}.call_bodies", bodies_table(batch.bodies))
+            self.backend.insert_arrow(f"{db}.call_bodies", bodies)
         if batch.calls:
-            self.backend.insert_arrow(f"{db}.calls", calls_table(batch.calls, batch.bodies))
+            self.backend.insert_arrow(f"{db}.calls", calls_table(batch.calls, with_body))
 
     def add_label(
         self,

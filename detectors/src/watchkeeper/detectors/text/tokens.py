@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import chain
 
 from watchkeeper.detectors import native_core
@@ -104,16 +104,35 @@ def forget_texts() -> None:
     ahead.forget()
 
 
-def remember(texts: Sequence[str], analyses: Sequence[native_core.TextAnalysis | None]) -> None:
-    """Put the core's analyses of ``texts`` made ahead of time (``analyse_many`` of their
-    heads) in the memo, as ``text_facts`` would have made them. A text the core left to
-    Python (None) is analysed when first asked for, as usual.
+def facts_of(
+    texts: Sequence[str], analyses: Sequence[native_core.TextAnalysis | None]
+) -> dict[str, TextFacts]:
+    """The memo entries of the core's analyses of ``texts`` made ahead of time
+    (``analyse_many`` of their heads), as ``text_facts`` would have made them, for
+    :func:`remember_facts`: made on the thread that analysed them, where the texts' hashes are
+    found too, so that the thread reading the memo only puts them in. A text the core left
+    to Python (None) has none: it is analysed when first asked for, as usual.
     """
-    if len(_FACTS) + len(texts) > _FACTS_SIZE:
-        _FACTS.clear()
+    facts: dict[str, TextFacts] = {}
     for text, found in zip(texts, analyses, strict=True):
-        if found is not None and text not in _FACTS:
-            _FACTS[text] = TextFacts(found)
+        if found is not None and text not in facts:
+            facts[text] = TextFacts(found)
+    return facts
+
+
+def remember_facts(facts: Mapping[str, TextFacts]) -> None:
+    """Put ``facts`` (from :func:`facts_of`) in the memo; a text it holds already keeps
+    its entry (with what was found of it since)."""
+    if len(_FACTS) + len(facts) > _FACTS_SIZE:
+        _FACTS.clear()
+    if _FACTS:
+        facts = {text: found for text, found in facts.items() if text not in _FACTS}
+    _FACTS.update(facts)
+
+
+def remember(texts: Sequence[str], analyses: Sequence[native_core.TextAnalysis | None]) -> None:
+    """:func:`remember_facts` of analyses made on the thread that reads the memo."""
+    remember_facts(facts_of(texts, analyses))
 
 
 def text_facts(text: str, with_words: bool = False) -> TextFacts:

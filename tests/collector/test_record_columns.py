@@ -29,8 +29,10 @@ class _StrSubclass(str):
 
 
 def _tables(calls: list[CallRecord], bodies: list[KeptBody]) -> list[pa.Table]:
-    scores = BatchScores()
-    scores.calls = calls
+    """The calls, call_bodies and call_scores tables (every call but the second scored)."""
+    scored = {c.span_id: {"judge.score": n / 8, "other.score": 1.0} for n, c in enumerate(calls)}
+    scored.pop(calls[1].span_id, None)
+    scores = BatchScores.of(calls, scored)
     return [calls_table(calls, bodies), bodies_table(bodies), scores_table(scores)]
 
 
@@ -64,6 +66,7 @@ def test_the_core_makes_the_python_columns(monkeypatch: pytest.MonkeyPatch) -> N
     calls = [_call(n) for n in range(6)]
     calls[2].contexts, calls[2].finish_reasons, calls[2].attributes = [], [], {}
     calls[3].input_text = "ünïcödé ✓ 日本語 " * 50
+    calls[4].response_model = ""  # its model is the one requested
     made = _same_with_and_without_core(calls, monkeypatch)
     assert made == [True, True, True]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any, Final
 
@@ -90,6 +91,13 @@ _SCORES: Final[tuple[Spec, ...]] = (
     ("Model", "model", STR, _STRING),
     ("DetectorKey", "detector_key", STR, _STRING),
 )
+#: What the core reads for the ``call_scores`` columns: the models the two properties of
+#: ``_SCORES`` are made of, a column at a time (not a property call per row).
+_SCORED: Final[tuple[Spec, ...]] = (
+    *_SPAN,
+    ("ResponseModel", "response_model", STR, _STRING),
+    ("RequestModel", "request_model", STR, _STRING),
+)
 #: The core's one pass over the records (None without it): per spec, its buffers.
 _RECORD_COLUMNS = native_core.record_columns()
 
@@ -100,12 +108,44 @@ def warm_up() -> None:
     pa.array(np.zeros(1))
 
 
-def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody] | pa.Array) -> pa.Table:
+@dataclass(frozen=True)
+class CallColumns:
+    """The ``calls`` columns of a batch's calls, made once: the ``call_bodies`` and
+    ``call_scores`` tables of the same calls share the columns they have in common (the
+    span's ids, time, service and route; the models) rather than read every call again."""
+
+    calls: list[CallRecord]
+    columns: dict[str, pa.Array]
+
+    @classmethod
+    def of(cls, calls: Sequence[CallRecord]) -> CallColumns:
+        """The columns of ``calls``."""
+        rows = list(calls)
+        return cls(rows, _columns(rows, _CALLS))
+
+    def leading(self, calls: Sequence[CallRecord]) -> int:
+        """How many of ``calls``, from the first, are this batch's calls (all of them, or
+        none: a few list comparisons, which compare the same objects by identity)."""
+        n = len(self.calls)
+        if not n or len(calls) < n:
+            return 0
+        head = calls[:n]
+        return n if (head if isinstance(head, list) else list(head)) == self.calls else 0
+
+
+def calls_table(
+    calls: Sequence[CallRecord],
+    bodies: Iterable[KeptBody] | pa.Array,
+    made: CallColumns | None = None,
+) -> pa.Table:
     """The ``calls`` rows of ``calls``; ``HasBody`` is 1 for the calls among ``bodies`` (the
-    kept bodies, or their span ids as an Arrow array: the ``call_bodies`` table's)."""
+    kept bodies, or their span ids as an Arrow array: the ``call_bodies`` table's).
+    ``made``: their columns, when made already."""
     if not isinstance(bodies, pa.Array):
         bodies = _array([body[0].span_id for body in bodies], _STRING)
-    columns = _columns(calls, _CALLS)
+    if made is None or made.leading(calls) != len(calls):
+        made = CallColumns.of(calls)
+    columns = dict(made.columns)
     has_body = pc.is_in(columns["SpanId"], value_set=bodies).cast(pa.uint8())
     names = [spec[0] for spec in _CALLS]
     names.insert(names.index("Source"), "HasBody")
@@ -113,20 +153,24 @@ def calls_table(calls: Sequence[CallRecord], bodies: Iterable[KeptBody] | pa.Arr
     return pa.table({name: columns[name] for name in names})
 
 
-def bodies_table(bodies: Sequence[KeptBody]) -> pa.Table:
-    """The ``call_bodies`` rows: each kept call's texts, its keep rate and reason."""
+def bodies_table(bodies: Sequence[KeptBody], made: CallColumns | None = None) -> pa.Table:
+    """The ``call_bodies`` rows: each kept call's texts, its keep rate and reason.
+    ``made``: the columns of the batch's calls, which these may share."""
     calls = [body[0] for body in bodies]
     return pa.table(
         {
-            **_columns(calls, _BODIES),
+            **_columns(calls, _BODIES, made),
             "SampleRate": _array(list(map(itemgetter(1), bodies)), pa.float64()),
             "KeepReason": _array(list(map(itemgetter(2), bodies)), _STRING),
         }
     )
 
 
-def scores_table(scores: BatchScores, versions: Mapping[str, str] | None = None) -> pa.Table:
-    """The ``call_scores`` rows: one per call with a score, every score in one map.
+def scores_table(
+    scores: BatchScores, versions: Mapping[str, str] | None = None, made: CallColumns | None = None
+) -> pa.Table:
+    """The ``call_scores`` rows: one per call with a score, every score in one map (``made``:
+    the columns of the batch's calls, which these may share).
 
     Built from the columns at once: the finite cells of the calls-by-scores matrix, row by
     row, are the map's values, their columns' names its keys. ``ScorerVersions`` maps each
@@ -136,7 +180,10 @@ def scores_table(scores: BatchScores, versions: Mapping[str, str] | None = None)
     held = ~np.isnan(matrix)
     per_call = held.sum(axis=1)
     rows = np.flatnonzero(per_call)
-    calls = [scores.calls[i] for i in rows.tolist()]
+    columns = _score_columns(scores.calls, made)
+    if len(rows) < len(scores.calls):
+        index = pa.array(rows, pa.int64())
+        columns = {name: column.take(index) for name, column in columns.items()}
     held = held[rows]
     _, at = np.nonzero(held)  # row by row, each row's scores in column order
     offsets = np.zeros(len(rows) + 1, np.int32)
@@ -145,11 +192,26 @@ def scores_table(scores: BatchScores, versions: Mapping[str, str] | None = None)
     values = pa.array(matrix[rows][held], pa.float64())
     return pa.table(
         {
-            **_columns(calls, _SCORES),
+            **columns,
             "Scores": pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values),
             "ScorerVersions": _versions(names, held, versions or {}),
         }
     )
+
+
+def _score_columns(calls: Sequence[CallRecord], made: CallColumns | None) -> dict[str, pa.Array]:
+    """The columns of ``_SCORES``: the model is the one that answered, else the one asked
+    (``CallRecord.model``), the key service, route and model joined by ``|``
+    (``CallRecord.detector_key``)."""
+    if _RECORD_COLUMNS is None:
+        return {spec[0]: _from_values(calls, spec) for spec in _SCORES}
+    columns = _columns(calls, _SCORED, made)
+    answered, asked = columns.pop("ResponseModel"), columns.pop("RequestModel")
+    columns["Model"] = model = pc.if_else(pc.equal(answered, ""), asked, answered)
+    columns["DetectorKey"] = pc.binary_join_element_wise(
+        columns["ServiceName"], columns["Route"], model, "|"
+    )
+    return columns
 
 
 def _versions(
@@ -187,13 +249,38 @@ def core_columns(records: Sequence[Any], specs: Sequence[Spec]) -> dict[str, pa.
     }
 
 
-def _columns(calls: Sequence[CallRecord], specs: Sequence[Spec]) -> dict[str, pa.Array]:
+def _columns(
+    calls: Sequence[CallRecord], specs: Sequence[Spec], made: CallColumns | None = None
+) -> dict[str, pa.Array]:
     """The columns of ``specs``, by name: from the core's buffers when it takes every
-    value, else each from a list of the calls' values."""
-    made = core_columns(calls, specs)
-    if made is not None:
-        return made
+    value (the leading rows of a column ``made`` has taken from there), else each from a
+    list of the calls' values."""
+    shared = made.leading(calls) if made is not None else 0
+    if made is not None and shared:
+        columns = _with_shared(calls, specs, made, shared)
+    else:
+        columns = core_columns(calls, specs)
+    if columns is not None:
+        return columns
     return {spec[0]: _from_values(calls, spec) for spec in specs}
+
+
+def _with_shared(
+    calls: Sequence[CallRecord], specs: Sequence[Spec], made: CallColumns, shared: int
+) -> dict[str, pa.Array] | None:
+    """:func:`core_columns`, the first ``shared`` rows of the columns ``made`` has taken
+    from it (their other rows made by the core and appended)."""
+    common = [spec for spec in specs if spec[0] in made.columns]
+    own = [spec for spec in specs if spec[0] not in made.columns]
+    columns = core_columns(calls, own) if own else {}
+    rest = core_columns(calls[shared:], common) if len(calls) > shared else {}
+    if columns is None or rest is None:
+        return None
+    for spec in common:
+        name = spec[0]
+        head = made.columns[name]
+        columns[name] = pa.concat_arrays([head, rest[name]]) if rest else head
+    return {spec[0]: columns[spec[0]] for spec in specs}
 
 
 def _from_values(calls: Sequence[CallRecord], spec: Spec) -> pa.Array:

@@ -19,6 +19,7 @@ from watchkeeper.collector.scores import BatchScores
 from watchkeeper.collector.store import queries
 from watchkeeper.collector.store.backend import Backend, StoreError
 from watchkeeper.collector.store.columns import (
+    CallColumns,
     KeptBody,
     bodies_table,
     calls_table,
@@ -181,9 +182,11 @@ class Store:
         self.backend.insert_rows(f"{db}.dead_letters", [d.to_row() for d in batch.dead_letters])
         if batch.scorer_versions:
             self.scorer_versions = batch.scorer_versions
+        # The batch's calls' columns, made once for the three tables of its calls to share.
+        made = CallColumns.of(batch.calls)
         scores = [t for t in batch.score_tables if t.num_rows]
         if batch.scores:
-            scores.insert(0, scores_table(batch.scores, batch.scorer_versions))
+            scores.insert(0, scores_table(batch.scores, batch.scorer_versions, made))
         if scores:
             # Columns one table lacks (JudgeMerged, JudgeKeys) are null there: their defaults.
             both = pa.concat_tables(scores, promote_options="default")
@@ -191,7 +194,7 @@ class Store:
         self.backend.insert_rows(f"{db}.alarms", batch.alarms)
         self.backend.insert_rows(f"{db}.review_items", batch.review_items)
         self.backend.insert_rows(f"{db}.feedback", batch.feedback)
-        bodies = bodies_table(batch.bodies)
+        bodies = bodies_table(batch.bodies, made)
         # The kept bodies' span ids, for the spans and calls rows: a kept body's texts are
         # stored once, in call_bodies (store/spans.py), and its call's HasBody is 1.
         with_body = bodies.column("SpanId").combine_chunks()
@@ -203,7 +206,7 @@ class Store:
         if batch.bodies:
             self.backend.insert_arrow(f"{db}.call_bodies", bodies)
         if batch.calls:
-            self.backend.insert_arrow(f"{db}.calls", calls_table(batch.calls, with_body))
+            self.backend.insert_arrow(f"{db}.calls", calls_table(batch.calls, with_body, made))
 
     def add_label(
         self,

@@ -7,10 +7,11 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyFrozenSet, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFrozenSet, PyString, PyTuple};
 
 use crate::detach::{detach_for, text_of};
 use crate::fxhash::FxBuild;
+use crate::screen_classes::{AheadScreens, Heads, ScreenArg, cut_heads};
 use crate::words::WordCache;
 use crate::{scan, text, words};
 
@@ -507,20 +508,46 @@ impl TextAnalyser {
         // The UTF-8 of each string is read (or made) with the GIL held; `heads` keeps the
         // strings alive, so the borrowed bytes stay valid while it is released.
         let texts: Vec<Option<&str>> = heads.iter().map(text_of).collect();
-        let measure_all = || -> Vec<Option<Found>> {
-            let mut words = self.lock_words();
-            self.with_scratch(|scratch| {
-                texts
-                    .iter()
-                    .zip(with_words)
-                    .map(|(text, &words_too)| {
-                        scratch.load((*text)?)?;
-                        Some(self.measure(scratch, &mut words, words_too, tables))
-                    })
-                    .collect()
-            })
-        };
-        let mut found = detach_for(py, texts.len(), measure_all);
+        let found = detach_for(py, texts.len(), || {
+            self.measure_all(&texts, with_words, tables)
+        });
+        self.to_analyses(py, found, &texts, with_words)
+    }
+
+    /// What `measure` finds in each text (None for those left to Python), the word
+    /// cache locked throughout. Needs no Python object: it runs with the GIL released.
+    fn measure_all(
+        &self,
+        texts: &[Option<&str>],
+        with_words: &[bool],
+        tables: &[&WordTable],
+    ) -> Vec<Option<Found>> {
+        let mut words = self.lock_words();
+        self.with_scratch(|scratch| {
+            texts
+                .iter()
+                .zip(with_words)
+                .map(|(text, &words_too)| {
+                    scratch.load((*text)?)?;
+                    Some(self.measure(scratch, &mut words, words_too, tables))
+                })
+                .collect()
+        })
+    }
+
+    /// The analyses of `measure_all`'s `found` in `texts`, and the counts of those with
+    /// their content words.
+    #[allow(clippy::type_complexity)]
+    fn to_analyses<'py>(
+        &self,
+        py: Python<'py>,
+        mut found: Vec<Option<Found>>,
+        texts: &[Option<&str>],
+        with_words: &[bool],
+    ) -> PyResult<(
+        Vec<Option<Bound<'py, Analysis>>>,
+        Vec<Option<Vec<WordCounts>>>,
+    )> {
         let counts = found
             .iter_mut()
             .zip(with_words)
@@ -680,6 +707,63 @@ impl TextAnalyser {
     )> {
         let tables: Vec<&WordTable> = tables.iter().map(Py::get).collect();
         self.analyse_all(py, &heads, &with_words, &tables)
+    }
+
+    /// Everything the texts threads find in a run, with the GIL released once: the
+    /// analyses of the inputs' then the outputs' first ``max_chars`` characters (as
+    /// ``analyse_looking_up`` gives them, the inputs with their content words); per table
+    /// of ``tables``, ``{input: counts}``; per screen of ``screens`` (``(screen, input,
+    /// head)``: a `NeedleScreen`, `InjectionScreen`, `PiiScreen` or `TotalsScreen`, True
+    /// when it reads the inputs, the characters it reads), ``{text: verdict}``. A text
+    /// left to Python (by the analysis, a table or a screen) is not a key.
+    #[allow(clippy::type_complexity)]
+    fn analyse_ahead<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<Bound<'py, PyString>>,
+        outputs: Vec<Bound<'py, PyString>>,
+        max_chars: usize,
+        tables: Vec<Py<WordTable>>,
+        screens: Vec<ScreenArg<'py>>,
+    ) -> PyResult<(
+        Vec<Option<Bound<'py, Analysis>>>,
+        Vec<Bound<'py, PyDict>>,
+        Vec<Bound<'py, PyDict>>,
+    )> {
+        let checks = AheadScreens::of(&screens)?;
+        let mut sizes = vec![(true, max_chars), (false, max_chars)];
+        sizes.extend(checks.sizes());
+        // The UTF-8 of each string is read with the GIL held; `inputs`, `outputs` and
+        // `cuts` keep the strings alive while it is released.
+        let cuts = cut_heads(&inputs, &outputs, &sizes)?;
+        let texts = Heads::new(&inputs, &outputs, &cuts);
+        let heads: Vec<Option<&str>> = (0..inputs.len())
+            .map(|at| texts.head(true, at, max_chars))
+            .chain((0..outputs.len()).map(|at| texts.head(false, at, max_chars)))
+            .collect();
+        let mut with_words = vec![true; inputs.len()];
+        with_words.resize(heads.len(), false);
+        let tables: Vec<&WordTable> = tables.iter().map(Py::get).collect();
+        let (found, verdicts) = detach_for(py, heads.len(), || {
+            let found = self.measure_all(&heads, &with_words, &tables);
+            (found, checks.run(&texts))
+        });
+        let (analyses, counts) = self.to_analyses(py, found, &heads, &with_words)?;
+        let mut looked_up = Vec::with_capacity(tables.len());
+        for at in 0..tables.len() {
+            let held = PyDict::new(py);
+            for (text, counts) in inputs.iter().zip(&counts) {
+                if let Some(counts) = counts {
+                    held.set_item(text, counts[at])?;
+                }
+            }
+            looked_up.push(held);
+        }
+        Ok((
+            analyses,
+            looked_up,
+            checks.by_text(py, verdicts, &inputs, &outputs)?,
+        ))
     }
 
     /// Content words of ``head`` (``tokens.content_words``), or None to leave it to Python.

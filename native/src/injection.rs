@@ -269,3 +269,35 @@ pub fn totals_within(
     let marks = marks?;
     marks.features.totals(&marks.write(text)?, size)
 }
+
+/// The highest window total of a text of `count` tokens divided by the square root of its
+/// window's length (at least `min_window`), as ``InjectionModel.scores`` reads
+/// `totals`: a short text's one window is `count` long, every other `size` long. Ties
+/// keep the first total, as Python's ``max`` does.
+pub fn best(count: usize, totals: &[f64], size: usize, min_window: usize) -> f64 {
+    let Some((&first, rest)) = totals.split_first() else {
+        return f64::NAN;
+    };
+    if count <= size {
+        return first / (count.max(min_window) as f64).sqrt();
+    }
+    let mut top = first;
+    for &total in rest {
+        if total > top {
+            top = total;
+        }
+    }
+    top / (size.max(min_window) as f64).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::best;
+
+    #[test]
+    fn best_reads_a_short_texts_one_window_and_the_top_of_the_others() {
+        assert_eq!(best(4, &[2.0], 256, 8), 2.0 / 8f64.sqrt());
+        assert_eq!(best(16, &[4.0], 256, 8), 1.0);
+        assert_eq!(best(300, &[1.0, 32.0, 3.0], 256, 8), 2.0);
+    }
+}

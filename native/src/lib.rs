@@ -175,8 +175,8 @@ impl ClaimScorer {
 /// count of ``text`` and the total of each of its ``windows(count, window)``, or None to
 /// leave a text beyond ASCII to Python.
 #[pyclass(frozen, module = "watchkeeper.native")]
-struct InjectionFeatures {
-    features: injection::Features,
+pub(crate) struct InjectionFeatures {
+    pub(crate) features: injection::Features,
 }
 
 /// ``totals_many``'s ``marks``: the features of written texts, each mark's stand-in, and
@@ -496,7 +496,7 @@ mod _core {
     #[pymodule_export]
     use super::otlp::decode_traces;
     #[pymodule_export]
-    use super::screen_classes::{InjectionScreen, NeedleScreen, PiiScreen};
+    use super::screen_classes::{InjectionScreen, NeedleScreen, PiiScreen, TotalsScreen};
     #[pymodule_export]
     use super::{Answer, ClaimScorer, ConsistencyIndex, Groundedness, InjectionFeatures, Question};
 }

@@ -42,6 +42,18 @@ class TextAnalyser:
     def analyse_looking_up(
         self, heads: Sequence[str], with_words: Sequence[bool], tables: Sequence[WordTable]
     ) -> tuple[list[Analysis | None], list[list[tuple[int, int, int]] | None]]: ...
+    def analyse_ahead(
+        self,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        max_chars: int,
+        tables: Sequence[WordTable],
+        screens: Sequence[tuple[object, bool, int]],
+    ) -> tuple[
+        list[Analysis | None],
+        list[dict[str, tuple[int, int, int]]],
+        list[dict[str, Any]],
+    ]: ...
     def tokenize(self, head: str) -> tuple[str, ...] | None: ...
 
 class WordTable:
@@ -112,8 +124,20 @@ class InjectionScreen:
 
 class PiiScreen:
     def __init__(self) -> None: ...
-    def find(self, text: str) -> list[tuple[str, str]] | None: ...
-    def find_many(self, texts: Sequence[str]) -> list[list[tuple[str, str]] | None]: ...
+    def find(self, text: str) -> Sequence[tuple[str, str]] | None: ...
+    def find_many(self, texts: Sequence[str]) -> list[Sequence[tuple[str, str]] | None]: ...
+
+class TotalsScreen:
+    def __init__(
+        self,
+        features: InjectionFeatures,
+        window: int,
+        max_chars: int,
+        min_window: int,
+        marks: tuple[InjectionFeatures, Mapping[str, str], bytes] | None = None,
+    ) -> None: ...
+    def best(self, text: str) -> float | None: ...
+    def best_many(self, texts: Sequence[str]) -> list[float | None]: ...
 
 #: (trace_id, span_id, parent_span_id, name, start_time_unix_nano, end_time_unix_nano,
 #: status_code, status_message, attributes, is_feedback, events, span_bytes)

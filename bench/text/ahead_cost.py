@@ -4,7 +4,8 @@ Times, on one thread, what ``TextPrefetch`` does for the bench's calls
 (``tests.support.otlp_messages.texts``: ~500-character prompts and answers of real
 dialogue): the core's ``analyse_many`` of the inputs and outputs, then each screen the
 default detectors register in :mod:`watchkeeper.detectors.text.ahead`, then the word-table
-look-up the drift detectors hand over (two tables made from the corpus's words). Prints
+look-up the drift detectors hand over (two tables made from the corpus's words), and all
+of it as the thread runs it: ``analyse_ahead``, the GIL released once. Prints
 µs of thread CPU per LLM call for each part (the smallest of ``--repeats`` passes over
 ``--calls`` calls in runs of ``--run``), or, with ``--part NAME --passes N``, only runs
 that part (for ``valgrind --tool=callgrind``). ``--unique`` ends each prompt and answer
@@ -68,6 +69,14 @@ def parts(inputs: list[str]) -> dict[str, Part]:
     found["analyse_looking_up (2 tables)"] = lambda i, o: analyser.analyse_looking_up(
         [*_heads(i, MAX_CHARS), *_heads(o, MAX_CHARS)], [True] * len(i) + [False] * len(o), tables
     )
+    # All of it in one call, the GIL released once (what the thread runs).
+    screens = ahead.screens_for(names)
+
+    def at_once(i: list[str], o: list[str]) -> object:
+        cores = [(s.screen.core(), s.side == "input", s.head) for s in screens if s.screen.core]
+        return analyser.analyse_ahead(i, o, MAX_CHARS, tables, [c for c in cores if c[0]])
+
+    found["analyse_ahead (all in one call)"] = at_once
     return found
 
 
@@ -107,7 +116,7 @@ def main() -> None:
         return
     total = 0.0
     for name, part in chosen.items():
-        counted = not name.startswith("analyse_looking_up")
+        counted = not name.startswith(("analyse_looking_up", "analyse_ahead"))
         best = float("inf")
         for _ in range(args.repeats):
             start = time.thread_time_ns()

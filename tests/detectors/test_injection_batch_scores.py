@@ -53,34 +53,36 @@ def test_scores_equal_each_texts_score() -> None:
     assert model.scores(batch) == [model.score(text) for text in batch]
 
 
-def test_scores_from_totals_found_ahead_are_the_same() -> None:
-    """Window totals found ahead (the GIL released, marks written with the stand-ins met
+def test_scores_from_best_windows_found_ahead_are_the_same() -> None:
+    """Best windows found ahead (the GIL released, marks written with the stand-ins met
     so far) give every text the score it gets without them; with the core they cover the
     ASCII texts and those beyond ASCII only by marks already met, and none longer than
-    the model reads whole (a text of ``MAX_CHARS`` characters is covered, one more is not)."""
+    the model reads whole (a text of ``MAX_CHARS`` characters is covered, one more is not);
+    each is ``best`` of the core's token count and window totals of the text."""
     model = injection_model.load()
     batch = [*texts(), "a" * injection_model.MAX_CHARS, "a" * (injection_model.MAX_CHARS + 1)]
     expected = [model.score(text) for text in batch]  # meets the marks, as the stream would
-    found = model.totals_ahead(batch)
+    found = model.best_ahead(batch)
     ahead.forget()
-    ahead.remember(injection_model.TOTALS_AHEAD, batch, found)
+    ahead.remember(injection_model.BEST_AHEAD, batch, found)
     try:
         assert model.scores(batch) == expected
     finally:
         ahead.forget()
-    if getattr(model.native, "totals_many", None) is None:
+    if model.best_screen() is None:
         assert found == [None] * len(batch)
         return
     assert found[-2] is not None
     assert found[-1] is None
-    covered = {text for text, totals in zip(batch, found, strict=True) if totals is not None}
+    covered = {text for text, best in zip(batch, found, strict=True) if best is not None}
     assert {t for t in batch if t.isascii() and len(t) <= injection_model.MAX_CHARS} <= covered
     assert any("\u2019" in text for text in covered)
     native = model.native
     assert native is not None
-    for text, totals in zip(batch, found, strict=True):
-        if text.isascii() and totals is not None:
-            assert totals == native.totals(text, model.window)
+    for text, best in zip(batch, found, strict=True):
+        totals = native.totals(text, model.window) if text in covered else None
+        if totals is not None and text.isascii():
+            assert best == model.best(*totals)
 
 
 def test_events_keep_the_last_inputs_patterns() -> None:

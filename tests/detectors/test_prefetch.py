@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -61,6 +62,34 @@ class LoopAnalyser:
     ) -> list[native_core.TextAnalysis | None]:
         self.lists += 1
         return [self.analyser.analyse(h, w) for h, w in zip(heads, with_words, strict=True)]
+
+    def analyse_ahead(
+        self,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        max_chars: int,
+        tables: Sequence[native_core.WordTable],
+        screens: Sequence[tuple[object, bool, int]],
+    ) -> tuple[list[native_core.TextAnalysis | None], list[dict[str, Any]], list[dict[str, Any]]]:
+        """``analyse_ahead`` three calls at a time (too few texts to release the GIL)."""
+        self.lists += 1
+        found_in: list[native_core.TextAnalysis | None] = []
+        found_out: list[native_core.TextAnalysis | None] = []
+        looked_up: list[dict[str, Any]] = [{} for _ in tables]
+        held: list[dict[str, Any]] = [{} for _ in screens]
+        for at in range(0, max(len(inputs), len(outputs)), 3):
+            part_in, part_out = inputs[at : at + 3], outputs[at : at + 3]
+            analyses, counts, verdicts = self.analyser.analyse_ahead(
+                part_in, part_out, max_chars, tables, screens
+            )
+            found_in += analyses[: len(part_in)]
+            found_out += analyses[len(part_in) :]
+            for whole, part in [
+                *zip(looked_up, counts, strict=True),
+                *zip(held, verdicts, strict=True),
+            ]:
+                whole.update(part)
+        return [*found_in, *found_out], looked_up, held
 
 
 def texts() -> tuple[list[str], list[str]]:
@@ -166,7 +195,7 @@ def test_analyse_many_is_analyse_of_each_text(max_words: int) -> None:
 
 
 class BrokenAnalyser:
-    def analyse_many(self, heads: Sequence[str], with_words: Sequence[bool]) -> list[None]:
+    def analyse_ahead(self, *args: object) -> list[None]:
         raise RuntimeError("broken")
 
 

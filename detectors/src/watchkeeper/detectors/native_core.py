@@ -127,6 +127,20 @@ class TextAnalyser(Protocol):
         words, ``look_up_many``'s counts for it, found in the same pass (None for the
         other heads)."""
 
+    def analyse_ahead(
+        self,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        max_chars: int,
+        tables: Sequence[WordTable],
+        screens: Sequence[tuple[object, bool, int]],
+    ) -> tuple[list[TextAnalysis | None], list[dict[str, WordCounts]], list[dict[str, Any]]]:
+        """A run's texts analysed (``analyse_looking_up`` of the inputs' and the outputs'
+        first ``max_chars`` characters, the inputs with their content words), the counts per
+        table as ``{input: counts}``, and per screen ``(Screen.core, reads the inputs,
+        characters read)`` its verdicts as ``{text: verdict}``, the GIL released once for
+        all; texts left to Python are not keys."""
+
     def tokenize(self, head: str) -> tuple[str, ...] | None:
         """``tokens.tokenize(head)``."""
 
@@ -156,6 +170,10 @@ class Screen(Generic[Verdict]):
     one: Callable[[str], Verdict | None]
     #: The verdict on each of a list of heads, the GIL released (it reads bytes only).
     many: Callable[[Sequence[str]], list[Verdict | None]]
+    #: Gives the core's screen object for the texts at hand, which
+    #: ``TextAnalyser.analyse_ahead`` runs with the analysis (None: the screen runs by
+    #: :attr:`many`).
+    core: Callable[[], object] | None = None
 
 
 def needle_screen(needles: Sequence[str]) -> Screen[bool] | None:
@@ -163,7 +181,7 @@ def needle_screen(needles: Sequence[str]) -> Screen[bool] | None:
     if _CORE is None:
         return None
     screen = _CORE.NeedleScreen(list(needles))
-    return Screen(screen.may_match, screen.may_match_many)
+    return Screen(screen.may_match, screen.may_match_many, lambda: screen)
 
 
 def injection_screen(needles: Sequence[str], payload: int) -> Screen[bool] | None:
@@ -171,12 +189,12 @@ def injection_screen(needles: Sequence[str], payload: int) -> Screen[bool] | Non
     if _CORE is None:
         return None
     screen = _CORE.InjectionScreen(list(needles), payload)
-    return Screen(screen.may_match, screen.may_match_many)
+    return Screen(screen.may_match, screen.may_match_many, lambda: screen)
 
 
 #: The PII in a text: ``(kind, value)`` in the order found (``find_pii``'s result, not yet
-#: grouped by kind); ``[]`` for none.
-PiiFound = list[tuple[str, str]]
+#: grouped by kind); empty for none (``()`` from ``analyse_ahead``).
+PiiFound = Sequence[tuple[str, str]]
 
 
 def pii_screen() -> Screen[PiiFound] | None:
@@ -184,7 +202,7 @@ def pii_screen() -> Screen[PiiFound] | None:
     if _CORE is None:
         return None
     screen = _CORE.PiiScreen()
-    return Screen(screen.find, screen.find_many)
+    return Screen(screen.find, screen.find_many, lambda: screen)
 
 
 # --- the prompt-injection classifier (safety.injection_features) -----------------------------
@@ -209,6 +227,24 @@ def injection_features(
     if made is None or not hasattr(made, "token_totals"):
         return None
     return cast("InjectionFeatures", made(dict(numbers), unknown, list(keys), list(weights)))
+
+
+def totals_screen(
+    features: InjectionFeatures,
+    window: int,
+    max_chars: int,
+    min_window: int,
+    marks: tuple[InjectionFeatures, Mapping[str, str], bytes] | None,
+) -> Screen[float] | None:
+    """``InjectionModel.scores``'s best window of a text of at most ``max_chars`` characters
+    (its highest window total divided by the square root of its window's length, at least
+    ``min_window``), read with ``features`` or, beyond ASCII, ``marks`` (as ``totals_many``
+    reads them); None without a core that has it."""
+    made = getattr(_CORE, "TotalsScreen", None)
+    if made is None:
+        return None
+    screen = made(features, window, max_chars, min_window, marks)
+    return Screen(screen.best, screen.best_many, lambda: screen)
 
 
 # --- lexical groundedness (faithfulness.groundedness) ----------------------------------------

@@ -41,10 +41,8 @@ TAIL_CHARS = 2000
 #: Windows shorter than this count as this long when normalising (a two-word input is not
 #: judged on two weights scaled up).
 MIN_WINDOW = 8
-#: What the window totals found ahead of the detector are kept under (:mod:`..text.ahead`).
-TOTALS_AHEAD = "prompt_injection#totals"
-#: A text's token count and window totals, as the compiled core gives them.
-Totals = tuple[int, list[float]]
+#: What the best windows found ahead of the detector are kept under (:mod:`..text.ahead`).
+BEST_AHEAD = "prompt_injection#best"
 
 
 def tokens(text: str) -> list[str]:
@@ -180,17 +178,29 @@ class InjectionModel:
             for (start, end), total in zip(spans, totals, strict=True)
         )
 
-    def totals_ahead(self, texts: Sequence[str]) -> list[Totals | None]:
-        """What :meth:`scores` reads of each text through the compiled core, found with the
-        GIL released (on the thread analysing texts ahead): a text of at most
-        ``MAX_CHARS`` characters in ASCII, or beyond it only by marks and spaces already
-        met; None for the others (and for all without the core)."""
-        many = getattr(self.native, "totals_many", None)  # None: no core, or one before it
-        if many is None:
-            return [None] * len(texts)
+    def best_screen(self) -> native_core.Screen[float] | None:
+        """The compiled core's :meth:`best` of a text of at most ``MAX_CHARS`` characters in
+        ASCII, or beyond it only by marks already met, found with the GIL released (on the
+        thread analysing texts ahead); None for the others, and None without the core."""
+        native = self.native
+        if native is None:
+            return None
         form, marked = self.ascii_form, self.native_marks
         marks = (marked, form.known_stand_ins(), form.taken) if marked is not None else None
-        return list(many(list(texts), self.window, MAX_CHARS, marks))
+        return native_core.totals_screen(native, self.window, MAX_CHARS, MIN_WINDOW, marks)
+
+    def best_ahead(self, texts: Sequence[str]) -> list[float | None]:
+        """:meth:`best_screen`'s verdict on each text (None for all without the core)."""
+        screen = self.best_screen()
+        return [None] * len(texts) if screen is None else screen.many(list(texts))
+
+    def best(self, count: int, totals: Sequence[float]) -> float:
+        """What :meth:`scores` reads of a text's token count and window totals: the highest
+        total divided by the square root of its window's length (at least ``MIN_WINDOW``):
+        a short text's one window is ``count`` long, every other :attr:`window` long."""
+        if count <= self.window:
+            return totals[0] / math.sqrt(max(count, MIN_WINDOW))
+        return max(totals) / math.sqrt(max(self.window, MIN_WINDOW))
 
     def score(self, text: str) -> float:
         """Probability-like risk in (0, 1): 0.5 at the 1%-false-positive threshold."""
@@ -201,28 +211,25 @@ class InjectionModel:
 
         The detector scores every input: for the usual one (ASCII, or beyond it only by
         marks, at most ``MAX_CHARS`` characters) this reads the compiled core's totals,
-        found ahead (:meth:`totals_ahead`) or now, without the per-text calls of
+        found ahead (:meth:`best_ahead`) or now, without the per-text calls of
         :meth:`logit` (every window but a short text's own is ``window`` tokens long).
         """
         native = self.native
         if native is None:
             return [self.score(text) for text in texts]
-        window, bias, threshold = self.window, self.bias, self.threshold
-        root = math.sqrt(max(window, MIN_WINDOW))
+        bias, threshold = self.bias, self.threshold
         totals = native.totals
-        held = ahead.held(TOTALS_AHEAD)
+        held = ahead.held(BEST_AHEAD)
         out = []
         for text in texts:
-            found = held.get(text)
-            if found is None and len(text) <= MAX_CHARS:
-                found = totals(text, window)
-            if found is None:
-                out.append(self.score(text))
-            elif found[0] <= window:
-                best = found[1][0] / math.sqrt(max(found[0], MIN_WINDOW))
-                out.append(_risk(bias + best - threshold))
-            else:
-                out.append(_risk(bias + max(found[1]) / root - threshold))
+            best = held.get(text)
+            if best is None:
+                found = totals(text, self.window) if len(text) <= MAX_CHARS else None
+                if found is None:
+                    out.append(self.score(text))
+                    continue
+                best = self.best(*found)
+            out.append(_risk(bias + best - threshold))
         return out
 
 

@@ -200,7 +200,8 @@ class PIILeakDetector(RateDrift):
                 kinds = None
                 continue
             text = call.output_text or ""
-            if found.get(text) == []:
+            pairs = found.get(text)
+            if pairs is not None and not pairs:
                 out.append(0.0)
                 kinds = None
                 continue

@@ -226,18 +226,25 @@ class PromptInjectionDetector(RateDrift):
 ahead.register(PromptInjectionDetector.name, "input", MAX_CHARS, _CORE_SCREEN)
 
 
-def _totals_ahead(texts: Sequence[str]) -> list[injection_model.Totals | None]:
-    return injection_model.load().totals_ahead(texts)
+def _best_ahead(texts: Sequence[str]) -> list[float | None]:
+    return injection_model.load().best_ahead(texts)
 
 
-# The classifier's window totals, found ahead with the GIL released (texts longer than
+def _best_core() -> object:
+    """The core's screen of the classifier's best windows for the texts at hand (it
+    writes the marks met so far)."""
+    screen = injection_model.load().best_screen()
+    return None if screen is None or screen.core is None else screen.core()
+
+
+# The classifier's best windows, found ahead with the GIL released (texts longer than
 # what it reads whole are cut one past it, which it leaves to the detector).
 ahead.register(
     PromptInjectionDetector.name,
     "input",
     injection_model.MAX_CHARS + 1,
-    native_core.Screen(lambda text: _totals_ahead([text])[0], _totals_ahead)
+    native_core.Screen(lambda text: _best_ahead([text])[0], _best_ahead, _best_core)
     if native_core.AVAILABLE
     else None,
-    key=injection_model.TOTALS_AHEAD,
+    key=injection_model.BEST_AHEAD,
 )

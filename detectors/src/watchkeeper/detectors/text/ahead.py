@@ -108,6 +108,16 @@ def remember(name: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:
             held[text] = verdict
 
 
+def remember_held(name: str, verdicts: dict[str, Any]) -> None:
+    """Keep ``verdicts`` (by text, from the thread analysing texts ahead, which hands the
+    dict over) under ``name`` until :func:`forget`."""
+    held = _HELD.get(name)
+    if held is None:
+        _HELD[name] = verdicts
+    else:
+        held.update(verdicts)
+
+
 def held(name: str) -> Mapping[str, Any]:
     """The verdicts of ``name``'s screen (or lookup) found ahead, by text."""
     return _HELD.get(name, _NONE_HELD)

@@ -20,34 +20,30 @@ import threading
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.lexicon import LANGUAGE_OF, STOPWORDS
-from watchkeeper.detectors.text.tokens import MAX_CHARS, SKETCH_SIZE, remember
+from watchkeeper.detectors.text.tokens import (
+    MAX_CHARS,
+    SKETCH_SIZE,
+    TextFacts,
+    facts_of,
+    remember_facts,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    """One screen's (or lookup's) verdicts on one side's texts of a run."""
-
-    #: The detector (or lookup key) they are kept under.
-    name: str
-    side: Literal["input", "output"]
-    #: One per text of that side, None for a text left to Python.
-    found: list[Any]
 
 
 @dataclass(frozen=True)
 class Found:
     """What the thread found for one run."""
 
-    #: The core's analyses of the run's inputs, then its outputs.
-    analyses: list[native_core.TextAnalysis | None]
-    verdicts: list[Verdicts]
+    #: The memo entries of the run's texts the core analysed (``tokens.facts_of``).
+    facts: dict[str, TextFacts]
+    #: Verdicts by screen (or lookup key), then by text (texts left to Python have none).
+    verdicts: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -59,8 +55,12 @@ class PrefetchJob:
     found: Future[Found]
 
 
-def _heads(texts: list[str], size: int) -> list[str]:
-    return [text if len(text) <= size else text[:size] for text in texts]
+def _by_text(screen: ahead.AheadScreen, inputs: list[str], outputs: list[str]) -> dict[str, Any]:
+    """A screen the core does not run with the analysis: its verdicts by text."""
+    texts = inputs if screen.side == "input" else outputs
+    heads = [text if len(text) <= screen.head else text[: screen.head] for text in texts]
+    found = screen.screen.many(heads)
+    return {text: each for text, each in zip(texts, found, strict=True) if each is not None}
 
 
 class TextPrefetch:
@@ -119,36 +119,27 @@ class TextPrefetch:
         self, inputs: list[str], outputs: list[str], lookups: list[ahead.AheadLookup]
     ) -> Found:
         analyser = self._thread_analyser()
-        # Each side's texts cut to each length once: the analysis and most screens read
-        # the first MAX_CHARS characters.
-        cut: dict[tuple[str, int], list[str]] = {}
-
-        def heads(side: str, size: int) -> list[str]:
-            found = cut.get((side, size))
-            if found is None:
-                found = cut[side, size] = _heads(inputs if side == "input" else outputs, size)
-            return found
-
-        with_words = [True] * len(inputs) + [False] * len(outputs)
-        both = [*heads("input", MAX_CHARS), *heads("output", MAX_CHARS)]
-        counts: list[list[native_core.WordCounts] | None] = []
-        if lookups:
-            # The inputs' content words are looked up in the tables as the analysis finds
-            # them, rather than found again.
-            tables = [lookup.table for lookup in lookups]
-            analyses, counts = analyser.analyse_looking_up(both, with_words, tables)
-        else:
-            analyses = analyser.analyse_many(both, with_words)
-        verdicts = [
-            Verdicts(
-                screen.held_as, screen.side, screen.screen.many(heads(screen.side, screen.head))
-            )
-            for screen in ahead.screens_for(self._detectors)
+        screens = ahead.screens_for(self._detectors)
+        # The analysis, the look-ups and the core's screens in one call, the GIL released
+        # once: each time this thread takes the GIL back, the thread reading the texts may
+        # have to wait for it.
+        cores = [
+            (screen, screen.screen.core() if screen.screen.core else None) for screen in screens
         ]
-        for i, lookup in enumerate(lookups):
-            column = [None if each is None else each[i] for each in counts[: len(inputs)]]
-            verdicts.append(Verdicts(lookup.key, "input", column))
-        return Found(analyses, verdicts)
+        in_core = [(screen, core) for screen, core in cores if core is not None]
+        analyses, looked_up, held = analyser.analyse_ahead(
+            inputs,
+            outputs,
+            MAX_CHARS,
+            [lookup.table for lookup in lookups],
+            [(core, screen.side == "input", screen.head) for screen, core in in_core],
+        )
+        verdicts = {screen.held_as: found for (screen, _), found in zip(in_core, held, strict=True)}
+        verdicts.update(zip([lookup.key for lookup in lookups], looked_up, strict=True))
+        for screen, core in cores:
+            if core is None:
+                verdicts[screen.held_as] = _by_text(screen, inputs, outputs)
+        return Found(facts_of([*inputs, *outputs], analyses), verdicts)
 
     def _thread_analyser(self) -> native_core.TextAnalyser:
         """This worker thread's analyser: the first thread takes the one made at start,
@@ -174,10 +165,9 @@ class TextPrefetch:
         except Exception:  # the texts are analysed and screened when first read instead
             log.exception("analysing texts ahead failed")
             return
-        remember([*job.inputs, *job.outputs], found.analyses)
-        for verdicts in found.verdicts:
-            texts = job.inputs if verdicts.side == "input" else job.outputs
-            ahead.remember(verdicts.name, texts, verdicts.found)
+        remember_facts(found.facts)
+        for name, verdicts in found.verdicts.items():
+            ahead.remember_held(name, verdicts)
 
     def close(self) -> None:
         """Stop the thread (after the runs in hand are done)."""

@@ -130,11 +130,6 @@ def remember_facts(facts: Mapping[str, TextFacts]) -> None:
     _FACTS.update(facts)
 
 
-def remember(texts: Sequence[str], analyses: Sequence[native_core.TextAnalysis | None]) -> None:
-    """:func:`remember_facts` of analyses made on the thread that reads the memo."""
-    remember_facts(facts_of(texts, analyses))
-
-
 def text_facts(text: str, with_words: bool = False) -> TextFacts:
     """The memo entry of ``text`` (several detectors read the same call's strings).
 

@@ -42,18 +42,28 @@ log = logging.getLogger("watchkeeper.collector")
 #: How long a thread runs Python while another waits for the GIL (CPython's default: 5 ms).
 SWITCH_INTERVAL_S = 0.001
 
+#: Tracked objects made, net of those freed, between two gen-0 collections: well above
+#: what the batches in flight hold (see ``tune_for_throughput``).
+YOUNG_THRESHOLD = 1_000_000
+
 
 def tune_for_throughput() -> None:
     """Garbage collection and thread switching set for a long-running collector process.
 
     Garbage collection: a batch allocates tens of thousands of short-lived objects;
     CPython's default gen-0 threshold (700) then runs full generational scans hundreds of
-    times per batch over everything alive. Each gen-0 scan walks the batch in flight
-    (records, rows, score maps: all alive), so its cost barely depends on the threshold
-    and the number of scans is what counts: at 500,000 net allocations, about one per
-    80,000 calls (at 50,000 it was one per 9,000 calls, 3 µs per call in all). Batches free
-    their objects by reference counting; cycles are rare and wait a little longer. Objects
-    alive at start (modules, config) are frozen out of the scans.
+    times per batch over everything alive. Each gen-0 scan walks the batches in flight
+    (records, spans, summaries, payloads: all alive), so its cost barely depends on the
+    threshold and the number of scans is what counts. The count that triggers a scan is
+    tracked objects made minus those freed since the last one: with five-span traces in
+    batches of 10,000 calls it reaches ~300,000 once the first batches are in flight (they
+    hold that many), then grows by about one per call (tuples kept). At 500,000 a batch's
+    peak crossed it within the first 50,000 calls of every run: one scan of ~420,000 live
+    objects holding the GIL for 150-790 ms and freeing 0-109 of them, 1.6-1.8 µs of the
+    receiver thread's CPU per call over 90,000 calls (``bench.collector.gc_cost``). At
+    1,000,000 the batches in flight leave room for ~600,000 calls of that growth.
+    Batches free their objects by reference counting; cycles are rare and wait a little
+    longer. Objects alive at start (modules, config) are frozen out of the scans.
 
     Imports the first batch would make (pyarrow's of pandas) are made here, at start.
 
@@ -68,7 +78,7 @@ def tune_for_throughput() -> None:
     columns.warm_up()  # its imports' objects are frozen below with the rest
     gc.collect()
     gc.freeze()
-    gc.set_threshold(500_000, 20, 20)
+    gc.set_threshold(YOUNG_THRESHOLD, 20, 20)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 

@@ -94,3 +94,22 @@ def test_durations_of_times_before_1970_are_the_spans() -> None:
     table = spans_table(rows)
     assert table.equals(_python_table(rows, ()))
     assert table.column("Duration").to_pylist()[4:] == [0, 50, 30]
+
+
+def test_calls_that_all_keep_their_bodies_have_no_texts() -> None:
+    """Every span an LLM call with its body kept: no text read, every text empty."""
+    rows = [s for s in _spans() if s.kind == kinds.LLM]
+    table = spans_table(rows, {s.span_id for s in rows})
+    assert table.equals(_python_table(rows, {s.span_id for s in rows}))
+    assert set(table.column("InputText").to_pylist()) == {""}
+    assert table.column("Documents").to_pylist() == [[]] * len(rows)
+
+
+def test_a_text_the_core_leaves_makes_the_python_rows() -> None:
+    """A lone surrogate in the text of a span that keeps it (a call whose body is kept
+    beside it): Python's table, the text stored with ``?``."""
+    rows = _spans()
+    rows[5].input_text = "not \ud800 kept"
+    table = spans_table(rows, {f"{0:016x}"})
+    assert table.equals(_python_table(rows, {f"{0:016x}"}))
+    assert table.column("InputText")[5].as_py() == "not ? kept"

@@ -115,9 +115,12 @@ _SPECS: Final[tuple[Spec, ...]] = (
     ("StatusMessage", "status_message", STR, _STRING),
     ("SessionId", "session_id", STR, _STRING),
     ("UserId", "user_id", STR, _STRING),
+    ("SpanAttributes", "attributes", STR_MAP, pa.map_(_STRING, _STRING)),
+)
+#: The texts, read only of the spans that keep theirs.
+_TEXT_SPECS: Final[tuple[Spec, ...]] = (
     ("InputText", "input_text", STR, _STRING),
     ("OutputText", "output_text", STR, _STRING),
-    ("SpanAttributes", "attributes", STR_MAP, pa.map_(_STRING, _STRING)),
 )
 
 
@@ -126,26 +129,45 @@ def spans_table(spans: Sequence[TraceSpan], bodies: Collection[str] | pa.Array =
     are in ``bodies`` (their ``call_bodies`` rows hold them; a set, or an Arrow array such
     as the ``call_bodies`` table's ``SpanId``).
 
-    The core copies the attributes into the columns' buffers; the calls' texts are then
-    blanked a column at a time. Without the core (or for a value it leaves to Python) each
-    column is converted from a list of the spans' values, the texts blanked first."""
+    The core copies the attributes into the columns' buffers, the texts only of the spans
+    that keep them. Without the core (or for a value it leaves to Python) each column is
+    converted from a list of the spans' values, the texts blanked first."""
     columns = core_columns(spans, _SPECS)
-    if columns is None:
+    bare = None if columns is None else _bare(columns, bodies)
+    texts = None if columns is None else _kept_texts(spans, bare)
+    if columns is None or texts is None:
         return _table_of_values(spans, bodies)
+    columns.update(texts)
     columns["Duration"] = _durations(columns.pop("EndNs"), columns["Timestamp"], spans)
     docs = list(map(attrgetter("documents"), spans))
-    if len(bodies):
-        ids = bodies if isinstance(bodies, pa.Array) else _safe(list(bodies), _STRING)
-        bare = pc.and_(
-            pc.equal(columns["Kind"], kinds.LLM), pc.is_in(columns["SpanId"], value_set=ids)
-        )
-        if pc.any(bare).as_py():
-            for name in ("InputText", "OutputText"):
-                columns[name] = pc.if_else(bare, "", columns[name])
-            if any(docs):
-                docs = [() if b else d for b, d in zip(bare.to_pylist(), docs, strict=True)]
+    if bare is not None and any(docs):
+        docs = [() if b else d for b, d in zip(bare.to_pylist(), docs, strict=True)]
     columns["Documents"], columns["DocumentScores"] = _documents(docs)
     return pa.table({name: columns[name] for name in COLUMN_ORDER})
+
+
+def _bare(columns: dict[str, pa.Array], bodies: Collection[str] | pa.Array) -> pa.Array | None:
+    """Per row, whether it is an LLM call with its body in ``bodies``; None when none is."""
+    if not len(bodies):
+        return None
+    ids = bodies if isinstance(bodies, pa.Array) else _safe(list(bodies), _STRING)
+    bare = pc.and_(pc.equal(columns["Kind"], kinds.LLM), pc.is_in(columns["SpanId"], value_set=ids))
+    return bare if pc.any(bare).as_py() else None
+
+
+def _kept_texts(spans: Sequence[TraceSpan], bare: pa.Array | None) -> dict[str, pa.Array] | None:
+    """The text columns, empty where ``bare``: the core reads the other rows' texts alone
+    (None when it leaves one to Python)."""
+    if bare is None:
+        return core_columns(spans, _TEXT_SPECS)
+    empty = pa.repeat(pa.scalar("", _STRING), len(spans))
+    keep = pc.invert(bare)
+    if not pc.any(keep).as_py():
+        return {spec[0]: empty for spec in _TEXT_SPECS}
+    held = core_columns(list(itertools.compress(spans, keep.to_pylist())), _TEXT_SPECS)
+    if held is None:
+        return None
+    return {name: pc.replace_with_mask(empty, keep, column) for name, column in held.items()}
 
 
 def _durations(ends: pa.Array, starts: pa.Array, spans: Sequence[TraceSpan]) -> pa.Array:

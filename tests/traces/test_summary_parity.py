@@ -25,7 +25,7 @@ from watchkeeper.collector.settings.review_queues import default_queues
 from watchkeeper.collector.store.store import Store
 from watchkeeper.collector.traces.signals import stage as stage_module
 from watchkeeper.collector.traces.signals.stage import TraceSignalStage
-from watchkeeper.collector.traces.signals.summarised import Taken, take_summarised
+from watchkeeper.collector.traces.signals.summarised import Parts, Taken, take_summarised
 
 pytestmark = pytest.mark.skipif(
     not native_decode.makes_rows(), reason="the compiled core is not installed"
@@ -272,7 +272,7 @@ def test_summarised_traces_get_the_rows_python_gives_them(
     monkeypatch.setattr(
         stage_module,
         "take_summarised",
-        lambda s, calls, spans, traces, columns=(): Taken([], calls, spans, {}),
+        lambda s, calls, spans, traces, columns=(): Taken([], calls, spans, Parts.empty()),
     )
     python, scored_python = _run(store, batches)
     assert scored == scored_python

@@ -40,6 +40,11 @@ class RecentKeys(Generic[K]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    def absent(self, keys: Iterable[object]) -> list[bool]:
+        """Per key of ``keys``: whether it is not remembered (``key not in self``)."""
+        remembered = self._keys
+        return [key not in remembered for key in keys]
+
     def add(self, key: K) -> None:
         """Remember ``key`` (where it was, if it is remembered already)."""
         keys = self._keys

@@ -20,10 +20,11 @@ import dataclasses
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, NamedTuple, Protocol, cast
+from operator import attrgetter
+from typing import Any, Final, NamedTuple, Protocol
 
 import numpy as np
 
@@ -49,6 +50,7 @@ from watchkeeper.collector.traces.signals.session_tracker import (
 )
 from watchkeeper.collector.traces.signals.summarised import (
     Part,
+    Parts,
     summary_record,
     take_summarised,
 )
@@ -84,7 +86,7 @@ class _Scored:
     row they are stored on; the alarms found."""
 
     #: the summarised traces' spans (read for a review item only)
-    parts: Mapping[str, Part] = field(default_factory=dict)
+    parts: Parts = field(default_factory=Parts.empty)
     #: what goes to the watch, ``(key, values)``
     watched: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     #: per item: the span its values are stored on (None: not stored), the span its
@@ -165,14 +167,13 @@ class TraceSignalStage:
             prepared.span_columns,
         )
         alone, joined = self._alone(taken.calls, taken.spans)
-        completed: list[Trace | TraceSummary] = []
-        completed.extend(self.traces.add(_batch_spans(joined, taken.spans)))
+        completed = self.traces.add(_batch_spans(joined, taken.spans))
         # A trace of one LLM call gives no trajectory or RAG signal; only a turn of a
         # session has something to score (whether it repeats an earlier question).
         completed.extend(assemble([_call_span(call)]) for call in alone if call.conversation_id)
-        completed.extend([summary for summary in taken.summaries if summary.values])
+        summaries = [summary for summary in taken.summaries if summary.values]
         out = _Scored(taken.parts)
-        self._score_all(completed, calls, out)
+        self._score_all(completed, summaries, calls, out)
         for ended in self.sessions.ended():
             self._session(ended, out)
         columns = value_columns([values for _, values in out.watched])
@@ -186,7 +187,8 @@ class TraceSignalStage:
 
     def _score_all(
         self,
-        completed: list[Trace | TraceSummary],
+        traces: list[Trace],
+        summaries: list[TraceSummary],
         calls: dict[Ids, CallRecord],
         out: _Scored,
     ) -> None:
@@ -195,11 +197,18 @@ class TraceSignalStage:
         and a rephrase is a later turn); a trace whose signals raise gets none. Traces the
         core scored go a run of them at a time (their signals are computed already)."""
         failed: list[tuple[str, Exception]] = []
-        for summarised, run in groupby(sorted(completed, key=_started), key=_summarised):
+        starts = [_started(trace) for trace in traces]
+        starts.extend(map(_START_NS, summaries))
+        n = len(traces)
+        # Places in start order (a stable sort: ties keep the traces first), in runs of
+        # traces (places below n) and of summaries.
+        order = sorted(range(len(starts)), key=starts.__getitem__)
+        for summarised, run in groupby(order, key=n.__le__):
             if summarised:
-                self._score_summaries(cast("list[TraceSummary]", list(run)), calls, out)
+                self._score_summaries([summaries[at - n] for at in run], calls, out)
                 continue
-            for trace in cast("Iterator[Trace]", run):
+            for at in run:
+                trace = traces[at]
                 try:
                     self._score(trace, calls, out)
                 except Exception as raised:
@@ -267,12 +276,12 @@ class TraceSignalStage:
             record if record is not None else summary_record(summary)
             for record, summary in zip(found, summaries, strict=True)
         ]
-        seen = self._calls_seen
+        new = self._calls_seen.absent(ids)
         out.watched.extend([(summary.key, summary.values) for summary in summaries])
         out.stored.extend(
             [
-                record if call is not None or top not in seen else None
-                for record, call, top in zip(records, found, ids, strict=True)
+                record if call is not None or unseen else None
+                for record, call, unseen in zip(records, found, new, strict=True)
             ]
         )
         out.on.extend(records)
@@ -313,13 +322,10 @@ def _free_span(ended: EndedSession, calls: Container[Ids]) -> tuple[str, int] | 
     return None
 
 
-def _summarised(trace: Trace | TraceSummary) -> bool:
-    return type(trace) is TraceSummary
+_START_NS: Final = attrgetter("start_ns")
 
 
-def _started(trace: Trace | TraceSummary) -> int:
-    if isinstance(trace, TraceSummary):
-        return trace.start_ns
+def _started(trace: Trace) -> int:
     return min((span.start_ns for span in trace.spans), default=0)
 
 
@@ -350,19 +356,28 @@ def _reviews(
     for at, alarm in found:
         alarmed.setdefault(at, []).append(alarm.signal)
     sessions = [at for at, shown in enumerate(out.shown) if type(shown) is SessionShown]
-    items = []
+    reasons: list[tuple[int, str]] = []
     for at in sorted({*_fired(columns), *alarmed, *sessions}):
         shown, signals, values = out.shown[at], alarmed.get(at, []), out.watched[at][1]
         if isinstance(shown, SessionShown):
             short = {name.removeprefix("conversation."): v for name, v in values.items()}
             reason = conversation_reason(short, shown.rephrased, signals)
-            if reason:
-                items.extend(conversations.items(out.on[at], reason, shown.texts))
-            continue
-        reason = trajectory_reason(values, signals)
+        else:
+            reason = trajectory_reason(values, signals)
         if reason:
-            trace = shown if isinstance(shown, Trace) else _assembled(out.parts[shown], limit)
-            items.extend(trajectories.items(out.on[at], reason, _texts(trace)))
+            reasons.append((at, reason))
+    # The summarised traces' spans, found in the batch at once for every item.
+    out.parts.gather(
+        shown for shown in [out.shown[at] for at, _ in reasons] if isinstance(shown, str)
+    )
+    items = []
+    for at, reason in reasons:
+        shown = out.shown[at]
+        if isinstance(shown, SessionShown):
+            items.extend(conversations.items(out.on[at], reason, shown.texts))
+            continue
+        trace = shown if isinstance(shown, Trace) else _assembled(out.parts[shown], limit)
+        items.extend(trajectories.items(out.on[at], reason, _texts(trace)))
     return items
 
 

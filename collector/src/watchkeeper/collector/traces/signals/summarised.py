@@ -44,8 +44,9 @@ class Part(NamedTuple):
 
 
 class Parts(Mapping[str, Part]):
-    """Each summarised trace's :class:`Part`, gathered from the batch the first time one is
-    asked for (only a trace that gets a review item needs its spans)."""
+    """Each summarised trace's :class:`Part`, gathered from the batch when asked for (only
+    a trace that gets a review item needs its spans): :meth:`gather` the traces a batch's
+    review items read first, so that the batch is gone through once for all of them."""
 
     def __init__(
         self,
@@ -56,14 +57,21 @@ class Parts(Mapping[str, Part]):
     ) -> None:
         self._ids = frozenset(trace_ids)
         self._batch = (calls, spans, columns)
-        self._parts: dict[str, Part] | None = None
+        self._parts: dict[str, Part] = {}
+
+    @classmethod
+    def empty(cls) -> Parts:
+        """Those of a batch with no summarised trace."""
+        return cls((), (), (), ())
 
     def __getitem__(self, trace_id: str) -> Part:
         if trace_id not in self._ids:
             raise KeyError(trace_id)
-        if self._parts is None:
-            self._parts = self._gathered()
-        return self._parts[trace_id]
+        part = self._parts.get(trace_id)
+        if part is None:
+            self.gather((trace_id,))
+            part = self._parts[trace_id]
+        return part
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
@@ -71,23 +79,23 @@ class Parts(Mapping[str, Part]):
     def __len__(self) -> int:
         return len(self._ids)
 
-    def _gathered(self) -> dict[str, Part]:
+    def gather(self, trace_ids: Iterable[str]) -> None:
+        """Find the parts of those of ``trace_ids`` that are summarised traces."""
+        wanted = {t for t in trace_ids if t in self._ids and t not in self._parts}
+        if not wanted:
+            return
         calls, spans, columns = self._batch
-        parts = {trace_id: Part([], [], []) for trace_id in self._ids}
-        for call in calls:
-            part = parts.get(call.trace_id)
-            if part is not None:
-                part.calls.append(call)
-        for span in spans:
-            part = parts.get(span.trace_id)
-            if part is not None:
-                part.spans.append(span)
+        parts = {trace_id: Part([], [], []) for trace_id in wanted}
+        for call in [call for call in calls if call.trace_id in wanted]:
+            parts[call.trace_id].calls.append(call)
+        for span in [span for span in spans if span.trace_id in wanted]:
+            parts[span.trace_id].spans.append(span)
         for block in columns:
-            for trace_id, start, n, _ in block.runs():
-                part = parts.get(trace_id)
-                if part is not None:
-                    part.rows.append((block, start, n))
-        return parts
+            starts = accumulate(block.run_rows, initial=0)  # one more than the runs
+            runs = zip(block.trace_ids, starts, block.run_rows, strict=False)
+            for trace_id, start, n in [run for run in runs if run[0] in wanted]:
+                parts[trace_id].rows.append((block, start, n))
+        self._parts.update(parts)
 
 
 class Taken(NamedTuple):
@@ -99,7 +107,7 @@ class Taken(NamedTuple):
     calls: list[CallRecord]
     spans: list[TraceSpan]
     #: each summarised trace's own calls and spans
-    parts: Mapping[str, Part]
+    parts: Parts
 
 
 def take_summarised(
@@ -113,7 +121,7 @@ def take_summarised(
     ``traces``, and the calls and spans of the other traces in batch order (rows of
     ``columns`` made into :class:`TraceSpan` values for them, after the others)."""
     if not summaries or not takes_summaries(traces):
-        return Taken([], calls, [*spans, *_loose(columns, ())], {})
+        return Taken([], calls, [*spans, *_loose(columns, ())], Parts.empty())
     by_id = {summary.trace_id: summary for summary in summaries}
     wanted = {trace_id: by_id[trace_id] for trace_id in traces.unseen(by_id)}
     # Spans of the batch per trace: a trace another payload held spans of goes the usual way.
@@ -125,7 +133,7 @@ def take_summarised(
     for trace_id in [t for t, summary in wanted.items() if held[t] != summary.spans]:
         del wanted[trace_id]
     if not wanted:
-        return Taken([], calls, [*spans, *_loose(columns, ())], {})
+        return Taken([], calls, [*spans, *_loose(columns, ())], Parts.empty())
     rest_calls = [call for call in calls if call.trace_id not in wanted]
     rest_spans = [span for span in spans if span.trace_id not in wanted]
     rest_spans.extend(_loose(columns, wanted))

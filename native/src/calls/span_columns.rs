@@ -119,7 +119,7 @@ impl SpanColumns {
             &row.parent,
             row.name,
             row.kind,
-            &row.service,
+            row.service,
             row.status,
             &row.message,
             &row.session,

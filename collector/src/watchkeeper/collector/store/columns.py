@@ -184,17 +184,20 @@ def scores_table(
     if len(rows) < len(scores.calls):
         index = pa.array(rows, pa.int64())
         columns = {name: column.take(index) for name, column in columns.items()}
-    held = held[rows]
-    _, at = np.nonzero(held)  # row by row, each row's scores in column order
+        held_rows = held[rows]
+    else:
+        held_rows = held
+    # Row by row, each row's scores in column order (rows without one give none).
+    _, at = np.nonzero(held)
     offsets = np.zeros(len(rows) + 1, np.int32)
     np.cumsum(per_call[rows], out=offsets[1:])
     keys = pa.array(names, _STRING).take(pa.array(at, pa.int64()))
-    values = pa.array(matrix[rows][held], pa.float64())
+    values = pa.array(matrix[held], pa.float64())
     return pa.table(
         {
             **columns,
             "Scores": pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), keys, values),
-            "ScorerVersions": _versions(names, held, versions or {}),
+            "ScorerVersions": _versions(names, held_rows, versions or {}),
         }
     )
 

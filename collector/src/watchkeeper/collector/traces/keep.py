@@ -80,11 +80,13 @@ class TraceKeeper:
         out = self._counted(out)
         done = 0
         tables = []
+        # `_admit` inlined: a call per run (a trace's spans of a payload) shows on traces.
+        counts, limit = self._counts, self.max_spans_per_trace
         for block in blocks:
             rows: list[int] = []
             errors = block.errors() if self.body_rate < 1.0 else None
             bodies: list[bool] = []
-            end = 0
+            end = over = 0
             runs = zip(block.trace_ids, block.run_rows, block.positions, strict=True)
             for trace_id, n, place in runs:
                 start, end = end, end + n
@@ -92,11 +94,16 @@ class TraceKeeper:
                     done = self._keep_values(others, done, place + block.offset, out)
                 if rate < 1.0 and not sampled(trace_id, rate):
                     continue
-                kept = range(start, start + self._admit(trace_id, n))
+                before = counts.pop(trace_id, 0)
+                counts[trace_id] = before + n  # most recent last
+                within = n if before + n <= limit else max(0, limit - before)
+                over += n - within
+                kept = range(start, start + within)
                 rows.extend(kept)
                 if errors is not None:
                     body = sampled(trace_id, self.body_rate)
                     bodies.extend(body or errors[at] for at in kept)
+            self.over_limit += over
             tables.append(block.kept(rows, bodies if errors is not None else [True] * len(rows)))
         self._keep_values(others, done, len(others), out)
         self._forget()

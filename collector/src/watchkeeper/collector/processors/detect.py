@@ -17,6 +17,7 @@ from watchkeeper.collector.settings import Settings
 from watchkeeper.detectors import Detector, KeyedDetectors
 from watchkeeper.detectors.budget.budgeted_detectors import BudgetedDetectors
 from watchkeeper.detectors.budget.false_alarm_budget import FalseAlarmBudget
+from watchkeeper.detectors.call_run import CallRun
 from watchkeeper.detectors.effect.severity import SEVERITIES, FoundAlarm, SeverityPolicy
 from watchkeeper.detectors.text.prefetch import TextPrefetch
 from watchkeeper.detectors.text.tokens import forget_texts
@@ -180,8 +181,8 @@ class DetectorStage:
         jobs = (
             [
                 prefetch.submit(
-                    [call.input_text or "" for call in run],
-                    [call.output_text or "" for call in run],
+                    run.columns.inputs,
+                    run.columns.outputs,
                     [lookup for detector in instances[key] for lookup in detector.ahead_lookups()],
                 )
                 for key, _, run in runs
@@ -264,9 +265,10 @@ class DetectorStage:
         }
 
 
-def _runs(calls: Sequence[CallRecord]) -> list[tuple[str, list[int], list[CallRecord]]]:
+def _runs(calls: Sequence[CallRecord]) -> list[tuple[str, list[int], CallRun[CallRecord]]]:
     """``(key, positions, calls)`` runs of at most ``RUN`` calls of one key, each key's in
-    call order. The keys are taken in turn run by run rather than key after key: a detector
+    call order (as a :class:`CallRun`: the texts the prefetch and the detectors read are
+    listed once). The keys are taken in turn run by run rather than key after key: a detector
     that hands a calibration to a background thread (the topic test's) gets the other
     keys' runs of time before it needs the result."""
     by_key: dict[str, list[int]] = {}
@@ -280,5 +282,5 @@ def _runs(calls: Sequence[CallRecord]) -> list[tuple[str, list[int], list[CallRe
         for key, group in by_key.items():
             if start < len(group):
                 at = group[start : start + RUN]
-                runs.append((key, at, [calls[i] for i in at]))
+                runs.append((key, at, CallRun([calls[i] for i in at])))
     return runs

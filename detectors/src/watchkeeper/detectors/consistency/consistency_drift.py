@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.change.rank_cusum import SelfStartingCusum
 from watchkeeper.detectors.consistency.equivalence import EquivalenceIndex, IndexState
 from watchkeeper.detectors.consistency.native_index import NativeEquivalenceIndex
@@ -193,12 +194,15 @@ class ConsistencyDrift(Detector):
         nan = math.nan
         consistency = [nan] * len(calls)
         coverage = [nan] * len(calls)
-        observed = [i for i, call in enumerate(calls) if not call.is_error]
-        found = self._index.observe_many(
-            [calls[i].input_text or "" for i in observed],
-            [calls[i].output_text or "" for i in observed],
-            self.answers_per_group,
-        )
+        columns = columns_of(calls)
+        failed = columns.failed
+        if True in failed:
+            observed = [i for i, error in enumerate(failed) if not error]
+            inputs = [columns.inputs[i] for i in observed]
+            outputs = [columns.outputs[i] for i in observed]
+        else:  # no call failed (the usual run): the shared columns as they are
+            observed, inputs, outputs = list(range(len(calls))), columns.inputs, columns.outputs
+        found = self._index.observe_many(inputs, outputs, self.answers_per_group)
         scored: list[float] = []
         at: list[int] = []
         for i, score in zip(observed, found, strict=True):

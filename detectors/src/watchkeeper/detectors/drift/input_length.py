@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
 
 
@@ -44,4 +45,4 @@ class InputLengthDrift(DescriptorDrift):
 
     def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
         """``descriptor`` of each call, without a method call per call."""
-        return [float(len(call.input_text or "")) for call in calls]
+        return [float(len(text)) for text in columns_of(calls).inputs]

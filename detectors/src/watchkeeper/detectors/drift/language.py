@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
 from watchkeeper.detectors.text.language import language
 
@@ -92,7 +93,7 @@ class InputLanguageDrift(DescriptorDrift):
         own = type(self).descriptor is InputLanguageDrift.descriptor
         if not (own and self.frozen and calls):
             return super().descriptors(calls)
-        labels = [language(call.input_text or "") for call in calls]
+        labels = [language(text) for text in columns_of(calls).inputs]
         reference = self.reference
         total = sum(reference.values())
         surprises = {

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 from watchkeeper.detectors.base import CallView, Detector, DetectorBatch
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.change.histogram_test import WindowedHistogramTest
 from watchkeeper.detectors.descriptor_drift import TARGET_ARL
 from watchkeeper.detectors.text import ahead
@@ -219,8 +220,9 @@ class TopicDrift(Detector):
         assert test is not None
         held = self._held_ahead()
         bucket = self._bucket
+        inputs = columns_of(calls).inputs
         for i in range(start, len(calls)):
-            self.last_bucket = found = bucket(calls[i].input_text or "", held)
+            self.last_bucket = found = bucket(inputs[i], held)
             test.update(found)
             if not test.window_closed:
                 continue

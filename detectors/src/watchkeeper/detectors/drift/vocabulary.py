@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.descriptor_drift import SHIFT, TARGET_ARL, DescriptorDrift
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import content_words
@@ -118,8 +119,7 @@ class InputVocabularyDrift(DescriptorDrift):
         counted = ahead.held_for(self._lookup, vocabulary)
         out: list[float | None] = []
         rate = float("nan")
-        for call in calls:
-            text = call.input_text or ""
+        for text in columns_of(calls).inputs:
             counts = counted.get(text)
             if counts is not None:
                 count, known, _ = counts

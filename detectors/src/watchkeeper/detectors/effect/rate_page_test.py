@@ -36,8 +36,28 @@ CHUNK = 256
 
 #: The compiled core's ``_run`` (see :mod:`~watchkeeper.detectors.native_core`), or None.
 _CORE = native_core.effect_core()
-#: The list a run's values came as (None: not a list, or no core) and where they start in it.
+#: The list a run's values came as and where they start in it (for the core).
 _Listed = tuple[list[float | None] | None, int]
+
+
+class _Signal:
+    """A run's signal as it came (the core reads a list as it is) and, made only when the
+    Python code needs it, as an array (for a learned test with the core, never)."""
+
+    __slots__ = ("_array", "given", "listed", "size")
+
+    def __init__(self, signal: Sequence[float | None] | npt.NDArray[np.float64]) -> None:
+        self.given = signal
+        #: The signal when the core reads it: a list, and a core to read it.
+        self.listed = signal if _CORE is not None and type(signal) is list else None
+        self.size = len(signal)
+        self._array: npt.NDArray[np.float64] | None = None
+
+    def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
+        """The values ``start:stop`` as an array."""
+        if self._array is None:
+            self._array = np.asarray(self.given, dtype=np.float64)
+        return self._array[start:stop]
 
 
 def threshold(target_arl: float, rate: float, ratio: float) -> float:
@@ -112,33 +132,28 @@ class RatePageTest:
     ) -> list[FoundAlarm]:
         """Follow a run of calls (1 for an event, 0 for none, NaN or None for a call the
         detector skipped); the pages in it, sized."""
-        values = np.asarray(signal, dtype=np.float64)
-        # The core reads the list itself (a run's calls, where it came as a list).
-        listed = signal if _CORE is not None and type(signal) is list else None
+        run = _Signal(signal)
         pages: list[tuple[int, str]] = []
         start = 0
-        while start < values.size:
-            found = (listed, start)
-            at = self._extend(values[start : start + CHUNK], target_arl, found)
+        while start < run.size:
+            at = self._extend(run, start, min(start + CHUNK, run.size), target_arl)
             if at is None:
                 start += CHUNK
                 continue
             pages.append((start + at, self.reason))
             self._relearn()
             start += at + 1
-        followed = listed if listed is not None else values.tolist()
+        followed = run.listed if run.listed is not None else run.values(0, run.size).tolist()
         return self.tracker.measure(followed, pages, lambda effect: "page")
 
-    def _extend(
-        self, values: npt.NDArray[np.float64], target_arl: float, listed: _Listed = (None, 0)
-    ) -> int | None:
-        """Learn the reference, then run the CUSUM over ``values``; the index of the call
-        that crossed the threshold, if any (the state is then as of that call).
-        ``listed``: the list ``values`` were taken from, and where (for the core)."""
-        offset = self._learn(values) if self._events < MIN_EVENTS else 0
+    def _extend(self, run: _Signal, start: int, stop: int, target_arl: float) -> int | None:
+        """Learn the reference, then run the CUSUM over the run's calls ``start:stop``; the
+        index (from ``start``) of the call that crossed the threshold, if any (the state is
+        then as of that call)."""
+        offset = self._learn(run.values(start, stop)) if self._events < MIN_EVENTS else 0
         if self._events < MIN_EVENTS:
             return None
-        at = self._run(values[offset:], target_arl, (listed[0], listed[1] + offset))
+        at = self._run(run, start + offset, stop, target_arl)
         return None if at is None else offset + at
 
     def _reference_rate(self) -> float:
@@ -160,15 +175,14 @@ class RatePageTest:
         self._events += int(cumulative[end - 1]) if end else 0
         return end
 
-    def _run(
-        self, values: npt.NDArray[np.float64], target_arl: float, listed: _Listed = (None, 0)
-    ) -> int | None:
+    def _run(self, run: _Signal, start: int, stop: int, target_arl: float) -> int | None:
         p0 = self._reference_rate()
         p1 = min(MAX_RATE, self.ratio * p0)
-        if p1 > p0 and listed[0] is not None:
-            ran = self._run_in_core(listed, values.size, (p0, p1), target_arl)
+        if p1 > p0 and run.listed is not None:
+            ran = self._run_in_core((run.listed, start), stop - start, (p0, p1), target_arl)
             if ran is not None:
                 return ran[0]
+        values = run.values(start, stop)
         where = np.flatnonzero(np.isfinite(values))
         if not where.size:
             return None

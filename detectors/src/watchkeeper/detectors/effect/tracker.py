@@ -70,15 +70,6 @@ class _Side:
             self.s2 += _total(values * values)
         self.statistic = float(statistic[-1])
 
-    @property
-    def sums(self) -> native_core.SideSums:
-        """The statistic and the sums, as the core reads and returns them."""
-        return (self.statistic, self.n, self.s1, self.s2)
-
-    @sums.setter
-    def sums(self, sums: native_core.SideSums) -> None:
-        self.statistic, self.n, self.s1, self.s2 = sums
-
 
 class EffectTracker:
     """The change point and size of a detector-key's changes, from the signal it watches.
@@ -171,55 +162,59 @@ class EffectTracker:
     def _extend_in_core(self, signal: list[float | None], start: int, stop: int) -> bool:
         """``_extend`` by the core; False when it declined (Python then runs)."""
         assert _CORE is not None
+        # Called per run and detector-key: the sides' sums are read and written slot by slot.
+        rate_sides = self._rate_sides
         rates = None
         if self._events is not None:
-            hits, misses = self._rate_steps()
+            steps = self._rate_steps()
             rates = [
-                (hit, miss, side.sums)
-                for hit, miss, (_, side) in zip(hits, misses, self._rate_sides, strict=True)
+                (hit, miss, (side.statistic, side.n, side.s1, side.s2))
+                for (hit, miss), (_, side) in zip(steps, rate_sides, strict=True)
             ]
         away = self.away
         follow = None
         if away is not None:
             follow = (self._level, away.reference, RETURN_SHARE * abs(away.shift), self._smoothing)
+        sides = self._sides
         found = _CORE.effect_extend(
             signal,
             start,
             stop,
             tracker=(self._anchor, self._n, self._s1, self._s2),
-            sides=[(sign, k, side.sums) for sign, k, side in self._sides],
+            sides=[
+                (sign, k, (side.statistic, side.n, side.s1, side.s2)) for sign, k, side in sides
+            ],
             rates=rates,
             away=follow,
         )
         if found is None:
             return False
-        tracker, sides, rated, followed = found
+        tracker, sums, rated, followed = found
         self._anchor, self._n, self._s1, self._s2 = tracker
-        for (_, _, side), sums in zip(self._sides, sides, strict=True):
-            side.sums = sums
+        for (_, _, side), (statistic, n, s1, s2) in zip(sides, sums, strict=True):
+            side.statistic, side.n, side.s1, side.s2 = statistic, n, s1, s2
         if rated is None:
             self._events = None
         elif self._events is not None:
             events, rate_sums = rated
             self._events += events
-            for (_, side), sums in zip(self._rate_sides, rate_sums, strict=True):
-                side.sums = sums
+            for (_, side), (statistic, n, s1, s2) in zip(rate_sides, rate_sums, strict=True):
+                side.statistic, side.n, side.s1, side.s2 = statistic, n, s1, s2
         if followed is not None:
             self._level, back = followed
             if back:
                 self.away, self.away_severity = None, ""
         return True
 
-    def _rate_steps(self) -> tuple[list[float], list[float]]:
-        """Each rate side's step for an event and for a call without one."""
+    def _rate_steps(self) -> list[tuple[float, float]]:
+        """Each rate side's steps: for an event, and for a call without one."""
         n, events = self._n, self._events or 0
         p0 = min(0.5, (events + 0.5) / (n + 1.0))
-        hits, misses = [], []
-        for ratio, _ in self._rate_sides:
-            p1 = min(0.99, ratio * p0)
-            hits.append(math.log(p1 / p0))
-            misses.append(math.log((1.0 - p1) / (1.0 - p0)))
-        return hits, misses
+        log = math.log
+        return [
+            (log(p1 / p0), log((1.0 - p1) / (1.0 - p0)))
+            for p1 in [min(0.99, ratio * p0) for ratio, _ in self._rate_sides]
+        ]
 
     def _extend_rates(self, x: npt.NDArray[np.float64], d: npt.NDArray[np.float64]) -> None:
         if self._events is None:
@@ -228,8 +223,7 @@ class EffectTracker:
             self._events = None
             return
         events = self._events
-        hits, misses = self._rate_steps()
-        for hit, miss, (_, side) in zip(hits, misses, self._rate_sides, strict=True):
+        for (hit, miss), (_, side) in zip(self._rate_steps(), self._rate_sides, strict=True):
             side.extend(np.where(x == 1.0, hit, miss), d)
         self._events = events + int(x.sum())
 

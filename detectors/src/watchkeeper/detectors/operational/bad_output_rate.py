@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.rate_drift import RateDrift
 
 #: Finish reasons meaning "the token limit cut the answer", across providers.
 TRUNCATED = frozenset({"length", "max_tokens", "max_output_tokens", "token_limit"})
+
+
+def truncated(finish_reasons: Sequence[str]) -> bool:
+    """Whether a finish reason says the token limit cut the answer."""
+    return not TRUNCATED.isdisjoint(map(str.lower, finish_reasons))
 
 
 class BadOutputRateDrift(RateDrift):
@@ -32,7 +40,17 @@ class BadOutputRateDrift(RateDrift):
             return None
         if not (call.output_text or "").strip():
             return 1.0
-        for reason in call.finish_reasons:
-            if reason.lower() in TRUNCATED:
-                return 1.0
-        return 0.0
+        return 1.0 if truncated(call.finish_reasons) else 0.0
+
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call, from the run's shared columns of failures and answers."""
+        columns = columns_of(calls)
+        out: list[float | None] = []
+        for call, error, text in zip(calls, columns.failed, columns.outputs, strict=True):
+            if error:
+                out.append(None)
+            elif not text.strip():
+                out.append(1.0)
+            else:
+                out.append(1.0 if truncated(call.finish_reasons) else 0.0)
+        return out

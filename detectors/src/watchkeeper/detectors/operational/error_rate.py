@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.rate_drift import RateDrift
 
 
@@ -30,3 +33,7 @@ class ErrorRateDrift(RateDrift):
     def event(self, call: CallView) -> float | None:
         """1.0 for a failed call, else 0.0."""
         return 1.0 if call.is_error else 0.0
+
+    def events(self, calls: Sequence[CallView]) -> list[float | None]:
+        """``event`` of each call, from the run's shared column of failures."""
+        return [1.0 if error else 0.0 for error in columns_of(calls).failed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.descriptor_drift import DescriptorDrift
 
 
@@ -44,7 +45,8 @@ class LatencyDrift(DescriptorDrift):
 
     def descriptors(self, calls: Sequence[CallView]) -> list[float | None]:
         """``descriptor`` of each call, without a method call per call."""
+        failed = columns_of(calls).failed
         return [
-            None if call.is_error or (seconds := call.duration_s) <= 0.0 else float(seconds)
-            for call in calls
+            None if error or (seconds := call.duration_s) <= 0.0 else float(seconds)
+            for call, error in zip(calls, failed, strict=True)
         ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.rate_drift import RateDrift
 from watchkeeper.detectors.text import ahead
 
@@ -80,13 +81,12 @@ class RefusalRateDrift(RateDrift):
         """``event`` of each call; an answer the screen, run ahead, cleared is 0.0 without
         another look (most are)."""
         cleared = ahead.held(self.name)
+        columns = columns_of(calls)
         out: list[float | None] = []
-        for call in calls:
-            if call.is_error:
+        for error, text in zip(columns.failed, columns.outputs, strict=True):
+            if error:
                 out.append(None)
-                continue
-            text = call.output_text or ""
-            if cleared.get(text) is False:
+            elif cleared.get(text) is False:
                 out.append(0.0)
             else:
                 out.append(1.0 if is_refusal(text) else 0.0)

@@ -152,13 +152,13 @@ def test_prefetched_facts_are_the_facts_read_later(real: bool) -> None:
         part = [*inputs[i::3], *outputs[i::3]]
         held = {t for t in part if t in tokens._FACTS}
         assert held >= {t for t in part if t.isascii()}
-        assert all(ahead.held(screen.detector) for screen in screens)
+        assert all(ahead.held(screen.held_as) for screen in screens)
         got = read_all(inputs[i::3], outputs[i::3])
         want = [*expected[i : len(inputs) : 3], *expected[len(inputs) + i : 2 * len(inputs) : 3]]
         want += [tuple(verdicts[i::3]) for verdicts in expected[2 * len(inputs) :]]
         assert got == want
     tokens.forget_texts()
-    assert not any(ahead.held(screen.detector) for screen in screens)
+    assert not any(ahead.held(screen.held_as) for screen in screens)
     prefetch.close()
 
 

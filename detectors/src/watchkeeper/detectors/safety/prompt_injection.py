@@ -119,11 +119,9 @@ def injection_risk(text: str) -> tuple[float, list[str]]:
     (0.0, [])
     """
     head = text[:MAX_CHARS]
-    # Whether a pattern may match: found ahead, or by the core's screen, or (for a text
-    # the core leaves to Python) by ``_may_match`` below.
-    may_match = ahead.held(PromptInjectionDetector.name).get(text)
-    if may_match is None and _CORE_SCREEN is not None:
-        may_match = _CORE_SCREEN.one(head)
+    # Whether a pattern may match: by the core's screen, or (for a text the core leaves to
+    # Python, and without the core) by ``_may_match`` below.
+    may_match = None if _CORE_SCREEN is None else _CORE_SCREEN.one(head)
     if may_match is False:
         return 0.0, []
     folded = head.lower() if head.isascii() else head.casefold()
@@ -212,18 +210,17 @@ class PromptInjectionDetector(RateDrift):
 
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call: the classifier's risks, scored together, and the
-        patterns matched by the last input (:attr:`matched` holds the last call's), unless
-        the screen, run ahead, cleared it."""
+        patterns matched by the last input (:attr:`matched` holds the last call's)."""
         texts = [call.input_text or "" for call in calls]
         out: list[float | None] = list(injection_model.load().scores(texts))
         if texts:
-            last = texts[-1]
-            cleared = ahead.held(self.name).get(last) is False
-            self.matched = [] if cleared else injection_risk(last)[1]
+            self.matched = injection_risk(texts[-1])[1]
         return out
 
 
-ahead.register(PromptInjectionDetector.name, "input", MAX_CHARS, _CORE_SCREEN)
+# The patterns' screen is not run ahead: ``events`` reads the patterns of a batch's last
+# input only, whose screen costs one core call there, where screening every input ahead
+# cost the texts threads about 2 µs per call (bench.text.ahead_cost).
 
 
 def _best_ahead(texts: Sequence[str]) -> list[float | None]:

@@ -64,7 +64,8 @@ def test_scores_from_best_windows_found_ahead_are_the_same() -> None:
     expected = [model.score(text) for text in batch]  # meets the marks, as the stream would
     found = model.best_ahead(batch)
     ahead.forget()
-    ahead.remember(injection_model.BEST_AHEAD, batch, found)
+    held = {text: best for text, best in zip(batch, found, strict=True) if best is not None}
+    ahead.remember_held(injection_model.BEST_AHEAD, held)
     try:
         assert model.scores(batch) == expected
     finally:

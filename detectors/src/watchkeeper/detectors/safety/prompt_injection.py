@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.rate_drift import RateDrift
 from watchkeeper.detectors.safety import injection_model
 from watchkeeper.detectors.text import ahead
@@ -211,7 +212,7 @@ class PromptInjectionDetector(RateDrift):
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call: the classifier's risks, scored together, and the
         patterns matched by the last input (:attr:`matched` holds the last call's)."""
-        texts = [call.input_text or "" for call in calls]
+        texts = columns_of(calls).inputs
         out: list[float | None] = list(injection_model.load().scores(texts))
         if texts:
             self.matched = injection_risk(texts[-1])[1]

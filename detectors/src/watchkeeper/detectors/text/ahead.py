@@ -18,7 +18,7 @@ detector finds none held and runs its own code. :func:`forget` (with
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,15 +97,6 @@ def register(
 def screens_for(detectors: Collection[str] | None) -> list[AheadScreen]:
     """The registered screens of these detectors (None: of every detector)."""
     return [s for s in _SCREENS.values() if detectors is None or s.detector in detectors]
-
-
-def remember(name: str, texts: Sequence[str], verdicts: Sequence[Any]) -> None:
-    """Keep the verdicts of ``name``'s screen (or of a lookup, under its key) on ``texts``
-    until :func:`forget`; a verdict None (the text is left to Python) is not kept."""
-    held = _HELD.setdefault(name, {})
-    for text, verdict in zip(texts, verdicts, strict=True):
-        if verdict is not None:
-            held[text] = verdict
 
 
 def remember_held(name: str, verdicts: dict[str, Any]) -> None:

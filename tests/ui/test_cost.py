@@ -12,26 +12,31 @@ from watchkeeper.collector.settings import ConfigError, Settings, load_settings
 from watchkeeper.collector.store.store import Store
 
 
-def _overview(store: Store, prices: dict[str, object]) -> dict:  # type: ignore[type-arg]
+def _overview(store: Store, prices: dict[str, object], preset: str = "6h") -> dict:  # type: ignore[type-arg]
     pipeline, _, tokens = seeded_pipeline(store)
     settings = Settings.model_validate({"model_prices": prices})
     with TestClient(build_app(pipeline, settings=settings)) as client:
         headers = {"authorization": f"Bearer {tokens[ROLES[2][0]]}"}
-        response = client.get("/api/overview?range=6h", headers=headers)
+        response = client.get(f"/api/overview?range={preset}", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def test_cost_is_tokens_times_the_model_price(store: Store) -> None:
+@pytest.mark.parametrize("preset", ["6h", "7d"])  # per-minute rollups, hourly rollups
+def test_cost_is_tokens_times_the_model_price(store: Store, preset: str) -> None:
     """With a price for the model, each key's cost is its input and output tokens at
-    that price (USD per million), and the cost series adds up to it."""
-    overview = _overview(store, {MODEL: {"input": 2.5, "output": 10.0}})
+    that price (USD per million), and the cost and token series add up to it."""
+    overview = _overview(store, {MODEL: {"input": 2.5, "output": 10.0}}, preset)
     (row,) = overview["keys"]
     expected = (row["tokens_in"] * 2.5 + row["tokens_out"] * 10.0) / 1e6
     assert row["cost_usd"] == pytest.approx(expected, rel=1e-3)  # tokens shown are rounded
-    series = [v for v in overview["traffic"]["cost_usd"][row["key"]] if v is not None]
-    # Per-bucket tokens are estimated bucket by bucket (calls x mean tokens): close, not equal.
-    assert sum(series) == pytest.approx(expected, rel=0.01)
+    traffic = overview["traffic"]
+    cost = [v for v in traffic["cost_usd"][row["key"]] if v is not None]
+    tokens = [v for v in traffic["tokens"][row["key"]] if v is not None]
+    # Estimates are made per rollup row and summed, so the buckets add up to the range's
+    # figures; each value shown is rounded (cost to a millionth of a dollar).
+    assert sum(cost) == pytest.approx(row["cost_usd"], abs=1e-6 * len(cost))
+    assert sum(tokens) == pytest.approx(row["tokens_in"] + row["tokens_out"], abs=len(tokens))
 
 
 def test_without_a_price_there_is_no_cost(store: Store) -> None:

@@ -24,12 +24,26 @@ WHERE Minute >= toDateTime({from_s:Int64}) AND Minute < toDateTime({to_s:Int64})
     + _KEY_FILTER
 )
 
-#: Calls stored (distinct), as sent (re-weighted by the head sampling), failed, tokens in
-#: and out, latency quantiles (ns).
-_MEASURES: Final = """uniqMerge(Calls) AS Stored, Stored * avgMerge(Weight) AS Estimated,
-       uniqIfMerge(Errors) AS Failed, Stored * avgMerge(InputTokens) AS TokensIn,
-       Stored * avgMerge(OutputTokens) AS TokensOut,
-       quantilesTDigestMerge(0.5, 0.95)(Latency) AS LatencyNs"""
+#: Per rollup row (minute, or hour in the hourly tables) and key: calls stored (distinct),
+#: as sent (re-weighted by the head sampling), failed, tokens in and out, and the latency
+#: digest. Estimates are made per row and summed, so a bucket's figures add up to the
+#: range's exactly; a call written twice is then weighed twice only within its minute.
+_PER_ROW: Final = (
+    """
+    SELECT Minute, ServiceName, Route, Model, uniqMerge(Calls) AS N,
+           N * avgMerge(Weight) AS Sent, uniqIfMerge(Errors) AS Fails,
+           N * avgMerge(InputTokens) AS InTokens, N * avgMerge(OutputTokens) AS OutTokens,
+           quantilesTDigestMergeState(0.5, 0.95)(Latency) AS Digest
+    FROM {db}.calls_minutely"""
+    + _MINUTES.replace("\n", "\n    ")
+    + """
+    GROUP BY Minute, ServiceName, Route, Model"""
+)
+
+#: The measures over the rows of ``_PER_ROW`` (latency quantiles in ns).
+_MEASURES: Final = """sum(N) AS Stored, sum(Sent) AS Estimated, sum(Fails) AS Failed,
+       sum(InTokens) AS TokensIn, sum(OutTokens) AS TokensOut,
+       quantilesTDigestMerge(0.5, 0.95)(Digest) AS LatencyNs"""
 
 #: Traffic, errors, tokens and latency quantiles per time bucket and key.
 TRAFFIC_SERIES: Final = (
@@ -38,9 +52,9 @@ SELECT toUnixTimestamp(toStartOfInterval(Minute, toIntervalSecond({step_s:UInt32
        ServiceName, Route, Model, """
     + _MEASURES
     + """
-FROM {db}.calls_minutely"""
-    + _MINUTES
-    + """
+FROM ("""
+    + _PER_ROW
+    + """)
 GROUP BY T, ServiceName, Route, Model
 ORDER BY T, ServiceName, Route, Model
 """
@@ -52,9 +66,9 @@ TRAFFIC_BY_KEY: Final = (
 SELECT ServiceName, Route, Model, """
     + _MEASURES
     + """
-FROM {db}.calls_minutely"""
-    + _MINUTES
-    + """
+FROM ("""
+    + _PER_ROW
+    + """)
 GROUP BY ServiceName, Route, Model
 ORDER BY Estimated DESC, ServiceName, Route, Model
 LIMIT {limit:UInt32}

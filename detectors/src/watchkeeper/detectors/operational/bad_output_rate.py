@@ -36,21 +36,22 @@ class BadOutputRateDrift(RateDrift):
 
     def event(self, call: CallView) -> float | None:
         """1.0 for an empty or truncated answer, 0.0 otherwise, None for a failed call."""
-        if call.is_error:
-            return None
-        if not (call.output_text or "").strip():
-            return 1.0
-        return 1.0 if truncated(call.finish_reasons) else 0.0
+        return bad_output(call.is_error, call.output_text or "", call.finish_reasons)
 
     def events(self, calls: Sequence[CallView]) -> list[float | None]:
         """``event`` of each call, from the run's shared columns of failures and answers."""
         columns = columns_of(calls)
-        out: list[float | None] = []
-        for call, error, text in zip(calls, columns.failed, columns.outputs, strict=True):
-            if error:
-                out.append(None)
-            elif not text.strip():
-                out.append(1.0)
-            else:
-                out.append(1.0 if truncated(call.finish_reasons) else 0.0)
-        return out
+        return [
+            bad_output(error, text, call.finish_reasons)
+            for call, error, text in zip(calls, columns.failed, columns.outputs, strict=True)
+        ]
+
+
+def bad_output(failed: bool, answer: str, finish_reasons: Sequence[str]) -> float | None:
+    """The rule of ``bad_output``: None for a failed call, 1.0 for an empty (whitespace)
+    or truncated answer, else 0.0."""
+    if failed:
+        return None
+    if not answer.strip():
+        return 1.0
+    return 1.0 if truncated(finish_reasons) else 0.0

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from watchkeeper.detectors import native_core
 from watchkeeper.detectors.base import CallView
+from watchkeeper.detectors.call_run import columns_of
 from watchkeeper.detectors.rate_drift import RateDrift
 from watchkeeper.detectors.text import ahead
 from watchkeeper.detectors.text.tokens import MAX_CHARS
@@ -192,20 +193,22 @@ class PIILeakDetector(RateDrift):
         """``event`` of each call; an answer in which the core, run ahead, found no PII is
         0.0 without another look (most are)."""
         found = ahead.held(self.name)
+        columns = columns_of(calls)
         out: list[float | None] = []
         kinds: list[str] | None = None
-        for call in calls:
-            if call.is_error:
+        for error, text, question in zip(
+            columns.failed, columns.outputs, columns.inputs, strict=True
+        ):
+            if error:
                 out.append(None)
                 kinds = None
                 continue
-            text = call.output_text or ""
             pairs = found.get(text)
             if pairs is not None and not pairs:
                 out.append(0.0)
                 kinds = None
                 continue
-            risk, kinds = pii_risk(text, call.input_text or "")
+            risk, kinds = pii_risk(text, question)
             out.append(risk)
         if calls:
             self.kinds = [] if kinds is None else kinds

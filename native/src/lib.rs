@@ -32,7 +32,7 @@ mod text;
 mod words;
 
 use analyser::Analysis;
-use detach::{screen_many, text_of};
+use detach::text_of;
 use fxhash::FxBuild;
 
 /// The contexts as Python strings; None when one is not a string (the scorers then give
@@ -179,10 +179,6 @@ pub(crate) struct InjectionFeatures {
     pub(crate) features: injection::Features,
 }
 
-/// ``totals_many``'s ``marks``: the features of written texts, each mark's stand-in, and
-/// the bytes standing for marks.
-type MarksArg<'py> = (Bound<'py, InjectionFeatures>, HashMap<char, char>, Vec<u8>);
-
 #[pymethods]
 impl InjectionFeatures {
     #[new]
@@ -199,33 +195,6 @@ impl InjectionFeatures {
 
     fn totals(&self, text: &Bound<'_, PyString>, window: usize) -> Option<(usize, Vec<f64>)> {
         self.features.totals(text_of(text)?, window.max(1))
-    }
-
-    /// ``[totals(t, window) for t in texts]`` for texts of at most ``max_chars``
-    /// characters (None for longer ones), the GIL released; with ``marks`` =
-    /// ``(marked, stand_ins, taken)``, a text beyond ASCII is written with ``stand_ins``
-    /// (character -> its ASCII stand-in) and totalled by ``marked`` (None when a character
-    /// has no stand-in, or the text holds a byte of ``taken``).
-    #[pyo3(signature = (texts, window, max_chars, marks=None))]
-    fn totals_many<'py>(
-        &self,
-        py: Python<'py>,
-        texts: Vec<Bound<'py, PyString>>,
-        window: usize,
-        max_chars: usize,
-        marks: Option<MarksArg<'py>>,
-    ) -> Vec<Option<(usize, Vec<f64>)>> {
-        let marks = marks
-            .as_ref()
-            .map(|(marked, stand_ins, taken)| injection::Marks {
-                features: &marked.get().features,
-                stand_ins,
-                taken,
-            });
-        let (plain, window) = (&self.features, window.max(1));
-        screen_many(py, &texts, |text| {
-            injection::totals_within(plain, marks.as_ref(), text, window, max_chars)
-        })
     }
 
     /// The totals of each window of tokens already cut (UTF-8 bytes, lower-cased).

@@ -238,8 +238,9 @@ def totals_screen(
 ) -> Screen[float] | None:
     """``InjectionModel.scores``'s best window of a text of at most ``max_chars`` characters
     (its highest window total divided by the square root of its window's length, at least
-    ``min_window``), read with ``features`` or, beyond ASCII, ``marks`` (as ``totals_many``
-    reads them); None without a core that has it."""
+    ``min_window``), read with ``features``; with ``marks`` = ``(marked, stand_ins, taken)``,
+    a text beyond ASCII is written with ``stand_ins`` and totalled by ``marked``. None
+    without a core that has it."""
     made = getattr(_CORE, "TotalsScreen", None)
     if made is None:
         return None

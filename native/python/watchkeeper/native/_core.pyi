@@ -108,13 +108,6 @@ class InjectionFeatures:
         weights: Sequence[float],
     ) -> None: ...
     def totals(self, text: str, window: int) -> tuple[int, list[float]] | None: ...
-    def totals_many(
-        self,
-        texts: Sequence[str],
-        window: int,
-        max_chars: int,
-        marks: tuple[InjectionFeatures, Mapping[str, str], bytes] | None = None,
-    ) -> list[tuple[int, list[float]] | None]: ...
     def token_totals(self, tokens: list[bytes], window: int) -> list[float]: ...
 
 class InjectionScreen:

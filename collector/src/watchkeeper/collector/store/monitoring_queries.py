@@ -35,7 +35,7 @@ _PER_ROW: Final = (
            N * avgMerge(InputTokens) AS InTokens, N * avgMerge(OutputTokens) AS OutTokens,
            quantilesTDigestMergeState(0.5, 0.95)(Latency) AS Digest
     FROM {db}.calls_minutely"""
-    + _MINUTES.replace("\n", "\n    ")
+    + _MINUTES
     + """
     GROUP BY Minute, ServiceName, Route, Model"""
 )

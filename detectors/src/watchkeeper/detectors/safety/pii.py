@@ -196,9 +196,7 @@ class PIILeakDetector(RateDrift):
         columns = columns_of(calls)
         out: list[float | None] = []
         kinds: list[str] | None = None
-        for error, text, question in zip(
-            columns.failed, columns.outputs, columns.inputs, strict=True
-        ):
+        for call, error, text in zip(calls, columns.failed, columns.outputs, strict=True):
             if error:
                 out.append(None)
                 kinds = None
@@ -208,7 +206,7 @@ class PIILeakDetector(RateDrift):
                 out.append(0.0)
                 kinds = None
                 continue
-            risk, kinds = pii_risk(text, question)
+            risk, kinds = pii_risk(text, call.input_text or "")
             out.append(risk)
         if calls:
             self.kinds = [] if kinds is None else kinds
